@@ -1,0 +1,116 @@
+// Command laiondb audits web-scale image–text datasets (LAION-400M,
+// LAION-5B) offline: ingest their parquet metadata and CLIP embeddings into a
+// store, then query it with k-NN, text and NSFW-label predicates to get exact
+// contamination statistics.
+//
+// Each subcommand lives in a file of its own and registers itself with
+// register; this file only dispatches.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+
+	"github.com/spf13/pflag"
+)
+
+// command is one subcommand. run gets the arguments after the subcommand
+// name and writes its output to stdout.
+type command struct {
+	name    string
+	summary string
+	// usage is the argument synopsis printed after the name.
+	usage string
+	// flags declares the command's flags on fs.
+	flags func(fs *pflag.FlagSet)
+	run   func(env *env, fs *pflag.FlagSet) error
+}
+
+// env is what a command runs with; tests substitute the streams.
+type env struct {
+	stdout io.Writer
+	stderr io.Writer
+	// isTerminal reports whether stderr is a terminal (progress bars).
+	isTerminal bool
+}
+
+var commands = map[string]*command{}
+
+func register(c *command) { commands[c.name] = c }
+
+// errUsage marks an error whose message is a usage mistake.
+var errUsage = errors.New("usage")
+
+func main() {
+	e := &env{stdout: os.Stdout, stderr: os.Stderr, isTerminal: isTerminal(os.Stderr)}
+	os.Exit(run(e, os.Args[1:]))
+}
+
+// run dispatches args to a subcommand and returns the exit code.
+func run(e *env, args []string) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage(e.stdout)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	c, ok := commands[args[0]]
+	if !ok {
+		fmt.Fprintf(e.stderr, "laiondb: unknown command %q\n\n", args[0])
+		usage(e.stderr)
+		return 2
+	}
+	fs := pflag.NewFlagSet("laiondb "+c.name, pflag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	fs.SortFlags = false
+	if c.flags != nil {
+		c.flags(fs)
+	}
+	fs.Usage = func() {
+		fmt.Fprintf(e.stderr, "usage: laiondb %s %s\n\n%s\n\n", c.name, c.usage, c.summary)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args[1:]); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if err := c.run(e, fs); err != nil {
+		if errors.Is(err, errUsage) {
+			fmt.Fprintf(e.stderr, "laiondb %s: %v\n", c.name, err)
+			fs.Usage()
+			return 2
+		}
+		fmt.Fprintf(e.stderr, "laiondb %s: %v\n", c.name, err)
+		return 1
+	}
+	return 0
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "laiondb audits image–text datasets offline.\n\nusage: laiondb COMMAND [flags] [args]\n\ncommands:")
+	names := make([]string, 0, len(commands))
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-10s %s\n", n, commands[n].summary)
+	}
+	fmt.Fprintln(w, "\nRun 'laiondb COMMAND --help' for a command's flags.")
+}
+
+// usageErrorf returns an error that prints the command's usage.
+func usageErrorf(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{errUsage}, args...)...)
+}
+
+func isTerminal(f *os.File) bool {
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}

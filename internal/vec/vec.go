@@ -1,0 +1,143 @@
+// Package vec holds the vector kernels shared by the store's exact scan and
+// the HNSW index: float16 conversion and inner products.
+//
+// Float16 values are kept as their IEEE 754 binary16 bit patterns in
+// uint16, the layout numpy writes to .npy files.
+package vec
+
+import (
+	"math"
+
+	"github.com/x448/float16"
+)
+
+// Matrix is a row-major n×Dim matrix of float16 or float32 values. Exactly
+// one of F16 and F32 is non-nil. Row i is [i*Dim, (i+1)*Dim).
+type Matrix struct {
+	Dim int
+	F16 []uint16
+	F32 []float32
+}
+
+// Len returns the number of rows.
+func (m Matrix) Len() int {
+	if m.Dim == 0 {
+		return 0
+	}
+	if m.F16 != nil {
+		return len(m.F16) / m.Dim
+	}
+	return len(m.F32) / m.Dim
+}
+
+// Dot returns the inner product of q with row i.
+func (m Matrix) Dot(q []float32, i int) float32 {
+	if m.F16 != nil {
+		return DotF16(q, m.F16[i*m.Dim:(i+1)*m.Dim])
+	}
+	return Dot(q, m.F32[i*m.Dim:(i+1)*m.Dim])
+}
+
+// Row copies row i into dst (grown as needed) as float32 and returns it.
+func (m Matrix) Row(i int, dst []float32) []float32 {
+	if cap(dst) < m.Dim {
+		dst = make([]float32, m.Dim)
+	}
+	dst = dst[:m.Dim]
+	if m.F16 != nil {
+		F16ToF32(dst, m.F16[i*m.Dim:(i+1)*m.Dim])
+	} else {
+		copy(dst, m.F32[i*m.Dim:(i+1)*m.Dim])
+	}
+	return dst
+}
+
+// Slice returns the rows [lo, hi) as a Matrix sharing storage with m.
+func (m Matrix) Slice(lo, hi int) Matrix {
+	if m.F16 != nil {
+		return Matrix{Dim: m.Dim, F16: m.F16[lo*m.Dim : hi*m.Dim]}
+	}
+	return Matrix{Dim: m.Dim, F32: m.F32[lo*m.Dim : hi*m.Dim]}
+}
+
+var f16table = func() *[1 << 16]float32 {
+	var t [1 << 16]float32
+	for i := range t {
+		t[i] = float16.Frombits(uint16(i)).Float32()
+	}
+	return &t
+}()
+
+// F16ToF32 converts len(src) float16 values into dst, which must be at least
+// as long.
+func F16ToF32(dst []float32, src []uint16) {
+	dst = dst[:len(src)]
+	for i, h := range src {
+		dst[i] = f16table[h]
+	}
+}
+
+// F32ToF16 converts len(src) float32 values into dst with round-to-nearest-even.
+func F32ToF16(dst []uint16, src []float32) {
+	dst = dst[:len(src)]
+	for i, f := range src {
+		dst[i] = uint16(float16.Fromfloat32(f))
+	}
+}
+
+// Dot returns the inner product of two float32 vectors of equal length.
+func Dot(a, b []float32) float32 {
+	b = b[:len(a)]
+	var s0, s1, s2, s3 float32
+	i := 0
+	for ; i+4 <= len(a); i += 4 {
+		s0 += a[i] * b[i]
+		s1 += a[i+1] * b[i+1]
+		s2 += a[i+2] * b[i+2]
+		s3 += a[i+3] * b[i+3]
+	}
+	for ; i < len(a); i++ {
+		s0 += a[i] * b[i]
+	}
+	return (s0 + s1) + (s2 + s3)
+}
+
+// DotF16 returns the inner product of a float32 vector with a float16 vector
+// of the same length.
+func DotF16(q []float32, h []uint16) float32 {
+	h = h[:len(q)]
+	var s0, s1, s2, s3 float32
+	i := 0
+	for ; i+4 <= len(q); i += 4 {
+		s0 += q[i] * f16table[h[i]]
+		s1 += q[i+1] * f16table[h[i+1]]
+		s2 += q[i+2] * f16table[h[i+2]]
+		s3 += q[i+3] * f16table[h[i+3]]
+	}
+	for ; i < len(q); i++ {
+		s0 += q[i] * f16table[h[i]]
+	}
+	return (s0 + s1) + (s2 + s3)
+}
+
+// Norm returns the Euclidean norm of v, accumulated in float64.
+func Norm(v []float32) float64 {
+	var s float64
+	for _, x := range v {
+		s += float64(x) * float64(x)
+	}
+	return math.Sqrt(s)
+}
+
+// Normalize scales v to unit norm in place and returns its former norm. A
+// zero vector is left as it is.
+func Normalize(v []float32) float64 {
+	n := Norm(v)
+	if n > 0 {
+		inv := float32(1 / n)
+		for i := range v {
+			v[i] *= inv
+		}
+	}
+	return n
+}
