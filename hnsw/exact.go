@@ -1,0 +1,356 @@
+package hnsw
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"runtime"
+	"slices"
+	"sync"
+	"sync/atomic"
+
+	"github.com/laiondb/laiondb/internal/vec"
+)
+
+// ErrDimension is returned when a query or matrix has the wrong dimension.
+var ErrDimension = errors.New("hnsw: dimension mismatch")
+
+// Hit is one search result: a store row and its inner product with the
+// query.
+type Hit struct {
+	ID    uint32
+	Score float32
+}
+
+// AllowList is a set of store rows a search may return. query.Bitset
+// satisfies it. Implementations must be safe for concurrent Contains calls.
+type AllowList interface {
+	// Contains reports whether row id is allowed.
+	Contains(id uint32) bool
+	// Count returns the number of allowed rows.
+	Count() int
+	// ForEach calls fn for each allowed row in increasing order until fn
+	// returns false.
+	ForEach(fn func(id uint32) bool)
+}
+
+// Range is the half-open interval [Lo, Hi) of store rows.
+type Range struct{ Lo, Hi uint32 }
+
+// Ranges is an AllowList made of sorted, non-overlapping row intervals. Use
+// it to restrict a scan to the rows that have vectors.
+type Ranges []Range
+
+// Contains reports whether id lies in one of the ranges.
+func (r Ranges) Contains(id uint32) bool {
+	i, _ := slices.BinarySearchFunc(r, id, func(x Range, id uint32) int {
+		if x.Hi <= id {
+			return -1
+		}
+		if x.Lo > id {
+			return 1
+		}
+		return 0
+	})
+	return i < len(r) && r[i].Lo <= id && id < r[i].Hi
+}
+
+// Count returns the number of rows in the ranges.
+func (r Ranges) Count() int {
+	c := 0
+	for _, x := range r {
+		if x.Hi > x.Lo {
+			c += int(x.Hi - x.Lo)
+		}
+	}
+	return c
+}
+
+// ForEach calls fn for each row in increasing order until fn returns false.
+func (r Ranges) ForEach(fn func(id uint32) bool) {
+	for _, x := range r {
+		for id := x.Lo; id < x.Hi; id++ {
+			if !fn(id) {
+				return
+			}
+		}
+	}
+}
+
+// And returns the intersection of two allow-lists; a nil argument means
+// "all rows". Count and ForEach iterate the smaller operand.
+func And(a, b AllowList) AllowList {
+	if a == nil {
+		return b
+	}
+	if b == nil {
+		return a
+	}
+	ca, cb := a.Count(), b.Count()
+	if cb < ca {
+		a, b = b, a
+	}
+	return and{a, b}
+}
+
+type and struct{ a, b AllowList }
+
+func (x and) Contains(id uint32) bool { return x.a.Contains(id) && x.b.Contains(id) }
+func (x and) Count() int {
+	c := 0
+	x.ForEach(func(uint32) bool { c++; return true })
+	return c
+}
+func (x and) ForEach(fn func(id uint32) bool) {
+	x.a.ForEach(func(id uint32) bool {
+		if x.b.Contains(id) {
+			return fn(id)
+		}
+		return true
+	})
+}
+
+// better reports whether a ranks before b: higher score, then lower id.
+func better(a, b Hit) bool {
+	return a.Score > b.Score || (a.Score == b.Score && a.ID < b.ID)
+}
+
+func sortHits(h []Hit) {
+	slices.SortFunc(h, func(a, b Hit) int {
+		if c := cmp.Compare(b.Score, a.Score); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.ID, b.ID)
+	})
+}
+
+// topK is a bounded min-heap (worst at the root) keeping the k best hits.
+type topK struct {
+	k int
+	h []Hit
+}
+
+func (t *topK) push(x Hit) {
+	if len(t.h) < t.k {
+		t.h = append(t.h, x)
+		// sift up
+		i := len(t.h) - 1
+		for i > 0 {
+			p := (i - 1) / 2
+			if !better(t.h[p], t.h[i]) {
+				break
+			}
+			t.h[p], t.h[i] = t.h[i], t.h[p]
+			i = p
+		}
+		return
+	}
+	if !better(x, t.h[0]) {
+		return
+	}
+	t.h[0] = x
+	t.down(0)
+}
+
+func (t *topK) down(i int) {
+	n := len(t.h)
+	for {
+		l := 2*i + 1
+		if l >= n {
+			return
+		}
+		w := l
+		if r := l + 1; r < n && better(t.h[l], t.h[r]) {
+			w = r
+		}
+		if !better(t.h[i], t.h[w]) {
+			return
+		}
+		t.h[i], t.h[w] = t.h[w], t.h[i]
+		i = w
+	}
+}
+
+// full reports whether the heap holds k hits; min is then its worst score.
+func (t *topK) full() bool { return len(t.h) >= t.k }
+
+// scanChunk is the number of rows a worker scores between context checks.
+const scanChunk = 8192
+
+// scan calls visit(worker, lo, hi) over [0, total) in chunks from
+// GOMAXPROCS workers, stopping early when ctx is cancelled.
+func scan(ctx context.Context, total int, visit func(w, lo, hi int)) (int, error) {
+	workers := runtime.GOMAXPROCS(0)
+	if nc := (total + scanChunk - 1) / scanChunk; nc < workers {
+		workers = nc
+	}
+	if workers < 1 {
+		return 0, ctx.Err()
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				lo := int(next.Add(scanChunk)) - scanChunk
+				if lo >= total {
+					return
+				}
+				visit(w, lo, min(lo+scanChunk, total))
+			}
+		}()
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return workers, fmt.Errorf("hnsw: exact scan: %w", err)
+	}
+	return workers, nil
+}
+
+// sparseFactor: an allow-list holding fewer than n/sparseFactor rows is
+// iterated (ForEach) instead of testing Contains on every row.
+const sparseFactor = 8
+
+// candidates returns the allowed ids when iterating them beats a full scan,
+// else nil. Ids >= n are dropped.
+func candidates(n int, allow AllowList) (ids []uint32, sparse bool) {
+	if allow == nil {
+		return nil, false
+	}
+	if _, ok := allow.(Ranges); !ok && allow.Count()*sparseFactor > n {
+		return nil, false
+	}
+	ids = make([]uint32, 0, min(allow.Count(), n))
+	allow.ForEach(func(id uint32) bool {
+		if int(id) >= n {
+			return false
+		}
+		ids = append(ids, id)
+		return true
+	})
+	return ids, true
+}
+
+// checkDim validates q against m.
+func checkDim(m vec.Matrix, q []float32) error {
+	if len(q) != m.Dim || m.Dim <= 0 {
+		return fmt.Errorf("%w: query has %d dimensions, vectors have %d", ErrDimension, len(q), m.Dim)
+	}
+	return nil
+}
+
+// visitRows runs fn(worker, id) in parallel for every row of m admitted by
+// allow (nil: all rows) and returns the number of rows visited.
+func visitRows(ctx context.Context, n int, allow AllowList, fn func(w int, id uint32)) (int, []int, error) {
+	ids, sparse := candidates(n, allow)
+	total := n
+	if sparse {
+		total = len(ids)
+	}
+	workers := runtime.GOMAXPROCS(0)
+	counts := make([]int, workers)
+	_, err := scan(ctx, total, func(w, lo, hi int) {
+		c := 0
+		switch {
+		case sparse:
+			for _, id := range ids[lo:hi] {
+				fn(w, id)
+			}
+			c = hi - lo
+		case allow == nil:
+			for id := lo; id < hi; id++ {
+				fn(w, uint32(id))
+			}
+			c = hi - lo
+		default:
+			for id := lo; id < hi; id++ {
+				if allow.Contains(uint32(id)) {
+					fn(w, uint32(id))
+					c++
+				}
+			}
+		}
+		counts[w] += c
+	})
+	scored := 0
+	for _, c := range counts {
+		scored += c
+	}
+	return scored, counts, err
+}
+
+// Exact returns the k rows of m with the highest inner product with q among
+// the rows allow admits (nil: all rows), sorted by score descending, then
+// row ascending, so equal inputs give identical answers. It also returns the
+// number of vectors scored. Rows whose score is NaN are never returned. It
+// runs on GOMAXPROCS goroutines and checks ctx between chunks of rows.
+func Exact(ctx context.Context, m vec.Matrix, q []float32, k int, allow AllowList) ([]Hit, int, error) {
+	if err := checkDim(m, q); err != nil {
+		return nil, 0, err
+	}
+	if k <= 0 {
+		return nil, 0, nil
+	}
+	n := m.Len()
+	workers := runtime.GOMAXPROCS(0)
+	heaps := make([]topK, workers)
+	for i := range heaps {
+		heaps[i].k = k
+	}
+	scored, _, err := visitRows(ctx, n, allow, func(w int, id uint32) {
+		s := m.Dot(q, int(id))
+		if s != s { // NaN
+			return
+		}
+		t := &heaps[w]
+		if t.full() && s < t.h[0].Score {
+			return
+		}
+		t.push(Hit{id, s})
+	})
+	if err != nil {
+		return nil, scored, err
+	}
+	var all []Hit
+	for _, t := range heaps {
+		all = append(all, t.h...)
+	}
+	sortHits(all)
+	if len(all) > k {
+		all = all[:k:k]
+	}
+	return all, scored, nil
+}
+
+// ExactRange returns every row admitted by allow (nil: all rows) whose inner
+// product with q is at least min, sorted like Exact, and the number of
+// vectors scored.
+func ExactRange(ctx context.Context, m vec.Matrix, q []float32, min float32, allow AllowList) ([]Hit, int, error) {
+	if err := checkDim(m, q); err != nil {
+		return nil, 0, err
+	}
+	if math.IsNaN(float64(min)) {
+		return nil, 0, fmt.Errorf("hnsw: exact range: threshold is NaN")
+	}
+	n := m.Len()
+	workers := runtime.GOMAXPROCS(0)
+	out := make([][]Hit, workers)
+	scored, _, err := visitRows(ctx, n, allow, func(w int, id uint32) {
+		if s := m.Dot(q, int(id)); s >= min {
+			out[w] = append(out[w], Hit{id, s})
+		}
+	})
+	if err != nil {
+		return nil, scored, err
+	}
+	var all []Hit
+	for _, o := range out {
+		all = append(all, o...)
+	}
+	sortHits(all)
+	return all, scored, nil
+}

@@ -1,0 +1,151 @@
+package hnsw
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"github.com/laiondb/laiondb/internal/vec"
+)
+
+// bitset is a minimal AllowList for tests (query.Bitset has the same shape).
+type bitset []uint64
+
+func newBitset(n int) bitset             { return make(bitset, (n+63)/64) }
+func (b bitset) Set(id uint32)          { b[id>>6] |= 1 << (id & 63) }
+func (b bitset) Contains(id uint32) bool { return int(id>>6) < len(b) && b[id>>6]&(1<<(id&63)) != 0 }
+func (b bitset) Count() int {
+	c := 0
+	b.ForEach(func(uint32) bool { c++; return true })
+	return c
+}
+func (b bitset) ForEach(fn func(uint32) bool) {
+	for id := uint32(0); int(id) < len(b)*64; id++ {
+		if b.Contains(id) && !fn(id) {
+			return
+		}
+	}
+}
+
+// naive is the reference: score every allowed row, sort, cut.
+func naive(m vec.Matrix, q []float32, allow AllowList, keep func(i int, h Hit) bool) []Hit {
+	var all []Hit
+	for i := 0; i < m.Len(); i++ {
+		if allow != nil && !allow.Contains(uint32(i)) {
+			continue
+		}
+		all = append(all, Hit{uint32(i), m.Dot(q, i)})
+	}
+	sortHits(all)
+	var out []Hit
+	for i, h := range all {
+		if keep(i, h) {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// quantMatrix returns an n×dim float16 matrix whose entries take few
+// distinct values, so that many scores tie.
+func quantMatrix(r *rand.Rand, n, dim, levels int) vec.Matrix {
+	f := make([]float32, n*dim)
+	for i := range f {
+		f[i] = float32(r.IntN(levels)) / float32(levels)
+	}
+	h := make([]uint16, len(f))
+	vec.F32ToF16(h, f)
+	return vec.Matrix{Dim: dim, F16: h}
+}
+
+func TestExact(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	ctx := context.Background()
+	for _, tc := range []struct{ n, dim, levels, k int }{
+		{0, 8, 4, 5}, {1, 8, 4, 5}, {100, 8, 2, 10}, {1000, 17, 3, 50}, {50000, 32, 1000, 10}, {20000, 4, 2, 30000},
+	} {
+		m := quantMatrix(r, tc.n, tc.dim, tc.levels)
+		q := make([]float32, tc.dim)
+		for i := range q {
+			q[i] = float32(r.IntN(3))
+		}
+		dense := newBitset(tc.n + 100)
+		sparse := newBitset(tc.n + 100)
+		for i := 0; i < tc.n+100; i++ {
+			if r.IntN(2) == 0 {
+				dense.Set(uint32(i))
+			}
+			if r.IntN(100) == 0 {
+				sparse.Set(uint32(i))
+			}
+		}
+		ranges := Ranges{{0, uint32(tc.n / 3)}, {uint32(tc.n / 2), uint32(tc.n/2 + 7)}}
+		for name, allow := range map[string]AllowList{"nil": nil, "dense": dense, "sparse": sparse, "empty": newBitset(10), "ranges": ranges, "and": And(dense, ranges)} {
+			t.Run(fmt.Sprintf("n=%d/k=%d/allow=%s", tc.n, tc.k, name), func(t *testing.T) {
+				got, scored, err := Exact(ctx, m, q, tc.k, allow)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := naive(m, q, allow, func(i int, _ Hit) bool { return i < tc.k })
+				if !slices.Equal(got, want) {
+					t.Fatalf("Exact: got %d hits %v..., want %d %v...", len(got), head(got), len(want), head(want))
+				}
+				if n := len(naive(m, q, allow, func(int, Hit) bool { return true })); scored != n {
+					t.Errorf("scored %d, want %d", scored, n)
+				}
+				min := float32(tc.dim) / 4
+				gotR, _, err := ExactRange(ctx, m, q, min, allow)
+				if err != nil {
+					t.Fatal(err)
+				}
+				wantR := naive(m, q, allow, func(_ int, h Hit) bool { return h.Score >= min })
+				if !slices.Equal(gotR, wantR) {
+					t.Fatalf("ExactRange: got %d hits, want %d", len(gotR), len(wantR))
+				}
+			})
+		}
+	}
+}
+
+func head(h []Hit) []Hit { return h[:min(len(h), 5)] }
+
+func TestExactErrors(t *testing.T) {
+	m := quantMatrix(rand.New(rand.NewPCG(1, 1)), 100000, 16, 10)
+	if _, _, err := Exact(context.Background(), m, make([]float32, 15), 10, nil); !errors.Is(err, ErrDimension) {
+		t.Errorf("dimension mismatch: got %v", err)
+	}
+	if _, _, err := ExactRange(context.Background(), m, make([]float32, 17), 0, nil); !errors.Is(err, ErrDimension) {
+		t.Errorf("dimension mismatch: got %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, _, err := Exact(ctx, m, make([]float32, 16), 10, nil); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled: got %v", err)
+	}
+	if _, _, err := ExactRange(ctx, m, make([]float32, 16), 0, nil); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled: got %v", err)
+	}
+	if h, _, err := Exact(context.Background(), m, make([]float32, 16), 0, nil); err != nil || len(h) != 0 {
+		t.Errorf("k=0: %v %v", h, err)
+	}
+}
+
+func BenchmarkExact(b *testing.B) {
+	for _, n := range []int{1_000_000} {
+		const dim = 512
+		m := clipLike(n, dim, 1)
+		q := m.Row(12345, nil)
+		b.Run(fmt.Sprintf("n=%d/dim=%d/f16", n, dim), func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(n * dim * 2))
+			for b.Loop() {
+				if _, _, err := Exact(context.Background(), m, q, 10, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
