@@ -15,7 +15,7 @@ import (
 type bitset []uint64
 
 func newBitset(n int) bitset             { return make(bitset, (n+63)/64) }
-func (b bitset) Set(id uint32)          { b[id>>6] |= 1 << (id & 63) }
+func (b bitset) Set(id uint32)           { b[id>>6] |= 1 << (id & 63) }
 func (b bitset) Contains(id uint32) bool { return int(id>>6) < len(b) && b[id>>6]&(1<<(id&63)) != 0 }
 func (b bitset) Count() int {
 	c := 0

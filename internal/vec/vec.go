@@ -72,6 +72,14 @@ var f16table = func() *[1 << 16]float32 {
 // as long.
 func F16ToF32(dst []float32, src []uint16) {
 	dst = dst[:len(src)]
+	if useAsm && len(src) >= 8 {
+		f16ToF32AVX2(dst, src)
+		return
+	}
+	f16ToF32Generic(dst, src)
+}
+
+func f16ToF32Generic(dst []float32, src []uint16) {
 	for i, h := range src {
 		dst[i] = f16table[h]
 	}
@@ -88,6 +96,13 @@ func F32ToF16(dst []uint16, src []float32) {
 // Dot returns the inner product of two float32 vectors of equal length.
 func Dot(a, b []float32) float32 {
 	b = b[:len(a)]
+	if useAsm {
+		return dotAVX2(a, b)
+	}
+	return dotGeneric(a, b)
+}
+
+func dotGeneric(a, b []float32) float32 {
 	var s0, s1, s2, s3 float32
 	i := 0
 	for ; i+4 <= len(a); i += 4 {
@@ -106,6 +121,13 @@ func Dot(a, b []float32) float32 {
 // of the same length.
 func DotF16(q []float32, h []uint16) float32 {
 	h = h[:len(q)]
+	if useAsm {
+		return dotF16AVX2(q, h)
+	}
+	return dotF16Generic(q, h)
+}
+
+func dotF16Generic(q []float32, h []uint16) float32 {
 	var s0, s1, s2, s3 float32
 	i := 0
 	for ; i+4 <= len(q); i += 4 {

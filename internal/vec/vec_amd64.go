@@ -1,0 +1,16 @@
+package vec
+
+import "golang.org/x/sys/cpu"
+
+// useAsm selects the AVX2+FMA+F16C kernels in vec_amd64.s. The OS must
+// also save YMM state, which cpu.X86.HasAVX2 already implies.
+var useAsm = cpu.X86.HasAVX2 && cpu.X86.HasFMA && cpu.X86.HasF16C
+
+//go:noescape
+func dotAVX2(a, b []float32) float32
+
+//go:noescape
+func dotF16AVX2(q []float32, h []uint16) float32
+
+//go:noescape
+func f16ToF32AVX2(dst []float32, src []uint16)
