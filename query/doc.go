@@ -1,4 +1,125 @@
 // Package query is laiondb's audit query language: lexer, parser, plans and
 // contamination statistics. It imports only the standard library and runs
-// against the Store interface, which package db implements.
+// against the Store interface, which package db implements; package
+// querytest holds an in-memory Store for tests and examples.
+//
+// # Queries
+//
+// A query names a source of rows, optionally filters them, and reports the
+// contamination statistics of the rows it selected:
+//
+//	knn('beautiful', 100) where nsfw = 'UNLIKELY'
+//	all where text contains 'desi'
+//	all where any lexicon essay2021 by license
+//	within(row(42), 0.3) where not text has word 'aunty' limit 1000
+//	knn('desi', 100) post where nsfw = 'UNLIKELY'
+//
+// # Grammar
+//
+// Keywords and column names are case-insensitive; strings are not.
+//
+//	query     = source [ "where" expr ] [ "limit" int ]
+//	            [ "post" "where" expr ] [ "by" column { "," column } ] .
+//	source    = ( "all" | "scan" ) [ "(" ")" ]
+//	          | "knn" "(" target "," int ")"
+//	          | "within" "(" target "," number ")" .
+//	target    = string                      // a text, through the CLIP text encoder
+//	          | "image" "(" string ")"      // an image file, through the CLIP image encoder
+//	          | "row" "(" int ")"           // the embedding of the row at this store position
+//	          | ( "id" | "sample" ) "(" int ")" // the embedding of the row with this SAMPLE_ID
+//	          | "vector" "(" string ")"     // the first vector of an .npy file
+//	          | "[" number { "," number } "]" . // an inline vector
+//	expr      = and { "or" and } .
+//	and       = unary { "and" unary } .
+//	unary     = "not" unary | "(" expr ")" | predicate .
+//	predicate = column cmp literal
+//	          | column [ "not" ] "in" "(" literal { "," literal } ")"
+//	          | column "is" [ "not" ] "null"
+//	          | field ( "contains" | "~" ) string
+//	          | field "has" "word" string
+//	          | field "matches" string
+//	          | field "lexicon" name .
+//	cmp       = "=" | "==" | "!=" | "<>" | "<" | "<=" | ">" | ">=" .
+//	field     = column | "any" .
+//	column    = ident | quoted-ident .
+//	name      = ident | quoted-ident .
+//	literal   = string | number | "true" | "false" .
+//
+// Lexically, an ident is [A-Za-z_][A-Za-z0-9_]*; a quoted-ident is
+// "double-quoted" (for column names that are keywords or hold other
+// characters, with "" for a quote); a string is 'single-quoted', with '' for
+// a quote and no other escapes (so regular expressions need no doubled
+// backslashes); a number is an optionally signed decimal integer or float
+// (100, -0.5, 1e-3).
+//
+// Precedence: not binds tighter than and, which binds tighter than or.
+// Parse returns a *Query whose String method is the canonical, fully
+// parenthesised form: "a=1 and b=2 or c=3" prints as
+// "((a = 1 and b = 2) or c = 3)", and the canonical form parses back to
+// itself.
+//
+// # Sources
+//
+// all (or scan) is every row, in store order.
+//
+// knn(T, K) is the K rows nearest to the target T by cosine similarity,
+// best first. With "where P", it is the K nearest rows among those that
+// satisfy P — never fewer than K when K such rows exist: P is evaluated on
+// every row first and passed to the search as an allow-list.
+// With "post where P" it is the global top K, then the rows that satisfy P:
+// what a UI that filters after the search shows. Both may be combined.
+//
+// within(T, S) is every row whose cosine similarity to T is at least S,
+// best first, with an exact count.
+//
+// limit N keeps the first N selected rows (in store order for all, best
+// first otherwise); post where is applied after limit.
+//
+// by c1, c2 reports the value counts of more label-like columns.
+//
+// # Predicates and nulls
+//
+// Comparisons work on any column: strings compare byte-wise and
+// case-sensitively (nsfw = 'UNLIKELY' does not match 'unlikely'); numbers
+// compare numerically (an int column against a float literal is fine; a
+// string column against a number is an error).
+//
+// The text predicates work on any column, formatting non-string values as
+// Python's str() does, and, with the field any, on text or url:
+//
+//   - contains (or ~): case-insensitive substring, exactly Python's
+//     pattern.lower() in str(value).lower(), the test the 2021 essay used.
+//     It is a substring test, so 'design' contains 'desi', 'unisex' and
+//     'sussex' contain 'sex', and 'screenshot ' contains 'hot '. Lowering
+//     follows Python 3's str.lower(), including 'İ' → "i̇" and the final
+//     sigma rule.
+//   - has word: case-insensitive whole word: the lowered pattern occurs with
+//     no letter, digit or underscore right before or after it.
+//   - matches: an RE2 regular expression (Go's regexp) on the value as
+//     stored; write (?i) for case-insensitivity.
+//   - lexicon: true when the value contains any of the lexicon's keywords,
+//     each as contains does. The built-in lexicon essay2021 is the essay's
+//     check_nsfw list: "porn", "hot ", "adult", "xxx", "sex", "fuck",
+//     " rape " (note the spaces). Other lexicons come from Options.Lexicons,
+//     e.g. loaded with LoadLexiconFile.
+//
+// Logic is SQL's three-valued logic: a predicate on a null value (or a
+// NaN float) is unknown, never true; not unknown is unknown, so neither
+// "text contains 'x'" nor "not text contains 'x'" selects a row whose text
+// is null. "x is null" and "x is not null" are always true or false.
+// false and unknown is false; true or unknown is true. Rows are selected
+// only when the predicate is true.
+//
+// # Statistics
+//
+// Run reports, for the selected rows: the count; rows scanned and whether
+// the answer is exact; the plan and the store's fingerprint; counts of
+// every nsfw value (null is its own bucket); for each lexicon (essay2021
+// and every lexicon in Options.Lexicons) the rows flagged in text, in url
+// and in either, with share and Wilson 95% interval, per-keyword counts and
+// the cross-tab against nsfw; the distribution of the similarity column
+// (min, quartiles by linear interpolation, max, rows below 0.3) with
+// invalid values (null, NaN, > 1, < -1) counted apart; and for knn and
+// within the score range and the number of rows asked for and returned.
+// Rows themselves (text, url) appear only when Options.Rows asks for them.
 package query

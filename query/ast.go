@@ -1,0 +1,429 @@
+package query
+
+import (
+	"math"
+	"strconv"
+	"strings"
+)
+
+// Node is an element of a parsed query. Pos is the byte offset in the query
+// where the node starts; String is its canonical form, which parses back to
+// an equal node.
+type Node interface {
+	Pos() int
+	String() string
+}
+
+// Query is a parsed query:
+//
+//	source [where expr] [limit n] [post where expr] [by column, ...]
+type Query struct {
+	// Text is the query as given to Parse.
+	Text   string
+	Source Source
+	// Where is the predicate applied before the search (nil if absent):
+	// knn(T, K) where P is the K nearest rows among those satisfying P.
+	Where Expr
+	// Limit caps the number of selected rows; -1 when absent.
+	Limit    int64
+	LimitPos int
+	// Post is the predicate of "post where", applied after the source and
+	// limit: knn(T, K) post where P is the global top K, then filtered.
+	Post Expr
+	// By lists extra label-like columns whose value counts are reported.
+	By []*Field
+}
+
+// Pos returns the offset of the source.
+func (q *Query) Pos() int { return q.Source.Pos() }
+
+// String returns the canonical form of the query.
+func (q *Query) String() string {
+	var b strings.Builder
+	b.WriteString(q.Source.String())
+	if q.Where != nil {
+		b.WriteString(" where ")
+		b.WriteString(q.Where.String())
+	}
+	if q.Limit >= 0 {
+		b.WriteString(" limit ")
+		b.WriteString(strconv.FormatInt(q.Limit, 10))
+	}
+	if q.Post != nil {
+		b.WriteString(" post where ")
+		b.WriteString(q.Post.String())
+	}
+	for i, f := range q.By {
+		if i == 0 {
+			b.WriteString(" by ")
+		} else {
+			b.WriteString(", ")
+		}
+		b.WriteString(f.String())
+	}
+	return b.String()
+}
+
+// Source is where a query's rows come from: *AllSource, *KNNSource or
+// *WithinSource.
+type Source interface {
+	Node
+	source()
+}
+
+// AllSource is every row of the store: all (or scan).
+type AllSource struct {
+	Offset int
+}
+
+// KNNSource is knn(target, k): the K rows nearest to the target.
+type KNNSource struct {
+	Offset int
+	Target *TargetNode
+	K      int64
+}
+
+// WithinSource is within(target, threshold): every row whose cosine
+// similarity to the target is at least Threshold.
+type WithinSource struct {
+	Offset    int
+	Target    *TargetNode
+	Threshold float64
+}
+
+func (*AllSource) source()    {}
+func (*KNNSource) source()    {}
+func (*WithinSource) source() {}
+
+// Pos implements Node.
+func (s *AllSource) Pos() int { return s.Offset }
+
+// Pos implements Node.
+func (s *KNNSource) Pos() int { return s.Offset }
+
+// Pos implements Node.
+func (s *WithinSource) Pos() int { return s.Offset }
+
+// String implements Node.
+func (s *AllSource) String() string { return "all" }
+
+// String implements Node.
+func (s *KNNSource) String() string {
+	return "knn(" + s.Target.String() + ", " + strconv.FormatInt(s.K, 10) + ")"
+}
+
+// String implements Node.
+func (s *WithinSource) String() string {
+	return "within(" + s.Target.String() + ", " + formatFloat(s.Threshold) + ")"
+}
+
+// TargetNode is the first argument of knn or within.
+type TargetNode struct {
+	Offset int
+	Target Target
+}
+
+// Pos implements Node.
+func (t *TargetNode) Pos() int { return t.Offset }
+
+// String implements Node.
+func (t *TargetNode) String() string {
+	tg := &t.Target
+	switch tg.Kind {
+	case TargetText:
+		return quoteString(tg.Text)
+	case TargetImage:
+		return "image(" + quoteString(tg.Path) + ")"
+	case TargetRow:
+		return "row(" + strconv.FormatUint(uint64(tg.Row), 10) + ")"
+	case TargetSampleID:
+		return "id(" + strconv.FormatInt(tg.SampleID, 10) + ")"
+	case TargetNpy:
+		return "vector(" + quoteString(tg.Path) + ")"
+	case TargetVector:
+		var b strings.Builder
+		b.WriteByte('[')
+		for i, v := range tg.Vec {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(strconv.FormatFloat(float64(v), 'g', -1, 32))
+		}
+		b.WriteByte(']')
+		return b.String()
+	}
+	return "?"
+}
+
+// Expr is a predicate: *BinaryExpr, *NotExpr, *CompareExpr, *InExpr,
+// *MatchExpr, *LexiconExpr or *NullExpr.
+type Expr interface {
+	Node
+	expr()
+}
+
+// BinaryExpr is X and Y, or X or Y.
+type BinaryExpr struct {
+	Offset int
+	Op     string // "and" or "or"
+	X, Y   Expr
+}
+
+// NotExpr is not X.
+type NotExpr struct {
+	Offset int
+	X      Expr
+}
+
+// CompareExpr is Field Op Value, Op one of = != < <= > >=.
+type CompareExpr struct {
+	Field *Field
+	Op    string
+	Value *Literal
+}
+
+// InExpr is Field in (v, ...) or Field not in (v, ...).
+type InExpr struct {
+	Field  *Field
+	Not    bool
+	Values []*Literal
+}
+
+// MatchKind is the kind of a text match.
+type MatchKind uint8
+
+// Text match kinds.
+const (
+	// MatchContains is case-insensitive substring: Python's
+	// pattern.lower() in str(value).lower().
+	MatchContains MatchKind = iota + 1
+	// MatchWord is a case-insensitive whole-word match.
+	MatchWord
+	// MatchRegexp is an RE2 regular expression, case-sensitive unless the
+	// pattern says (?i).
+	MatchRegexp
+)
+
+// MatchExpr is Field contains 'p', Field has word 'p' or Field matches 'p'.
+type MatchExpr struct {
+	Field   *Field
+	Kind    MatchKind
+	Pattern string
+	PatPos  int
+}
+
+// LexiconExpr is Field lexicon name: true when the value contains any of
+// the lexicon's keywords, as MatchContains.
+type LexiconExpr struct {
+	Field   *Field
+	Name    string
+	NamePos int
+}
+
+// NullExpr is Field is null, or Field is not null.
+type NullExpr struct {
+	Field *Field
+	Not   bool
+}
+
+func (*BinaryExpr) expr()  {}
+func (*NotExpr) expr()     {}
+func (*CompareExpr) expr() {}
+func (*InExpr) expr()      {}
+func (*MatchExpr) expr()   {}
+func (*LexiconExpr) expr() {}
+func (*NullExpr) expr()    {}
+
+// Pos implements Node.
+func (e *BinaryExpr) Pos() int { return e.Offset }
+
+// Pos implements Node.
+func (e *NotExpr) Pos() int { return e.Offset }
+
+// Pos implements Node.
+func (e *CompareExpr) Pos() int { return e.Field.Offset }
+
+// Pos implements Node.
+func (e *InExpr) Pos() int { return e.Field.Offset }
+
+// Pos implements Node.
+func (e *MatchExpr) Pos() int { return e.Field.Offset }
+
+// Pos implements Node.
+func (e *LexiconExpr) Pos() int { return e.Field.Offset }
+
+// Pos implements Node.
+func (e *NullExpr) Pos() int { return e.Field.Offset }
+
+// String implements Node.
+func (e *BinaryExpr) String() string {
+	return "(" + e.X.String() + " " + e.Op + " " + e.Y.String() + ")"
+}
+
+// String implements Node.
+func (e *NotExpr) String() string { return "not " + e.X.String() }
+
+// String implements Node.
+func (e *CompareExpr) String() string {
+	return e.Field.String() + " " + e.Op + " " + e.Value.String()
+}
+
+// String implements Node.
+func (e *InExpr) String() string {
+	var b strings.Builder
+	b.WriteString(e.Field.String())
+	if e.Not {
+		b.WriteString(" not")
+	}
+	b.WriteString(" in (")
+	for i, v := range e.Values {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(v.String())
+	}
+	b.WriteByte(')')
+	return b.String()
+}
+
+// String implements Node.
+func (e *MatchExpr) String() string {
+	op := " contains "
+	switch e.Kind {
+	case MatchWord:
+		op = " has word "
+	case MatchRegexp:
+		op = " matches "
+	}
+	return e.Field.String() + op + quoteString(e.Pattern)
+}
+
+// String implements Node.
+func (e *LexiconExpr) String() string {
+	return e.Field.String() + " lexicon " + identString(e.Name)
+}
+
+// String implements Node.
+func (e *NullExpr) String() string {
+	if e.Not {
+		return e.Field.String() + " is not null"
+	}
+	return e.Field.String() + " is null"
+}
+
+// Field names a column, or, with Any set, the text and url columns together
+// (any contains 'x' is text contains 'x' or url contains 'x').
+type Field struct {
+	Offset int
+	// Name is the lower-cased column name; empty when Any is set.
+	Name string
+	Any  bool
+}
+
+// Pos implements Node.
+func (f *Field) Pos() int { return f.Offset }
+
+// String implements Node.
+func (f *Field) String() string {
+	if f.Any {
+		return "any"
+	}
+	return identString(f.Name)
+}
+
+// LiteralKind is the type of a literal.
+type LiteralKind uint8
+
+// Literal kinds.
+const (
+	LitString LiteralKind = iota + 1
+	LitInt
+	LitFloat
+	LitBool
+)
+
+// Literal is a constant: 'string', 123, 0.5, true or false.
+type Literal struct {
+	Offset int
+	Kind   LiteralKind
+	Str    string
+	Int    int64
+	Float  float64
+	Bool   bool
+}
+
+// Pos implements Node.
+func (l *Literal) Pos() int { return l.Offset }
+
+// String implements Node.
+func (l *Literal) String() string {
+	switch l.Kind {
+	case LitString:
+		return quoteString(l.Str)
+	case LitInt:
+		return strconv.FormatInt(l.Int, 10)
+	case LitFloat:
+		return formatFloat(l.Float)
+	case LitBool:
+		return strconv.FormatBool(l.Bool)
+	}
+	return "?"
+}
+
+// num returns the literal as a float64 (ints and floats only).
+func (l *Literal) num() float64 {
+	if l.Kind == LitInt {
+		return float64(l.Int)
+	}
+	return l.Float
+}
+
+// formatFloat prints a float literal so that it lexes as a float again.
+func formatFloat(f float64) string {
+	if math.IsInf(f, 0) || math.IsNaN(f) {
+		return "?" // the parser never produces these
+	}
+	s := strconv.FormatFloat(f, 'g', -1, 64)
+	if !strings.ContainsAny(s, ".e") {
+		s += ".0"
+	}
+	return s
+}
+
+// quoteString returns s in single quotes, doubling any quote inside.
+func quoteString(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", "''") + "'"
+}
+
+// quoteIdent returns s in double quotes, doubling any quote inside.
+func quoteIdent(s string) string {
+	return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
+}
+
+// identString returns s bare when it lexes as a non-keyword identifier,
+// and quoted otherwise.
+func identString(s string) string {
+	if s == "" || !isIdentStart(s[0]) || keywords[s] {
+		return quoteIdent(s)
+	}
+	for i := 1; i < len(s); i++ {
+		if !isIdentChar(s[i]) || ('A' <= s[i] && s[i] <= 'Z') {
+			return quoteIdent(s)
+		}
+	}
+	if 'A' <= s[0] && s[0] <= 'Z' {
+		return quoteIdent(s)
+	}
+	return s
+}
+
+// keywords are the words that identString quotes when they name a column
+// or lexicon.
+var keywords = map[string]bool{
+	"all": true, "scan": true, "knn": true, "within": true, "where": true,
+	"post": true, "limit": true, "by": true, "and": true, "or": true,
+	"not": true, "in": true, "contains": true, "has": true, "word": true,
+	"matches": true, "lexicon": true, "is": true, "null": true, "true": true,
+	"false": true, "any": true, "image": true, "row": true, "id": true,
+	"sample": true, "vector": true,
+}
