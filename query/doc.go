@@ -47,7 +47,7 @@
 //
 // Lexically, an ident is [A-Za-z_][A-Za-z0-9_]*; a quoted-ident is
 // "double-quoted" (for column names that are keywords or hold other
-// characters, with "" for a quote); a string is 'single-quoted', with '' for
+// characters, with "" for a quote); a string is 'single-quoted', with ” for
 // a quote and no other escapes (so regular expressions need no doubled
 // backslashes); a number is an optionally signed decimal integer or float
 // (100, -0.5, 1e-3).

@@ -73,7 +73,9 @@ type lexer struct {
 	pos   int
 }
 
-func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v' }
+func isSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'
+}
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 func isIdentStart(c byte) bool {
 	return c == '_' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
@@ -158,7 +160,7 @@ func (l *lexer) errorf(pos int, format string, args ...any) item {
 }
 
 // lexQuoted scans a string or quoted identifier. The quote character is
-// escaped by doubling it ('it''s'); there are no other escapes, so regular
+// escaped by doubling it ('it”s'); there are no other escapes, so regular
 // expressions need no extra backslashes.
 func (l *lexer) lexQuoted(t itemType, q byte, what string) item {
 	start := l.pos
