@@ -47,10 +47,14 @@
 //
 // Lexically, an ident is [A-Za-z_][A-Za-z0-9_]*; a quoted-ident is
 // "double-quoted" (for column names that are keywords or hold other
-// characters, with "" for a quote); a string is 'single-quoted', with ” for
-// a quote and no other escapes (so regular expressions need no doubled
-// backslashes); a number is an optionally signed decimal integer or float
-// (100, -0.5, 1e-3).
+// characters, with "" for a quote); a string is 'single-quoted', with a
+// doubled quote for a quote and no other escapes, so regular expressions
+// need no doubled backslashes; a number is an optionally signed decimal
+// integer or float (100, -0.5, 1e-3):
+//
+//	text contains 'it''s'
+//	text matches '\bdesi\b'
+//	"limit" >= 1e-3
 //
 // Precedence: not binds tighter than and, which binds tighter than or.
 // Parse returns a *Query whose String method is the canonical, fully

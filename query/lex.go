@@ -160,7 +160,7 @@ func (l *lexer) errorf(pos int, format string, args ...any) item {
 }
 
 // lexQuoted scans a string or quoted identifier. The quote character is
-// escaped by doubling it ('it”s'); there are no other escapes, so regular
+// escaped by doubling it; there are no other escapes, so regular
 // expressions need no extra backslashes.
 func (l *lexer) lexQuoted(t itemType, q byte, what string) item {
 	start := l.pos
