@@ -1,0 +1,633 @@
+package hnsw
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"runtime"
+	"slices"
+	"sync"
+	"sync/atomic"
+
+	"github.com/laiondb/laiondb/internal/vec"
+)
+
+const (
+	none     = ^uint32(0) // empty adjacency slot; lists are packed, so the first none ends a list
+	absent   = 0xFF       // levels[i] of a row that is not in the graph
+	maxLevel = 16         // level cap (the expected top level of 1e9 nodes at M=16 is 7)
+	nLocks   = 1 << 14    // striped per-node locks used while a build runs
+)
+
+// Default parameters. DefaultEfSearch gives recall@10 >= 0.99 on 100k
+// CLIP-like 512-d vectors (see doc.go for the measurement).
+const (
+	DefaultM              = 16
+	DefaultEfConstruction = 200
+	DefaultEfSearch       = 64
+)
+
+// ErrClosed is returned by methods of an Index after Close.
+var ErrClosed = errors.New("hnsw: index closed")
+
+// Options are the index parameters. The zero value of a field means its
+// default.
+type Options struct {
+	// M is the number of links per node on the upper layers; layer 0 has 2M.
+	// Default 16, at most 127.
+	M int
+	// EfConstruction is the candidate list size while building. Default 200.
+	EfConstruction int
+	// EfSearch is the default candidate list size of Search. Default 64.
+	EfSearch int
+	// Seed seeds the level generator. A build on one worker is
+	// deterministic; parallel builds differ only in link order and ties.
+	Seed uint64
+	// Workers is the number of goroutines Add uses. Default GOMAXPROCS.
+	Workers int
+}
+
+func (o *Options) withDefaults() (Options, error) {
+	var r Options
+	if o != nil {
+		r = *o
+	}
+	if r.M == 0 {
+		r.M = DefaultM
+	}
+	if r.EfConstruction == 0 {
+		r.EfConstruction = DefaultEfConstruction
+	}
+	if r.EfSearch == 0 {
+		r.EfSearch = DefaultEfSearch
+	}
+	if r.Workers <= 0 {
+		r.Workers = runtime.GOMAXPROCS(0)
+	}
+	if r.M < 2 || r.M > 127 {
+		return r, fmt.Errorf("hnsw: M = %d, want 2..127", r.M)
+	}
+	if r.EfConstruction < 1 || r.EfSearch < 1 {
+		return r, fmt.Errorf("hnsw: ef must be positive (efConstruction %d, efSearch %d)", r.EfConstruction, r.EfSearch)
+	}
+	return r, nil
+}
+
+// Index is an HNSW graph over the rows of a vec.Matrix, with inner product
+// as the similarity. The graph holds only links; the vectors stay in the
+// matrix the caller hands to Add or Open (typically the store's
+// memory-mapped float16 file).
+//
+// It is safe to call Search, Len and Write concurrently with each other
+// and with one Add; concurrent Adds are serialised.
+type Index struct {
+	addMu sync.Mutex   // serialises Add
+	mu    sync.RWMutex // write-held only to resize arrays and switch modes
+
+	dim  int
+	opts Options
+	m    int // links per node on layers >= 1
+	m0   int // links per node on layer 0
+	mult float64
+
+	vecs     vec.Matrix
+	levels   []uint8  // per row: top layer, or absent
+	links0   []uint32 // per row: m0 slots
+	upperOff []uint32 // per row with level > 0: offset of its level*m slots in upper
+	upper    []uint32
+	count    int           // rows in the graph
+	ep       atomic.Uint64 // (top level+1)<<32 | entry row; 0 when empty
+
+	building bool // an Add is linking nodes: readers must take node locks
+	locks    []sync.Mutex
+	entryMu  sync.Mutex
+
+	fingerprint uint64 // of the vectors the graph was built over
+	mapped      *mapping
+	closed      bool
+
+	scratch sync.Pool
+}
+
+// New returns an empty index for vectors of dimension dim.
+func New(dim int, opts *Options) (*Index, error) {
+	o, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	if dim <= 0 {
+		return nil, fmt.Errorf("%w: dimension %d", ErrDimension, dim)
+	}
+	ix := &Index{dim: dim, opts: o}
+	ix.init()
+	return ix, nil
+}
+
+func (ix *Index) init() {
+	ix.m = ix.opts.M
+	ix.m0 = 2 * ix.opts.M
+	ix.mult = 1 / math.Log(float64(ix.m))
+}
+
+// Dim returns the vector dimension.
+func (ix *Index) Dim() int { return ix.dim }
+
+// Options returns the index parameters.
+func (ix *Index) Options() Options { return ix.opts }
+
+// Len returns the number of rows in the graph.
+func (ix *Index) Len() int {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	return ix.count
+}
+
+// Contains reports whether row id is in the graph.
+func (ix *Index) Contains(id uint32) bool {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	return int(id) < len(ix.levels) && ix.levels[id] != absent
+}
+
+// SetVectors replaces the matrix the index reads, e.g. after the store
+// re-mapped a grown vector file. It must have the index's dimension and at
+// least as many rows as the graph covers.
+func (ix *Index) SetVectors(m vec.Matrix) error {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	if m.Dim != ix.dim {
+		return fmt.Errorf("%w: vectors have %d dimensions, index %d", ErrDimension, m.Dim, ix.dim)
+	}
+	if m.Len() < len(ix.levels) {
+		return fmt.Errorf("hnsw: vectors have %d rows, index covers %d", m.Len(), len(ix.levels))
+	}
+	ix.vecs = m
+	return nil
+}
+
+// levelOf draws row id's level from a hash of (seed, id), so levels do not
+// depend on insertion order or thread scheduling.
+func (ix *Index) levelOf(id uint32) uint8 {
+	x := ix.opts.Seed ^ (uint64(id)+1)*0x9E3779B97F4A7C15
+	x ^= x >> 30
+	x *= 0xBF58476D1CE4E5B9
+	x ^= x >> 27
+	x *= 0x94D049BB133111EB
+	x ^= x >> 31
+	u := (float64(x>>11) + 0.5) / (1 << 53) // in (0, 1)
+	l := int(-math.Log(u) * ix.mult)
+	return uint8(min(l, maxLevel-1))
+}
+
+// slots returns row id's adjacency slots on layer lc.
+func (ix *Index) slots(id uint32, lc int) []uint32 {
+	if lc == 0 {
+		o := int(id) * ix.m0
+		return ix.links0[o : o+ix.m0 : o+ix.m0]
+	}
+	o := int(ix.upperOff[id]) + (lc-1)*ix.m
+	return ix.upper[o : o+ix.m : o+ix.m]
+}
+
+func (ix *Index) lock(id uint32) *sync.Mutex { return &ix.locks[id&(nLocks-1)] }
+
+// neighbors returns row id's links on layer lc. While a build runs it copies
+// them into buf under the node's lock.
+func (ix *Index) neighbors(id uint32, lc int, locked bool, buf []uint32) []uint32 {
+	s := ix.slots(id, lc)
+	if locked {
+		l := ix.lock(id)
+		l.Lock()
+		n := copy(buf[:len(s)], s)
+		l.Unlock()
+		s = buf[:n]
+	}
+	for i, v := range s {
+		if v == none {
+			return s[:i]
+		}
+	}
+	return s
+}
+
+// scratch is per-goroutine search state.
+type scratch struct {
+	marks []uint16
+	gen   uint16
+	cands maxHeap
+	res   minHeap
+	buf   []uint32
+	q     []float32
+	sel   []float32 // selected rows as float32, m0*dim
+	tmp   []cand
+}
+
+func (ix *Index) getScratch() *scratch {
+	s, _ := ix.scratch.Get().(*scratch)
+	if s == nil {
+		s = &scratch{}
+	}
+	if len(s.buf) < ix.m0 {
+		s.buf = make([]uint32, ix.m0)
+	}
+	return s
+}
+
+func (ix *Index) putScratch(s *scratch) { ix.scratch.Put(s) }
+
+// resetVisited starts a new visited set over n rows.
+func (s *scratch) resetVisited(n int) {
+	if len(s.marks) < n {
+		s.marks = make([]uint16, n+n/8)
+		s.gen = 0
+	}
+	s.gen++
+	if s.gen == 0 {
+		clear(s.marks)
+		s.gen = 1
+	}
+}
+
+// visit marks id and reports whether it was unvisited.
+func (s *scratch) visit(id uint32) bool {
+	if s.marks[id] == s.gen {
+		return false
+	}
+	s.marks[id] = s.gen
+	return true
+}
+
+func (ix *Index) entry() (id uint32, level int, ok bool) {
+	e := ix.ep.Load()
+	if e == 0 {
+		return 0, 0, false
+	}
+	return uint32(e), int(e>>32) - 1, true
+}
+
+// greedy walks layer lc from ep to a local maximum of the score.
+func (ix *Index) greedy(s *scratch, q []float32, ep cand, lc int, locked bool) cand {
+	n := uint32(len(ix.levels))
+	for changed := true; changed; {
+		changed = false
+		for _, nb := range ix.neighbors(ep.id, lc, locked, s.buf) {
+			if nb >= n {
+				continue
+			}
+			if sc := ix.vecs.Dot(q, int(nb)); sc > ep.score {
+				ep = cand{sc, nb}
+				changed = true
+			}
+		}
+	}
+	return ep
+}
+
+// searchLayer is the ef-bounded best-first search of layer lc from ep. Only
+// rows allow admits (nil: all) enter the results, but the search moves
+// through every row. It stops after budget score computations (0: no
+// limit) and reports whether it did. The results are left in s.res.
+func (ix *Index) searchLayer(s *scratch, q []float32, ep cand, ef, lc int, locked bool, allow AllowList, budget int) (visited int, stopped bool) {
+	n := uint32(len(ix.levels))
+	s.resetVisited(int(n))
+	s.cands = s.cands[:0]
+	s.res = s.res[:0]
+	s.visit(ep.id)
+	s.cands.push(ep)
+	if allow == nil || allow.Contains(ep.id) {
+		s.res.push(ep)
+	}
+	for len(s.cands) > 0 {
+		c := s.cands[0]
+		if len(s.res) >= ef && c.score < s.res[0].score {
+			break
+		}
+		s.cands.pop()
+		for _, nb := range ix.neighbors(c.id, lc, locked, s.buf) {
+			if nb >= n || !s.visit(nb) {
+				continue
+			}
+			sc := ix.vecs.Dot(q, int(nb))
+			visited++
+			if len(s.res) < ef || sc > s.res[0].score {
+				s.cands.push(cand{sc, nb})
+				if allow == nil || allow.Contains(nb) {
+					s.res.push(cand{sc, nb})
+					if len(s.res) > ef {
+						s.res.pop()
+					}
+				}
+			}
+		}
+		if budget > 0 && visited >= budget {
+			return visited, true
+		}
+	}
+	return visited, false
+}
+
+// selectNeighbors applies the HNSW neighbour-selection heuristic (Malkov &
+// Yashunin, algorithm 4, as in hnswlib): walking candidates from the
+// closest, keep one only if it is closer to the base than to every row
+// kept so far. cs is sorted in place; the kept rows are returned in cs's
+// storage.
+func (ix *Index) selectNeighbors(s *scratch, cs []cand, max int) []cand {
+	slices.SortFunc(cs, func(a, b cand) int {
+		if a.score != b.score {
+			if a.score > b.score {
+				return -1
+			}
+			return 1
+		}
+		return int(int64(a.id) - int64(b.id))
+	})
+	if len(cs) <= max {
+		return cs
+	}
+	d := ix.dim
+	if len(s.sel) < ix.m0*d {
+		s.sel = make([]float32, ix.m0*d)
+	}
+	kept := 0
+	for _, c := range cs {
+		good := true
+		for j := 0; j < kept; j++ {
+			if ix.vecs.Dot(s.sel[j*d:(j+1)*d], int(c.id)) > c.score {
+				good = false
+				break
+			}
+		}
+		if good {
+			ix.vecs.Row(int(c.id), s.sel[kept*d:(kept+1)*d])
+			cs[kept] = c
+			kept++
+			if kept == max {
+				break
+			}
+		}
+	}
+	return cs[:kept]
+}
+
+// insert links row id (whose level is already set) into the graph.
+func (ix *Index) insert(s *scratch, id uint32) {
+	s.q = ix.vecs.Row(int(id), s.q)
+	q := s.q
+	level := int(ix.levels[id])
+
+	epID, top, ok := ix.entry()
+	if !ok || level > top {
+		// A new top level: hold the entry lock for the whole insert, as
+		// hnswlib does, so that the entry point only moves to a linked node.
+		ix.entryMu.Lock()
+		epID, top, ok = ix.entry()
+		switch {
+		case !ok:
+			ix.ep.Store(uint64(level+1)<<32 | uint64(id))
+			ix.entryMu.Unlock()
+			return
+		case level > top:
+			defer func() {
+				ix.ep.Store(uint64(level+1)<<32 | uint64(id))
+				ix.entryMu.Unlock()
+			}()
+		default:
+			ix.entryMu.Unlock()
+		}
+	}
+	ep := cand{ix.vecs.Dot(q, int(epID)), epID}
+	for lc := top; lc > level; lc-- {
+		ep = ix.greedy(s, q, ep, lc, true)
+	}
+	for lc := min(level, top); lc >= 0; lc-- {
+		ix.searchLayer(s, q, ep, ix.opts.EfConstruction, lc, true, nil, 0)
+		s.tmp = append(s.tmp[:0], s.res...)
+		best := s.tmp[0]
+		for _, c := range s.tmp {
+			if c.score > best.score {
+				best = c
+			}
+		}
+		ep = best
+		sel := ix.selectNeighbors(s, s.tmp, ix.m)
+		// Own links.
+		l := ix.lock(id)
+		l.Lock()
+		own := ix.slots(id, lc)
+		for i := range own {
+			own[i] = none
+			if i < len(sel) {
+				own[i] = sel[i].id
+			}
+		}
+		l.Unlock()
+		// Back links.
+		ids := make([]uint32, len(sel))
+		for i, c := range sel {
+			ids[i] = c.id
+		}
+		for _, nb := range ids {
+			if nb != id {
+				ix.link(s, nb, id, lc)
+			}
+		}
+	}
+}
+
+// link adds a link nb -> id on layer lc, pruning nb's list with the
+// heuristic when it is full.
+func (ix *Index) link(s *scratch, nb, id uint32, lc int) {
+	l := ix.lock(nb)
+	l.Lock()
+	defer l.Unlock()
+	sl := ix.slots(nb, lc)
+	n := 0
+	for n < len(sl) && sl[n] != none {
+		if sl[n] == id {
+			return
+		}
+		n++
+	}
+	if n < len(sl) {
+		sl[n] = id
+		return
+	}
+	base := ix.vecs.Row(int(nb), nil)
+	cs := make([]cand, 0, len(sl)+1)
+	for _, x := range sl {
+		cs = append(cs, cand{ix.vecs.Dot(base, int(x)), x})
+	}
+	cs = append(cs, cand{ix.vecs.Dot(base, int(id)), id})
+	sel := ix.selectNeighbors(s, cs, len(sl))
+	for i := range sl {
+		sl[i] = none
+		if i < len(sel) {
+			sl[i] = sel[i].id
+		}
+	}
+}
+
+// Add links the rows of m that rows lists (nil: every row of m) into the
+// graph, in parallel on Options.Workers goroutines. Rows already in the
+// graph are skipped, so an interrupted Add can simply be repeated. m
+// becomes the matrix the index reads; it must extend the previous one.
+// progress, if not nil, is called now and then with the rows linked so far
+// and the rows to link, never concurrently. If ctx is cancelled, the rows
+// linked so far stay in the graph and Add returns ctx's error.
+func (ix *Index) Add(ctx context.Context, m vec.Matrix, rows Ranges, progress func(done, total int)) error {
+	ix.addMu.Lock()
+	defer ix.addMu.Unlock()
+
+	ix.mu.Lock()
+	if ix.closed {
+		ix.mu.Unlock()
+		return ErrClosed
+	}
+	if m.Dim != ix.dim {
+		ix.mu.Unlock()
+		return fmt.Errorf("hnsw: add: %w: vectors have %d dimensions, index %d", ErrDimension, m.Dim, ix.dim)
+	}
+	n := m.Len()
+	if n < len(ix.levels) {
+		ix.mu.Unlock()
+		return fmt.Errorf("hnsw: add: vectors have %d rows, index covers %d", n, len(ix.levels))
+	}
+	if n > math.MaxUint32-1 {
+		ix.mu.Unlock()
+		return fmt.Errorf("hnsw: add: %d rows exceed the uint32 id space", n)
+	}
+	if rows == nil {
+		rows = Ranges{{0, uint32(n)}}
+	}
+	ix.makeWritable()
+	old := len(ix.levels)
+	if n > old {
+		ix.levels = slices.Grow(ix.levels, n-old)[:n]
+		ix.upperOff = slices.Grow(ix.upperOff, n-old)[:n]
+		ix.links0 = slices.Grow(ix.links0, (n-old)*ix.m0)[:n*ix.m0]
+		for i := old; i < n; i++ {
+			ix.levels[i] = absent
+			ix.upperOff[i] = 0
+		}
+		for i := old * ix.m0; i < n*ix.m0; i++ {
+			ix.links0[i] = none
+		}
+	}
+	var ids []uint32
+	upperNeed := 0
+	for _, r := range rows {
+		for id := r.Lo; id < min(r.Hi, uint32(n)); id++ {
+			if ix.levels[id] != absent {
+				continue
+			}
+			ids = append(ids, id)
+			lv := ix.levelOf(id)
+			ix.levels[id] = lv
+			if lv > 0 {
+				ix.upperOff[id] = uint32(len(ix.upper) + upperNeed)
+				upperNeed += int(lv) * ix.m
+			}
+		}
+	}
+	if len(ix.upper)+upperNeed > math.MaxUint32 {
+		for _, id := range ids {
+			ix.levels[id] = absent
+		}
+		ix.mu.Unlock()
+		return fmt.Errorf("hnsw: add: upper layers exceed 2^32 slots")
+	}
+	u := len(ix.upper)
+	ix.upper = slices.Grow(ix.upper, upperNeed)[:u+upperNeed]
+	for i := u; i < len(ix.upper); i++ {
+		ix.upper[i] = none
+	}
+	ix.vecs = m
+	if ix.locks == nil {
+		ix.locks = make([]sync.Mutex, nLocks)
+	}
+	ix.building = true
+	ix.count += len(ids)
+	ix.fingerprint = 0
+	ix.mu.Unlock()
+
+	done := make([]bool, len(ids))
+	err := ix.build(ctx, ids, done, progress)
+
+	ix.mu.Lock()
+	ix.building = false
+	if err != nil {
+		for i, id := range ids {
+			if !done[i] {
+				ix.levels[id] = absent
+				ix.count--
+			}
+		}
+	}
+	ix.mu.Unlock()
+	if err != nil {
+		return fmt.Errorf("hnsw: add: %w", err)
+	}
+	return nil
+}
+
+// build links ids on ix.opts.Workers goroutines, holding the read lock.
+func (ix *Index) build(ctx context.Context, ids []uint32, done []bool, progress func(done, total int)) error {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	const chunk = 64
+	var next, linked atomic.Int64
+	var pmu sync.Mutex
+	report := func() {
+		if progress == nil || !pmu.TryLock() {
+			return
+		}
+		progress(int(linked.Load()), len(ids))
+		pmu.Unlock()
+	}
+	if progress != nil {
+		progress(0, len(ids))
+	}
+	// The first node must be inserted alone (it becomes the entry point).
+	start := 0
+	if _, _, ok := ix.entry(); !ok && len(ids) > 0 {
+		s := ix.getScratch()
+		ix.insert(s, ids[0])
+		ix.putScratch(s)
+		done[0] = true
+		start = 1
+		linked.Add(1)
+	}
+	next.Store(int64(start))
+	var wg sync.WaitGroup
+	for w := 0; w < ix.opts.Workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s := ix.getScratch()
+			defer ix.putScratch(s)
+			for ctx.Err() == nil {
+				lo := int(next.Add(chunk)) - chunk
+				if lo >= len(ids) {
+					return
+				}
+				hi := min(lo+chunk, len(ids))
+				for i := lo; i < hi; i++ {
+					ix.insert(s, ids[i])
+					done[i] = true
+				}
+				if linked.Add(int64(hi-lo))%(chunk*16) < chunk {
+					report()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if progress != nil {
+		progress(len(ids), len(ids))
+	}
+	return nil
+}

@@ -1,0 +1,200 @@
+package hnsw
+
+import (
+	"context"
+	"fmt"
+	"math"
+)
+
+// Path says which plan answered a search.
+type Path uint8
+
+const (
+	// PathGraph is the HNSW graph search (approximate).
+	PathGraph Path = 1 + iota
+	// PathExact is the exact scan, chosen by the planner or forced.
+	PathExact
+	// PathFallback is the exact scan after a filtered graph search could
+	// not find k allowed rows within its budget.
+	PathFallback
+)
+
+// String returns "graph", "exact" or "fallback".
+func (p Path) String() string {
+	switch p {
+	case PathGraph:
+		return "graph"
+	case PathExact:
+		return "exact"
+	case PathFallback:
+		return "fallback"
+	}
+	return fmt.Sprintf("Path(%d)", uint8(p))
+}
+
+// SearchOptions tune one Search. The zero value searches the whole graph at
+// the index's EfSearch.
+type SearchOptions struct {
+	// Ef is the candidate list size; 0 means Options.EfSearch. It is raised
+	// to k when smaller.
+	Ef int
+	// Allow, if not nil, restricts the answer to these rows.
+	Allow AllowList
+	// Exact forces the exact scan.
+	Exact bool
+}
+
+// Result is the answer of Search.
+type Result struct {
+	// Hits are sorted by score descending, then row ascending.
+	Hits []Hit
+	// Path says which plan answered.
+	Path Path
+	// Exact reports whether Hits is guaranteed to be the true top k.
+	Exact bool
+	// Scored is the number of vectors scored.
+	Scored int
+	// Ef is the candidate list size the graph search used (0 if it did not
+	// run).
+	Ef int
+}
+
+// present is the AllowList of rows in the graph.
+type present struct {
+	levels []uint8
+	count  int
+}
+
+func (p present) Contains(id uint32) bool { return int(id) < len(p.levels) && p.levels[id] != absent }
+func (p present) Count() int              { return p.count }
+func (p present) ForEach(fn func(uint32) bool) {
+	for i, l := range p.levels {
+		if l != absent && !fn(uint32(i)) {
+			return
+		}
+	}
+}
+
+// Planner cost constants, measured on this project's reference machine
+// (see doc.go, "Choosing between graph and exact scan"): the cost of one
+// score in a graph search relative to one in the exact scan, and the scores
+// an unfiltered graph search computes per unit of ef.
+const (
+	graphCostRatio = 4.0
+	visitsPerEf    = 12.0
+)
+
+// PlanExact reports whether an exact scan of allowed rows out of n is
+// expected to be cheaper than a filtered graph search at ef. A graph search
+// admitting a fraction s = allowed/n of the rows visits about
+// visitsPerEf·ef/s rows, each costing graphCostRatio times a row of the
+// (sequential, parallel) exact scan, so the scan wins below
+// allowed = sqrt(graphCostRatio·visitsPerEf·ef·n).
+func PlanExact(n, allowed, ef int) bool {
+	if allowed <= 0 || n <= 0 {
+		return true
+	}
+	cut := math.Sqrt(graphCostRatio * visitsPerEf * float64(ef) * float64(n))
+	return float64(allowed) < cut
+}
+
+// Search returns the k rows nearest to q by inner product, among the rows
+// o.Allow admits. Small allow-lists (see PlanExact) and o.Exact are answered
+// by the exact scan; otherwise a graph search that only admits allowed rows
+// into its results runs, and falls back to the exact scan if it cannot find
+// k of them. It is safe to call concurrently with other Searches and Add.
+func (ix *Index) Search(ctx context.Context, q []float32, k int, o *SearchOptions) (Result, error) {
+	var so SearchOptions
+	if o != nil {
+		so = *o
+	}
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	if ix.closed {
+		return Result{}, ErrClosed
+	}
+	if len(q) != ix.dim {
+		return Result{}, fmt.Errorf("hnsw: search: %w: query has %d dimensions, index %d", ErrDimension, len(q), ix.dim)
+	}
+	if k <= 0 {
+		return Result{Path: PathGraph, Exact: true}, nil
+	}
+	ef := so.Ef
+	if ef <= 0 {
+		ef = ix.opts.EfSearch
+	}
+	ef = max(ef, k)
+	pres := present{ix.levels, ix.count}
+	n := ix.count
+	allowed := n
+	if so.Allow != nil {
+		allowed = so.Allow.Count()
+	}
+	exact := func(p Path, scored int) (Result, error) {
+		var allow AllowList = pres
+		if so.Allow != nil {
+			allow = and{so.Allow, pres}
+		}
+		hits, sc, err := Exact(ctx, ix.vecs.Slice(0, len(ix.levels)), q, k, allow)
+		if err != nil {
+			return Result{}, err
+		}
+		return Result{Hits: hits, Path: p, Exact: true, Scored: scored + sc}, nil
+	}
+	if so.Exact || k >= n || (so.Allow != nil && PlanExact(n, allowed, ef)) {
+		return exact(PathExact, 0)
+	}
+	if err := ctx.Err(); err != nil {
+		return Result{}, fmt.Errorf("hnsw: search: %w", err)
+	}
+	epID, top, ok := ix.entry()
+	if !ok {
+		return Result{Path: PathGraph, Exact: true}, nil
+	}
+	s := ix.getScratch()
+	defer ix.putScratch(s)
+	locked := ix.building
+	ep := cand{ix.vecs.Dot(q, int(epID)), epID}
+	scored := 1
+	for lc := top; lc > 0; lc-- {
+		ep = ix.greedy(s, q, ep, lc, locked)
+	}
+	budget := 0
+	if so.Allow != nil {
+		// A filtered search visits about ef/s rows; allow a generous multiple
+		// before handing over to the exact scan, which costs about
+		// `allowed` scores.
+		budget = max(allowed, int(visitsPerEf*float64(ef))*4)
+	}
+	v, stopped := ix.searchLayer(s, q, ep, ef, 0, locked, so.Allow, budget)
+	scored += v
+	if len(s.res) < k {
+		_ = stopped
+		return exact(PathFallback, scored)
+	}
+	hits := make([]Hit, len(s.res))
+	for i, c := range s.res {
+		hits[i] = Hit{c.id, c.score}
+	}
+	sortHits(hits)
+	return Result{Hits: hits[:k:k], Path: PathGraph, Scored: scored, Ef: ef}, nil
+}
+
+// Range returns every row in the graph (restricted to allow, if not nil)
+// whose inner product with q is at least min, by an exact scan, sorted by
+// score descending, then row ascending, and the number of vectors scored.
+func (ix *Index) Range(ctx context.Context, q []float32, min float32, allow AllowList) ([]Hit, int, error) {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	if ix.closed {
+		return nil, 0, ErrClosed
+	}
+	if len(q) != ix.dim {
+		return nil, 0, fmt.Errorf("hnsw: range: %w: query has %d dimensions, index %d", ErrDimension, len(q), ix.dim)
+	}
+	var a AllowList = present{ix.levels, ix.count}
+	if allow != nil {
+		a = and{allow, a}
+	}
+	return ExactRange(ctx, ix.vecs.Slice(0, len(ix.levels)), q, min, a)
+}
