@@ -1,0 +1,71 @@
+package db
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+
+	"github.com/x448/float16"
+
+	"github.com/laiondb/laiondb/internal/npy"
+	"github.com/laiondb/laiondb/query"
+)
+
+// Snapshot returns a read view of the store as it is now, implementing
+// query.Store. Ingests that commit afterwards are not visible through it;
+// it stays valid until the DB is closed.
+func (d *DB) Snapshot() (query.Store, error) {
+	return d.view()
+}
+
+// Search returns the k rows whose image embeddings have the highest inner
+// product with q (cosine similarity: stored vectors are unit-norm), among
+// the rows in allow (nil: all rows), by an exact scan. q is used as given.
+func (d *DB) Search(ctx context.Context, q []float32, k int, allow *query.Bitset) (query.SearchResult, error) {
+	v, err := d.view()
+	if err != nil {
+		return query.SearchResult{}, err
+	}
+	return v.Search(ctx, query.SearchRequest{Vec: q, K: k, Allow: allow, Exact: true})
+}
+
+// Within returns every row whose image embedding has an inner product of at
+// least min with q, among the rows in allow (nil: all rows).
+func (d *DB) Within(ctx context.Context, q []float32, min float32, allow *query.Bitset) (query.SearchResult, error) {
+	v, err := d.view()
+	if err != nil {
+		return query.SearchResult{}, err
+	}
+	return v.Within(ctx, query.SearchRequest{Vec: q, MinScore: min, Allow: allow, Exact: true})
+}
+
+// readQueryNpy reads the first row of an .npy file as a query vector.
+func readQueryNpy(path string) ([]float32, error) {
+	f, err := npy.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBadInput, err)
+	}
+	defer f.Close()
+	raw := make([]byte, f.Cols*f.DType.Size())
+	if _, err := f.ReadRaw(raw); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("%w: %s has no rows", ErrBadInput, path)
+		}
+		return nil, err
+	}
+	q := make([]float32, f.Cols)
+	for j := range q {
+		if f.DType == npy.Float16 {
+			q[j] = float16.Frombits(binary.LittleEndian.Uint16(raw[2*j:])).Float32()
+		} else {
+			q[j] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*j:]))
+		}
+		if math.IsNaN(float64(q[j])) || math.IsInf(float64(q[j]), 0) {
+			return nil, fmt.Errorf("%w: %s: row 0, element %d is %v", ErrBadInput, path, j, q[j])
+		}
+	}
+	return q, nil
+}

@@ -1,0 +1,299 @@
+package db
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"strconv"
+
+	"github.com/laiondb/laiondb/query"
+)
+
+// Badger key layout. Every key starts with a one-byte kind and the
+// big-endian segment id, so an interrupted segment's keys go with one
+// DropPrefix:
+//
+//	'b' seg:u32 col:u16 start:u32   column block: rows [start, start+n) of the segment
+//	's' seg:u32 id:u64 row:u32      SAMPLE_ID index entry (id with its sign bit flipped, so keys sort as int64)
+const (
+	keyBlock  byte = 'b'
+	keySample byte = 's'
+)
+
+// blockRows is the number of rows in a full column block.
+const blockRows = 1 << 15
+
+func segPrefix(kind byte, seg uint32) []byte {
+	k := make([]byte, 5)
+	k[0] = kind
+	binary.BigEndian.PutUint32(k[1:], seg)
+	return k
+}
+
+func segOfKey(k []byte) uint32 { return binary.BigEndian.Uint32(k[1:5]) }
+
+func blockKey(seg uint32, col uint16, start uint32) []byte {
+	k := make([]byte, 11)
+	k[0] = keyBlock
+	binary.BigEndian.PutUint32(k[1:], seg)
+	binary.BigEndian.PutUint16(k[5:], col)
+	binary.BigEndian.PutUint32(k[7:], start)
+	return k
+}
+
+func sampleKey(seg uint32, id int64, row uint32) []byte {
+	k := make([]byte, 17)
+	k[0] = keySample
+	binary.BigEndian.PutUint32(k[1:], seg)
+	binary.BigEndian.PutUint64(k[5:], uint64(id)^(1<<63))
+	binary.BigEndian.PutUint32(k[13:], row)
+	return k
+}
+
+// Column block encoding (all integers little-endian):
+//
+//	type:u8 n:u32 hasNulls:u8 [nulls: n bytes, 1 = null] payload
+//
+// payload by type: string: (n+1)×u32 offsets then the bytes; int: n×i64;
+// float: n×f64 (IEEE bits); bool: n bytes.
+
+// colBuilder accumulates one column's values for a block.
+type colBuilder struct {
+	typ   query.Type
+	n     int
+	nulls []bool
+	any   bool
+	off   []uint32
+	data  []byte
+	ints  []int64
+	flts  []float64
+	bools []bool
+}
+
+func newColBuilder(t query.Type) *colBuilder {
+	b := &colBuilder{typ: t}
+	if t == query.TypeString {
+		b.off = append(b.off, 0)
+	}
+	return b
+}
+
+func (b *colBuilder) reset() {
+	b.n, b.any = 0, false
+	b.nulls = b.nulls[:0]
+	b.off = b.off[:0]
+	if b.typ == query.TypeString {
+		b.off = append(b.off, 0)
+	}
+	b.data, b.ints, b.flts, b.bools = b.data[:0], b.ints[:0], b.flts[:0], b.bools[:0]
+}
+
+func (b *colBuilder) appendNull() {
+	b.nulls = append(b.nulls, true)
+	b.any = true
+	b.n++
+	switch b.typ {
+	case query.TypeString:
+		b.off = append(b.off, uint32(len(b.data)))
+	case query.TypeInt:
+		b.ints = append(b.ints, 0)
+	case query.TypeFloat:
+		b.flts = append(b.flts, 0)
+	case query.TypeBool:
+		b.bools = append(b.bools, false)
+	}
+}
+
+func (b *colBuilder) appendString(s []byte) {
+	b.nulls = append(b.nulls, false)
+	b.n++
+	b.data = append(b.data, s...)
+	b.off = append(b.off, uint32(len(b.data)))
+}
+
+func (b *colBuilder) appendInt(v int64) {
+	b.nulls = append(b.nulls, false)
+	b.n++
+	b.ints = append(b.ints, v)
+}
+
+func (b *colBuilder) appendFloat(v float64) {
+	b.nulls = append(b.nulls, false)
+	b.n++
+	b.flts = append(b.flts, v)
+}
+
+func (b *colBuilder) appendBool(v bool) {
+	b.nulls = append(b.nulls, false)
+	b.n++
+	b.bools = append(b.bools, v)
+}
+
+// encode returns the block's bytes.
+func (b *colBuilder) encode() []byte {
+	size := 6
+	if b.any {
+		size += b.n
+	}
+	switch b.typ {
+	case query.TypeString:
+		size += 4*(b.n+1) + len(b.data)
+	case query.TypeInt, query.TypeFloat:
+		size += 8 * b.n
+	case query.TypeBool:
+		size += b.n
+	}
+	out := make([]byte, 6, size)
+	out[0] = byte(b.typ)
+	binary.LittleEndian.PutUint32(out[1:], uint32(b.n))
+	if b.any {
+		out[5] = 1
+		for _, x := range b.nulls {
+			if x {
+				out = append(out, 1)
+			} else {
+				out = append(out, 0)
+			}
+		}
+	}
+	switch b.typ {
+	case query.TypeString:
+		for _, o := range b.off {
+			out = binary.LittleEndian.AppendUint32(out, o)
+		}
+		out = append(out, b.data...)
+	case query.TypeInt:
+		for _, v := range b.ints {
+			out = binary.LittleEndian.AppendUint64(out, uint64(v))
+		}
+	case query.TypeFloat:
+		for _, v := range b.flts {
+			out = binary.LittleEndian.AppendUint64(out, math.Float64bits(v))
+		}
+	case query.TypeBool:
+		for _, v := range b.bools {
+			if v {
+				out = append(out, 1)
+			} else {
+				out = append(out, 0)
+			}
+		}
+	}
+	return out
+}
+
+// decodeBlock decodes a block into c as column type want (a block written
+// before the column's type was widened is converted). String data aliases
+// val; everything else is copied into c's reused slices. If rows is
+// non-nil, only those block rows are decoded, in that order, and appended
+// to c.
+func decodeBlock(val []byte, want query.Type, c *query.Column) error {
+	if len(val) < 6 {
+		return fmt.Errorf("%w: column block of %d bytes", ErrCorrupt, len(val))
+	}
+	typ := query.Type(val[0])
+	n := int(binary.LittleEndian.Uint32(val[1:]))
+	p := val[6:]
+	c.Type = want
+	c.Null = c.Null[:0]
+	if val[5] == 1 {
+		if len(p) < n {
+			return fmt.Errorf("%w: column block null map truncated", ErrCorrupt)
+		}
+		for _, x := range p[:n] {
+			c.Null = append(c.Null, x != 0)
+		}
+		p = p[n:]
+	} else {
+		c.Null = nil
+	}
+	switch typ {
+	case query.TypeString:
+		if len(p) < 4*(n+1) {
+			return fmt.Errorf("%w: string block offsets truncated", ErrCorrupt)
+		}
+		off := c.Str.Off[:0]
+		for i := 0; i <= n; i++ {
+			off = append(off, binary.LittleEndian.Uint32(p[4*i:]))
+		}
+		data := p[4*(n+1):]
+		if int(off[n]) > len(data) {
+			return fmt.Errorf("%w: string block data truncated", ErrCorrupt)
+		}
+		for i := 0; i < n; i++ {
+			if off[i] > off[i+1] {
+				return fmt.Errorf("%w: string block offsets out of order", ErrCorrupt)
+			}
+		}
+		c.Str = query.Strings{Data: data, Off: off}
+	case query.TypeInt, query.TypeFloat:
+		if len(p) < 8*n {
+			return fmt.Errorf("%w: numeric block truncated", ErrCorrupt)
+		}
+		if typ == query.TypeInt {
+			c.Int = c.Int[:0]
+			for i := 0; i < n; i++ {
+				c.Int = append(c.Int, int64(binary.LittleEndian.Uint64(p[8*i:])))
+			}
+		} else {
+			c.Float = c.Float[:0]
+			for i := 0; i < n; i++ {
+				c.Float = append(c.Float, math.Float64frombits(binary.LittleEndian.Uint64(p[8*i:])))
+			}
+		}
+	case query.TypeBool:
+		if len(p) < n {
+			return fmt.Errorf("%w: bool block truncated", ErrCorrupt)
+		}
+		c.Bool = c.Bool[:0]
+		for _, x := range p[:n] {
+			c.Bool = append(c.Bool, x != 0)
+		}
+	default:
+		return fmt.Errorf("%w: column block of unknown type %d", ErrCorrupt, typ)
+	}
+	if typ != want {
+		convertColumn(c, typ, want, n)
+	}
+	return nil
+}
+
+// widen returns the type that holds values of both a and b.
+func widen(a, b query.Type) query.Type {
+	switch {
+	case a == b:
+		return a
+	case (a == query.TypeInt && b == query.TypeFloat) || (a == query.TypeFloat && b == query.TypeInt):
+		return query.TypeFloat
+	}
+	return query.TypeString
+}
+
+// convertColumn converts c's n values from type from to type to.
+func convertColumn(c *query.Column, from, to query.Type, n int) {
+	if to == query.TypeFloat && from == query.TypeInt {
+		c.Float = c.Float[:0]
+		for _, v := range c.Int {
+			c.Float = append(c.Float, float64(v))
+		}
+		return
+	}
+	// to string
+	var data []byte
+	off := make([]uint32, 0, n+1)
+	off = append(off, 0)
+	for i := 0; i < n; i++ {
+		if !c.IsNull(i) {
+			switch from {
+			case query.TypeInt:
+				data = strconv.AppendInt(data, c.Int[i], 10)
+			case query.TypeFloat:
+				data = strconv.AppendFloat(data, c.Float[i], 'g', -1, 64)
+			case query.TypeBool:
+				data = strconv.AppendBool(data, c.Bool[i])
+			}
+		}
+		off = append(off, uint32(len(data)))
+	}
+	c.Str = query.Strings{Data: data, Off: off}
+}

@@ -1,0 +1,199 @@
+package db
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"github.com/laiondb/laiondb/query"
+)
+
+// FormatVersion is the store format this package writes. Open refuses a
+// store with a larger version.
+const FormatVersion = 1
+
+// manifestName is the manifest's file name in the store directory. The
+// manifest is the store's commit point: an ingest is durable once the new
+// manifest has been renamed into place, and anything on disk that the
+// manifest does not account for is debris of an interrupted ingest.
+const manifestName = "MANIFEST.json"
+
+// Manifest describes a store's content. It is written as indented JSON.
+type Manifest struct {
+	FormatVersion int `json:"format_version"`
+	// Dim is the vector dimension, 0 until the first vectors arrive.
+	Dim int `json:"dim"`
+	// DType is the element type of the vector files: "float16" or "float32".
+	DType string `json:"dtype,omitempty"`
+	// Model names the CLIP model the image embeddings came from, when known.
+	Model string `json:"model,omitempty"`
+	// Rows is the number of committed rows.
+	Rows int64 `json:"rows"`
+	// Columns lists every column in the order first seen.
+	Columns []ManifestColumn `json:"columns"`
+	// Segments lists the ingested units in row order.
+	Segments []Segment `json:"segments"`
+	// NextSegment is the id the next segment gets; ids are never reused.
+	NextSegment uint32 `json:"next_segment"`
+}
+
+// ManifestColumn is one column of the store.
+type ManifestColumn struct {
+	ID   uint16     `json:"id"`
+	Name string     `json:"name"`
+	Type query.Type `json:"type"`
+}
+
+// Segment is one ingested unit: a metadata parquet file with the embedding
+// files whose rows pair with it, occupying store rows [Base, Base+Rows).
+type Segment struct {
+	ID   uint32 `json:"id"`
+	Name string `json:"name"`
+	Base int64  `json:"base"`
+	Rows int64  `json:"rows"`
+	// Files are the source files with their sizes and checksums.
+	Files []SourceFile `json:"files"`
+	// HasImage and HasText say whether the rows have image and text
+	// embeddings.
+	HasImage bool `json:"has_image"`
+	HasText  bool `json:"has_text"`
+	// Normalized counts image and text vectors that were not unit-norm and
+	// were scaled to unit norm at ingest.
+	NormalizedImage int64 `json:"normalized_image,omitempty"`
+	NormalizedText  int64 `json:"normalized_text,omitempty"`
+	// ConvertedFrom is set when the vectors arrived in another dtype than
+	// the store's and were converted ("float32" → float16 store).
+	ConvertedFrom string `json:"converted_from,omitempty"`
+	// Stats are per-column statistics of this segment's rows.
+	Stats SegmentStats `json:"stats"`
+}
+
+// SourceFile is one file a segment was read from.
+type SourceFile struct {
+	Role   string `json:"role"` // "metadata", "img_emb" or "text_emb"
+	Path   string `json:"path"`
+	Size   int64  `json:"size"`
+	SHA256 string `json:"sha256"`
+	Rows   int64  `json:"rows"`
+}
+
+// SegmentStats counts what info reports about a segment.
+type SegmentStats struct {
+	// Nulls counts null values per column name.
+	Nulls map[string]int64 `json:"nulls,omitempty"`
+	// InvalidUTF8 counts string values per column that are not valid UTF-8.
+	InvalidUTF8 map[string]int64 `json:"invalid_utf8,omitempty"`
+	// NSFW counts each value of the nsfw column; null is counted under "".
+	NSFW map[string]int64 `json:"nsfw,omitempty"`
+	// SimilarityInvalid counts similarity values that are NaN, > 1 or < -1.
+	SimilarityInvalid int64 `json:"similarity_invalid,omitempty"`
+	// Missing lists the expected LAION columns the file lacks.
+	Missing []string `json:"missing,omitempty"`
+}
+
+func (m *Manifest) column(name string) *ManifestColumn {
+	for i := range m.Columns {
+		if m.Columns[i].Name == name {
+			return &m.Columns[i]
+		}
+	}
+	return nil
+}
+
+// clone returns a deep copy of the parts that ingest changes.
+func (m *Manifest) clone() *Manifest {
+	c := *m
+	c.Columns = append([]ManifestColumn(nil), m.Columns...)
+	c.Segments = append([]Segment(nil), m.Segments...)
+	return &c
+}
+
+// fingerprint hashes what determines query answers: the format, dimension,
+// and each segment's files and rows, in order.
+func (m *Manifest) fingerprint() string {
+	h := sha256.New()
+	fmt.Fprintf(h, "laiondb %d dim=%d dtype=%s\n", m.FormatVersion, m.Dim, m.DType)
+	for _, s := range m.Segments {
+		fmt.Fprintf(h, "%s %d %d\n", s.Name, s.Base, s.Rows)
+		for _, f := range s.Files {
+			fmt.Fprintf(h, " %s %s %d\n", f.Role, f.SHA256, f.Rows)
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16]
+}
+
+// segmentOf returns the index of the segment holding row r.
+func (m *Manifest) segmentOf(r int64) int {
+	return sort.Search(len(m.Segments), func(i int) bool {
+		return m.Segments[i].Base+m.Segments[i].Rows > r
+	})
+}
+
+func readManifest(dir string) (*Manifest, error) {
+	b, err := os.ReadFile(filepath.Join(dir, manifestName))
+	if err != nil {
+		return nil, err
+	}
+	var m Manifest
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrCorrupt, filepath.Join(dir, manifestName), err)
+	}
+	if m.FormatVersion > FormatVersion {
+		return nil, fmt.Errorf("%w: %s has format version %d; this laiondb reads up to %d — upgrade laiondb",
+			ErrVersion, dir, m.FormatVersion, FormatVersion)
+	}
+	if m.FormatVersion < 1 {
+		return nil, fmt.Errorf("%w: %s: format version %d", ErrCorrupt, filepath.Join(dir, manifestName), m.FormatVersion)
+	}
+	return &m, nil
+}
+
+// writeManifest replaces the manifest atomically: write a temporary file,
+// fsync it, rename it over the old one, fsync the directory.
+func writeManifest(dir string, m *Manifest) error {
+	b, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(filepath.Join(dir, manifestName), append(b, '\n'))
+}
+
+func writeFileAtomic(path string, data []byte) error {
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		os.Remove(tmp)
+		return fmt.Errorf("writing %s: %w", tmp, err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		os.Remove(tmp)
+		return fmt.Errorf("syncing %s: %w", tmp, err)
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return syncDir(filepath.Dir(path))
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}

@@ -1,0 +1,231 @@
+package db
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/parquet-go/parquet-go"
+
+	"github.com/laiondb/laiondb/query"
+)
+
+// canonicalName maps a file's column name to the store's: lower case, with
+// LAION's two spellings of the caption and URL unified.
+func canonicalName(name string) string {
+	n := strings.ToLower(name)
+	switch n {
+	case "caption":
+		return "text"
+	}
+	return n
+}
+
+// expectedColumns are the LAION columns info reports as missing when a
+// metadata file lacks them.
+var expectedColumns = []string{"text", "url", "nsfw", "similarity", "width", "height", "license"}
+
+// pqColumn is one top-level leaf column of a parquet file.
+type pqColumn struct {
+	col  *parquet.Column
+	name string // canonical
+	orig string
+	typ  query.Type
+}
+
+// pqFile is an opened, schema-checked metadata parquet file.
+type pqFile struct {
+	path    string
+	f       *os.File
+	pf      *parquet.File
+	rows    int64
+	cols    []pqColumn
+	skipped []string // nested or repeated columns not stored
+}
+
+func openParquet(path string) (*pqFile, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBadInput, err)
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	pf, err := parquet.OpenFile(f, fi.Size())
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("%w: %s: not a readable parquet file: %v", ErrBadInput, path, err)
+	}
+	p := &pqFile{path: path, f: f, pf: pf, rows: pf.NumRows()}
+	seen := map[string]string{}
+	for _, c := range pf.Root().Columns() {
+		if !c.Leaf() || c.Repeated() {
+			p.skipped = append(p.skipped, c.Name())
+			continue
+		}
+		name := canonicalName(c.Name())
+		if prev, ok := seen[name]; ok {
+			f.Close()
+			return nil, fmt.Errorf("%w: %s: columns %q and %q both map to %q", ErrBadInput, path, prev, c.Name(), name)
+		}
+		seen[name] = c.Name()
+		p.cols = append(p.cols, pqColumn{col: c, name: name, orig: c.Name(), typ: storeType(c.Type())})
+	}
+	if len(p.cols) == 0 {
+		f.Close()
+		return nil, fmt.Errorf("%w: %s: no flat columns", ErrBadInput, path)
+	}
+	return p, nil
+}
+
+func storeType(t parquet.Type) query.Type {
+	switch t.Kind() {
+	case parquet.Boolean:
+		return query.TypeBool
+	case parquet.Int32, parquet.Int64:
+		return query.TypeInt
+	case parquet.Float, parquet.Double:
+		return query.TypeFloat
+	}
+	return query.TypeString
+}
+
+func (p *pqFile) close() error { return p.f.Close() }
+
+// missing lists the expected LAION columns the file lacks.
+func (p *pqFile) missing() []string {
+	var out []string
+	for _, want := range expectedColumns {
+		found := false
+		for _, c := range p.cols {
+			found = found || c.name == want
+		}
+		if !found {
+			out = append(out, want)
+		}
+	}
+	return out
+}
+
+// columnStats is what reading a column learns for info.
+type columnStats struct {
+	nulls       int64
+	invalidUTF8 int64
+	nsfw        map[string]int64
+	simInvalid  int64
+}
+
+// readColumn reads every value of c in row order, emitting a full block of
+// blockRows rows (the last one shorter) through emit, and sample ids
+// through ids when the column is sample_id. Any decoding failure names the
+// file, column and row.
+func (p *pqFile) readColumn(c pqColumn, emit func(start int, b *colBuilder) error, ids func(row int, id int64)) (columnStats, error) {
+	st := columnStats{}
+	if c.name == "nsfw" {
+		st.nsfw = map[string]int64{}
+	}
+	b := newColBuilder(c.typ)
+	pages := c.col.Pages()
+	defer pages.Close()
+	buf := make([]parquet.Value, 1024)
+	row, start := 0, 0
+	kind := c.col.Type().Kind()
+	var scratch []byte
+	for {
+		page, err := pages.ReadPage()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return st, fmt.Errorf("%w: %s: column %s near row %d: %v", ErrBadInput, p.path, c.orig, row, err)
+		}
+		vr := page.Values()
+		for {
+			n, err := vr.ReadValues(buf)
+			for _, v := range buf[:n] {
+				if v.IsNull() {
+					b.appendNull()
+					st.nulls++
+					if st.nsfw != nil {
+						st.nsfw[""]++
+					}
+				} else {
+					switch c.typ {
+					case query.TypeBool:
+						b.appendBool(v.Boolean())
+					case query.TypeInt:
+						id := v.Int64()
+						if kind == parquet.Int32 {
+							id = int64(v.Int32())
+						}
+						b.appendInt(id)
+						if ids != nil {
+							ids(row, id)
+						}
+					case query.TypeFloat:
+						f := v.Double()
+						if kind == parquet.Float {
+							f = float64(v.Float())
+						}
+						b.appendFloat(f)
+						if c.name == "similarity" && (math.IsNaN(f) || f > 1 || f < -1) {
+							st.simInvalid++
+						}
+					default:
+						var s []byte
+						switch kind {
+						case parquet.ByteArray, parquet.FixedLenByteArray:
+							s = v.ByteArray()
+						default: // int96 and anything else: its text form
+							scratch = append(scratch[:0], v.String()...)
+							s = scratch
+						}
+						if !utf8.Valid(s) {
+							st.invalidUTF8++
+						}
+						b.appendString(s)
+						if st.nsfw != nil {
+							st.nsfw[string(s)]++
+						}
+					}
+				}
+				row++
+				if b.n == blockRows {
+					if err := emit(start, b); err != nil {
+						parquet.Release(page)
+						return st, err
+					}
+					start += b.n
+					b.reset()
+				}
+			}
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				parquet.Release(page)
+				return st, fmt.Errorf("%w: %s: column %s at row %d: %v", ErrBadInput, p.path, c.orig, row, err)
+			}
+		}
+		parquet.Release(page)
+	}
+	if b.n > 0 {
+		if err := emit(start, b); err != nil {
+			return st, err
+		}
+	}
+	if int64(row) != p.rows {
+		return st, fmt.Errorf("%w: %s: column %s has %d values, the file says %d rows", ErrBadInput, p.path, c.orig, row, p.rows)
+	}
+	return st, nil
+}
+
+// formatRow is a helper for error messages.
+func formatRow(r int64) string { return strconv.FormatInt(r, 10) }

@@ -1,0 +1,466 @@
+package db
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/laiondb/laiondb/hnsw"
+	"github.com/laiondb/laiondb/internal/vec"
+	"github.com/laiondb/laiondb/query"
+)
+
+// view is a consistent snapshot of the store for one read: the manifest
+// and the vector matrices it covers. Ingests that commit later are not
+// seen.
+type view struct {
+	d   *DB
+	m   *Manifest
+	img vec.Matrix
+	txt vec.Matrix
+	// hasImg, when non-nil, restricts searches to rows that have image
+	// vectors (nil: every row has one).
+	hasImg hnsw.Ranges
+}
+
+func (d *DB) view() (*view, error) {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	if d.closed {
+		return nil, ErrClosed
+	}
+	v := &view{d: d, m: d.man}
+	if d.img != nil {
+		v.img = d.img.matrix(d.man.Rows)
+	}
+	if d.txt != nil {
+		v.txt = d.txt.matrix(d.man.Rows)
+	}
+	all := true
+	for _, s := range d.man.Segments {
+		all = all && s.HasImage
+	}
+	if !all {
+		v.hasImg = hnsw.Ranges{}
+		for _, s := range d.man.Segments {
+			if s.HasImage {
+				v.hasImg = append(v.hasImg, hnsw.Range{Lo: uint32(s.Base), Hi: uint32(s.Base + s.Rows)})
+			}
+		}
+	}
+	return v, nil
+}
+
+// Columns lists the store's columns.
+func (v *view) Columns() []query.ColumnInfo {
+	out := make([]query.ColumnInfo, len(v.m.Columns))
+	for i, c := range v.m.Columns {
+		out[i] = query.ColumnInfo{Name: c.Name, Type: c.Type}
+	}
+	return out
+}
+
+func (v *view) NumRows() int        { return int(v.m.Rows) }
+func (v *view) Fingerprint() string { return v.m.fingerprint() }
+
+// Source names the file a row came from and the row's number in it.
+func (v *view) Source(row uint32) (string, int64) {
+	i := v.m.segmentOf(int64(row))
+	if i >= len(v.m.Segments) {
+		return "", -1
+	}
+	s := v.m.Segments[i]
+	return s.Files[0].Path, int64(row) - s.Base
+}
+
+// colsFor resolves column names to manifest columns; unknown names are
+// left out, as query.Store specifies.
+func (v *view) colsFor(names []string) []ManifestColumn {
+	var out []ManifestColumn
+	for _, n := range names {
+		if c := v.m.column(strings.ToLower(n)); c != nil {
+			out = append(out, *c)
+		}
+	}
+	return out
+}
+
+// blockJob is one block range of one segment.
+type blockJob struct {
+	seg   *Segment
+	start uint32 // first row of the block within the segment
+	n     int
+}
+
+// Scan calls fn with batches of consecutive rows covering the store, from
+// GOMAXPROCS goroutines. A column a segment lacks comes as all null.
+func (v *view) Scan(ctx context.Context, names []string, fn func(*query.Batch) error) error {
+	cols := v.colsFor(names)
+	var jobs []blockJob
+	for i := range v.m.Segments {
+		s := &v.m.Segments[i]
+		for start := int64(0); start < s.Rows; start += blockRows {
+			jobs = append(jobs, blockJob{seg: s, start: uint32(start), n: int(min(blockRows, s.Rows-start))})
+		}
+	}
+	workers := min(runtime.GOMAXPROCS(0), len(jobs))
+	next := make(chan blockJob)
+	errc := make(chan error, workers)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			txn := v.d.bdb.NewTransaction(false)
+			defer txn.Discard()
+			b := &query.Batch{Cols: map[string]*query.Column{}}
+			store := make([]query.Column, len(cols))
+			for job := range next {
+				if err := v.scanBlock(ctx, txn, job, cols, store, b, fn); err != nil {
+					errc <- err
+					cancel()
+					for range next {
+					}
+					return
+				}
+			}
+		}()
+	}
+	var err error
+feed:
+	for _, j := range jobs {
+		select {
+		case next <- j:
+		case <-ctx.Done():
+			err = ctx.Err()
+			break feed
+		}
+	}
+	close(next)
+	wg.Wait()
+	close(errc)
+	for e := range errc {
+		if err == nil || errors.Is(err, context.Canceled) {
+			err = e
+		}
+	}
+	return err
+}
+
+// scanBlock loads the block's columns (zero-copy for string data, inside
+// nested Badger value callbacks) and calls fn.
+func (v *view) scanBlock(ctx context.Context, txn *badger.Txn, job blockJob, cols []ManifestColumn, store []query.Column, b *query.Batch, fn func(*query.Batch) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	b.Start = uint32(job.seg.Base) + job.start
+	b.Rows = nil
+	b.Len = job.n
+	clear(b.Cols)
+	var load func(i int) error
+	load = func(i int) error {
+		if i == len(cols) {
+			return fn(b)
+		}
+		c := &store[i]
+		item, err := txn.Get(blockKey(job.seg.ID, cols[i].ID, job.start))
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			nullColumn(c, cols[i].Type, job.n)
+			b.Cols[cols[i].Name] = c
+			return load(i + 1)
+		}
+		if err != nil {
+			return fmt.Errorf("db: reading column %s of %s: %w", cols[i].Name, job.seg.Name, err)
+		}
+		var inner error
+		err = item.Value(func(val []byte) error {
+			if err := decodeBlock(val, cols[i].Type, c); err != nil {
+				return fmt.Errorf("column %s of %s, rows from %d: %w", cols[i].Name, job.seg.Name, job.start, err)
+			}
+			b.Cols[cols[i].Name] = c
+			inner = load(i + 1)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		return inner
+	}
+	return load(0)
+}
+
+// nullColumn makes c an all-null column of n rows.
+func nullColumn(c *query.Column, t query.Type, n int) {
+	c.Type = t
+	c.Null = make([]bool, n)
+	for i := range c.Null {
+		c.Null[i] = true
+	}
+	switch t {
+	case query.TypeString:
+		c.Str = query.Strings{Off: make([]uint32, n+1)}
+	case query.TypeInt:
+		c.Int = make([]int64, n)
+	case query.TypeFloat:
+		c.Float = make([]float64, n)
+	case query.TypeBool:
+		c.Bool = make([]bool, n)
+	}
+}
+
+// Fetch returns the named columns of the given rows, in the order given.
+func (v *view) Fetch(ctx context.Context, rows []uint32, names []string) (*query.Batch, error) {
+	cols := v.colsFor(names)
+	out := &query.Batch{Rows: append([]uint32(nil), rows...), Len: len(rows), Cols: map[string]*query.Column{}}
+	builders := make([]*colBuilder, len(cols))
+	for i, c := range cols {
+		builders[i] = newColBuilder(c.Type)
+	}
+	// Visit rows grouped by block, remembering each row's output slot.
+	order := make([]int, len(rows))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool { return rows[order[a]] < rows[order[b]] })
+	values := make([][]any, len(rows))
+	err := v.d.bdb.View(func(txn *badger.Txn) error {
+		var dec query.Column
+		for ci, c := range cols {
+			lastKey := ""
+			var have bool
+			for _, slot := range order {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+				r := int64(rows[slot])
+				si := v.m.segmentOf(r)
+				if si >= len(v.m.Segments) {
+					return fmt.Errorf("%w: row %d (the store has %d)", ErrNotFound, r, v.m.Rows)
+				}
+				s := &v.m.Segments[si]
+				local := r - s.Base
+				start := uint32(local / blockRows * blockRows)
+				key := string(blockKey(s.ID, c.ID, start))
+				if key != lastKey {
+					lastKey = key
+					item, err := txn.Get([]byte(key))
+					switch {
+					case errors.Is(err, badger.ErrKeyNotFound):
+						have = false
+					case err != nil:
+						return err
+					default:
+						have = true
+						if err := item.Value(func(val []byte) error {
+							// Copy: the value is only valid in the callback.
+							return decodeBlock(append([]byte(nil), val...), c.Type, &dec)
+						}); err != nil {
+							return fmt.Errorf("column %s of %s: %w", c.Name, s.Name, err)
+						}
+					}
+				}
+				if values[slot] == nil {
+					values[slot] = make([]any, len(cols))
+				}
+				i := int(local) - int(start)
+				if !have || dec.IsNull(i) {
+					values[slot][ci] = nil
+					continue
+				}
+				switch c.Type {
+				case query.TypeString:
+					values[slot][ci] = dec.Str.At(i)
+				case query.TypeInt:
+					values[slot][ci] = dec.Int[i]
+				case query.TypeFloat:
+					values[slot][ci] = dec.Float[i]
+				case query.TypeBool:
+					values[slot][ci] = dec.Bool[i]
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for ci, c := range cols {
+		b := builders[ci]
+		for slot := range rows {
+			switch x := values[slot][ci].(type) {
+			case nil:
+				b.appendNull()
+			case []byte:
+				b.appendString(x)
+			case int64:
+				b.appendInt(x)
+			case float64:
+				b.appendFloat(x)
+			case bool:
+				b.appendBool(x)
+			}
+		}
+		col := &query.Column{}
+		if err := decodeBlock(b.encode(), c.Type, col); err != nil {
+			return nil, err
+		}
+		out.Cols[c.Name] = col
+	}
+	return out, nil
+}
+
+// allow combines a query's allow-list with the rows that have vectors.
+func (v *view) allow(a *query.Bitset) hnsw.AllowList {
+	switch {
+	case a == nil && v.hasImg == nil:
+		return nil
+	case a == nil:
+		return v.hasImg
+	case v.hasImg == nil:
+		return a
+	}
+	return hnsw.And(a, v.hasImg)
+}
+
+func (v *view) checkVec(q []float32) error {
+	if v.img.Dim == 0 {
+		return ErrNoVectors
+	}
+	if len(q) != v.img.Dim {
+		return fmt.Errorf("%w: query vector has %d dimensions, the store %d", ErrDimension, len(q), v.img.Dim)
+	}
+	return nil
+}
+
+// Search returns the K nearest rows to req.Vec by inner product.
+func (v *view) Search(ctx context.Context, req query.SearchRequest) (query.SearchResult, error) {
+	if err := v.checkVec(req.Vec); err != nil {
+		return query.SearchResult{}, err
+	}
+	hits, scanned, err := hnsw.Exact(ctx, v.img, req.Vec, req.K, v.allow(req.Allow))
+	if err != nil {
+		return query.SearchResult{}, err
+	}
+	return query.SearchResult{Hits: toHits(hits), Exact: true, Scanned: scanned,
+		Method: fmt.Sprintf("exact scan of %d vectors", scanned)}, nil
+}
+
+// Within returns every row whose score is at least req.MinScore.
+func (v *view) Within(ctx context.Context, req query.SearchRequest) (query.SearchResult, error) {
+	if err := v.checkVec(req.Vec); err != nil {
+		return query.SearchResult{}, err
+	}
+	hits, scanned, err := hnsw.ExactRange(ctx, v.img, req.Vec, req.MinScore, v.allow(req.Allow))
+	if err != nil {
+		return query.SearchResult{}, err
+	}
+	return query.SearchResult{Hits: toHits(hits), Exact: true, Scanned: scanned,
+		Method: fmt.Sprintf("exact scan of %d vectors", scanned)}, nil
+}
+
+func toHits(h []hnsw.Hit) []query.Hit {
+	out := make([]query.Hit, len(h))
+	for i, x := range h {
+		out[i] = query.Hit{Row: x.ID, Score: x.Score}
+	}
+	return out
+}
+
+// Vector resolves a knn or range target to a unit-norm query vector.
+func (v *view) Vector(ctx context.Context, t query.Target) ([]float32, error) {
+	var q []float32
+	switch t.Kind {
+	case query.TargetText, query.TargetImage:
+		e := v.d.opts.Embedder
+		if e == nil {
+			return nil, fmt.Errorf("%w: text and image targets need --model (or LAIONDB_MODEL)", ErrNoModel)
+		}
+		if v.m.Dim != 0 && e.Dim() != v.m.Dim {
+			return nil, fmt.Errorf("%w: model %s makes %d-d embeddings, the store holds %d-d", ErrDimension, e.Name(), e.Dim(), v.m.Dim)
+		}
+		var out [][]float32
+		var err error
+		if t.Kind == query.TargetText {
+			out, err = e.EncodeText(ctx, []string{t.Text})
+		} else {
+			out, err = e.EncodeImage(ctx, []string{t.Path})
+		}
+		if err != nil {
+			return nil, err
+		}
+		q = out[0]
+	case query.TargetRow:
+		if int64(t.Row) >= v.m.Rows {
+			return nil, fmt.Errorf("%w: row %d (the store has %d rows)", ErrNotFound, t.Row, v.m.Rows)
+		}
+		return v.rowVector(t.Row)
+	case query.TargetSampleID:
+		row, err := v.d.lookupSampleID(v.m, t.SampleID)
+		if err != nil {
+			return nil, err
+		}
+		return v.rowVector(row)
+	case query.TargetVector:
+		q = append([]float32(nil), t.Vec...)
+	case query.TargetNpy:
+		var err error
+		if q, err = readQueryNpy(t.Path); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, fmt.Errorf("db: unknown target kind %d", t.Kind)
+	}
+	if err := v.checkVec(q); err != nil {
+		return nil, err
+	}
+	if vec.Normalize(q) == 0 {
+		return nil, fmt.Errorf("db: the query vector is all zeros")
+	}
+	return q, nil
+}
+
+func (v *view) rowVector(row uint32) ([]float32, error) {
+	if v.img.Dim == 0 {
+		return nil, ErrNoVectors
+	}
+	if v.hasImg != nil && !v.hasImg.Contains(row) {
+		return nil, fmt.Errorf("%w: row %d has no image embedding", ErrNotFound, row)
+	}
+	return v.img.Row(int(row), nil), nil
+}
+
+// lookupSampleID finds the row with that SAMPLE_ID (the first, if several).
+func (d *DB) lookupSampleID(m *Manifest, id int64) (uint32, error) {
+	var row int64 = -1
+	err := d.bdb.View(func(txn *badger.Txn) error {
+		for _, s := range m.Segments {
+			prefix := sampleKey(s.ID, id, 0)[:13]
+			it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+			it.Rewind()
+			if it.Valid() {
+				k := it.Item().Key()
+				row = s.Base + int64(uint32(k[13])<<24|uint32(k[14])<<16|uint32(k[15])<<8|uint32(k[16]))
+			}
+			it.Close()
+			if row >= 0 {
+				return nil
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	if row < 0 {
+		return 0, fmt.Errorf("%w: no row has SAMPLE_ID %d", ErrNotFound, id)
+	}
+	return uint32(row), nil
+}
