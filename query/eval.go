@@ -1,0 +1,572 @@
+package query
+
+import (
+	"bytes"
+	"math/bits"
+	"regexp"
+)
+
+// This file evaluates compiled predicates on a Batch, column by column.
+// Every predicate yields two bitsets over the batch rows: t, the rows where
+// it is true, and f, the rows where it is false; rows in neither are
+// unknown (SQL's three-valued logic, for nulls and NaN).
+
+// lowered is a string column of one batch after pyLower: value i is
+// data[off[i]-base : off[i+1]-base].
+type lowered struct {
+	data []byte
+	off  []uint32
+	base uint32
+}
+
+func (lw *lowered) at(i int) []byte { return lw.data[lw.off[i]-lw.base : lw.off[i+1]-lw.base] }
+
+// evalCtx is one goroutine's evaluation state; it is reused across batches.
+type evalCtx struct {
+	b  *Batch
+	n  int // rows in the batch
+	nw int // words per bitset
+
+	low    map[string]*lowered // lowered columns of the current batch
+	lowBuf map[string]*lowered // their reusable storage
+	strs   map[string]*Strings // stringified non-string columns
+	strBuf map[string]*Strings
+
+	stack [][]uint64 // bitset scratch, used as a stack
+	sp    int
+	row   []byte // scratch for one lowered value
+}
+
+func newEvalCtx() *evalCtx {
+	return &evalCtx{
+		low: map[string]*lowered{}, lowBuf: map[string]*lowered{},
+		strs: map[string]*Strings{}, strBuf: map[string]*Strings{},
+	}
+}
+
+// reset prepares the context for batch b.
+func (ec *evalCtx) reset(b *Batch) {
+	ec.b = b
+	ec.n = b.Len
+	ec.nw = (b.Len + 63) / 64
+	clear(ec.low)
+	clear(ec.strs)
+	ec.sp = 0
+}
+
+// push returns a zeroed scratch bitset; pop releases the last one.
+func (ec *evalCtx) push() []uint64 {
+	if ec.sp == len(ec.stack) {
+		ec.stack = append(ec.stack, nil)
+	}
+	w := ec.stack[ec.sp]
+	if cap(w) < ec.nw {
+		w = make([]uint64, ec.nw, ec.nw+ec.nw/4)
+	}
+	w = w[:ec.nw]
+	clear(w)
+	ec.stack[ec.sp] = w
+	ec.sp++
+	return w
+}
+
+func (ec *evalCtx) pop(k int) { ec.sp -= k }
+
+// ones sets the first n bits of w and clears the rest.
+func ones(w []uint64, n int) {
+	for i := range w {
+		w[i] = ^uint64(0)
+	}
+	if r := n % 64; r != 0 {
+		w[len(w)-1] = 1<<r - 1
+	}
+}
+
+func setBit(w []uint64, i int)      { w[i>>6] |= 1 << (i & 63) }
+func hasBit(w []uint64, i int) bool { return w[i>>6]&(1<<(i&63)) != 0 }
+func andInto(dst, a []uint64) {
+	for i := range dst {
+		dst[i] &= a[i]
+	}
+}
+func orInto(dst, a []uint64) {
+	for i := range dst {
+		dst[i] |= a[i]
+	}
+}
+func andNotInto(dst, a []uint64) {
+	for i := range dst {
+		dst[i] &^= a[i]
+	}
+}
+func popcount(w []uint64) (c int) {
+	for _, x := range w {
+		c += bits.OnesCount64(x)
+	}
+	return c
+}
+
+// forEachBit calls fn for each set bit of w.
+func forEachBit(w []uint64, fn func(i int)) {
+	for k, x := range w {
+		for x != 0 {
+			fn(k*64 + bits.TrailingZeros64(x))
+			x &= x - 1
+		}
+	}
+}
+
+// valid sets v to the rows of column c that are not null (and not NaN for
+// floats); a nil column is all null.
+func (ec *evalCtx) valid(c *Column, v []uint64) {
+	if c == nil {
+		clear(v)
+		return
+	}
+	ones(v, ec.n)
+	if c.Null != nil {
+		for i, isNull := range c.Null[:ec.n] {
+			if isNull {
+				v[i>>6] &^= 1 << (i & 63)
+			}
+		}
+	}
+	if c.Type == TypeFloat {
+		for i, x := range c.Float[:ec.n] {
+			if x != x {
+				v[i>>6] &^= 1 << (i & 63)
+			}
+		}
+	}
+}
+
+// strings returns column name as strings: the column itself for string
+// columns, Python's str() of each value otherwise.
+func (ec *evalCtx) strings(name string) *Strings {
+	c := ec.b.Cols[name]
+	if c == nil {
+		return nil
+	}
+	if c.Type == TypeString {
+		return &c.Str
+	}
+	if s := ec.strs[name]; s != nil {
+		return s
+	}
+	s := ec.strBuf[name]
+	if s == nil {
+		s = &Strings{}
+		ec.strBuf[name] = s
+	}
+	s.Data = s.Data[:0]
+	s.Off = append(s.Off[:0], 0)
+	for i := 0; i < ec.n; i++ {
+		if !c.IsNull(i) {
+			s.Data = appendPyStr(s.Data, c, i)
+		}
+		s.Off = append(s.Off, uint32(len(s.Data)))
+	}
+	ec.strs[name] = s
+	return s
+}
+
+// lowered returns column name lowered with pyLower, computed once per batch.
+func (ec *evalCtx) lowered(name string) *lowered {
+	if lw := ec.low[name]; lw != nil {
+		return lw
+	}
+	s := ec.strings(name)
+	if s == nil {
+		return nil
+	}
+	lw := ec.lowBuf[name]
+	if lw == nil {
+		lw = &lowered{}
+		ec.lowBuf[name] = lw
+	}
+	lowerStrings(lw, s, ec.n)
+	ec.low[name] = lw
+	return lw
+}
+
+// lowerStrings lowers the first n values of s into lw. ASCII data is
+// lowered in one pass keeping s's offsets; otherwise rows are lowered one
+// by one (pyLower can change lengths) and the offsets rebuilt.
+func lowerStrings(lw *lowered, s *Strings, n int) {
+	if n == 0 {
+		lw.data, lw.off, lw.base = lw.data[:0], s.Off[:1], 0
+		if len(s.Off) == 0 {
+			lw.off = []uint32{0}
+		}
+		return
+	}
+	lo, hi := s.Off[0], s.Off[n]
+	src := s.Data[lo:hi]
+	if isASCII(src) {
+		if cap(lw.data) < len(src) {
+			lw.data = make([]byte, len(src), len(src)+len(src)/4)
+		}
+		lw.data = lw.data[:len(src)]
+		lowerASCII(lw.data, src)
+		lw.off, lw.base = s.Off[:n+1], lo
+		return
+	}
+	data := lw.data[:0]
+	off := lw.off
+	if len(off) > 0 && &off[0] == &s.Off[0] {
+		off = nil // never write into the store's offsets
+	}
+	off = append(off[:0], 0)
+	for i := 0; i < n; i++ {
+		v := s.At(i)
+		if isASCII(v) {
+			k := len(data)
+			data = append(data, v...)
+			lowerASCII(data[k:], v)
+		} else {
+			data = appendPyLower(data, v)
+		}
+		off = append(off, uint32(len(data)))
+	}
+	lw.data, lw.off, lw.base = data, off, 0
+}
+
+// searchAll sets in m every row of lw that contains needle (as a whole word
+// when word is set). It searches the batch's whole buffer at once and maps
+// each match back to its row, rejecting matches that cross a row boundary.
+func searchAll(lw *lowered, n int, needle []byte, word bool, m []uint64) {
+	if len(needle) == 0 {
+		for i := 0; i < n; i++ {
+			setBit(m, i)
+		}
+		return
+	}
+	data, off, base := lw.data, lw.off, lw.base
+	r := 0
+	for p := 0; p < len(data); {
+		i := bytes.Index(data[p:], needle)
+		if i < 0 {
+			return
+		}
+		at := uint32(p+i) + base
+		for off[r+1] <= at {
+			r++
+		}
+		start, end := int(off[r]-base), int(off[r+1]-base)
+		if p+i+len(needle) <= end && (!word || wordBounded(data[start:end], p+i-start, p+i-start+len(needle))) {
+			setBit(m, r)
+			p = end
+			r++
+			continue
+		}
+		p += i + 1
+	}
+}
+
+// pred is a compiled predicate.
+type pred interface {
+	// eval sets t and f (zeroed, ec.nw words) to the true and false rows.
+	eval(ec *evalCtx, t, f []uint64)
+}
+
+type andPred struct{ x, y pred }
+type orPred struct{ x, y pred }
+type notPred struct{ x pred }
+
+func (p *andPred) eval(ec *evalCtx, t, f []uint64) {
+	p.x.eval(ec, t, f)
+	t2, f2 := ec.push(), ec.push()
+	p.y.eval(ec, t2, f2)
+	andInto(t, t2)
+	orInto(f, f2)
+	ec.pop(2)
+}
+
+func (p *orPred) eval(ec *evalCtx, t, f []uint64) {
+	p.x.eval(ec, t, f)
+	t2, f2 := ec.push(), ec.push()
+	p.y.eval(ec, t2, f2)
+	orInto(t, t2)
+	andInto(f, f2)
+	ec.pop(2)
+}
+
+func (p *notPred) eval(ec *evalCtx, t, f []uint64) { p.x.eval(ec, f, t) }
+
+// leafPred is a predicate on one column: match sets the rows where it
+// holds, and valid rows not matched are false.
+type leafPred struct {
+	col   string
+	neg   bool // not in
+	match func(ec *evalCtx, c *Column, m []uint64)
+}
+
+func (p *leafPred) eval(ec *evalCtx, t, f []uint64) {
+	c := ec.b.Cols[p.col]
+	v := ec.push()
+	ec.valid(c, v)
+	if c != nil {
+		p.match(ec, c, t)
+	}
+	copy(f, v)
+	andInto(t, v)
+	andNotInto(f, t)
+	if p.neg {
+		copy(v, t)
+		copy(t, f)
+		copy(f, v)
+	}
+	ec.pop(1)
+}
+
+// nullPred is col is null (or, with not, is not null).
+type nullPred struct {
+	col string
+	not bool
+}
+
+func (p *nullPred) eval(ec *evalCtx, t, f []uint64) {
+	c := ec.b.Cols[p.col]
+	if c == nil {
+		ones(t, ec.n)
+	} else {
+		ones(f, ec.n)
+		if c.Null != nil {
+			for i, isNull := range c.Null[:ec.n] {
+				if isNull {
+					setBit(t, i)
+				}
+			}
+		}
+		andNotInto(f, t)
+	}
+	if p.not {
+		copy(t, f) // t and f swap; t is never needed again
+		f2 := ec.push()
+		ones(f2, ec.n)
+		andNotInto(f2, t)
+		copy(f, f2)
+		ec.pop(1)
+	}
+}
+
+// textMatch compiles a contains / has word / lexicon test on one column:
+// the rows whose lowered value contains any needle.
+func textMatch(name string, needles [][]byte, word bool) func(ec *evalCtx, c *Column, m []uint64) {
+	return func(ec *evalCtx, c *Column, m []uint64) {
+		lw := ec.lowered(name)
+		for _, nd := range needles {
+			searchAll(lw, ec.n, nd, word, m)
+		}
+	}
+}
+
+// regexpMatch compiles matches 'rx' on the value as stored.
+func regexpMatch(name string, re *regexp.Regexp) func(ec *evalCtx, c *Column, m []uint64) {
+	return func(ec *evalCtx, c *Column, m []uint64) {
+		s := ec.strings(name)
+		for i := 0; i < ec.n; i++ {
+			if re.Match(s.At(i)) {
+				setBit(m, i)
+			}
+		}
+	}
+}
+
+// cmpOp is a comparison operator.
+type cmpOp uint8
+
+const (
+	opEq cmpOp = iota
+	opNe
+	opLt
+	opLe
+	opGt
+	opGe
+)
+
+var cmpOps = map[string]cmpOp{"=": opEq, "!=": opNe, "<": opLt, "<=": opLe, ">": opGt, ">=": opGe}
+
+// cmpLoop sets m where vals[i] op x.
+func cmpLoop[T int64 | float64](vals []T, op cmpOp, x T, m []uint64) {
+	switch op {
+	case opEq:
+		for i, v := range vals {
+			if v == x {
+				m[i>>6] |= 1 << (i & 63)
+			}
+		}
+	case opNe:
+		for i, v := range vals {
+			if v != x {
+				m[i>>6] |= 1 << (i & 63)
+			}
+		}
+	case opLt:
+		for i, v := range vals {
+			if v < x {
+				m[i>>6] |= 1 << (i & 63)
+			}
+		}
+	case opLe:
+		for i, v := range vals {
+			if v <= x {
+				m[i>>6] |= 1 << (i & 63)
+			}
+		}
+	case opGt:
+		for i, v := range vals {
+			if v > x {
+				m[i>>6] |= 1 << (i & 63)
+			}
+		}
+	case opGe:
+		for i, v := range vals {
+			if v >= x {
+				m[i>>6] |= 1 << (i & 63)
+			}
+		}
+	}
+}
+
+func cmpResult(c int, op cmpOp) bool {
+	switch op {
+	case opEq:
+		return c == 0
+	case opNe:
+		return c != 0
+	case opLt:
+		return c < 0
+	case opLe:
+		return c <= 0
+	case opGt:
+		return c > 0
+	}
+	return c >= 0
+}
+
+// compareMatch compiles col op lit for a column of type typ (checked by
+// the planner).
+func compareMatch(typ Type, op cmpOp, lit *Literal) func(ec *evalCtx, c *Column, m []uint64) {
+	switch typ {
+	case TypeString:
+		x := []byte(lit.Str)
+		return func(ec *evalCtx, c *Column, m []uint64) {
+			s := &c.Str
+			for i := 0; i < ec.n; i++ {
+				v := s.At(i)
+				var ok bool
+				if op == opEq {
+					ok = bytes.Equal(v, x)
+				} else {
+					ok = cmpResult(bytes.Compare(v, x), op)
+				}
+				if ok {
+					setBit(m, i)
+				}
+			}
+		}
+	case TypeBool:
+		x := lit.Bool
+		return func(ec *evalCtx, c *Column, m []uint64) {
+			for i, v := range c.Bool[:ec.n] {
+				if (v == x) == (op == opEq) {
+					setBit(m, i)
+				}
+			}
+		}
+	case TypeInt:
+		if lit.Kind == LitInt {
+			return func(ec *evalCtx, c *Column, m []uint64) { cmpLoop(c.Int[:ec.n], op, lit.Int, m) }
+		}
+		x := lit.Float
+		return func(ec *evalCtx, c *Column, m []uint64) {
+			for i, v := range c.Int[:ec.n] {
+				if cmpResult(cmpFloat(float64(v), x), op) {
+					setBit(m, i)
+				}
+			}
+		}
+	}
+	x := lit.num()
+	return func(ec *evalCtx, c *Column, m []uint64) { cmpLoop(c.Float[:ec.n], op, x, m) }
+}
+
+func cmpFloat(a, b float64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// inMatch compiles col in (lits...).
+func inMatch(typ Type, lits []*Literal) func(ec *evalCtx, c *Column, m []uint64) {
+	switch typ {
+	case TypeString:
+		set := map[string]bool{}
+		for _, l := range lits {
+			set[l.Str] = true
+		}
+		return func(ec *evalCtx, c *Column, m []uint64) {
+			for i := 0; i < ec.n; i++ {
+				if set[string(c.Str.At(i))] {
+					setBit(m, i)
+				}
+			}
+		}
+	case TypeBool:
+		var want [2]bool
+		for _, l := range lits {
+			if l.Bool {
+				want[1] = true
+			} else {
+				want[0] = true
+			}
+		}
+		return func(ec *evalCtx, c *Column, m []uint64) {
+			for i, v := range c.Bool[:ec.n] {
+				if (v && want[1]) || (!v && want[0]) {
+					setBit(m, i)
+				}
+			}
+		}
+	}
+	var xs []float64
+	ints := map[int64]bool{}
+	for _, l := range lits {
+		if l.Kind == LitInt {
+			ints[l.Int] = true
+		} else {
+			xs = append(xs, l.Float)
+		}
+	}
+	if typ == TypeInt {
+		return func(ec *evalCtx, c *Column, m []uint64) {
+			for i, v := range c.Int[:ec.n] {
+				if ints[v] {
+					setBit(m, i)
+					continue
+				}
+				for _, x := range xs {
+					if float64(v) == x {
+						setBit(m, i)
+						break
+					}
+				}
+			}
+		}
+	}
+	return func(ec *evalCtx, c *Column, m []uint64) {
+		for i, v := range c.Float[:ec.n] {
+			for _, x := range xs {
+				if v == x {
+					setBit(m, i)
+					break
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,264 @@
+package query
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+)
+
+// WriteJSON writes the result as indented JSON.
+func (r *Result) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(r); err != nil {
+		return fmt.Errorf("query: writing json: %w", err)
+	}
+	return nil
+}
+
+func pct(x float64) string { return strconv.FormatFloat(100*x, 'f', 2, 64) + "%" }
+
+func ci(p *Proportion) string { return "[" + pct(p.Lo) + ", " + pct(p.Hi) + "]" }
+
+func label(v string, null bool) string {
+	if null {
+		return "(null)"
+	}
+	return strconv.Quote(v)
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no (approximate search)"
+}
+
+func ffloat(f float64) string { return strconv.FormatFloat(f, 'f', 4, 64) }
+
+// WriteTable writes the result as readable aligned tables. Row text and
+// urls appear only if the result holds rows (Options.Rows).
+func (r *Result) WriteTable(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	p := func(format string, args ...any) { fmt.Fprintf(tw, format, args...) }
+	p("query\t%s\n", r.Query)
+	p("store\t%d rows, fingerprint %s\n", r.TotalRows, r.Fingerprint)
+	p("selected\t%d rows\n", r.Selected)
+	p("scanned\t%d rows, %d vectors\n", r.RowsScanned, r.VectorsScanned)
+	p("exact\t%s\n", yesNo(r.Exact))
+	if s := r.Search; s != nil {
+		if s.Kind == "knn" {
+			p("knn\tk=%d asked, %d returned by the search, %d selected\n", s.K, s.Returned, r.Selected)
+		} else {
+			p("within\tthreshold %s, %d returned by the search, %d selected\n", formatFloat(s.Threshold), s.Returned, r.Selected)
+		}
+		if r.Selected > 0 {
+			p("scores\t%.4f .. %.4f\n", s.ScoreMin, s.ScoreMax)
+		}
+		p("method\t%s\n", s.Method)
+	}
+	labels := func(lc *LabelCounts) {
+		p("\n%s\tcount\tshare\n", lc.Column)
+		for _, v := range lc.Values {
+			p("%s\t%d\t%s\n", label(v.Value, v.Null), v.Count, pct(v.Share))
+		}
+	}
+	if r.NSFW != nil {
+		labels(r.NSFW)
+	}
+	for _, lc := range r.By {
+		labels(lc)
+	}
+	for _, lx := range r.Lexicons {
+		kws := make([]string, len(lx.Keywords))
+		for i, k := range lx.Keywords {
+			kws[i] = strconv.Quote(k)
+		}
+		p("\nlexicon %s\t%s\n", lx.Name, strings.Join(kws, " "))
+		p("flagged in\trows\tshare\t95%% CI (Wilson)\n")
+		if lx.Text != nil {
+			p("text\t%d\t%s\t%s\n", lx.Text.Count, pct(lx.Text.Share), ci(lx.Text))
+		}
+		if lx.URL != nil {
+			p("url\t%d\t%s\t%s\n", lx.URL.Count, pct(lx.URL.Share), ci(lx.URL))
+		}
+		p("either\t%d\t%s\t%s\n", lx.Either.Count, pct(lx.Either.Share), ci(&lx.Either))
+		p("keyword\ttext\turl\teither\n")
+		for _, k := range lx.PerKeyword {
+			p("%s\t%d\t%d\t%d\n", strconv.Quote(k.Keyword), k.Text, k.URL, k.Either)
+		}
+		if len(lx.ByNSFW) > 0 {
+			p("nsfw\trows\tflagged\tshare flagged\n")
+			for _, c := range lx.ByNSFW {
+				p("%s\t%d\t%d\t%s\n", label(c.NSFW, c.Null), c.Rows, c.Flagged, pct(c.Share))
+			}
+		}
+	}
+	if s := r.Similarity; s != nil {
+		p("\nsimilarity\tvalid\tmin\tq1\tmedian\tq3\tmax\tbelow 0.3\n")
+		p("\t%d\t%s\t%s\t%s\t%s\t%s\t%d\n", s.Valid, ffloat(s.Min), ffloat(s.Q1), ffloat(s.Median), ffloat(s.Q3), ffloat(s.Max), s.Below03)
+		p("invalid\t%d\t(null %d, NaN %d, > 1: %d, < -1: %d)\n", s.Invalid, s.Null, s.NaN, s.Above1, s.BelowMinus1)
+	}
+	if len(r.Rows) > 0 {
+		p("\nrow\tsource\tscore\tsample_id\tnsfw\turl\ttext\n")
+		for _, row := range r.Rows {
+			score, id := "", ""
+			if row.Score != nil {
+				score = strconv.FormatFloat(float64(*row.Score), 'f', 4, 32)
+			}
+			if row.SampleID != nil {
+				id = strconv.FormatInt(*row.SampleID, 10)
+			}
+			p("%d\t%s:%d\t%s\t%s\t%s\t%s\t%s\n", row.Row, row.File, row.FileRow, score, id,
+				cell(row.NSFW), cell(row.URL), cell(row.Text))
+		}
+	}
+	p("\nplan\n")
+	if err := tw.Flush(); err != nil {
+		return fmt.Errorf("query: writing table: %w", err)
+	}
+	for _, l := range strings.Split(strings.TrimRight(r.Plan, "\n"), "\n") {
+		if _, err := fmt.Fprintf(w, "  %s\n", l); err != nil {
+			return fmt.Errorf("query: writing table: %w", err)
+		}
+	}
+	return nil
+}
+
+// cell prints a nullable string on one line, quoted so that tabs and
+// newlines in captions cannot break the table.
+func cell(s *string) string {
+	if s == nil {
+		return "(null)"
+	}
+	return strconv.Quote(*s)
+}
+
+// CSVHeader is the header line WriteCSV writes.
+var CSVHeader = []string{"section", "group", "key", "field", "count", "share", "lo", "hi", "value"}
+
+// WriteCSV writes the statistics in long form, one figure a line, under
+// CSVHeader: section is summary, search, label, lexicon, keyword,
+// crosstab, similarity or row. Rows (when asked for) follow as section
+// "row" lines: group is the store row, key the source file:row, field the
+// column and value its value.
+func (r *Result) WriteCSV(w io.Writer) error {
+	cw := csv.NewWriter(w)
+	rec := func(section, group, key, field string, count int, share, lo, hi *float64, value string) {
+		cs := ""
+		if count >= 0 {
+			cs = strconv.Itoa(count)
+		}
+		f := func(x *float64) string {
+			if x == nil {
+				return ""
+			}
+			return strconv.FormatFloat(*x, 'g', -1, 64)
+		}
+		cw.Write([]string{section, group, key, field, cs, f(share), f(lo), f(hi), value})
+	}
+	val := func(section, key, value string) { rec(section, "", key, "", -1, nil, nil, nil, value) }
+	cw.Write(CSVHeader)
+	val("summary", "query", r.Query)
+	val("summary", "fingerprint", r.Fingerprint)
+	val("summary", "exact", strconv.FormatBool(r.Exact))
+	rec("summary", "", "total_rows", "", r.TotalRows, nil, nil, nil, "")
+	rec("summary", "", "rows_scanned", "", r.RowsScanned, nil, nil, nil, "")
+	rec("summary", "", "vectors_scanned", "", r.VectorsScanned, nil, nil, nil, "")
+	rec("summary", "", "selected", "", r.Selected, nil, nil, nil, "")
+	val("summary", "plan", r.Plan)
+	if s := r.Search; s != nil {
+		val("search", "kind", s.Kind)
+		if s.Kind == "knn" {
+			rec("search", "", "k", "", s.K, nil, nil, nil, "")
+		} else {
+			val("search", "threshold", strconv.FormatFloat(s.Threshold, 'g', -1, 64))
+		}
+		rec("search", "", "returned", "", s.Returned, nil, nil, nil, "")
+		val("search", "score_min", strconv.FormatFloat(float64(s.ScoreMin), 'g', -1, 32))
+		val("search", "score_max", strconv.FormatFloat(float64(s.ScoreMax), 'g', -1, 32))
+		val("search", "method", s.Method)
+		val("search", "exact", strconv.FormatBool(s.Exact))
+	}
+	labels := func(lc *LabelCounts) {
+		for _, v := range lc.Values {
+			share := v.Share
+			field := ""
+			if v.Null {
+				field = "null"
+			}
+			rec("label", lc.Column, v.Value, field, v.Count, &share, nil, nil, "")
+		}
+	}
+	if r.NSFW != nil {
+		labels(r.NSFW)
+	}
+	for _, lc := range r.By {
+		labels(lc)
+	}
+	for _, lx := range r.Lexicons {
+		prop := func(field string, p *Proportion) {
+			if p != nil {
+				rec("lexicon", lx.Name, "", field, p.Count, &p.Share, &p.Lo, &p.Hi, "")
+			}
+		}
+		prop("text", lx.Text)
+		prop("url", lx.URL)
+		prop("either", &lx.Either)
+		for _, k := range lx.PerKeyword {
+			rec("keyword", lx.Name, k.Keyword, "text", k.Text, nil, nil, nil, "")
+			rec("keyword", lx.Name, k.Keyword, "url", k.URL, nil, nil, nil, "")
+			rec("keyword", lx.Name, k.Keyword, "either", k.Either, nil, nil, nil, "")
+		}
+		for _, c := range lx.ByNSFW {
+			share := c.Share
+			field := "flagged"
+			if c.Null {
+				field = "flagged null"
+			}
+			rec("crosstab", lx.Name, c.NSFW, field, c.Flagged, &share, nil, nil, strconv.Itoa(c.Rows))
+		}
+	}
+	if s := r.Similarity; s != nil {
+		for _, kv := range []struct {
+			k string
+			v float64
+		}{{"min", s.Min}, {"q1", s.Q1}, {"median", s.Median}, {"q3", s.Q3}, {"max", s.Max}} {
+			val("similarity", kv.k, strconv.FormatFloat(kv.v, 'g', -1, 64))
+		}
+		for _, kv := range []struct {
+			k string
+			n int
+		}{{"valid", s.Valid}, {"below_0_3", s.Below03}, {"invalid", s.Invalid}, {"null", s.Null},
+			{"nan", s.NaN}, {"above_1", s.Above1}, {"below_minus_1", s.BelowMinus1}} {
+			rec("similarity", "", kv.k, "", kv.n, nil, nil, nil, "")
+		}
+	}
+	for _, row := range r.Rows {
+		g, k := strconv.FormatUint(uint64(row.Row), 10), row.File+":"+strconv.FormatInt(row.FileRow, 10)
+		if row.Score != nil {
+			rec("row", g, k, "score", -1, nil, nil, nil, strconv.FormatFloat(float64(*row.Score), 'g', -1, 32))
+		}
+		if row.SampleID != nil {
+			rec("row", g, k, "sample_id", -1, nil, nil, nil, strconv.FormatInt(*row.SampleID, 10))
+		}
+		for _, kv := range []struct {
+			k string
+			v *string
+		}{{"nsfw", row.NSFW}, {"url", row.URL}, {"text", row.Text}} {
+			if kv.v != nil {
+				rec("row", g, k, kv.k, -1, nil, nil, nil, *kv.v)
+			}
+		}
+	}
+	cw.Flush()
+	if err := cw.Error(); err != nil {
+		return fmt.Errorf("query: writing csv: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,730 @@
+package query
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+)
+
+// Options tune Run. The zero value (or nil) means: statistics only, the
+// built-in lexicon only, the store's default search.
+type Options struct {
+	// Lexicons maps a lexicon name (matched case-insensitively) to its
+	// keywords, e.g. from LoadLexiconFile. Every lexicon given here is
+	// reported, besides essay2021, and can be used in the query.
+	Lexicons map[string][]string
+	// Rows is how many selected rows to include in Result.Rows, with their
+	// text and url; 0 includes none.
+	Rows int
+	// Exact forces an exact vector search.
+	Exact bool
+}
+
+// fetchChunk is the number of rows fetched at once.
+const fetchChunk = 1 << 16
+
+// Plan is a query checked against a store's columns and ready to run.
+// Its String method describes how it will run (laiondb query --explain).
+// A Plan may be run several times, from several goroutines at once.
+type Plan struct {
+	q       *Query
+	where   *compiled
+	post    *compiled
+	sc      statCols
+	opts    Options
+	numRows int
+	// onePass: an all source without limit or post where computes the
+	// statistics during the scan that evaluates where.
+	onePass bool
+}
+
+// compiled is a compiled predicate and the columns it reads.
+type compiled struct {
+	p    pred
+	cols []string
+	expr Expr
+}
+
+// Run parses nothing: it plans q against s and runs it. It is NewPlan
+// followed by Plan.Run.
+func Run(ctx context.Context, s Store, q *Query, opts *Options) (*Result, error) {
+	p, err := NewPlan(q, s, opts)
+	if err != nil {
+		return nil, err
+	}
+	return p.Run(ctx, s)
+}
+
+// NewPlan checks q against the store's columns and the lexicons of opts
+// and compiles its predicates. Unknown columns and lexicons, type
+// mismatches and bad regular expressions are reported as *Error with the
+// offset of the culprit.
+func NewPlan(q *Query, s Store, opts *Options) (*Plan, error) {
+	if opts == nil {
+		opts = &Options{}
+	}
+	if opts.Rows < 0 {
+		return nil, fmt.Errorf("query: negative Options.Rows %d", opts.Rows)
+	}
+	pl := &planner{q: q, cols: map[string]Type{}, lexicons: map[string]*lexicon{}}
+	for _, c := range s.Columns() {
+		pl.cols[c.Name] = c.Type
+		pl.names = append(pl.names, c.Name)
+	}
+	sort.Strings(pl.names)
+	p := &Plan{q: q, opts: *opts, numRows: s.NumRows()}
+
+	// Lexicons: essay2021, then the user's by name.
+	p.sc.lexicons = append(p.sc.lexicons, newLexicon(BuiltinLexicon, Essay2021))
+	var user []string
+	for name := range opts.Lexicons {
+		user = append(user, name)
+	}
+	sort.Strings(user)
+	for _, name := range user {
+		ln := strings.ToLower(name)
+		if ln == BuiltinLexicon {
+			return nil, fmt.Errorf("query: lexicon %s is built in and cannot be redefined", BuiltinLexicon)
+		}
+		if pl.lexicons[ln] != nil {
+			return nil, fmt.Errorf("query: lexicon %s given twice", ln)
+		}
+		if len(opts.Lexicons[name]) == 0 {
+			return nil, fmt.Errorf("query: lexicon %s has no keywords", ln)
+		}
+		p.sc.lexicons = append(p.sc.lexicons, newLexicon(ln, opts.Lexicons[name]))
+		pl.lexicons[ln] = p.sc.lexicons[len(p.sc.lexicons)-1]
+	}
+	pl.lexicons[BuiltinLexicon] = p.sc.lexicons[0]
+
+	var err error
+	if q.Where != nil {
+		if p.where, err = pl.compileTop(q.Where); err != nil {
+			return nil, err
+		}
+	}
+	if q.Post != nil {
+		if p.post, err = pl.compileTop(q.Post); err != nil {
+			return nil, err
+		}
+	}
+	for _, f := range q.By {
+		name, _, err := pl.resolve(f)
+		if err != nil {
+			return nil, err
+		}
+		p.sc.by = append(p.sc.by, name)
+	}
+	has := func(n string) string {
+		if _, ok := pl.cols[n]; ok {
+			return n
+		}
+		return ""
+	}
+	p.sc.nsfw, p.sc.text, p.sc.url = has("nsfw"), has("text"), has("url")
+	if t, ok := pl.cols["similarity"]; ok && (t == TypeFloat || t == TypeInt) {
+		p.sc.sim = "similarity"
+	}
+	_, isAll := q.Source.(*AllSource)
+	p.onePass = isAll && q.Limit < 0 && q.Post == nil
+	return p, nil
+}
+
+// planner holds the state of NewPlan.
+type planner struct {
+	q        *Query
+	cols     map[string]Type
+	names    []string
+	lexicons map[string]*lexicon
+	used     []string
+}
+
+func (pl *planner) errorf(off int, format string, args ...any) error {
+	return &Error{Query: pl.q.Text, Off: off, Msg: fmt.Sprintf(format, args...)}
+}
+
+// resolve maps a field to a store column.
+func (pl *planner) resolve(f *Field) (string, Type, error) {
+	name := f.Name
+	t, ok := pl.cols[name]
+	if !ok && name == "caption" {
+		name = "text"
+		t, ok = pl.cols[name]
+	}
+	if !ok {
+		return "", 0, pl.errorf(f.Offset, "unknown column %q (the store has: %s)", f.Name, strings.Join(pl.names, ", "))
+	}
+	if !slices.Contains(pl.used, name) {
+		pl.used = append(pl.used, name)
+	}
+	return name, t, nil
+}
+
+func (pl *planner) compileTop(e Expr) (*compiled, error) {
+	pl.used = nil
+	p, err := pl.compile(e)
+	if err != nil {
+		return nil, err
+	}
+	return &compiled{p: p, cols: pl.used, expr: e}, nil
+}
+
+func (pl *planner) compile(e Expr) (pred, error) {
+	switch e := e.(type) {
+	case *BinaryExpr:
+		x, err := pl.compile(e.X)
+		if err != nil {
+			return nil, err
+		}
+		y, err := pl.compile(e.Y)
+		if err != nil {
+			return nil, err
+		}
+		if e.Op == "and" {
+			return &andPred{x, y}, nil
+		}
+		return &orPred{x, y}, nil
+	case *NotExpr:
+		x, err := pl.compile(e.X)
+		if err != nil {
+			return nil, err
+		}
+		return &notPred{x}, nil
+	case *NullExpr:
+		name, _, err := pl.resolve(e.Field)
+		if err != nil {
+			return nil, err
+		}
+		return &nullPred{col: name, not: e.Not}, nil
+	case *CompareExpr:
+		name, t, err := pl.resolve(e.Field)
+		if err != nil {
+			return nil, err
+		}
+		op := cmpOps[e.Op]
+		if err := pl.checkLit(name, t, e.Value); err != nil {
+			return nil, err
+		}
+		if t == TypeBool && op != opEq && op != opNe {
+			return nil, pl.errorf(e.Value.Offset, "bool column %s supports only = and !=", name)
+		}
+		return &leafPred{col: name, match: compareMatch(t, op, e.Value)}, nil
+	case *InExpr:
+		name, t, err := pl.resolve(e.Field)
+		if err != nil {
+			return nil, err
+		}
+		for _, v := range e.Values {
+			if err := pl.checkLit(name, t, v); err != nil {
+				return nil, err
+			}
+		}
+		return &leafPred{col: name, neg: e.Not, match: inMatch(t, e.Values)}, nil
+	case *MatchExpr:
+		var re *regexp.Regexp
+		var needles [][]byte
+		if e.Kind == MatchRegexp {
+			var err error
+			if re, err = regexp.Compile(e.Pattern); err != nil {
+				return nil, pl.errorf(e.PatPos, "bad regular expression: %v", err)
+			}
+		} else {
+			needles = [][]byte{[]byte(pyLower(e.Pattern))}
+		}
+		return pl.textLeaf(e.Field, func(name string) func(*evalCtx, *Column, []uint64) {
+			if re != nil {
+				return regexpMatch(name, re)
+			}
+			return textMatch(name, needles, e.Kind == MatchWord)
+		})
+	case *LexiconExpr:
+		lx := pl.lexicons[e.Name]
+		if lx == nil {
+			known := make([]string, 0, len(pl.lexicons))
+			for n := range pl.lexicons {
+				known = append(known, n)
+			}
+			sort.Strings(known)
+			return nil, pl.errorf(e.NamePos, "unknown lexicon %q (known: %s; give others in Options.Lexicons)", e.Name, strings.Join(known, ", "))
+		}
+		return pl.textLeaf(e.Field, func(name string) func(*evalCtx, *Column, []uint64) {
+			return textMatch(name, lx.lowered, false)
+		})
+	}
+	return nil, fmt.Errorf("query: unknown expression %T", e)
+}
+
+// textLeaf builds a text predicate on a column, or on text or url for any.
+func (pl *planner) textLeaf(f *Field, mk func(name string) func(*evalCtx, *Column, []uint64)) (pred, error) {
+	if !f.Any {
+		name, _, err := pl.resolve(f)
+		if err != nil {
+			return nil, err
+		}
+		return &leafPred{col: name, match: mk(name)}, nil
+	}
+	var p pred
+	for _, name := range []string{"text", "url"} {
+		if _, ok := pl.cols[name]; !ok {
+			continue
+		}
+		pl.resolve(&Field{Offset: f.Offset, Name: name})
+		leaf := &leafPred{col: name, match: mk(name)}
+		if p == nil {
+			p = leaf
+		} else {
+			p = &orPred{p, leaf}
+		}
+	}
+	if p == nil {
+		return nil, pl.errorf(f.Offset, "any needs a text or url column, and the store has neither")
+	}
+	return p, nil
+}
+
+// checkLit checks that a literal can be compared with a column of type t.
+func (pl *planner) checkLit(name string, t Type, l *Literal) error {
+	ok := false
+	switch t {
+	case TypeString:
+		ok = l.Kind == LitString
+	case TypeInt, TypeFloat:
+		ok = l.Kind == LitInt || l.Kind == LitFloat
+	case TypeBool:
+		ok = l.Kind == LitBool
+	}
+	if !ok {
+		what := map[LiteralKind]string{LitString: "a string", LitInt: "a number", LitFloat: "a number", LitBool: "a bool"}[l.Kind]
+		return pl.errorf(l.Offset, "cannot compare %s column %s with %s", t, name, what)
+	}
+	return nil
+}
+
+// String describes the plan, one step a line.
+func (p *Plan) String() string { return p.describe("") }
+
+func (p *Plan) describe(method string) string {
+	var b strings.Builder
+	step := 0
+	line := func(format string, args ...any) {
+		step++
+		fmt.Fprintf(&b, "%d. %s\n", step, fmt.Sprintf(format, args...))
+	}
+	fmt.Fprintf(&b, "query: %s\n", p.q)
+	scan := func(c *compiled, what string) {
+		line("scan %d rows, columns [%s]: where %s%s", p.numRows, strings.Join(c.cols, ", "), c.expr, what)
+	}
+	switch src := p.q.Source.(type) {
+	case *AllSource:
+		if p.where != nil {
+			if p.onePass {
+				scan(p.where, "; statistics in the same pass")
+			} else {
+				scan(p.where, "")
+			}
+		} else {
+			line("scan all %d rows; statistics in the same pass", p.numRows)
+		}
+	case *KNNSource, *WithinSource:
+		if p.where != nil {
+			scan(p.where, " -> allow-list for the search")
+		}
+		among := "all rows"
+		if p.where != nil {
+			among = "the allowed rows (exact count of K among rows satisfying where)"
+		}
+		if p.opts.Exact {
+			among += ", exact search forced"
+		}
+		if s, ok := src.(*KNNSource); ok {
+			line("search: %d nearest to %s among %s", s.K, describeTarget(s.Target), among)
+		} else {
+			s := src.(*WithinSource)
+			line("search: every row with cosine >= %s to %s among %s", formatFloat(s.Threshold), describeTarget(s.Target), among)
+		}
+		if method != "" {
+			fmt.Fprintf(&b, "   method: %s\n", method)
+		}
+	}
+	if p.q.Limit >= 0 {
+		order := "best first"
+		if _, ok := p.q.Source.(*AllSource); ok {
+			order = "in store order"
+		}
+		line("limit: first %d rows, %s", p.q.Limit, order)
+	}
+	if p.post != nil {
+		line("post where %s, on the rows above, columns [%s]", p.post.expr, strings.Join(p.post.cols, ", "))
+	}
+	var st []string
+	if p.sc.nsfw != "" {
+		st = append(st, "nsfw counts")
+	}
+	for _, lx := range p.sc.lexicons {
+		st = append(st, "lexicon "+lx.name)
+	}
+	if p.sc.sim != "" {
+		st = append(st, "similarity")
+	}
+	for _, c := range p.sc.by {
+		st = append(st, "counts by "+c)
+	}
+	line("statistics of the selected rows: %s", strings.Join(st, ", "))
+	if p.opts.Rows > 0 {
+		line("rows: first %d selected rows with text and url", p.opts.Rows)
+	}
+	return b.String()
+}
+
+func describeTarget(t *TargetNode) string {
+	switch t.Target.Kind {
+	case TargetText:
+		return "text " + t.String() + " (CLIP text encoder)"
+	case TargetImage:
+		return t.String() + " (CLIP image encoder)"
+	case TargetRow, TargetSampleID:
+		return "the embedding of " + t.String()
+	case TargetVector:
+		return fmt.Sprintf("an inline vector of %d dimensions", len(t.Target.Vec))
+	}
+	return t.String()
+}
+
+// Run runs the plan against s, which must be the store (or have the
+// columns of the store) the plan was made for.
+func (p *Plan) Run(ctx context.Context, s Store) (*Result, error) {
+	res := &Result{
+		Query:       p.q.String(),
+		Fingerprint: s.Fingerprint(),
+		Exact:       true,
+		TotalRows:   s.NumRows(),
+	}
+	n := s.NumRows()
+	var where pred
+	var whereCols []string
+	if p.where != nil {
+		where, whereCols = p.where.p, p.where.cols
+	}
+	method := ""
+	switch src := p.q.Source.(type) {
+	case *AllSource:
+		if p.onePass {
+			cols := union(whereCols, p.sc.names())
+			sel, a, err := scanSelect(ctx, s, n, cols, where, &p.sc)
+			if err != nil {
+				return nil, err
+			}
+			res.RowsScanned = n
+			a.fill(res)
+			res.Selection = sel
+			if p.opts.Rows > 0 {
+				var rows []uint32
+				sel.ForEach(func(r uint32) bool {
+					rows = append(rows, r)
+					return len(rows) < p.opts.Rows
+				})
+				if res.Rows, err = p.fetchRows(ctx, s, rows, nil); err != nil {
+					return nil, err
+				}
+			}
+			break
+		}
+		var rows []uint32
+		if where != nil {
+			sel, _, err := scanSelect(ctx, s, n, whereCols, where, nil)
+			if err != nil {
+				return nil, err
+			}
+			res.RowsScanned = n
+			sel.ForEach(func(r uint32) bool {
+				if p.q.Limit >= 0 && len(rows) >= int(p.q.Limit) {
+					return false
+				}
+				rows = append(rows, r)
+				return true
+			})
+		} else {
+			m := n
+			if p.q.Limit >= 0 {
+				m = min(m, int(p.q.Limit))
+			}
+			rows = make([]uint32, m)
+			for i := range rows {
+				rows[i] = uint32(i)
+			}
+		}
+		if err := p.finish(ctx, s, res, rows, nil); err != nil {
+			return nil, err
+		}
+	case *KNNSource, *WithinSource:
+		var tn *TargetNode
+		st := &SearchStats{}
+		req := SearchRequest{Exact: p.opts.Exact}
+		if k, ok := src.(*KNNSource); ok {
+			tn, st.Kind, st.K, req.K = k.Target, "knn", int(k.K), int(k.K)
+		} else {
+			w := src.(*WithinSource)
+			tn, st.Kind, st.Threshold, req.MinScore = w.Target, "within", w.Threshold, float32(w.Threshold)
+		}
+		vec, err := s.Vector(ctx, tn.Target)
+		if err != nil {
+			return nil, fmt.Errorf("query: target %s: %w", tn, err)
+		}
+		req.Vec = vec
+		if where != nil {
+			allow, _, err := scanSelect(ctx, s, n, whereCols, where, nil)
+			if err != nil {
+				return nil, err
+			}
+			res.RowsScanned = n
+			req.Allow = allow
+		}
+		var sr SearchResult
+		if req.Allow == nil || req.Allow.Count() > 0 {
+			if st.Kind == "knn" {
+				sr, err = s.Search(ctx, req)
+			} else {
+				sr, err = s.Within(ctx, req)
+			}
+			if err != nil {
+				return nil, fmt.Errorf("query: %s search: %w", st.Kind, err)
+			}
+		} else {
+			sr = SearchResult{Exact: true, Method: "none: no row satisfies where"}
+		}
+		st.Returned, st.Method, st.Exact = len(sr.Hits), sr.Method, sr.Exact
+		method = sr.Method
+		res.Exact = sr.Exact
+		res.VectorsScanned = sr.Scanned
+		hits := sr.Hits
+		if p.q.Limit >= 0 && len(hits) > int(p.q.Limit) {
+			hits = hits[:p.q.Limit]
+		}
+		rows := make([]uint32, len(hits))
+		scores := make([]float32, len(hits))
+		for i, h := range hits {
+			rows[i], scores[i] = h.Row, h.Score
+		}
+		if err := p.finish(ctx, s, res, rows, scores); err != nil {
+			return nil, err
+		}
+		for i, h := range res.Hits {
+			if i == 0 || h.Score < st.ScoreMin {
+				st.ScoreMin = h.Score
+			}
+			if i == 0 || h.Score > st.ScoreMax {
+				st.ScoreMax = h.Score
+			}
+		}
+		res.Search = st
+	}
+	res.Plan = p.describe(method)
+	return res, nil
+}
+
+// finish applies post where to a list of rows (with scores for searches),
+// computes the statistics of the survivors and fetches the rows asked for.
+func (p *Plan) finish(ctx context.Context, s Store, res *Result, rows []uint32, scores []float32) error {
+	var postCols []string
+	if p.post != nil {
+		postCols = p.post.cols
+	}
+	cols := union(postCols, p.sc.names())
+	a := newAcc(&p.sc)
+	ec := newEvalCtx()
+	keep := rows[:0:0]
+	var keepScores []float32
+	sel := NewBitset(s.NumRows())
+	for lo := 0; lo < len(rows); lo += fetchChunk {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		chunk := rows[lo:min(lo+fetchChunk, len(rows))]
+		b, err := s.Fetch(ctx, chunk, cols)
+		if err != nil {
+			return fmt.Errorf("query: fetching rows: %w", err)
+		}
+		if b.Len != len(chunk) {
+			return fmt.Errorf("query: store fetched %d rows, want %d", b.Len, len(chunk))
+		}
+		ec.reset(b)
+		t := ec.push()
+		if p.post != nil {
+			f := ec.push()
+			p.post.p.eval(ec, t, f)
+		} else {
+			ones(t, b.Len)
+		}
+		a.add(ec, t)
+		forEachBit(t, func(i int) {
+			keep = append(keep, chunk[i])
+			sel.Set(chunk[i])
+			if scores != nil {
+				keepScores = append(keepScores, scores[lo+i])
+			}
+		})
+	}
+	a.fill(res)
+	res.Selection = sel
+	if scores != nil {
+		res.Hits = make([]Hit, len(keep))
+		for i := range keep {
+			res.Hits[i] = Hit{Row: keep[i], Score: keepScores[i]}
+		}
+	}
+	if p.opts.Rows > 0 {
+		m := min(p.opts.Rows, len(keep))
+		var sc []float32
+		if scores != nil {
+			sc = keepScores[:m]
+		}
+		var err error
+		if res.Rows, err = p.fetchRows(ctx, s, keep[:m], sc); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// fetchRows returns the output rows for rows.
+func (p *Plan) fetchRows(ctx context.Context, s Store, rows []uint32, scores []float32) ([]ResultRow, error) {
+	if len(rows) == 0 {
+		return nil, nil
+	}
+	var cols []string
+	for _, c := range []string{"sample_id", p.sc.nsfw, p.sc.url, p.sc.text} {
+		if c != "" {
+			cols = append(cols, c)
+		}
+	}
+	b, err := s.Fetch(ctx, rows, cols)
+	if err != nil {
+		return nil, fmt.Errorf("query: fetching rows: %w", err)
+	}
+	if b.Len != len(rows) {
+		return nil, fmt.Errorf("query: store fetched %d rows, want %d", b.Len, len(rows))
+	}
+	str := func(name string, i int) *string {
+		c := b.Cols[name]
+		if name == "" || c == nil || c.IsNull(i) {
+			return nil
+		}
+		v := string(appendPyStr(nil, c, i))
+		return &v
+	}
+	out := make([]ResultRow, len(rows))
+	for i, r := range rows {
+		rr := &out[i]
+		rr.Row = r
+		rr.File, rr.FileRow = s.Source(r)
+		if scores != nil {
+			sc := scores[i]
+			rr.Score = &sc
+		}
+		if c := b.Cols["sample_id"]; c != nil && c.Type == TypeInt && !c.IsNull(i) {
+			id := c.Int[i]
+			rr.SampleID = &id
+		}
+		rr.NSFW, rr.URL, rr.Text = str(p.sc.nsfw, i), str(p.sc.url, i), str(p.sc.text, i)
+	}
+	return out, nil
+}
+
+// union returns the distinct names of a and b, in order.
+func union(a, b []string) []string {
+	var out []string
+	for _, s := range append(slices.Clip(a), b...) {
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// worker is one goroutine's state during a scan.
+type worker struct {
+	ec  *evalCtx
+	sel *Bitset
+	acc *acc
+}
+
+// scanSelect scans the store, evaluating where (nil: every row) on each
+// batch, and returns the selected rows and, when sc is non-nil, their
+// statistics. Batches may arrive concurrently: each goroutine works on its
+// own worker (bitset and accumulators), merged at the end.
+func scanSelect(ctx context.Context, s Store, n int, cols []string, where pred, sc *statCols) (*Bitset, *acc, error) {
+	var mu sync.Mutex
+	var free, all []*worker
+	get := func() *worker {
+		mu.Lock()
+		defer mu.Unlock()
+		if k := len(free); k > 0 {
+			w := free[k-1]
+			free = free[:k-1]
+			return w
+		}
+		w := &worker{ec: newEvalCtx(), sel: NewBitset(n)}
+		if sc != nil {
+			w.acc = newAcc(sc)
+		}
+		all = append(all, w)
+		return w
+	}
+	put := func(w *worker) {
+		mu.Lock()
+		free = append(free, w)
+		mu.Unlock()
+	}
+	err := s.Scan(ctx, cols, func(b *Batch) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		w := get()
+		defer put(w)
+		ec := w.ec
+		ec.reset(b)
+		t := ec.push()
+		if where != nil {
+			f := ec.push()
+			where.eval(ec, t, f)
+		} else {
+			ones(t, b.Len)
+		}
+		orBatch(w.sel, b, t)
+		if w.acc != nil {
+			w.acc.add(ec, t)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("query: scan: %w", err)
+	}
+	sel := NewBitset(n)
+	var a *acc
+	if sc != nil {
+		a = newAcc(sc)
+	}
+	for _, w := range all {
+		sel.Or(w.sel)
+		if a != nil {
+			a.merge(w.acc)
+		}
+	}
+	return sel, a, nil
+}
+
+// orBatch adds the batch rows set in t to sel.
+func orBatch(sel *Bitset, b *Batch, t []uint64) {
+	if b.Rows == nil && b.Start%64 == 0 {
+		words := sel.Words()[b.Start/64:]
+		for i, x := range t {
+			words[i] |= x
+		}
+		return
+	}
+	forEachBit(t, func(i int) { sel.Set(b.Row(i)) })
+}
