@@ -558,6 +558,7 @@ func (d *DB) writeColumns(ctx context.Context, p *prepared, m *Manifest, seg *Se
 	seg.Stats.Nulls = map[string]int64{}
 	seg.Stats.InvalidUTF8 = map[string]int64{}
 	for i, c := range p.meta.cols {
+		seg.Columns = append(seg.Columns, c.name)
 		st := stats[i]
 		if st.nulls > 0 {
 			seg.Stats.Nulls[c.name] = st.nulls
@@ -569,16 +570,6 @@ func (d *DB) writeColumns(ctx context.Context, p *prepared, m *Manifest, seg *Se
 			seg.Stats.NSFW = st.nsfw
 		}
 		seg.Stats.SimilarityInvalid += st.simInvalid
-	}
-	// Columns this file lacks are null in all its rows.
-	for _, mc := range m.Columns {
-		found := false
-		for _, c := range p.meta.cols {
-			found = found || c.name == mc.Name
-		}
-		if !found {
-			seg.Stats.Nulls[mc.Name] = seg.Rows
-		}
 	}
 	return nil
 }

@@ -55,6 +55,9 @@ type Segment struct {
 	Name string `json:"name"`
 	Base int64  `json:"base"`
 	Rows int64  `json:"rows"`
+	// Columns lists the store columns the metadata file has; the others
+	// are null in this segment.
+	Columns []string `json:"columns"`
 	// Files are the source files with their sizes and checksums.
 	Files []SourceFile `json:"files"`
 	// HasImage and HasText say whether the rows have image and text

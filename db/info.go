@@ -1,0 +1,169 @@
+package db
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"text/tabwriter"
+)
+
+// Info summarises a store, as `laiondb info` prints it.
+type Info struct {
+	Dir           string        `json:"dir"`
+	FormatVersion int           `json:"format_version"`
+	Fingerprint   string        `json:"fingerprint"`
+	Rows          int64         `json:"rows"`
+	Vectors       VectorInfo    `json:"vectors"`
+	Columns       []ColumnStats `json:"columns"`
+	Files         []Segment     `json:"files"`
+	// NSFW counts every value of the nsfw column, null under "(null)".
+	NSFW []ValueCount `json:"nsfw"`
+	// SimilarityInvalid counts similarity values that are NaN, > 1 or < -1.
+	SimilarityInvalid int64 `json:"similarity_invalid"`
+}
+
+// VectorInfo describes the store's embeddings.
+type VectorInfo struct {
+	Image      int64  `json:"image"`
+	Text       int64  `json:"text"`
+	Dim        int    `json:"dim"`
+	DType      string `json:"dtype"`
+	Model      string `json:"model,omitempty"`
+	Normalized int64  `json:"normalized"`
+}
+
+// ColumnStats describes one column.
+type ColumnStats struct {
+	Name        string `json:"name"`
+	Type        string `json:"type"`
+	Nulls       int64  `json:"nulls"`
+	InvalidUTF8 int64  `json:"invalid_utf8,omitempty"`
+}
+
+// ValueCount is a value with its number of rows.
+type ValueCount struct {
+	Value string `json:"value"`
+	Count int64  `json:"count"`
+}
+
+// Info returns the store's summary. It reads only the manifest.
+func (d *DB) Info() (*Info, error) {
+	m, err := d.snapshot()
+	if err != nil {
+		return nil, err
+	}
+	in := &Info{Dir: d.dir, FormatVersion: m.FormatVersion, Fingerprint: m.fingerprint(), Rows: m.Rows,
+		Vectors: VectorInfo{Dim: m.Dim, DType: m.DType, Model: m.Model}, Files: m.Segments}
+	nsfw := map[string]int64{}
+	hasNSFW := m.column("nsfw") != nil
+	for _, s := range m.Segments {
+		if s.HasImage {
+			in.Vectors.Image += s.Rows
+		}
+		if s.HasText {
+			in.Vectors.Text += s.Rows
+		}
+		in.Vectors.Normalized += s.NormalizedImage + s.NormalizedText
+		in.SimilarityInvalid += s.Stats.SimilarityInvalid
+		if hasNSFW {
+			if s.Stats.NSFW == nil {
+				nsfw[""] += s.Rows // the file has no nsfw column
+			}
+			for k, n := range s.Stats.NSFW {
+				nsfw[k] += n
+			}
+		}
+	}
+	for _, c := range m.Columns {
+		cs := ColumnStats{Name: c.Name, Type: c.Type.String()}
+		for _, s := range m.Segments {
+			if segmentHasColumn(s, c.Name) {
+				cs.Nulls += s.Stats.Nulls[c.Name]
+			} else {
+				cs.Nulls += s.Rows
+			}
+			cs.InvalidUTF8 += s.Stats.InvalidUTF8[c.Name]
+		}
+		in.Columns = append(in.Columns, cs)
+	}
+	for k, n := range nsfw {
+		if k == "" {
+			k = "(null)"
+		}
+		in.NSFW = append(in.NSFW, ValueCount{k, n})
+	}
+	sort.Slice(in.NSFW, func(i, j int) bool {
+		if in.NSFW[i].Count != in.NSFW[j].Count {
+			return in.NSFW[i].Count > in.NSFW[j].Count
+		}
+		return in.NSFW[i].Value < in.NSFW[j].Value
+	})
+	return in, nil
+}
+
+// segmentHasColumn reports whether the segment's file had the column.
+func segmentHasColumn(s Segment, name string) bool {
+	for _, c := range s.Columns {
+		if c == name {
+			return true
+		}
+	}
+	return false
+}
+
+// WriteText prints the summary as aligned text.
+func (in *Info) WriteText(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "store\t%s\n", in.Dir)
+	fmt.Fprintf(tw, "format\tversion %d, fingerprint %s\n", in.FormatVersion, in.Fingerprint)
+	fmt.Fprintf(tw, "rows\t%d\n", in.Rows)
+	if in.Vectors.Dim == 0 {
+		fmt.Fprintf(tw, "vectors\tnone\n")
+	} else {
+		fmt.Fprintf(tw, "vectors\t%d image, %d text; dim %d, %s", in.Vectors.Image, in.Vectors.Text, in.Vectors.Dim, in.Vectors.DType)
+		if in.Vectors.Model != "" {
+			fmt.Fprintf(tw, ", model %s", in.Vectors.Model)
+		}
+		fmt.Fprintf(tw, "; %d normalised at ingest\n", in.Vectors.Normalized)
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "\ncolumns (%d):\n", len(in.Columns))
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "name\ttype\tnulls\tinvalid utf-8\t\n")
+	for _, c := range in.Columns {
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t\n", c.Name, c.Type, c.Nulls, c.InvalidUTF8)
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "\nnsfw values:\n")
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	if len(in.NSFW) == 0 {
+		fmt.Fprintf(tw, "(no nsfw column)\t\n")
+	}
+	for _, v := range in.NSFW {
+		fmt.Fprintf(tw, "%s\t%d\t%s\t\n", v.Value, v.Count, pct(v.Count, in.Rows))
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "\nsimilarity values NaN, > 1 or < -1: %d\n", in.SimilarityInvalid)
+	fmt.Fprintf(w, "\nfiles (%d):\n", len(in.Files))
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, s := range in.Files {
+		var roles []string
+		for _, f := range s.Files {
+			roles = append(roles, f.Role)
+		}
+		extra := ""
+		if len(s.Stats.Missing) > 0 {
+			extra = "  missing: " + strings.Join(s.Stats.Missing, ",")
+		}
+		fmt.Fprintf(tw, "%s\trows %d-%d\t%s\tsha256 %s…%s\n", s.Name, s.Base, s.Base+s.Rows-1, strings.Join(roles, "+"), s.Files[0].SHA256[:12], extra)
+	}
+	return tw.Flush()
+}
+
+func pct(n, of int64) string {
+	if of == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.2f%%", 100*float64(n)/float64(of))
+}
