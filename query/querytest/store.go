@@ -1,0 +1,396 @@
+// Package querytest provides an in-memory query.Store for tests, examples
+// and benchmarks: columns held in memory, brute-force vector search, and a
+// generator of LAION-like datasets with the awkward values real files hold
+// (null captions, non-ASCII text, unexpected NSFW labels, similarity
+// 6016.0).
+package querytest
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"math"
+	"runtime"
+	"slices"
+	"sort"
+	"sync"
+
+	"github.com/laiondb/laiondb/query"
+)
+
+// Store is an in-memory query.Store. Build it with New and the Add methods,
+// or with Generate; do not modify it once queries run. It is safe for
+// concurrent use.
+type Store struct {
+	cols  []query.ColumnInfo
+	data  map[string]*query.Column
+	n     int
+	vecs  [][]float32
+	texts map[string][]float32
+
+	fpOnce sync.Once
+	fp     string
+
+	// BatchSize is the number of rows per Scan batch (default 4096). Sizes
+	// that are not multiples of 64 exercise unaligned batches.
+	BatchSize int
+	// Parallel is the number of goroutines Scan calls fn from (default
+	// GOMAXPROCS).
+	Parallel int
+	// FileRows is the number of rows per simulated source file (default
+	// 1000): row r comes from part-{r/FileRows}.parquet, row r%FileRows.
+	FileRows int
+}
+
+// New returns an empty store with n rows.
+func New(n int) *Store {
+	return &Store{n: n, data: map[string]*query.Column{}, texts: map[string][]float32{}}
+}
+
+func (s *Store) add(name string, c *query.Column) *Store {
+	if _, ok := s.data[name]; ok {
+		panic("querytest: duplicate column " + name)
+	}
+	s.cols = append(s.cols, query.ColumnInfo{Name: name, Type: c.Type})
+	s.data[name] = c
+	return s
+}
+
+// AddStrings adds a string column; null may be nil.
+func (s *Store) AddStrings(name string, vals []string, null []bool) *Store {
+	c := &query.Column{Type: query.TypeString, Null: null}
+	c.Str.Off = append(c.Str.Off, 0)
+	for _, v := range vals {
+		c.Str.Data = append(c.Str.Data, v...)
+		c.Str.Off = append(c.Str.Off, uint32(len(c.Str.Data)))
+	}
+	s.check(name, len(vals), null)
+	return s.add(name, c)
+}
+
+// AddInts adds an int column; null may be nil.
+func (s *Store) AddInts(name string, vals []int64, null []bool) *Store {
+	s.check(name, len(vals), null)
+	return s.add(name, &query.Column{Type: query.TypeInt, Int: vals, Null: null})
+}
+
+// AddFloats adds a float column; null may be nil.
+func (s *Store) AddFloats(name string, vals []float64, null []bool) *Store {
+	s.check(name, len(vals), null)
+	return s.add(name, &query.Column{Type: query.TypeFloat, Float: vals, Null: null})
+}
+
+// AddBools adds a bool column; null may be nil.
+func (s *Store) AddBools(name string, vals []bool, null []bool) *Store {
+	s.check(name, len(vals), null)
+	return s.add(name, &query.Column{Type: query.TypeBool, Bool: vals, Null: null})
+}
+
+func (s *Store) check(name string, n int, null []bool) {
+	if n != s.n || (null != nil && len(null) != s.n) {
+		panic(fmt.Sprintf("querytest: column %s has %d values, want %d", name, n, s.n))
+	}
+}
+
+// SetVectors sets the row embeddings (normalised to unit length).
+func (s *Store) SetVectors(vecs [][]float32) *Store {
+	if len(vecs) != s.n {
+		panic("querytest: wrong number of vectors")
+	}
+	s.vecs = make([][]float32, len(vecs))
+	for i, v := range vecs {
+		s.vecs[i] = normalize(v)
+	}
+	return s
+}
+
+// SetText makes the text target t resolve to vec (normalised), standing in
+// for the CLIP text encoder.
+func (s *Store) SetText(t string, vec []float32) *Store {
+	s.texts[t] = normalize(vec)
+	return s
+}
+
+// Column returns a stored column, for brute-force checks in tests.
+func (s *Store) Column(name string) *query.Column { return s.data[name] }
+
+// Vectors returns the stored embeddings.
+func (s *Store) Vectors() [][]float32 { return s.vecs }
+
+func normalize(v []float32) []float32 {
+	var ss float64
+	for _, x := range v {
+		ss += float64(x) * float64(x)
+	}
+	out := make([]float32, len(v))
+	if ss == 0 {
+		return out
+	}
+	inv := 1 / math.Sqrt(ss)
+	for i, x := range v {
+		out[i] = float32(float64(x) * inv)
+	}
+	return out
+}
+
+// Columns implements query.Store.
+func (s *Store) Columns() []query.ColumnInfo { return slices.Clone(s.cols) }
+
+// NumRows implements query.Store.
+func (s *Store) NumRows() int { return s.n }
+
+// Fingerprint implements query.Store: an FNV-1a hash of the content,
+// computed on first use.
+func (s *Store) Fingerprint() string {
+	s.fpOnce.Do(func() {
+		h := fnv.New64a()
+		var buf []byte
+		u64 := func(x uint64) { buf = binary.LittleEndian.AppendUint64(buf[:0], x); h.Write(buf) }
+		u64(uint64(s.n))
+		for _, ci := range s.cols {
+			c := s.data[ci.Name]
+			h.Write([]byte(ci.Name))
+			u64(uint64(ci.Type))
+			for i := range s.n {
+				if c.IsNull(i) {
+					u64(1)
+					continue
+				}
+				switch c.Type {
+				case query.TypeString:
+					u64(uint64(len(c.Str.At(i))))
+					h.Write(c.Str.At(i))
+				case query.TypeInt:
+					u64(uint64(c.Int[i]))
+				case query.TypeFloat:
+					u64(math.Float64bits(c.Float[i]))
+				case query.TypeBool:
+					if c.Bool[i] {
+						u64(2)
+					} else {
+						u64(3)
+					}
+				}
+			}
+		}
+		for _, v := range s.vecs {
+			for _, x := range v {
+				u64(uint64(math.Float32bits(x)))
+			}
+		}
+		s.fp = fmt.Sprintf("fnv64a:%016x", h.Sum64())
+	})
+	return s.fp
+}
+
+// slice returns rows [lo, hi) of column c, sharing its memory: string
+// offsets are not rebased, so Off[0] is usually not 0.
+func slice(c *query.Column, lo, hi int) *query.Column {
+	out := &query.Column{Type: c.Type}
+	if c.Null != nil {
+		out.Null = c.Null[lo:hi]
+	}
+	switch c.Type {
+	case query.TypeString:
+		out.Str = query.Strings{Data: c.Str.Data, Off: c.Str.Off[lo : hi+1]}
+	case query.TypeInt:
+		out.Int = c.Int[lo:hi]
+	case query.TypeFloat:
+		out.Float = c.Float[lo:hi]
+	case query.TypeBool:
+		out.Bool = c.Bool[lo:hi]
+	}
+	return out
+}
+
+// Scan implements query.Store, calling fn from Parallel goroutines.
+func (s *Store) Scan(ctx context.Context, cols []string, fn func(*query.Batch) error) error {
+	bs := s.BatchSize
+	if bs <= 0 {
+		bs = 4096
+	}
+	par := s.Parallel
+	if par <= 0 {
+		par = runtime.GOMAXPROCS(0)
+	}
+	var next int
+	var mu sync.Mutex
+	var firstErr error
+	var wg sync.WaitGroup
+	for range par {
+		wg.Go(func() {
+			for {
+				mu.Lock()
+				lo := next
+				next += bs
+				stop := firstErr != nil
+				mu.Unlock()
+				if stop || lo >= s.n {
+					return
+				}
+				if err := ctx.Err(); err != nil {
+					s.setErr(&mu, &firstErr, err)
+					return
+				}
+				hi := min(lo+bs, s.n)
+				b := &query.Batch{Start: uint32(lo), Len: hi - lo, Cols: map[string]*query.Column{}}
+				for _, name := range cols {
+					if c := s.data[name]; c != nil {
+						b.Cols[name] = slice(c, lo, hi)
+					}
+				}
+				if err := fn(b); err != nil {
+					s.setErr(&mu, &firstErr, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return firstErr
+}
+
+func (s *Store) setErr(mu *sync.Mutex, p *error, err error) {
+	mu.Lock()
+	if *p == nil {
+		*p = err
+	}
+	mu.Unlock()
+}
+
+// Fetch implements query.Store.
+func (s *Store) Fetch(ctx context.Context, rows []uint32, cols []string) (*query.Batch, error) {
+	b := &query.Batch{Rows: slices.Clone(rows), Len: len(rows), Cols: map[string]*query.Column{}}
+	for _, r := range rows {
+		if int(r) >= s.n {
+			return nil, fmt.Errorf("querytest: row %d out of range", r)
+		}
+	}
+	for _, name := range cols {
+		c := s.data[name]
+		if c == nil {
+			continue
+		}
+		out := &query.Column{Type: c.Type}
+		if c.Null != nil {
+			out.Null = make([]bool, len(rows))
+		}
+		out.Str.Off = []uint32{0}
+		for i, r := range rows {
+			if c.Null != nil {
+				out.Null[i] = c.Null[r]
+			}
+			switch c.Type {
+			case query.TypeString:
+				out.Str.Data = append(out.Str.Data, c.Str.At(int(r))...)
+				out.Str.Off = append(out.Str.Off, uint32(len(out.Str.Data)))
+			case query.TypeInt:
+				out.Int = append(out.Int, c.Int[r])
+			case query.TypeFloat:
+				out.Float = append(out.Float, c.Float[r])
+			case query.TypeBool:
+				out.Bool = append(out.Bool, c.Bool[r])
+			}
+		}
+		b.Cols[name] = out
+	}
+	return b, nil
+}
+
+// ErrNoModel is returned for text and image targets without SetText.
+var ErrNoModel = errors.New("querytest: no CLIP model configured")
+
+// Vector implements query.Store.
+func (s *Store) Vector(ctx context.Context, t query.Target) ([]float32, error) {
+	switch t.Kind {
+	case query.TargetText:
+		if v, ok := s.texts[t.Text]; ok {
+			return v, nil
+		}
+		return nil, ErrNoModel
+	case query.TargetRow:
+		if int(t.Row) >= len(s.vecs) {
+			return nil, fmt.Errorf("querytest: row %d has no vector", t.Row)
+		}
+		return s.vecs[t.Row], nil
+	case query.TargetSampleID:
+		c := s.data["sample_id"]
+		if c == nil || c.Type != query.TypeInt {
+			return nil, errors.New("querytest: no sample_id column")
+		}
+		for i, id := range c.Int {
+			if id == t.SampleID && !c.IsNull(i) && i < len(s.vecs) {
+				return s.vecs[i], nil
+			}
+		}
+		return nil, fmt.Errorf("querytest: no row with SAMPLE_ID %d", t.SampleID)
+	case query.TargetVector:
+		if len(s.vecs) > 0 && len(t.Vec) != len(s.vecs[0]) {
+			return nil, fmt.Errorf("querytest: vector has %d dimensions, the store %d", len(t.Vec), len(s.vecs[0]))
+		}
+		return normalize(t.Vec), nil
+	}
+	return nil, ErrNoModel
+}
+
+func (s *Store) scores(req query.SearchRequest) ([]query.Hit, error) {
+	if len(s.vecs) == 0 {
+		return nil, errors.New("querytest: the store has no vectors")
+	}
+	if len(req.Vec) != len(s.vecs[0]) {
+		return nil, fmt.Errorf("querytest: query has %d dimensions, the store %d", len(req.Vec), len(s.vecs[0]))
+	}
+	var hits []query.Hit
+	for r, v := range s.vecs {
+		if req.Allow != nil && !req.Allow.Contains(uint32(r)) {
+			continue
+		}
+		var dot float32
+		for i := range v {
+			dot += v[i] * req.Vec[i]
+		}
+		hits = append(hits, query.Hit{Row: uint32(r), Score: dot})
+	}
+	sort.Slice(hits, func(i, j int) bool {
+		if hits[i].Score != hits[j].Score {
+			return hits[i].Score > hits[j].Score
+		}
+		return hits[i].Row < hits[j].Row
+	})
+	return hits, nil
+}
+
+// Search implements query.Store by brute force.
+func (s *Store) Search(ctx context.Context, req query.SearchRequest) (query.SearchResult, error) {
+	hits, err := s.scores(req)
+	if err != nil {
+		return query.SearchResult{}, err
+	}
+	n := len(hits)
+	if len(hits) > req.K {
+		hits = hits[:req.K]
+	}
+	return query.SearchResult{Hits: hits, Exact: true, Method: fmt.Sprintf("brute force over %d vectors", n), Scanned: n}, nil
+}
+
+// Within implements query.Store by brute force.
+func (s *Store) Within(ctx context.Context, req query.SearchRequest) (query.SearchResult, error) {
+	hits, err := s.scores(req)
+	if err != nil {
+		return query.SearchResult{}, err
+	}
+	n := len(hits)
+	k := sort.Search(len(hits), func(i int) bool { return hits[i].Score < req.MinScore })
+	return query.SearchResult{Hits: hits[:k], Exact: true, Method: fmt.Sprintf("brute force over %d vectors", n), Scanned: n}, nil
+}
+
+// Source implements query.Store.
+func (s *Store) Source(row uint32) (string, int64) {
+	fr := s.FileRows
+	if fr <= 0 {
+		fr = 1000
+	}
+	return fmt.Sprintf("part-%05d.parquet", int(row)/fr), int64(int(row) % fr)
+}
