@@ -1,0 +1,104 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/laiondb/laiondb/db"
+)
+
+var ingestFlags struct {
+	store    storeFlags
+	imgEmb   string
+	textEmb  string
+	name     string
+	skipText bool
+	quiet    bool
+}
+
+func init() {
+	register(&command{
+		name:    "ingest",
+		summary: "load LAION parquet metadata and CLIP embedding files into a store",
+		usage: "--store DIR PATH...\n\n" +
+			"PATH is a .parquet metadata file (LAION-400M part), a folder of them, or a clip-retrieval\n" +
+			"embedding folder (img_emb/, text_emb/, metadata/). To pair one .npy with one parquet file,\n" +
+			"give the parquet file and --img-emb (and --text-emb).",
+		flags: func(fs *pflag.FlagSet) {
+			f := &ingestFlags
+			f.store.add(fs)
+			fs.StringVar(&f.imgEmb, "img-emb", "", "image embeddings .npy whose row r is row r of the one parquet PATH")
+			fs.StringVar(&f.textEmb, "text-emb", "", "text embeddings .npy paired the same way")
+			fs.StringVar(&f.name, "name", "", "name to record for the one PATH (default: its file name)")
+			fs.BoolVar(&f.skipText, "skip-text", false, "do not store text embeddings")
+			fs.BoolVarP(&f.quiet, "quiet", "q", false, "no progress bar")
+		},
+		run: runIngest,
+	})
+}
+
+func runIngest(e *env, fs *pflag.FlagSet) error {
+	f := &ingestFlags
+	paths := fs.Args()
+	if len(paths) == 0 {
+		return usageErrorf("no files to ingest")
+	}
+	var srcs []db.Source
+	if f.imgEmb != "" || f.textEmb != "" || f.name != "" {
+		if len(paths) != 1 || !strings.HasSuffix(paths[0], ".parquet") {
+			return usageErrorf("--img-emb, --text-emb and --name go with exactly one .parquet file")
+		}
+		srcs = []db.Source{{Name: f.name, Metadata: paths[0], ImageEmb: f.imgEmb, TextEmb: f.textEmb}}
+	} else {
+		var err error
+		if srcs, err = db.ExpandPaths(paths); err != nil {
+			return err
+		}
+	}
+	d, err := f.store.open(e, false, nil)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	cb, finish := progress(e, f.quiet, "ingest")
+	start := time.Now()
+	res, err := d.Ingest(ctx, srcs, &db.IngestOptions{SkipText: f.skipText, Progress: cb})
+	finish()
+	var rows int64
+	for _, r := range res {
+		switch {
+		case r.Skipped:
+			fmt.Fprintf(e.stdout, "%s: already in the store, skipped\n", r.Name)
+		default:
+			rows += r.Rows
+			fmt.Fprintf(e.stdout, "%s: %d rows", r.Name, r.Rows)
+			if len(r.Missing) > 0 {
+				fmt.Fprintf(e.stdout, "; missing columns: %s", strings.Join(r.Missing, ", "))
+			}
+			if len(r.Ignored) > 0 {
+				fmt.Fprintf(e.stdout, "; nested columns not stored: %s", strings.Join(r.Ignored, ", "))
+			}
+			if r.Normalized > 0 {
+				fmt.Fprintf(e.stdout, "; %d vectors were not unit-norm and were normalised", r.Normalized)
+			}
+			fmt.Fprintln(e.stdout)
+		}
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("interrupted; the store holds only the files completed above (run the same command to finish): %w", err)
+		}
+		return err
+	}
+	el := time.Since(start)
+	fmt.Fprintf(e.stdout, "ingested %d rows in %.1fs (%.0f rows/s)\n", rows, el.Seconds(), float64(rows)/el.Seconds())
+	return nil
+}

@@ -1,0 +1,76 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"log"
+	"os"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/pflag"
+
+	"github.com/laiondb/laiondb/db"
+)
+
+// storeFlags are the flags of every command that opens a store.
+type storeFlags struct {
+	dir     string
+	verbose bool
+}
+
+func (s *storeFlags) add(fs *pflag.FlagSet) {
+	fs.StringVar(&s.dir, "store", envOr("LAIONDB_STORE", "laiondb-store"), "store directory (env LAIONDB_STORE)")
+	fs.BoolVar(&s.verbose, "verbose", false, "print storage engine messages to stderr")
+}
+
+// open opens the store; readOnly opens share the store with other readers.
+func (s *storeFlags) open(e *env, readOnly bool, emb db.Embedder) (*db.DB, error) {
+	if readOnly {
+		if _, err := os.Stat(s.dir); err != nil {
+			return nil, fmt.Errorf("no store at %s (create one with 'laiondb ingest --store %s FILES')", s.dir, s.dir)
+		}
+	}
+	o := &db.Options{ReadOnly: readOnly, Embedder: emb}
+	if s.verbose {
+		o.Logger = log.New(e.stderr, "laiondb: ", 0)
+	}
+	return db.Open(s.dir, o)
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// progress returns an ingest progress callback drawing a bar on stderr, or
+// nil when stderr is not a terminal or quiet is set.
+func progress(e *env, quiet bool, what string) (func(done, total int64), func()) {
+	if quiet || !e.isTerminal {
+		return nil, func() {}
+	}
+	var bar *progressbar.ProgressBar
+	cb := func(done, total int64) {
+		if bar == nil {
+			bar = progressbar.NewOptions64(total,
+				progressbar.OptionSetWriter(e.stderr),
+				progressbar.OptionSetDescription(what),
+				progressbar.OptionShowCount(),
+				progressbar.OptionShowIts(),
+				progressbar.OptionSetItsString("rows"),
+				progressbar.OptionSetPredictTime(true),
+				progressbar.OptionThrottle(100*time.Millisecond),
+				progressbar.OptionClearOnFinish(),
+			)
+		}
+		bar.Set64(done)
+	}
+	return cb, func() {
+		if bar != nil {
+			bar.Finish()
+			io.WriteString(e.stderr, "")
+		}
+	}
+}
