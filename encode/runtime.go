@@ -92,7 +92,7 @@ func InitRuntime(lib string) error {
 		return err
 	}
 	ort.SetSharedLibraryPath(p)
-	if err := ort.InitializeEnvironment(ort.WithLogLevelError()); err != nil {
+	if err := ort.InitializeEnvironment(ort.WithLogLevelFatal()); err != nil {
 		return fmt.Errorf("encode: loading ONNX Runtime %s: %w", p, err)
 	}
 	rt.path = p

@@ -116,12 +116,12 @@ def image_nodes(pix, out, prefix="v_"):
     return nodes, [init(p + "W1", W1), init(p + "W2", W2)]
 
 
-def ids_input(name, dtype=TensorProto.INT64):
-    return helper.make_tensor_value_info(name, dtype, ["batch", CTX])
+def ids_input(name, dtype=TensorProto.INT64, batch="batch"):
+    return helper.make_tensor_value_info(name, dtype, [batch, CTX])
 
 
-def pix_input(name):
-    return helper.make_tensor_value_info(name, TensorProto.FLOAT, ["batch", 3, 224, 224])
+def pix_input(name, batch="batch"):
+    return helper.make_tensor_value_info(name, TensorProto.FLOAT, [batch, 3, 224, 224])
 
 
 def emb_output(name, batch="batch"):
@@ -165,7 +165,8 @@ def combined_model(path):
         helper.make_node("Mul", ["lpi", "scale"], ["logits_per_image"]),
         helper.make_node("Transpose", ["logits_per_image"], ["logits_per_text"], perm=[1, 0]),
     ]
-    inputs = [ids_input("input_ids"), pix_input("pixel_values"), ids_input("attention_mask")]
+    inputs = [ids_input("input_ids", batch="text_batch"), pix_input("pixel_values", batch="image_batch"),
+              ids_input("attention_mask", batch="text_batch")]
     outputs = [
         helper.make_tensor_value_info("logits_per_image", TensorProto.FLOAT, ["image_batch", "text_batch"]),
         helper.make_tensor_value_info("logits_per_text", TensorProto.FLOAT, ["text_batch", "image_batch"]),
