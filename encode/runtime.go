@@ -66,7 +66,7 @@ func LibraryPath(lib string) (string, error) {
 		tried = append(tried, p)
 	}
 	if len(tried) == 0 {
-		return "", fmt.Errorf("%w: no laiondb checkout above the working directory and %s is not set (point --ort-lib or %s at libonnxruntime.so)", ErrNoRuntime, LibEnv, LibEnv)
+		return "", fmt.Errorf("%w: no laiondb checkout above the working directory or the executable, and %s is not set: run %s in a checkout, or point --ort-lib or %s at libonnxruntime.so", ErrNoRuntime, LibEnv, InstallScript, LibEnv)
 	}
 	return "", fmt.Errorf("%w at %s: run %s (or set --ort-lib / %s)", ErrNoRuntime, tried[0], InstallScript, LibEnv)
 }
@@ -81,8 +81,12 @@ func InitRuntime(lib string) error {
 	defer rt.mu.Unlock()
 	if rt.path != "" {
 		if lib != "" {
-			if abs, err := filepath.Abs(lib); err == nil && abs != rt.path {
-				return fmt.Errorf("encode: ONNX Runtime already loaded from %s, cannot load %s too", rt.path, lib)
+			p, err := LibraryPath(lib)
+			if err != nil {
+				return err
+			}
+			if p != rt.path {
+				return fmt.Errorf("encode: ONNX Runtime already loaded from %s, cannot load %s too", rt.path, p)
 			}
 		}
 		return nil

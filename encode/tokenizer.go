@@ -425,3 +425,23 @@ func (t *Tokenizer) bpe(token string) []int32 {
 	t.mu.Unlock()
 	return ids
 }
+
+// OpenTokenizer loads the tokenizer from vocab when it is not empty, else
+// from the model folder dir (or $LAIONDB_MODEL when dir is empty), looking
+// for TokenizerFiles in order. It needs no ONNX Runtime.
+func OpenTokenizer(dir, vocab string) (*Tokenizer, error) {
+	if vocab != "" {
+		return LoadTokenizer(vocab)
+	}
+	if dir == "" {
+		dir = os.Getenv(ModelEnv)
+	}
+	if dir == "" {
+		return nil, fmt.Errorf("encode: no tokenizer: give a model folder or a vocabulary file, or set %s", ModelEnv)
+	}
+	p := firstFile(dir, TokenizerFiles)
+	if p == "" {
+		return nil, fmt.Errorf("encode: model folder %s has no tokenizer: looked for %s", dir, strings.Join(TokenizerFiles, ", "))
+	}
+	return LoadTokenizer(p)
+}

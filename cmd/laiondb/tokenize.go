@@ -1,0 +1,64 @@
+package main
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/laiondb/laiondb/encode"
+	"github.com/spf13/pflag"
+)
+
+var tokenizeFlags struct {
+	model, vocab string
+	full         bool
+}
+
+func init() {
+	register(&command{
+		name:    "tokenize",
+		summary: "print the CLIP token ids of texts, one line per text",
+		usage: "[--model DIR | --vocab FILE] [--full] TEXT...\n\n" +
+			"Each line is <|startoftext|> (49406), the BPE ids, <|endoftext|> (49407), cut to 77 ids;\n" +
+			"--full adds the padding. The tokenizer comes from --vocab (bpe_simple_vocab_16e6.txt.gz,\n" +
+			"tokenizer.json or vocab.json with merges.txt), else from the model folder (--model or\n" +
+			"$" + encode.ModelEnv + ").",
+		flags: func(fs *pflag.FlagSet) {
+			f := &tokenizeFlags
+			fs.StringVar(&f.model, "model", "", "model folder holding the tokenizer files (default $"+encode.ModelEnv+")")
+			fs.StringVar(&f.vocab, "vocab", "", "tokenizer file: bpe_simple_vocab_16e6.txt.gz, tokenizer.json or vocab.json")
+			fs.BoolVar(&f.full, "full", false, "print all 77 ids, padding included")
+		},
+		run: func(e *env, fs *pflag.FlagSet) error {
+			f := &tokenizeFlags
+			if fs.NArg() == 0 {
+				return usageErrorf("no text given")
+			}
+			if f.model != "" && f.vocab != "" {
+				return usageErrorf("give --model or --vocab, not both")
+			}
+			tok, err := encode.OpenTokenizer(f.model, f.vocab)
+			if err != nil {
+				return err
+			}
+			var b strings.Builder
+			for _, text := range fs.Args() {
+				ids, n := tok.Tokenize(text)
+				if f.full {
+					n = len(ids)
+				}
+				b.Reset()
+				for i, id := range ids[:n] {
+					if i > 0 {
+						b.WriteByte(' ')
+					}
+					b.WriteString(strconv.Itoa(int(id)))
+				}
+				if _, err := fmt.Fprintln(e.stdout, b.String()); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+	})
+}
