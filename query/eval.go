@@ -17,6 +17,7 @@ type lowered struct {
 	data []byte
 	off  []uint32
 	base uint32
+	own  []uint32 // storage for rebuilt offsets; off may alias the store's
 }
 
 func (lw *lowered) at(i int) []byte { return lw.data[lw.off[i]-lw.base : lw.off[i+1]-lw.base] }
@@ -194,10 +195,7 @@ func (ec *evalCtx) lowered(name string) *lowered {
 // by one (pyLower can change lengths) and the offsets rebuilt.
 func lowerStrings(lw *lowered, s *Strings, n int) {
 	if n == 0 {
-		lw.data, lw.off, lw.base = lw.data[:0], s.Off[:1], 0
-		if len(s.Off) == 0 {
-			lw.off = []uint32{0}
-		}
+		lw.data, lw.off, lw.base = lw.data[:0], []uint32{0}, 0
 		return
 	}
 	lo, hi := s.Off[0], s.Off[n]
@@ -212,11 +210,7 @@ func lowerStrings(lw *lowered, s *Strings, n int) {
 		return
 	}
 	data := lw.data[:0]
-	off := lw.off
-	if len(off) > 0 && &off[0] == &s.Off[0] {
-		off = nil // never write into the store's offsets
-	}
-	off = append(off[:0], 0)
+	off := append(lw.own[:0], 0)
 	for i := 0; i < n; i++ {
 		v := s.At(i)
 		if isASCII(v) {
@@ -228,7 +222,7 @@ func lowerStrings(lw *lowered, s *Strings, n int) {
 		}
 		off = append(off, uint32(len(data)))
 	}
-	lw.data, lw.off, lw.base = data, off, 0
+	lw.data, lw.off, lw.own, lw.base = data, off, off, 0
 }
 
 // searchAll sets in m every row of lw that contains needle (as a whole word
