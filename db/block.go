@@ -14,11 +14,7 @@ import (
 // DropPrefix:
 //
 //	'b' seg:u32 col:u16 start:u32   column block: rows [start, start+n) of the segment
-//	's' seg:u32 id:u64 row:u32      SAMPLE_ID index entry (id with its sign bit flipped, so keys sort as int64)
-const (
-	keyBlock  byte = 'b'
-	keySample byte = 's'
-)
+const keyBlock byte = 'b'
 
 // blockRows is the number of rows in a full column block.
 const blockRows = 1 << 15
@@ -38,15 +34,6 @@ func blockKey(seg uint32, col uint16, start uint32) []byte {
 	binary.BigEndian.PutUint32(k[1:], seg)
 	binary.BigEndian.PutUint16(k[5:], col)
 	binary.BigEndian.PutUint32(k[7:], start)
-	return k
-}
-
-func sampleKey(seg uint32, id int64, row uint32) []byte {
-	k := make([]byte, 17)
-	k[0] = keySample
-	binary.BigEndian.PutUint32(k[1:], seg)
-	binary.BigEndian.PutUint64(k[5:], uint64(id)^(1<<63))
-	binary.BigEndian.PutUint32(k[13:], row)
 	return k
 }
 

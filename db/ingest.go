@@ -16,11 +16,8 @@ import (
 	"strconv"
 	"sync"
 
-	"github.com/dgraph-io/badger/v4"
-
 	"github.com/laiondb/laiondb/internal/npy"
-	"github.com/laiondb/laiondb/query"
-	"github.com/x448/float16"
+	"github.com/laiondb/laiondb/internal/vec"
 )
 
 // Source is one unit of ingest: a metadata parquet file and, optionally,
@@ -397,7 +394,7 @@ func (d *DB) ingestOne(ctx context.Context, p *prepared, progress func(int64)) (
 		if ok {
 			return
 		}
-		d.bdb.DropPrefix(segPrefix(keyBlock, seg.ID), segPrefix(keySample, seg.ID))
+		d.bdb.DropPrefix(segPrefix(keyBlock, seg.ID))
 		for _, v := range []*vecFile{img, txt} {
 			if v != nil {
 				v.rollback(m.Rows)
@@ -535,17 +532,13 @@ func (d *DB) writeColumns(ctx context.Context, p *prepared, m *Manifest, seg *Se
 			defer wg.Done()
 			defer func() { <-sem }()
 			colID := m.column(c.name).ID
-			var ids func(int, int64)
-			if c.name == "sample_id" && c.typ == query.TypeInt {
-				ids = func(row int, id int64) { set(sampleKey(seg.ID, id, uint32(row)), nil) }
-			}
 			stats[i], errs[i] = p.meta.readColumn(c, func(start int, b *colBuilder) error {
 				if err := ctx.Err(); err != nil {
 					return err
 				}
 				advance(int64(b.n))
 				return set(blockKey(seg.ID, colID, uint32(start)), b.encode())
-			}, ids)
+			})
 		}()
 	}
 	wg.Wait()
@@ -581,8 +574,10 @@ func (d *DB) writeColumns(ctx context.Context, p *prepared, m *Manifest, seg *Se
 func writeVectors(ctx context.Context, src *npy.File, dst *vecFile, base int64, advance func(int64)) (int64, error) {
 	const chunk = 4096
 	dim := src.Cols
-	raw := make([]byte, chunk*dim*src.DType.Size())
-	f32 := make([]float32, dim)
+	esz := src.DType.Size()
+	raw := make([]byte, chunk*dim*esz)
+	h := make([]uint16, chunk*dim)
+	f32 := make([]float32, chunk*dim)
 	out := make([]byte, 0, chunk*dim*elemSize(dst.dtype))
 	var normalized int64
 	row := int64(0)
@@ -597,49 +592,51 @@ func writeVectors(ctx context.Context, src *npy.File, dst *vecFile, base int64, 
 		if err != nil {
 			return 0, fmt.Errorf("%w: %v", ErrBadInput, err)
 		}
-		out = out[:0]
+		vals := f32[:n*dim]
+		if src.DType == npy.Float16 {
+			for j := range h[:n*dim] {
+				h[j] = binary.LittleEndian.Uint16(raw[2*j:])
+			}
+			vec.F16ToF32(vals, h[:n*dim])
+		} else {
+			for j := range vals {
+				vals[j] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*j:]))
+			}
+		}
+		changed := false
 		for i := 0; i < n; i++ {
-			r := raw[i*dim*src.DType.Size() : (i+1)*dim*src.DType.Size()]
-			if src.DType == npy.Float16 {
-				for j := range f32 {
-					f32[j] = float16.Frombits(binary.LittleEndian.Uint16(r[2*j:])).Float32()
+			v := vals[i*dim : (i+1)*dim]
+			ss := float64(vec.Dot(v, v))
+			if math.IsNaN(ss) || math.IsInf(ss, 0) {
+				for j, x := range v {
+					if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+						return 0, fmt.Errorf("%w: %s: row %d, element %d is %v", ErrBadInput, src.Path, row+int64(i), j, x)
+					}
 				}
-			} else {
-				for j := range f32 {
-					f32[j] = math.Float32frombits(binary.LittleEndian.Uint32(r[4*j:]))
-				}
+				ss = vec.Norm(v) * vec.Norm(v)
 			}
-			var ss float64
-			for j, x := range f32 {
-				if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
-					return 0, fmt.Errorf("%w: %s: row %d, element %d is %v", ErrBadInput, src.Path, row+int64(i), j, x)
-				}
-				ss += float64(x) * float64(x)
-			}
-			norm := math.Sqrt(ss)
-			if norm == 0 {
+			if ss == 0 {
 				return 0, fmt.Errorf("%w: %s: row %d is an all-zero vector", ErrBadInput, src.Path, row+int64(i))
 			}
 			// float16 rounding leaves CLIP's unit vectors within ~1e-3 of 1.
-			renorm := math.Abs(norm-1) > 1e-2
-			if renorm {
+			if math.Abs(math.Sqrt(ss)-1) > 1e-2 {
 				normalized++
-				inv := float32(1 / norm)
-				for j := range f32 {
-					f32[j] *= inv
-				}
+				changed = true
+				vec.Normalize(v)
 			}
-			switch {
-			case !renorm && src.DType.String() == dst.dtype:
-				out = append(out, r...)
-			case dst.dtype == "float16":
-				for _, x := range f32 {
-					out = binary.LittleEndian.AppendUint16(out, uint16(float16.Fromfloat32(x)))
-				}
-			default:
-				for _, x := range f32 {
-					out = binary.LittleEndian.AppendUint32(out, math.Float32bits(x))
-				}
+		}
+		out = out[:0]
+		switch {
+		case !changed && src.DType.String() == dst.dtype:
+			out = append(out, raw[:n*dim*esz]...)
+		case dst.dtype == "float16":
+			vec.F32ToF16(h[:n*dim], vals)
+			for _, x := range h[:n*dim] {
+				out = binary.LittleEndian.AppendUint16(out, x)
+			}
+		default:
+			for _, x := range vals {
+				out = binary.LittleEndian.AppendUint32(out, math.Float32bits(x))
 			}
 		}
 		if err := dst.writeRows(base+row, out); err != nil {
@@ -650,6 +647,3 @@ func writeVectors(ctx context.Context, src *npy.File, dst *vecFile, base int64, 
 	}
 	return normalized, nil
 }
-
-// compile-time check that the store's badger import is used here too.
-var _ = badger.ErrKeyNotFound

@@ -6,7 +6,6 @@ import (
 	"io"
 	"math"
 	"os"
-	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -123,10 +122,9 @@ type columnStats struct {
 }
 
 // readColumn reads every value of c in row order, emitting a full block of
-// blockRows rows (the last one shorter) through emit, and sample ids
-// through ids when the column is sample_id. Any decoding failure names the
-// file, column and row.
-func (p *pqFile) readColumn(c pqColumn, emit func(start int, b *colBuilder) error, ids func(row int, id int64)) (columnStats, error) {
+// blockRows rows (the last one shorter) through emit. Any decoding failure
+// names the file, column and row.
+func (p *pqFile) readColumn(c pqColumn, emit func(start int, b *colBuilder) error) (columnStats, error) {
 	st := columnStats{}
 	if c.name == "nsfw" {
 		st.nsfw = map[string]int64{}
@@ -161,13 +159,10 @@ func (p *pqFile) readColumn(c pqColumn, emit func(start int, b *colBuilder) erro
 					case query.TypeBool:
 						b.appendBool(v.Boolean())
 					case query.TypeInt:
-						id := v.Int64()
 						if kind == parquet.Int32 {
-							id = int64(v.Int32())
-						}
-						b.appendInt(id)
-						if ids != nil {
-							ids(row, id)
+							b.appendInt(int64(v.Int32()))
+						} else {
+							b.appendInt(v.Int64())
 						}
 					case query.TypeFloat:
 						f := v.Double()
@@ -226,6 +221,3 @@ func (p *pqFile) readColumn(c pqColumn, emit func(start int, b *colBuilder) erro
 	}
 	return st, nil
 }
-
-// formatRow is a helper for error messages.
-func formatRow(r int64) string { return strconv.FormatInt(r, 10) }

@@ -403,7 +403,7 @@ func (v *view) Vector(ctx context.Context, t query.Target) ([]float32, error) {
 		}
 		return v.rowVector(t.Row)
 	case query.TargetSampleID:
-		row, err := v.d.lookupSampleID(v.m, t.SampleID)
+		row, err := v.d.lookupSampleID(v, t.SampleID)
 		if err != nil {
 			return nil, err
 		}
@@ -437,20 +437,27 @@ func (v *view) rowVector(row uint32) ([]float32, error) {
 	return v.img.Row(int(row), nil), nil
 }
 
-// lookupSampleID finds the row with that SAMPLE_ID (the first, if several).
-func (d *DB) lookupSampleID(m *Manifest, id int64) (uint32, error) {
-	var row int64 = -1
-	err := d.bdb.View(func(txn *badger.Txn) error {
-		for _, s := range m.Segments {
-			prefix := sampleKey(s.ID, id, 0)[:13]
-			it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
-			it.Rewind()
-			if it.Valid() {
-				k := it.Item().Key()
-				row = s.Base + int64(uint32(k[13])<<24|uint32(k[14])<<16|uint32(k[15])<<8|uint32(k[16]))
-			}
-			it.Close()
-			if row >= 0 {
+// lookupSampleID finds the row with that SAMPLE_ID (the first, if several)
+// by scanning the sample_id column: an id lookup is rare (a query target),
+// and a per-row index would cost a key per row at ingest.
+func (d *DB) lookupSampleID(v *view, id int64) (uint32, error) {
+	if v.m.column("sample_id") == nil {
+		return 0, fmt.Errorf("%w: the store has no sample_id column", ErrNotFound)
+	}
+	var mu sync.Mutex
+	best := int64(-1)
+	err := v.Scan(context.Background(), []string{"sample_id"}, func(b *query.Batch) error {
+		c := b.Cols["sample_id"]
+		if c.Type != query.TypeInt {
+			return nil
+		}
+		for i := 0; i < b.Len; i++ {
+			if !c.IsNull(i) && c.Int[i] == id {
+				mu.Lock()
+				if r := int64(b.Row(i)); best < 0 || r < best {
+					best = r
+				}
+				mu.Unlock()
 				return nil
 			}
 		}
@@ -459,8 +466,8 @@ func (d *DB) lookupSampleID(m *Manifest, id int64) (uint32, error) {
 	if err != nil {
 		return 0, err
 	}
-	if row < 0 {
+	if best < 0 {
 		return 0, fmt.Errorf("%w: no row has SAMPLE_ID %d", ErrNotFound, id)
 	}
-	return uint32(row), nil
+	return uint32(best), nil
 }

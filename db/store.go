@@ -231,7 +231,7 @@ func (d *DB) recover(m *Manifest) error {
 			os.Remove(filepath.Join(d.dir, e.Name()))
 		}
 	}
-	for _, prefix := range []byte{keyBlock, keySample} {
+	for _, prefix := range []byte{keyBlock} {
 		stale, err := d.segmentsFrom(prefix, m.NextSegment)
 		if err != nil {
 			return fmt.Errorf("db: recovering %s: %w", d.dir, err)

@@ -1,0 +1,51 @@
+package db
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"testing"
+
+	"github.com/laiondb/laiondb/internal/fixture"
+)
+
+// BenchmarkIngest measures ingest throughput: metadata rows per second for
+// LAION-400M parquet parts, and vectors per second for an embedding folder
+// of 512-d float16 vectors (metadata included), each into a fresh store.
+func BenchmarkIngest(b *testing.B) {
+	const rows = 100_000
+	tmp := b.TempDir()
+	meta, _, err := fixture.LAION400M(filepath.Join(tmp, "meta"), fixture.Config{Seed: 1, Parts: 2, Rows: rows / 2})
+	if err != nil {
+		b.Fatal(err)
+	}
+	emb, err := fixture.EmbeddingFolder(filepath.Join(tmp, "emb"), fixture.Config{Seed: 1, Parts: 2, Rows: rows / 2, Dim: 512, NoText: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, c := range []struct {
+		name  string
+		paths []string
+		unit  string
+	}{{"kind=metadata", meta, "rows/s"}, {"kind=embeddings-512d-f16", []string{emb.Dir}, "vectors/s"}} {
+		b.Run(c.name, func(b *testing.B) {
+			srcs, err := ExpandPaths(c.paths)
+			if err != nil {
+				b.Fatal(err)
+			}
+			i := 0
+			for b.Loop() {
+				d, err := Open(filepath.Join(tmp, fmt.Sprintf("store-%s-%d", c.name, i)), nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := d.Ingest(context.Background(), srcs, nil); err != nil {
+					b.Fatal(err)
+				}
+				d.Close()
+				i++
+			}
+			b.ReportMetric(float64(rows*b.N)/b.Elapsed().Seconds(), c.unit)
+		})
+	}
+}
