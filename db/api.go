@@ -69,3 +69,30 @@ func readQueryNpy(path string) ([]float32, error) {
 	}
 	return q, nil
 }
+
+// Query parses and runs an audit query (see package query for the
+// language) against a snapshot of the store. Nil opts means defaults.
+func (d *DB) Query(ctx context.Context, q string, opts *query.Options) (*query.Result, error) {
+	parsed, err := query.Parse(q)
+	if err != nil {
+		return nil, err
+	}
+	v, err := d.view()
+	if err != nil {
+		return nil, err
+	}
+	return query.Run(ctx, v, parsed, opts)
+}
+
+// Explain returns the plan of a query without running it.
+func (d *DB) Explain(q string, opts *query.Options) (*query.Plan, error) {
+	parsed, err := query.Parse(q)
+	if err != nil {
+		return nil, err
+	}
+	v, err := d.view()
+	if err != nil {
+		return nil, err
+	}
+	return query.NewPlan(parsed, v, opts)
+}

@@ -383,9 +383,6 @@ func (v *view) Vector(ctx context.Context, t query.Target) ([]float32, error) {
 		if e == nil {
 			return nil, fmt.Errorf("%w: text and image targets need --model (or LAIONDB_MODEL)", ErrNoModel)
 		}
-		if v.m.Dim != 0 && e.Dim() != v.m.Dim {
-			return nil, fmt.Errorf("%w: model %s makes %d-d embeddings, the store holds %d-d", ErrDimension, e.Name(), e.Dim(), v.m.Dim)
-		}
 		var out [][]float32
 		var err error
 		if t.Kind == query.TargetText {
@@ -397,6 +394,9 @@ func (v *view) Vector(ctx context.Context, t query.Target) ([]float32, error) {
 			return nil, err
 		}
 		q = out[0]
+		if v.m.Dim != 0 && len(q) != v.m.Dim {
+			return nil, fmt.Errorf("%w: model %s makes %d-d embeddings, the store holds %d-d", ErrDimension, e.Name(), len(q), v.m.Dim)
+		}
 	case query.TargetRow:
 		if int64(t.Row) >= v.m.Rows {
 			return nil, fmt.Errorf("%w: row %d (the store has %d rows)", ErrNotFound, t.Row, v.m.Rows)

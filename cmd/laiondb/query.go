@@ -1,0 +1,198 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/spf13/pflag"
+
+	"github.com/laiondb/laiondb/db"
+	"github.com/laiondb/laiondb/encode"
+	"github.com/laiondb/laiondb/query"
+)
+
+var queryFlags struct {
+	store    storeFlags
+	model    modelFlags
+	format   string
+	rows     int
+	explain  bool
+	exact    bool
+	lexicons []string
+}
+
+func init() {
+	register(&command{
+		name:    "query",
+		summary: "run an audit query and print its contamination statistics",
+		usage: "[--store DIR] [--format table|json|csv] [--rows N] [--explain] QUERY\n\n" +
+			"  laiondb query \"knn('beautiful',100) where nsfw='UNLIKELY'\"\n" +
+			"  laiondb query \"all where text contains 'desi'\"\n" +
+			"  laiondb query \"all where any lexicon essay2021\"\n" +
+			"See 'go doc github.com/laiondb/laiondb/query' for the language.",
+		flags: func(fs *pflag.FlagSet) {
+			f := &queryFlags
+			f.store.add(fs)
+			f.model.add(fs)
+			fs.StringVar(&f.format, "format", "table", "output format: table, json or csv")
+			fs.IntVar(&f.rows, "rows", 0, "also print the first N selected rows (id, source file and row, score, nsfw, url, text)")
+			fs.BoolVar(&f.explain, "explain", false, "print the plan without running it")
+			fs.BoolVar(&f.exact, "exact", false, "answer vector searches by an exact scan")
+			fs.StringArrayVar(&f.lexicons, "lexicon", nil, "a keyword list file, one keyword per line, as NAME=FILE or FILE (named after the file); repeatable")
+		},
+		run: runQuery,
+	})
+}
+
+func runQuery(e *env, fs *pflag.FlagSet) error {
+	f := &queryFlags
+	if fs.NArg() != 1 {
+		return usageErrorf("want one QUERY argument (quote it), got %d", fs.NArg())
+	}
+	switch f.format {
+	case "table", "json", "csv":
+	default:
+		return usageErrorf("--format %q: want table, json or csv", f.format)
+	}
+	opts := &query.Options{Rows: f.rows, Exact: f.exact, Lexicons: map[string][]string{}}
+	for _, l := range f.lexicons {
+		name, path, ok := strings.Cut(l, "=")
+		if !ok {
+			path = l
+			name = strings.TrimSuffix(filepath.Base(l), filepath.Ext(l))
+		}
+		words, err := query.LoadLexiconFile(path)
+		if err != nil {
+			return err
+		}
+		opts.Lexicons[name] = words
+	}
+	emb := f.model.embedder()
+	defer emb.close()
+	var embI db.Embedder
+	if l := emb.orNil(); l != nil {
+		embI = l
+	}
+	d, err := f.store.open(e, true, embI)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	q := fs.Arg(0)
+	if f.explain {
+		p, err := d.Explain(q, opts)
+		if err != nil {
+			return queryError(err)
+		}
+		fmt.Fprintln(e.stdout, p)
+		return nil
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	res, err := d.Query(ctx, q, opts)
+	if err != nil {
+		return queryError(err)
+	}
+	switch f.format {
+	case "json":
+		return res.WriteJSON(e.stdout)
+	case "csv":
+		return res.WriteCSV(e.stdout)
+	}
+	return res.WriteTable(e.stdout)
+}
+
+// queryError prints syntax errors with their caret on lines of their own.
+func queryError(err error) error {
+	var se *query.Error
+	if errors.As(err, &se) {
+		return fmt.Errorf("\n%w", err)
+	}
+	return err
+}
+
+// modelFlags select the CLIP model used for text and image targets.
+type modelFlags struct {
+	dir, vocab, ortLib string
+}
+
+func (m *modelFlags) add(fs *pflag.FlagSet) {
+	fs.StringVar(&m.dir, "model", "", "CLIP model folder for text and image targets (default $"+encode.ModelEnv+")")
+	fs.StringVar(&m.vocab, "vocab", "", "tokenizer file, instead of the model folder's")
+	fs.StringVar(&m.ortLib, "ort-lib", "", "ONNX Runtime library (default $"+encode.LibEnv+", then "+encode.DefaultLibPath+")")
+}
+
+// embedder returns a model that is loaded on first use, so queries that
+// need no encoder never load ONNX Runtime.
+func (m *modelFlags) embedder() *lazyModel {
+	dir := m.dir
+	if dir == "" {
+		dir = os.Getenv(encode.ModelEnv)
+	}
+	return &lazyModel{dir: dir, opts: encode.Options{LibPath: m.ortLib, Vocab: m.vocab}}
+}
+
+// lazyModel implements db.Embedder, opening the model when first asked.
+type lazyModel struct {
+	dir  string
+	opts encode.Options
+	once sync.Once
+	m    *encode.Model
+	err  error
+}
+
+// orNil returns nil when no model folder was given, so the store reports
+// that no model is configured.
+func (l *lazyModel) orNil() *lazyModel {
+	if l.dir == "" {
+		return nil
+	}
+	return l
+}
+
+func (l *lazyModel) load() (*encode.Model, error) {
+	l.once.Do(func() { l.m, l.err = encode.Open(l.dir, &l.opts) })
+	return l.m, l.err
+}
+
+func (l *lazyModel) Name() string {
+	if m, err := l.load(); err == nil {
+		return m.Name()
+	}
+	return filepath.Base(l.dir)
+}
+
+func (l *lazyModel) Dim() int {
+	if m, err := l.load(); err == nil {
+		return m.Dim()
+	}
+	return 0
+}
+
+func (l *lazyModel) EncodeText(ctx context.Context, texts []string) ([][]float32, error) {
+	m, err := l.load()
+	if err != nil {
+		return nil, err
+	}
+	return m.EncodeText(ctx, texts)
+}
+
+func (l *lazyModel) EncodeImage(ctx context.Context, paths []string) ([][]float32, error) {
+	m, err := l.load()
+	if err != nil {
+		return nil, err
+	}
+	return m.EncodeImage(ctx, paths)
+}
+
+func (l *lazyModel) close() {
+	if l.m != nil {
+		l.m.Close()
+	}
+}
