@@ -86,9 +86,12 @@
 // normalisation by ClipMean and ClipStd in float32. Pillow's mode quirks
 // are kept: palette images are resized nearest-neighbour, images with
 // transparency are resized premultiplied (transparent pixels turn black).
-// Against Pillow 9.4, crops of PNG (RGB, RGBA, grey, palette) and lossless
-// WebP files are identical; JPEG and lossy WebP differ by the decoders'
-// IDCT and chroma upsampling (see image_test.go for the measured bounds).
+// Decoding follows the C libraries Pillow uses: JPEG chroma is upsampled
+// and converted as libjpeg does (fancy upsampling, its fixed-point tables),
+// lossy WebP as libwebp does. Against Pillow 9.4, crops of PNG (RGB, RGBA,
+// grey, palette) and WebP (lossy and lossless) files are identical; JPEG
+// crops differ by at most 3 levels (Go's IDCT rounds differently from
+// libjpeg's), see image_test.go. 16-bit and CMYK images are approximate.
 // EXIF orientation is ignored, as CLIP's pipeline ignores it.
 //
 // # Test data

@@ -31,9 +31,12 @@ func DecodeImageFile(path string) (image.Image, error) {
 		return nil, fmt.Errorf("encode: %w", err)
 	}
 	defer f.Close()
-	img, _, err := image.Decode(bufio.NewReader(f))
+	img, format, err := image.Decode(bufio.NewReader(f))
 	if err != nil {
 		return nil, fmt.Errorf("encode: decoding image %s: %w", path, err)
+	}
+	if y, ok := img.(*image.YCbCr); ok && format == "webp" {
+		return webpYCbCr{y}, nil
 	}
 	return img, nil
 }
@@ -145,6 +148,8 @@ func toRGB(img image.Image) (*rgbImage, bool) {
 		return r, true
 	case *image.YCbCr:
 		return ycbcrToRGB(m), false
+	case webpYCbCr:
+		return webpToRGB(m.YCbCr), false
 	case *image.Gray:
 		r := &rgbImage{w: w, h: h, n: 3, pix: make([]uint8, w*h*3)}
 		for y := 0; y < h; y++ {

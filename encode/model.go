@@ -218,6 +218,12 @@ func findNamed(infos []ort.InputOutputInfo, names []string, ok func(ort.InputOut
 	return -1
 }
 
+// unprojected reports whether an output name is a transformer's hidden
+// state rather than a CLIP embedding.
+func unprojected(name string) bool {
+	return name == "last_hidden_state" || name == "pooler_output"
+}
+
 func isInt(in ort.InputOutputInfo) bool {
 	return in.OrtValueType == ort.ONNXTypeTensor && len(in.Dimensions) == 2 &&
 		(in.DataType == ort.TensorElementDataTypeInt64 || in.DataType == ort.TensorElementDataTypeInt32)
@@ -286,7 +292,7 @@ func openTower(path string, text bool, opts *Options) (*tower, error) {
 		}
 	}
 	oi := findNamed(outs, outNames, isEmbedding)
-	if oi < 0 && len(outs) == 1 && isEmbedding(outs[0]) {
+	if oi < 0 && len(outs) == 1 && isEmbedding(outs[0]) && !unprojected(outs[0].Name) {
 		oi = 0
 	}
 	if oi < 0 {
