@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"math/bits"
 	"regexp"
+	"slices"
 )
 
 // This file evaluates compiled predicates on a Batch, column by column.
@@ -190,9 +191,11 @@ func (ec *evalCtx) lowered(name string) *lowered {
 	return lw
 }
 
-// lowerStrings lowers the first n values of s into lw. ASCII data is
-// lowered in one pass keeping s's offsets; otherwise rows are lowered one
-// by one (pyLower can change lengths) and the offsets rebuilt.
+// lowerStrings lowers the first n values of s into lw. The batch's bytes
+// are lowered in bulk (eight ASCII bytes at a time); a row holding non-ASCII
+// bytes is lowered on its own with appendPyLower (which can change its
+// length, and needs the row for the final sigma rule), and the offsets of
+// the rows after it are shifted. Pure-ASCII batches keep s's offsets.
 func lowerStrings(lw *lowered, s *Strings, n int) {
 	if n == 0 {
 		lw.data, lw.off, lw.base = lw.data[:0], []uint32{0}, 0
@@ -200,27 +203,47 @@ func lowerStrings(lw *lowered, s *Strings, n int) {
 	}
 	lo, hi := s.Off[0], s.Off[n]
 	src := s.Data[lo:hi]
-	if isASCII(src) {
-		if cap(lw.data) < len(src) {
-			lw.data = make([]byte, len(src), len(src)+len(src)/4)
-		}
+	k := indexNonASCII(src)
+	if cap(lw.data) < len(src) {
+		lw.data = make([]byte, len(src), len(src)+len(src)/4+64)
+	}
+	if k < 0 {
 		lw.data = lw.data[:len(src)]
 		lowerASCII(lw.data, src)
 		lw.off, lw.base = s.Off[:n+1], lo
 		return
 	}
 	data := lw.data[:0]
-	off := append(lw.own[:0], 0)
-	for i := 0; i < n; i++ {
-		v := s.At(i)
-		if isASCII(v) {
-			k := len(data)
-			data = append(data, v...)
-			lowerASCII(data[k:], v)
-		} else {
-			data = appendPyLower(data, v)
+	if cap(lw.own) < n+1 {
+		lw.own = make([]uint32, n+1)
+	}
+	off := lw.own[:n+1]
+	delta := int64(0) // len(data) - bytes of src consumed, after the last non-ASCII row
+	r := 0            // rows before r have their offset written
+	pos := lo         // src bytes before pos are lowered
+	appendASCII := func(b []byte) {
+		m := len(data)
+		data = slices.Grow(data, len(b))[:m+len(b)]
+		lowerASCII(data[m:], b)
+	}
+	for k >= 0 {
+		p := pos + uint32(k)
+		for s.Off[r+1] <= p {
+			off[r] = uint32(int64(s.Off[r]-lo) + delta)
+			r++
 		}
-		off = append(off, uint32(len(data)))
+		start, end := s.Off[r], s.Off[r+1]
+		appendASCII(s.Data[pos:start])
+		off[r] = uint32(len(data))
+		data = appendPyLower(data, s.Data[start:end])
+		delta = int64(len(data)) - int64(end-lo)
+		r++
+		pos = end
+		k = indexNonASCII(s.Data[pos:hi])
+	}
+	appendASCII(s.Data[pos:hi])
+	for ; r <= n; r++ {
+		off[r] = uint32(int64(s.Off[r]-lo) + delta)
 	}
 	lw.data, lw.off, lw.own, lw.base = data, off, off, 0
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"math"
+	"math/bits"
 	"strconv"
 	"strings"
 	"unicode"
@@ -46,12 +47,39 @@ func isASCII(b []byte) bool {
 	return true
 }
 
-// lowerASCII writes the ASCII lower case of src to dst (len(dst) >= len(src)).
+// lowerASCII writes the ASCII lower case of src to dst (len(dst) >=
+// len(src)). src must be ASCII: eight bytes at a time, each byte in A..Z
+// gets 0x20 added (no byte is >= 0x80, so additions never carry across bytes).
 func lowerASCII(dst, src []byte) {
 	dst = dst[:len(src)]
-	for i, c := range src {
-		dst[i] = asciiLower[c]
+	i := 0
+	for ; i+8 <= len(src); i += 8 {
+		x := binary.LittleEndian.Uint64(src[i:])
+		ge := x + 0x3f3f3f3f3f3f3f3f // high bit set where byte >= 'A'
+		gt := x + 0x2525252525252525 // high bit set where byte > 'Z'
+		x |= ((ge &^ gt) & 0x8080808080808080) >> 2
+		binary.LittleEndian.PutUint64(dst[i:], x)
 	}
+	for ; i < len(src); i++ {
+		dst[i] = asciiLower[src[i]]
+	}
+}
+
+// indexNonASCII returns the index of the first byte >= 0x80 in b, or -1.
+func indexNonASCII(b []byte) int {
+	const hi = 0x8080808080808080
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		if v := binary.LittleEndian.Uint64(b[i:]) & hi; v != 0 {
+			return i + bits.TrailingZeros64(v)/8
+		}
+	}
+	for ; i < len(b); i++ {
+		if b[i] >= 0x80 {
+			return i
+		}
+	}
+	return -1
 }
 
 // pyLower returns Python 3's s.lower().

@@ -2,6 +2,8 @@ package query
 
 import (
 	"math"
+	"math/rand/v2"
+	"strings"
 	"testing"
 )
 
@@ -84,5 +86,52 @@ func TestSearchAllBoundaries(t *testing.T) {
 	searchAll(&lw, len(vals), []byte("ab"), true, m)
 	if m[0] != 1<<0 {
 		t.Errorf("word ab: %b", m[0])
+	}
+}
+
+func TestLowerStringsRandom(t *testing.T) {
+	words := []string{"", "a", "ABC", "Desi ", "ΟΔΟΣ", "İ", "x\xffY", "Σ", "MIXED case TEXT here", "東京"}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for iter := range 200 {
+		n := rng.IntN(40)
+		var s Strings
+		s.Off = []uint32{0}
+		var vals []string
+		skip := rng.IntN(3) // rows before the batch
+		for i := range n + skip {
+			var v string
+			for range rng.IntN(4) {
+				v += words[rng.IntN(len(words))]
+			}
+			if iter%2 == 0 {
+				v = strings.ToUpper(strings.Map(func(r rune) rune {
+					if r >= 0x80 {
+						return 'q'
+					}
+					return r
+				}, v))
+			}
+			if i >= skip {
+				vals = append(vals, v)
+			}
+			s.Data = append(s.Data, v...)
+			s.Off = append(s.Off, uint32(len(s.Data)))
+		}
+		sub := Strings{Data: s.Data, Off: s.Off[skip:]}
+		var lw lowered
+		lowerStrings(&lw, &sub, n)
+		for i, v := range vals {
+			if got := string(lw.at(i)); got != pyLower(v) {
+				t.Fatalf("iter %d row %d: %q, want %q", iter, i, got, pyLower(v))
+			}
+		}
+	}
+	for c := range 128 {
+		src := []byte(strings.Repeat(string(rune(c)), 9))
+		dst := make([]byte, 9)
+		lowerASCII(dst, src)
+		if string(dst) != strings.Repeat(string(asciiLower[c]), 9) {
+			t.Errorf("lowerASCII(%q) = %q", src, dst)
+		}
 	}
 }
