@@ -345,7 +345,7 @@ func (a *acc) add(ec *evalCtx, sel []uint64) {
 	defer func() { ec.sp = sp0 }() // release the scratch bitsets pushed below
 	b := ec.b
 	sc := a.sc
-	dense := nsel*4 >= ec.n // else lower and test the selected rows one by one
+	dense := nsel*2 >= ec.n // else lower and test the selected rows one by one
 
 	// Lexicons: flagged bits per lexicon (either field), for the cross-tab.
 	fields := [2]string{sc.text, sc.url}
