@@ -49,7 +49,7 @@ type compiled struct {
 	expr Expr
 }
 
-// Run parses nothing: it plans q against s and runs it. It is NewPlan
+// Run plans the parsed query q against s and runs it: it is NewPlan
 // followed by Plan.Run.
 func Run(ctx context.Context, s Store, q *Query, opts *Options) (*Result, error) {
 	p, err := NewPlan(q, s, opts)
