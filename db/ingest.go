@@ -37,7 +37,7 @@ type IngestOptions struct {
 	// SkipText leaves text embeddings out of the store.
 	SkipText bool
 	// Progress, when set, is called from time to time with the rows done
-	// and the rows in all sources.
+	// and the rows in all sources; never from two goroutines at once.
 	Progress func(done, total int64)
 }
 
@@ -411,12 +411,11 @@ func (d *DB) ingestOne(ctx context.Context, p *prepared, progress func(int64)) (
 	if p.txt != nil {
 		unitsPerRow++
 	}
-	advance := func(n int64) {
+	advance := func(n int64) { // called from several goroutines
 		progMu.Lock()
+		defer progMu.Unlock()
 		units += n
-		u := units
-		progMu.Unlock()
-		progress(u / unitsPerRow)
+		progress(units / unitsPerRow)
 	}
 
 	if err := d.writeColumns(ctx, p, next, &seg, advance); err != nil {

@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -33,7 +34,10 @@ func storeState(t testing.TB, d *DB) string {
 	}
 	s, _ := d.Snapshot()
 	var ids, texts int
+	var mu sync.Mutex
 	err = s.Scan(context.Background(), []string{"sample_id", "text"}, func(b *query.Batch) error {
+		mu.Lock()
+		defer mu.Unlock()
 		ids += b.Len
 		texts += len(b.Cols["text"].Str.Data)
 		return nil
@@ -225,10 +229,10 @@ func checkComplete(t testing.TB, d *DB, n int) {
 	}
 	s, _ := d.Snapshot()
 	seen := map[string]int{}
-	var mu = make(chan struct{}, 1)
+	var mu sync.Mutex
 	err = s.Scan(context.Background(), []string{"key", "url"}, func(b *query.Batch) error {
-		mu <- struct{}{}
-		defer func() { <-mu }()
+		mu.Lock()
+		defer mu.Unlock()
 		for i := 0; i < b.Len; i++ {
 			seen[string(b.Cols["key"].Str.At(i))]++
 		}
