@@ -402,7 +402,15 @@ func (ix *Index) insert(s *scratch, id uint32) {
 	}
 	for lc := min(level, top); lc >= 0; lc-- {
 		ix.searchLayer(s, q, ep, ix.opts.EfConstruction, lc, true, nil, 0)
-		s.tmp = append(s.tmp[:0], s.res...)
+		s.tmp = s.tmp[:0]
+		for _, c := range s.res {
+			if c.id != id {
+				s.tmp = append(s.tmp, c)
+			}
+		}
+		if len(s.tmp) == 0 {
+			continue
+		}
 		best := s.tmp[0]
 		for _, c := range s.tmp {
 			if c.score > best.score {
@@ -630,4 +638,10 @@ func (ix *Index) build(ctx context.Context, ids []uint32, done []bool, progress 
 		progress(len(ids), len(ids))
 	}
 	return nil
+}
+
+// graphBytes returns the heap or mapped bytes the graph itself occupies
+// (levels, links, offsets), excluding the vectors.
+func (ix *Index) graphBytes() int {
+	return len(ix.levels) + 4*len(ix.links0) + 4*len(ix.upperOff) + 4*len(ix.upper)
 }

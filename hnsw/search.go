@@ -108,6 +108,12 @@ func (ix *Index) Search(ctx context.Context, q []float32, k int, o *SearchOption
 	if o != nil {
 		so = *o
 	}
+	return ix.search(ctx, q, k, so, true)
+}
+
+// search is Search; plan=false skips the planner (benchmarks use it to
+// measure the filtered graph search on its own).
+func (ix *Index) search(ctx context.Context, q []float32, k int, so SearchOptions, plan bool) (Result, error) {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
 	if ix.closed {
@@ -141,7 +147,7 @@ func (ix *Index) Search(ctx context.Context, q []float32, k int, o *SearchOption
 		}
 		return Result{Hits: hits, Path: p, Exact: true, Scored: scored + sc}, nil
 	}
-	if so.Exact || k >= n || (so.Allow != nil && PlanExact(n, allowed, ef)) {
+	if so.Exact || k >= n || (plan && so.Allow != nil && PlanExact(n, allowed, ef)) {
 		return exact(PathExact, 0)
 	}
 	if err := ctx.Err(); err != nil {
