@@ -218,6 +218,7 @@ type scratch struct {
 	cands maxHeap
 	res   minHeap
 	buf   []uint32
+	todo  []uint32
 	q     []float32
 	sel   []float32 // selected rows as float32, m0*dim
 	tmp   []cand
@@ -304,9 +305,19 @@ func (ix *Index) searchLayer(s *scratch, q []float32, ep cand, ef, lc int, locke
 			break
 		}
 		s.cands.pop()
+		todo := s.todo[:0]
 		for _, nb := range ix.neighbors(c.id, lc, locked, s.buf) {
-			if nb >= n || !s.visit(nb) {
-				continue
+			if nb < n && s.visit(nb) {
+				todo = append(todo, nb)
+			}
+		}
+		s.todo = todo
+		if len(todo) > 0 {
+			ix.vecs.Prefetch(int(todo[0]))
+		}
+		for j, nb := range todo {
+			if j+1 < len(todo) {
+				ix.vecs.Prefetch(int(todo[j+1]))
 			}
 			sc := ix.vecs.Dot(q, int(nb))
 			visited++

@@ -2,7 +2,11 @@ package hnsw
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"path/filepath"
+	"slices"
+	"sync"
 	"testing"
 
 	"github.com/laiondb/laiondb/internal/vec"
@@ -75,4 +79,172 @@ func TestRecall(t *testing.T) {
 		}
 	}
 	_ = fmt.Sprint()
+}
+
+func TestFilteredSearch(t *testing.T) {
+	ctx := context.Background()
+	ix, m, qs, _ := testSet(t, 8000, 30, 64, 10, &Options{Seed: 5})
+	n := m.Len()
+	for _, every := range []int{2, 10, 50, 1000} {
+		allow := newBitset(n)
+		for i := 0; i < n; i += every {
+			allow.Set(uint32(i))
+		}
+		var got, want, graph [][]Hit
+		paths := map[Path]int{}
+		for _, q := range qs {
+			g, err := ix.search(ctx, q, 10, SearchOptions{Allow: allow}, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			paths[g.Path+10]++
+			graph = append(graph, g.Hits)
+			r, err := ix.Search(ctx, q, 10, &SearchOptions{Allow: allow})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, h := range r.Hits {
+				if !allow.Contains(h.ID) {
+					t.Fatalf("every=%d: hit %d not allowed", every, h.ID)
+				}
+			}
+			paths[r.Path]++
+			e, _, err := Exact(ctx, m, q, 10, allow)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Exact && !slices.Equal(r.Hits, e) {
+				t.Fatalf("every=%d: %v path claims exact but differs", every, r.Path)
+			}
+			got, want = append(got, r.Hits), append(want, e)
+		}
+		rec := recallAt(10, got, want)
+		grec := recallAt(10, graph, want)
+		t.Logf("allowed 1/%d: paths %v recall@10 %.4f, unplanned (11=graph, 13=fallback) %.4f", every, paths, rec, grec)
+		if grec < 0.95 {
+			t.Errorf("allowed 1/%d: unplanned recall@10 %.4f", every, grec)
+		}
+		if rec < 0.95 {
+			t.Errorf("allowed 1/%d: recall@10 %.4f", every, rec)
+		}
+		if every >= 50 && rec != 1 {
+			t.Errorf("selective allow-list (1/%d) not answered exactly", every)
+		}
+	}
+	// Forced exact, and an empty allow-list.
+	r, err := ix.Search(ctx, qs[0], 5, &SearchOptions{Exact: true})
+	if err != nil || r.Path != PathExact || !r.Exact || len(r.Hits) != 5 {
+		t.Fatalf("forced exact: %+v %v", r, err)
+	}
+	r, err = ix.Search(ctx, qs[0], 5, &SearchOptions{Allow: newBitset(0)})
+	if err != nil || len(r.Hits) != 0 || !r.Exact {
+		t.Fatalf("empty allow-list: %+v %v", r, err)
+	}
+	if _, err := ix.Search(ctx, qs[0][:3], 5, nil); !errors.Is(err, ErrDimension) {
+		t.Fatalf("short query: %v", err)
+	}
+	hits, _, err := ix.Range(ctx, qs[0], 0.7, nil)
+	want, _, _ := ExactRange(ctx, m, qs[0], 0.7, nil)
+	if err != nil || !slices.Equal(hits, want) {
+		t.Fatalf("Range: %d hits, want %d (%v)", len(hits), len(want), err)
+	}
+}
+
+func TestFallback(t *testing.T) {
+	// Rows 0..99 are allowed but never linked (not in the graph): the graph
+	// cannot find them, and neither may the exact fallback.
+	ctx := context.Background()
+	m := clipLike(3000, 16, 3)
+	ix, _ := New(16, &Options{M: 4, EfConstruction: 20, Seed: 1})
+	if err := ix.Add(ctx, m, Ranges{{100, 3000}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	allow := newBitset(3000)
+	for i := 0; i < 3000; i += 2 {
+		allow.Set(uint32(i))
+	}
+	r, err := ix.search(ctx, m.Row(5, nil), 2000, SearchOptions{Allow: allow, Ef: 10}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Path != PathFallback || !r.Exact || len(r.Hits) != 1450 {
+		t.Fatalf("path %v exact %v hits %d", r.Path, r.Exact, len(r.Hits))
+	}
+	for _, h := range r.Hits {
+		if h.ID < 100 {
+			t.Fatalf("row %d is not in the graph", h.ID)
+		}
+	}
+}
+
+func TestConcurrentSearchAdd(t *testing.T) {
+	ctx := context.Background()
+	const n, dim = 3000, 16
+	m := clipLike(n, dim, 11)
+	ix, _ := New(dim, &Options{M: 6, EfConstruction: 40, Seed: 2, Workers: 2})
+	if err := ix.Add(ctx, m, Ranges{{0, 500}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	for g := 0; g < 2; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			allow := newBitset(n)
+			for i := 0; i < n; i += 3 {
+				allow.Set(uint32(i))
+			}
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				o := &SearchOptions{}
+				if i%2 == 1 {
+					o.Allow = allow
+				}
+				if _, err := ix.Search(ctx, m.Row(i%n, nil), 5, o); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	var calls int
+	for lo := uint32(500); lo < n; lo += 500 {
+		if err := ix.Add(ctx, m, Ranges{{lo, lo + 500}}, func(done, total int) { calls++ }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(stop)
+	wg.Wait()
+	if ix.Len() != n || calls == 0 {
+		t.Fatalf("Len %d, progress calls %d", ix.Len(), calls)
+	}
+	// Cancelled Add keeps the index consistent and can be resumed.
+	ix2, _ := New(dim, &Options{M: 6, EfConstruction: 40, Seed: 2})
+	cctx, cancel := context.WithCancel(ctx)
+	err := ix2.Add(cctx, m, nil, func(done, total int) {
+		if done > 200 {
+			cancel()
+		}
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled Add: %v", err)
+	}
+	if l := ix2.Len(); l == 0 || l == n {
+		t.Fatalf("Len after cancel = %d", l)
+	}
+	if err := ix2.Add(ctx, m, nil, nil); err != nil || ix2.Len() != n {
+		t.Fatalf("resumed Add: %v, Len %d", err, ix2.Len())
+	}
+	path := filepath.Join(t.TempDir(), "x")
+	if err := ix2.Write(path); err != nil {
+		t.Fatal(err)
+	}
+	if err := Verify(path); err != nil {
+		t.Fatal(err)
+	}
 }

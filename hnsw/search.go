@@ -174,8 +174,9 @@ func (ix *Index) search(ctx context.Context, q []float32, k int, so SearchOption
 	}
 	v, stopped := ix.searchLayer(s, q, ep, ef, 0, locked, so.Allow, budget)
 	scored += v
-	if len(s.res) < k {
-		_ = stopped
+	if len(s.res) < k || stopped {
+		// Too few allowed rows reachable, or the budget ran out (the
+		// results so far would be a poor answer): scan.
 		return exact(PathFallback, scored)
 	}
 	hits := make([]Hit, len(s.res))

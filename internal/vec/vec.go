@@ -163,3 +163,12 @@ func Normalize(v []float32) float64 {
 	}
 	return n
 }
+
+// Prefetch asks the CPU to start loading row i into cache, so that a later
+// Dot on it does not wait for memory. It is a no-op for float32 matrices
+// and on platforms without the assembly kernels.
+func (m Matrix) Prefetch(i int) {
+	if useAsm && m.F16 != nil {
+		prefetchAVX2(m.F16[i*m.Dim : (i+1)*m.Dim])
+	}
+}

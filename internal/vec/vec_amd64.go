@@ -14,3 +14,6 @@ func dotF16AVX2(q []float32, h []uint16) float32
 
 //go:noescape
 func f16ToF32AVX2(dst []float32, src []uint16)
+
+//go:noescape
+func prefetchAVX2(p []uint16)

@@ -7,3 +7,5 @@ const useAsm = false
 func dotAVX2(a, b []float32) float32             { return dotGeneric(a, b) }
 func dotF16AVX2(q []float32, h []uint16) float32 { return dotF16Generic(q, h) }
 func f16ToF32AVX2(dst []float32, src []uint16)   { f16ToF32Generic(dst, src) }
+
+func prefetchAVX2(p []uint16) {}
