@@ -1,0 +1,95 @@
+package db
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/laiondb/laiondb/internal/fixture"
+)
+
+var (
+	benchStoreOnce sync.Once
+	benchStoreDir  string
+	benchStoreErr  error
+)
+
+// benchStore builds (once per process) a store of 1,000,000 rows: 500,000
+// with 512-d float16 image embeddings and 500,000 metadata-only rows.
+func benchStore(b *testing.B) string {
+	b.Helper()
+	benchStoreOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "laiondb-bench-")
+		if err != nil {
+			benchStoreErr = err
+			return
+		}
+		benchStoreDir = filepath.Join(dir, "store")
+		cfg := fixture.Config{Seed: 1, Parts: 4, Rows: 125_000, Dim: 512, NoText: true}
+		if _, err := fixture.EmbeddingFolder(filepath.Join(dir, "emb"), cfg); err != nil {
+			benchStoreErr = err
+			return
+		}
+		if _, _, err := fixture.LAION400M(filepath.Join(dir, "meta"), cfg); err != nil {
+			benchStoreErr = err
+			return
+		}
+		d, err := Open(benchStoreDir, nil)
+		if err != nil {
+			benchStoreErr = err
+			return
+		}
+		defer d.Close()
+		srcs, err := ExpandPaths([]string{filepath.Join(dir, "emb"), filepath.Join(dir, "meta")})
+		if err != nil {
+			benchStoreErr = err
+			return
+		}
+		_, benchStoreErr = d.Ingest(context.Background(), srcs, nil)
+	})
+	if benchStoreErr != nil {
+		b.Fatal(benchStoreErr)
+	}
+	return benchStoreDir
+}
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkQuery runs audit queries over the 1M-row store and reports rows
+// per wall second and per CPU-second (user+system of the whole process, so
+// both cores count).
+func BenchmarkQuery(b *testing.B) {
+	dir := benchStore(b)
+	d, err := Open(dir, &Options{ReadOnly: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer d.Close()
+	for _, q := range []struct{ name, q string }{
+		{"substring", "all where text contains 'desi'"},
+		{"substring-count-only", "all where text contains 'zzzz'"},
+		{"knn-1pct-filter", "knn(row(7), 100) where nsfw = 'None' or nsfw is null"},
+		{"knn-unfiltered", "knn(row(7), 100)"},
+	} {
+		b.Run(fmt.Sprintf("q=%s/rows=1000000", q.name), func(b *testing.B) {
+			cpu0 := cpuTime()
+			for b.Loop() {
+				if _, err := d.Query(context.Background(), q.q, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+			cpu := cpuTime() - cpu0
+			b.ReportMetric(1e6*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+			b.ReportMetric(1e6*float64(b.N)/cpu.Seconds(), "rows/cpu-s")
+		})
+	}
+}
