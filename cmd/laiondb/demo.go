@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -20,7 +21,17 @@ var demoFlags struct {
 	dim   int
 	fresh bool
 	quiet bool
+	model string
+	vocab string
 }
+
+// The demo's CLIP model: the tiny CLIP-shaped test model, with OpenAI's
+// BPE vocabulary from the shared folder beside the checkout.
+const (
+	demoModel = "encode/testdata/models/hf"
+	demoVocab = "../shared/clip/bpe_simple_vocab_16e6.txt.gz"
+	demoImage = "encode/testdata/images/landscape.png"
+)
 
 func init() {
 	register(&command{
@@ -32,7 +43,9 @@ func init() {
 			fs.StringVar(&f.dir, "dir", "demo-store", "folder for the generated data and the store")
 			fs.IntVar(&f.parts, "parts", 2, "files of each kind to generate")
 			fs.IntVar(&f.rows, "rows", 50000, "rows per generated file")
-			fs.IntVar(&f.dim, "dim", 512, "embedding dimension")
+			fs.IntVar(&f.dim, "dim", 0, "embedding dimension (default: the demo model's, else 512)")
+			fs.StringVar(&f.model, "model", demoModel, "CLIP model folder for the text searches")
+			fs.StringVar(&f.vocab, "vocab", demoVocab, "tokenizer file for the model")
 			fs.BoolVar(&f.fresh, "fresh", false, "delete DIR first")
 			fs.BoolVarP(&f.quiet, "quiet", "q", false, "no progress bar")
 		},
@@ -47,10 +60,18 @@ func runDemo(e *env, fs *pflag.FlagSet) error {
 			return err
 		}
 	}
+	withModel := exists(f.model) && exists(f.vocab)
+	if f.dim == 0 {
+		f.dim = 512
+		if withModel {
+			f.dim = 32 // the tiny test model's
+		}
+	}
 	data := filepath.Join(f.dir, "data")
 	storeDir := filepath.Join(f.dir, "store")
 	cfg := fixture.Config{Seed: 2021, Parts: f.parts, Rows: f.rows, Dim: f.dim}
-	if _, err := os.Stat(filepath.Join(data, "done")); err != nil {
+	if b, err := os.ReadFile(filepath.Join(data, "done")); err != nil || string(b) != fmt.Sprint(cfg) {
+		os.RemoveAll(f.dir)
 		fmt.Fprintf(e.stdout, "== generating %d LAION-400M-style metadata parts and a %d-part clip-retrieval embedding folder (%d-d float16), %d rows each, in %s\n",
 			f.parts, f.parts, f.dim, f.rows, data)
 		if _, _, err := fixture.LAION400M(filepath.Join(data, "laion400m-meta"), cfg); err != nil {
@@ -59,7 +80,7 @@ func runDemo(e *env, fs *pflag.FlagSet) error {
 		if _, err := fixture.EmbeddingFolder(filepath.Join(data, "laion-emb"), cfg); err != nil {
 			return fmt.Errorf("generating embedding folder: %w", err)
 		}
-		if err := os.WriteFile(filepath.Join(data, "done"), nil, 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(data, "done"), []byte(fmt.Sprint(cfg)), 0o644); err != nil {
 			return err
 		}
 	}
@@ -96,8 +117,58 @@ func runDemo(e *env, fs *pflag.FlagSet) error {
 	if err := d.Close(); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "\n== laiondb info --store %s\n", storeDir)
-	return run1(e, "info", "--store", storeDir)
+	steps := [][]string{
+		{"info", "--store", storeDir},
+		// The essay's plain text search: 'desi' in TEXT, as Python's in.
+		{"query", "--store", storeDir, "all where text contains 'desi'"},
+		// Its keyword check over every row, text or url.
+		{"query", "--store", storeDir, "all where any lexicon essay2021"},
+		// Semantic search from a stored row's own embedding: no model needed.
+		{"query", "--store", storeDir, "--rows", "5", "knn(row(42), 100) where nsfw = 'UNLIKELY'"},
+	}
+	if withModel {
+		m := []string{"--model", f.model, "--vocab", f.vocab}
+		steps = append(steps,
+			append([]string{"query", "--store", storeDir}, append(m, "knn('beautiful',100) where nsfw='UNLIKELY'")...),
+			append([]string{"query", "--store", storeDir}, append(m, "knn('beautiful',100) post where nsfw='UNLIKELY'")...),
+			append(append([]string{"sim"}, m...), demoImage, "a beautiful landscape", "a photo of a cat"),
+		)
+	} else {
+		fmt.Fprintf(e.stdout, "\n(no demo model at %s with vocabulary %s: skipping the text searches)\n", f.model, f.vocab)
+	}
+	for _, args := range steps {
+		fmt.Fprintf(e.stdout, "\n== laiondb %s\n", quoteArgs(args))
+		if err := run1(e, args...); err != nil {
+			return err
+		}
+	}
+	if withModel {
+		fmt.Fprintf(e.stdout, "\nNote: %s is a tiny generated model with CLIP's inputs and outputs; it runs\n"+
+			"the real tokenizer and ONNX Runtime, but its neighbours carry no meaning. Point --model at an\n"+
+			"exported CLIP model (Hugging Face or open_clip ONNX) for real audits.\n", f.model)
+	}
+	return nil
+}
+
+func exists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
+// quoteArgs prints arguments as a shell would need them.
+func quoteArgs(args []string) string {
+	var b strings.Builder
+	for i, a := range args {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		if strings.ContainsAny(a, " '()=*") {
+			b.WriteString(`"` + a + `"`)
+		} else {
+			b.WriteString(a)
+		}
+	}
+	return b.String()
 }
 
 // run1 runs another subcommand with the same streams.
