@@ -397,6 +397,9 @@ func (v *view) Vector(ctx context.Context, t query.Target) ([]float32, error) {
 		if v.m.Dim != 0 && len(q) != v.m.Dim {
 			return nil, fmt.Errorf("%w: model %s makes %d-d embeddings, the store holds %d-d", ErrDimension, e.Name(), len(q), v.m.Dim)
 		}
+		if v.m.Model != "" && e.Name() != v.m.Model {
+			v.d.opts.Warn(fmt.Sprintf("the store's embeddings came from model %q, the query is encoded by %q: scores compare different spaces unless the two are the same model", v.m.Model, e.Name()))
+		}
 	case query.TargetRow:
 		if int64(t.Row) >= v.m.Rows {
 			return nil, fmt.Errorf("%w: row %d (the store has %d rows)", ErrNotFound, t.Row, v.m.Rows)

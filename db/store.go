@@ -57,6 +57,10 @@ type Options struct {
 	// Embedder encodes text and image query targets. Nil means text and
 	// image targets fail with ErrNoModel.
 	Embedder Embedder
+	// Warn, when set, receives warnings about answers that are computed
+	// but may not mean what the user thinks (a query model other than the
+	// one the store's embeddings came from).
+	Warn func(msg string)
 }
 
 // DB is an open store. Its methods are safe for concurrent use: queries and
@@ -92,6 +96,9 @@ func Open(dir string, opts *Options) (*DB, error) {
 	}
 	if o.Logger == nil {
 		o.Logger = log.New(io.Discard, "", 0)
+	}
+	if o.Warn == nil {
+		o.Warn = func(string) {}
 	}
 	fresh, err := prepareDir(dir, o.ReadOnly)
 	if err != nil {
@@ -292,6 +299,29 @@ func (d *DB) Close() error {
 	errs = append(errs, d.bdb.Close())
 	d.release()
 	return errors.Join(errs...)
+}
+
+// SetModel records the name of the CLIP model the store's embeddings came
+// from. Queries through a model of another name are warned about.
+func (d *DB) SetModel(name string) error {
+	if d.opts.ReadOnly {
+		return ErrReadOnly
+	}
+	d.ingestMu.Lock()
+	defer d.ingestMu.Unlock()
+	m, err := d.snapshot()
+	if err != nil {
+		return err
+	}
+	next := m.clone()
+	next.Model = name
+	if err := writeManifest(d.dir, next); err != nil {
+		return fmt.Errorf("db: recording the model: %w", err)
+	}
+	d.mu.Lock()
+	d.man = next
+	d.mu.Unlock()
+	return nil
 }
 
 // Dir returns the store directory.

@@ -20,6 +20,7 @@ var ingestFlags struct {
 	name     string
 	skipText bool
 	quiet    bool
+	model    string
 }
 
 func init() {
@@ -37,6 +38,7 @@ func init() {
 			fs.StringVar(&f.textEmb, "text-emb", "", "text embeddings .npy paired the same way")
 			fs.StringVar(&f.name, "name", "", "name to record for the one PATH (default: its file name)")
 			fs.BoolVar(&f.skipText, "skip-text", false, "do not store text embeddings")
+			fs.StringVar(&f.model, "model-name", "", "record the CLIP model the embeddings came from (e.g. ViT-B-32/openai); queries through another model are warned about")
 			fs.BoolVarP(&f.quiet, "quiet", "q", false, "no progress bar")
 		},
 		run: runIngest,
@@ -66,6 +68,11 @@ func runIngest(e *env, fs *pflag.FlagSet) error {
 		return err
 	}
 	defer d.Close()
+	if f.model != "" {
+		if err := d.SetModel(f.model); err != nil {
+			return err
+		}
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	cb, finish := progress(e, f.quiet, "ingest")

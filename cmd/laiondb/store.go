@@ -31,7 +31,8 @@ func (s *storeFlags) open(e *env, readOnly bool, emb db.Embedder) (*db.DB, error
 			return nil, fmt.Errorf("no store at %s (create one with 'laiondb ingest --store %s FILES')", s.dir, s.dir)
 		}
 	}
-	o := &db.Options{ReadOnly: readOnly, Embedder: emb}
+	o := &db.Options{ReadOnly: readOnly, Embedder: emb,
+		Warn: func(msg string) { fmt.Fprintf(e.stderr, "laiondb: warning: %s\n", msg) }}
 	if s.verbose {
 		o.Logger = log.New(e.stderr, "laiondb: ", 0)
 	}

@@ -1,0 +1,152 @@
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/laiondb/laiondb/internal/fixture"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// testStore ingests a small generated dataset (32-d embeddings, the tiny
+// test model's dimension, plus metadata-only parts) through the CLI.
+func testStore(t *testing.T) (tmp, store string) {
+	t.Helper()
+	tmp = t.TempDir()
+	if _, err := fixture.EmbeddingFolder(filepath.Join(tmp, "emb"), fixture.Config{Seed: 4, Parts: 2, Rows: 600, Dim: 32}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := fixture.LAION400M(filepath.Join(tmp, "meta"), fixture.Config{Seed: 4, Parts: 1, Rows: 800}); err != nil {
+		t.Fatal(err)
+	}
+	store = filepath.Join(tmp, "store")
+	code, out, errs := runCmd(t, "ingest", "--store", store, "--model-name", "tiny-clip-test", filepath.Join(tmp, "emb"), filepath.Join(tmp, "meta"))
+	if code != 0 {
+		t.Fatalf("ingest: exit %d: %s", code, errs)
+	}
+	if !strings.Contains(out, "ingested 2000 rows") {
+		t.Fatalf("ingest output: %s", out)
+	}
+	return tmp, store
+}
+
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name+".golden")
+	if *update {
+		os.MkdirAll("testdata", 0o755)
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("output differs from %s (go test -update accepts it):\n%s", path, got)
+	}
+}
+
+func TestCLIIngestInfoQuery(t *testing.T) {
+	tmp, store := testStore(t)
+	clean := func(s string) string { return strings.ReplaceAll(s, tmp, "$TMP") }
+
+	code, out, errs := runCmd(t, "ingest", "--store", store, filepath.Join(tmp, "meta"))
+	if code != 0 || !strings.Contains(out, "already in the store, skipped") {
+		t.Errorf("re-ingest: exit %d: %s %s", code, out, errs)
+	}
+	code, out, errs = runCmd(t, "info", "--store", store)
+	if code != 0 {
+		t.Fatalf("info: %d %s", code, errs)
+	}
+	golden(t, "info", clean(out))
+
+	const q = "knn(row(3), 20) where nsfw = 'UNLIKELY' and not text contains 'design'"
+	for _, format := range []string{"table", "json", "csv"} {
+		code, out, errs = runCmd(t, "query", "--store", store, "--format", format, "--rows", "3", q)
+		if code != 0 {
+			t.Fatalf("query --format %s: exit %d: %s", format, code, errs)
+		}
+		golden(t, "query-"+format, clean(out))
+	}
+	code, out, _ = runCmd(t, "query", "--store", store, "--format", "json", "all where any lexicon essay2021")
+	var res struct {
+		Selected int `json:"selected"`
+		Exact    bool
+	}
+	if code != 0 || json.Unmarshal([]byte(out), &res) != nil || res.Selected == 0 || !res.Exact {
+		t.Errorf("lexicon query: exit %d, %+v", code, res)
+	}
+	code, out, _ = runCmd(t, "query", "--store", store, "--explain", "all where text contains 'desi'")
+	if code != 0 || !strings.Contains(out, "scan 2000 rows") {
+		t.Errorf("explain: exit %d: %s", code, out)
+	}
+	// A syntax error names the offset with a caret; exit status 1.
+	code, _, errs = runCmd(t, "query", "--store", store, "knn(row(3),100 where nsfw='UNLIKELY'")
+	if code != 1 || !strings.Contains(errs, "expected ')'") || !strings.Contains(errs, "\n                   ^") {
+		t.Errorf("syntax error: exit %d: %q", code, errs)
+	}
+	// A text target without a model says how to give one.
+	code, _, errs = runCmd(t, "query", "--store", store, "knn('beautiful',100) where nsfw='UNLIKELY'")
+	if code != 1 || !strings.Contains(errs, "--model") {
+		t.Errorf("no model: exit %d: %q", code, errs)
+	}
+	code, _, errs = runCmd(t, "query", "--store", filepath.Join(tmp, "nope"), "all")
+	if code != 1 || !strings.Contains(errs, "no store at") {
+		t.Errorf("missing store: exit %d: %q", code, errs)
+	}
+	code, _, _ = runCmd(t, "query", "--store", store, "--format", "xml", "all")
+	if code != 2 {
+		t.Errorf("bad format: exit %d, want 2", code)
+	}
+}
+
+// TestCLITextKNN runs the user's example as written, through the tiny
+// CLIP model and the real ONNX Runtime.
+func TestCLITextKNN(t *testing.T) {
+	vocab := clipVocab(t)
+	needRuntime(t)
+	_, store := testStore(t)
+	model := filepath.Join(encodeRoot(t), "encode", "testdata", "models", "hf")
+	code, out, errs := runCmd(t, "query", "--store", store, "--model", model, "--vocab", vocab,
+		"--format", "json", "knn('beautiful',100) where nsfw='UNLIKELY'")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	var res struct {
+		Selected int `json:"selected"`
+		NSFW     struct {
+			Values []struct {
+				Value string `json:"value"`
+				Count int    `json:"count"`
+			} `json:"values"`
+		} `json:"nsfw"`
+		Search struct {
+			K        int  `json:"k"`
+			Returned int  `json:"returned"`
+			Exact    bool `json:"exact"`
+		} `json:"search"`
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Selected != 100 || res.Search.K != 100 || res.Search.Returned != 100 || !res.Search.Exact ||
+		len(res.NSFW.Values) != 1 || res.NSFW.Values[0].Value != "UNLIKELY" || res.NSFW.Values[0].Count != 100 {
+		t.Errorf("result = %+v", res)
+	}
+	if errs != "" {
+		t.Errorf("unexpected stderr: %s", errs)
+	}
+	// A model of another name is warned about.
+	code, _, errs = runCmd(t, "query", "--store", store, "--model", filepath.Join(encodeRoot(t), "encode", "testdata", "models", "openclip"),
+		"--vocab", vocab, "knn('beautiful',10)")
+	if code != 0 || !strings.Contains(errs, "warning") || !strings.Contains(errs, "tiny-clip-test") {
+		t.Errorf("other model: exit %d, stderr %q", code, errs)
+	}
+}
