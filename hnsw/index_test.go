@@ -97,7 +97,7 @@ func TestFilteredSearch(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			paths[g.Path+10]++
+			paths[Path(100+g.Path)]++
 			graph = append(graph, g.Hits)
 			r, err := ix.Search(ctx, q, 10, &SearchOptions{Allow: allow})
 			if err != nil {
@@ -120,7 +120,7 @@ func TestFilteredSearch(t *testing.T) {
 		}
 		rec := recallAt(10, got, want)
 		grec := recallAt(10, graph, want)
-		t.Logf("allowed 1/%d: paths %v recall@10 %.4f, unplanned (11=graph, 13=fallback) %.4f", every, paths, rec, grec)
+		t.Logf("allowed 1/%d: paths %v recall@10 %.4f, unplanned (Path(101)=graph, Path(103)=fallback) %.4f", every, paths, rec, grec)
 		if grec < 0.95 {
 			t.Errorf("allowed 1/%d: unplanned recall@10 %.4f", every, grec)
 		}
@@ -201,11 +201,12 @@ func TestConcurrentSearchAdd(t *testing.T) {
 					return
 				default:
 				}
-				o := &SearchOptions{}
+				var o SearchOptions
 				if i%2 == 1 {
 					o.Allow = allow
 				}
-				if _, err := ix.Search(ctx, m.Row(i%n, nil), 5, o); err != nil {
+				// Mostly unplanned, so that the graph search runs during Add.
+				if _, err := ix.search(ctx, m.Row(i%n, nil), 5, o, i%4 == 0); err != nil {
 					t.Error(err)
 					return
 				}

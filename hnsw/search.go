@@ -99,8 +99,8 @@ func PlanExact(n, allowed, ef int) bool {
 }
 
 // Search returns the k rows nearest to q by inner product, among the rows
-// o.Allow admits. Small allow-lists (see PlanExact) and o.Exact are answered
-// by the exact scan; otherwise a graph search that only admits allowed rows
+// o.Allow admits. Small indexes and allow-lists (see PlanExact) and o.Exact
+// are answered by the exact scan; otherwise a graph search that only admits allowed rows
 // into its results runs, and falls back to the exact scan if it cannot find
 // k of them. It is safe to call concurrently with other Searches and Add.
 func (ix *Index) Search(ctx context.Context, q []float32, k int, o *SearchOptions) (Result, error) {
@@ -147,7 +147,7 @@ func (ix *Index) search(ctx context.Context, q []float32, k int, so SearchOption
 		}
 		return Result{Hits: hits, Path: p, Exact: true, Scored: scored + sc}, nil
 	}
-	if so.Exact || k >= n || (plan && so.Allow != nil && PlanExact(n, allowed, ef)) {
+	if so.Exact || k >= n || (plan && PlanExact(n, allowed, ef)) {
 		return exact(PathExact, 0)
 	}
 	if err := ctx.Err(); err != nil {
