@@ -1,9 +1,48 @@
 // Package db is the embeddable laiondb store: Open a store directory, Ingest
-// LAION parquet metadata and CLIP embedding files into it, search and query
+// LAION parquet metadata and CLIP embedding files into it, Search and Query
 // it, Close it.
 //
-// A store directory holds Badger (the row metadata, stored column by column
-// in blocks), the vector files (memory-mapped, float16 or float32), and a
-// manifest that records the format version, the vector dimension and dtype,
-// and every ingested file with its size, checksum and row count.
+//	d, err := db.Open("audit.db", nil)
+//	srcs, err := db.ExpandPaths([]string{"laion400m-meta/", "laion2B-en/"})
+//	_, err = d.Ingest(ctx, srcs, nil)
+//	res, err := d.Query(ctx, "all where text contains 'desi'", nil)
+//
+// # Store directory
+//
+//	MANIFEST.json     format version, dimension, dtype, model, columns, and every
+//	                  ingested file with its size, sha256 and rows: the commit point
+//	LOCK              flock: one writer, or any number of read-only opens
+//	badger/           the metadata, column by column (Badger key-value store)
+//	vectors/img.f16   image embeddings of every row, row r at r×dim×2 (.f32: ×4)
+//	vectors/txt.f16   text embeddings, laid out the same way
+//
+// Rows are numbered 0..Rows-1 in ingest order; each ingested unit (a
+// metadata parquet file with its embedding files) is a segment holding a
+// contiguous range of rows, and every row keeps its source file and row
+// number in that file.
+//
+// Badger keys are 'b' segment:u32 column:u16 start:u32 (big-endian), each
+// holding a block of up to 32768 consecutive rows of one column of one
+// segment: a type byte, the row count, an optional null map, then the values
+// (strings as offsets and bytes; ints and floats as 8-byte little-endian
+// values). Scans read the blocks they need in parallel; fetches of single
+// rows read one block per column.
+//
+// Rows without vectors (metadata-only files) are holes in the vector files,
+// which cost no disk; the manifest says which segments have vectors.
+//
+// # Atomicity
+//
+// An ingest writes a segment's blocks and vectors, syncs them, then
+// replaces the manifest (write, fsync, rename, fsync the directory). A crash
+// or error before the rename leaves debris that the next read-write Open
+// removes: Badger keys of segments the manifest does not list, vector bytes
+// past the committed rows. So the store always holds whole files, and
+// running the same ingest again completes it without duplicates.
+//
+// # Concurrency
+//
+// A DB is safe for concurrent use. Reads (Search, Query, Snapshot) see the
+// store as of their start; an ingest running at the same time becomes
+// visible only when it commits.
 package db
