@@ -3,6 +3,7 @@ package db
 import (
 	"encoding/binary"
 	"fmt"
+	"hash/crc32"
 	"math"
 	"strconv"
 
@@ -39,7 +40,9 @@ func blockKey(seg uint32, col uint16, start uint32) []byte {
 
 // Column block encoding (all integers little-endian):
 //
-//	type:u8 n:u32 hasNulls:u8 [nulls: n bytes, 1 = null] payload
+//	crc:u32 type:u8 n:u32 hasNulls:u8 [nulls: n bytes, 1 = null] payload
+//
+// crc is the CRC-32C of everything after it, checked on every read.
 //
 // payload by type: string: (n+1)×u32 offsets then the bytes; int: n×i64;
 // float: n×f64 (IEEE bits); bool: n bytes.
@@ -118,7 +121,7 @@ func (b *colBuilder) appendBool(v bool) {
 
 // encode returns the block's bytes.
 func (b *colBuilder) encode() []byte {
-	size := 6
+	size := 10
 	if b.any {
 		size += b.n
 	}
@@ -130,11 +133,11 @@ func (b *colBuilder) encode() []byte {
 	case query.TypeBool:
 		size += b.n
 	}
-	out := make([]byte, 6, size)
-	out[0] = byte(b.typ)
-	binary.LittleEndian.PutUint32(out[1:], uint32(b.n))
+	out := make([]byte, 10, size)
+	out[4] = byte(b.typ)
+	binary.LittleEndian.PutUint32(out[5:], uint32(b.n))
 	if b.any {
-		out[5] = 1
+		out[9] = 1
 		for _, x := range b.nulls {
 			if x {
 				out = append(out, 1)
@@ -166,8 +169,11 @@ func (b *colBuilder) encode() []byte {
 			}
 		}
 	}
+	binary.LittleEndian.PutUint32(out, crc32.Checksum(out[4:], castagnoli))
 	return out
 }
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // decodeBlock decodes a block into c as column type want (a block written
 // before the column's type was widened is converted). String data aliases
@@ -175,15 +181,18 @@ func (b *colBuilder) encode() []byte {
 // non-nil, only those block rows are decoded, in that order, and appended
 // to c.
 func decodeBlock(val []byte, want query.Type, c *query.Column) error {
-	if len(val) < 6 {
+	if len(val) < 10 {
 		return fmt.Errorf("%w: column block of %d bytes", ErrCorrupt, len(val))
 	}
-	typ := query.Type(val[0])
-	n := int(binary.LittleEndian.Uint32(val[1:]))
-	p := val[6:]
+	if crc32.Checksum(val[4:], castagnoli) != binary.LittleEndian.Uint32(val) {
+		return fmt.Errorf("%w: column block checksum mismatch", ErrCorrupt)
+	}
+	typ := query.Type(val[4])
+	n := int(binary.LittleEndian.Uint32(val[5:]))
+	p := val[10:]
 	c.Type = want
 	c.Null = c.Null[:0]
-	if val[5] == 1 {
+	if val[9] == 1 {
 		if len(p) < n {
 			return fmt.Errorf("%w: column block null map truncated", ErrCorrupt)
 		}

@@ -16,6 +16,8 @@ import (
 	"strconv"
 	"sync"
 
+	"github.com/cespare/xxhash/v2"
+
 	"github.com/laiondb/laiondb/internal/npy"
 	"github.com/laiondb/laiondb/internal/vec"
 )
@@ -425,7 +427,7 @@ func (d *DB) ingestOne(ctx context.Context, p *prepared, progress func(int64)) (
 		if img, err = d.vectorFile("img", next); err != nil {
 			return res, err
 		}
-		if seg.NormalizedImage, err = writeVectors(ctx, p.img, img, seg.Base, advance); err != nil {
+		if seg.NormalizedImage, seg.ImageSum, err = writeVectors(ctx, p.img, img, seg.Base, advance); err != nil {
 			return res, err
 		}
 		if p.img.DType.String() != next.DType {
@@ -437,7 +439,7 @@ func (d *DB) ingestOne(ctx context.Context, p *prepared, progress func(int64)) (
 		if txt, err = d.vectorFile("txt", next); err != nil {
 			return res, err
 		}
-		if seg.NormalizedText, err = writeVectors(ctx, p.txt, txt, seg.Base, advance); err != nil {
+		if seg.NormalizedText, seg.TextSum, err = writeVectors(ctx, p.txt, txt, seg.Base, advance); err != nil {
 			return res, err
 		}
 		res.Normalized += seg.NormalizedText
@@ -570,33 +572,33 @@ func (d *DB) writeColumns(ctx context.Context, p *prepared, m *Manifest, seg *Se
 // row base, converting the dtype when it differs, and scaling vectors that
 // are not unit-norm. NaN, Inf or an all-zero vector is an error naming the
 // file and row. It returns the number of vectors normalised.
-func writeVectors(ctx context.Context, src *npy.File, dst *vecFile, base int64, advance func(int64)) (int64, error) {
+func writeVectors(ctx context.Context, src *npy.File, dst *vecFile, base int64, advance func(int64)) (normalized int64, sum string, err error) {
 	const chunk = 4096
 	dim := src.Cols
 	esz := src.DType.Size()
 	raw := make([]byte, chunk*dim*esz)
-	h := make([]uint16, chunk*dim)
+	h16 := make([]uint16, chunk*dim)
 	f32 := make([]float32, chunk*dim)
 	out := make([]byte, 0, chunk*dim*elemSize(dst.dtype))
-	var normalized int64
+	h := xxhash.New()
 	row := int64(0)
 	for {
 		if err := ctx.Err(); err != nil {
-			return 0, err
+			return 0, "", err
 		}
 		n, err := src.ReadRaw(raw)
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
-			return 0, fmt.Errorf("%w: %v", ErrBadInput, err)
+			return 0, "", fmt.Errorf("%w: %v", ErrBadInput, err)
 		}
 		vals := f32[:n*dim]
 		if src.DType == npy.Float16 {
-			for j := range h[:n*dim] {
-				h[j] = binary.LittleEndian.Uint16(raw[2*j:])
+			for j := range h16[:n*dim] {
+				h16[j] = binary.LittleEndian.Uint16(raw[2*j:])
 			}
-			vec.F16ToF32(vals, h[:n*dim])
+			vec.F16ToF32(vals, h16[:n*dim])
 		} else {
 			for j := range vals {
 				vals[j] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*j:]))
@@ -609,13 +611,13 @@ func writeVectors(ctx context.Context, src *npy.File, dst *vecFile, base int64, 
 			if math.IsNaN(ss) || math.IsInf(ss, 0) {
 				for j, x := range v {
 					if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
-						return 0, fmt.Errorf("%w: %s: row %d, element %d is %v", ErrBadInput, src.Path, row+int64(i), j, x)
+						return 0, "", fmt.Errorf("%w: %s: row %d, element %d is %v", ErrBadInput, src.Path, row+int64(i), j, x)
 					}
 				}
 				ss = vec.Norm(v) * vec.Norm(v)
 			}
 			if ss == 0 {
-				return 0, fmt.Errorf("%w: %s: row %d is an all-zero vector", ErrBadInput, src.Path, row+int64(i))
+				return 0, "", fmt.Errorf("%w: %s: row %d is an all-zero vector", ErrBadInput, src.Path, row+int64(i))
 			}
 			// float16 rounding leaves CLIP's unit vectors within ~1e-3 of 1.
 			if math.Abs(math.Sqrt(ss)-1) > 1e-2 {
@@ -629,8 +631,8 @@ func writeVectors(ctx context.Context, src *npy.File, dst *vecFile, base int64, 
 		case !changed && src.DType.String() == dst.dtype:
 			out = append(out, raw[:n*dim*esz]...)
 		case dst.dtype == "float16":
-			vec.F32ToF16(h[:n*dim], vals)
-			for _, x := range h[:n*dim] {
+			vec.F32ToF16(h16[:n*dim], vals)
+			for _, x := range h16[:n*dim] {
 				out = binary.LittleEndian.AppendUint16(out, x)
 			}
 		default:
@@ -639,10 +641,11 @@ func writeVectors(ctx context.Context, src *npy.File, dst *vecFile, base int64, 
 			}
 		}
 		if err := dst.writeRows(base+row, out); err != nil {
-			return 0, err
+			return 0, "", err
 		}
+		h.Write(out)
 		row += int64(n)
 		advance(int64(n))
 	}
-	return normalized, nil
+	return normalized, fmt.Sprintf("%016x", h.Sum64()), nil
 }

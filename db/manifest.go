@@ -39,6 +39,21 @@ type Manifest struct {
 	Segments []Segment `json:"segments"`
 	// NextSegment is the id the next segment gets; ids are never reused.
 	NextSegment uint32 `json:"next_segment"`
+	// Checksum is the SHA-256 of the manifest's JSON with this field
+	// empty, so that a changed byte anywhere in the file is detected.
+	Checksum string `json:"checksum"`
+}
+
+// sum returns the manifest's checksum.
+func (m *Manifest) sum() (string, error) {
+	c := *m
+	c.Checksum = ""
+	b, err := json.Marshal(&c)
+	if err != nil {
+		return "", err
+	}
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:]), nil
 }
 
 // ManifestColumn is one column of the store.
@@ -68,6 +83,10 @@ type Segment struct {
 	// were scaled to unit norm at ingest.
 	NormalizedImage int64 `json:"normalized_image,omitempty"`
 	NormalizedText  int64 `json:"normalized_text,omitempty"`
+	// ImageSum and TextSum are xxhash64 digests of the segment's bytes in
+	// the vector files, for check.
+	ImageSum string `json:"image_sum,omitempty"`
+	TextSum  string `json:"text_sum,omitempty"`
 	// ConvertedFrom is set when the vectors arrived in another dtype than
 	// the store's and were converted ("float32" → float16 store).
 	ConvertedFrom string `json:"converted_from,omitempty"`
@@ -149,6 +168,9 @@ func readManifest(dir string) (*Manifest, error) {
 		return nil, fmt.Errorf("%w: %s has format version %d; this laiondb reads up to %d — upgrade laiondb",
 			ErrVersion, dir, m.FormatVersion, FormatVersion)
 	}
+	if sum, err := m.sum(); err != nil || sum != m.Checksum {
+		return nil, fmt.Errorf("%w: %s: checksum mismatch (the file was changed or damaged)", ErrCorrupt, filepath.Join(dir, manifestName))
+	}
 	if m.FormatVersion < 1 {
 		return nil, fmt.Errorf("%w: %s: format version %d", ErrCorrupt, filepath.Join(dir, manifestName), m.FormatVersion)
 	}
@@ -158,6 +180,11 @@ func readManifest(dir string) (*Manifest, error) {
 // writeManifest replaces the manifest atomically: write a temporary file,
 // fsync it, rename it over the old one, fsync the directory.
 func writeManifest(dir string, m *Manifest) error {
+	sum, err := m.sum()
+	if err != nil {
+		return err
+	}
+	m.Checksum = sum
 	b, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
 		return err
