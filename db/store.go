@@ -13,6 +13,7 @@ import (
 	"syscall"
 
 	"github.com/dgraph-io/badger/v4"
+	"github.com/dgraph-io/badger/v4/options"
 )
 
 // Errors returned by the store. They are wrapped with the operation, file
@@ -202,7 +203,8 @@ func (d *DB) open(fresh bool) error {
 		WithNumVersionsToKeep(1).
 		WithDetectConflicts(false).
 		WithMetricsEnabled(false).
-		WithBlockCacheSize(64 << 20)
+		WithBlockCacheSize(64 << 20).
+		WithChecksumVerificationMode(options.OnTableRead)
 	bdb, err := badger.Open(bo)
 	if err != nil {
 		return fmt.Errorf("db: opening metadata in %s: %w", d.dir, err)
