@@ -249,4 +249,3 @@ func sizeOf(st os.FileInfo) int64 {
 	}
 	return st.Size()
 }
-
