@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/bits"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -19,13 +20,18 @@ func (b bitset) Set(id uint32)           { b[id>>6] |= 1 << (id & 63) }
 func (b bitset) Contains(id uint32) bool { return int(id>>6) < len(b) && b[id>>6]&(1<<(id&63)) != 0 }
 func (b bitset) Count() int {
 	c := 0
-	b.ForEach(func(uint32) bool { c++; return true })
+	for _, w := range b {
+		c += bits.OnesCount64(w)
+	}
 	return c
 }
 func (b bitset) ForEach(fn func(uint32) bool) {
-	for id := uint32(0); int(id) < len(b)*64; id++ {
-		if b.Contains(id) && !fn(id) {
-			return
+	for i, w := range b {
+		for w != 0 {
+			if !fn(uint32(i*64 + bits.TrailingZeros64(w))) {
+				return
+			}
+			w &= w - 1
 		}
 	}
 }

@@ -25,7 +25,7 @@ const (
 const (
 	DefaultM              = 16
 	DefaultEfConstruction = 200
-	DefaultEfSearch       = 64
+	DefaultEfSearch       = 96
 )
 
 // ErrClosed is returned by methods of an Index after Close.
@@ -39,7 +39,7 @@ type Options struct {
 	M int
 	// EfConstruction is the candidate list size while building. Default 200.
 	EfConstruction int
-	// EfSearch is the default candidate list size of Search. Default 64.
+	// EfSearch is the default candidate list size of Search. Default 96.
 	EfSearch int
 	// Seed seeds the level generator. A build on one worker is
 	// deterministic; parallel builds differ only in link order and ties.
@@ -222,6 +222,9 @@ type scratch struct {
 	q     []float32
 	sel   []float32 // selected rows as float32, m0*dim
 	tmp   []cand
+	link  []cand    // candidates of link
+	base  []float32 // the row link prunes
+	ids   []uint32  // the rows insert links back
 }
 
 func (ix *Index) getScratch() *scratch {
@@ -442,10 +445,11 @@ func (ix *Index) insert(s *scratch, id uint32) {
 		}
 		l.Unlock()
 		// Back links.
-		ids := make([]uint32, len(sel))
-		for i, c := range sel {
-			ids[i] = c.id
+		ids := s.ids[:0]
+		for _, c := range sel {
+			ids = append(ids, c.id)
 		}
+		s.ids = ids
 		for _, nb := range ids {
 			if nb != id {
 				ix.link(s, nb, id, lc)
@@ -472,12 +476,14 @@ func (ix *Index) link(s *scratch, nb, id uint32, lc int) {
 		sl[n] = id
 		return
 	}
-	base := ix.vecs.Row(int(nb), nil)
-	cs := make([]cand, 0, len(sl)+1)
+	s.base = ix.vecs.Row(int(nb), s.base)
+	base := s.base
+	cs := s.link[:0]
 	for _, x := range sl {
 		cs = append(cs, cand{ix.vecs.Dot(base, int(x)), x})
 	}
 	cs = append(cs, cand{ix.vecs.Dot(base, int(id)), id})
+	s.link = cs
 	sel := ix.selectNeighbors(s, cs, len(sl))
 	for i := range sl {
 		sl[i] = none
