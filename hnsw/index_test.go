@@ -150,6 +150,38 @@ func TestFilteredSearch(t *testing.T) {
 	}
 }
 
+func TestEmpty(t *testing.T) {
+	ctx := context.Background()
+	ix, err := New(8, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := ix.Search(ctx, make([]float32, 8), 3, nil)
+	if err != nil || len(r.Hits) != 0 {
+		t.Fatalf("empty index: %+v %v", r, err)
+	}
+	if h, _, err := ix.Range(ctx, make([]float32, 8), 0, nil); err != nil || len(h) != 0 {
+		t.Fatalf("empty Range: %v %v", h, err)
+	}
+	if err := ix.Add(ctx, clipLike(10, 4, 1), nil, nil); !errors.Is(err, ErrDimension) {
+		t.Fatalf("Add 4-d to 8-d: %v", err)
+	}
+	if _, err := New(8, &Options{M: 1}); err == nil {
+		t.Fatal("M=1 accepted")
+	}
+	path := filepath.Join(t.TempDir(), "empty")
+	if err := ix.Write(path); err != nil {
+		t.Fatal(err)
+	}
+	if err := Verify(path); err != nil {
+		t.Fatal(err)
+	}
+	ix.Close()
+	if _, err := ix.Search(ctx, make([]float32, 8), 3, nil); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Search after Close: %v", err)
+	}
+}
+
 func TestFallback(t *testing.T) {
 	// Rows 0..99 are allowed but never linked (not in the graph): the graph
 	// cannot find them, and neither may the exact fallback.

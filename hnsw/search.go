@@ -122,8 +122,8 @@ func (ix *Index) search(ctx context.Context, q []float32, k int, so SearchOption
 	if len(q) != ix.dim {
 		return Result{}, fmt.Errorf("hnsw: search: %w: query has %d dimensions, index %d", ErrDimension, len(q), ix.dim)
 	}
-	if k <= 0 {
-		return Result{Path: PathGraph, Exact: true}, nil
+	if k <= 0 || ix.count == 0 {
+		return Result{Path: PathExact, Exact: true}, nil
 	}
 	ef := so.Ef
 	if ef <= 0 {
@@ -198,6 +198,9 @@ func (ix *Index) Range(ctx context.Context, q []float32, min float32, allow Allo
 	}
 	if len(q) != ix.dim {
 		return nil, 0, fmt.Errorf("hnsw: range: %w: query has %d dimensions, index %d", ErrDimension, len(q), ix.dim)
+	}
+	if ix.count == 0 {
+		return nil, 0, nil
 	}
 	var a AllowList = present{ix.levels, ix.count}
 	if allow != nil {
