@@ -21,25 +21,28 @@ func (d *DB) Snapshot() (query.Store, error) {
 	return d.view()
 }
 
-// Search returns the k rows whose image embeddings have the highest inner
-// product with q (cosine similarity: stored vectors are unit-norm), among
-// the rows in allow (nil: all rows), by an exact scan. q is used as given.
-func (d *DB) Search(ctx context.Context, q []float32, k int, allow *query.Bitset) (query.SearchResult, error) {
+// Search returns the req.K rows whose image embeddings have the highest
+// inner product with req.Vec (cosine similarity: stored vectors are
+// unit-norm), among the rows in req.Allow (nil: all rows). It uses the
+// vector index when the store has one, unless req.Exact; the result says
+// how it was computed and whether it is exact. req.Vec is used as given.
+func (d *DB) Search(ctx context.Context, req query.SearchRequest) (query.SearchResult, error) {
 	v, err := d.view()
 	if err != nil {
 		return query.SearchResult{}, err
 	}
-	return v.Search(ctx, query.SearchRequest{Vec: q, K: k, Allow: allow, Exact: true})
+	return v.Search(ctx, req)
 }
 
 // Within returns every row whose image embedding has an inner product of at
-// least min with q, among the rows in allow (nil: all rows).
-func (d *DB) Within(ctx context.Context, q []float32, min float32, allow *query.Bitset) (query.SearchResult, error) {
+// least req.MinScore with req.Vec, among the rows in req.Allow (nil: all
+// rows), by an exact scan.
+func (d *DB) Within(ctx context.Context, req query.SearchRequest) (query.SearchResult, error) {
 	v, err := d.view()
 	if err != nil {
 		return query.SearchResult{}, err
 	}
-	return v.Within(ctx, query.SearchRequest{Vec: q, MinScore: min, Allow: allow, Exact: true})
+	return v.Within(ctx, req)
 }
 
 // readQueryNpy reads the first row of an .npy file as a query vector.

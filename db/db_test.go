@@ -198,7 +198,7 @@ func TestEmbeddingFolderAndExactSearch(t *testing.T) {
 		}
 		all := append(append([]float32(nil), emb.Image[0]...), emb.Image[1]...)
 		q := append([]float32(nil), all[777*48:778*48]...)
-		res, err := d.Search(context.Background(), q, 10, nil)
+		res, err := d.Search(context.Background(), query.SearchRequest{Vec: q, K: 10, Exact: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -216,7 +216,7 @@ func TestEmbeddingFolderAndExactSearch(t *testing.T) {
 		for r := uint32(0); r < 1400; r += 7 {
 			allow.Set(r)
 		}
-		res, err = d.Search(context.Background(), q, 10, allow)
+		res, err = d.Search(context.Background(), query.SearchRequest{Vec: q, K: 10, Allow: allow, Exact: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -232,7 +232,7 @@ func TestEmbeddingFolderAndExactSearch(t *testing.T) {
 			t.Fatal(err)
 		}
 		ingestPaths(t, d, paths...)
-		res, err = d.Search(context.Background(), q, 2000, nil)
+		res, err = d.Search(context.Background(), query.SearchRequest{Vec: q, K: 2000})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -245,7 +245,7 @@ func TestEmbeddingFolderAndExactSearch(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		res, _ = d.Search(context.Background(), v, 1, nil)
+		res, _ = d.Search(context.Background(), query.SearchRequest{Vec: v, K: 1})
 		if res.Hits[0].Row != 777 {
 			t.Errorf("self search = %v", res.Hits)
 		}

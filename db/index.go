@@ -1,4 +1,236 @@
 package db
 
-// checkIndex verifies the vector index; the store has none yet.
-func (d *DB) checkIndex(v *view, add func(string, string, ...any)) error { return nil }
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/laiondb/laiondb/hnsw"
+	"github.com/laiondb/laiondb/query"
+)
+
+// The vector index. vectors/img.hnsw is an HNSW graph (package hnsw) over
+// the image embeddings of the rows [0, R); the manifest records R, the
+// graph's parameters and the fingerprint of the vectors it was built over.
+// An ingest adds its new rows to the graph after committing them; if that
+// is skipped (IngestOptions.NoIndex), interrupted or fails, the rows past R
+// are still found: searches scan them exactly and merge the answers. A
+// damaged or stale index file is reported through Options.Warn and by
+// Check, searches fall back to exact scans, and BuildIndex rebuilds it.
+
+// IndexInfo describes the store's vector index in the manifest.
+type IndexInfo struct {
+	// Rows is R: the graph covers the rows [0, R) that have image vectors.
+	Rows           int64  `json:"rows"`
+	M              int    `json:"m"`
+	EfConstruction int    `json:"ef_construction"`
+	Fingerprint    string `json:"fingerprint"`
+}
+
+// IndexOptions are the parameters of a new index; zero fields take hnsw's
+// defaults (M 16, efConstruction 200).
+type IndexOptions struct {
+	M              int
+	EfConstruction int
+	// Rebuild discards the current graph and builds a new one.
+	Rebuild bool
+	// Progress, when set, is called with the rows linked so far.
+	Progress func(done, total int64)
+}
+
+func indexPath(dir string) string { return filepath.Join(dir, "vectors", "img.hnsw") }
+
+// openIndex opens the index the manifest records, if any. A missing,
+// damaged or stale file is not an error: the store answers by exact scans
+// and says so.
+func (d *DB) openIndex(m *Manifest) {
+	if m.Index == nil || d.img == nil {
+		return
+	}
+	ix, err := hnsw.Open(indexPath(d.dir), d.img.matrix(m.Rows))
+	if err != nil {
+		d.ixErr = err
+		d.opts.Warn(fmt.Sprintf("the vector index cannot be used (%v); searches scan exactly until it is rebuilt with 'laiondb index --rebuild'", err))
+		return
+	}
+	d.ix = ix
+}
+
+// BuildIndex brings the vector index up to date: it links the rows with
+// image vectors that the graph does not cover yet (all of them with
+// Rebuild or when there is no usable index), writes the graph atomically
+// and records it in the manifest. It runs on all cores and stops when ctx
+// is cancelled, leaving the previous index in place.
+func (d *DB) BuildIndex(ctx context.Context, o *IndexOptions) error {
+	if d.opts.ReadOnly {
+		return ErrReadOnly
+	}
+	d.ingestMu.Lock()
+	defer d.ingestMu.Unlock()
+	return d.buildIndex(ctx, o)
+}
+
+// buildIndex is BuildIndex with ingestMu held.
+func (d *DB) buildIndex(ctx context.Context, o *IndexOptions) error {
+	var opts IndexOptions
+	if o != nil {
+		opts = *o
+	}
+	m, err := d.snapshot()
+	if err != nil {
+		return err
+	}
+	img := d.imgFile(nil)
+	if img == nil || m.Dim == 0 {
+		return nil
+	}
+	d.mu.RLock()
+	ix := d.ix
+	d.mu.RUnlock()
+	from := int64(0)
+	if ix != nil && m.Index != nil && !opts.Rebuild {
+		from = m.Index.Rows
+	} else {
+		ix, err = hnsw.New(m.Dim, &hnsw.Options{M: opts.M, EfConstruction: opts.EfConstruction, Seed: 1})
+		if err != nil {
+			return fmt.Errorf("db: index: %w", err)
+		}
+	}
+	var add hnsw.Ranges
+	for _, s := range m.Segments {
+		lo, hi := max(s.Base, from), s.Base+s.Rows
+		if s.HasImage && lo < hi {
+			add = append(add, hnsw.Range{Lo: uint32(lo), Hi: uint32(hi)})
+		}
+	}
+	if len(add) == 0 && from == m.Rows && m.Index != nil && !opts.Rebuild {
+		return nil
+	}
+	var progress func(done, total int)
+	if opts.Progress != nil {
+		progress = func(done, total int) { opts.Progress(int64(done), int64(total)) }
+	}
+	mat := img.matrix(m.Rows)
+	fresh := ix != d.ix
+	if err := ix.Add(ctx, mat, add, progress); err != nil {
+		// A shared graph keeps the rows linked so far: searches restrict
+		// it to the covered rows, and the next build skips them.
+		if fresh {
+			ix.Close()
+		}
+		return fmt.Errorf("db: building the index: %w", err)
+	}
+	if err := ix.Write(indexPath(d.dir)); err != nil {
+		if fresh {
+			ix.Close()
+		}
+		return fmt.Errorf("db: writing the index: %w", err)
+	}
+	io := ix.Options()
+	next := m.clone()
+	next.Index = &IndexInfo{Rows: m.Rows, M: io.M, EfConstruction: io.EfConstruction, Fingerprint: fmt.Sprintf("%016x", ix.Fingerprint())}
+	if err := writeManifest(d.dir, next); err != nil {
+		return fmt.Errorf("db: recording the index: %w", err)
+	}
+	d.mu.Lock()
+	old := d.ix
+	d.ix, d.ixErr, d.man = ix, nil, next
+	d.mu.Unlock()
+	if old != nil && old != ix {
+		d.retired = append(d.retired, old)
+	}
+	return nil
+}
+
+// search answers a k-NN request. With a usable index and no demand for an
+// exact answer, the graph answers for the rows it covers (hnsw's planner
+// may still choose an exact scan for small allow-lists) and rows added
+// since are scanned exactly; otherwise the whole store is scanned.
+func (v *view) search(ctx context.Context, req query.SearchRequest) (query.SearchResult, error) {
+	allow := v.allow(req.Allow)
+	if v.ix == nil || req.Exact {
+		hits, scanned, err := hnsw.Exact(ctx, v.img, req.Vec, req.K, allow)
+		if err != nil {
+			return query.SearchResult{}, err
+		}
+		why := ""
+		switch {
+		case req.Exact:
+		case v.ixErr != nil:
+			why = " (the index is unusable: rebuild it with 'laiondb index --rebuild')"
+		case v.m.Index == nil:
+			why = " (the store has no index)"
+		}
+		return query.SearchResult{Hits: toHits(hits), Exact: true, Scanned: scanned,
+			Method: fmt.Sprintf("exact scan of %d vectors%s", scanned, why)}, nil
+	}
+	covered := hnsw.Ranges{{Lo: 0, Hi: uint32(v.ixRows)}}
+	var graphAllow hnsw.AllowList = covered
+	if allow != nil {
+		graphAllow = hnsw.And(allow, covered)
+	}
+	r, err := v.ix.Search(ctx, req.Vec, req.K, &hnsw.SearchOptions{Allow: graphAllow, Ef: v.d.opts.EfSearch})
+	if err != nil {
+		return query.SearchResult{}, err
+	}
+	res := query.SearchResult{Hits: toHits(r.Hits), Exact: r.Exact, Scanned: r.Scored}
+	switch r.Path {
+	case hnsw.PathGraph:
+		res.Method = fmt.Sprintf("hnsw graph search, ef=%d, %d vectors scored (approximate; --exact scans)", r.Ef, r.Scored)
+	case hnsw.PathExact:
+		res.Method = fmt.Sprintf("exact scan of %d vectors (planner: cheaper than the graph for this allow-list)", r.Scored)
+	case hnsw.PathFallback:
+		res.Method = fmt.Sprintf("exact scan, %d vectors scored (the filtered graph search could not find k allowed rows)", r.Scored)
+	}
+	if v.ixRows < v.m.Rows {
+		// Rows ingested since the index was built: scan them and merge.
+		rest := hnsw.Ranges{{Lo: uint32(v.ixRows), Hi: uint32(v.m.Rows)}}
+		var restAllow hnsw.AllowList = rest
+		if allow != nil {
+			restAllow = hnsw.And(allow, rest)
+		}
+		hits, scanned, err := hnsw.Exact(ctx, v.img, req.Vec, req.K, restAllow)
+		if err != nil {
+			return query.SearchResult{}, err
+		}
+		res.Hits = mergeHits(res.Hits, toHits(hits), req.K)
+		res.Scanned += scanned
+		res.Method += fmt.Sprintf("; plus an exact scan of %d vectors ingested after the index was built", scanned)
+	}
+	return res, nil
+}
+
+// mergeHits merges two sorted hit lists into the best k.
+func mergeHits(a, b []query.Hit, k int) []query.Hit {
+	out := make([]query.Hit, 0, min(k, len(a)+len(b)))
+	for len(out) < k && (len(a) > 0 || len(b) > 0) {
+		if len(b) == 0 || (len(a) > 0 && (a[0].Score > b[0].Score || (a[0].Score == b[0].Score && a[0].Row < b[0].Row))) {
+			out, a = append(out, a[0]), a[1:]
+		} else {
+			out, b = append(out, b[0]), b[1:]
+		}
+	}
+	return out
+}
+
+// checkIndex verifies the index file's checksums and graph, and that it
+// matches the vectors.
+func (d *DB) checkIndex(v *view, add func(string, string, ...any)) error {
+	if v.m.Index == nil {
+		return nil
+	}
+	path := indexPath(d.dir)
+	if _, err := os.Stat(path); err != nil {
+		add(path, "missing: %v (rebuild with 'laiondb index --rebuild')", err)
+		return nil
+	}
+	if err := hnsw.Verify(path); err != nil {
+		add(filepath.Base(path), "%v (rebuild with 'laiondb index --rebuild')", err)
+		return nil
+	}
+	if v.ixErr != nil {
+		add(filepath.Base(path), "%v (rebuild with 'laiondb index --rebuild')", v.ixErr)
+	}
+	return nil
+}

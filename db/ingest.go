@@ -41,6 +41,11 @@ type IngestOptions struct {
 	// Progress, when set, is called from time to time with the rows done
 	// and the rows in all sources; never from two goroutines at once.
 	Progress func(done, total int64)
+	// NoIndex skips adding the new rows to the vector index; searches
+	// still find them, by an exact scan, until BuildIndex runs.
+	NoIndex bool
+	// Index sets the parameters of a new index and its progress callback.
+	Index IndexOptions
 }
 
 // IngestResult reports what happened to one source.
@@ -219,6 +224,11 @@ func (d *DB) Ingest(ctx context.Context, srcs []Source, opts *IngestOptions) ([]
 			o.Progress(done, total)
 		}
 		results = append(results, res)
+	}
+	if !o.NoIndex {
+		if err := d.buildIndex(ctx, &o.Index); err != nil {
+			return results, err
+		}
 	}
 	return results, nil
 }

@@ -37,6 +37,8 @@ type Manifest struct {
 	Columns []ManifestColumn `json:"columns"`
 	// Segments lists the ingested units in row order.
 	Segments []Segment `json:"segments"`
+	// Index describes the vector index, nil when there is none.
+	Index *IndexInfo `json:"index,omitempty"`
 	// NextSegment is the id the next segment gets; ids are never reused.
 	NextSegment uint32 `json:"next_segment"`
 	// Checksum is the SHA-256 of the manifest's JSON with this field
@@ -131,6 +133,10 @@ func (m *Manifest) clone() *Manifest {
 	c := *m
 	c.Columns = append([]ManifestColumn(nil), m.Columns...)
 	c.Segments = append([]Segment(nil), m.Segments...)
+	if m.Index != nil {
+		ix := *m.Index
+		c.Index = &ix
+	}
 	return &c
 }
 

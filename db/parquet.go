@@ -47,11 +47,18 @@ type pqFile struct {
 	skipped []string // nested or repeated columns not stored
 }
 
-func openParquet(path string) (*pqFile, error) {
+func openParquet(path string) (_ *pqFile, err error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBadInput, err)
 	}
+	// parquet-go can panic on corrupt input: a refused file, not a crash.
+	defer func() {
+		if r := recover(); r != nil {
+			f.Close()
+			err = fmt.Errorf("%w: %s: not a readable parquet file: %v", ErrBadInput, path, r)
+		}
+	}()
 	fi, err := f.Stat()
 	if err != nil {
 		f.Close()
@@ -63,6 +70,10 @@ func openParquet(path string) (*pqFile, error) {
 		return nil, fmt.Errorf("%w: %s: not a readable parquet file: %v", ErrBadInput, path, err)
 	}
 	p := &pqFile{path: path, f: f, pf: pf, rows: pf.NumRows()}
+	if p.rows < 0 || p.rows > math.MaxUint32 {
+		f.Close()
+		return nil, fmt.Errorf("%w: %s: the footer claims %d rows", ErrBadInput, path, p.rows)
+	}
 	seen := map[string]string{}
 	for _, c := range pf.Root().Columns() {
 		if !c.Leaf() || c.Repeated() {
@@ -124,8 +135,15 @@ type columnStats struct {
 // readColumn reads every value of c in row order, emitting a full block of
 // blockRows rows (the last one shorter) through emit. Any decoding failure
 // names the file, column and row.
-func (p *pqFile) readColumn(c pqColumn, emit func(start int, b *colBuilder) error) (columnStats, error) {
-	st := columnStats{}
+func (p *pqFile) readColumn(c pqColumn, emit func(start int, b *colBuilder) error) (st columnStats, err error) {
+	row := 0
+	// parquet-go can panic on corrupt pages: a refused file, not a crash
+	// (this runs in its own goroutine, where a panic would end the process).
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: %s: column %s near row %d: unreadable page: %v", ErrBadInput, p.path, c.orig, row, r)
+		}
+	}()
 	if c.name == "nsfw" {
 		st.nsfw = map[string]int64{}
 	}
@@ -133,7 +151,7 @@ func (p *pqFile) readColumn(c pqColumn, emit func(start int, b *colBuilder) erro
 	pages := c.col.Pages()
 	defer pages.Close()
 	buf := make([]parquet.Value, 1024)
-	row, start := 0, 0
+	start := 0
 	kind := c.col.Type().Kind()
 	var scratch []byte
 	for {

@@ -27,6 +27,10 @@ type view struct {
 	// hasImg, when non-nil, restricts searches to rows that have image
 	// vectors (nil: every row has one).
 	hasImg hnsw.Ranges
+	// ix is the vector index covering rows [0, ixRows), or nil.
+	ix     *hnsw.Index
+	ixRows int64
+	ixErr  error
 }
 
 func (d *DB) view() (*view, error) {
@@ -35,7 +39,12 @@ func (d *DB) view() (*view, error) {
 	if d.closed {
 		return nil, ErrClosed
 	}
-	v := &view{d: d, m: d.man}
+	v := &view{d: d, m: d.man, ix: d.ix, ixErr: d.ixErr}
+	if d.ix != nil && d.man.Index != nil {
+		v.ixRows = d.man.Index.Rows
+	} else {
+		v.ix = nil
+	}
 	if d.img != nil {
 		v.img = d.img.matrix(d.man.Rows)
 	}
@@ -345,12 +354,7 @@ func (v *view) Search(ctx context.Context, req query.SearchRequest) (query.Searc
 	if err := v.checkVec(req.Vec); err != nil {
 		return query.SearchResult{}, err
 	}
-	hits, scanned, err := hnsw.Exact(ctx, v.img, req.Vec, req.K, v.allow(req.Allow))
-	if err != nil {
-		return query.SearchResult{}, err
-	}
-	return query.SearchResult{Hits: toHits(hits), Exact: true, Scanned: scanned,
-		Method: fmt.Sprintf("exact scan of %d vectors", scanned)}, nil
+	return v.search(ctx, req)
 }
 
 // Within returns every row whose score is at least req.MinScore.

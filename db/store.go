@@ -14,6 +14,8 @@ import (
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/dgraph-io/badger/v4/options"
+
+	"github.com/laiondb/laiondb/hnsw"
 )
 
 // Errors returned by the store. They are wrapped with the operation, file
@@ -58,6 +60,9 @@ type Options struct {
 	// Embedder encodes text and image query targets. Nil means text and
 	// image targets fail with ErrNoModel.
 	Embedder Embedder
+	// EfSearch is the HNSW candidate list size of searches; 0 means the
+	// index's default. Larger is slower and closer to exact.
+	EfSearch int
 	// Warn, when set, receives warnings about answers that are computed
 	// but may not mean what the user thinks (a query model other than the
 	// one the store's embeddings came from).
@@ -76,11 +81,16 @@ type DB struct {
 
 	ingestMu sync.Mutex // serialises ingests
 
-	mu     sync.RWMutex // guards the fields below
-	man    *Manifest    // immutable; replaced as a whole on commit
-	img    *vecFile
-	txt    *vecFile
-	closed bool
+	mu    sync.RWMutex // guards the fields below
+	man   *Manifest    // immutable; replaced as a whole on commit
+	img   *vecFile
+	txt   *vecFile
+	ix    *hnsw.Index // nil without a usable index
+	ixErr error       // why the recorded index is unusable
+	// retired indexes may still serve searches that started before a
+	// rebuild replaced them; they are closed with the store.
+	retired []*hnsw.Index
+	closed  bool
 }
 
 // Open opens the store in dir, creating it when dir does not exist or is an
@@ -227,6 +237,7 @@ func (d *DB) open(fresh bool) error {
 		return err
 	}
 	d.man = m
+	d.openIndex(m)
 	return nil
 }
 
@@ -292,6 +303,11 @@ func (d *DB) Close() error {
 	}
 	d.closed = true
 	var errs []error
+	for _, ix := range append(d.retired, d.ix) {
+		if ix != nil {
+			errs = append(errs, ix.Close())
+		}
+	}
 	if d.img != nil {
 		errs = append(errs, d.img.close())
 	}
