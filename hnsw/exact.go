@@ -80,7 +80,8 @@ func (r Ranges) ForEach(fn func(id uint32) bool) {
 }
 
 // And returns the intersection of two allow-lists; a nil argument means
-// "all rows". Count and ForEach iterate the smaller operand.
+// "all rows". ForEach iterates the operand with the smaller Count; Count
+// is computed once, on first use, by iterating it.
 func And(a, b AllowList) AllowList {
 	if a == nil {
 		return b
@@ -90,26 +91,43 @@ func And(a, b AllowList) AllowList {
 	}
 	ca, cb := a.Count(), b.Count()
 	if cb < ca {
-		a, b = b, a
+		a, b, ca = b, a, cb
 	}
-	return and{a, b}
+	return &and{a: a, b: b, bound: ca, count: -1}
 }
 
-type and struct{ a, b AllowList }
-
-func (x and) Contains(id uint32) bool { return x.a.Contains(id) && x.b.Contains(id) }
-func (x and) Count() int {
-	c := 0
-	x.ForEach(func(uint32) bool { c++; return true })
-	return c
+type and struct {
+	a, b  AllowList
+	bound int // Count of a, an upper bound of the intersection
+	once  sync.Once
+	count int
 }
-func (x and) ForEach(fn func(id uint32) bool) {
+
+func (x *and) Contains(id uint32) bool { return x.a.Contains(id) && x.b.Contains(id) }
+func (x *and) Count() int {
+	x.once.Do(func() {
+		c := 0
+		x.ForEach(func(uint32) bool { c++; return true })
+		x.count = c
+	})
+	return x.count
+}
+func (x *and) ForEach(fn func(id uint32) bool) {
 	x.a.ForEach(func(id uint32) bool {
 		if x.b.Contains(id) {
 			return fn(id)
 		}
 		return true
 	})
+}
+
+// countHint returns allow.Count(), or a cheap upper bound of it for an
+// intersection, for planning decisions that need not be exact.
+func countHint(allow AllowList) int {
+	if x, ok := allow.(*and); ok {
+		return x.bound
+	}
+	return allow.Count()
 }
 
 // better reports whether a ranks before b: higher score, then lower id.
@@ -221,10 +239,11 @@ func candidates(n int, allow AllowList) (ids []uint32, sparse bool) {
 	if allow == nil {
 		return nil, false
 	}
-	if _, ok := allow.(Ranges); !ok && allow.Count()*sparseFactor > n {
+	c := countHint(allow)
+	if _, ok := allow.(Ranges); !ok && c*sparseFactor > n {
 		return nil, false
 	}
-	ids = make([]uint32, 0, min(allow.Count(), n))
+	ids = make([]uint32, 0, min(c, n))
 	allow.ForEach(func(id uint32) bool {
 		if int(id) >= n {
 			return false

@@ -134,12 +134,12 @@ func (ix *Index) search(ctx context.Context, q []float32, k int, so SearchOption
 	n := ix.count
 	allowed := n
 	if so.Allow != nil {
-		allowed = so.Allow.Count()
+		allowed = countHint(so.Allow)
 	}
 	exact := func(p Path, scored int) (Result, error) {
 		var allow AllowList = pres
 		if so.Allow != nil {
-			allow = and{so.Allow, pres}
+			allow = &and{a: so.Allow, b: pres, bound: countHint(so.Allow), count: -1}
 		}
 		hits, sc, err := Exact(ctx, ix.vecs.Slice(0, len(ix.levels)), q, k, allow)
 		if err != nil {
@@ -204,7 +204,7 @@ func (ix *Index) Range(ctx context.Context, q []float32, min float32, allow Allo
 	}
 	var a AllowList = present{ix.levels, ix.count}
 	if allow != nil {
-		a = and{allow, a}
+		a = &and{a: allow, b: a, bound: countHint(allow), count: -1}
 	}
 	return ExactRange(ctx, ix.vecs.Slice(0, len(ix.levels)), q, min, a)
 }
