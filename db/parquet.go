@@ -6,10 +6,13 @@ import (
 	"io"
 	"math"
 	"os"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/deprecated"
+	"github.com/parquet-go/parquet-go/format"
 
 	"github.com/laiondb/laiondb/query"
 )
@@ -35,6 +38,9 @@ type pqColumn struct {
 	name string // canonical
 	orig string
 	typ  query.Type
+	// unsigned is set for unsigned integer columns: uint32 values are
+	// read as such, uint64 ones (beyond int64) as their decimal text.
+	unsigned bool
 }
 
 // pqFile is an opened, schema-checked metadata parquet file.
@@ -86,7 +92,7 @@ func openParquet(path string) (_ *pqFile, err error) {
 			return nil, fmt.Errorf("%w: %s: columns %q and %q both map to %q", ErrBadInput, path, prev, c.Name(), name)
 		}
 		seen[name] = c.Name()
-		p.cols = append(p.cols, pqColumn{col: c, name: name, orig: c.Name(), typ: storeType(c.Type())})
+		p.cols = append(p.cols, pqColumn{col: c, name: name, orig: c.Name(), typ: storeType(c.Type()), unsigned: isUnsigned(c.Type())})
 	}
 	if len(p.cols) == 0 {
 		f.Close()
@@ -95,11 +101,32 @@ func openParquet(path string) (_ *pqFile, err error) {
 	return p, nil
 }
 
+// isUnsigned reports whether t is an unsigned integer type.
+func isUnsigned(t parquet.Type) bool {
+	if lt := t.LogicalType(); lt != nil {
+		if it, ok := lt.Value.(*format.IntType); ok {
+			return !it.IsSigned
+		}
+	}
+	if ct := t.ConvertedType(); ct != nil {
+		switch *ct {
+		case deprecated.Uint8, deprecated.Uint16, deprecated.Uint32, deprecated.Uint64:
+			return true
+		}
+	}
+	return false
+}
+
 func storeType(t parquet.Type) query.Type {
 	switch t.Kind() {
 	case parquet.Boolean:
 		return query.TypeBool
-	case parquet.Int32, parquet.Int64:
+	case parquet.Int64:
+		if isUnsigned(t) { // uint64 does not fit the store's int64
+			return query.TypeString
+		}
+		return query.TypeInt
+	case parquet.Int32:
 		return query.TypeInt
 	case parquet.Float, parquet.Double:
 		return query.TypeFloat
@@ -177,7 +204,9 @@ func (p *pqFile) readColumn(c pqColumn, emit func(start int, b *colBuilder) erro
 					case query.TypeBool:
 						b.appendBool(v.Boolean())
 					case query.TypeInt:
-						if kind == parquet.Int32 {
+						if kind == parquet.Int32 && c.unsigned {
+							b.appendInt(int64(uint32(v.Int32())))
+						} else if kind == parquet.Int32 {
 							b.appendInt(int64(v.Int32()))
 						} else {
 							b.appendInt(v.Int64())
@@ -196,6 +225,9 @@ func (p *pqFile) readColumn(c pqColumn, emit func(start int, b *colBuilder) erro
 						switch kind {
 						case parquet.ByteArray, parquet.FixedLenByteArray:
 							s = v.ByteArray()
+						case parquet.Int64: // unsigned
+							scratch = strconv.AppendUint(scratch[:0], uint64(v.Int64()), 10)
+							s = scratch
 						default: // int96 and anything else: its text form
 							scratch = append(scratch[:0], v.String()...)
 							s = scratch

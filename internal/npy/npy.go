@@ -65,6 +65,11 @@ type Header struct {
 // maxHeader bounds the header length a reader accepts.
 const maxHeader = 1 << 20
 
+// MaxCols bounds the number of columns (the embedding dimension) a reader
+// accepts; CLIP models have 512 to 1280. It keeps rows×cols×size far from
+// overflowing int64 and a row's buffer a sane size.
+const MaxCols = 1 << 16
+
 // ReadHeader parses the header at the start of r. It accepts only
 // two-dimensional little-endian float16 or float32 arrays in C order.
 func ReadHeader(r io.Reader) (Header, error) {
@@ -201,6 +206,9 @@ func parseDict(s string) (Header, error) {
 	}
 	if len(nums) != 2 {
 		return h, fmt.Errorf("%w: shape %s is not two-dimensional (rows, dim)", ErrFormat, shape)
+	}
+	if nums[1] > MaxCols {
+		return h, fmt.Errorf("%w: shape %s has more than %d columns", ErrFormat, shape, MaxCols)
 	}
 	if nums[1] == 0 && nums[0] > 0 {
 		return h, fmt.Errorf("%w: shape %s has zero columns", ErrFormat, shape)
