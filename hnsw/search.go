@@ -81,7 +81,7 @@ func (p present) ForEach(fn func(uint32) bool) {
 // an unfiltered graph search computes per unit of ef.
 const (
 	graphCostRatio = 4.0
-	visitsPerEf    = 12.0
+	visitsPerEf    = 16.0
 )
 
 // PlanExact reports whether an exact scan of allowed rows out of n is
