@@ -262,6 +262,9 @@ func TestKillDuringIngest(t *testing.T) {
 	if os.Getenv("LAIONDB_KILL_CHILD") != "" {
 		t.Skip("child")
 	}
+	if raceEnabled {
+		t.Skip("crash safety is tested without the race detector: a race-instrumented child is too slow to build its index")
+	}
 	kills := 6
 	if testing.Short() {
 		kills = 2
