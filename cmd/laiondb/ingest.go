@@ -21,6 +21,8 @@ var ingestFlags struct {
 	skipText bool
 	quiet    bool
 	model    string
+	noIndex  bool
+	idx      indexParams
 }
 
 func init() {
@@ -39,6 +41,8 @@ func init() {
 			fs.StringVar(&f.name, "name", "", "name to record for the one PATH (default: its file name)")
 			fs.BoolVar(&f.skipText, "skip-text", false, "do not store text embeddings")
 			fs.StringVar(&f.model, "model-name", "", "record the CLIP model the embeddings came from (e.g. ViT-B-32/openai); queries through another model are warned about")
+			fs.BoolVar(&f.noIndex, "no-index", false, "do not add the new rows to the vector index now (searches scan them exactly until 'laiondb index')")
+			f.idx.add(fs)
 			fs.BoolVarP(&f.quiet, "quiet", "q", false, "no progress bar")
 		},
 		run: runIngest,
@@ -76,9 +80,19 @@ func runIngest(e *env, fs *pflag.FlagSet) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	cb, finish := progress(e, f.quiet, "ingest")
+	icb, ifinish := progress(e, f.quiet, "index")
+	if icb != nil {
+		bar := icb
+		icb = func(done, total int64) {
+			finish() // the ingest bar, before the index bar starts
+			bar(done, total)
+		}
+	}
 	start := time.Now()
-	res, err := d.Ingest(ctx, srcs, &db.IngestOptions{SkipText: f.skipText, Progress: cb})
+	res, err := d.Ingest(ctx, srcs, &db.IngestOptions{SkipText: f.skipText, Progress: cb, NoIndex: f.noIndex,
+		Index: db.IndexOptions{M: f.idx.m, EfConstruction: f.idx.efc, Progress: icb}})
 	finish()
+	ifinish()
 	var rows int64
 	for _, r := range res {
 		switch {

@@ -24,6 +24,7 @@ var queryFlags struct {
 	rows     int
 	explain  bool
 	exact    bool
+	ef       int
 	lexicons []string
 }
 
@@ -44,6 +45,7 @@ func init() {
 			fs.IntVar(&f.rows, "rows", 0, "also print the first N selected rows (id, source file and row, score, nsfw, url, text)")
 			fs.BoolVar(&f.explain, "explain", false, "print the plan without running it")
 			fs.BoolVar(&f.exact, "exact", false, "answer vector searches by an exact scan")
+			fs.IntVar(&f.ef, "ef", 0, "HNSW candidate list size for index searches (default the index's, 64); larger is slower and closer to exact")
 			fs.StringArrayVar(&f.lexicons, "lexicon", nil, "a keyword list file, one keyword per line, as NAME=FILE or FILE (named after the file); repeatable")
 		},
 		run: runQuery,
@@ -79,7 +81,7 @@ func runQuery(e *env, fs *pflag.FlagSet) error {
 	if l := emb.orNil(); l != nil {
 		embI = l
 	}
-	d, err := f.store.open(e, true, embI)
+	d, err := f.store.open(e, true, embI, func(o *db.Options) { o.EfSearch = f.ef })
 	if err != nil {
 		return err
 	}

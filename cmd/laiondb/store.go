@@ -25,7 +25,7 @@ func (s *storeFlags) add(fs *pflag.FlagSet) {
 }
 
 // open opens the store; readOnly opens share the store with other readers.
-func (s *storeFlags) open(e *env, readOnly bool, emb db.Embedder) (*db.DB, error) {
+func (s *storeFlags) open(e *env, readOnly bool, emb db.Embedder, tune ...func(*db.Options)) (*db.DB, error) {
 	if readOnly {
 		if _, err := os.Stat(s.dir); err != nil {
 			return nil, fmt.Errorf("no store at %s (create one with 'laiondb ingest --store %s FILES')", s.dir, s.dir)
@@ -35,6 +35,9 @@ func (s *storeFlags) open(e *env, readOnly bool, emb db.Embedder) (*db.DB, error
 		Warn: func(msg string) { fmt.Fprintf(e.stderr, "laiondb: warning: %s\n", msg) }}
 	if s.verbose {
 		o.Logger = log.New(e.stderr, "laiondb: ", 0)
+	}
+	for _, t := range tune {
+		t(o)
 	}
 	return db.Open(s.dir, o)
 }
