@@ -291,6 +291,16 @@ func TestKillDuringIngest(t *testing.T) {
 		time.Sleep(wait)
 		cmd.Process.Signal(syscall.SIGKILL)
 		cmd.Wait()
+		// What a user runs next is often a read-only query.
+		if k%2 == 0 {
+			if _, err := os.Stat(filepath.Join(store, manifestName)); err == nil {
+				r, err := Open(store, &Options{ReadOnly: true})
+				if err != nil {
+					t.Fatalf("kill %d: read-only reopen: %v", k, err)
+				}
+				r.Close()
+			}
+		}
 		d, err := Open(store, nil)
 		if err != nil {
 			t.Fatalf("kill %d: reopen: %v", k, err)

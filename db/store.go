@@ -111,6 +111,28 @@ func Open(dir string, opts *Options) (*DB, error) {
 	if o.Warn == nil {
 		o.Warn = func(string) {}
 	}
+	d, err := openOnce(dir, o)
+	if errors.Is(err, errNeedsRecovery) {
+		// The last writer was interrupted; a read-only open cannot replay
+		// its log. Recover with a brief read-write open when no other
+		// process has the store, then open read-only again.
+		w, werr := openOnce(dir, Options{Logger: o.Logger, Warn: o.Warn})
+		if werr != nil {
+			return nil, fmt.Errorf("%w (recovering needs the store to itself: %v)", err, werr)
+		}
+		if werr := w.Close(); werr != nil {
+			return nil, werr
+		}
+		d, err = openOnce(dir, o)
+	}
+	return d, err
+}
+
+// errNeedsRecovery marks a read-only open that failed because the store
+// needs the recovery a read-write open does.
+var errNeedsRecovery = errors.New("the store was not closed cleanly")
+
+func openOnce(dir string, o Options) (*DB, error) {
 	fresh, err := prepareDir(dir, o.ReadOnly)
 	if err != nil {
 		return nil, err
@@ -217,6 +239,9 @@ func (d *DB) open(fresh bool) error {
 		WithChecksumVerificationMode(options.OnTableRead)
 	bdb, err := badger.Open(bo)
 	if err != nil {
+		if d.opts.ReadOnly {
+			return fmt.Errorf("db: opening metadata in %s read-only: %w: %v", d.dir, errNeedsRecovery, err)
+		}
 		return fmt.Errorf("db: opening metadata in %s: %w", d.dir, err)
 	}
 	d.bdb = bdb
