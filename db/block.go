@@ -293,3 +293,118 @@ func convertColumn(c *query.Column, from, to query.Type, n int) {
 	}
 	c.Str = query.Strings{Data: data, Off: off}
 }
+
+// blockReader reads single values of an encoded block without decoding
+// the rest.
+type blockReader struct {
+	typ   query.Type
+	n     int
+	nulls []byte // nil without nulls
+	p     []byte // payload
+}
+
+// readBlock checks a block's checksum — once per block and DB, since
+// committed blocks never change — and returns a reader over it.
+func (d *DB) readBlock(key string, val []byte) (blockReader, error) {
+	if len(val) < 10 {
+		return blockReader{}, fmt.Errorf("%w: column block of %d bytes", ErrCorrupt, len(val))
+	}
+	if _, ok := d.verified.Load(key); !ok {
+		if crc32.Checksum(val[4:], castagnoli) != binary.LittleEndian.Uint32(val) {
+			return blockReader{}, fmt.Errorf("%w: column block checksum mismatch", ErrCorrupt)
+		}
+		d.verified.Store(key, struct{}{})
+	}
+	br := blockReader{typ: query.Type(val[4]), n: int(binary.LittleEndian.Uint32(val[5:])), p: val[10:]}
+	if val[9] == 1 {
+		if len(br.p) < br.n {
+			return br, fmt.Errorf("%w: column block null map truncated", ErrCorrupt)
+		}
+		br.nulls, br.p = br.p[:br.n], br.p[br.n:]
+	}
+	need := 0
+	switch br.typ {
+	case query.TypeString:
+		need = 4 * (br.n + 1)
+	case query.TypeInt, query.TypeFloat:
+		need = 8 * br.n
+	case query.TypeBool:
+		need = br.n
+	default:
+		return br, fmt.Errorf("%w: column block of unknown type %d", ErrCorrupt, br.typ)
+	}
+	if len(br.p) < need {
+		return br, fmt.Errorf("%w: column block truncated", ErrCorrupt)
+	}
+	return br, nil
+}
+
+// cell is one value read from a block; strings are copied.
+type cell struct {
+	null bool
+	typ  query.Type
+	s    []byte
+	i    int64
+	f    float64
+	b    bool
+}
+
+// at returns value i.
+func (br blockReader) at(i int) (cell, error) {
+	if i < 0 || i >= br.n {
+		return cell{}, fmt.Errorf("%w: row %d of a block of %d", ErrCorrupt, i, br.n)
+	}
+	if br.nulls != nil && br.nulls[i] != 0 {
+		return cell{null: true}, nil
+	}
+	c := cell{typ: br.typ}
+	switch br.typ {
+	case query.TypeString:
+		lo := binary.LittleEndian.Uint32(br.p[4*i:])
+		hi := binary.LittleEndian.Uint32(br.p[4*i+4:])
+		data := br.p[4*(br.n+1):]
+		if lo > hi || int(hi) > len(data) {
+			return cell{}, fmt.Errorf("%w: string offsets out of range", ErrCorrupt)
+		}
+		c.s = append([]byte(nil), data[lo:hi]...)
+	case query.TypeInt:
+		c.i = int64(binary.LittleEndian.Uint64(br.p[8*i:]))
+	case query.TypeFloat:
+		c.f = math.Float64frombits(binary.LittleEndian.Uint64(br.p[8*i:]))
+	case query.TypeBool:
+		c.b = br.p[i] != 0
+	}
+	return c, nil
+}
+
+// appendTo appends the value to b, converted to the column type want.
+func (c cell) appendTo(b *colBuilder, want query.Type) {
+	if c.null {
+		b.appendNull()
+		return
+	}
+	switch want {
+	case c.typ:
+		switch c.typ {
+		case query.TypeString:
+			b.appendString(c.s)
+		case query.TypeInt:
+			b.appendInt(c.i)
+		case query.TypeFloat:
+			b.appendFloat(c.f)
+		case query.TypeBool:
+			b.appendBool(c.b)
+		}
+	case query.TypeFloat: // from int
+		b.appendFloat(float64(c.i))
+	default: // to string
+		switch c.typ {
+		case query.TypeInt:
+			b.appendString(strconv.AppendInt(nil, c.i, 10))
+		case query.TypeFloat:
+			b.appendString(strconv.AppendFloat(nil, c.f, 'g', -1, 64))
+		case query.TypeBool:
+			b.appendString(strconv.AppendBool(nil, c.b))
+		}
+	}
+}

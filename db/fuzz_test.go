@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 
 	"github.com/laiondb/laiondb/query"
@@ -37,7 +38,23 @@ func FuzzIngestParquet(f *testing.F) {
 			f.Add(b)
 		}
 	}
-	tmp := f.TempDir()
+	// On tmpfs when there is one: each ingest fsyncs, which is what
+	// makes iterations slow on a disk.
+	// Fuzz workers are killed rather than cleaned up: remove the
+	// directories of workers that are gone.
+	old, _ := filepath.Glob("/dev/shm/laiondb-fuzz-*")
+	for _, o := range old {
+		var pid int
+		if _, err := fmt.Sscanf(filepath.Base(o), "laiondb-fuzz-%d", &pid); err == nil && syscall.Kill(pid, 0) != nil {
+			os.RemoveAll(o)
+		}
+	}
+	tmp := fmt.Sprintf("/dev/shm/laiondb-fuzz-%d", os.Getpid())
+	if err := os.MkdirAll(tmp, 0o755); err != nil {
+		tmp = f.TempDir()
+	} else {
+		f.Cleanup(func() { os.RemoveAll(tmp) })
+	}
 	f.Cleanup(func() {
 		if fuzzStore.d != nil {
 			fuzzStore.d.Close()

@@ -28,7 +28,7 @@ func recall(got, want []query.Hit) float64 {
 
 func TestIndexedSearch(t *testing.T) {
 	tmp := t.TempDir()
-	emb, err := fixture.EmbeddingFolder(filepath.Join(tmp, "emb"), fixture.Config{Seed: 21, Parts: 3, Rows: 2500, Dim: 64, NoText: true})
+	emb, err := fixture.EmbeddingFolder(filepath.Join(tmp, "emb"), fixture.Config{Seed: 21, Parts: 3, Rows: 3500, Dim: 64, NoText: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,14 +36,16 @@ func TestIndexedSearch(t *testing.T) {
 	dir := filepath.Join(tmp, "store")
 	d := openTest(t, dir)
 	// The first two files with the index, the third without.
-	if _, err := d.Ingest(context.Background(), srcs[:2], nil); err != nil {
+	// The planner scans exactly below sqrt(4·16·ef·n) allowed rows: n must
+	// exceed 4·16·96 = 6144 for the graph to answer.
+	if _, err := d.Ingest(context.Background(), srcs[:2], &IngestOptions{Index: IndexOptions{EfConstruction: 100}}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := d.Ingest(context.Background(), srcs[2:], &IngestOptions{NoIndex: true}); err != nil {
 		t.Fatal(err)
 	}
 	m, _ := d.Manifest()
-	if m.Index == nil || m.Index.Rows != 5000 || m.Index.M != 16 {
+	if m.Index == nil || m.Index.Rows != 7000 || m.Index.M != 16 {
 		t.Fatalf("index info = %+v", m.Index)
 	}
 	all := append(append(append([]float32(nil), emb.Image[0]...), emb.Image[1]...), emb.Image[2]...)
@@ -66,8 +68,8 @@ func TestIndexedSearch(t *testing.T) {
 	}
 
 	// A selective filter is answered exactly, identical to brute force.
-	allow := query.NewBitset(7500)
-	for r := uint32(5); r < 7500; r += 97 {
+	allow := query.NewBitset(10500)
+	for r := uint32(5); r < 10500; r += 97 {
 		allow.Set(r)
 	}
 	q := all[100*64 : 101*64]
@@ -84,7 +86,7 @@ func TestIndexedSearch(t *testing.T) {
 	if err := d.BuildIndex(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
-	if m, _ := d.Manifest(); m.Index.Rows != 7500 {
+	if m, _ := d.Manifest(); m.Index.Rows != 10500 {
 		t.Fatalf("index rows after BuildIndex = %d", m.Index.Rows)
 	}
 	res, _ = d.Search(ctx, query.SearchRequest{Vec: q, K: 10})

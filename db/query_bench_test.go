@@ -25,6 +25,11 @@ var (
 func benchStore(b *testing.B) string {
 	b.Helper()
 	benchStoreOnce.Do(func() {
+		if dir := os.Getenv("LAIONDB_BENCH_STORE"); dir != "" {
+			// A store an earlier run built (it prints its path).
+			benchStoreDir = dir
+			return
+		}
 		dir, err := os.MkdirTemp("", "laiondb-bench-")
 		if err != nil {
 			benchStoreErr = err
@@ -48,6 +53,7 @@ func benchStore(b *testing.B) string {
 			return
 		}
 		_, benchStoreErr = d.Ingest(context.Background(), srcs, &IngestOptions{NoIndex: true})
+		fmt.Fprintf(os.Stderr, "benchmark store: %s (reuse with LAIONDB_BENCH_STORE)\n", benchStoreDir)
 	})
 	if benchStoreErr != nil {
 		b.Fatal(benchStoreErr)

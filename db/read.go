@@ -226,102 +226,79 @@ func nullColumn(c *query.Column, t query.Type, n int) {
 }
 
 // Fetch returns the named columns of the given rows, in the order given.
+// It reads each row's values straight from the encoded blocks, so a knn
+// answer costs a block lookup per row and column, not a block decode.
 func (v *view) Fetch(ctx context.Context, rows []uint32, names []string) (*query.Batch, error) {
 	cols := v.colsFor(names)
 	out := &query.Batch{Rows: append([]uint32(nil), rows...), Len: len(rows), Cols: map[string]*query.Column{}}
-	builders := make([]*colBuilder, len(cols))
-	for i, c := range cols {
-		builders[i] = newColBuilder(c.Type)
-	}
-	// Visit rows grouped by block, remembering each row's output slot.
+	// Visit rows in store order, so rows of one block are read together.
 	order := make([]int, len(rows))
 	for i := range order {
 		order[i] = i
 	}
 	sort.SliceStable(order, func(a, b int) bool { return rows[order[a]] < rows[order[b]] })
-	values := make([][]any, len(rows))
+	vals := make([]cell, len(rows))
 	err := v.d.bdb.View(func(txn *badger.Txn) error {
-		var dec query.Column
-		for ci, c := range cols {
-			lastKey := ""
-			var have bool
-			for _, slot := range order {
+		for _, c := range cols {
+			for k := 0; k < len(order); {
 				if err := ctx.Err(); err != nil {
 					return err
 				}
-				r := int64(rows[slot])
+				r := int64(rows[order[k]])
 				si := v.m.segmentOf(r)
 				if si >= len(v.m.Segments) {
 					return fmt.Errorf("%w: row %d (the store has %d)", ErrNotFound, r, v.m.Rows)
 				}
 				s := &v.m.Segments[si]
-				local := r - s.Base
-				start := uint32(local / blockRows * blockRows)
-				key := string(blockKey(s.ID, c.ID, start))
-				if key != lastKey {
-					lastKey = key
-					item, err := txn.Get([]byte(key))
-					switch {
-					case errors.Is(err, badger.ErrKeyNotFound):
-						have = false
-					case err != nil:
-						return err
-					default:
-						have = true
-						if err := item.Value(func(val []byte) error {
-							// Copy: the value is only valid in the callback.
-							return decodeBlock(append([]byte(nil), val...), c.Type, &dec)
-						}); err != nil {
-							return fmt.Errorf("column %s of %s: %w", c.Name, s.Name, err)
+				start := (r - s.Base) / blockRows * blockRows
+				// The rows of this block: order[k:e].
+				e := k + 1
+				for e < len(order) && int64(rows[order[e]]) < s.Base+start+blockRows && int64(rows[order[e]]) < s.Base+s.Rows {
+					e++
+				}
+				item, err := txn.Get(blockKey(s.ID, c.ID, uint32(start)))
+				switch {
+				case errors.Is(err, badger.ErrKeyNotFound):
+					for _, slot := range order[k:e] {
+						vals[slot] = cell{null: true}
+					}
+				case err != nil:
+					return err
+				default:
+					key := string(item.Key())
+					err = item.Value(func(val []byte) error {
+						br, err := v.d.readBlock(key, val)
+						if err != nil {
+							return err
 						}
+						for _, slot := range order[k:e] {
+							i := int(int64(rows[slot]) - s.Base - start)
+							if vals[slot], err = br.at(i); err != nil {
+								return err
+							}
+						}
+						return nil
+					})
+					if err != nil {
+						return fmt.Errorf("column %s of %s: %w", c.Name, s.Name, err)
 					}
 				}
-				if values[slot] == nil {
-					values[slot] = make([]any, len(cols))
-				}
-				i := int(local) - int(start)
-				if !have || dec.IsNull(i) {
-					values[slot][ci] = nil
-					continue
-				}
-				switch c.Type {
-				case query.TypeString:
-					values[slot][ci] = dec.Str.At(i)
-				case query.TypeInt:
-					values[slot][ci] = dec.Int[i]
-				case query.TypeFloat:
-					values[slot][ci] = dec.Float[i]
-				case query.TypeBool:
-					values[slot][ci] = dec.Bool[i]
-				}
+				k = e
 			}
+			b := newColBuilder(c.Type)
+			for _, x := range vals {
+				x.appendTo(b, c.Type)
+			}
+			col := &query.Column{}
+			if err := decodeBlock(b.encode(), c.Type, col); err != nil {
+				return err
+			}
+			out.Cols[c.Name] = col
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, err
-	}
-	for ci, c := range cols {
-		b := builders[ci]
-		for slot := range rows {
-			switch x := values[slot][ci].(type) {
-			case nil:
-				b.appendNull()
-			case []byte:
-				b.appendString(x)
-			case int64:
-				b.appendInt(x)
-			case float64:
-				b.appendFloat(x)
-			case bool:
-				b.appendBool(x)
-			}
-		}
-		col := &query.Column{}
-		if err := decodeBlock(b.encode(), c.Type, col); err != nil {
-			return nil, err
-		}
-		out.Cols[c.Name] = col
 	}
 	return out, nil
 }

@@ -80,6 +80,9 @@ type DB struct {
 	bdb  *badger.DB
 
 	ingestMu sync.Mutex // serialises ingests
+	// verified holds the keys of column blocks whose checksum Fetch has
+	// checked; committed blocks never change.
+	verified sync.Map
 
 	mu    sync.RWMutex // guards the fields below
 	man   *Manifest    // immutable; replaced as a whole on commit
