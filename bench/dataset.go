@@ -1,0 +1,300 @@
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"sync"
+
+	"github.com/laiondb/laiondb/internal/synth"
+	"github.com/laiondb/laiondb/internal/vec"
+)
+
+// GTK is the depth of the ground truth: recall is measured up to @100.
+const GTK = 100
+
+// QuerySet is one set of queries with its exact ground truth.
+type QuerySet struct {
+	Name string    // "image", "text" or the file's base name
+	Vecs []float32 // nq×Dim, unit norm
+	Path string    // float32 .npy that external drivers read
+	// GT holds, for each query, the ids of its GTK nearest base rows by inner
+	// product, best first (ties by lower id).
+	GT     []int32
+	GTPath string
+}
+
+// Len returns the number of queries.
+func (q *QuerySet) Len(dim int) int { return len(q.Vecs) / dim }
+
+// Dataset is the data every system sees in a run.
+type Dataset struct {
+	Name string
+	Dim  int
+	N    int
+	// Base is the base set as float32 rows. When loaded from float16 or
+	// generated with RoundF16, every value is exactly a float16, so systems
+	// that keep float16 (laiondb) and float32 (FAISS, hnswlib) index the
+	// same numbers.
+	Base     []float32
+	BaseF16  []uint16 // Base as float16 bit patterns (nil if not exact)
+	BasePath string   // float32 .npy of Base, for drivers
+	Queries  []*QuerySet
+	Dir      string // data folder
+}
+
+// DataConfig says where a run's data comes from.
+type DataConfig struct {
+	// Base and Queries are paths to .npy or .fvecs files; when Base is empty
+	// a synthetic CLIP-like set is generated with N rows and NQ queries of
+	// each kind (image, text).
+	Base    string
+	Queries []string
+	GT      []string // optional ground truth .npy per query file (int ids, ≥100 columns)
+	N, NQ   int
+	Dim     int
+	Seed    uint64
+	// RoundF16 rounds generated vectors to float16 (what LAION ships) so
+	// that all systems see identical values. Loaded float32 data is kept.
+	RoundF16 bool
+	// Dir is the output folder; data and ground truth are cached in
+	// Dir/data-<name>.
+	Dir string
+	Log io.Writer
+}
+
+// LoadData prepares the dataset: generates or reads vectors, writes the
+// float32 .npy files the drivers read and computes or reads (and caches) the
+// exact ground truth.
+func LoadData(ctx context.Context, cfg DataConfig) (*Dataset, error) {
+	logf := func(format string, a ...any) {
+		if cfg.Log != nil {
+			fmt.Fprintf(cfg.Log, format+"\n", a...)
+		}
+	}
+	ds := &Dataset{}
+	if cfg.Base == "" {
+		if cfg.Dim == 0 {
+			cfg.Dim = 512
+		}
+		ds.Name = fmt.Sprintf("synth-n%d-d%d-q%d-s%d", cfg.N, cfg.Dim, cfg.NQ, cfg.Seed)
+		if cfg.RoundF16 {
+			ds.Name += "-f16"
+		}
+		g := synth.New(synth.Config{Dim: cfg.Dim, Seed: cfg.Seed, N: cfg.N})
+		ds.Dim, ds.N = cfg.Dim, cfg.N
+		ds.Base = g.Base(cfg.N)
+		ds.Queries = []*QuerySet{
+			{Name: "image", Vecs: g.ImageQueries(cfg.NQ)},
+			{Name: "text", Vecs: g.TextQueries(cfg.NQ)},
+		}
+		if cfg.RoundF16 {
+			ds.BaseF16 = roundF16(ds.Base)
+			for _, q := range ds.Queries {
+				roundF16(q.Vecs)
+			}
+		}
+	} else {
+		st, err := os.Stat(cfg.Base)
+		if err != nil {
+			return nil, fmt.Errorf("bench: base: %w", err)
+		}
+		base, d, err := ReadVectors(cfg.Base)
+		if err != nil {
+			return nil, err
+		}
+		ds.Name = fmt.Sprintf("%s-%d-%d", filepath.Base(cfg.Base), st.Size(), st.ModTime().Unix())
+		ds.Base, ds.Dim, ds.N = base, d, len(base)/d
+		if cfg.N > 0 && cfg.N < ds.N {
+			ds.Base, ds.N = ds.Base[:cfg.N*d], cfg.N
+			ds.Name += fmt.Sprintf("-n%d", cfg.N)
+		}
+		if isF16Exact(ds.Base) {
+			ds.BaseF16 = make([]uint16, len(ds.Base))
+			vec.F32ToF16(ds.BaseF16, ds.Base)
+		}
+		if len(cfg.Queries) == 0 {
+			return nil, fmt.Errorf("bench: --base needs --queries")
+		}
+		for _, p := range cfg.Queries {
+			q, qd, err := ReadVectors(p)
+			if err != nil {
+				return nil, err
+			}
+			if qd != d {
+				return nil, fmt.Errorf("bench: %s has dimension %d, base has %d", p, qd, d)
+			}
+			name := filepath.Base(p)
+			name = name[:len(name)-len(filepath.Ext(name))]
+			if cfg.NQ > 0 && cfg.NQ < len(q)/d {
+				q = q[:cfg.NQ*d]
+			}
+			ds.Queries = append(ds.Queries, &QuerySet{Name: name, Vecs: q})
+		}
+	}
+	ds.Dir = filepath.Join(cfg.Dir, "data-"+ds.Name)
+	if err := os.MkdirAll(ds.Dir, 0o755); err != nil {
+		return nil, fmt.Errorf("bench: %w", err)
+	}
+	ds.BasePath = filepath.Join(ds.Dir, "base.f32.npy")
+	if !fileHasSize(ds.BasePath, int64(4*len(ds.Base))) {
+		if err := WriteNpyF32(ds.BasePath, ds.Base, ds.N, ds.Dim); err != nil {
+			return nil, err
+		}
+	}
+	for i, q := range ds.Queries {
+		q.Path = filepath.Join(ds.Dir, "queries-"+q.Name+".f32.npy")
+		if err := WriteNpyF32(q.Path, q.Vecs, q.Len(ds.Dim), ds.Dim); err != nil {
+			return nil, err
+		}
+		q.GTPath = filepath.Join(ds.Dir, "gt-"+q.Name+".npy")
+		src := q.GTPath
+		if i < len(cfg.GT) {
+			src = cfg.GT[i]
+		}
+		if a, err := ReadNpy(src); err == nil && a.I64 != nil && a.Rows == q.Len(ds.Dim) && a.Cols >= GTK {
+			q.GT = make([]int32, a.Rows*GTK)
+			for r := range a.Rows {
+				for c := range GTK {
+					q.GT[r*GTK+c] = int32(a.I64[r*a.Cols+c])
+				}
+			}
+			logf("ground truth %s: read %s", q.Name, src)
+			continue
+		} else if i < len(cfg.GT) {
+			return nil, fmt.Errorf("bench: ground truth %s: %v (want %d rows × ≥%d int ids)", src, err, q.Len(ds.Dim), GTK)
+		}
+		logf("ground truth %s: exact scan of %d×%d ...", q.Name, q.Len(ds.Dim), ds.N)
+		gt, err := GroundTruth(ctx, ds.Base, q.Vecs, ds.Dim, GTK)
+		if err != nil {
+			return nil, err
+		}
+		q.GT = gt
+		if err := WriteNpyI32(q.GTPath, gt, q.Len(ds.Dim), GTK); err != nil {
+			return nil, err
+		}
+	}
+	meta, _ := json.MarshalIndent(map[string]any{"name": ds.Name, "n": ds.N, "dim": ds.Dim, "config": cfg}, "", "  ")
+	_ = os.WriteFile(filepath.Join(ds.Dir, "dataset.json"), meta, 0o644)
+	return ds, nil
+}
+
+func fileHasSize(path string, payload int64) bool {
+	st, err := os.Stat(path)
+	return err == nil && st.Size() > payload && st.Size() <= payload+4096
+}
+
+// roundF16 rounds v to float16 in place and returns the bit patterns.
+func roundF16(v []float32) []uint16 {
+	h := make([]uint16, len(v))
+	vec.F32ToF16(h, v)
+	vec.F16ToF32(v, h)
+	return h
+}
+
+func isF16Exact(v []float32) bool {
+	h := make([]uint16, 1)
+	back := make([]float32, 1)
+	for i := 0; i < len(v); i += max(1, len(v)/4096) {
+		vec.F32ToF16(h, v[i:i+1])
+		vec.F16ToF32(back, h)
+		if back[0] != v[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// GroundTruth returns, for each query, the ids of its k highest inner
+// products with the base rows (ties by lower id), computed by an exact
+// parallel scan independent of every system under test.
+func GroundTruth(ctx context.Context, base, queries []float32, dim, k int) ([]int32, error) {
+	n, nq := len(base)/dim, len(queries)/dim
+	k = min(k, n)
+	out := make([]int32, nq*k)
+	var next int
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	errc := make(chan error, 1)
+	for range runtime.GOMAXPROCS(0) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			scores := make([]float32, n)
+			idx := make([]int32, n)
+			for {
+				mu.Lock()
+				qi := next
+				next++
+				mu.Unlock()
+				if qi >= nq {
+					return
+				}
+				if err := ctx.Err(); err != nil {
+					select {
+					case errc <- err:
+					default:
+					}
+					return
+				}
+				q := queries[qi*dim : (qi+1)*dim]
+				for i := range n {
+					scores[i] = vec.Dot(q, base[i*dim:(i+1)*dim])
+					idx[i] = int32(i)
+				}
+				top := topK(scores, idx, k)
+				copy(out[qi*k:(qi+1)*k], top)
+			}
+		}()
+	}
+	wg.Wait()
+	select {
+	case err := <-errc:
+		return nil, fmt.Errorf("bench: ground truth: %w", err)
+	default:
+	}
+	return out, nil
+}
+
+// topK selects the k best ids by score (ties by id) with a partial sort.
+func topK(scores []float32, idx []int32, k int) []int32 {
+	better := func(a, b int32) bool {
+		if scores[a] != scores[b] {
+			return scores[a] > scores[b]
+		}
+		return a < b
+	}
+	// Keep a running threshold: gather candidates above the k-th best of a
+	// prefix, then sort the survivors.
+	cand := slices.Clone(idx[:min(len(idx), 4*k)])
+	slices.SortFunc(cand, func(a, b int32) int { return cmpBool(better(a, b), better(b, a)) })
+	cand = cand[:min(len(cand), k)]
+	worst := cand[len(cand)-1]
+	for _, i := range idx[min(len(idx), 4*k):] {
+		if better(i, worst) {
+			cand = append(cand, i)
+			if len(cand) >= 8*k {
+				slices.SortFunc(cand, func(a, b int32) int { return cmpBool(better(a, b), better(b, a)) })
+				cand = cand[:k]
+				worst = cand[k-1]
+			}
+		}
+	}
+	slices.SortFunc(cand, func(a, b int32) int { return cmpBool(better(a, b), better(b, a)) })
+	return cand[:k]
+}
+
+func cmpBool(aFirst, bFirst bool) int {
+	switch {
+	case aFirst:
+		return -1
+	case bFirst:
+		return 1
+	}
+	return 0
+}

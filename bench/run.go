@@ -1,0 +1,205 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Order is the order systems run and appear in: laiondb first, then FAISS,
+// hnswlib and coder/hnsw.
+var Order = []string{"laiondb-hnsw", "laiondb-exact", "faiss-flat", "faiss-hnsw16", "faiss-hnsw32",
+	"faiss-ivfflat", "faiss-ivfpq", "hnswlib-py", "hnswlib-cpp", "coder-hnsw"}
+
+// RunConfig is one comparison run.
+type RunConfig struct {
+	Data DataConfig
+	// Systems are keys from Order, or "all" / "go" (the Go systems only).
+	Systems []string
+	Options
+	// SrcDir is the bench source folder holding drivers/ (default "bench").
+	SrcDir string
+	// Targets are the recall@10 levels of the summary table.
+	Targets []float64
+	// Out receives the Go benchmark lines; Progress the progress log.
+	Out, Progress io.Writer
+}
+
+// Expand resolves "all" and "go" into system keys, in Order.
+func Expand(systems []string) ([]string, error) {
+	var keys []string
+	for _, s := range systems {
+		switch s {
+		case "all":
+			keys = append(keys, Order...)
+		case "go":
+			keys = append(keys, GoSystems()...)
+		default:
+			if !slices.Contains(Order, s) {
+				return nil, fmt.Errorf("bench: unknown system %q (have %s, all, go)", s, strings.Join(Order, ", "))
+			}
+			keys = append(keys, s)
+		}
+	}
+	var out []string
+	for _, k := range Order {
+		if slices.Contains(keys, k) {
+			out = append(out, k)
+		}
+	}
+	return out, nil
+}
+
+// Run prepares the data, measures every selected system and writes
+// results.json, bench.txt (Go benchmark format), report.md and
+// recall-qps.svg into cfg.Dir.
+func Run(ctx context.Context, cfg RunConfig) ([]*Result, error) {
+	cfg.defaults()
+	if cfg.SrcDir == "" {
+		cfg.SrcDir = "bench"
+	}
+	if len(cfg.Targets) == 0 {
+		cfg.Targets = []float64{0.9, 0.95, 0.99}
+	}
+	if cfg.Progress == nil {
+		cfg.Progress = io.Discard
+	}
+	if cfg.Out == nil {
+		cfg.Out = io.Discard
+	}
+	logf := func(format string, a ...any) {
+		fmt.Fprintf(cfg.Progress, "%s "+format+"\n", append([]any{time.Now().Format("15:04:05")}, a...)...)
+	}
+	cfg.Log = logf
+	cfg.Data.Dir = cfg.Dir
+	cfg.Data.Log = cfg.Progress
+	keys, err := Expand(cfg.Systems)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
+		return nil, fmt.Errorf("bench: %w", err)
+	}
+	t0 := time.Now()
+	ds, err := LoadData(ctx, cfg.Data)
+	if err != nil {
+		return nil, err
+	}
+	logf("data %s ready in %.1f s", ds.Name, time.Since(t0).Seconds())
+	var results []*Result
+	externals := map[string]*External{}
+	for _, e := range ExternalSystems(ds.N) {
+		externals[e.Key] = e
+	}
+	for _, k := range keys {
+		if err := ctx.Err(); err != nil {
+			return results, err
+		}
+		st := time.Now()
+		var r *Result
+		var err error
+		if mk, ok := goSystems[k]; ok {
+			r, err = RunGo(ctx, mk(), ds, cfg.Options)
+		} else {
+			e := externals[k]
+			r, err = RunExternal(ctx, e, ds, cfg.Options, cfg.SrcDir, cfg.Progress)
+			if err != nil {
+				r = &Result{System: e.Name, Params: e.Params, Note: e.Note}
+			}
+		}
+		if err != nil {
+			logf("%s failed: %v", k, err)
+			if r == nil {
+				r = &Result{System: k}
+			}
+			r.Err = err.Error()
+		}
+		logf("%s done in %.0f s", k, time.Since(st).Seconds())
+		results = append(results, r)
+		for _, l := range GoBench(r) {
+			fmt.Fprintln(cfg.Out, l)
+		}
+	}
+	if err := WriteReport(cfg, ds, results); err != nil {
+		return results, err
+	}
+	return results, nil
+}
+
+// Machine describes where a run happened, for the report header.
+func Machine() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "- date: %s\n", time.Now().UTC().Format("2006-01-02 15:04 UTC"))
+	if out, err := exec.Command("lscpu").Output(); err == nil {
+		for _, l := range strings.Split(string(out), "\n") {
+			for _, k := range []string{"Model name:", "CPU(s):", "Thread(s) per core:", "L2 cache:", "L3 cache:", "Hypervisor vendor:"} {
+				if strings.HasPrefix(l, k) {
+					fmt.Fprintf(&b, "- %s\n", strings.Join(strings.Fields(l), " "))
+				}
+			}
+			if strings.HasPrefix(l, "Flags:") {
+				var simd []string
+				for _, f := range []string{"avx2", "fma", "f16c", "avx512f", "avx512_bf16"} {
+					if slices.Contains(strings.Fields(l), f) {
+						simd = append(simd, f)
+					}
+				}
+				fmt.Fprintf(&b, "- SIMD: %s\n", strings.Join(simd, " "))
+			}
+		}
+	}
+	fmt.Fprintf(&b, "- Go: %s %s/%s, GOMAXPROCS %d\n", runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.GOMAXPROCS(0))
+	for _, v := range []string{"OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OMP_NUM_THREADS"} {
+		if x, ok := os.LookupEnv(v); ok {
+			fmt.Fprintf(&b, "- env %s=%s\n", v, x)
+		}
+	}
+	return b.String()
+}
+
+// WriteReport writes results.json, bench.txt, report.md and recall-qps.svg.
+func WriteReport(cfg RunConfig, ds *Dataset, results []*Result) error {
+	b, err := json.MarshalIndent(results, "", "  ")
+	if err != nil {
+		return fmt.Errorf("bench: results: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(cfg.Dir, "results.json"), b, 0o644); err != nil {
+		return fmt.Errorf("bench: %w", err)
+	}
+	var gb bytes.Buffer
+	for _, r := range results {
+		for _, l := range GoBench(r) {
+			fmt.Fprintln(&gb, l)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(cfg.Dir, "bench.txt"), gb.Bytes(), 0o644); err != nil {
+		return fmt.Errorf("bench: %w", err)
+	}
+	var qs []string
+	for _, q := range ds.Queries {
+		qs = append(qs, q.Name)
+	}
+	var md bytes.Buffer
+	fmt.Fprintf(&md, "## Vector search: %s (n=%d, d=%d, %d queries per set)\n\n", ds.Name, ds.N, ds.Dim, ds.Queries[0].Len(ds.Dim))
+	md.WriteString(Machine())
+	fmt.Fprintf(&md, "- single-thread QPS: one query at a time, k=10, 1 thread (Go: GOMAXPROCS=1; FAISS: omp_set_num_threads(1)); batched QPS: all queries at once on %d threads; exact systems timed on %d queries\n\n", cfg.BatchThreads, cfg.ExactQueries)
+	WriteMarkdown(&md, results, qs, cfg.Targets)
+	if err := os.WriteFile(filepath.Join(cfg.Dir, "report.md"), md.Bytes(), 0o644); err != nil {
+		return fmt.Errorf("bench: %w", err)
+	}
+	var svg bytes.Buffer
+	WriteSVG(&svg, results, qs)
+	if err := os.WriteFile(filepath.Join(cfg.Dir, "recall-qps.svg"), svg.Bytes(), 0o644); err != nil {
+		return fmt.Errorf("bench: %w", err)
+	}
+	return nil
+}

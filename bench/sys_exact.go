@@ -1,0 +1,56 @@
+package bench
+
+import (
+	"context"
+
+	"github.com/laiondb/laiondb/hnsw"
+	"github.com/laiondb/laiondb/internal/vec"
+)
+
+// laiondb's exact scan (hnsw.Exact) over the vectors as the store keeps
+// them: float16, 2·Dim bytes per vector. Build copies them into a float16
+// matrix (the store's vector file); Save writes that as .npy and Open reads
+// it back (the store memory-maps it instead).
+func init() {
+	RegisterGo("laiondb-exact", func() *GoSystem {
+		return &GoSystem{
+			Name:  "laiondb-exact",
+			Exact: true,
+			Note:  "hnsw.Exact over float16 vectors, parallel over GOMAXPROCS",
+			Build: func(ctx context.Context, ds *Dataset, threads int) (Searcher, error) {
+				h := make([]uint16, len(ds.Base))
+				vec.F32ToF16(h, ds.Base)
+				return &exactIndex{m: vec.Matrix{Dim: ds.Dim, F16: h}}, nil
+			},
+			Save: func(s Searcher, path string) error {
+				m := s.(*exactIndex).m
+				return WriteNpyF16(path, m.F16, m.Len(), m.Dim)
+			},
+			Open: func(path, _ string) (Searcher, error) {
+				a, err := ReadNpy(path)
+				if err != nil {
+					return nil, err
+				}
+				m, err := a.Matrix()
+				if err != nil {
+					return nil, err
+				}
+				return &exactIndex{m: m}, nil
+			},
+			OwnBytes: func(s Searcher) int64 { return int64(2 * len(s.(*exactIndex).m.F16)) },
+		}
+	})
+}
+
+type exactIndex struct{ m vec.Matrix }
+
+func (e *exactIndex) Search(q []float32, k, _ int, dst []int32) []int32 {
+	hits, _, err := hnsw.Exact(context.Background(), e.m, q, k, nil)
+	if err != nil {
+		return dst
+	}
+	for _, h := range hits {
+		dst = append(dst, int32(h.ID))
+	}
+	return dst
+}

@@ -1,0 +1,51 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/laiondb/laiondb/hnsw"
+	"github.com/laiondb/laiondb/internal/vec"
+)
+
+// laiondb's own HNSW index (package hnsw), M=16, efConstruction=200, over a
+// float16 copy of the base (the layout of the store's vector file, which
+// the index reads in place; it holds only links). This file is the whole
+// adapter between the harness and the index.
+func init() {
+	RegisterGo("laiondb-hnsw", func() *GoSystem {
+		return &GoSystem{
+			Name:   "laiondb-hnsw",
+			Params: "M=16/efC=200",
+			Knob:   "ef",
+			Sweep:  []int{10, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512},
+			Note:   "package hnsw over float16 vectors (1024 B/vec of the 512-d data counted in RAM)",
+			Build: func(ctx context.Context, ds *Dataset, threads int) (Searcher, error) {
+				h := make([]uint16, len(ds.Base))
+				vec.F32ToF16(h, ds.Base)
+				m := vec.Matrix{Dim: ds.Dim, F16: h}
+				ix, err := hnsw.New(ds.Dim, &hnsw.Options{M: 16, EfConstruction: 200, Seed: 1, Workers: threads})
+				if err != nil {
+					return nil, fmt.Errorf("bench: %w", err)
+				}
+				if err := ix.Add(ctx, m, nil, nil); err != nil {
+					return nil, fmt.Errorf("bench: laiondb-hnsw add: %w", err)
+				}
+				return &laiondbIndex{ix: ix}, nil
+			},
+		}
+	})
+}
+
+type laiondbIndex struct{ ix *hnsw.Index }
+
+func (l *laiondbIndex) Search(q []float32, k, ef int, dst []int32) []int32 {
+	res, err := l.ix.Search(context.Background(), q, k, &hnsw.SearchOptions{Ef: ef})
+	if err != nil {
+		return dst
+	}
+	for _, h := range res.Hits {
+		dst = append(dst, int32(h.ID))
+	}
+	return dst
+}
