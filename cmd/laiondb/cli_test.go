@@ -143,6 +143,35 @@ func TestCLITextKNN(t *testing.T) {
 	if errs != "" {
 		t.Errorf("unexpected stderr: %s", errs)
 	}
+	// Image targets and range searches go through the same encoders.
+	img := filepath.Join(encodeRoot(t), "encode", "testdata", "images", "landscape.png")
+	for _, q := range []string{
+		"knn(image('" + img + "'), 7)",
+		"within('beautiful', 0.3)",
+		"within(image('" + img + "'), 0.2) where nsfw = 'UNLIKELY'",
+	} {
+		code, out, errs = runCmd(t, "query", "--store", store, "--model", model, "--vocab", vocab, "--format", "json", q)
+		var r struct {
+			Selected int `json:"selected"`
+			Search   struct {
+				Returned int     `json:"returned"`
+				Exact    bool    `json:"exact"`
+				ScoreMin float64 `json:"score_min"`
+			} `json:"search"`
+		}
+		if code != 0 || json.Unmarshal([]byte(out), &r) != nil {
+			t.Fatalf("%s: exit %d: %s", q, code, errs)
+		}
+		if strings.HasPrefix(q, "knn") && r.Selected != 7 {
+			t.Errorf("%s: selected %d", q, r.Selected)
+		}
+		if strings.HasPrefix(q, "within('beautiful'") && r.Selected == 0 {
+			t.Errorf("%s selected nothing", q)
+		}
+		if strings.HasPrefix(q, "within") && (!r.Search.Exact || (r.Selected > 0 && r.Search.ScoreMin < 0.2)) {
+			t.Errorf("%s: %+v", q, r)
+		}
+	}
 	// A model of another name is warned about.
 	code, _, errs = runCmd(t, "query", "--store", store, "--model", filepath.Join(encodeRoot(t), "encode", "testdata", "models", "openclip"),
 		"--vocab", vocab, "knn('beautiful',10)")
