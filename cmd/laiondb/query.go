@@ -125,7 +125,7 @@ type modelFlags struct {
 }
 
 func (m *modelFlags) add(fs *pflag.FlagSet) {
-	fs.StringVar(&m.dir, "model", "", "CLIP model folder for text and image targets (default $"+encode.ModelEnv+")")
+	fs.StringVar(&m.dir, "model", "", "CLIP model folder with the text and vision ONNX files and tokenizer (default $"+encode.ModelEnv+")")
 	fs.StringVar(&m.vocab, "vocab", "", "tokenizer file, instead of the model folder's")
 	fs.StringVar(&m.ortLib, "ort-lib", "", "ONNX Runtime library (default $"+encode.LibEnv+", then "+encode.DefaultLibPath+")")
 }

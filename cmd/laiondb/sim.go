@@ -17,7 +17,7 @@ const (
 )
 
 var simFlags struct {
-	model, vocab, ortLib string
+	model modelFlags
 }
 
 func init() {
@@ -28,17 +28,14 @@ func init() {
 			"Prints the cosine similarity of the image's CLIP embedding with each caption's, and\n" +
 			"whether the pair passes LAION-400M's filter (>= 0.3) and LAION-5B's (>= 0.28).",
 		flags: func(fs *pflag.FlagSet) {
-			f := &simFlags
-			fs.StringVar(&f.model, "model", "", "CLIP model folder with text and vision ONNX files (default $"+encode.ModelEnv+")")
-			fs.StringVar(&f.vocab, "vocab", "", "tokenizer file, instead of the model folder's")
-			fs.StringVar(&f.ortLib, "ort-lib", "", "ONNX Runtime library (default $"+encode.LibEnv+", then "+encode.DefaultLibPath+")")
+			simFlags.model.add(fs)
 		},
 		run: func(e *env, fs *pflag.FlagSet) error {
 			f := &simFlags
 			if fs.NArg() < 2 {
 				return usageErrorf("need an image and at least one caption")
 			}
-			m, err := encode.Open(f.model, &encode.Options{LibPath: f.ortLib, Vocab: f.vocab})
+			m, err := encode.Open(f.model.dir, &encode.Options{LibPath: f.model.ortLib, Vocab: f.model.vocab})
 			if err != nil {
 				return err
 			}
