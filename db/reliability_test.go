@@ -273,8 +273,8 @@ func TestKillDuringIngest(t *testing.T) {
 		fmt.Sscan(s, &kills)
 	}
 	tmp := t.TempDir()
-	const parts, rows = 4, 5000
-	emb, err := fixture.EmbeddingFolder(filepath.Join(tmp, "emb"), fixture.Config{Seed: 7, Parts: parts, Rows: rows, Dim: 128})
+	const parts, rows = 4, 4000
+	emb, err := fixture.EmbeddingFolder(filepath.Join(tmp, "emb"), fixture.Config{Seed: 7, Parts: parts, Rows: rows, Dim: 64})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -287,7 +287,12 @@ func TestKillDuringIngest(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		wait := time.Duration(20+r.IntN(400)) * time.Millisecond
+		// Half the kills land early (process start, ingest), half late
+		// (the end of the ingest, the index build).
+		wait := time.Duration(10+r.IntN(250)) * time.Millisecond
+		if k%2 == 1 {
+			wait = time.Duration(250+r.IntN(1250)) * time.Millisecond
+		}
 		time.Sleep(wait)
 		cmd.Process.Signal(syscall.SIGKILL)
 		cmd.Wait()
@@ -313,10 +318,19 @@ func TestKillDuringIngest(t *testing.T) {
 		if !strings.Contains(st, fmt.Sprintf("scanned=%d ", in.Rows)) {
 			t.Fatalf("kill %d: %s", k, st)
 		}
+		rep, err := d.Check(context.Background())
+		if err != nil || !rep.OK() {
+			t.Fatalf("kill %d: check: %v %v", k, rep.Problems, err)
+		}
+		m, _ := d.Manifest()
+		indexed := int64(0)
+		if m.Index != nil {
+			indexed = m.Index.Rows
+		}
 		d.Close()
 		survived++
-		t.Logf("kill %d after %v: store opened with %d whole rows", k, wait, in.Rows)
-		if in.Rows == parts*rows {
+		t.Logf("kill %d after %v: store opened with %d whole rows, %d indexed", k, wait, in.Rows, indexed)
+		if indexed == parts*rows {
 			// Finished before the kill: start over so later kills land mid-ingest.
 			os.RemoveAll(store)
 		}
@@ -341,7 +355,7 @@ func TestKillChild(t *testing.T) {
 		t.Fatal(err)
 	}
 	srcs, _ := ExpandPaths([]string{os.Getenv("LAIONDB_KILL_SRC")})
-	if _, err := d.Ingest(context.Background(), srcs, nil); err != nil {
+	if _, err := d.Ingest(context.Background(), srcs, &IngestOptions{Index: IndexOptions{EfConstruction: 40}}); err != nil {
 		t.Fatal(err)
 	}
 	d.Close()
@@ -420,5 +434,20 @@ func TestInfoGolden(t *testing.T) {
 	}
 	if got != string(want) {
 		t.Errorf("info output differs from %s (run with -update to accept):\n%s", golden, got)
+	}
+}
+
+// A process killed just after Badger created a log file leaves it empty;
+// the store must still open, read-write and read-only.
+func TestEmptyBadgerLogAfterCrash(t *testing.T) {
+	dir := checkStore(t)
+	for _, name := range []string{"000099.vlog", "00099.mem"} {
+		if err := os.WriteFile(filepath.Join(dir, "badger", name), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r, err := runCheck(t, dir) // read-only: recovers through a read-write open
+	if err != nil || !r.OK() || r.Rows != 600 {
+		t.Fatalf("after an empty log: %+v %v", r, err)
 	}
 }

@@ -240,6 +240,11 @@ func (d *DB) open(fresh bool) error {
 		WithMetricsEnabled(false).
 		WithBlockCacheSize(64 << 20).
 		WithChecksumVerificationMode(options.OnTableRead)
+	if !d.opts.ReadOnly {
+		if err := removeEmptyLogs(filepath.Join(d.dir, "badger")); err != nil {
+			return err
+		}
+	}
 	bdb, err := badger.Open(bo)
 	if err != nil {
 		if d.opts.ReadOnly {
@@ -400,6 +405,32 @@ func (d *DB) Fingerprint() string {
 		return ""
 	}
 	return m.fingerprint()
+}
+
+// removeEmptyLogs deletes zero-length Badger log files. A process killed
+// just after Badger created one leaves it behind, and Badger v4 then fails
+// to open ("Open existing file ... Create a new file"). Such a file holds no
+// data and nothing refers to it.
+func removeEmptyLogs(dir string) error {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil
+		}
+		return fmt.Errorf("db: %w", err)
+	}
+	for _, e := range ents {
+		ext := filepath.Ext(e.Name())
+		if ext != ".vlog" && ext != ".mem" {
+			continue
+		}
+		if fi, err := e.Info(); err == nil && fi.Size() == 0 {
+			if err := os.Remove(filepath.Join(dir, e.Name())); err != nil {
+				return fmt.Errorf("db: removing an empty log left by a crash: %w", err)
+			}
+		}
+	}
+	return nil
 }
 
 // badgerLogger forwards Badger's messages to a standard logger.
