@@ -31,6 +31,8 @@ type VectorInfo struct {
 	DType      string `json:"dtype"`
 	Model      string `json:"model,omitempty"`
 	Normalized int64  `json:"normalized"`
+	// Index describes the vector index, nil when there is none.
+	Index *IndexInfo `json:"index,omitempty"`
 }
 
 // ColumnStats describes one column.
@@ -54,7 +56,7 @@ func (d *DB) Info() (*Info, error) {
 		return nil, err
 	}
 	in := &Info{Dir: d.dir, FormatVersion: m.FormatVersion, Fingerprint: m.fingerprint(), Rows: m.Rows,
-		Vectors: VectorInfo{Dim: m.Dim, DType: m.DType, Model: m.Model}, Files: m.Segments}
+		Vectors: VectorInfo{Dim: m.Dim, DType: m.DType, Model: m.Model, Index: m.Index}, Files: m.Segments}
 	nsfw := map[string]int64{}
 	hasNSFW := m.column("nsfw") != nil
 	for _, s := range m.Segments {
@@ -126,6 +128,15 @@ func (in *Info) WriteText(w io.Writer) error {
 			fmt.Fprintf(tw, ", model %s", in.Vectors.Model)
 		}
 		fmt.Fprintf(tw, "; %d normalised at ingest\n", in.Vectors.Normalized)
+		if ix := in.Vectors.Index; ix != nil {
+			fmt.Fprintf(tw, "index\tHNSW over the image vectors of rows 0-%d (M %d, efConstruction %d)", ix.Rows-1, ix.M, ix.EfConstruction)
+			if ix.Rows < in.Rows {
+				fmt.Fprintf(tw, "; rows after %d are searched by exact scan until 'laiondb index'", ix.Rows-1)
+			}
+			fmt.Fprintln(tw)
+		} else {
+			fmt.Fprintf(tw, "index\tnone: searches scan exactly ('laiondb index' builds one)\n")
+		}
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "\ncolumns (%d):\n", len(in.Columns))
