@@ -125,7 +125,7 @@ func (d *DB) checkSegment(v *view, s *Segment, r *CheckReport, add func(string, 
 							badUTF8++
 						}
 						if name == "nsfw" {
-							nsfw[string(sv)]++
+							nsfw[textKey(string(sv))]++
 						}
 					case name == "similarity" && c.Type == query.TypeFloat:
 						if f := c.Float[i]; math.IsNaN(f) || f > 1 || f < -1 {

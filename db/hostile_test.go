@@ -112,7 +112,8 @@ func hostileCases() []hostileCase {
 				t.Errorf("null counts %v", s.Stats.Nulls)
 			}
 			in, _ := d.Info()
-			if nsfwCount(in, "NS\x80FW") != 1 || nsfwCount(in, "UNLIKELY\x00") != 1 {
+			// Invalid UTF-8 is shown Go-quoted: JSON (the manifest) cannot hold it.
+			if nsfwCount(in, `"NS\x80FW"`) != 1 || nsfwCount(in, "UNLIKELY\x00") != 1 {
 				t.Errorf("odd NSFW values not counted under their own value: %+v", in.NSFW)
 			}
 			if r := lookup(t, d, "url", "https://u/0", "text"); r["text"] != "caf\xe9" {
@@ -209,9 +210,6 @@ func TestHostileManifestNonUTF8(t *testing.T) {
 	dir := d.Dir()
 	d.Close()
 	d2, err := Open(dir, nil)
-	if err != nil && strings.Contains(err.Error(), "checksum mismatch") {
-		t.Skipf("BUG (manifest.go, reported): a store that ingested a non-UTF-8 NSFW value or column name no longer opens: %v", err)
-	}
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,7 +17,8 @@ type Info struct {
 	Vectors       VectorInfo    `json:"vectors"`
 	Columns       []ColumnStats `json:"columns"`
 	Files         []Segment     `json:"files"`
-	// NSFW counts every value of the nsfw column, null under "(null)".
+	// NSFW counts every value of the nsfw column, null under "(null)";
+	// a value that is not valid UTF-8 is shown Go-quoted.
 	NSFW []ValueCount `json:"nsfw"`
 	// SimilarityInvalid counts similarity values that are NaN, > 1 or < -1.
 	SimilarityInvalid int64 `json:"similarity_invalid"`

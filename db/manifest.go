@@ -7,7 +7,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
+	"strconv"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/laiondb/laiondb/query"
 )
@@ -41,22 +45,16 @@ type Manifest struct {
 	Index *IndexInfo `json:"index,omitempty"`
 	// NextSegment is the id the next segment gets; ids are never reused.
 	NextSegment uint32 `json:"next_segment"`
-	// Checksum is the SHA-256 of the manifest's JSON with this field
-	// empty, so that a changed byte anywhere in the file is detected.
+	// Checksum is the SHA-256 of the file's bytes with these 64 hex
+	// digits set to zeros, so that a changed byte anywhere is detected.
 	Checksum string `json:"checksum"`
 }
 
-// sum returns the manifest's checksum.
-func (m *Manifest) sum() (string, error) {
-	c := *m
-	c.Checksum = ""
-	b, err := json.Marshal(&c)
-	if err != nil {
-		return "", err
-	}
-	h := sha256.Sum256(b)
-	return hex.EncodeToString(h[:]), nil
-}
+// zeroSum stands for the checksum while it is computed.
+var zeroSum = strings.Repeat("0", 64)
+
+// checksumField finds the checksum's hex digits in the manifest's bytes.
+var checksumField = regexp.MustCompile(`"checksum": "([0-9a-f]{64})"`)
 
 // ManifestColumn is one column of the store.
 type ManifestColumn struct {
@@ -167,6 +165,13 @@ func readManifest(dir string) (*Manifest, error) {
 		return nil, err
 	}
 	var m Manifest
+	loc := checksumField.FindSubmatchIndex(b)
+	if loc == nil {
+		return nil, fmt.Errorf("%w: %s has no checksum", ErrCorrupt, filepath.Join(dir, manifestName))
+	}
+	zeroed := append([]byte(nil), b...)
+	copy(zeroed[loc[2]:loc[3]], zeroSum)
+	sum := sha256.Sum256(zeroed)
 	if err := json.Unmarshal(b, &m); err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrCorrupt, filepath.Join(dir, manifestName), err)
 	}
@@ -174,7 +179,7 @@ func readManifest(dir string) (*Manifest, error) {
 		return nil, fmt.Errorf("%w: %s has format version %d; this laiondb reads up to %d — upgrade laiondb",
 			ErrVersion, dir, m.FormatVersion, FormatVersion)
 	}
-	if sum, err := m.sum(); err != nil || sum != m.Checksum {
+	if hex.EncodeToString(sum[:]) != string(b[loc[2]:loc[3]]) {
 		return nil, fmt.Errorf("%w: %s: checksum mismatch (the file was changed or damaged)", ErrCorrupt, filepath.Join(dir, manifestName))
 	}
 	if m.FormatVersion < 1 {
@@ -186,16 +191,27 @@ func readManifest(dir string) (*Manifest, error) {
 // writeManifest replaces the manifest atomically: write a temporary file,
 // fsync it, rename it over the old one, fsync the directory.
 func writeManifest(dir string, m *Manifest) error {
-	sum, err := m.sum()
-	if err != nil {
-		return err
-	}
-	m.Checksum = sum
+	m.Checksum = zeroSum
 	b, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(filepath.Join(dir, manifestName), append(b, '\n'))
+	b = append(b, '\n')
+	loc := checksumField.FindSubmatchIndex(b)
+	sum := sha256.Sum256(b)
+	m.Checksum = hex.EncodeToString(sum[:])
+	copy(b[loc[2]:loc[3]], m.Checksum)
+	return writeFileAtomic(filepath.Join(dir, manifestName), b)
+}
+
+// textKey returns s as a manifest string: itself when it is valid UTF-8,
+// else its Go-quoted form (JSON cannot hold invalid UTF-8 and would
+// replace it, merging distinct values).
+func textKey(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	return strconv.Quote(s)
 }
 
 func writeFileAtomic(path string, data []byte) error {

@@ -20,7 +20,7 @@ import (
 // canonicalName maps a file's column name to the store's: lower case, with
 // LAION's two spellings of the caption and URL unified.
 func canonicalName(name string) string {
-	n := strings.ToLower(name)
+	n := strings.ToLower(textKey(name))
 	switch n {
 	case "caption":
 		return "text"
@@ -237,7 +237,7 @@ func (p *pqFile) readColumn(c pqColumn, emit func(start int, b *colBuilder) erro
 						}
 						b.appendString(s)
 						if st.nsfw != nil {
-							st.nsfw[string(s)]++
+							st.nsfw[textKey(string(s))]++
 						}
 					}
 				}
