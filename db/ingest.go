@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strconv"
 	"sync"
+	"syscall"
 
 	"github.com/cespare/xxhash/v2"
 
@@ -379,6 +380,9 @@ func (d *DB) ingestOne(ctx context.Context, p *prepared, progress func(int64)) (
 			return res, fmt.Errorf("%w: %s has the same content as %s", ErrDuplicate, p.src.Metadata, s.Name)
 		}
 	}
+	if err := d.checkSpace(p, m); err != nil {
+		return res, err
+	}
 	next := m.clone()
 	seg := Segment{ID: m.NextSegment, Name: p.name, Base: m.Rows, Rows: p.meta.rows, Files: p.files,
 		HasImage: p.img != nil, HasText: p.txt != nil}
@@ -658,4 +662,40 @@ func writeVectors(ctx context.Context, src *npy.File, dst *vecFile, base int64, 
 		advance(int64(n))
 	}
 	return normalized, fmt.Sprintf("%016x", h.Sum64()), nil
+}
+
+// checkSpace refuses an ingest that would not fit on the store's file
+// system. Badger writes through memory-mapped files, and a write into a
+// full one kills the process (SIGBUS) instead of failing, so the store
+// checks first. The estimate is generous: four times the metadata file
+// (decoded text, Badger's log and tables), the vectors, and the index's
+// links.
+func (d *DB) checkSpace(p *prepared, m *Manifest) error {
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(d.dir, &st); err != nil {
+		return nil // no figure to check against
+	}
+	free := int64(st.Bavail) * int64(st.Bsize)
+	need := 4*p.files[0].Size + 1<<20
+	dim := m.Dim
+	if p.img != nil {
+		dim = p.img.Cols
+	}
+	esz := int64(2)
+	if m.DType == "float32" || (m.DType == "" && p.img != nil && p.img.DType == npy.Float32) {
+		esz = 4
+	}
+	for _, f := range []*npy.File{p.img, p.txt} {
+		if f != nil {
+			need += int64(f.Rows) * int64(dim) * esz
+		}
+	}
+	if p.img != nil {
+		need += int64(p.img.Rows) * 160 // graph links at M 16
+	}
+	if need > free {
+		return fmt.Errorf("%w: no space left for %s in %s: it needs about %d MB, %d MB are free",
+			ErrNoSpace, p.name, d.dir, need>>20, free>>20)
+	}
+	return nil
 }

@@ -34,6 +34,7 @@ var (
 	ErrNoVectors = errors.New("db: store has no vectors")
 	ErrNoModel   = errors.New("db: no CLIP model configured")
 	ErrNotFound  = errors.New("db: not found")
+	ErrNoSpace   = errors.New("db: not enough disk space")
 )
 
 // Embedder turns query texts and images into unit-norm CLIP embeddings.
