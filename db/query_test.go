@@ -5,10 +5,12 @@ import (
 	"math"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/laiondb/laiondb/internal/fixture"
+	"github.com/laiondb/laiondb/query"
 )
 
 // TestQueryAgainstBruteForce runs queries through the store and checks the
@@ -116,5 +118,44 @@ func TestQueryAgainstBruteForce(t *testing.T) {
 		if res.Similarity != nil && res.Similarity.Below03 != simBelow {
 			t.Errorf("%s: similarity below 0.3 = %d, want %d", c.q, res.Similarity.Below03, simBelow)
 		}
+	}
+}
+
+// TestSampleIDTarget pairs a LAION-400M part (with SAMPLE_ID) with an npy
+// file explicitly and searches from a row named by its SAMPLE_ID.
+func TestSampleIDTarget(t *testing.T) {
+	tmp := t.TempDir()
+	paths, parts, err := fixture.LAION400M(filepath.Join(tmp, "parts"), fixture.Config{Seed: 41, Parts: 1, Rows: 500})
+	if err != nil {
+		t.Fatal(err)
+	}
+	emb, err := fixture.EmbeddingFolder(filepath.Join(tmp, "emb"), fixture.Config{Seed: 41, Parts: 1, Rows: 500, Dim: 16, NoText: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := openTest(t, filepath.Join(tmp, "store"))
+	src := Source{Metadata: paths[0], ImageEmb: filepath.Join(emb.Dir, "img_emb", "img_emb_0.npy")}
+	if _, err := d.Ingest(context.Background(), []Source{src}, nil); err != nil {
+		t.Fatal(err)
+	}
+	id := parts[0][123].SampleID
+	byID, err := d.Query(context.Background(), "knn(id("+strconv.FormatInt(id, 10)+"), 5)", &query.Options{Rows: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	byRow, err := d.Query(context.Background(), "knn(row(123), 5)", &query.Options{Rows: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(byID.Rows) != 5 || byID.Rows[0].Row != 123 || byID.Rows[0].SampleID == nil || *byID.Rows[0].SampleID != id {
+		t.Fatalf("knn(id(%d)) rows = %+v", id, byID.Rows)
+	}
+	for i := range byID.Rows {
+		if byID.Rows[i].Row != byRow.Rows[i].Row {
+			t.Errorf("row %d: by id %d, by position %d", i, byID.Rows[i].Row, byRow.Rows[i].Row)
+		}
+	}
+	if _, err := d.Query(context.Background(), "knn(id(-77), 5)", nil); err == nil || !strings.Contains(err.Error(), "SAMPLE_ID -77") {
+		t.Errorf("unknown SAMPLE_ID: %v", err)
 	}
 }
