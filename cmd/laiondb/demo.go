@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -86,6 +87,14 @@ func runDemo(e *env, fs *pflag.FlagSet) error {
 	}
 	fmt.Fprintf(e.stdout, "== laiondb ingest --store %s %s %s\n", storeDir, filepath.Join(data, "laion-emb"), filepath.Join(data, "laion400m-meta"))
 	d, err := db.Open(storeDir, nil)
+	if errors.Is(err, db.ErrCorrupt) || errors.Is(err, db.ErrVersion) {
+		// A demo store left by another laiondb version: start it again.
+		fmt.Fprintf(e.stdout, "(rebuilding %s: %v)\n", storeDir, err)
+		if err := os.RemoveAll(storeDir); err != nil {
+			return err
+		}
+		d, err = db.Open(storeDir, nil)
+	}
 	if err != nil {
 		return err
 	}
