@@ -15,10 +15,11 @@ import (
 	"time"
 )
 
-// Order is the order systems run and appear in: laiondb first, then FAISS,
-// hnswlib and coder/hnsw.
-var Order = []string{"laiondb-hnsw", "laiondb-exact", "faiss-flat", "faiss-hnsw16", "faiss-hnsw32",
-	"faiss-ivfflat", "faiss-ivfpq", "hnswlib-py", "hnswlib-cpp", "coder-hnsw"}
+// Order is the order systems run and appear in: laiondb first, then the
+// headline comparators (hnswlib -march=native, FAISS HNSW), then the rest,
+// so an interrupted run still holds the most important rows.
+var Order = []string{"laiondb-hnsw", "laiondb-exact", "hnswlib-cpp", "faiss-hnsw16", "faiss-flat",
+	"faiss-ivfflat", "faiss-ivfpq", "hnswlib-py", "faiss-hnsw32", "coder-hnsw"}
 
 // RunConfig is one comparison run.
 type RunConfig struct {
@@ -127,6 +128,11 @@ func Run(ctx context.Context, cfg RunConfig) ([]*Result, error) {
 		results = append(results, r)
 		for _, l := range GoBench(r) {
 			fmt.Fprintln(cfg.Out, l)
+		}
+		// Rewrite the report after every system, so a long run that is
+		// interrupted keeps what it measured.
+		if err := WriteReport(cfg, ds, results); err != nil {
+			return results, err
 		}
 	}
 	if err := WriteReport(cfg, ds, results); err != nil {
