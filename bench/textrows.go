@@ -1,0 +1,197 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"sort"
+	"strings"
+
+	"github.com/laiondb/laiondb/query"
+	"github.com/laiondb/laiondb/query/querytest"
+)
+
+// TextRows is a generated LAION-like metadata table for text-scan
+// benchmarks: captions (TEXT) and NSFW labels, with nulls.
+type TextRows struct {
+	Text     []string
+	TextNull []bool
+	NSFW     []string
+	NSFWNull []bool
+}
+
+var (
+	captionWords = strings.Fields(`photo image picture stock vector illustration beautiful woman man girl boy wedding
+		dress red blue green black white vintage modern house garden kitchen interior logo icon background pattern
+		floral art print poster t-shirt shoes bag watch car street city beach sunset mountain dog cat food recipe
+		cake chocolate coffee table chair sofa lamp living room bedroom ring gold silver necklace earrings saree
+		lehenga kurta mehndi bollywood actress model fashion portrait close-up hand holding smiling happy family
+		christmas birthday party card flowers roses tree forest river lake sky clouds night lights indian punjabi
+		traditional festival holi diwali temple aunty bride groom couple love hot summer winter autumn spring`)
+	// Words carrying the probe substring 'desi' (any case); "design" and
+	// friends match it too, as Python's 'desi' in str(x).lower() does.
+	desiWords   = []string{"desi", "Desi", "DESI", "desi-style", "Desi's", "desire", "Desiree", "desiccated"}
+	designWords = []string{"design", "Design", "DESIGN", "designer", "Designs", "designed", "redesign", "interior-design"}
+	// A few captions in other scripts, with no ASCII 'desi'.
+	otherCaptions = []string{"देसी लड़की साड़ी में", "Café crème à Paris", "Straße in München", "東京の夜景", "Dési vintage",
+		"ДИЗАЙН интерьера", "ｄｅｓｉ fullwidth", "naïve désign"}
+)
+
+// GenerateTextRows makes n rows deterministically from seed: about 0.6% of
+// captions contain a 'desi' word, 2.5% a 'design' word, 1% are in other
+// scripts and 0.5% are null; NSFW is UNLIKELY (~85%), UNSURE (~11%), NSFW
+// (~3.5%) or, for ~0.5%, an odd value ("None", "nsfw", "unlikely ",
+// "UNSURE\t", "") or null, as real LAION parts hold.
+func GenerateTextRows(n int, seed uint64) *TextRows {
+	r := rand.New(rand.NewPCG(seed, 0x7e47))
+	t := &TextRows{Text: make([]string, n), TextNull: make([]bool, n), NSFW: make([]string, n), NSFWNull: make([]bool, n)}
+	odd := []string{"None", "nsfw", "unlikely ", "UNSURE\t", ""}
+	var b strings.Builder
+	for i := range n {
+		switch u := r.Float64(); {
+		case u < 0.005:
+			t.TextNull[i] = true
+		case u < 0.015:
+			t.Text[i] = otherCaptions[r.IntN(len(otherCaptions))]
+		default:
+			b.Reset()
+			words := 4 + r.IntN(12)
+			special := -1
+			var pool []string
+			switch v := r.Float64(); {
+			case v < 0.006:
+				special, pool = r.IntN(words), desiWords
+			case v < 0.031:
+				special, pool = r.IntN(words), designWords
+			}
+			for w := range words {
+				if w > 0 {
+					b.WriteByte(' ')
+				}
+				if w == special {
+					b.WriteString(pool[r.IntN(len(pool))])
+					continue
+				}
+				word := captionWords[r.IntN(len(captionWords))]
+				if w == 0 || r.IntN(8) == 0 {
+					word = strings.ToUpper(word[:1]) + word[1:]
+				}
+				b.WriteString(word)
+			}
+			if r.IntN(20) == 0 {
+				b.WriteString(`, "quoted", with comma`)
+			}
+			t.Text[i] = b.String()
+		}
+		switch u := r.Float64(); {
+		case u < 0.85:
+			t.NSFW[i] = "UNLIKELY"
+		case u < 0.96:
+			t.NSFW[i] = "UNSURE"
+		case u < 0.995:
+			t.NSFW[i] = "NSFW"
+		case u < 0.998:
+			t.NSFW[i] = odd[r.IntN(len(odd))]
+		default:
+			t.NSFWNull[i] = true
+		}
+	}
+	return t
+}
+
+// NullLabel is the group key of rows whose NSFW is null.
+const NullLabel = "<null>"
+
+// CountDesiByNSFW is the straightforward Go baseline: for each row,
+// 'desi' in lower(TEXT) (null never matches), counted by NSFW label on one
+// goroutine. The fast path folds ASCII in place; other text goes through
+// strings.ToLower.
+func CountDesiByNSFW(t *TextRows, needle string) map[string]int {
+	out := map[string]int{}
+	for i, s := range t.Text {
+		if t.TextNull[i] || !containsFold(s, needle) {
+			continue
+		}
+		k := t.NSFW[i]
+		if t.NSFWNull[i] {
+			k = NullLabel
+		}
+		out[k]++
+	}
+	return out
+}
+
+// containsFold reports whether lower(s) contains needle (lower-case ASCII).
+func containsFold(s, needle string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return strings.Contains(strings.ToLower(s), needle)
+		}
+	}
+	n := len(needle)
+	for i := 0; i+n <= len(s); i++ {
+		j := 0
+		for ; j < n; j++ {
+			c := s[i+j]
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			if c != needle[j] {
+				break
+			}
+		}
+		if j == n {
+			return true
+		}
+	}
+	return false
+}
+
+// TextStore loads rows into the query engine's in-memory store (package
+// querytest), the laiondb side of the text-scan comparison until db's
+// on-disk store is benchmarked here too: swap this for db.Open to measure
+// the store's column reads as well.
+func TextStore(t *TextRows) query.Store {
+	s := querytest.New(len(t.Text))
+	s.AddStrings("text", t.Text, t.TextNull)
+	s.AddStrings("nsfw", t.NSFW, t.NSFWNull)
+	return s
+}
+
+// QueryDesiByNSFW runs "all where text contains 'desi'" through
+// query.Parse / query.Run and returns the NSFW counts of the selected rows.
+func QueryDesiByNSFW(ctx context.Context, s query.Store, needle string) (map[string]int, error) {
+	q, err := query.Parse(fmt.Sprintf("all where text contains '%s'", needle))
+	if err != nil {
+		return nil, fmt.Errorf("bench: %w", err)
+	}
+	res, err := query.Run(ctx, s, q, nil)
+	if err != nil {
+		return nil, fmt.Errorf("bench: %w", err)
+	}
+	out := map[string]int{}
+	if res.NSFW != nil {
+		for _, v := range res.NSFW.Values {
+			k := v.Value
+			if v.Null {
+				k = NullLabel
+			}
+			out[k] += v.Count
+		}
+	}
+	return out, nil
+}
+
+// FormatCounts prints counts sorted by label, for comparing systems.
+func FormatCounts(m map[string]int) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		fmt.Fprintf(&b, "%q:%d ", k, m[k])
+	}
+	return strings.TrimSpace(b.String())
+}
