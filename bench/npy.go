@@ -55,7 +55,13 @@ func ReadNpy(path string) (*Array, error) {
 	return a, nil
 }
 
-func parseNpy(b []byte) (*Array, error) {
+// parseNpyHeader parses the header in b (which may hold nothing else) and
+// returns the array's dtype and shape, without data.
+func parseNpyHeader(b []byte) (*Array, error) { return parseNpyOpt(b, false) }
+
+func parseNpy(b []byte) (*Array, error) { return parseNpyOpt(b, true) }
+
+func parseNpyOpt(b []byte, withData bool) (*Array, error) {
 	if len(b) < 10 || string(b[:6]) != "\x93NUMPY" {
 		return nil, fmt.Errorf("%w: no NUMPY magic", errNpy)
 	}
@@ -104,6 +110,9 @@ func parseNpy(b []byte) (*Array, error) {
 	size := map[string]int{"<f2": 2, "<f4": 4, "<f8": 8, "<i4": 4, "<i8": 8}[d]
 	if size == 0 {
 		return nil, fmt.Errorf("%w: dtype %q not supported (want little-endian f2, f4, f8, i4 or i8)", errNpy, descr)
+	}
+	if !withData {
+		return a, nil
 	}
 	if len(data) != n*size {
 		return nil, fmt.Errorf("%w: header says %v %s (%d bytes) but %d data bytes follow", errNpy, shape, descr, n*size, len(data))

@@ -31,13 +31,38 @@ func init() {
 				if err := ix.Add(ctx, m, nil, nil); err != nil {
 					return nil, fmt.Errorf("bench: laiondb-hnsw add: %w", err)
 				}
+				return &laiondbIndex{ix: ix, m: m}, nil
+			},
+			// Save writes the graph file (hnsw's own format) and, next to
+			// it, the float16 vectors as .npy (the store's vector file); the
+			// reported file size is the graph file's alone.
+			Save: func(s Searcher, path string) error {
+				l := s.(*laiondbIndex)
+				if err := l.ix.Write(path); err != nil {
+					return fmt.Errorf("bench: %w", err)
+				}
+				return WriteNpyF16(path+".vec.npy", l.m.F16, l.m.Len(), l.m.Dim)
+			},
+			// Open memory-maps both files, as the store does.
+			Open: func(path, _ string) (Searcher, error) {
+				h, dim, err := MmapNpyF16(path + ".vec.npy")
+				if err != nil {
+					return nil, err
+				}
+				ix, err := hnsw.Open(path, vec.Matrix{Dim: dim, F16: h})
+				if err != nil {
+					return nil, fmt.Errorf("bench: %w", err)
+				}
 				return &laiondbIndex{ix: ix}, nil
 			},
 		}
 	})
 }
 
-type laiondbIndex struct{ ix *hnsw.Index }
+type laiondbIndex struct {
+	ix *hnsw.Index
+	m  vec.Matrix
+}
 
 func (l *laiondbIndex) Search(q []float32, k, ef int, dst []int32) []int32 {
 	res, err := l.ix.Search(context.Background(), q, k, &hnsw.SearchOptions{Ef: ef})
