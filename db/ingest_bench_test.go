@@ -2,7 +2,7 @@ package db
 
 import (
 	"context"
-	"fmt"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -34,9 +34,12 @@ func BenchmarkIngest(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			i := 0
 			for b.Loop() {
-				d, err := Open(filepath.Join(tmp, fmt.Sprintf("store-%s-%d", c.name, i)), nil)
+				dir, err := os.MkdirTemp(tmp, "store-")
+				if err != nil {
+					b.Fatal(err)
+				}
+				d, err := Open(dir, nil)
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -44,7 +47,7 @@ func BenchmarkIngest(b *testing.B) {
 					b.Fatal(err)
 				}
 				d.Close()
-				i++
+				os.RemoveAll(dir)
 			}
 			b.ReportMetric(float64(rows*b.N)/b.Elapsed().Seconds(), c.unit)
 		})
