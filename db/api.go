@@ -76,26 +76,29 @@ func readQueryNpy(path string) ([]float32, error) {
 // Query parses and runs an audit query (see package query for the
 // language) against a snapshot of the store. Nil opts means defaults.
 func (d *DB) Query(ctx context.Context, q string, opts *query.Options) (*query.Result, error) {
-	parsed, err := query.Parse(q)
+	p, v, err := d.plan(q, opts)
 	if err != nil {
 		return nil, err
 	}
-	v, err := d.view()
-	if err != nil {
-		return nil, err
-	}
-	return query.Run(ctx, v, parsed, opts)
+	return p.Run(ctx, v)
 }
 
 // Explain returns the plan of a query without running it.
 func (d *DB) Explain(q string, opts *query.Options) (*query.Plan, error) {
+	p, _, err := d.plan(q, opts)
+	return p, err
+}
+
+// plan parses q and plans it against a snapshot of the store.
+func (d *DB) plan(q string, opts *query.Options) (*query.Plan, *view, error) {
 	parsed, err := query.Parse(q)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	v, err := d.view()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return query.NewPlan(parsed, v, opts)
+	p, err := query.NewPlan(parsed, v, opts)
+	return p, v, err
 }
