@@ -192,24 +192,34 @@ func (d *DB) Ingest(ctx context.Context, srcs []Source, opts *IngestOptions) ([]
 	d.ingestMu.Lock()
 	defer d.ingestMu.Unlock()
 	var results []IngestResult
-	prep := make([]*prepared, 0, len(srcs))
-	defer func() {
-		for _, p := range prep {
-			p.close()
-		}
-	}()
+	// Check every source's files (schemas, npy headers, row counts,
+	// dimensions) before writing anything, and count the rows; the files
+	// are opened again, and checksummed, one source at a time.
 	var total int64
+	dim, dimFrom := 0, ""
 	for _, s := range srcs {
-		p, err := d.prepare(s, o.SkipText)
+		p, err := d.prepare(s, o.SkipText, false)
 		if err != nil {
 			return results, err
 		}
-		prep = append(prep, p)
 		total += p.meta.rows
+		if p.img != nil {
+			if dim == 0 {
+				dim, dimFrom = p.img.Cols, p.src.ImageEmb
+			} else if p.img.Cols != dim {
+				p.close()
+				return results, fmt.Errorf("%w: %s has dimension %d but %s has %d", ErrDimension, p.src.ImageEmb, p.img.Cols, dimFrom, dim)
+			}
+		}
+		p.close()
 	}
 	var done int64
-	for _, p := range prep {
+	for _, s := range srcs {
 		if err := ctx.Err(); err != nil {
+			return results, err
+		}
+		p, err := d.prepare(s, o.SkipText, true)
+		if err != nil {
 			return results, err
 		}
 		res, err := d.ingestOne(ctx, p, func(n int64) {
@@ -217,6 +227,7 @@ func (d *DB) Ingest(ctx context.Context, srcs []Source, opts *IngestOptions) ([]
 				o.Progress(done+n, total)
 			}
 		})
+		p.close()
 		if err != nil {
 			return results, err
 		}
@@ -258,8 +269,9 @@ func (p *prepared) close() {
 
 // prepare opens and checks a source's files before anything is written:
 // parquet readable, npy headers consistent with their size, row counts
-// equal, dimensions equal to each other and to the store's.
-func (d *DB) prepare(s Source, skipText bool) (*prepared, error) {
+// equal, dimensions equal to each other and to the store's; with sums, it
+// also checksums the files.
+func (d *DB) prepare(s Source, skipText, sums bool) (*prepared, error) {
 	if s.Metadata == "" {
 		return nil, fmt.Errorf("%w: source without a metadata file", ErrBadInput)
 	}
@@ -316,7 +328,7 @@ func (d *DB) prepare(s Source, skipText bool) (*prepared, error) {
 		return nil, fmt.Errorf("%w: %s has dimension %d, the store has %d", ErrDimension, p.src.ImageEmb, p.img.Cols, m.Dim)
 	}
 	for _, f := range []struct{ role, path string }{{"metadata", s.Metadata}, {"img_emb", p.src.ImageEmb}, {"text_emb", p.src.TextEmb}} {
-		if f.path == "" {
+		if f.path == "" || !sums {
 			continue
 		}
 		sf, err := checksum(f.path)
