@@ -168,7 +168,8 @@ func RunExternal(ctx context.Context, sys *External, ds *Dataset, o Options, src
 		if err != nil {
 			return nil, err
 		}
-		gt := qs.GT[:len(ids10)/10*GTK]
+		p.NQ = len(ids10) / 10
+		gt := qs.GT[:p.NQ*GTK]
 		p.Recall1 = Recall(ids10, 10, gt, 1)
 		p.Recall10 = Recall(ids10, 10, gt, 10)
 		p.Recall100 = Recall(ids100, GTK, gt, GTK)

@@ -211,7 +211,7 @@ func RunGo(ctx context.Context, sys *GoSystem, ds *Dataset, o Options) (*Result,
 // pass and the batched pass.
 func measurePoint(idx Searcher, qs *QuerySet, dim, knob, batchThreads int) Point {
 	nq := qs.Len(dim)
-	p := Point{Queries: qs.Name, Value: knob, BatchThreads: batchThreads}
+	p := Point{Queries: qs.Name, Value: knob, BatchThreads: batchThreads, NQ: nq}
 	ids10 := make([]int32, nq*10)
 	for i := range ids10 {
 		ids10[i] = -1

@@ -40,6 +40,7 @@ type Point struct {
 	Queries string `json:"queries"`
 	Knob    string `json:"knob"` // "ef", "nprobe" or "" for exact systems
 	Value   int    `json:"value"`
+	NQ      int    `json:"nq"` // queries measured
 	// Recall@1 and @10 come from the timed k=10 searches; Recall@100 from a
 	// separate k=100 pass (whose effective ef is max(ef, 100) in every
 	// HNSW library).
@@ -125,12 +126,12 @@ func GoBench(r *Result) []string {
 			knob = fmt.Sprintf("/%s=%d", p.Knob, p.Value)
 		}
 		if p.QPS1 > 0 {
-			line(fmt.Sprintf("Search/%s/queries=%s%s", name, p.Queries, knob), 1000, 1e9/p.QPS1, map[string]float64{
+			line(fmt.Sprintf("Search/%s/queries=%s%s", name, p.Queries, knob), max(1, p.NQ), 1e9/p.QPS1, map[string]float64{
 				"recall@1": p.Recall1, "recall@10": p.Recall10, "recall@100": p.Recall100,
 				"p50-ns": p.P50, "p99-ns": p.P99})
 		}
 		if p.BatchQPS > 0 {
-			line(fmt.Sprintf("SearchBatch/%s/queries=%s%s/threads=%d", name, p.Queries, knob, p.BatchThreads), 1000, 1e9/p.BatchQPS, map[string]float64{
+			line(fmt.Sprintf("SearchBatch/%s/queries=%s%s/threads=%d", name, p.Queries, knob, p.BatchThreads), max(1, p.NQ), 1e9/p.BatchQPS, map[string]float64{
 				"recall@10": p.Recall10})
 		}
 	}
