@@ -186,3 +186,23 @@ func TestCLITextKNN(t *testing.T) {
 		t.Errorf("other model: exit %d, stderr %q", code, errs)
 	}
 }
+
+// A model whose embeddings have another dimension than the store's is
+// refused, naming both.
+func TestCLIModelDimensionMismatch(t *testing.T) {
+	vocab := clipVocab(t)
+	needRuntime(t)
+	tmp := t.TempDir()
+	if _, err := fixture.EmbeddingFolder(filepath.Join(tmp, "emb"), fixture.Config{Seed: 5, Parts: 1, Rows: 100, Dim: 16}); err != nil {
+		t.Fatal(err)
+	}
+	store := filepath.Join(tmp, "store")
+	if code, _, errs := runCmd(t, "ingest", "--store", store, filepath.Join(tmp, "emb")); code != 0 {
+		t.Fatal(errs)
+	}
+	model := filepath.Join(encodeRoot(t), "encode", "testdata", "models", "hf")
+	code, _, errs := runCmd(t, "query", "--store", store, "--model", model, "--vocab", vocab, "knn('beautiful',10)")
+	if code != 1 || !strings.Contains(errs, "32-d") || !strings.Contains(errs, "16-d") {
+		t.Errorf("exit %d: %q", code, errs)
+	}
+}
