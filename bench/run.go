@@ -209,3 +209,27 @@ func WriteReport(cfg RunConfig, ds *Dataset, results []*Result) error {
 	}
 	return nil
 }
+
+// Rerender rewrites report.md, bench.txt and recall-qps.svg from the
+// results.json of an earlier run with the same data flags, e.g. after the
+// report format changed.
+func Rerender(ctx context.Context, cfg RunConfig) error {
+	cfg.defaults()
+	cfg.Data.Dir = cfg.Dir
+	ds, err := LoadData(ctx, cfg.Data)
+	if err != nil {
+		return err
+	}
+	b, err := os.ReadFile(filepath.Join(cfg.Dir, "results.json"))
+	if err != nil {
+		return fmt.Errorf("bench: %w", err)
+	}
+	var rs []*Result
+	if err := json.Unmarshal(b, &rs); err != nil {
+		return fmt.Errorf("bench: results.json: %w", err)
+	}
+	if len(cfg.Targets) == 0 {
+		cfg.Targets = []float64{0.9, 0.95, 0.99}
+	}
+	return WriteReport(cfg, ds, rs)
+}

@@ -35,6 +35,7 @@ func init() {
 		pBase        string
 		pQuery       string
 		pThreads     int
+		rerender     bool
 	)
 	register(&command{
 		name:    "bench",
@@ -55,6 +56,7 @@ func init() {
 			fs.IntVar(&exactQ, "exact-queries", 200, "queries timed on exact systems")
 			fs.StringVar(&src, "src", "bench", "folder holding drivers/ (the bench package source)")
 			fs.Float64SliceVar(&targets, "targets", []float64{0.9, 0.95, 0.99}, "recall@10 levels of the summary table")
+			fs.BoolVar(&rerender, "rerender", false, "rewrite the report of the run in --out from its results.json (same data flags)")
 			fs.StringVar(&probe, "probe", "", "internal: run a fresh-process probe (open|build)")
 			fs.StringVar(&pSystem, "probe-system", "", "internal")
 			fs.StringVar(&pIndex, "probe-index", "", "internal")
@@ -86,6 +88,9 @@ func init() {
 				Systems: systems,
 				Options: bench.Options{BatchThreads: batchThreads, ExactQueries: exactQ, Dir: out, Probe: []string{exe, "bench"}},
 				SrcDir:  src, Targets: targets, Out: e.stdout, Progress: e.stderr,
+			}
+			if rerender {
+				return bench.Rerender(ctx, cfg)
 			}
 			if _, err := bench.Run(ctx, cfg); err != nil {
 				return err
