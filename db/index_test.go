@@ -34,7 +34,13 @@ func TestIndexedSearch(t *testing.T) {
 	}
 	srcs, _ := ExpandPaths([]string{emb.Dir})
 	dir := filepath.Join(tmp, "store")
-	d := openTest(t, dir)
+	// A narrow search (ef 48) so that the planner uses the graph on this
+	// small set: the default ef would scan 7000 vectors exactly.
+	d, err := Open(dir, &Options{EfSearch: 48})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
 	// The first two files with the index, the third without.
 	// The planner scans exactly below sqrt(4·16·ef·n) allowed rows: n must
 	// exceed 4·16·96 = 6144 for the graph to answer.
@@ -103,7 +109,7 @@ func TestIndexedSearch(t *testing.T) {
 	// The index persists; a damaged file is reported and searches fall
 	// back to exact scans until a rebuild.
 	var warned []string
-	d2, err := Open(dir, &Options{Warn: func(s string) { warned = append(warned, s) }})
+	d2, err := Open(dir, &Options{EfSearch: 48, Warn: func(s string) { warned = append(warned, s) }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +119,7 @@ func TestIndexedSearch(t *testing.T) {
 	}
 	d2.Close()
 	flip(t, indexPath(dir), 100000)
-	d3, err := Open(dir, &Options{Warn: func(s string) { warned = append(warned, s) }})
+	d3, err := Open(dir, &Options{EfSearch: 48, Warn: func(s string) { warned = append(warned, s) }})
 	if err != nil {
 		t.Fatal(err)
 	}

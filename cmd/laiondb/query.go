@@ -45,7 +45,7 @@ func init() {
 			fs.IntVar(&f.rows, "rows", 0, "also print the first N selected rows (id, source file and row, score, nsfw, url, text)")
 			fs.BoolVar(&f.explain, "explain", false, "print the plan without running it")
 			fs.BoolVar(&f.exact, "exact", false, "answer vector searches by an exact scan")
-			fs.IntVar(&f.ef, "ef", 0, "HNSW candidate list size for index searches (default the index's, 64); larger is slower and closer to exact")
+			fs.IntVar(&f.ef, "ef", 0, "HNSW candidate list size for index searches (default max(256, 2k)); larger is slower and closer to exact")
 			fs.StringArrayVar(&f.lexicons, "lexicon", nil, "a keyword list file, one keyword per line, as NAME=FILE or FILE (named after the file); repeatable")
 		},
 		run: runQuery,
