@@ -4,9 +4,13 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 
+	"github.com/laiondb/laiondb/db"
+	"github.com/laiondb/laiondb/internal/fixture"
 	"github.com/laiondb/laiondb/query"
 	"github.com/laiondb/laiondb/query/querytest"
 )
@@ -194,4 +198,42 @@ func FormatCounts(m map[string]int) string {
 		fmt.Fprintf(&b, "%q:%d ", k, m[k])
 	}
 	return strings.TrimSpace(b.String())
+}
+
+// DBTextStore writes the rows as a LAION-400M metadata part (TEXT and NSFW;
+// SAMPLE_ID is the row number), ingests it into a new laiondb store in dir
+// and returns a snapshot of the store with a function closing it. This is
+// what `laiondb query` scans: Badger column blocks, not memory.
+func DBTextStore(ctx context.Context, t *TextRows, dir string) (query.Store, func() error, error) {
+	rows := make([]fixture.Row, len(t.Text))
+	for i := range rows {
+		rows[i].SampleID = int64(i)
+		if !t.TextNull[i] {
+			rows[i].Text = &t.Text[i]
+		}
+		if !t.NSFWNull[i] {
+			rows[i].NSFW = &t.NSFW[i]
+		}
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, nil, fmt.Errorf("bench: %w", err)
+	}
+	part := filepath.Join(dir, "part-00000.parquet")
+	if err := fixture.WriteParquet(part, "laion400m", rows); err != nil {
+		return nil, nil, fmt.Errorf("bench: writing %s: %w", part, err)
+	}
+	d, err := db.Open(filepath.Join(dir, "store"), nil)
+	if err != nil {
+		return nil, nil, fmt.Errorf("bench: %w", err)
+	}
+	if _, err := d.Ingest(ctx, []db.Source{{Metadata: part}}, nil); err != nil {
+		d.Close()
+		return nil, nil, fmt.Errorf("bench: %w", err)
+	}
+	s, err := d.Snapshot()
+	if err != nil {
+		d.Close()
+		return nil, nil, err
+	}
+	return s, d.Close, nil
 }

@@ -97,8 +97,18 @@ func run(n int, seed uint64, out string, reps int) error {
 		fmt.Fprintf(os.Stderr, "%s: %.3f CPU-s, %.3f s\n", name, r.CPU, r.Wall)
 		return nil
 	}
+	dbStore, closeStore, err := bench.DBTextStore(ctx, t, filepath.Join(filepath.Dir(csvPath), "laiondb-textscan"))
+	if err != nil {
+		return err
+	}
+	defer closeStore()
+	if err := best("laiondb-store", fmt.Sprint(runtime.GOMAXPROCS(0)), func() (map[string]int, error) {
+		return bench.QueryDesiByNSFW(ctx, dbStore, "desi")
+	}); err != nil {
+		return err
+	}
 	store := bench.TextStore(t)
-	if err := best("laiondb-query", fmt.Sprint(runtime.GOMAXPROCS(0)), func() (map[string]int, error) {
+	if err := best("laiondb-query-in-memory", fmt.Sprint(runtime.GOMAXPROCS(0)), func() (map[string]int, error) {
 		return bench.QueryDesiByNSFW(ctx, store, "desi")
 	}); err != nil {
 		return err
