@@ -329,8 +329,12 @@ func (d *DB) segmentsFrom(prefix byte, from uint32) ([]uint32, error) {
 	return out, err
 }
 
-// Close releases the store. Pending searches must have returned.
+// Close releases the store. It waits for a running ingest or index build
+// to finish (cancel its context to stop it early); searches and queries
+// must have returned.
 func (d *DB) Close() error {
+	d.ingestMu.Lock()
+	defer d.ingestMu.Unlock()
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.closed {
