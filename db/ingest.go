@@ -426,6 +426,9 @@ func (d *DB) ingestOne(ctx context.Context, p *prepared, progress func(int64)) (
 		for _, v := range []*vecFile{img, txt} {
 			if v != nil {
 				v.rollback(m.Rows)
+				if v != d.imgFile(nil) && v != d.txtFile(nil) {
+					v.close() // opened for this ingest
+				}
 			}
 		}
 	}()
