@@ -25,12 +25,10 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"sort"
 	"strings"
 	"syscall"
 	"testing"
@@ -237,15 +235,15 @@ func report(out string, n int, rs []result) error {
 	fmt.Fprintf(&md, "| system | threads | rows per CPU-second | ratio to laiondb | wall ms | counts agree |\n|---|---|---|---|---|---|\n")
 	for _, r := range rs {
 		agree := "yes"
-		if fmtCounts(r.Counts) != fmtCounts(ref.Counts) {
-			agree = "NO: " + fmtCounts(r.Counts)
+		if bench.FormatCounts(r.Counts) != bench.FormatCounts(ref.Counts) {
+			agree = "NO: " + bench.FormatCounts(r.Counts)
 		}
 		rps := float64(n) / r.CPU
 		fmt.Fprintf(&md, "| %s | %s | %.3g | ×%.2f | %.0f | %s |\n", r.System, r.Threads, rps, rps/(float64(n)/ref.CPU), r.Wall*1e3, agree)
 		br := testing.BenchmarkResult{N: 1, T: time.Duration(r.Wall * 1e9), Extra: map[string]float64{"rows/cpu-s": rps, "cpu-ns/op": r.CPU * 1e9}}
 		fmt.Printf("BenchmarkTextScan/system=%s/rows=%d\t%s\n", r.System, n, br.String())
 	}
-	fmt.Fprintf(&md, "\nCounts (laiondb): %s\n\n", fmtCounts(ref.Counts))
+	fmt.Fprintf(&md, "\nCounts (laiondb): %s\n\n", bench.FormatCounts(ref.Counts))
 	for _, r := range rs {
 		if r.Note != "" {
 			fmt.Fprintf(&md, "- %s: %s\n", r.System, r.Note)
@@ -253,18 +251,4 @@ func report(out string, n int, rs []result) error {
 	}
 	fmt.Print(md.String())
 	return os.WriteFile(filepath.Join(out, "report.md"), []byte(md.String()), 0o644)
-}
-
-func fmtCounts(m map[string]int) string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var b strings.Builder
-	for _, k := range keys {
-		fmt.Fprintf(&b, "%q:%d ", k, m[k])
-	}
-	_ = math.NaN
-	return strings.TrimSpace(b.String())
 }
