@@ -21,10 +21,12 @@ test: ort
 	$(GO) test -count=1 ./...
 	$(GO) test -count=1 -race ./db/... ./hnsw/... ./query/... ./internal/...
 
-# Run each fuzz target for FUZZTIME (default 30s).
-FUZZTIME ?= 30s
+# Run every fuzz target for FUZZSECONDS each (default 60).
+FUZZSECONDS ?= 60
 fuzz:
-	$(GO) test -run=^$$ -fuzz=FuzzParse -fuzztime=$(FUZZTIME) ./query/
+	sh scripts/fuzz.sh $(FUZZSECONDS)
 
+# The store's ingest and query benchmarks; bench/run.sh runs the comparison
+# with FAISS and hnswlib (BENCHMARKS.md).
 bench:
-	$(GO) test -run=^$$ -bench=. -benchtime=1x ./db/
+	$(GO) test -run=^$$ -bench=. -benchtime=5x ./db/
