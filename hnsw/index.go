@@ -83,6 +83,9 @@ func (o *Options) withDefaults() (Options, error) {
 // and with one Add; concurrent Adds are serialised.
 type Index struct {
 	addMu sync.Mutex   // serialises Add
+	hubMu sync.Mutex   // guards hubs, hubN
+	hubs  []uint32
+	hubN  int
 	mu    sync.RWMutex // write-held only to resize arrays and switch modes
 
 	dim  int
@@ -292,15 +295,22 @@ func (ix *Index) greedy(s *scratch, q []float32, ep cand, lc int, locked bool) c
 // rows allow admits (nil: all) enter the results, but the search moves
 // through every row. It stops after budget score computations (0: no
 // limit) and reports whether it did. The results are left in s.res.
-func (ix *Index) searchLayer(s *scratch, q []float32, ep cand, ef, lc int, locked bool, allow AllowList, budget int) (visited int, stopped bool) {
+func (ix *Index) searchLayer(s *scratch, q []float32, ep cand, ef, lc int, locked bool, allow AllowList, budget int, more ...cand) (visited int, stopped bool) {
 	n := uint32(len(ix.levels))
 	s.resetVisited(int(n))
 	s.cands = s.cands[:0]
 	s.res = s.res[:0]
-	s.visit(ep.id)
-	s.cands.push(ep)
-	if allow == nil || allow.Contains(ep.id) {
-		s.res.push(ep)
+	for _, e := range append([]cand{ep}, more...) {
+		if !s.visit(e.id) {
+			continue
+		}
+		s.cands.push(e)
+		if allow == nil || allow.Contains(e.id) {
+			s.res.push(e)
+			if len(s.res) > ef {
+				s.res.pop()
+			}
+		}
 	}
 	for len(s.cands) > 0 {
 		c := s.cands[0]

@@ -281,3 +281,43 @@ func TestConcurrentSearchAdd(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Seeding the layer-0 search from hub nodes returns true scores of real
+// rows, sorted, and does not lose recall.
+func TestSearchSeeds(t *testing.T) {
+	const n, dim = 6000, 48
+	m := clipLike(n, dim, 11)
+	ix, err := New(dim, &Options{Seed: 1, EfConstruction: 64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ix.Add(context.Background(), m, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	qs := clipLike(50, dim, 12)
+	var plain, seeded float64
+	for i := 0; i < qs.Len(); i++ {
+		q := qs.Row(i, nil)
+		want, _, _ := Exact(context.Background(), m, q, 10, nil)
+		for _, seeds := range []int{0, 16} {
+			r, err := ix.Search(context.Background(), q, 10, &SearchOptions{Ef: 16, Seeds: seeds})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for j, h := range r.Hits {
+				if got := m.Dot(q, int(h.ID)); got != h.Score || (j > 0 && h.Score > r.Hits[j-1].Score) {
+					t.Fatalf("seeds %d: hit %d = %+v, true score %v", seeds, j, h, got)
+				}
+			}
+			rec := recallAt(10, [][]Hit{r.Hits}, [][]Hit{want})
+			if seeds == 0 {
+				plain += rec
+			} else {
+				seeded += rec
+			}
+		}
+	}
+	if seeded < plain-0.5 || seeded == 0 {
+		t.Errorf("recall with seeds %.2f < without %.2f", seeded/50, plain/50)
+	}
+}

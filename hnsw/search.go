@@ -42,6 +42,42 @@ type SearchOptions struct {
 	Allow AllowList
 	// Exact forces the exact scan.
 	Exact bool
+	// Seeds, when positive, starts the layer-0 search also from the
+	// Seeds best of the graph's hub nodes (those on layer 2 and above),
+	// besides the greedy descent's entry point.
+	Seeds int
+}
+
+// hubList returns the rows on layer 2 and above, computed once per
+// graph size.
+func (ix *Index) hubList() []uint32 {
+	ix.hubMu.Lock()
+	defer ix.hubMu.Unlock()
+	if ix.hubN != len(ix.levels) {
+		ix.hubs = ix.hubs[:0]
+		for id, l := range ix.levels {
+			if l != absent && l >= 2 {
+				ix.hubs = append(ix.hubs, uint32(id))
+			}
+		}
+		ix.hubN = len(ix.levels)
+	}
+	return ix.hubs
+}
+
+// seeds scores the hub nodes and returns the best k.
+func (ix *Index) seeds(q []float32, k int) []cand {
+	var h minHeap
+	for _, id := range ix.hubList() {
+		sc := ix.vecs.Dot(q, int(id))
+		if len(h) < k {
+			h.push(cand{sc, id})
+		} else if sc > h[0].score {
+			h.pop()
+			h.push(cand{sc, id})
+		}
+	}
+	return h
 }
 
 // Result is the answer of Search.
@@ -172,7 +208,12 @@ func (ix *Index) search(ctx context.Context, q []float32, k int, so SearchOption
 		// `allowed` scores.
 		budget = max(allowed, int(visitsPerEf*float64(ef))*4)
 	}
-	v, stopped := ix.searchLayer(s, q, ep, ef, 0, locked, so.Allow, budget)
+	var seeds []cand
+	if so.Seeds > 0 {
+		seeds = ix.seeds(q, so.Seeds)
+		scored += len(ix.hubList())
+	}
+	v, stopped := ix.searchLayer(s, q, ep, ef, 0, locked, so.Allow, budget, seeds...)
 	scored += v
 	if len(s.res) < k || stopped {
 		// Too few allowed rows reachable, or the budget ran out (the
