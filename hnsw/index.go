@@ -82,8 +82,8 @@ func (o *Options) withDefaults() (Options, error) {
 // It is safe to call Search, Len and Write concurrently with each other
 // and with one Add; concurrent Adds are serialised.
 type Index struct {
-	addMu sync.Mutex   // serialises Add
-	hubMu sync.Mutex   // guards hubs, hubN
+	addMu sync.Mutex // serialises Add
+	hubMu sync.Mutex // guards hubs, hubN
 	hubs  []uint32
 	hubN  int
 	mu    sync.RWMutex // write-held only to resize arrays and switch modes
