@@ -287,7 +287,7 @@ func TestConcurrentSearchAdd(t *testing.T) {
 func TestSearchSeeds(t *testing.T) {
 	const n, dim = 6000, 48
 	m := clipLike(n, dim, 11)
-	ix, err := New(dim, &Options{Seed: 1, EfConstruction: 64})
+	ix, err := New(dim, &Options{Seed: 1, EfConstruction: 64, Workers: 1}) // deterministic graph
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -317,7 +317,7 @@ func TestSearchSeeds(t *testing.T) {
 			}
 		}
 	}
-	if seeded < plain-0.5 || seeded == 0 {
+	if seeded < 0.95*plain || seeded == 0 {
 		t.Errorf("recall with seeds %.2f < without %.2f", seeded/50, plain/50)
 	}
 }
