@@ -36,7 +36,7 @@ func TestIndexedSearch(t *testing.T) {
 	dir := filepath.Join(tmp, "store")
 	// A narrow search (ef 48) so that the planner uses the graph on this
 	// small set: the default ef would scan 7000 vectors exactly.
-	d, err := Open(dir, &Options{EfSearch: 48})
+	d, err := Open(dir, &Options{EfSearch: 48, ExactUpTo: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +109,7 @@ func TestIndexedSearch(t *testing.T) {
 	// The index persists; a damaged file is reported and searches fall
 	// back to exact scans until a rebuild.
 	var warned []string
-	d2, err := Open(dir, &Options{EfSearch: 48, Warn: func(s string) { warned = append(warned, s) }})
+	d2, err := Open(dir, &Options{EfSearch: 48, ExactUpTo: -1, Warn: func(s string) { warned = append(warned, s) }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +119,7 @@ func TestIndexedSearch(t *testing.T) {
 	}
 	d2.Close()
 	flip(t, indexPath(dir), 100000)
-	d3, err := Open(dir, &Options{EfSearch: 48, Warn: func(s string) { warned = append(warned, s) }})
+	d3, err := Open(dir, &Options{EfSearch: 48, ExactUpTo: -1, Warn: func(s string) { warned = append(warned, s) }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,5 +147,30 @@ func TestIndexedSearch(t *testing.T) {
 	}
 	if _, err := os.Stat(indexPath(dir)); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Small searches are answered exactly even with an index; ExactUpTo < 0
+// hands them to the index's planner.
+func TestExactUpTo(t *testing.T) {
+	dir := checkStore(t) // 600 rows with an index
+	for _, c := range []struct {
+		upTo int
+		want string
+	}{{0, "answered exactly"}, {-1, "planner"}} {
+		d, err := Open(dir, &Options{ReadOnly: true, ExactUpTo: c.upTo})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, _ := d.Snapshot()
+		q, err := s.Vector(context.Background(), query.Target{Kind: query.TargetRow, Row: 5})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := d.Search(context.Background(), query.SearchRequest{Vec: q, K: 5})
+		d.Close()
+		if err != nil || !res.Exact || !strings.Contains(res.Method, c.want) || res.Hits[0].Row != 5 {
+			t.Errorf("ExactUpTo %d: %+v %v", c.upTo, res, err)
+		}
 	}
 }

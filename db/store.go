@@ -61,6 +61,11 @@ type Options struct {
 	// Embedder encodes text and image query targets. Nil means text and
 	// image targets fail with ErrNoModel.
 	Embedder Embedder
+	// ExactUpTo is the largest number of candidate vectors (rows with
+	// vectors that the filter allows) a k-NN search scans exactly even
+	// when the store has an index; 0 means 1,048,576, negative means the
+	// index answers every search it can.
+	ExactUpTo int
 	// EfSearch is the HNSW candidate list size of searches; 0 means
 	// max(256, 2k), which keeps recall@10 of text queries above 0.99.
 	// Larger is slower and closer to exact.

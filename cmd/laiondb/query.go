@@ -24,6 +24,7 @@ var queryFlags struct {
 	rows     int
 	explain  bool
 	exact    bool
+	exactMax int
 	ef       int
 	lexicons []string
 }
@@ -45,6 +46,7 @@ func init() {
 			fs.IntVar(&f.rows, "rows", 0, "also print the first N selected rows (id, source file and row, score, nsfw, url, text)")
 			fs.BoolVar(&f.explain, "explain", false, "print the plan without running it")
 			fs.BoolVar(&f.exact, "exact", false, "answer vector searches by an exact scan")
+			fs.IntVar(&f.exactMax, "exact-up-to", 0, "scan exactly whenever a knn search has at most this many candidate vectors, index or not (default 1048576; -1: use the index whenever there is one)")
 			fs.IntVar(&f.ef, "ef", 0, "HNSW candidate list size for index searches (default max(256, 2k)); larger is slower and closer to exact")
 			fs.StringArrayVar(&f.lexicons, "lexicon", nil, "a keyword list file, one keyword per line, as NAME=FILE or FILE (named after the file); repeatable")
 		},
@@ -81,7 +83,7 @@ func runQuery(e *env, fs *pflag.FlagSet) error {
 	if l := emb.orNil(); l != nil {
 		embI = l
 	}
-	d, err := f.store.open(e, true, embI, func(o *db.Options) { o.EfSearch = f.ef })
+	d, err := f.store.open(e, true, embI, func(o *db.Options) { o.EfSearch, o.ExactUpTo = f.ef, f.exactMax })
 	if err != nil {
 		return err
 	}
