@@ -89,6 +89,7 @@ func nearestPow2(x int) int {
 // RunExternal runs one external system's driver and scores its results.
 func RunExternal(ctx context.Context, sys *External, ds *Dataset, o Options, srcDir string, stderr io.Writer) (*Result, error) {
 	o.defaults()
+	sweep := o.sweep(sys.Knob, sys.Sweep)
 	out := filepath.Join(o.Dir, "runs", sys.Key)
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return nil, fmt.Errorf("bench: %w", err)
@@ -99,7 +100,7 @@ func RunExternal(ctx context.Context, sys *External, ds *Dataset, o Options, src
 		if err != nil {
 			return nil, err
 		}
-		args := []string{"run", ds.BasePath, out, sys.Key, "16", "200", strconv.Itoa(o.BatchThreads), joinInts(sys.Sweep)}
+		args := []string{"run", ds.BasePath, out, sys.Key, "16", "200", strconv.Itoa(o.BatchThreads), joinInts(sweep), joinInts(o.Build)}
 		for _, q := range ds.Queries {
 			args = append(args, q.Name+"="+q.Path)
 		}
@@ -107,8 +108,8 @@ func RunExternal(ctx context.Context, sys *External, ds *Dataset, o Options, src
 	} else {
 		cfg := map[string]any{
 			"system": sys.Name, "params": sys.Params, "tag": sys.Key, "base": ds.BasePath, "out": out,
-			"knob": sys.Knob, "sweep": sys.Sweep, "exact": sys.Exact, "exact_queries": o.ExactQueries,
-			"batch_threads": o.BatchThreads, "build_threads": o.Build, "default_knob": defaultKnob(sys.Sweep),
+			"knob": sys.Knob, "sweep": sweep, "exact": sys.Exact, "exact_queries": o.ExactQueries,
+			"batch_threads": o.BatchThreads, "build_threads": o.Build, "default_knob": defaultKnob(sweep),
 		}
 		var qs []map[string]string
 		for _, q := range ds.Queries {
@@ -141,7 +142,7 @@ func RunExternal(ctx context.Context, sys *External, ds *Dataset, o Options, src
 		// Fresh-process open probe: the driver binary in "open" mode.
 		bin := filepath.Join(o.Dir, "bin", "hnswlib_bench")
 		idx := filepath.Join(out, sys.Key+".index")
-		pout, err := exec.CommandContext(ctx, bin, "open", idx, ds.Queries[0].Path, strconv.Itoa(ds.Dim), strconv.Itoa(defaultKnob(sys.Sweep))).Output()
+		pout, err := exec.CommandContext(ctx, bin, "open", idx, ds.Queries[0].Path, strconv.Itoa(ds.Dim), strconv.Itoa(defaultKnob(o.sweep(sys.Knob, sys.Sweep)))).Output()
 		if err == nil {
 			f := strings.Fields(string(pout))
 			if len(f) > 0 {

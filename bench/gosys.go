@@ -77,6 +77,18 @@ type Options struct {
 	Dir   string
 	Log   func(format string, a ...any)
 	Build []int // thread counts to build with (default 1, 2)
+	// Ef, when not empty, replaces the ef sweep of every system whose knob
+	// is ef (a 1M base needs larger ef for text queries than 100k).
+	Ef []int
+}
+
+// sweep returns the knob values to measure for a system with the given
+// knob and default sweep.
+func (o *Options) sweep(knob string, def []int) []int {
+	if knob == "ef" && len(o.Ef) > 0 {
+		return o.Ef
+	}
+	return def
 }
 
 func (o *Options) defaults() {
@@ -185,7 +197,7 @@ func RunGo(ctx context.Context, sys *GoSystem, ds *Dataset, o Options) (*Result,
 		}
 	}
 	for _, qs := range ds.Queries {
-		sweep := sys.Sweep
+		sweep := o.sweep(sys.Knob, sys.Sweep)
 		if len(sweep) == 0 {
 			sweep = []int{0}
 		}

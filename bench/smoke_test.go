@@ -58,12 +58,12 @@ func TestSmoke(t *testing.T) {
 			t.Error(err)
 		}
 	}
-	if !strings.Contains(out.String(), "BenchmarkSearch/system=laiondb-hnsw/M=16/efC=200/queries=image/ef=64\t") ||
+	if !strings.Contains(out.String(), "BenchmarkSearch/system=laiondb-hnsw/M=16/efC=200/seeds=16/queries=image/ef=64\t") ||
 		!strings.Contains(out.String(), "recall@10") {
 		t.Errorf("benchmark lines missing:\n%s", out.String())
 	}
 	md, _ := os.ReadFile(filepath.Join(dir, "report.md"))
-	if !strings.Contains(string(md), "| laiondb-hnsw M=16 efC=200 |") {
+	if !strings.Contains(string(md), "| laiondb-hnsw M=16 efC=200 seeds=16 |") {
 		t.Errorf("report lacks the laiondb row:\n%s", md)
 	}
 }

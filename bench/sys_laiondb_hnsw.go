@@ -8,7 +8,8 @@ import (
 	"github.com/laiondb/laiondb/internal/vec"
 )
 
-// laiondb's own HNSW index (package hnsw), M=16, efConstruction=200, over a
+// laiondb's own HNSW index (package hnsw), M=16, efConstruction=200,
+// searched as the store searches it (hnsw.DefaultSeeds hub seeds), over a
 // float16 copy of the base (the layout of the store's vector file, which
 // the index reads in place; it holds only links). This file is the whole
 // adapter between the harness and the index.
@@ -16,7 +17,7 @@ func init() {
 	RegisterGo("laiondb-hnsw", func() *GoSystem {
 		return &GoSystem{
 			Name:   "laiondb-hnsw",
-			Params: "M=16/efC=200",
+			Params: "M=16/efC=200/seeds=16",
 			Knob:   "ef",
 			Sweep:  []int{10, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512},
 			Note:   "package hnsw over float16 vectors (1024 B/vec of the 512-d data counted in RAM)",
@@ -65,7 +66,7 @@ type laiondbIndex struct {
 }
 
 func (l *laiondbIndex) Search(q []float32, k, ef int, dst []int32) []int32 {
-	res, err := l.ix.Search(context.Background(), q, k, &hnsw.SearchOptions{Ef: ef})
+	res, err := l.ix.Search(context.Background(), q, k, &hnsw.SearchOptions{Ef: ef, Seeds: hnsw.DefaultSeeds})
 	if err != nil {
 		return dst
 	}

@@ -184,7 +184,7 @@ func (v *view) search(ctx context.Context, req query.SearchRequest) (query.Searc
 	if ef == 0 {
 		ef = defaultEf(req.K)
 	}
-	r, err := v.ix.Search(ctx, req.Vec, req.K, &hnsw.SearchOptions{Allow: graphAllow, Ef: ef, Seeds: searchSeeds})
+	r, err := v.ix.Search(ctx, req.Vec, req.K, &hnsw.SearchOptions{Allow: graphAllow, Ef: ef, Seeds: hnsw.DefaultSeeds})
 	if err != nil {
 		return query.SearchResult{}, err
 	}
@@ -222,14 +222,6 @@ func (v *view) search(ctx context.Context, req query.SearchRequest) (query.Searc
 // (BENCHMARKS.md), recall@10 of text queries is 0.967 at ef 96 and 0.993
 // at ef 256, where image queries are at 1.000 from ef 48.
 func defaultEf(k int) int { return max(256, 2*k) }
-
-// searchSeeds is how many of the graph's hub nodes seed the layer-0
-// search besides the greedy entry point. Text queries lie off the image
-// manifold, where the greedy descent often ends in a poor region: on 1M
-// CLIP-like vectors, 200 text queries, seeding raised recall@10 from 0.84
-// to 0.91 at ef 256 and from 0.92 to 0.96 at ef 512, image queries staying
-// at 0.999, for about 4,000 extra scores per query (BENCHMARKS.md).
-const searchSeeds = 16
 
 // defaultExactUpTo is the default of Options.ExactUpTo: an exact scan of a
 // million 512-d float16 vectors takes about 30 ms on two cores

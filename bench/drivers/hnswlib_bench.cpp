@@ -5,13 +5,14 @@
 //
 // and runs
 //
-//   hnswlib_bench run BASE.npy OUTDIR TAG M EFC BATCH_THREADS EF1,EF2,... NAME=QUERIES.npy ...
+//   hnswlib_bench run BASE.npy OUTDIR TAG M EFC BATCH_THREADS EF1,EF2,... BUILD_THREADS NAME=QUERIES.npy ...
 //   hnswlib_bench open INDEX QUERIES.npy DIM EF        (fresh-process open probe)
 //
 // Inputs are float32 C-order .npy (n x d, unit norm); result ids are written
-// as int64 .npy (-1 for none) for the harness to score. It builds with 1 and
-// then 2 threads (the ParallelFor pattern of hnswlib's python bindings),
-// measures RSS delta across the 1-thread build, saves the index, and prints
+// as int64 .npy (-1 for none) for the harness to score. It builds once per
+// entry of BUILD_THREADS (e.g. "1,2"; the ParallelFor pattern of hnswlib's
+// python bindings), measures RSS delta across the first build, keeps the
+// last build, saves the index, and prints
 // one JSON object on stdout. Space: inner product, M and efC as given,
 // random_seed 100 (hnswlib's default).
 #include <hnswlib/hnswlib.h>
@@ -125,6 +126,9 @@ static void search_into(hnswlib::HierarchicalNSW<float> &idx, const float *q, si
     }
 }
 
+// jnum formats x for JSON: a build that did not run is 0, as in the Go systems.
+static double jnum(double x) { return std::isnan(x) ? 0 : x; }
+
 static int run(int argc, char **argv) {
     std::string base = argv[2], out = argv[3], tag = argv[4];
     size_t M = std::stoul(argv[5]), efc = std::stoul(argv[6]);
@@ -135,13 +139,20 @@ static int run(int argc, char **argv) {
         std::string s;
         while (std::getline(ss, s, ',')) sweep.push_back(std::stoul(s));
     }
+    std::vector<int> builds;  // thread counts to build with, in order
+    {
+        std::stringstream ss(argv[9]);
+        std::string s;
+        while (std::getline(ss, s, ',')) builds.push_back(std::stoi(s));
+    }
     Npy xb = read_npy(base);
     size_t n = xb.rows, d = xb.cols;
     hnswlib::InnerProductSpace space(d);
     hnswlib::HierarchicalNSW<float> *idx = nullptr;
     double build[3] = {NAN, NAN, NAN};
     double bpv = NAN;
-    for (int threads = 1; threads <= 2; threads++) {
+    for (size_t bi = 0; bi < builds.size(); bi++) {
+        int threads = builds[bi];
         delete idx;
         idx = nullptr;
         long r0 = rss();
@@ -151,9 +162,9 @@ static int run(int argc, char **argv) {
         // hnswlib's bindings add the first point alone, then the rest in parallel.
         idx->addPoint(xb.data.data(), 0);
         parallel_for(n - 1, threads, [&](size_t i) { idx->addPoint(xb.data.data() + (i + 1) * d, i + 1); });
-        build[threads] = since(t0);
-        if (threads == 1) bpv = double(rss() - r0) / n;
-        std::fprintf(stderr, "  %.1f s\n", build[threads]);
+        if (threads >= 1 && threads <= 2) build[threads] = since(t0);
+        if (bi == 0) bpv = double(rss() - r0) / n;
+        std::fprintf(stderr, "  %.1f s\n", since(t0));
     }
     std::string path = out + "/" + tag + ".index";
     idx->saveIndex(path);
@@ -161,11 +172,11 @@ static int run(int argc, char **argv) {
     stat(path.c_str(), &st);
     std::ostringstream js;
     js << "{\"system\":\"hnswlib-cpp\",\"params\":\"M=" << M << "/efC=" << efc << "\",\"n\":" << n
-       << ",\"build_sec_1\":" << build[1] << ",\"build_sec_2\":" << build[2] << ",\"bytes_per_vec\":" << bpv
-       << ",\"bytes_method\":\"process RSS delta across the 1-thread build (/proc/self/statm)\""
+       << ",\"build_sec_1\":" << jnum(build[1]) << ",\"build_sec_2\":" << jnum(build[2]) << ",\"bytes_per_vec\":" << bpv
+       << ",\"bytes_method\":\"process RSS delta across the first build (/proc/self/statm)\""
        << ",\"file_bytes\":" << st.st_size << ",\"points\":[";
     bool first = true;
-    for (int a = 9; a < argc; a++) {
+    for (int a = 10; a < argc; a++) {
         std::string arg = argv[a];
         std::string name = arg.substr(0, arg.find('=')), qpath = arg.substr(arg.find('=') + 1);
         Npy q = read_npy(qpath);
@@ -222,7 +233,7 @@ static int open_probe(char **argv) {
 int main(int argc, char **argv) {
     try {
         if (argc >= 6 && std::string(argv[1]) == "open") return open_probe(argv);
-        if (argc >= 10 && std::string(argv[1]) == "run") return run(argc, argv);
+        if (argc >= 11 && std::string(argv[1]) == "run") return run(argc, argv);
         std::fprintf(stderr, "usage: hnswlib_bench run BASE OUT TAG M EFC BATCH EFS NAME=Q... | open INDEX Q DIM EF\n");
         return 2;
     } catch (const std::exception &e) {

@@ -36,6 +36,8 @@ func init() {
 		pQuery       string
 		pThreads     int
 		rerender     bool
+		buildThreads []int
+		efs          []int
 	)
 	register(&command{
 		name:    "bench",
@@ -53,6 +55,8 @@ func init() {
 			fs.StringSliceVar(&gt, "gt", nil, "ground truth .npy per query file (default: computed and cached)")
 			fs.StringVar(&out, "out", "bench/out", "output folder (data, indexes, results)")
 			fs.IntVar(&batchThreads, "batch-threads", 2, "threads of batched searches")
+			fs.IntSliceVar(&buildThreads, "build-threads", []int{1, 2}, "thread counts to build each index with, in order (RAM is measured across the first)")
+			fs.IntSliceVar(&efs, "ef", nil, "ef values to sweep for every HNSW system (default: 10 … 512)")
 			fs.IntVar(&exactQ, "exact-queries", 200, "queries timed on exact systems")
 			fs.StringVar(&src, "src", "bench", "folder holding drivers/ (the bench package source)")
 			fs.Float64SliceVar(&targets, "targets", []float64{0.9, 0.95, 0.99}, "recall@10 levels of the summary table")
@@ -86,7 +90,7 @@ func init() {
 			cfg := bench.RunConfig{
 				Data:    bench.DataConfig{Base: base, Queries: queries, GT: gt, N: n, NQ: nq, Dim: dim, Seed: seed, RoundF16: !noF16},
 				Systems: systems,
-				Options: bench.Options{BatchThreads: batchThreads, ExactQueries: exactQ, Dir: out, Probe: []string{exe, "bench"}},
+				Options: bench.Options{BatchThreads: batchThreads, ExactQueries: exactQ, Dir: out, Probe: []string{exe, "bench"}, Build: buildThreads, Ef: efs},
 				SrcDir:  src, Targets: targets, Out: e.stdout, Progress: e.stderr,
 			}
 			if rerender {
