@@ -26,6 +26,22 @@ type IndexInfo struct {
 	M              int    `json:"m"`
 	EfConstruction int    `json:"ef_construction"`
 	Fingerprint    string `json:"fingerprint"`
+	// Calibration is the default ef of searches, measured when the index
+	// was built; nil in stores indexed before calibration existed.
+	Calibration *Calibration `json:"calibration,omitempty"`
+}
+
+// Calibration records, per query kind, the smallest ef at which the graph
+// reached recall CalibrationTarget on a sample of this store's own
+// embeddings, for k = 10 and k = 100 (see calibrate).
+type Calibration struct {
+	// Image was measured with image embeddings of sampled rows, each
+	// leaving its own row out of the answers (a new image is not in the
+	// store).
+	Image []hnsw.Calibration `json:"image"`
+	// Text was measured with the text embeddings of sampled rows; empty
+	// when the store has none.
+	Text []hnsw.Calibration `json:"text,omitempty"`
 }
 
 // IndexOptions are the parameters of a new index; zero fields take hnsw's
@@ -121,6 +137,13 @@ func (d *DB) buildIndex(ctx context.Context, o *IndexOptions) error {
 		}
 		return fmt.Errorf("db: building the index: %w", err)
 	}
+	cal, err := d.calibrate(ctx, ix, m, mat)
+	if err != nil {
+		if fresh {
+			ix.Close()
+		}
+		return fmt.Errorf("db: calibrating the index: %w", err)
+	}
 	if err := ix.Write(indexPath(d.dir)); err != nil {
 		if fresh {
 			ix.Close()
@@ -129,7 +152,7 @@ func (d *DB) buildIndex(ctx context.Context, o *IndexOptions) error {
 	}
 	io := ix.Options()
 	next := m.clone()
-	next.Index = &IndexInfo{Rows: m.Rows, M: io.M, EfConstruction: io.EfConstruction, Fingerprint: fmt.Sprintf("%016x", ix.Fingerprint())}
+	next.Index = &IndexInfo{Rows: m.Rows, M: io.M, EfConstruction: io.EfConstruction, Fingerprint: fmt.Sprintf("%016x", ix.Fingerprint()), Calibration: cal}
 	if err := writeManifest(d.dir, next); err != nil {
 		return fmt.Errorf("db: recording the index: %w", err)
 	}
@@ -180,9 +203,16 @@ func (v *view) search(ctx context.Context, req query.SearchRequest) (query.Searc
 	if allow != nil {
 		graphAllow = hnsw.And(allow, covered)
 	}
-	ef := v.d.opts.EfSearch
+	ef, efWhy := v.ef(req)
 	if ef == 0 {
-		ef = defaultEf(req.K)
+		// Calibration found no ef reaching the target for this kind of
+		// query: the graph is not good enough, so scan.
+		hits, scanned, err := hnsw.Exact(ctx, v.img, req.Vec, req.K, allow)
+		if err != nil {
+			return query.SearchResult{}, err
+		}
+		return query.SearchResult{Hits: toHits(hits), Exact: true, Scanned: scanned,
+			Method: fmt.Sprintf("exact scan of %d vectors (%s)", scanned, efWhy)}, nil
 	}
 	r, err := v.ix.Search(ctx, req.Vec, req.K, &hnsw.SearchOptions{Allow: graphAllow, Ef: ef, Seeds: hnsw.DefaultSeeds})
 	if err != nil {
@@ -191,7 +221,7 @@ func (v *view) search(ctx context.Context, req query.SearchRequest) (query.Searc
 	res := query.SearchResult{Hits: toHits(r.Hits), Exact: r.Exact, Scanned: r.Scored}
 	switch r.Path {
 	case hnsw.PathGraph:
-		res.Method = fmt.Sprintf("hnsw graph search, ef=%d, %d vectors scored (approximate; --exact scans)", r.Ef, r.Scored)
+		res.Method = fmt.Sprintf("hnsw graph search, ef=%d (%s), %d vectors scored (approximate; --exact scans)", r.Ef, efWhy, r.Scored)
 	case hnsw.PathExact:
 		res.Method = fmt.Sprintf("exact scan of %d vectors (planner: cheaper than the graph for this allow-list)", r.Scored)
 	case hnsw.PathFallback:
@@ -216,12 +246,54 @@ func (v *view) search(ctx context.Context, req query.SearchRequest) (query.Searc
 }
 
 // defaultEf is the candidate list size of an index search for k results
-// unless Options.EfSearch says otherwise. Audits search with text queries,
-// which sit in CLIP's text cone, far from the images they match, and need a
-// wider search than image queries: measured on 100k CLIP-like vectors
-// (BENCHMARKS.md), recall@10 of text queries is 0.967 at ef 96 and 0.993
-// at ef 256, where image queries are at 1.000 from ef 48.
+// when the index has no calibration for the query's kind (an index built
+// before calibration existed, or text queries on a store without text
+// embeddings). Measured on 100k CLIP-like vectors (BENCHMARKS.md),
+// recall@10 of text queries is 0.967 at ef 96 and 0.993 at ef 256, where
+// image queries are at 1.000 from ef 48; at 1M it is lower, which is why
+// stores calibrate.
 func defaultEf(k int) int { return max(256, 2*k) }
+
+// ef returns the ef of an index search for req, and why: Options.EfSearch
+// if set, else the calibrated ef for the query's kind and k (0 if
+// calibration found none good enough), else defaultEf.
+func (v *view) ef(req query.SearchRequest) (int, string) {
+	if ef := v.d.opts.EfSearch; ef > 0 {
+		return ef, "set by option"
+	}
+	var cal *Calibration
+	if v.m.Index != nil {
+		cal = v.m.Index.Calibration
+	}
+	kind, list := "text", []hnsw.Calibration(nil)
+	if cal != nil {
+		list = cal.Text
+		if req.Image {
+			kind, list = "image", cal.Image
+		}
+	}
+	if len(list) == 0 {
+		return defaultEf(req.K), fmt.Sprintf("default; the index has no calibration for %s queries", kind)
+	}
+	// The calibration of the smallest k that covers req.K, or the largest.
+	c := list[len(list)-1]
+	for _, x := range list {
+		if x.K >= req.K {
+			c = x
+			break
+		}
+	}
+	src := fmt.Sprintf("%d %s embeddings of this store", c.Queries, kind)
+	if c.Ef == 0 {
+		return 0, fmt.Sprintf("at index build, no ef up to %d reached recall@%d %.3f on %s; best %.4f",
+			hnsw.EfLadder[len(hnsw.EfLadder)-1], c.K, c.Target, src, c.Recall)
+	}
+	if req.K > c.K {
+		ef := c.Ef * req.K / c.K
+		return ef, fmt.Sprintf("scaled from ef %d, calibrated for recall@%d %.4f on %s", c.Ef, c.K, c.Recall, src)
+	}
+	return c.Ef, fmt.Sprintf("calibrated: recall@%d %.4f on %s", c.K, c.Recall, src)
+}
 
 // defaultExactUpTo is the default of Options.ExactUpTo: an exact scan of a
 // million 512-d float16 vectors takes about 30 ms on two cores

@@ -2,11 +2,13 @@ package db
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/laiondb/laiondb/hnsw"
 	"github.com/laiondb/laiondb/internal/fixture"
 	"github.com/laiondb/laiondb/query"
 )
@@ -172,5 +174,125 @@ func TestExactUpTo(t *testing.T) {
 		if err != nil || !res.Exact || !strings.Contains(res.Method, c.want) || res.Hits[0].Row != 5 {
 			t.Errorf("ExactUpTo %d: %+v %v", c.upTo, res, err)
 		}
+	}
+}
+
+// TestCalibratedEf builds an index over a store with image and text
+// embeddings and checks that the build records a calibration for both
+// kinds, that searches use it (image queries the image one), and that the
+// recall it promises holds for new queries of the same kind.
+func TestCalibratedEf(t *testing.T) {
+	if raceEnabled {
+		t.Skip("slow under the race detector; hnsw's TestCalibrate covers the concurrent part")
+	}
+	tmp := t.TempDir()
+	const dim = 32
+	emb, err := fixture.EmbeddingFolder(filepath.Join(tmp, "emb"), fixture.Config{Seed: 5, Parts: 4, Rows: 8000, Dim: dim})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srcs, _ := ExpandPaths([]string{emb.Dir})
+	d, err := Open(filepath.Join(tmp, "store"), &Options{ExactUpTo: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	if _, err := d.Ingest(context.Background(), srcs, &IngestOptions{Index: IndexOptions{M: 24}}); err != nil {
+		t.Fatal(err)
+	}
+	m, _ := d.Manifest()
+	cal := m.Index.Calibration
+	if cal == nil || len(cal.Image) != 2 || len(cal.Text) != 2 {
+		t.Fatalf("calibration = %+v", cal)
+	}
+	for _, c := range append(append([]hnsw.Calibration(nil), cal.Image...), cal.Text...) {
+		if c.Queries != calibrationQueries || c.Target != CalibrationTarget || c.Ef == 0 || c.Recall < c.Target {
+			t.Errorf("calibration %+v", c)
+		}
+	}
+	t.Logf("image %+v\ntext %+v", cal.Image, cal.Text)
+	var all []float32
+	for _, p := range emb.Image {
+		all = append(all, p...)
+	}
+	ctx := context.Background()
+	// New text queries: the text embeddings of rows the fixture did not
+	// write (the generator's stream continues past the store's rows).
+	more, err := fixture.EmbeddingFolder(filepath.Join(tmp, "more"), fixture.Config{Seed: 5, Parts: 5, Rows: 8000, Dim: dim})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum float64
+	const nq = 50
+	for i := 0; i < nq; i++ {
+		q := more.Text[4][i*97*dim : (i*97+1)*dim]
+		res, err := d.Search(ctx, query.SearchRequest{Vec: q, K: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := fmt.Sprintf("ef=%d (calibrated: recall@10 %.4f on 200 text embeddings", cal.Text[0].Ef, cal.Text[0].Recall)
+		if !strings.Contains(res.Method, want) {
+			t.Fatalf("text query method = %q, want %q", res.Method, want)
+		}
+		sum += recall(res.Hits, bruteKNN(all, dim, q, 10, nil))
+	}
+	if r := sum / nq; r < 0.98 {
+		t.Errorf("recall@10 of new text queries = %.3f at the calibrated ef", r)
+	}
+	// An image query uses the image calibration; k 50 that of k 100, and
+	// k 300 scales it.
+	q := all[77*dim : 78*dim]
+	for _, tc := range []struct {
+		k    int
+		want string
+	}{
+		{10, fmt.Sprintf("ef=%d (calibrated: recall@10 %.4f on 200 image embeddings", cal.Image[0].Ef, cal.Image[0].Recall)},
+		{50, fmt.Sprintf("ef=%d (calibrated: recall@100 %.4f on 200 image embeddings", max(50, cal.Image[1].Ef), cal.Image[1].Recall)},
+		{300, fmt.Sprintf("ef=%d (scaled from ef %d, calibrated for recall@100", cal.Image[1].Ef*3, cal.Image[1].Ef)},
+	} {
+		res, err := d.Search(ctx, query.SearchRequest{Vec: q, K: tc.k, Image: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(res.Method, tc.want) || len(res.Hits) != tc.k {
+			t.Errorf("k %d: method = %q, want %q", tc.k, res.Method, tc.want)
+		}
+	}
+}
+
+// TestEfChoice covers the choice of ef without building a graph.
+func TestEfChoice(t *testing.T) {
+	cal := &Calibration{
+		Image: []hnsw.Calibration{{K: 10, Queries: 200, Target: 0.995, Ef: 64, Recall: 0.999}, {K: 100, Queries: 200, Target: 0.995, Ef: 256, Recall: 0.996}},
+		Text:  []hnsw.Calibration{{K: 10, Queries: 200, Target: 0.995, Ef: 1536, Recall: 0.996}, {K: 100, Queries: 200, Target: 0.995, Recall: 0.97}},
+	}
+	v := &view{d: &DB{}, m: &Manifest{Index: &IndexInfo{Calibration: cal}}}
+	for _, tc := range []struct {
+		req  query.SearchRequest
+		ef   int
+		why  string
+		opts Options
+	}{
+		{query.SearchRequest{K: 10, Image: true}, 64, "calibrated: recall@10 0.9990 on 200 image embeddings", Options{}},
+		{query.SearchRequest{K: 5}, 1536, "calibrated: recall@10 0.9960 on 200 text", Options{}},
+		{query.SearchRequest{K: 11, Image: true}, 256, "recall@100 0.9960", Options{}},
+		{query.SearchRequest{K: 1000, Image: true}, 2560, "scaled from ef 256", Options{}},
+		{query.SearchRequest{K: 100}, 0, "no ef up to 8192 reached recall@100 0.995 on 200 text embeddings of this store; best 0.9700", Options{}},
+		{query.SearchRequest{K: 100}, 77, "set by option", Options{EfSearch: 77}},
+	} {
+		v.d.opts = tc.opts
+		ef, why := v.ef(tc.req)
+		if ef != tc.ef || !strings.Contains(why, tc.why) {
+			t.Errorf("%+v: ef %d (%s), want %d (%s)", tc.req, ef, why, tc.ef, tc.why)
+		}
+	}
+	v.d.opts = Options{}
+	v.m.Index.Calibration = nil
+	if ef, why := v.ef(query.SearchRequest{K: 10}); ef != defaultEf(10) || !strings.Contains(why, "no calibration for text") {
+		t.Errorf("uncalibrated: %d %s", ef, why)
+	}
+	v.m.Index.Calibration = &Calibration{Image: cal.Image}
+	if ef, why := v.ef(query.SearchRequest{K: 10}); ef != defaultEf(10) || !strings.Contains(why, "no calibration for text") {
+		t.Errorf("store without text embeddings: %d %s", ef, why)
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/laiondb/laiondb/hnsw"
 )
 
 // Info summarises a store, as `laiondb info` prints it.
@@ -135,6 +137,10 @@ func (in *Info) WriteText(w io.Writer) error {
 				fmt.Fprintf(tw, "; rows after %d are searched by exact scan until 'laiondb index'", ix.Rows-1)
 			}
 			fmt.Fprintln(tw)
+			if c := ix.Calibration; c != nil {
+				fmt.Fprintf(tw, "default ef\t%s\n", calibrationLine("image", c.Image))
+				fmt.Fprintf(tw, "\t%s\n", calibrationLine("text", c.Text))
+			}
 		} else {
 			fmt.Fprintf(tw, "index\tnone: searches scan exactly ('laiondb index' builds one)\n")
 		}
@@ -178,4 +184,26 @@ func pct(n, of int64) string {
 		return "-"
 	}
 	return fmt.Sprintf("%.2f%%", 100*float64(n)/float64(of))
+}
+
+// calibrationLine describes the calibration of one query kind.
+func calibrationLine(kind string, cs []hnsw.Calibration) string {
+	if len(cs) == 0 {
+		return kind + " queries: not calibrated (no " + kind + " embeddings)"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s queries", kind)
+	for i, c := range cs {
+		sep := ","
+		if i == 0 {
+			sep = ":"
+		}
+		if c.Ef == 0 {
+			fmt.Fprintf(&b, "%s k %d exact scan (recall@%d %.4f < %.3f at ef %d)", sep, c.K, c.K, c.Recall, c.Target, hnsw.EfLadder[len(hnsw.EfLadder)-1])
+		} else {
+			fmt.Fprintf(&b, "%s k %d ef %d (recall@%d %.4f)", sep, c.K, c.Ef, c.K, c.Recall)
+		}
+	}
+	fmt.Fprintf(&b, " on %d sampled rows", cs[0].Queries)
+	return b.String()
 }

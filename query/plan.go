@@ -474,7 +474,7 @@ func (p *Plan) Run(ctx context.Context, s Store) (*Result, error) {
 		if err != nil {
 			return nil, fmt.Errorf("query: target %s: %w", tn, err)
 		}
-		req.Vec = vec
+		req.Vec, req.Image = vec, tn.Target.Kind.IsImage()
 		if where != nil {
 			allow, _, err := scanSelect(ctx, s, n, whereCols, where, nil)
 			if err != nil {

@@ -136,6 +136,16 @@ type SearchRequest struct {
 	Allow *Bitset
 	// Exact forces an exact scan.
 	Exact bool
+	// Image reports that Vec is an image embedding (targets image(), row()
+	// and id()). A store may search such queries more narrowly than text
+	// queries, which lie far from the images they match; inline vectors
+	// and vector files count as text.
+	Image bool
+}
+
+// IsImage reports whether the target's vector is an image embedding.
+func (k TargetKind) IsImage() bool {
+	return k == TargetImage || k == TargetRow || k == TargetSampleID
 }
 
 // SearchResult is the answer of Search or Within, sorted by score

@@ -1,0 +1,118 @@
+package db
+
+import (
+	"context"
+
+	"github.com/laiondb/laiondb/hnsw"
+	"github.com/laiondb/laiondb/internal/vec"
+)
+
+// Calibrating the default ef.
+//
+// How wide a graph search must be to find the true neighbours depends on
+// the data, its size and the kind of query: on 1M CLIP-like vectors, image
+// queries reach recall@10 0.999 at ef 128 while text queries, which lie in
+// CLIP's text cone far from the images they match, need ef near 2,000 for
+// 0.99 (BENCHMARKS.md). No fixed default fits every store, so each index
+// build measures it: it takes the embeddings of calibrationQueries rows
+// spread evenly over the store, searches the graph with them at the ef
+// values of hnsw.EfLadder, compares with exact scans, and records the
+// smallest ef whose recall reaches CalibrationTarget, per query kind
+// (image, text) and for k = 10 and 100. Searches then use that ef, and the
+// plan says which calibration chose it; where no ef on the ladder reached
+// the target, searches of that kind scan exactly.
+//
+// The sample stands in for audit queries: image embeddings of stored rows,
+// each leaving its own row out of the answer, and the stored captions'
+// text embeddings. A stored caption's own image is in the store, which
+// makes it slightly easier than a new text; the target of 0.995 (against
+// the 0.99 an audit needs) is the margin for that and for sampling error
+// (2,000 neighbours per estimate at k = 10). The cost is one exact scan per
+// sample query plus the graph searches: about 30 s for 1M rows on two
+// cores, against about 500 s for the build.
+
+// CalibrationTarget is the recall the calibrated ef must reach on the
+// sample.
+const CalibrationTarget = 0.995
+
+// calibrationQueries is the sample size per query kind.
+const calibrationQueries = 200
+
+// calibrationK are the k the calibration measures.
+var calibrationK = []int{10, 100}
+
+// calibrate measures the default ef of ix over the rows of m with image
+// vectors (img), for image queries and, if the store has text
+// embeddings, text queries.
+func (d *DB) calibrate(ctx context.Context, ix *hnsw.Index, m *Manifest, img vec.Matrix) (*Calibration, error) {
+	var withImg, withTxt hnsw.Ranges
+	for _, s := range m.Segments {
+		if !s.HasImage || s.Rows == 0 {
+			continue
+		}
+		r := hnsw.Range{Lo: uint32(s.Base), Hi: uint32(s.Base + s.Rows)}
+		withImg = append(withImg, r)
+		if s.HasText {
+			withTxt = append(withTxt, r)
+		}
+	}
+	cal := &Calibration{}
+	rows := spread(withImg, calibrationQueries)
+	qs := make([][]float32, len(rows))
+	skip := make([]int64, len(rows))
+	for i, r := range rows {
+		qs[i], skip[i] = img.Row(int(r), nil), int64(r)
+	}
+	var err error
+	if cal.Image, err = calibrateKs(ctx, ix, qs, skip); err != nil {
+		return nil, err
+	}
+	if txt := d.txtFile(nil); txt != nil && len(withTxt) > 0 {
+		tm := txt.matrix(m.Rows)
+		rows := spread(withTxt, calibrationQueries)
+		qs := make([][]float32, len(rows))
+		for i, r := range rows {
+			qs[i] = tm.Row(int(r), nil)
+		}
+		if cal.Text, err = calibrateKs(ctx, ix, qs, nil); err != nil {
+			return nil, err
+		}
+	}
+	return cal, nil
+}
+
+func calibrateKs(ctx context.Context, ix *hnsw.Index, qs [][]float32, skip []int64) ([]hnsw.Calibration, error) {
+	if len(qs) == 0 {
+		return nil, nil
+	}
+	var out []hnsw.Calibration
+	for _, k := range calibrationK {
+		c, err := ix.Calibrate(ctx, qs, skip, k, CalibrationTarget, hnsw.DefaultSeeds)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// spread returns up to n rows of rs, evenly spaced over their total count:
+// the same rows for the same store, and every file represented.
+func spread(rs hnsw.Ranges, n int) []uint32 {
+	total := rs.Count()
+	n = min(n, total)
+	out := make([]uint32, 0, n)
+	for i := range n {
+		// The middle of the i-th of n equal shares of the rows.
+		j := (2*i + 1) * total / (2 * n)
+		for _, r := range rs {
+			if size := int(r.Hi - r.Lo); j < size {
+				out = append(out, r.Lo+uint32(j))
+				break
+			} else {
+				j -= size
+			}
+		}
+	}
+	return out
+}

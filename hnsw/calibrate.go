@@ -1,0 +1,160 @@
+package hnsw
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"sync"
+)
+
+// EfLadder is the sequence of ef values Calibrate tries, smallest first.
+var EfLadder = []int{32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024, 1536, 2048, 3072, 4096, 6144, 8192}
+
+// Calibration is what Calibrate measured for one query sample and k.
+type Calibration struct {
+	// K is the number of neighbours the recall is measured at.
+	K int `json:"k"`
+	// Queries is the number of sample queries.
+	Queries int `json:"queries"`
+	// Target is the recall@K the sample had to reach.
+	Target float64 `json:"target"`
+	// Ef is the smallest value of EfLadder at which the graph search
+	// reached Target on the sample, or 0 if none did.
+	Ef int `json:"ef"`
+	// Recall is the recall@K measured at Ef (at the largest ef tried when
+	// Ef is 0).
+	Recall float64 `json:"recall"`
+}
+
+// Calibrate measures, for a sample of queries, recall@k of the graph search
+// (with seeds hub seeds) against the exact scan, at increasing ef from
+// EfLadder, and returns the smallest ef whose recall reaches target.
+//
+// skip[i], when not negative, is a row left out of query i's answers, both
+// exact and approximate: a query that is itself a row of the index (an
+// image embedding from the store) would otherwise find itself, which a new
+// image would not (a leave-one-out estimate). skip may be nil.
+//
+// The cost is one exact scan per query plus graph searches at each ef
+// tried; queries run in parallel on GOMAXPROCS goroutines, and ctx stops
+// the work.
+func (ix *Index) Calibrate(ctx context.Context, queries [][]float32, skip []int64, k int, target float64, seeds int) (Calibration, error) {
+	c := Calibration{K: k, Queries: len(queries), Target: target}
+	if len(queries) == 0 || k <= 0 {
+		return c, nil
+	}
+	if skip != nil && len(skip) != len(queries) {
+		return c, fmt.Errorf("hnsw: calibrate: %d queries but %d rows to skip", len(queries), len(skip))
+	}
+	skipOf := func(i int) int64 {
+		if skip == nil {
+			return -1
+		}
+		return skip[i]
+	}
+	// answer keeps the first k hits other than the skipped row.
+	answer := func(hits []Hit, sk int64) []uint32 {
+		out := make([]uint32, 0, k)
+		for _, h := range hits {
+			if int64(h.ID) != sk && len(out) < k {
+				out = append(out, h.ID)
+			}
+		}
+		return out
+	}
+	truth := make([][]uint32, len(queries))
+	err := parallelQueries(ctx, len(queries), func(i int) error {
+		r, err := ix.Search(ctx, queries[i], k+1, &SearchOptions{Exact: true})
+		if err != nil {
+			return err
+		}
+		truth[i] = answer(r.Hits, skipOf(i))
+		return nil
+	})
+	if err != nil {
+		return c, err
+	}
+	want := 0
+	for _, t := range truth {
+		want += len(t)
+	}
+	if want == 0 {
+		return c, nil
+	}
+	for _, ef := range EfLadder {
+		if ef < k {
+			continue
+		}
+		found := make([]int, len(queries))
+		err := parallelQueries(ctx, len(queries), func(i int) error {
+			r, err := ix.Search(ctx, queries[i], k+1, &SearchOptions{Ef: ef, Seeds: seeds})
+			if err != nil {
+				return err
+			}
+			in := make(map[uint32]bool, len(truth[i]))
+			for _, id := range truth[i] {
+				in[id] = true
+			}
+			for _, id := range answer(r.Hits, skipOf(i)) {
+				if in[id] {
+					found[i]++
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return c, err
+		}
+		got := 0
+		for _, f := range found {
+			got += f
+		}
+		c.Recall = float64(got) / float64(want)
+		if c.Recall >= target {
+			c.Ef = ef
+			return c, nil
+		}
+	}
+	return c, nil
+}
+
+// parallelQueries runs fn(0..n-1) on GOMAXPROCS goroutines and returns the
+// first error; ctx stops it between queries.
+func parallelQueries(ctx context.Context, n int, fn func(i int) error) error {
+	var (
+		mu    sync.Mutex
+		next  int
+		first error
+		wg    sync.WaitGroup
+	)
+	for range min(n, runtime.GOMAXPROCS(0)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				mu.Lock()
+				i := next
+				next++
+				stop := i >= n || first != nil
+				mu.Unlock()
+				if stop {
+					return
+				}
+				err := ctx.Err()
+				if err == nil {
+					err = fn(i)
+				}
+				if err != nil {
+					mu.Lock()
+					if first == nil {
+						first = fmt.Errorf("hnsw: calibrate: %w", err)
+					}
+					mu.Unlock()
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return first
+}

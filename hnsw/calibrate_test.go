@@ -1,0 +1,100 @@
+package hnsw
+
+import (
+	"context"
+	"slices"
+	"testing"
+)
+
+// TestCalibrate checks that Calibrate returns the smallest ladder ef whose
+// recall, recomputed here from scratch, reaches the target, and that the
+// leave-one-out queries do not count themselves.
+func TestCalibrate(t *testing.T) {
+	const n, dim, k = 6000, 48, 10
+	m := clipLike(n, dim, 21)
+	ix, err := New(dim, &Options{Seed: 1, EfConstruction: 40, M: 6, Workers: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ix.Add(context.Background(), m, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	recall := func(qs [][]float32, skip []int64, ef int) float64 {
+		got, want := 0, 0
+		for i, q := range qs {
+			sk := int64(-1)
+			if skip != nil {
+				sk = skip[i]
+			}
+			keep := func(hs []Hit) map[uint32]bool {
+				out := map[uint32]bool{}
+				for _, h := range hs {
+					if int64(h.ID) != sk && len(out) < k {
+						out[h.ID] = true
+					}
+				}
+				return out
+			}
+			e, _, _ := Exact(context.Background(), m, q, k+1, nil)
+			r, err := ix.Search(context.Background(), q, k+1, &SearchOptions{Ef: ef})
+			if err != nil {
+				t.Fatal(err)
+			}
+			truth := keep(e)
+			want += len(truth)
+			for id := range keep(r.Hits) {
+				if truth[id] {
+					got++
+				}
+			}
+		}
+		return float64(got) / float64(want)
+	}
+	held := clipLike(60, dim, 22)
+	var qs [][]float32
+	for i := 0; i < held.Len(); i++ {
+		qs = append(qs, held.Row(i, nil))
+	}
+	var rows [][]float32
+	var skip []int64
+	for i := 0; i < 60; i++ {
+		rows = append(rows, m.Row(i*97, nil))
+		skip = append(skip, int64(i*97))
+	}
+	for _, tc := range []struct {
+		name string
+		qs   [][]float32
+		skip []int64
+	}{{"held-out", qs, nil}, {"leave-one-out", rows, skip}} {
+		c, err := ix.Calibrate(context.Background(), tc.qs, tc.skip, k, 0.98, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Ef == 0 || c.K != k || c.Queries != len(tc.qs) {
+			t.Fatalf("%s: calibration %+v", tc.name, c)
+		}
+		if r := recall(tc.qs, tc.skip, c.Ef); r != c.Recall || r < 0.98 {
+			t.Errorf("%s: recall at ef %d = %.4f, calibration says %.4f", tc.name, c.Ef, r, c.Recall)
+		}
+		i := slices.Index(EfLadder, c.Ef)
+		if i > 0 && EfLadder[i-1] >= k {
+			if r := recall(tc.qs, tc.skip, EfLadder[i-1]); r >= 0.98 {
+				t.Errorf("%s: ef %d already reaches %.4f; calibration chose %d", tc.name, EfLadder[i-1], r, c.Ef)
+			}
+		}
+		t.Logf("%s: %+v", tc.name, c)
+	}
+	// An unreachable target reports the best recall and no ef.
+	c, err := ix.Calibrate(context.Background(), qs[:5], nil, k, 1.01, 0)
+	if err != nil || c.Ef != 0 || c.Recall <= 0 {
+		t.Errorf("unreachable target: %+v, %v", c, err)
+	}
+	if _, err := ix.Calibrate(context.Background(), qs, skip[:3], k, 0.9, 0); err == nil {
+		t.Error("mismatched skip list accepted")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := ix.Calibrate(ctx, qs, nil, k, 0.9, 0); err == nil {
+		t.Error("cancelled calibration returned no error")
+	}
+}
