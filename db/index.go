@@ -223,7 +223,7 @@ func (v *view) search(ctx context.Context, req query.SearchRequest) (query.Searc
 	case hnsw.PathGraph:
 		res.Method = fmt.Sprintf("hnsw graph search, ef=%d (%s), %d vectors scored (approximate; --exact scans)", r.Ef, efWhy, r.Scored)
 	case hnsw.PathExact:
-		res.Method = fmt.Sprintf("exact scan of %d vectors (planner: cheaper than the graph at this size, filter and ef)", r.Scored)
+		res.Method = fmt.Sprintf("exact scan of %d vectors (planner: cheaper than a graph search at this size and filter with ef=%d (%s))", r.Scored, ef, efWhy)
 	case hnsw.PathFallback:
 		res.Method = fmt.Sprintf("exact scan, %d vectors scored (the filtered graph search could not find k allowed rows)", r.Scored)
 	}

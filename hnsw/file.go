@@ -21,24 +21,24 @@ import (
 //
 //	off  size  field
 //	  0     8  magic "LDBHNSW\n"
-//	  8     4  format version (1)
+//	  8     4  format version (2; version 1 files, without the sq8 section, still open)
 //	 12     4  dim: vector dimension
 //	 16     4  M: links per node on layers >= 1 (layer 0 has 2M slots)
 //	 20     4  efConstruction
 //	 24     4  efSearch (the default of Search)
-//	 28     4  reserved, zero
+//	 28     4  flags: bit 0 set if the sq8 section is present (version 2)
 //	 32     8  entry point: (top level+1)<<32 | row, or 0 for an empty graph
 //	 40     8  seed of the level generator
 //	 48     8  rows: store rows the graph covers (R)
 //	 56     8  count: rows linked into the graph
 //	 64     8  U: number of upper-layer slots
 //	 72     8  fingerprint of the vectors the graph was built over (see Fingerprint)
-//	 80    32  xxhash64 of each of the four sections below, in order
-//	112     8  reserved, zero
+//	 80    32  xxhash64 of each of the first four sections below, in order
+//	112     8  xxhash64 of the sq8 section (version 2; zero in version 1)
 //	120     8  xxhash64 of header bytes [0, 120)
 //
-// Then four sections, each starting at a multiple of 64 bytes (zero padding
-// in between), and nothing after the last:
+// Then five sections (four in version 1), each starting at a multiple of
+// 64 bytes (zero padding in between), and nothing after the last:
 //
 //	levels    [R]uint8       top layer of each row, 0xFF if the row is not in the graph
 //	links0    [R*2M]uint32   layer-0 neighbours of each row; unused slots are 0xFFFFFFFF
@@ -46,6 +46,9 @@ import (
 //	upperOff  [R]uint32      for rows with level L > 0: offset in upper of their L*M
 //	                         slots (layer 1 first); otherwise unused
 //	upper     [U]uint32      upper-layer neighbours, same slot convention as links0
+//	sq8       [dim]float32 lo, [dim]float32 step, [R*dim]uint8 codes: the SQ8
+//	                         codes searches traverse the graph with (see vec.SQ8);
+//	                         empty when flag bit 0 is clear
 //
 // Open maps the file and uses the sections in place: nothing is parsed or
 // copied. It checks the header checksum and the section checksums (a
@@ -57,7 +60,8 @@ import (
 
 const (
 	fileMagic   = "LDBHNSW\n"
-	fileVersion = 1
+	fileVersion = 2
+	flagSQ8     = 1
 	headerSize  = 128
 	sectAlign   = 64
 )
@@ -95,6 +99,10 @@ func (ix *Index) makeWritable() {
 	ix.links0 = append([]uint32(nil), ix.links0...)
 	ix.upperOff = append([]uint32(nil), ix.upperOff...)
 	ix.upper = append([]uint32(nil), ix.upper...)
+	if ix.q8 != nil {
+		ix.q8 = &vec.SQ8{Dim: ix.q8.Dim, Lo: append([]float32(nil), ix.q8.Lo...),
+			Step: append([]float32(nil), ix.q8.Step...), Codes: append([]uint8(nil), ix.q8.Codes...)}
+	}
 	ix.mapped.close()
 	ix.mapped = nil
 }
@@ -148,15 +156,29 @@ func f32Bits(s []float32) []uint32 {
 
 func alignUp(x int) int { return (x + sectAlign - 1) &^ (sectAlign - 1) }
 
-// layout returns the offsets of the four sections and the file size.
-func layout(rows, m0, upper int) (off [4]int, size int) {
-	lens := [4]int{rows, 4 * rows * m0, 4 * rows, 4 * upper}
+// sectionLens returns the byte lengths of the five sections (the last is
+// 0 without SQ8 codes).
+func sectionLens(rows, m0, upper, dim int, sq8 bool) [5]int {
+	l := [5]int{rows, 4 * rows * m0, 4 * rows, 4 * upper, 0}
+	if sq8 {
+		l[4] = 8*dim + rows*dim
+	}
+	return l
+}
+
+// layout returns the offsets of the sections and the file size; version 1
+// files have the first four only.
+func layout(lens [5]int, version int) (off [5]int, size int) {
+	last := 4
+	if version == 1 {
+		last = 3
+	}
 	p := headerSize
-	for i, l := range lens {
+	for i := 0; i <= last; i++ {
 		off[i] = p
-		p = alignUp(p + l)
-		if i == 3 {
-			p = off[i] + l
+		p = alignUp(p + lens[i])
+		if i == last {
+			p = off[i] + lens[i]
 		}
 	}
 	return off, p
@@ -185,7 +207,16 @@ func (ix *Index) Write(path string) (err error) {
 	}
 	rows := len(ix.levels)
 	fp := Fingerprint(ix.vecs.Slice(0, rows))
-	sects := [4][]byte{ix.levels, u32Bytes(ix.links0), u32Bytes(ix.upperOff), u32Bytes(ix.upper)}
+	var sq8 []byte
+	var flags uint32
+	if ix.q8 != nil && ix.q8.Len() >= rows {
+		flags |= flagSQ8
+		sq8 = make([]byte, 0, 8*ix.dim+rows*ix.dim)
+		sq8 = append(sq8, u32Bytes(f32Bits(ix.q8.Lo))...)
+		sq8 = append(sq8, u32Bytes(f32Bits(ix.q8.Step))...)
+		sq8 = append(sq8, ix.q8.Codes[:rows*ix.dim]...)
+	}
+	sects := [5][]byte{ix.levels, u32Bytes(ix.links0), u32Bytes(ix.upperOff), u32Bytes(ix.upper), sq8}
 	var hdr [headerSize]byte
 	copy(hdr[:], fileMagic)
 	le := binary.LittleEndian
@@ -194,6 +225,7 @@ func (ix *Index) Write(path string) (err error) {
 	le.PutUint32(hdr[16:], uint32(ix.m))
 	le.PutUint32(hdr[20:], uint32(ix.opts.EfConstruction))
 	le.PutUint32(hdr[24:], uint32(ix.opts.EfSearch))
+	le.PutUint32(hdr[28:], flags)
 	le.PutUint64(hdr[32:], ix.ep.Load())
 	le.PutUint64(hdr[40:], ix.opts.Seed)
 	le.PutUint64(hdr[48:], uint64(rows))
@@ -220,7 +252,7 @@ func (ix *Index) Write(path string) (err error) {
 			err = fmt.Errorf("hnsw: write %s: %w", path, err)
 		}
 	}()
-	off, _ := layout(rows, ix.m0, len(ix.upper))
+	off, _ := layout(sectionLens(rows, ix.m0, len(ix.upper), ix.dim, flags&flagSQ8 != 0), fileVersion)
 	if _, err = f.Write(hdr[:]); err != nil {
 		return err
 	}
@@ -355,8 +387,13 @@ func open(path string) (_ *Index, err error) {
 	if xxhash.Sum64(hdr[:120]) != le.Uint64(hdr[120:]) {
 		return nil, corrupt("header checksum mismatch")
 	}
-	if v := le.Uint32(hdr[8:]); v != fileVersion {
-		return nil, fmt.Errorf("hnsw: open %s: unsupported format version %d (want %d)", path, v, fileVersion)
+	version := int(le.Uint32(hdr[8:]))
+	if version != 1 && version != fileVersion {
+		return nil, fmt.Errorf("hnsw: open %s: unsupported format version %d (want 1 or %d)", path, version, fileVersion)
+	}
+	flags := le.Uint32(hdr[28:])
+	if (version == 1 && (flags != 0 || le.Uint64(hdr[112:]) != 0)) || flags&^flagSQ8 != 0 {
+		return nil, corrupt("unknown flags %#x", flags)
 	}
 	o := Options{
 		M:              int(le.Uint32(hdr[16:])),
@@ -374,7 +411,8 @@ func open(path string) (_ *Index, err error) {
 	if rows >= 1<<32 || count > rows || upper >= 1<<32 {
 		return nil, corrupt("impossible sizes: rows %d, count %d, upper %d", rows, count, upper)
 	}
-	off, size := layout(int(rows), ix.m0, int(upper))
+	lens := sectionLens(int(rows), ix.m0, int(upper), dim, flags&flagSQ8 != 0)
+	off, size := layout(lens, version)
 	if int64(size) != st.Size() {
 		return nil, corrupt("file is %d bytes, header implies %d (truncated?)", st.Size(), size)
 	}
@@ -389,13 +427,16 @@ func open(path string) (_ *Index, err error) {
 		}
 	}()
 	data := []byte(mm)
-	lens := [4]int{int(rows), 4 * int(rows) * ix.m0, 4 * int(rows), 4 * int(upper)}
-	for i := range off {
+	nsect := 5
+	if version == 1 {
+		nsect = 4
+	}
+	for i := range nsect {
 		if xxhash.Sum64(data[off[i]:off[i]+lens[i]]) != le.Uint64(hdr[80+8*i:]) {
 			return nil, corrupt("section %d checksum mismatch", i)
 		}
 	}
-	for i := 0; i < 3; i++ {
+	for i := 0; i < nsect-1; i++ {
 		for _, b := range data[off[i]+lens[i] : off[i+1]] {
 			if b != 0 {
 				return nil, corrupt("non-zero padding after section %d", i)
@@ -412,6 +453,11 @@ func open(path string) (_ *Index, err error) {
 	ix.links0 = u32(data[off[1] : off[1]+lens[1]])
 	ix.upperOff = u32(data[off[2] : off[2]+lens[2]])
 	ix.upper = u32(data[off[3] : off[3]+lens[3]])
+	if lens[4] > 0 {
+		p := data[off[4] : off[4]+lens[4]]
+		f32 := func(b []byte) []float32 { return unsafe.Slice((*float32)(unsafe.Pointer(&b[0])), len(b)/4) }
+		ix.q8 = &vec.SQ8{Dim: dim, Lo: f32(p[:4*dim]), Step: f32(p[4*dim : 8*dim]), Codes: p[8*dim:]}
+	}
 	ix.count = int(count)
 	ix.fingerprint = le.Uint64(hdr[72:])
 	// Structural checks that keep Search from indexing out of range.
@@ -457,7 +503,7 @@ func (ix *Index) Close() error {
 	ix.closed = true
 	err := ix.mapped.close()
 	ix.mapped = nil
-	ix.levels, ix.links0, ix.upperOff, ix.upper = nil, nil, nil, nil
+	ix.levels, ix.links0, ix.upperOff, ix.upper, ix.q8, ix.hubs = nil, nil, nil, nil, nil, nil
 	ix.ep.Store(0)
 	ix.count = 0
 	if err != nil {

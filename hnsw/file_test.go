@@ -2,11 +2,14 @@ package hnsw
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"os"
 	"path/filepath"
 	"slices"
 	"testing"
+
+	"github.com/cespare/xxhash/v2"
 )
 
 func TestWriteOpen(t *testing.T) {
@@ -116,5 +119,92 @@ func TestCorrupt(t *testing.T) {
 	}
 	if _, err := Open(filepath.Join(dir, "missing"), m); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("Open of a missing file: %v", err)
+	}
+}
+
+// TestSQ8File checks that the SQ8 codes survive Write and Open, that an
+// incremental Add extends them, and that a version 1 file (no codes) still
+// opens and gets codes at its next Add.
+func TestSQ8File(t *testing.T) {
+	ctx := context.Background()
+	ix, m, qs, truth := testSet(t, 3000, 30, 32, 10, &Options{Seed: 3, M: 8, EfConstruction: 64})
+	if ix.q8 == nil || ix.q8.Len() != 3000 {
+		t.Fatalf("no SQ8 codes after Add")
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "sq8.hnsw")
+	if err := ix.Write(path); err != nil {
+		t.Fatal(err)
+	}
+	ox, err := Open(path, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ox.Close()
+	if ox.q8 == nil || !slices.Equal(ox.q8.Codes, ix.q8.Codes) || !slices.Equal(ox.q8.Lo, ix.q8.Lo) || !slices.Equal(ox.q8.Step, ix.q8.Step) {
+		t.Fatal("SQ8 codes differ after reopen")
+	}
+	// Exact scores on the hits, and recall close to the float16 traversal.
+	var with, without [][]Hit
+	for _, q := range qs {
+		a, _ := ox.Search(ctx, q, 10, &SearchOptions{Ef: 12})
+		b, _ := ox.Search(ctx, q, 10, &SearchOptions{Ef: 12, NoSQ8: true})
+		for _, h := range a.Hits {
+			if h.Score != m.Dot(q, int(h.ID)) {
+				t.Fatalf("hit %+v: score is not exact (%v)", h, m.Dot(q, int(h.ID)))
+			}
+		}
+		with, without = append(with, a.Hits), append(without, b.Hits)
+	}
+	rw, ro := recallAt(10, with, truth), recallAt(10, without, truth)
+	t.Logf("recall@10 at ef 12: SQ8 traversal %.3f, float16 %.3f", rw, ro)
+	if rw < ro-0.02 {
+		t.Errorf("SQ8 traversal recall %.3f, float16 %.3f", rw, ro)
+	}
+	more := clipLike(4000, 32, 42)
+	if err := ox.SetVectors(more); err != nil {
+		t.Fatal(err)
+	}
+	if err := ox.Add(ctx, more, Ranges{{3000, 4000}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if ox.q8.Len() != 4000 || !slices.Equal(ox.q8.Codes[:3000*32], ix.q8.Codes) {
+		t.Fatalf("codes not extended: %d rows", ox.q8.Len())
+	}
+
+	// A version 1 file: written without codes, version 1 header, no
+	// padding after the last of its four sections.
+	plain, _, _, _ := testSet(t, 3000, 1, 32, 10, &Options{Seed: 3, M: 8, EfConstruction: 64, NoSQ8: true})
+	if plain.q8 != nil {
+		t.Fatal("NoSQ8 index has codes")
+	}
+	if err := plain.Write(path); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(path)
+	lens := sectionLens(3000, 16, len(plain.upper), 32, false)
+	_, size := layout(lens, 1)
+	b = b[:size]
+	b[8] = 1
+	binary.LittleEndian.PutUint64(b[112:], 0)
+	binary.LittleEndian.PutUint64(b[120:], xxhash.Sum64(b[:120]))
+	v1 := filepath.Join(dir, "v1.hnsw")
+	os.WriteFile(v1, b, 0o644)
+	if err := Verify(v1); err != nil {
+		t.Fatal(err)
+	}
+	o1, err := Open(v1, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer o1.Close()
+	if o1.q8 != nil || o1.Len() != 3000 {
+		t.Fatalf("version 1 file: codes %v, len %d", o1.q8 != nil, o1.Len())
+	}
+	if r, err := o1.Search(ctx, qs[0], 10, &SearchOptions{Ef: 64}); err != nil || len(r.Hits) != 10 {
+		t.Fatalf("search of a version 1 index: %v", err)
+	}
+	if err := o1.Add(ctx, m, nil, nil); err != nil || o1.q8 == nil || o1.q8.Len() != 3000 {
+		t.Fatalf("Add on a version 1 index: %v, codes %v", err, o1.q8 != nil)
 	}
 }

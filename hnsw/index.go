@@ -46,6 +46,11 @@ type Options struct {
 	Seed uint64
 	// Workers is the number of goroutines Add uses. Default GOMAXPROCS.
 	Workers int
+	// NoSQ8 keeps no SQ8 codes: searches traverse the graph scoring the
+	// float16 rows. By default Add keeps one byte per component of every
+	// row, and searches traverse with those codes and re-rank their best
+	// candidates exactly (see "Vectors are not copied" in the package doc).
+	NoSQ8 bool
 }
 
 func (o *Options) withDefaults() (Options, error) {
@@ -83,9 +88,8 @@ func (o *Options) withDefaults() (Options, error) {
 // and with one Add; concurrent Adds are serialised.
 type Index struct {
 	addMu sync.Mutex // serialises Add
-	hubMu sync.Mutex // guards hubs, hubN
-	hubs  []uint32
-	hubN  int
+	hubMu sync.Mutex // guards hubs
+	hubs  *hubSet
 	mu    sync.RWMutex // write-held only to resize arrays and switch modes
 
 	dim  int
@@ -95,6 +99,7 @@ type Index struct {
 	mult float64
 
 	vecs     vec.Matrix
+	q8       *vec.SQ8 // nil, or codes of rows [0, q8.Len()) that searches traverse with
 	levels   []uint8  // per row: top layer, or absent
 	links0   []uint32 // per row: m0 slots
 	upperOff []uint32 // per row with level > 0: offset of its level*m slots in upper
@@ -228,6 +233,28 @@ type scratch struct {
 	link  []cand    // candidates of link
 	base  []float32 // the row link prunes
 	ids   []uint32  // the rows insert links back
+	// approx makes score use the SQ8 codes with the prepared query qs,
+	// bias; otherwise it scores q exactly against the vectors.
+	approx bool
+	qs     []float32
+	bias   float32
+}
+
+// score returns the score of row id against the query q the search runs
+// for: exact, or from the SQ8 codes when s.approx.
+func (ix *Index) score(s *scratch, q []float32, id uint32) float32 {
+	if s.approx {
+		return ix.q8.Dot(s.qs, s.bias, int(id))
+	}
+	return ix.vecs.Dot(q, int(id))
+}
+
+func (ix *Index) prefetch(s *scratch, id uint32) {
+	if s.approx {
+		ix.q8.Prefetch(int(id))
+	} else {
+		ix.vecs.Prefetch(int(id))
+	}
 }
 
 func (ix *Index) getScratch() *scratch {
@@ -282,7 +309,7 @@ func (ix *Index) greedy(s *scratch, q []float32, ep cand, lc int, locked bool) c
 			if nb >= n {
 				continue
 			}
-			if sc := ix.vecs.Dot(q, int(nb)); sc > ep.score {
+			if sc := ix.score(s, q, nb); sc > ep.score {
 				ep = cand{sc, nb}
 				changed = true
 			}
@@ -326,13 +353,13 @@ func (ix *Index) searchLayer(s *scratch, q []float32, ep cand, ef, lc int, locke
 		}
 		s.todo = todo
 		if len(todo) > 0 {
-			ix.vecs.Prefetch(int(todo[0]))
+			ix.prefetch(s, todo[0])
 		}
 		for j, nb := range todo {
 			if j+1 < len(todo) {
-				ix.vecs.Prefetch(int(todo[j+1]))
+				ix.prefetch(s, todo[j+1])
 			}
-			sc := ix.vecs.Dot(q, int(nb))
+			sc := ix.score(s, q, nb)
 			visited++
 			if len(s.res) < ef || sc > s.res[0].score {
 				s.cands.push(cand{sc, nb})
@@ -398,6 +425,7 @@ func (ix *Index) selectNeighbors(s *scratch, cs []cand, max int) []cand {
 func (ix *Index) insert(s *scratch, id uint32) {
 	s.q = ix.vecs.Row(int(id), s.q)
 	q := s.q
+	s.approx = false
 	level := int(ix.levels[id])
 
 	epID, top, ok := ix.entry()
@@ -603,7 +631,52 @@ func (ix *Index) Add(ctx context.Context, m vec.Matrix, rows Ranges, progress fu
 	if err != nil {
 		return fmt.Errorf("hnsw: add: %w", err)
 	}
+	if !ix.opts.NoSQ8 {
+		// Until the codes cover every row, searches score float16 rows.
+		q := ix.extendSQ8(m, n)
+		ix.mu.Lock()
+		ix.q8 = q
+		ix.mu.Unlock()
+	}
 	return nil
+}
+
+// extendSQ8 returns SQ8 codes of rows [0, n) of m: the current codes
+// extended with the new rows, or, if there are none yet, codes over ranges
+// trained on m (new rows outside the trained ranges are clamped, which
+// only loosens the traversal: hits are re-ranked exactly). It runs on
+// Options.Workers goroutines and only reads the index's current codes.
+func (ix *Index) extendSQ8(m vec.Matrix, n int) *vec.SQ8 {
+	old, from := ix.q8, 0
+	var lo, step []float32
+	if old != nil && old.Len() <= n {
+		lo, step, from = old.Lo, old.Step, old.Len()
+	} else {
+		lo, step = vec.TrainSQ8(m.Slice(0, n), max(1, n/100_000))
+	}
+	q := &vec.SQ8{Dim: ix.dim, Lo: lo, Step: step, Codes: make([]uint8, n*ix.dim)}
+	if from > 0 {
+		copy(q.Codes, old.Codes[:from*ix.dim])
+	}
+	const chunk = 4096
+	var next atomic.Int64
+	next.Store(int64(from))
+	var wg sync.WaitGroup
+	for range ix.opts.Workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				lo := int(next.Add(chunk)) - chunk
+				if lo >= n {
+					return
+				}
+				q.Encode(m, lo, min(n, lo+chunk))
+			}
+		}()
+	}
+	wg.Wait()
+	return q
 }
 
 // build links ids on ix.opts.Workers goroutines, holding the read lock.
@@ -665,6 +738,19 @@ func (ix *Index) build(ctx context.Context, ids []uint32, done []bool, progress 
 		progress(len(ids), len(ids))
 	}
 	return nil
+}
+
+// MemoryBytes returns the bytes the index holds in memory or maps from its
+// file: the graph (levels, links, offsets) and the SQ8 codes, but not the
+// vectors it reads from the caller's matrix.
+func (ix *Index) MemoryBytes() int64 {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	b := int64(ix.graphBytes())
+	if ix.q8 != nil {
+		b += int64(len(ix.q8.Codes) + 4*len(ix.q8.Lo) + 4*len(ix.q8.Step))
+	}
+	return b
 }
 
 // graphBytes returns the heap or mapped bytes the graph itself occupies

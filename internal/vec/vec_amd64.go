@@ -17,3 +17,6 @@ func f16ToF32AVX2(dst []float32, src []uint16)
 
 //go:noescape
 func prefetchAVX2(p []uint16)
+
+//go:noescape
+func dotQ8AVX2(q []float32, c []uint8) float32

@@ -121,3 +121,61 @@ func BenchmarkDot(b *testing.B) {
 		}
 	}
 }
+
+func TestSQ8(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for _, dim := range []int{1, 7, 8, 31, 32, 33, 512} {
+		n := 50
+		f := make([]float32, n*dim)
+		for i := range f {
+			f[i] = float32(r.NormFloat64()) * 0.1
+		}
+		m := Matrix{Dim: dim, F32: f}
+		lo, step := TrainSQ8(m, 1)
+		s := &SQ8{Dim: dim, Lo: lo, Step: step, Codes: make([]uint8, n*dim)}
+		s.Encode(m, 0, n)
+		q := make([]float32, dim)
+		for j := range q {
+			q[j] = float32(r.NormFloat64())
+		}
+		qs, bias := s.Prepare(q, nil)
+		for i := 0; i < n; i++ {
+			// The kernel against the generic loop, and the approximation
+			// against the exact product: each component is off by at most
+			// half a step.
+			c := s.Codes[i*dim : (i+1)*dim]
+			if a, g := dotQ8AVX2(qs, c), dotQ8Generic(qs, c); math.Abs(float64(a-g)) > 1e-4*(1+math.Abs(float64(g))) {
+				t.Fatalf("dim %d row %d: kernel %v, generic %v", dim, i, a, g)
+			}
+			var bound float64
+			for j := range q {
+				bound += math.Abs(float64(q[j])) * float64(step[j]) / 2
+			}
+			exact := Dot(q, f[i*dim:(i+1)*dim])
+			if got := s.Dot(qs, bias, i); math.Abs(float64(got-exact)) > bound*1.01+1e-5 {
+				t.Fatalf("dim %d row %d: approx %v, exact %v, bound %v", dim, i, got, exact, bound)
+			}
+		}
+	}
+	// Out-of-range values clamp; a constant component has step 0.
+	m := Matrix{Dim: 2, F32: []float32{0, 1, 1, 1}}
+	lo, step := TrainSQ8(m, 1)
+	s := &SQ8{Dim: 2, Lo: lo, Step: step, Codes: make([]uint8, 6)}
+	s.Encode(Matrix{Dim: 2, F32: []float32{0, 1, 1, 1, -5, 7}}, 0, 3)
+	if step[1] != 0 || string(s.Codes) != "\x00\x00\xff\x00\x00\x00" {
+		t.Errorf("step %v codes %q", step, s.Codes)
+	}
+}
+
+func BenchmarkDotQ8(b *testing.B) {
+	q := make([]float32, 512)
+	c := make([]uint8, 512)
+	for i := range q {
+		q[i], c[i] = float32(i)/512, uint8(i)
+	}
+	var s float32
+	for b.Loop() {
+		s += dotQ8AVX2(q, c)
+	}
+	_ = s
+}
