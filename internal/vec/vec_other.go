@@ -8,6 +8,6 @@ func dotAVX2(a, b []float32) float32             { return dotGeneric(a, b) }
 func dotF16AVX2(q []float32, h []uint16) float32 { return dotF16Generic(q, h) }
 func f16ToF32AVX2(dst []float32, src []uint16)   { f16ToF32Generic(dst, src) }
 
-func dotQ8AVX2(q []float32, c []uint8) float32  { return dotQ8Generic(q, c) }
+func dotQ8AVX2(q []float32, c []uint8) float32 { return dotQ8Generic(q, c) }
 
 func prefetchAVX2(p []uint16) {}
