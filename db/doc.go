@@ -15,6 +15,9 @@
 //	badger/           the metadata, column by column (Badger key-value store)
 //	vectors/img.f16   image embeddings of every row, row r at r×dim×2 (.f32: ×4)
 //	vectors/txt.f16   text embeddings, laid out the same way
+//	vectors/img.hnsw  the HNSW graph over the image embeddings with their SQ8
+//	                  codes (package hnsw); the manifest records the rows it
+//	                  covers and its calibration (see Calibration)
 //
 // Rows are numbered 0..Rows-1 in ingest order; each ingested unit (a
 // metadata parquet file with its embedding files) is a segment holding a

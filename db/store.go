@@ -66,9 +66,10 @@ type Options struct {
 	// when the store has an index; 0 means 1,048,576, negative means the
 	// index answers every search it can.
 	ExactUpTo int
-	// EfSearch is the HNSW candidate list size of searches; 0 means
-	// max(256, 2k), which keeps recall@10 of text queries above 0.99.
-	// Larger is slower and closer to exact.
+	// EfSearch is the HNSW candidate list size of searches; 0 means the
+	// ef the index build calibrated for the query's kind and k (see
+	// Calibration), or max(256, 2k) for an uncalibrated index. Larger is
+	// slower and closer to exact.
 	EfSearch int
 	// Warn, when set, receives warnings about answers that are computed
 	// but may not mean what the user thinks (a query model other than the

@@ -47,16 +47,42 @@
 // product takes ~23 ns and a float32 one ~33-43 ns, so float16 is not slower
 // to score, and it halves the bytes each random graph hop pulls from memory
 // (1 KiB vs 2 KiB per 512-d row). A float32 copy would double the RAM and
-// the memory traffic for nothing; an SQ8 copy (512 B/row) with exact
-// re-ranking is the option left if memory bandwidth ever dominates. While
-// the layer search scores a node's unvisited neighbours it prefetches the
-// next neighbour's row (vec.Matrix.Prefetch), as hnswlib does.
+// the memory traffic for nothing.
 //
-// RAM per vector is therefore ~137 bytes of graph plus the 1 KiB float16
-// row that the store keeps anyway for exact scans, against ~2.2 KiB for
-// hnswlib (float32 row, links, label and per-node lock), measured as the
-// growth of the process's peak RSS while python3-hnswlib 0.6.2 built 100k
-// 512-d vectors: 2246 bytes per vector.
+// Searches do not traverse the float16 rows either, by default: Add keeps
+// SQ8 codes of every row (one byte per component, per-dimension ranges;
+// vec.SQ8), 512 bytes at 512-d, and the graph search scores them (an AVX2
+// kernel as fast per byte as the float16 one), then re-ranks its best
+// max(8k, 64) candidates by their exact float16 scores, so hits carry exact
+// scores. Measured on 1M CLIP-like 512-d rows, 200 queries per kind, one
+// thread, the same graph (BENCHMARKS.md): recall@10 was the same at every
+// ef from 32 to 2048 with and without the codes, and re-ranking 4k, 8k or
+// all ef candidates gave the same recall; a text query at ef 1536 took
+// about 5-6.5 ms against 9 ms over float16 rows, and an image query at ef
+// 64 0.5 ms against 1.4 ms. The codes are what a search keeps hot; the
+// float16 rows are read only to build and to re-rank (8k rows a query).
+// Options.NoSQ8 and SearchOptions.NoSQ8 turn the codes off. While the
+// layer search scores a node's unvisited neighbours it prefetches the next
+// neighbour's codes (or row), as hnswlib does.
+//
+// RAM per vector is therefore ~137 bytes of graph plus 512 bytes of codes,
+// with the store's float16 row (1 KiB, kept anyway for exact scans) in the
+// page cache as far as memory allows, against ~2.3 KiB for hnswlib (float32
+// row, links, label and per-node lock; 2,296 bytes measured at 1M by the
+// bench harness).
+//
+// # Choosing ef
+//
+// Recall at a given ef depends on the data, its size and the query: on 1M
+// CLIP-like rows image queries reach recall@10 0.99 at ef 32-64, text
+// queries (which sit in CLIP's text cone, far from the images they match)
+// need ef 1,500-2,000. SearchOptions.Seeds also starts the layer-0 search
+// from the best hub nodes (rows on layer 2 and above, scored from a packed
+// copy), which raised text recall@10 at 1M from 0.84 to 0.91 at ef 256.
+// Index.Calibrate measures the smallest ef of EfLadder whose recall on a
+// sample of queries reaches a target, against exact scans; the store (package
+// db) runs it at every index build with its own image and text embeddings
+// and searches at the calibrated ef.
 //
 // # Building and concurrency
 //
@@ -131,7 +157,9 @@
 // See "Index Format" in file.go: a 128-byte header (dimension, counts, M,
 // efConstruction, efSearch, seed, entry point, the fingerprint of the
 // vectors the graph was built over, a checksum per section and one of the
-// header) followed by the four arrays, 64-byte aligned. Open memory-maps
+// header) followed by the four graph arrays and the SQ8 codes, 64-byte
+// aligned (version 2; version 1 files, without codes, still open, and get
+// codes at their next Add). Open memory-maps
 // the file and uses the arrays in place after checking the checksums
 // (xxhash64, a sequential pass over the mapping) and a few structural
 // invariants; a mismatch is ErrCorrupt, and vectors whose Fingerprint
