@@ -88,8 +88,8 @@ func (o *Options) withDefaults() (Options, error) {
 // and with one Add; concurrent Adds are serialised.
 type Index struct {
 	addMu sync.Mutex // serialises Add
-	hubMu sync.Mutex // guards hubs
-	hubs  *hubSet
+	hubMu sync.Mutex // serialises recomputing hubs
+	hubs  atomic.Pointer[hubSet]
 	mu    sync.RWMutex // write-held only to resize arrays and switch modes
 
 	dim  int

@@ -77,9 +77,13 @@ type hubSet struct {
 // hubList returns the hub set, computed once per graph size. The caller
 // holds ix.mu for reading, so levels cannot grow meanwhile.
 func (ix *Index) hubList() *hubSet {
+	valid := func(h *hubSet) bool { return h != nil && h.n == len(ix.levels) && h.q8 == ix.q8 }
+	if h := ix.hubs.Load(); valid(h) {
+		return h
+	}
 	ix.hubMu.Lock()
 	defer ix.hubMu.Unlock()
-	if h := ix.hubs; h != nil && h.n == len(ix.levels) && h.q8 == ix.q8 {
+	if h := ix.hubs.Load(); valid(h) {
 		return h
 	}
 	h := &hubSet{n: len(ix.levels), q8: ix.q8}
@@ -107,14 +111,13 @@ func (ix *Index) hubList() *hubSet {
 			h.c.Codes = append(h.c.Codes, ix.q8.Codes[int(id)*d:int(id+1)*d]...)
 		}
 	}
-	ix.hubs = h
+	ix.hubs.Store(h)
 	return h
 }
 
-// seeds scores the hub nodes and returns the best k.
-func (ix *Index) seeds(s *scratch, q []float32, k int) []cand {
+// seeds scores the hub nodes hs and returns the best k.
+func (ix *Index) seeds(s *scratch, hs *hubSet, q []float32, k int) []cand {
 	var h minHeap
-	hs := ix.hubList()
 	for i, id := range hs.ids {
 		var sc float32
 		if s.approx {
@@ -266,8 +269,9 @@ func (ix *Index) search(ctx context.Context, q []float32, k int, so SearchOption
 	}
 	var seeds []cand
 	if so.Seeds > 0 {
-		seeds = ix.seeds(s, q, so.Seeds)
-		scored += len(ix.hubList().ids)
+		hs := ix.hubList()
+		seeds = ix.seeds(s, hs, q, so.Seeds)
+		scored += len(hs.ids)
 	}
 	v, stopped := ix.searchLayer(s, q, ep, ef, 0, locked, so.Allow, budget, seeds...)
 	scored += v
