@@ -58,8 +58,10 @@
 // thread, the same graph (BENCHMARKS.md): recall@10 was the same at every
 // ef from 32 to 2048 with and without the codes, and re-ranking 4k, 8k or
 // all ef candidates gave the same recall; a text query at ef 1536 took
-// about 5-6.5 ms against 9 ms over float16 rows, and an image query at ef
-// 64 0.5 ms against 1.4 ms. The codes are what a search keeps hot; the
+// 4.9-7.7 ms against 9.2 ms over float16 rows, and an image query at ef
+// 128 0.7-0.9 ms against 0.7-2.1 ms. In the same-run comparison with
+// hnswlib at 1M, laiondb answered text queries at recall@10 0.99 at 1.66
+// times hnswlib's rate. The codes are what a search keeps hot; the
 // float16 rows are read only to build and to re-rank (8k rows a query).
 // Options.NoSQ8 and SearchOptions.NoSQ8 turn the codes off. While the
 // layer search scores a node's unvisited neighbours it prefetches the next
