@@ -138,8 +138,13 @@ func (in *Info) WriteText(w io.Writer) error {
 			}
 			fmt.Fprintln(tw)
 			if c := ix.Calibration; c != nil {
-				fmt.Fprintf(tw, "default ef\t%s\n", calibrationLine("image", c.Image))
-				fmt.Fprintf(tw, "\t%s\n", calibrationLine("text", c.Text))
+				for i, l := range c.Lines() {
+					if i == 0 {
+						fmt.Fprintf(tw, "default ef\t%s\n", l)
+					} else {
+						fmt.Fprintf(tw, "\t%s\n", l)
+					}
+				}
 			}
 		} else {
 			fmt.Fprintf(tw, "index\tnone: searches scan exactly ('laiondb index' builds one)\n")
@@ -184,6 +189,11 @@ func pct(n, of int64) string {
 		return "-"
 	}
 	return fmt.Sprintf("%.2f%%", 100*float64(n)/float64(of))
+}
+
+// Lines describes the calibration, one line per query kind.
+func (c *Calibration) Lines() []string {
+	return []string{calibrationLine("image", c.Image), calibrationLine("text", c.Text)}
 }
 
 // calibrationLine describes the calibration of one query kind.

@@ -69,6 +69,11 @@ func init() {
 				return nil
 			}
 			fmt.Fprintf(e.stdout, "index covers %d rows (M %d, efConstruction %d), %.1fs\n", m.Index.Rows, m.Index.M, m.Index.EfConstruction, time.Since(start).Seconds())
+			if c := m.Index.Calibration; c != nil {
+				for _, l := range c.Lines() {
+					fmt.Fprintf(e.stdout, "default ef for %s\n", l)
+				}
+			}
 			return nil
 		},
 	})
