@@ -112,6 +112,17 @@ func TestCLIIngestInfoQuery(t *testing.T) {
 	if code != 2 {
 		t.Errorf("bad format: exit %d, want 2", code)
 	}
+	// A rebuilt index reports its calibration, and a search through the
+	// graph names the calibrated ef it used.
+	code, out, errs = runCmd(t, "index", "--store", store, "--rebuild", "-q")
+	if code != 0 || !strings.Contains(out, "index covers 2000 rows") ||
+		!strings.Contains(out, "default ef for image queries: k 10 ef ") || !strings.Contains(out, "default ef for text queries: k 10 ef ") {
+		t.Errorf("index --rebuild: exit %d: %s %s", code, out, errs)
+	}
+	code, out, errs = runCmd(t, "query", "--store", store, "--exact-up-to", "-1", "--ef", "0", "--format", "json", "knn(row(3), 10)")
+	if code != 0 || !strings.Contains(out, "(calibrated: recall@10 ") || !strings.Contains(out, "200 image embeddings of this store") {
+		t.Errorf("graph query: exit %d: %s %s", code, out, errs)
+	}
 }
 
 // TestCLITextKNN runs the user's example as written, through the tiny
