@@ -741,14 +741,18 @@ func (ix *Index) build(ctx context.Context, ids []uint32, done []bool, progress 
 }
 
 // MemoryBytes returns the bytes the index holds in memory or maps from its
-// file: the graph (levels, links, offsets) and the SQ8 codes, but not the
-// vectors it reads from the caller's matrix.
+// file: the graph (levels, links, offsets), the SQ8 codes and the packed
+// hub codes of seeded searches, but not the vectors it reads from the
+// caller's matrix.
 func (ix *Index) MemoryBytes() int64 {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
 	b := int64(ix.graphBytes())
 	if ix.q8 != nil {
 		b += int64(len(ix.q8.Codes) + 4*len(ix.q8.Lo) + 4*len(ix.q8.Step))
+	}
+	if h := ix.hubs.Load(); h != nil {
+		b += int64(4*len(h.ids) + len(h.c.Codes) + 2*len(h.m.F16) + 4*len(h.m.F32))
 	}
 	return b
 }

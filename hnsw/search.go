@@ -50,7 +50,7 @@ type SearchOptions struct {
 	// store uses.
 	Seeds int
 	// NoSQ8 traverses the graph with exact scores even when the index has
-	// SQ8 codes (see Quantize).
+	// SQ8 codes (see Options.NoSQ8).
 	NoSQ8 bool
 }
 
@@ -63,15 +63,16 @@ type SearchOptions struct {
 // (one per hub; BENCHMARKS.md).
 const DefaultSeeds = 16
 
-// hubSet is the graph's hub nodes (rows on layer 2 and above) with
-// packed copies of their vectors, so that scoring all of them reads memory
-// sequentially instead of hopping across the vector file.
+// hubSet is the graph's hub nodes (rows on layer 2 and above) with a
+// packed copy of their codes (or, without codes, of their rows), so that
+// scoring all of them reads memory sequentially instead of hopping across
+// the vector file. About n/256 rows: 2 bytes per row of the index.
 type hubSet struct {
 	n   int      // len(levels) it was computed for
 	q8  *vec.SQ8 // the codes it was packed from, or nil
 	ids []uint32
-	m   vec.Matrix // their rows
 	c   vec.SQ8    // their codes, when q8 is not nil
+	m   vec.Matrix // their rows, when q8 is nil
 }
 
 // hubList returns the hub set, computed once per graph size. The caller
@@ -93,22 +94,21 @@ func (ix *Index) hubList() *hubSet {
 		}
 	}
 	d := ix.dim
-	h.m.Dim = d
-	if ix.vecs.F16 != nil {
-		h.m.F16 = make([]uint16, 0, len(h.ids)*d)
-		for _, id := range h.ids {
-			h.m.F16 = append(h.m.F16, ix.vecs.F16[int(id)*d:int(id+1)*d]...)
-		}
-	} else {
-		h.m.F32 = make([]float32, 0, len(h.ids)*d)
-		for _, id := range h.ids {
-			h.m.F32 = append(h.m.F32, ix.vecs.F32[int(id)*d:int(id+1)*d]...)
-		}
-	}
-	if ix.q8 != nil {
+	switch {
+	case ix.q8 != nil:
 		h.c = vec.SQ8{Dim: d, Lo: ix.q8.Lo, Step: ix.q8.Step, Codes: make([]uint8, 0, len(h.ids)*d)}
 		for _, id := range h.ids {
 			h.c.Codes = append(h.c.Codes, ix.q8.Codes[int(id)*d:int(id+1)*d]...)
+		}
+	case ix.vecs.F16 != nil:
+		h.m = vec.Matrix{Dim: d, F16: make([]uint16, 0, len(h.ids)*d)}
+		for _, id := range h.ids {
+			h.m.F16 = append(h.m.F16, ix.vecs.F16[int(id)*d:int(id+1)*d]...)
+		}
+	default:
+		h.m = vec.Matrix{Dim: d, F32: make([]float32, 0, len(h.ids)*d)}
+		for _, id := range h.ids {
+			h.m.F32 = append(h.m.F32, ix.vecs.F32[int(id)*d:int(id+1)*d]...)
 		}
 	}
 	ix.hubs.Store(h)
@@ -120,10 +120,13 @@ func (ix *Index) seeds(s *scratch, hs *hubSet, q []float32, k int) []cand {
 	var h minHeap
 	for i, id := range hs.ids {
 		var sc float32
-		if s.approx {
+		switch {
+		case s.approx:
 			sc = hs.c.Dot(s.qs, s.bias, i)
-		} else {
+		case hs.q8 == nil:
 			sc = hs.m.Dot(q, i)
+		default: // codes exist but this search does not use them
+			sc = ix.vecs.Dot(q, int(id))
 		}
 		if len(h) < k {
 			h.push(cand{sc, id})
