@@ -35,6 +35,9 @@ type IndexInfo struct {
 // reached recall CalibrationTarget on a sample of this store's own
 // embeddings, for k = 10 and k = 100 (see calibrate).
 type Calibration struct {
+	// Version is the calibration method (calibrationVersion when it was
+	// measured); BuildIndex measures an older one again.
+	Version int `json:"version"`
 	// Image was measured with image embeddings of sampled rows, each
 	// leaving its own row out of the answers (a new image is not in the
 	// store).
@@ -121,6 +124,25 @@ func (d *DB) buildIndex(ctx context.Context, o *IndexOptions) error {
 		}
 	}
 	if len(add) == 0 && from == m.Rows && m.Index != nil && !opts.Rebuild {
+		if c := m.Index.Calibration; c != nil && c.Version == calibrationVersion {
+			return nil
+		}
+		// Nothing to link, but the calibration is missing or from an
+		// older method: measure it again.
+		cal, err := d.calibrate(ctx, ix, m, img.matrix(m.Rows))
+		if err != nil {
+			return fmt.Errorf("db: calibrating the index: %w", err)
+		}
+		next := m.clone()
+		info := *m.Index
+		info.Calibration = cal
+		next.Index = &info
+		if err := writeManifest(d.dir, next); err != nil {
+			return fmt.Errorf("db: recording the index: %w", err)
+		}
+		d.mu.Lock()
+		d.man = next
+		d.mu.Unlock()
 		return nil
 	}
 	var progress func(done, total int)

@@ -296,3 +296,57 @@ func TestEfChoice(t *testing.T) {
 		t.Errorf("store without text embeddings: %d %s", ef, why)
 	}
 }
+
+// TestRecalibrate checks that BuildIndex measures a missing or outdated
+// calibration again without relinking, and leaves a current one alone.
+func TestRecalibrate(t *testing.T) {
+	tmp := t.TempDir()
+	emb, err := fixture.EmbeddingFolder(filepath.Join(tmp, "emb"), fixture.Config{Seed: 9, Parts: 2, Rows: 600, Dim: 16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srcs, _ := ExpandPaths([]string{emb.Dir})
+	d, err := Open(filepath.Join(tmp, "store"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	ctx := context.Background()
+	if _, err := d.Ingest(ctx, srcs, nil); err != nil {
+		t.Fatal(err)
+	}
+	m, _ := d.Manifest()
+	if c := m.Index.Calibration; c == nil || c.Version != calibrationVersion || len(c.Text) != 2 {
+		t.Fatalf("calibration after ingest: %+v", c)
+	}
+	for _, old := range []*Calibration{nil, {Version: 0, Image: m.Index.Calibration.Image}} {
+		next := m.clone()
+		next.Index.Calibration = old
+		if err := writeManifest(d.dir, next); err != nil {
+			t.Fatal(err)
+		}
+		d.mu.Lock()
+		d.man = next
+		d.mu.Unlock()
+		before, _ := os.Stat(indexPath(d.dir))
+		if err := d.BuildIndex(ctx, nil); err != nil {
+			t.Fatal(err)
+		}
+		after, _ := os.Stat(indexPath(d.dir))
+		got, _ := d.Manifest()
+		if c := got.Index.Calibration; c == nil || c.Version != calibrationVersion || len(c.Image) != 2 || len(c.Text) != 2 {
+			t.Errorf("recalibrated: %+v", c)
+		}
+		if !after.ModTime().Equal(before.ModTime()) {
+			t.Error("recalibrating rewrote the graph file")
+		}
+	}
+	// A current calibration: nothing to do, the manifest is not rewritten.
+	st, _ := os.Stat(filepath.Join(d.dir, "MANIFEST.json"))
+	if err := d.BuildIndex(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	if st2, _ := os.Stat(filepath.Join(d.dir, "MANIFEST.json")); !st2.ModTime().Equal(st.ModTime()) {
+		t.Error("BuildIndex rewrote an up-to-date manifest")
+	}
+}

@@ -36,7 +36,16 @@ func TestCalibrate(t *testing.T) {
 				return out
 			}
 			e, _, _ := Exact(context.Background(), m, q, k+1, nil)
-			r, err := ix.Search(context.Background(), q, k+1, &SearchOptions{Ef: ef})
+			so := SearchOptions{Ef: ef}
+			if sk >= 0 {
+				so.skip, so.hasSkip = uint32(sk), true
+			}
+			r, err := ix.Search(context.Background(), q, k+1, &so)
+			for _, h := range r.Hits {
+				if sk >= 0 && int64(h.ID) == sk && r.Path == PathGraph {
+					t.Fatalf("skipped row %d returned by the graph search", sk)
+				}
+			}
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -238,6 +238,9 @@ type scratch struct {
 	approx bool
 	qs     []float32
 	bias   float32
+	// skip, when hasSkip, is a row searches treat as absent.
+	skip    uint32
+	hasSkip bool
 }
 
 // score returns the score of row id against the query q the search runs
@@ -306,7 +309,7 @@ func (ix *Index) greedy(s *scratch, q []float32, ep cand, lc int, locked bool) c
 	for changed := true; changed; {
 		changed = false
 		for _, nb := range ix.neighbors(ep.id, lc, locked, s.buf) {
-			if nb >= n {
+			if nb >= n || (s.hasSkip && nb == s.skip) {
 				continue
 			}
 			if sc := ix.score(s, q, nb); sc > ep.score {
@@ -325,6 +328,9 @@ func (ix *Index) greedy(s *scratch, q []float32, ep cand, lc int, locked bool) c
 func (ix *Index) searchLayer(s *scratch, q []float32, ep cand, ef, lc int, locked bool, allow AllowList, budget int, more ...cand) (visited int, stopped bool) {
 	n := uint32(len(ix.levels))
 	s.resetVisited(int(n))
+	if s.hasSkip && s.skip < n {
+		s.visit(s.skip) // never entered, expanded or returned
+	}
 	s.cands = s.cands[:0]
 	s.res = s.res[:0]
 	for _, e := range append([]cand{ep}, more...) {
@@ -425,7 +431,7 @@ func (ix *Index) selectNeighbors(s *scratch, cs []cand, max int) []cand {
 func (ix *Index) insert(s *scratch, id uint32) {
 	s.q = ix.vecs.Row(int(id), s.q)
 	q := s.q
-	s.approx = false
+	s.approx, s.hasSkip = false, false
 	level := int(ix.levels[id])
 
 	epID, top, ok := ix.entry()

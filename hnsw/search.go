@@ -52,6 +52,12 @@ type SearchOptions struct {
 	// NoSQ8 traverses the graph with exact scores even when the index has
 	// SQ8 codes (see Options.NoSQ8).
 	NoSQ8 bool
+
+	// skip, when hasSkip, is a row the search must neither return nor
+	// pass through: Calibrate's stand-in for a query that is not in the
+	// graph.
+	skip    uint32
+	hasSkip bool
 }
 
 // DefaultSeeds is the number of hub nodes that seed the layer-0 search in
@@ -119,6 +125,9 @@ func (ix *Index) hubList() *hubSet {
 func (ix *Index) seeds(s *scratch, hs *hubSet, q []float32, k int) []cand {
 	var h minHeap
 	for i, id := range hs.ids {
+		if s.hasSkip && id == s.skip {
+			continue
+		}
 		var sc float32
 		switch {
 		case s.approx:
@@ -254,6 +263,7 @@ func (ix *Index) search(ctx context.Context, q []float32, k int, so SearchOption
 	s := ix.getScratch()
 	defer ix.putScratch(s)
 	locked := ix.building
+	s.skip, s.hasSkip = so.skip, so.hasSkip
 	s.approx = ix.q8 != nil && ix.q8.Len() >= len(ix.levels) && !so.NoSQ8
 	if s.approx {
 		s.qs, s.bias = ix.q8.Prepare(q, s.qs)
