@@ -307,8 +307,8 @@ func (v *view) ef(req query.SearchRequest) (int, string) {
 	}
 	src := fmt.Sprintf("%d %s embeddings of this store", c.Queries, kind)
 	if c.Ef == 0 {
-		return 0, fmt.Sprintf("at index build, no ef up to %d reached recall@%d %.3f on %s; best %.4f",
-			hnsw.EfLadder[len(hnsw.EfLadder)-1], c.K, c.Target, src, c.Recall)
+		return 0, fmt.Sprintf("at index build, no ef up to %d reached recall@%d %.2f on %s (best %.4f, lower bound %.4f)",
+			hnsw.EfLadder[len(hnsw.EfLadder)-1], c.K, c.Target, src, c.Recall, c.Lower)
 	}
 	if req.K > c.K {
 		ef := c.Ef * req.K / c.K

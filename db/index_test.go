@@ -206,7 +206,7 @@ func TestCalibratedEf(t *testing.T) {
 		t.Fatalf("calibration = %+v", cal)
 	}
 	for _, c := range append(append([]hnsw.Calibration(nil), cal.Image...), cal.Text...) {
-		if c.Queries != calibrationQueries || c.Target != CalibrationTarget || c.Ef == 0 || c.Recall < c.Target {
+		if c.Queries != calibrationQueries || c.Target != CalibrationTarget || c.Ef == 0 || c.Lower < c.Target || c.Recall < c.Lower {
 			t.Errorf("calibration %+v", c)
 		}
 	}
@@ -230,7 +230,7 @@ func TestCalibratedEf(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := fmt.Sprintf("ef=%d (calibrated: recall@10 %.4f on 200 text embeddings", cal.Text[0].Ef, cal.Text[0].Recall)
+		want := fmt.Sprintf("ef=%d (calibrated: recall@10 %.4f on %d text embeddings", cal.Text[0].Ef, cal.Text[0].Recall, calibrationQueries)
 		if !strings.Contains(res.Method, want) {
 			t.Fatalf("text query method = %q, want %q", res.Method, want)
 		}
@@ -246,8 +246,8 @@ func TestCalibratedEf(t *testing.T) {
 		k    int
 		want string
 	}{
-		{10, fmt.Sprintf("ef=%d (calibrated: recall@10 %.4f on 200 image embeddings", cal.Image[0].Ef, cal.Image[0].Recall)},
-		{50, fmt.Sprintf("ef=%d (calibrated: recall@100 %.4f on 200 image embeddings", max(50, cal.Image[1].Ef), cal.Image[1].Recall)},
+		{10, fmt.Sprintf("ef=%d (calibrated: recall@10 %.4f on %d image embeddings", cal.Image[0].Ef, cal.Image[0].Recall, calibrationQueries)},
+		{50, fmt.Sprintf("ef=%d (calibrated: recall@100 %.4f on %d image embeddings", max(50, cal.Image[1].Ef), cal.Image[1].Recall, calibrationQueries)},
 		{300, fmt.Sprintf("ef=%d (scaled from ef %d, calibrated for recall@100", cal.Image[1].Ef*3, cal.Image[1].Ef)},
 	} {
 		res, err := d.Search(ctx, query.SearchRequest{Vec: q, K: tc.k, Image: true})
@@ -264,7 +264,7 @@ func TestCalibratedEf(t *testing.T) {
 func TestEfChoice(t *testing.T) {
 	cal := &Calibration{
 		Image: []hnsw.Calibration{{K: 10, Queries: 200, Target: 0.995, Ef: 64, Recall: 0.999}, {K: 100, Queries: 200, Target: 0.995, Ef: 256, Recall: 0.996}},
-		Text:  []hnsw.Calibration{{K: 10, Queries: 200, Target: 0.995, Ef: 1536, Recall: 0.996}, {K: 100, Queries: 200, Target: 0.995, Recall: 0.97}},
+		Text:  []hnsw.Calibration{{K: 10, Queries: 200, Target: 0.995, Ef: 1536, Recall: 0.996}, {K: 100, Queries: 200, Target: 0.99, Recall: 0.97, Lower: 0.96}},
 	}
 	v := &view{d: &DB{}, m: &Manifest{Index: &IndexInfo{Calibration: cal}}}
 	for _, tc := range []struct {
@@ -277,7 +277,7 @@ func TestEfChoice(t *testing.T) {
 		{query.SearchRequest{K: 5}, 1536, "calibrated: recall@10 0.9960 on 200 text", Options{}},
 		{query.SearchRequest{K: 11, Image: true}, 256, "recall@100 0.9960", Options{}},
 		{query.SearchRequest{K: 1000, Image: true}, 2560, "scaled from ef 256", Options{}},
-		{query.SearchRequest{K: 100}, 0, "no ef up to 8192 reached recall@100 0.995 on 200 text embeddings of this store; best 0.9700", Options{}},
+		{query.SearchRequest{K: 100}, 0, "no ef up to 8192 reached recall@100 0.99 on 200 text embeddings of this store (best 0.9700, lower bound 0.9600)", Options{}},
 		{query.SearchRequest{K: 100}, 77, "set by option", Options{EfSearch: 77}},
 	} {
 		v.d.opts = tc.opts

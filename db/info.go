@@ -209,7 +209,7 @@ func calibrationLine(kind string, cs []hnsw.Calibration) string {
 			sep = ":"
 		}
 		if c.Ef == 0 {
-			fmt.Fprintf(&b, "%s k %d exact scan (recall@%d %.4f < %.3f at ef %d)", sep, c.K, c.K, c.Recall, c.Target, hnsw.EfLadder[len(hnsw.EfLadder)-1])
+			fmt.Fprintf(&b, "%s k %d exact scan (recall@%d %.4f, lower bound %.4f < %.2f at ef %d)", sep, c.K, c.K, c.Recall, c.Lower, c.Target, hnsw.EfLadder[len(hnsw.EfLadder)-1])
 		} else {
 			fmt.Fprintf(&b, "%s k %d ef %d (recall@%d %.4f)", sep, c.K, c.Ef, c.K, c.Recall)
 		}

@@ -3,6 +3,7 @@ package hnsw
 import (
 	"context"
 	"fmt"
+	"math"
 	"runtime"
 	"sync"
 )
@@ -22,13 +23,21 @@ type Calibration struct {
 	// reached Target on the sample, or 0 if none did.
 	Ef int `json:"ef"`
 	// Recall is the recall@K measured at Ef (at the largest ef tried when
-	// Ef is 0).
+	// Ef is 0): the mean over the queries of the share of each query's
+	// true top K that the graph search found.
 	Recall float64 `json:"recall"`
+	// Lower is a lower confidence bound of the recall of new queries like
+	// the sample: Recall minus two standard errors of the per-query
+	// recalls. Misses cluster in a few hard queries, so this is wider than
+	// a bound that counts each neighbour as an independent trial. Ef is
+	// the smallest ef whose Lower reaches Target.
+	Lower float64 `json:"lower"`
 }
 
 // Calibrate measures, for a sample of queries, recall@k of the graph search
 // (with seeds hub seeds) against the exact scan, at increasing ef from
-// EfLadder, and returns the smallest ef whose recall reaches target.
+// EfLadder, and returns the smallest ef at which a lower confidence bound
+// of the recall (Calibration.Lower) reaches target.
 //
 // skip[i], when not negative, is a row left out of query i's answers, both
 // exact and approximate, and which the graph search does not pass through:
@@ -77,11 +86,13 @@ func (ix *Index) Calibrate(ctx context.Context, queries [][]float32, skip []int6
 	if err != nil {
 		return c, err
 	}
-	want := 0
+	asked := 0
 	for _, t := range truth {
-		want += len(t)
+		if len(t) > 0 {
+			asked++
+		}
 	}
-	if want == 0 {
+	if asked == 0 {
 		return c, nil
 	}
 	for _, ef := range EfLadder {
@@ -112,12 +123,24 @@ func (ix *Index) Calibrate(ctx context.Context, queries [][]float32, skip []int6
 		if err != nil {
 			return c, err
 		}
-		got := 0
-		for _, f := range found {
-			got += f
+		// Mean and standard error of the per-query recalls.
+		var sum, sum2 float64
+		for i, f := range found {
+			if len(truth[i]) == 0 {
+				continue
+			}
+			r := float64(f) / float64(len(truth[i]))
+			sum += r
+			sum2 += r * r
 		}
-		c.Recall = float64(got) / float64(want)
-		if c.Recall >= target {
+		n := float64(asked)
+		mean := sum / n
+		se := 0.0
+		if asked > 1 {
+			se = math.Sqrt(max(0, (sum2-n*mean*mean)/(n-1)) / n)
+		}
+		c.Recall, c.Lower = mean, mean-2*se
+		if c.Lower >= target {
 			c.Ef = ef
 			return c, nil
 		}
