@@ -19,7 +19,7 @@ import (
 // at its calibrated default ef: a store of LAIONDB_RECALL_ROWS (default
 // 1,000,000) CLIP-like 512-d rows (LAIONDB_RECALL_FINE clusters, default
 // rows/100) with image and text embeddings is
-// ingested and indexed, then 200 new image and 200 new text queries are
+// ingested and indexed, then 1,000 new image and 1,000 new text queries are
 // answered through the graph (ExactUpTo -1) and compared with exact scans.
 // Recall@10 and recall@100 must reach 0.99. The store is kept in
 // LAIONDB_RECALL_STORE if set (and reused when it exists). Run with
@@ -97,7 +97,7 @@ func TestRecallLargeStore(t *testing.T) {
 	}
 	t.Logf("calibration: image %+v, text %+v", m.Index.Calibration.Image, m.Index.Calibration.Text)
 	g := fixture.Generator(cfg)
-	const nq = 200
+	const nq = 1000
 	sets := []struct {
 		name  string
 		vecs  []float32

@@ -139,7 +139,9 @@ func (ix *Index) Calibrate(ctx context.Context, queries [][]float32, skip []int6
 		if asked > 1 {
 			se = math.Sqrt(max(0, (sum2-n*mean*mean)/(n-1)) / n)
 		}
-		c.Recall, c.Lower = mean, mean-2*se
+		// Rounded to 6 decimals: beyond that the digits are noise, and
+		// the store's manifest shows them.
+		c.Recall, c.Lower = math.Round(mean*1e6)/1e6, math.Round((mean-2*se)*1e6)/1e6
 		if c.Lower >= target {
 			c.Ef = ef
 			return c, nil

@@ -95,7 +95,7 @@ func TestCalibrate(t *testing.T) {
 		if c.Ef == 0 || c.K != k || c.Queries != len(tc.qs) {
 			t.Fatalf("%s: calibration %+v", tc.name, c)
 		}
-		if r, lb := recall(tc.qs, tc.skip, c.Ef); math.Abs(r-c.Recall) > 1e-12 || math.Abs(lb-c.Lower) > 1e-12 || lb < 0.98 {
+		if r, lb := recall(tc.qs, tc.skip, c.Ef); math.Abs(r-c.Recall) > 1e-6 || math.Abs(lb-c.Lower) > 1e-6 || lb < 0.98 {
 			t.Errorf("%s: recall at ef %d = %.4f (lower %.4f), calibration says %.4f (%.4f)", tc.name, c.Ef, r, lb, c.Recall, c.Lower)
 		}
 		i := slices.Index(EfLadder, c.Ef)

@@ -47,7 +47,7 @@ func init() {
 			fs.BoolVar(&f.explain, "explain", false, "print the plan without running it")
 			fs.BoolVar(&f.exact, "exact", false, "answer vector searches by an exact scan")
 			fs.IntVar(&f.exactMax, "exact-up-to", 0, "scan exactly whenever a knn search has at most this many candidate vectors, index or not (default 1048576; -1: use the index whenever there is one)")
-			fs.IntVar(&f.ef, "ef", 0, "HNSW candidate list size for index searches (default: the ef the index build calibrated for recall 0.995, per query kind; see 'laiondb info'); larger is slower and closer to exact")
+			fs.IntVar(&f.ef, "ef", 0, "HNSW candidate list size for index searches (default: the ef the index build calibrated for recall 0.99, per query kind; see 'laiondb info'); larger is slower and closer to exact")
 			fs.StringArrayVar(&f.lexicons, "lexicon", nil, "a keyword list file, one keyword per line, as NAME=FILE or FILE (named after the file); repeatable")
 		},
 		run: runQuery,
