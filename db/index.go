@@ -31,9 +31,10 @@ type IndexInfo struct {
 	Calibration *Calibration `json:"calibration,omitempty"`
 }
 
-// Calibration records, per query kind, the smallest ef at which the graph
-// reached recall CalibrationTarget on a sample of this store's own
-// embeddings, for k = 10 and k = 100 (see calibrate).
+// Calibration records, per query kind, the smallest ef at which a lower
+// confidence bound of the graph's recall on a sample of this store's own
+// embeddings reached CalibrationTarget, for k = 10 and k = 100 (see
+// calibrate.go).
 type Calibration struct {
 	// Version is the calibration method (calibrationVersion when it was
 	// measured); BuildIndex measures an older one again.

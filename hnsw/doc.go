@@ -81,10 +81,12 @@
 // need ef 1,500-2,000. SearchOptions.Seeds also starts the layer-0 search
 // from the best hub nodes (rows on layer 2 and above, scored from a packed
 // copy), which raised text recall@10 at 1M from 0.84 to 0.91 at ef 256.
-// Index.Calibrate measures the smallest ef of EfLadder whose recall on a
-// sample of queries reaches a target, against exact scans; the store (package
-// db) runs it at every index build with its own image and text embeddings
-// and searches at the calibrated ef.
+// Index.Calibrate measures, against exact scans, the smallest ef of
+// EfLadder at which a lower confidence bound of the recall of a sample of
+// queries (mean per-query recall minus two standard errors) reaches a
+// target; the store (package db) runs it at every index build with 500 of
+// its own image and 500 of its text embeddings, and searches at the
+// calibrated ef.
 //
 // # Building and concurrency
 //
