@@ -34,29 +34,32 @@ type Calibration struct {
 	Lower float64 `json:"lower"`
 }
 
-// Calibrate measures, for a sample of queries, recall@k of the graph search
-// (with seeds hub seeds) against the exact scan, at increasing ef from
-// EfLadder, and returns the smallest ef at which a lower confidence bound
-// of the recall (Calibration.Lower) reaches target.
+// Calibrate measures, for a sample of queries and each k of ks, recall@k
+// of the graph search (with seeds hub seeds) against the exact scan, at
+// increasing ef from EfLadder, and returns per k the smallest ef at which
+// a lower confidence bound of the recall (Calibration.Lower) reaches
+// target.
 //
 // skip[i], when not negative, is a row left out of query i's answers, both
 // exact and approximate, and which the graph search does not pass through:
 // a query that is itself a row of the index (an image embedding from the
 // store) would otherwise find itself and follow its own links to its
-// neighbours, which a new image cannot (a leave-one-out estimate; without
-// the second part, image queries at 1M looked ef 64 good on the sample
-// and reached only 0.987 on new images). skip may be nil.
+// neighbours, which a new image cannot (a leave-one-out estimate). skip
+// may be nil.
 //
-// The cost is one exact scan per query plus graph searches at each ef
-// tried; queries run in parallel on GOMAXPROCS goroutines, and ctx stops
-// the work.
-func (ix *Index) Calibrate(ctx context.Context, queries [][]float32, skip []int64, k int, target float64, seeds int) (Calibration, error) {
-	c := Calibration{K: k, Queries: len(queries), Target: target}
-	if len(queries) == 0 || k <= 0 {
-		return c, nil
-	}
+// The cost is one exact scan per query (at the largest k) plus graph
+// searches at each ef tried; queries run in parallel on GOMAXPROCS
+// goroutines, and ctx stops the work.
+func (ix *Index) Calibrate(ctx context.Context, queries [][]float32, skip []int64, ks []int, target float64, seeds int) ([]Calibration, error) {
 	if skip != nil && len(skip) != len(queries) {
-		return c, fmt.Errorf("hnsw: calibrate: %d queries but %d rows to skip", len(queries), len(skip))
+		return nil, fmt.Errorf("hnsw: calibrate: %d queries but %d rows to skip", len(queries), len(skip))
+	}
+	kmax := 0
+	for _, k := range ks {
+		if k <= 0 {
+			return nil, fmt.Errorf("hnsw: calibrate: k = %d", k)
+		}
+		kmax = max(kmax, k)
 	}
 	skipOf := func(i int) int64 {
 		if skip == nil {
@@ -65,7 +68,7 @@ func (ix *Index) Calibrate(ctx context.Context, queries [][]float32, skip []int6
 		return skip[i]
 	}
 	// answer keeps the first k hits other than the skipped row.
-	answer := func(hits []Hit, sk int64) []uint32 {
+	answer := func(hits []Hit, sk int64, k int) []uint32 {
 		out := make([]uint32, 0, k)
 		for _, h := range hits {
 			if int64(h.ID) != sk && len(out) < k {
@@ -74,80 +77,87 @@ func (ix *Index) Calibrate(ctx context.Context, queries [][]float32, skip []int6
 		}
 		return out
 	}
-	truth := make([][]uint32, len(queries))
-	err := parallelQueries(ctx, len(queries), func(i int) error {
-		r, err := ix.Search(ctx, queries[i], k+1, &SearchOptions{Exact: true})
-		if err != nil {
-			return err
-		}
-		truth[i] = answer(r.Hits, skipOf(i))
-		return nil
-	})
-	if err != nil {
-		return c, err
-	}
-	asked := 0
-	for _, t := range truth {
-		if len(t) > 0 {
-			asked++
-		}
-	}
-	if asked == 0 {
-		return c, nil
-	}
-	for _, ef := range EfLadder {
-		if ef < k {
-			continue
-		}
-		found := make([]int, len(queries))
+	// The exact answers at the largest k; a smaller k takes their head.
+	exact := make([][]Hit, len(queries))
+	if kmax > 0 && len(queries) > 0 {
 		err := parallelQueries(ctx, len(queries), func(i int) error {
-			so := SearchOptions{Ef: ef, Seeds: seeds}
-			if sk := skipOf(i); sk >= 0 {
-				so.skip, so.hasSkip = uint32(sk), true
-			}
-			r, err := ix.Search(ctx, queries[i], k+1, &so)
-			if err != nil {
-				return err
-			}
-			in := make(map[uint32]bool, len(truth[i]))
-			for _, id := range truth[i] {
-				in[id] = true
-			}
-			for _, id := range answer(r.Hits, skipOf(i)) {
-				if in[id] {
-					found[i]++
-				}
-			}
-			return nil
+			r, err := ix.Search(ctx, queries[i], kmax+1, &SearchOptions{Exact: true})
+			exact[i] = r.Hits
+			return err
 		})
 		if err != nil {
-			return c, err
-		}
-		// Mean and standard error of the per-query recalls.
-		var sum, sum2 float64
-		for i, f := range found {
-			if len(truth[i]) == 0 {
-				continue
-			}
-			r := float64(f) / float64(len(truth[i]))
-			sum += r
-			sum2 += r * r
-		}
-		n := float64(asked)
-		mean := sum / n
-		se := 0.0
-		if asked > 1 {
-			se = math.Sqrt(max(0, (sum2-n*mean*mean)/(n-1)) / n)
-		}
-		// Rounded to 6 decimals: beyond that the digits are noise, and
-		// the store's manifest shows them.
-		c.Recall, c.Lower = math.Round(mean*1e6)/1e6, math.Round((mean-2*se)*1e6)/1e6
-		if c.Lower >= target {
-			c.Ef = ef
-			return c, nil
+			return nil, err
 		}
 	}
-	return c, nil
+	out := make([]Calibration, len(ks))
+	for ki, k := range ks {
+		c := Calibration{K: k, Queries: len(queries), Target: target}
+		truth := make([][]uint32, len(queries))
+		asked := 0
+		for i := range queries {
+			truth[i] = answer(exact[i], skipOf(i), k)
+			if len(truth[i]) > 0 {
+				asked++
+			}
+		}
+		for _, ef := range EfLadder {
+			if asked == 0 {
+				break
+			}
+			if ef < k {
+				continue
+			}
+			found := make([]int, len(queries))
+			err := parallelQueries(ctx, len(queries), func(i int) error {
+				so := SearchOptions{Ef: ef, Seeds: seeds}
+				if sk := skipOf(i); sk >= 0 {
+					so.skip, so.hasSkip = uint32(sk), true
+				}
+				r, err := ix.Search(ctx, queries[i], k+1, &so)
+				if err != nil {
+					return err
+				}
+				in := make(map[uint32]bool, len(truth[i]))
+				for _, id := range truth[i] {
+					in[id] = true
+				}
+				for _, id := range answer(r.Hits, skipOf(i), k) {
+					if in[id] {
+						found[i]++
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				return nil, err
+			}
+			// Mean and standard error of the per-query recalls.
+			var sum, sum2 float64
+			for i, f := range found {
+				if len(truth[i]) == 0 {
+					continue
+				}
+				r := float64(f) / float64(len(truth[i]))
+				sum += r
+				sum2 += r * r
+			}
+			n := float64(asked)
+			mean := sum / n
+			se := 0.0
+			if asked > 1 {
+				se = math.Sqrt(max(0, (sum2-n*mean*mean)/(n-1)) / n)
+			}
+			// Rounded to 6 decimals: beyond that the digits are noise,
+			// and the store's manifest shows them.
+			c.Recall, c.Lower = math.Round(mean*1e6)/1e6, math.Round((mean-2*se)*1e6)/1e6
+			if c.Lower >= target {
+				c.Ef = ef
+				break
+			}
+		}
+		out[ki] = c
+	}
+	return out, nil
 }
 
 // parallelQueries runs fn(0..n-1) on GOMAXPROCS goroutines and returns the

@@ -22,7 +22,7 @@ func TestCalibrate(t *testing.T) {
 	}
 	// recall returns the mean per-query recall and its lower bound (mean
 	// minus two standard errors).
-	recall := func(qs [][]float32, skip []int64, ef int) (float64, float64) {
+	recall := func(qs [][]float32, skip []int64, k, ef int) (float64, float64) {
 		var rs []float64
 		for i, q := range qs {
 			sk := int64(-1)
@@ -88,35 +88,42 @@ func TestCalibrate(t *testing.T) {
 		qs   [][]float32
 		skip []int64
 	}{{"held-out", qs, nil}, {"leave-one-out", rows, skip}} {
-		c, err := ix.Calibrate(context.Background(), tc.qs, tc.skip, k, 0.98, 0)
+		ks := []int{k, 3 * k}
+		cs, err := ix.Calibrate(context.Background(), tc.qs, tc.skip, ks, 0.98, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if c.Ef == 0 || c.K != k || c.Queries != len(tc.qs) {
-			t.Fatalf("%s: calibration %+v", tc.name, c)
-		}
-		if r, lb := recall(tc.qs, tc.skip, c.Ef); math.Abs(r-c.Recall) > 1e-6 || math.Abs(lb-c.Lower) > 1e-6 || lb < 0.98 {
-			t.Errorf("%s: recall at ef %d = %.4f (lower %.4f), calibration says %.4f (%.4f)", tc.name, c.Ef, r, lb, c.Recall, c.Lower)
-		}
-		i := slices.Index(EfLadder, c.Ef)
-		if i > 0 && EfLadder[i-1] >= k {
-			if _, lb := recall(tc.qs, tc.skip, EfLadder[i-1]); lb >= 0.98 {
-				t.Errorf("%s: ef %d already reaches %.4f; calibration chose %d", tc.name, EfLadder[i-1], lb, c.Ef)
+		for j, c := range cs {
+			k := ks[j]
+			if c.Ef == 0 || c.K != k || c.Queries != len(tc.qs) {
+				t.Fatalf("%s: calibration %+v", tc.name, c)
 			}
+			if r, lb := recall(tc.qs, tc.skip, k, c.Ef); math.Abs(r-c.Recall) > 1e-6 || math.Abs(lb-c.Lower) > 1e-6 || lb < 0.98 {
+				t.Errorf("%s k %d: recall at ef %d = %.4f (lower %.4f), calibration says %.4f (%.4f)", tc.name, k, c.Ef, r, lb, c.Recall, c.Lower)
+			}
+			i := slices.Index(EfLadder, c.Ef)
+			if i > 0 && EfLadder[i-1] >= k {
+				if _, lb := recall(tc.qs, tc.skip, k, EfLadder[i-1]); lb >= 0.98 {
+					t.Errorf("%s k %d: ef %d already reaches %.4f; calibration chose %d", tc.name, k, EfLadder[i-1], lb, c.Ef)
+				}
+			}
+			t.Logf("%s: %+v", tc.name, c)
 		}
-		t.Logf("%s: %+v", tc.name, c)
 	}
 	// An unreachable target reports the best recall and no ef.
-	c, err := ix.Calibrate(context.Background(), qs[:5], nil, k, 1.01, 0)
-	if err != nil || c.Ef != 0 || c.Recall <= 0 {
-		t.Errorf("unreachable target: %+v, %v", c, err)
+	cs, err := ix.Calibrate(context.Background(), qs[:5], nil, []int{k}, 1.01, 0)
+	if err != nil || len(cs) != 1 || cs[0].Ef != 0 || cs[0].Recall <= 0 {
+		t.Errorf("unreachable target: %+v, %v", cs, err)
 	}
-	if _, err := ix.Calibrate(context.Background(), qs, skip[:3], k, 0.9, 0); err == nil {
+	if _, err := ix.Calibrate(context.Background(), qs, skip[:3], []int{k}, 0.9, 0); err == nil {
 		t.Error("mismatched skip list accepted")
+	}
+	if _, err := ix.Calibrate(context.Background(), qs, nil, []int{0}, 0.9, 0); err == nil {
+		t.Error("k = 0 accepted")
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := ix.Calibrate(ctx, qs, nil, k, 0.9, 0); err == nil {
+	if _, err := ix.Calibrate(ctx, qs, nil, []int{k}, 0.9, 0); err == nil {
 		t.Error("cancelled calibration returned no error")
 	}
 }
