@@ -203,7 +203,10 @@ func (v *view) search(ctx context.Context, req query.SearchRequest) (query.Searc
 		}
 		cheap = candidates <= limit
 	}
-	if v.ix == nil || req.Exact || cheap {
+	// ef 0: calibration found no ef reaching the target for this kind of
+	// query, so the graph is not good enough and the store scans.
+	ef, efWhy := v.ef(req)
+	if v.ix == nil || req.Exact || cheap || ef == 0 {
 		hits, scanned, err := hnsw.Exact(ctx, v.img, req.Vec, req.K, allow)
 		if err != nil {
 			return query.SearchResult{}, err
@@ -217,6 +220,8 @@ func (v *view) search(ctx context.Context, req query.SearchRequest) (query.Searc
 			why = " (the index is unusable: rebuild it with 'laiondb index --rebuild')"
 		case v.m.Index == nil:
 			why = " (the store has no index)"
+		case ef == 0:
+			why = " (" + efWhy + ")"
 		}
 		return query.SearchResult{Hits: toHits(hits), Exact: true, Scanned: scanned,
 			Method: fmt.Sprintf("exact scan of %d vectors%s", scanned, why)}, nil
@@ -225,17 +230,6 @@ func (v *view) search(ctx context.Context, req query.SearchRequest) (query.Searc
 	var graphAllow hnsw.AllowList = covered
 	if allow != nil {
 		graphAllow = hnsw.And(allow, covered)
-	}
-	ef, efWhy := v.ef(req)
-	if ef == 0 {
-		// Calibration found no ef reaching the target for this kind of
-		// query: the graph is not good enough, so scan.
-		hits, scanned, err := hnsw.Exact(ctx, v.img, req.Vec, req.K, allow)
-		if err != nil {
-			return query.SearchResult{}, err
-		}
-		return query.SearchResult{Hits: toHits(hits), Exact: true, Scanned: scanned,
-			Method: fmt.Sprintf("exact scan of %d vectors (%s)", scanned, efWhy)}, nil
 	}
 	r, err := v.ix.Search(ctx, req.Vec, req.K, &hnsw.SearchOptions{Allow: graphAllow, Ef: ef, Seeds: hnsw.DefaultSeeds})
 	if err != nil {

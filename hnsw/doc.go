@@ -51,21 +51,23 @@
 //
 // Searches do not traverse the float16 rows either, by default: Add keeps
 // SQ8 codes of every row (one byte per component, per-dimension ranges;
-// vec.SQ8), 512 bytes at 512-d, and the graph search scores them (an AVX2
-// kernel as fast per byte as the float16 one), then re-ranks its best
-// max(8k, 64) candidates by their exact float16 scores, so hits carry exact
-// scores. Measured on 1M CLIP-like 512-d rows, 200 queries per kind, one
-// thread, the same graph (BENCHMARKS.md): recall@10 was the same at every
-// ef from 32 to 2048 with and without the codes, and re-ranking 4k, 8k or
-// all ef candidates gave the same recall; a text query at ef 1536 took
-// 4.9-7.7 ms against 9.2 ms over float16 rows, and an image query at ef
-// 128 0.7-0.9 ms against 0.7-2.1 ms. In the same-run comparison with
-// hnswlib at 1M, laiondb answered text queries at recall@10 0.99 at 1.66
-// times hnswlib's rate. The codes are what a search keeps hot; the
-// float16 rows are read only to build and to re-rank (8k rows a query).
-// Options.NoSQ8 and SearchOptions.NoSQ8 turn the codes off. While the
-// layer search scores a node's unvisited neighbours it prefetches the next
-// neighbour's codes (or row), as hnswlib does.
+// vec.SQ8), 512 bytes at 512-d, and the graph search scores them, then
+// re-ranks its best max(8k, 64) candidates by their exact float16 scores,
+// so hits carry exact scores. In cache the AVX2 SQ8 kernel is slower than
+// the float16 one (~30 ns against ~23 ns at 512-d; BenchmarkDotQ8,
+// BenchmarkDot), but a graph hop is a cache miss, and it reads half the
+// bytes. Measured on 1M CLIP-like 512-d rows, 200 queries per kind, one
+// thread, the same graph (BENCHMARKS.md): recall@10 was the same with and
+// without the codes at every ef measured from 32 to 2048, and re-ranking
+// 4k, 8k or all ef candidates gave the same recall; a text query at ef
+// 1536 took 4.9-7.7 ms against 9.2 ms over float16 rows, and an image
+// query at ef 128 0.7-0.9 ms against 0.7-2.1 ms. In the same-run
+// comparison with hnswlib at 1M, laiondb answered text queries at
+// recall@10 0.99 at 1.66 times hnswlib's rate. The codes are what a search
+// keeps hot; the float16 rows are read only to build and to re-rank (8k
+// rows a query). Options.NoSQ8 and SearchOptions.NoSQ8 turn the codes off.
+// While the layer search scores a node's unvisited neighbours it prefetches
+// the next neighbour's codes (or row), as hnswlib does.
 //
 // RAM per vector is therefore ~137 bytes of graph plus 512 bytes of codes,
 // with the store's float16 row (1 KiB, kept anyway for exact scans) in the

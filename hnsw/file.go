@@ -90,8 +90,9 @@ func (mp *mapping) close() error {
 }
 
 // makeWritable moves memory-mapped arrays to the heap so Add can modify
-// them. The caller holds ix.mu for writing.
-func (ix *Index) makeWritable() {
+// them; the SQ8 codes get room for rows rows, so that extendSQ8 need not
+// copy them again. The caller holds ix.mu for writing.
+func (ix *Index) makeWritable(rows int) {
 	if ix.mapped == nil {
 		return
 	}
@@ -100,8 +101,10 @@ func (ix *Index) makeWritable() {
 	ix.upperOff = append([]uint32(nil), ix.upperOff...)
 	ix.upper = append([]uint32(nil), ix.upper...)
 	if ix.q8 != nil {
+		codes := make([]uint8, len(ix.q8.Codes), max(len(ix.q8.Codes), rows*ix.dim))
+		copy(codes, ix.q8.Codes)
 		ix.q8 = &vec.SQ8{Dim: ix.q8.Dim, Lo: append([]float32(nil), ix.q8.Lo...),
-			Step: append([]float32(nil), ix.q8.Step...), Codes: append([]uint8(nil), ix.q8.Codes...)}
+			Step: append([]float32(nil), ix.q8.Step...), Codes: codes}
 	}
 	ix.mapped.close()
 	ix.mapped = nil

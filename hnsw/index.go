@@ -569,7 +569,7 @@ func (ix *Index) Add(ctx context.Context, m vec.Matrix, rows Ranges, progress fu
 	if rows == nil {
 		rows = Ranges{{0, uint32(n)}}
 	}
-	ix.makeWritable()
+	ix.makeWritable(n)
 	old := len(ix.levels)
 	if n > old {
 		ix.levels = slices.Grow(ix.levels, n-old)[:n]
@@ -648,40 +648,23 @@ func (ix *Index) Add(ctx context.Context, m vec.Matrix, rows Ranges, progress fu
 }
 
 // extendSQ8 returns SQ8 codes of rows [0, n) of m: the current codes
-// extended with the new rows, or, if there are none yet, codes over ranges
-// trained on m (new rows outside the trained ranges are clamped, which
-// only loosens the traversal: hits are re-ranked exactly). It runs on
-// Options.Workers goroutines and only reads the index's current codes.
+// extended with the new rows (in the spare capacity of their array when
+// there is enough, which searches of the current codes never read), or, if
+// there are none yet, codes over ranges trained on m (new rows outside the
+// trained ranges are clamped, which only loosens the traversal: hits are
+// re-ranked exactly). It encodes on GOMAXPROCS goroutines and only reads
+// the index's current codes.
 func (ix *Index) extendSQ8(m vec.Matrix, n int) *vec.SQ8 {
 	old, from := ix.q8, 0
-	var lo, step []float32
+	q := &vec.SQ8{Dim: ix.dim}
 	if old != nil && old.Len() <= n {
-		lo, step, from = old.Lo, old.Step, old.Len()
+		q.Lo, q.Step, from = old.Lo, old.Step, old.Len()
+		q.Codes = slices.Grow(old.Codes, (n-from)*ix.dim)[:n*ix.dim]
 	} else {
-		lo, step = vec.TrainSQ8(m.Slice(0, n), max(1, n/100_000))
+		q.Lo, q.Step = vec.TrainSQ8(m.Slice(0, n), max(1, n/100_000))
+		q.Codes = make([]uint8, n*ix.dim)
 	}
-	q := &vec.SQ8{Dim: ix.dim, Lo: lo, Step: step, Codes: make([]uint8, n*ix.dim)}
-	if from > 0 {
-		copy(q.Codes, old.Codes[:from*ix.dim])
-	}
-	const chunk = 4096
-	var next atomic.Int64
-	next.Store(int64(from))
-	var wg sync.WaitGroup
-	for range ix.opts.Workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				lo := int(next.Add(chunk)) - chunk
-				if lo >= n {
-					return
-				}
-				q.Encode(m, lo, min(n, lo+chunk))
-			}
-		}()
-	}
-	wg.Wait()
+	scan(context.Background(), n-from, func(_, lo, hi int) { q.Encode(m, from+lo, from+hi) })
 	return q
 }
 
