@@ -3,10 +3,14 @@ package db
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"sort"
+	"strings"
 	"testing"
 	"unicode/utf8"
 
@@ -78,6 +82,9 @@ func TestIngestLAION400MAndInfo(t *testing.T) {
 	}
 	got := map[string]int64{}
 	for _, v := range in.NSFW {
+		if v.Null {
+			v.Value = "(null)"
+		}
 		got[v.Value] = v.Count
 	}
 	if len(got) != len(nsfw) {
@@ -273,4 +280,53 @@ func bruteKNN(all []float32, dim int, q []float32, k int, allow *query.Bitset) [
 		return hits[i].Row < hits[j].Row
 	})
 	return hits[:min(k, len(hits))]
+}
+
+// TestInfoEmptyAndNullNSFW: info keeps the empty label and null apart, as
+// query does, and counts a file without the column as null.
+func TestInfoEmptyAndNullNSFW(t *testing.T) {
+	tmp := t.TempDir()
+	rows := fixture.Rows(3, 0, 10, nil)
+	empty, other, unsure := "", "(null)", "UNSURE"
+	for i := range rows {
+		switch i % 5 {
+		case 0, 1:
+			rows[i].NSFW = &empty
+		case 2:
+			rows[i].NSFW = nil
+		case 3:
+			rows[i].NSFW = &other // a real value that looks like the null bucket
+		case 4:
+			rows[i].NSFW = &unsure
+		}
+	}
+	if err := fixture.WriteParquet(filepath.Join(tmp, "a.parquet"), "laion400m", rows); err != nil {
+		t.Fatal(err)
+	}
+	d := openTest(t, filepath.Join(tmp, "store"))
+	ingestPaths(t, d, filepath.Join(tmp, "a.parquet"))
+	in, err := d.Info()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, v := range in.NSFW {
+		got = append(got, fmt.Sprintf("%q/%v=%d", v.Value, v.Null, v.Count))
+	}
+	// By count, then values before null, then by value.
+	want := []string{`""/false=4`, `"(null)"/false=2`, `"UNSURE"/false=2`, `""/true=2`}
+	if !slices.Equal(got, want) {
+		t.Errorf("nsfw = %v, want %v", got, want)
+	}
+	var b strings.Builder
+	if err := in.WriteText(&b); err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`(?m)^ +"" +4 `).MatchString(b.String()) || !regexp.MustCompile(`(?m)^ +\(null\) +2 `).MatchString(b.String()) {
+		t.Errorf("info text does not show \"\" and (null) apart:\n%s", b.String())
+	}
+	res, err := d.Query(context.Background(), "all where nsfw = ''", nil)
+	if err != nil || res.Selected != 4 {
+		t.Errorf("query nsfw = '': %v, %+v", err, res)
+	}
 }

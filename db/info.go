@@ -19,8 +19,9 @@ type Info struct {
 	Vectors       VectorInfo    `json:"vectors"`
 	Columns       []ColumnStats `json:"columns"`
 	Files         []Segment     `json:"files"`
-	// NSFW counts every value of the nsfw column, null under "(null)";
-	// a value that is not valid UTF-8 is shown Go-quoted.
+	// NSFW counts every value of the nsfw column, the empty string and
+	// null apart (null has Null set); a value that is not valid UTF-8 is
+	// shown Go-quoted.
 	NSFW []ValueCount `json:"nsfw"`
 	// SimilarityInvalid counts similarity values that are NaN, > 1 or < -1.
 	SimilarityInvalid int64 `json:"similarity_invalid"`
@@ -50,6 +51,8 @@ type ColumnStats struct {
 type ValueCount struct {
 	Value string `json:"value"`
 	Count int64  `json:"count"`
+	// Null marks the count of null values (Value is then "").
+	Null bool `json:"null,omitempty"`
 }
 
 // Info returns the store's summary. It reads only the manifest.
@@ -61,6 +64,7 @@ func (d *DB) Info() (*Info, error) {
 	in := &Info{Dir: d.dir, FormatVersion: m.FormatVersion, Fingerprint: m.fingerprint(), Rows: m.Rows,
 		Vectors: VectorInfo{Dim: m.Dim, DType: m.DType, Model: m.Model, Index: m.Index}, Files: m.Segments}
 	nsfw := map[string]int64{}
+	var nsfwNull int64
 	hasNSFW := m.column("nsfw") != nil
 	for _, s := range m.Segments {
 		if s.HasImage {
@@ -72,8 +76,12 @@ func (d *DB) Info() (*Info, error) {
 		in.Vectors.Normalized += s.NormalizedImage + s.NormalizedText
 		in.SimilarityInvalid += s.Stats.SimilarityInvalid
 		if hasNSFW {
+			// The manifest counts null under "" with the empty string; the
+			// column's null count tells them apart.
 			if s.Stats.NSFW == nil {
-				nsfw[""] += s.Rows // the file has no nsfw column
+				nsfwNull += s.Rows // the file has no nsfw column
+			} else {
+				nsfwNull += s.Stats.Nulls["nsfw"]
 			}
 			for k, n := range s.Stats.NSFW {
 				nsfw[k] += n
@@ -92,17 +100,24 @@ func (d *DB) Info() (*Info, error) {
 		}
 		in.Columns = append(in.Columns, cs)
 	}
+	nsfw[""] -= nsfwNull
 	for k, n := range nsfw {
-		if k == "" {
-			k = "(null)"
+		if n > 0 {
+			in.NSFW = append(in.NSFW, ValueCount{Value: k, Count: n})
 		}
-		in.NSFW = append(in.NSFW, ValueCount{k, n})
+	}
+	if nsfwNull > 0 {
+		in.NSFW = append(in.NSFW, ValueCount{Count: nsfwNull, Null: true})
 	}
 	sort.Slice(in.NSFW, func(i, j int) bool {
-		if in.NSFW[i].Count != in.NSFW[j].Count {
-			return in.NSFW[i].Count > in.NSFW[j].Count
+		a, b := in.NSFW[i], in.NSFW[j]
+		if a.Count != b.Count {
+			return a.Count > b.Count
 		}
-		return in.NSFW[i].Value < in.NSFW[j].Value
+		if a.Null != b.Null {
+			return b.Null
+		}
+		return a.Value < b.Value
 	})
 	return in, nil
 }
@@ -164,7 +179,14 @@ func (in *Info) WriteText(w io.Writer) error {
 		fmt.Fprintf(tw, "(no nsfw column)\t\n")
 	}
 	for _, v := range in.NSFW {
-		fmt.Fprintf(tw, "%s\t%d\t%s\t\n", v.Value, v.Count, pct(v.Count, in.Rows))
+		name := v.Value
+		switch {
+		case v.Null:
+			name = "(null)"
+		case name == "":
+			name = `""`
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s\t\n", name, v.Count, pct(v.Count, in.Rows))
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "\nsimilarity values NaN, > 1 or < -1: %d\n", in.SimilarityInvalid)

@@ -50,7 +50,10 @@
 // characters, with "" for a quote); a string is 'single-quoted', with a
 // doubled quote for a quote and no other escapes, so regular expressions
 // need no doubled backslashes; a number is an optionally signed decimal
-// integer or float (100, -0.5, 1e-3):
+// integer or float (100, -0.5, 1e-3; +5, .5 and 5. are numbers too). The
+// words and, or, not, in, is, null, where, limit, post, by, contains, has,
+// matches, lexicon, true and false are reserved: a column so named is
+// written quoted ("limit"). Lexicon names are case-insensitive:
 //
 //	text contains 'it''s'
 //	text matches '\bdesi\b'
@@ -85,8 +88,10 @@
 //
 // Comparisons work on any column: strings compare byte-wise and
 // case-sensitively (nsfw = 'UNLIKELY' does not match 'unlikely'); numbers
-// compare numerically (an int column against a float literal is fine; a
-// string column against a number is an error).
+// compare numerically whatever their spelling, with = and with in alike:
+// on a float column 1 and 1.0 are the same literal, and on an int column
+// width in (1.0) matches 1 while width in (1.5) matches nothing (a string
+// column against a number is an error).
 //
 // The text predicates work on any column, formatting non-string values as
 // Python's str() does, and, with the field any, on text or url:
@@ -98,21 +103,29 @@
 //     follows Python 3's str.lower(), including 'İ' → "i̇" and the final
 //     sigma rule.
 //   - has word: case-insensitive whole word: the lowered pattern occurs with
-//     no letter, digit or underscore right before or after it.
+//     no letter, digit or underscore right before or after it. An empty
+//     pattern is an error.
 //   - matches: an RE2 regular expression (Go's regexp) on the value as
-//     stored; write (?i) for case-insensitivity.
+//     stored; write (?i) for case-insensitivity. RE2 has no lookaround,
+//     backreferences, atomic groups or possessive quantifiers; a pattern
+//     that uses one is an error that names it.
 //   - lexicon: true when the value contains any of the lexicon's keywords,
 //     each as contains does. The built-in lexicon essay2021 is the essay's
 //     check_nsfw list: "porn", "hot ", "adult", "xxx", "sex", "fuck",
 //     " rape " (note the spaces). Other lexicons come from Options.Lexicons,
-//     e.g. loaded with LoadLexiconFile.
+//     e.g. loaded with LoadLexiconFile; a keyword that is empty or only
+//     white space is an error, since it would flag every row.
 //
 // Logic is SQL's three-valued logic: a predicate on a null value (or a
 // NaN float) is unknown, never true; not unknown is unknown, so neither
 // "text contains 'x'" nor "not text contains 'x'" selects a row whose text
 // is null. "x is null" and "x is not null" are always true or false.
 // false and unknown is false; true or unknown is true. Rows are selected
-// only when the predicate is true.
+// only when the predicate is true. A NaN float is missing, as pandas' isna
+// says: "x is null" is true for it, every other predicate on it is
+// unknown, and in nsfw and by counts it falls in the null bucket (the
+// similarity statistics still count null and NaN apart, both among the
+// invalid values).
 //
 // # Statistics
 //

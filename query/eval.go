@@ -347,15 +347,11 @@ func (p *nullPred) eval(ec *evalCtx, t, f []uint64) {
 	if c == nil {
 		ones(t, ec.n)
 	} else {
-		ones(f, ec.n)
-		if c.Null != nil {
-			for i, isNull := range c.Null[:ec.n] {
-				if isNull {
-					setBit(t, i)
-				}
-			}
-		}
-		andNotInto(f, t)
+		// Missing values are null and, in float columns, NaN (pandas'
+		// isna): valid() already leaves both out.
+		ec.valid(c, f)
+		ones(t, ec.n)
+		andNotInto(t, f)
 	}
 	if p.not {
 		copy(t, f) // t and f swap; t is never needed again
@@ -551,38 +547,30 @@ func inMatch(typ Type, lits []*Literal) func(ec *evalCtx, c *Column, m []uint64)
 			}
 		}
 	}
-	var xs []float64
+	// Numbers compare numerically whatever their spelling: 1 and 1.0 are the
+	// same literal on an int column and on a float column, as = compares them.
 	ints := map[int64]bool{}
+	var xs []float64
 	for _, l := range lits {
-		if l.Kind == LitInt {
+		if typ == TypeInt && l.Kind == LitInt {
 			ints[l.Int] = true
 		} else {
-			xs = append(xs, l.Float)
+			xs = append(xs, l.num())
 		}
 	}
 	if typ == TypeInt {
 		return func(ec *evalCtx, c *Column, m []uint64) {
 			for i, v := range c.Int[:ec.n] {
-				if ints[v] {
+				if ints[v] || slices.Contains(xs, float64(v)) {
 					setBit(m, i)
-					continue
-				}
-				for _, x := range xs {
-					if float64(v) == x {
-						setBit(m, i)
-						break
-					}
 				}
 			}
 		}
 	}
 	return func(ec *evalCtx, c *Column, m []uint64) {
 		for i, v := range c.Float[:ec.n] {
-			for _, x := range xs {
-				if v == x {
-					setBit(m, i)
-					break
-				}
+			if slices.Contains(xs, v) {
+				setBit(m, i)
 			}
 		}
 	}

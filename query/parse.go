@@ -20,7 +20,13 @@ type Error struct {
 	Query string
 	Off   int
 	Msg   string
+	// Err is the cause, when the error comes from the store (a row(N)
+	// target the store does not have, a missing model); Msg includes it.
+	Err error
 }
+
+// Unwrap returns the cause, so errors.Is sees through to store errors.
+func (e *Error) Unwrap() error { return e.Err }
 
 // Error implements error.
 func (e *Error) Error() string {
@@ -386,6 +392,15 @@ func (p *parser) parseUnary() Expr {
 	return p.parsePredicate()
 }
 
+// reserved are the words that cannot name a column unquoted: the
+// operators and clause words, so that "all where and x = 1" is an error
+// rather than a column named and.
+var reserved = map[string]bool{
+	"and": true, "or": true, "not": true, "in": true, "is": true, "null": true,
+	"where": true, "limit": true, "post": true, "by": true, "contains": true,
+	"has": true, "matches": true, "lexicon": true, "true": true, "false": true,
+}
+
 // parseField parses a column name: an identifier, a "quoted identifier",
 // or the word any.
 func (p *parser) parseField(context string) *Field {
@@ -393,10 +408,14 @@ func (p *parser) parseField(context string) *Field {
 	switch t.typ {
 	case itemIdent:
 		p.next()
-		if strings.EqualFold(t.val, "any") {
+		name := strings.ToLower(t.val)
+		if name == "any" {
 			return &Field{Offset: t.pos, Any: true}
 		}
-		return &Field{Offset: t.pos, Name: strings.ToLower(t.val)}
+		if reserved[name] {
+			p.errorf(t.pos, "syntax error: expected a column name %s, found the keyword %s (a column so named is written \"%s\")", context, name, name)
+		}
+		return &Field{Offset: t.pos, Name: name}
 	case itemQIdent:
 		p.next()
 		if t.val == "" {

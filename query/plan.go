@@ -96,6 +96,11 @@ func NewPlan(q *Query, s Store, opts *Options) (*Plan, error) {
 		if len(opts.Lexicons[name]) == 0 {
 			return nil, fmt.Errorf("query: lexicon %s has no keywords", ln)
 		}
+		for i, kw := range opts.Lexicons[name] {
+			if strings.TrimSpace(kw) == "" {
+				return nil, fmt.Errorf("query: lexicon %s: keyword %d is empty or only white space, which would flag every row", ln, i+1)
+			}
+		}
 		p.sc.lexicons = append(p.sc.lexicons, newLexicon(ln, opts.Lexicons[name]))
 		pl.lexicons[ln] = p.sc.lexicons[len(p.sc.lexicons)-1]
 	}
@@ -230,10 +235,16 @@ func (pl *planner) compile(e Expr) (pred, error) {
 		if e.Kind == MatchRegexp {
 			var err error
 			if re, err = regexp.Compile(e.Pattern); err != nil {
+				if what, at := unsupportedRegexp(e.Pattern); what != "" {
+					return nil, pl.errorf(patternOffset(pl.q.Text, e.PatPos, at), "unsupported regular expression: %s; matches takes RE2 syntax (Go's regexp), which has no lookaround, backreferences, atomic groups or possessive quantifiers", what)
+				}
 				return nil, pl.errorf(e.PatPos, "bad regular expression: %v", err)
 			}
 		} else {
 			needles = [][]byte{[]byte(pyLower(e.Pattern))}
+			if e.Kind == MatchWord && e.Pattern == "" {
+				return nil, pl.errorf(e.PatPos, "has word needs a word: an empty pattern is no word")
+			}
 		}
 		return pl.textLeaf(e.Field, func(name string) func(*evalCtx, *Column, []uint64) {
 			if re != nil {
@@ -472,7 +483,7 @@ func (p *Plan) Run(ctx context.Context, s Store) (*Result, error) {
 		}
 		vec, err := s.Vector(ctx, tn.Target)
 		if err != nil {
-			return nil, fmt.Errorf("query: target %s: %w", tn, err)
+			return nil, &Error{Query: p.q.Text, Off: tn.Offset, Msg: fmt.Sprintf("target %s: %v", tn, err), Err: err}
 		}
 		req.Vec, req.Image = vec, tn.Target.Kind.IsImage()
 		if where != nil {
@@ -727,4 +738,48 @@ func orBatch(sel *Bitset, b *Batch, t []uint64) {
 		return
 	}
 	forEachBit(t, func(i int) { sel.Set(b.Row(i)) })
+}
+
+// unsupportedRegexp names the first construct of Perl or Python regular
+// expressions that RE2 lacks, and its byte index in pattern; "" if none.
+// It is asked only after regexp.Compile failed, to explain the failure.
+func unsupportedRegexp(pattern string) (string, int) {
+	for i := 0; i < len(pattern); i++ {
+		rest := pattern[i:]
+		switch {
+		case rest[0] == '\\' && len(rest) > 1:
+			if c := rest[1]; '1' <= c && c <= '9' {
+				return fmt.Sprintf("backreference \\%c", c), i
+			}
+			if rest[1] == 'k' && len(rest) > 2 && (rest[2] == '<' || rest[2] == '{' || rest[2] == '\'') {
+				return "named backreference \\k", i
+			}
+			i++ // an escaped character, never the start of a construct
+		case strings.HasPrefix(rest, "(?<=") || strings.HasPrefix(rest, "(?<!"):
+			return "lookbehind " + rest[:4] + "...)", i
+		case strings.HasPrefix(rest, "(?=") || strings.HasPrefix(rest, "(?!"):
+			return "lookahead " + rest[:3] + "...)", i
+		case strings.HasPrefix(rest, "(?>"):
+			return "atomic group (?>...)", i
+		case strings.HasPrefix(rest, "(?P="):
+			return "named backreference (?P=...)", i
+		case i > 0 && len(rest) > 1 && rest[1] == '+' && strings.ContainsRune("*+?}", rune(rest[0])) && pattern[i-1] != '\\':
+			return "possessive quantifier " + rest[:2], i
+		}
+	}
+	return "", 0
+}
+
+// patternOffset maps byte index at of a string literal's value to its
+// offset in the query text, where the literal starts at pos (its opening
+// quote) and each quote of the value is written twice.
+func patternOffset(text string, pos, at int) int {
+	off := pos + 1
+	for i := 0; i < at && off < len(text); i++ {
+		if text[off] == '\'' {
+			off++ // the doubled quote stands for one byte of the value
+		}
+		off++
+	}
+	return min(off, len(text))
 }

@@ -125,6 +125,18 @@ func TestPredicates(t *testing.T) {
 		{`all where not f < 0.35`, all(0, 1, 2, 3)},
 		{`all where f != 0`, all(0, 3)},
 		{`all where f in (0.4, 0.5)`, []uint32{4, 5}},
+		// Numbers compare numerically whatever their spelling (f is i/10).
+		{`all where f in (1)`, []uint32{10}},
+		{`all where f = 1`, []uint32{10}},
+		{`all where f in (1, 0.4)`, []uint32{4, 10}},
+		{`all where f not in (1, 0.4)`, all(3, 4, 10)}, // NaN (row 3) is missing
+		{`all where n in (1.0, 2)`, []uint32{1, 2}},
+		{`all where n not in (1.5)`, all(6, 7)},
+		// NaN is missing, as pandas' isna says.
+		{`all where f is null`, []uint32{3}},
+		{`all where f is not null`, all(3)},
+		{`all where not f is null`, all(3)},
+		{`all where f contains 'nan'`, nil},
 		{`all where b = true`, []uint32{0, 2, 4, 6, 8, 10, 12, 14}},
 		{`all where b != true and n > 10`, []uint32{11, 13}},
 		{`all where b in (false)`, []uint32{1, 3, 5, 7, 9, 11, 13}},
@@ -167,8 +179,21 @@ func TestPlanErrors(t *testing.T) {
 		{`all where text lexicon nope`, `unknown lexicon "nope" (known: essay2021;`, 23},
 		{`all where text matches '(x'`, `bad regular expression`, 23},
 		{`knn('x', 3) post where nope = 1`, `unknown column "nope"`, 23},
+		{`all where text has word ''`, `has word needs a word`, 24},
+		{`all where text matches '(?<=x)y'`, `unsupported regular expression: lookbehind (?<=`, 24},
+		{`all where text matches 'it''s(a)\1'`, `unsupported regular expression: backreference \1`, 32},
+		{`all where text matches 'a(?!b)'`, `unsupported regular expression: lookahead (?!`, 25},
+		{`all where text matches 'a++'`, `unsupported regular expression: possessive quantifier ++`, 25},
+		{`all where text matches '\\1'`, ``, -1}, // an escaped backslash then 1: fine
+		{`all where not text has word ''`, `has word needs a word`, 28},
 	} {
 		_, err := query.Run(context.Background(), s, query.MustParse(tt.q), nil)
+		if tt.off < 0 {
+			if err != nil {
+				t.Errorf("%s: %v", tt.q, err)
+			}
+			continue
+		}
 		var e *query.Error
 		if !errors.As(err, &e) || !strings.Contains(e.Msg, tt.msg) || e.Off != tt.off {
 			t.Errorf("%s: got %v, want %q at %d", tt.q, err, tt.msg, tt.off)
@@ -182,6 +207,12 @@ func TestPlanErrors(t *testing.T) {
 	_, err = query.Run(context.Background(), s, query.MustParse(`all`), &query.Options{Lexicons: map[string][]string{"ESSAY2021": {"x"}}})
 	if err == nil || !strings.Contains(err.Error(), "built in") {
 		t.Errorf("redefining essay2021: %v", err)
+	}
+	for _, kws := range [][]string{{"a", ""}, {"   "}, {"x", "\t "}} {
+		_, err = query.Run(context.Background(), s, query.MustParse(`all`), &query.Options{Lexicons: map[string][]string{"mine": kws}})
+		if err == nil || !strings.Contains(err.Error(), "empty") {
+			t.Errorf("lexicon %q: got %v, want an error about an empty keyword", kws, err)
+		}
 	}
 }
 

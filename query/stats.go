@@ -415,7 +415,7 @@ func (a *acc) add(ec *evalCtx, sel []uint64) {
 		c := b.Cols[sc.nsfw]
 		la := a.nsfw
 		forEachBit(sel, func(i int) {
-			if c == nil || c.IsNull(i) {
+			if c == nil || c.Missing(i) {
 				la.null++
 				for l := range flagged {
 					if hasBit(flagged[l], i) {
@@ -437,7 +437,7 @@ func (a *acc) add(ec *evalCtx, sel []uint64) {
 		c := b.Cols[name]
 		la := a.by[k]
 		forEachBit(sel, func(i int) {
-			if c == nil || c.IsNull(i) {
+			if c == nil || c.Missing(i) {
 				la.null++
 				return
 			}

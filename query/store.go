@@ -73,6 +73,13 @@ type Column struct {
 // IsNull reports whether value i is null.
 func (c *Column) IsNull(i int) bool { return c.Null != nil && c.Null[i] }
 
+// Missing reports whether value i is missing: null, or NaN in a float
+// column. "is null" and the null bucket of label counts test Missing, as
+// pandas' isna does; the similarity statistics count null and NaN apart.
+func (c *Column) Missing(i int) bool {
+	return c.IsNull(i) || (c.Type == TypeFloat && c.Float[i] != c.Float[i])
+}
+
 // Batch is a set of rows with the columns a query asked for. Scans deliver
 // consecutive store rows (Rows is nil and row i is Start+i); fetches deliver
 // the rows listed in Rows, in that order.

@@ -94,10 +94,19 @@ func TestCLIIngestInfoQuery(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "scan 2000 rows") {
 		t.Errorf("explain: exit %d: %s", code, out)
 	}
-	// A syntax error names the offset with a caret; exit status 1.
+	// A syntax error is one line naming the offset, then the query with a
+	// caret under it; exit status 1. So is a row the store does not have.
 	code, _, errs = runCmd(t, "query", "--store", store, "knn(row(3),100 where nsfw='UNLIKELY'")
-	if code != 1 || !strings.Contains(errs, "expected ')'") || !strings.Contains(errs, "\n                   ^") {
-		t.Errorf("syntax error: exit %d: %q", code, errs)
+	if want := "laiondb query: syntax error: expected ')' after k, found \"where\" (offset 15)\n" +
+		"    knn(row(3),100 where nsfw='UNLIKELY'\n" +
+		"                   ^\n"; code != 1 || errs != want {
+		t.Errorf("syntax error: exit %d: %q, want %q", code, errs, want)
+	}
+	code, _, errs = runCmd(t, "query", "--store", store, "knn(row(99999), 5)")
+	if want := "laiondb query: target row(99999): db: not found: row 99999 (the store has 2000 rows) (offset 4)\n" +
+		"    knn(row(99999), 5)\n" +
+		"        ^\n"; code != 1 || errs != want {
+		t.Errorf("missing row: exit %d: %q, want %q", code, errs, want)
 	}
 	// A text target without a model says how to give one.
 	code, _, errs = runCmd(t, "query", "--store", store, "knn('beautiful',100) where nsfw='UNLIKELY'")

@@ -13,6 +13,7 @@ import (
 	"io"
 	"os"
 	"sort"
+	"strings"
 
 	"github.com/spf13/pflag"
 )
@@ -86,7 +87,9 @@ func run(e *env, args []string) int {
 			fs.Usage()
 			return 2
 		}
-		fmt.Fprintf(e.stderr, "laiondb %s: %v\n", c.name, err)
+		// One line names the command; an error that names it again (the
+		// query package's "query: ...") is not prefixed twice.
+		fmt.Fprintf(e.stderr, "laiondb %s: %s\n", c.name, strings.TrimPrefix(err.Error(), c.name+": "))
 		return 1
 	}
 	return 0

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -92,7 +91,7 @@ func runQuery(e *env, fs *pflag.FlagSet) error {
 	if f.explain {
 		p, err := d.Explain(q, opts)
 		if err != nil {
-			return queryError(err)
+			return err
 		}
 		fmt.Fprintln(e.stdout, p)
 		return nil
@@ -101,7 +100,7 @@ func runQuery(e *env, fs *pflag.FlagSet) error {
 	defer stop()
 	res, err := d.Query(ctx, q, opts)
 	if err != nil {
-		return queryError(err)
+		return err
 	}
 	switch f.format {
 	case "json":
@@ -110,15 +109,6 @@ func runQuery(e *env, fs *pflag.FlagSet) error {
 		return res.WriteCSV(e.stdout)
 	}
 	return res.WriteTable(e.stdout)
-}
-
-// queryError prints syntax errors with their caret on lines of their own.
-func queryError(err error) error {
-	var se *query.Error
-	if errors.As(err, &se) {
-		return fmt.Errorf("\n%w", err)
-	}
-	return err
 }
 
 // modelFlags select the CLIP model used for text and image targets.
