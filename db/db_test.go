@@ -261,17 +261,20 @@ func TestEmbeddingFolderAndExactSearch(t *testing.T) {
 	}
 }
 
+// bruteKNN is the k nearest rows of all by the store's score: q's inner
+// product with each row divided by the row's norm, in float64.
 func bruteKNN(all []float32, dim int, q []float32, k int, allow *query.Bitset) []query.Hit {
 	var hits []query.Hit
 	for r := 0; r < len(all)/dim; r++ {
 		if allow != nil && !allow.Contains(uint32(r)) {
 			continue
 		}
-		var s float64
+		var s, n float64
 		for j := 0; j < dim; j++ {
 			s += float64(all[r*dim+j]) * float64(q[j])
+			n += float64(all[r*dim+j]) * float64(all[r*dim+j])
 		}
-		hits = append(hits, query.Hit{Row: uint32(r), Score: float32(s)})
+		hits = append(hits, query.Hit{Row: uint32(r), Score: float32(s / math.Sqrt(n))})
 	}
 	sort.Slice(hits, func(i, j int) bool {
 		if hits[i].Score != hits[j].Score {

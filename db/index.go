@@ -223,7 +223,7 @@ func (v *view) search(ctx context.Context, req query.SearchRequest) (query.Searc
 		case ef == 0:
 			why = " (" + efWhy + ")"
 		}
-		return query.SearchResult{Hits: toHits(hits), Exact: true, Scanned: scanned,
+		return query.SearchResult{Hits: v.selfFirst(toHits(hits), req.Vec, req.K, allow), Exact: true, Scanned: scanned,
 			Method: fmt.Sprintf("exact scan of %d vectors%s", scanned, why)}, nil
 	}
 	covered := hnsw.Ranges{{Lo: 0, Hi: uint32(v.ixRows)}}
@@ -259,6 +259,7 @@ func (v *view) search(ctx context.Context, req query.SearchRequest) (query.Searc
 		res.Scanned += scanned
 		res.Method += fmt.Sprintf("; plus an exact scan of %d vectors ingested after the index was built", scanned)
 	}
+	res.Hits = v.selfFirst(res.Hits, req.Vec, req.K, allow)
 	return res, nil
 }
 

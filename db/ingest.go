@@ -495,6 +495,15 @@ func (d *DB) ingestOne(ctx context.Context, p *prepared, progress func(int64)) (
 		return res, fmt.Errorf("db: committing %s: %w", p.name, err)
 	}
 	ok = true
+	// The new rows' norms, computed before the lock; only ingest (one at a
+	// time) writes inv.
+	var imgInv, txtInv []float32
+	if v := d.imgFile(img); v != nil {
+		imgInv = v.invNorms(next.Rows)
+	}
+	if v := d.txtFile(txt); v != nil {
+		txtInv = v.invNorms(next.Rows)
+	}
 	d.mu.Lock()
 	d.man = next
 	if img != nil {
@@ -502,6 +511,12 @@ func (d *DB) ingestOne(ctx context.Context, p *prepared, progress func(int64)) (
 	}
 	if txt != nil {
 		d.txt = txt
+	}
+	if d.img != nil {
+		d.img.inv = imgInv
+	}
+	if d.txt != nil {
+		d.txt.inv = txtInv
 	}
 	d.mu.Unlock()
 	return res, nil

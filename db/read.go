@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -31,6 +32,10 @@ type view struct {
 	ix     *hnsw.Index
 	ixRows int64
 	ixErr  error
+	// self is the row whose own embedding Vector returned (a row(N) or
+	// id(N) target), or -1: the searches of this view rank it first among
+	// the rows that tie with it. A view serves one query.
+	self int64
 }
 
 func (d *DB) view() (*view, error) {
@@ -39,7 +44,7 @@ func (d *DB) view() (*view, error) {
 	if d.closed {
 		return nil, ErrClosed
 	}
-	v := &view{d: d, m: d.man, ix: d.ix, ixErr: d.ixErr}
+	v := &view{d: d, m: d.man, ix: d.ix, ixErr: d.ixErr, self: -1}
 	if d.ix != nil && d.man.Index != nil {
 		v.ixRows = d.man.Index.Rows
 	} else {
@@ -339,12 +344,60 @@ func (v *view) Within(ctx context.Context, req query.SearchRequest) (query.Searc
 	if err := v.checkVec(req.Vec); err != nil {
 		return query.SearchResult{}, err
 	}
-	hits, scanned, err := hnsw.ExactRange(ctx, v.img, req.Vec, req.MinScore, v.allow(req.Allow))
+	// Scan down to the band below the threshold, to count the rows whose
+	// float32 cosine is too close to it for its side to be certain.
+	lo := req.MinScore - query.ScoreTolerance
+	hits, scanned, err := hnsw.ExactRange(ctx, v.img, req.Vec, lo, v.allow(req.Allow))
 	if err != nil {
 		return query.SearchResult{}, err
 	}
-	return query.SearchResult{Hits: toHits(hits), Exact: true, Scanned: scanned,
+	band := 0
+	keep := hits[:0]
+	for _, h := range hits {
+		if h.Score < req.MinScore+query.ScoreTolerance {
+			band++
+		}
+		if h.Score >= req.MinScore {
+			keep = append(keep, h)
+		}
+	}
+	return query.SearchResult{Hits: v.selfFirst(toHits(keep), req.Vec, -1, nil), Exact: true, Scanned: scanned, NearThreshold: band,
 		Method: fmt.Sprintf("exact scan of %d vectors", scanned)}, nil
+}
+
+// selfFirst puts the view's self row (a row or id target) first among the
+// hits whose score equals its own, as the query language promises: a
+// duplicate of the target never displaces the target itself. For a k-NN
+// answer (k >= 0) a self row missing from hits joins them when its score
+// reaches the k-th, displacing the last. hits are sorted best first.
+func (v *view) selfFirst(hits []query.Hit, q []float32, k int, allow hnsw.AllowList) []query.Hit {
+	if v.self < 0 {
+		return hits
+	}
+	self := uint32(v.self)
+	i := slices.IndexFunc(hits, func(h query.Hit) bool { return h.Row == self })
+	if i < 0 {
+		if k < 0 || (allow != nil && !allow.Contains(self)) {
+			return hits
+		}
+		h := query.Hit{Row: self, Score: v.img.Dot(q, int(self))}
+		if h.Score != h.Score || (len(hits) >= k && (k == 0 || h.Score < hits[k-1].Score)) {
+			return hits
+		}
+		if len(hits) >= k {
+			hits = hits[:k-1]
+		}
+		hits = append(hits, h)
+		i = len(hits) - 1
+	}
+	h := hits[i]
+	j := i
+	for j > 0 && hits[j-1].Score <= h.Score {
+		j--
+	}
+	copy(hits[j+1:i+1], hits[j:i])
+	hits[j] = h
+	return hits
 }
 
 func toHits(h []hnsw.Hit) []query.Hit {
@@ -381,17 +434,22 @@ func (v *view) Vector(ctx context.Context, t query.Target) ([]float32, error) {
 		if v.m.Model != "" && e.Name() != v.m.Model {
 			v.d.opts.Warn(fmt.Sprintf("the store's embeddings came from model %q, the query is encoded by %q: scores compare different spaces unless the two are the same model", v.m.Model, e.Name()))
 		}
-	case query.TargetRow:
-		if int64(t.Row) >= v.m.Rows {
-			return nil, fmt.Errorf("%w: row %d (the store has %d rows)", ErrNotFound, t.Row, v.m.Rows)
+	case query.TargetRow, query.TargetSampleID:
+		row := t.Row
+		if t.Kind == query.TargetRow && int64(row) >= v.m.Rows {
+			return nil, fmt.Errorf("%w: row %d (the store has %d rows)", ErrNotFound, row, v.m.Rows)
 		}
-		return v.rowVector(t.Row)
-	case query.TargetSampleID:
-		row, err := v.d.lookupSampleID(v, t.SampleID)
-		if err != nil {
+		if t.Kind == query.TargetSampleID {
+			var err error
+			if row, err = v.d.lookupSampleID(v, t.SampleID); err != nil {
+				return nil, err
+			}
+		}
+		var err error
+		if q, err = v.rowVector(row); err != nil {
 			return nil, err
 		}
-		return v.rowVector(row)
+		v.self = int64(row)
 	case query.TargetVector:
 		q = append([]float32(nil), t.Vec...)
 	case query.TargetNpy:

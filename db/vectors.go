@@ -29,6 +29,12 @@ type vecFile struct {
 	f     *os.File
 	maps  [][]byte
 	cur   []byte
+	// inv holds the inverse norm of each committed row, computed from the
+	// stored values when the file is opened and as ingests commit, so that
+	// every score is the cosine of the stored vectors (vec.Matrix.Inv).
+	// Rows are never rewritten, so a prefix once computed stays valid;
+	// ingest replaces the slice under DB.mu.
+	inv []float32
 }
 
 func elemSize(dtype string) int {
@@ -110,7 +116,23 @@ func openVecFile(path, dtype string, dim int, rows int64, readOnly bool) (*vecFi
 		f.Close()
 		return nil, err
 	}
+	v.inv = v.invNorms(rows)
 	return v, nil
+}
+
+// invNorms returns the inverse norms of rows [0, rows): the ones already
+// known and those of the rows after them, in a new slice when it grows (so
+// that views holding the old one never see it change).
+func (v *vecFile) invNorms(rows int64) []float32 {
+	have := int64(len(v.inv))
+	if rows <= have {
+		return v.inv[:rows:rows]
+	}
+	m := v.matrix(rows)
+	m.Inv = nil
+	out := make([]float32, have, rows)
+	copy(out, v.inv)
+	return vec.InvNorms(m, int(have), int(rows), out)
 }
 
 // mapAtLeast makes sure the current mapping covers n bytes.
@@ -131,17 +153,22 @@ func (v *vecFile) mapAtLeast(n int64) error {
 	return nil
 }
 
-// matrix returns the first rows rows as a matrix backed by the mapping.
+// matrix returns the first rows rows as a matrix backed by the mapping,
+// with their inverse norms as far as they are known (all committed rows).
 func (v *vecFile) matrix(rows int64) vec.Matrix {
 	n := int(rows) * v.dim
 	if n == 0 {
 		return vec.Matrix{Dim: v.dim}
 	}
+	var inv []float32
+	if int64(len(v.inv)) >= rows {
+		inv = v.inv[:rows]
+	}
 	p := unsafe.Pointer(&v.cur[0])
 	if v.dtype == "float16" {
-		return vec.Matrix{Dim: v.dim, F16: unsafe.Slice((*uint16)(p), n)}
+		return vec.Matrix{Dim: v.dim, F16: unsafe.Slice((*uint16)(p), n), Inv: inv}
 	}
-	return vec.Matrix{Dim: v.dim, F32: unsafe.Slice((*float32)(p), n)}
+	return vec.Matrix{Dim: v.dim, F32: unsafe.Slice((*float32)(p), n), Inv: inv}
 }
 
 // writeRows writes raw element bytes for rows starting at row.

@@ -17,8 +17,10 @@ import (
 // ErrDimension is returned when a query or matrix has the wrong dimension.
 var ErrDimension = errors.New("hnsw: dimension mismatch")
 
-// Hit is one search result: a store row and its inner product with the
-// query.
+// Hit is one search result: a store row and its score, the inner product
+// of the query with the row as the matrix computes it (vec.Matrix.Dot: the
+// cosine when the matrix carries the rows' inverse norms, as the store's
+// do).
 type Hit struct {
 	ID    uint32
 	Score float32

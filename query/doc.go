@@ -79,6 +79,17 @@
 // within(T, S) is every row whose cosine similarity to T is at least S,
 // best first, with an exact count.
 //
+// Scores are the cosine of the vectors as stored (float16 rows are not
+// exactly unit length, so each is divided by its own norm, and the target
+// is normalised), for every kind of target, in exact scans and graph
+// searches alike: a row scores 1 against itself. They are computed in
+// float32 and lie within ScoreTolerance (1e-6) of the cosine computed in
+// float64; within reports how many rows lie that close to its threshold
+// (near_threshold), since rounding, not the data, decides their side.
+// Equal scores are ordered by store position, except that a row(N) or
+// id(N) target comes first among the rows that tie with it: knn(row(7), 1)
+// is row 7 even when row 5 holds the same vector.
+//
 // limit N keeps the first N selected rows (in store order for all, best
 // first otherwise); post where is applied after limit.
 //

@@ -56,6 +56,9 @@ func (r *Result) WriteTable(w io.Writer) error {
 			p("knn\tk=%d asked, %d returned by the search, %d selected\n", s.K, s.Returned, r.Selected)
 		} else {
 			p("within\tthreshold %s, %d returned by the search, %d selected\n", formatFloat(s.Threshold), s.Returned, r.Selected)
+			if s.NearThreshold > 0 {
+				p("\t%d rows lie within %g of the threshold: float32 rounding decides their side\n", s.NearThreshold, ScoreTolerance)
+			}
 		}
 		if r.Selected > 0 {
 			p("scores\t%.4f .. %.4f\n", s.ScoreMin, s.ScoreMax)
@@ -178,6 +181,7 @@ func (r *Result) WriteCSV(w io.Writer) error {
 			rec("search", "", "k", "", s.K, nil, nil, nil, "")
 		} else {
 			val("search", "threshold", strconv.FormatFloat(s.Threshold, 'g', -1, 64))
+			rec("search", "", "near_threshold", "", s.NearThreshold, nil, nil, nil, "")
 		}
 		rec("search", "", "returned", "", s.Returned, nil, nil, nil, "")
 		val("search", "score_min", strconv.FormatFloat(float64(s.ScoreMin), 'g', -1, 32))

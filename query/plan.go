@@ -507,7 +507,7 @@ func (p *Plan) Run(ctx context.Context, s Store) (*Result, error) {
 		} else {
 			sr = SearchResult{Exact: true, Method: "none: no row satisfies where"}
 		}
-		st.Returned, st.Method, st.Exact = len(sr.Hits), sr.Method, sr.Exact
+		st.Returned, st.Method, st.Exact, st.NearThreshold = len(sr.Hits), sr.Method, sr.Exact, sr.NearThreshold
 		method = sr.Method
 		res.Exact = sr.Exact
 		res.VectorsScanned = sr.Scanned

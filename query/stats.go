@@ -63,6 +63,10 @@ type SearchStats struct {
 	ScoreMax float32 `json:"score_max"`
 	Method   string  `json:"method"`
 	Exact    bool    `json:"exact"`
+	// NearThreshold counts, for within, the rows whose cosine lies within
+	// ScoreTolerance of the threshold, on either side: float32 rounding
+	// decides whether they are in.
+	NearThreshold int `json:"near_threshold,omitempty"`
 }
 
 // LabelCounts counts the values of one column among the selected rows,

@@ -166,7 +166,16 @@ type SearchResult struct {
 	Method string
 	// Scanned is the number of vectors whose score was computed.
 	Scanned int
+	// NearThreshold counts, for a range search, the rows whose score lies
+	// within ScoreTolerance of the threshold on either side: float32
+	// rounding, not the data, decides whether they are in.
+	NearThreshold int
 }
+
+// ScoreTolerance is the precision of a search score: the cosine of the
+// stored vectors, computed in float32, is within it of the cosine computed
+// in float64.
+const ScoreTolerance = 1e-6
 
 // Store is what a query runs against. Package db implements it; tests use an
 // in-memory fake. Implementations must be safe for concurrent use.

@@ -13,10 +13,15 @@ import (
 
 // Matrix is a row-major n×Dim matrix of float16 or float32 values. Exactly
 // one of F16 and F32 is non-nil. Row i is [i*Dim, (i+1)*Dim).
+//
+// Inv, when non-nil, holds the inverse Euclidean norm of each row (see
+// InvNorms); Dot then returns the cosine of a unit query with the row as
+// stored, whatever the row's own norm.
 type Matrix struct {
 	Dim int
 	F16 []uint16
 	F32 []float32
+	Inv []float32
 }
 
 // Len returns the number of rows.
@@ -30,12 +35,34 @@ func (m Matrix) Len() int {
 	return len(m.F32) / m.Dim
 }
 
-// Dot returns the inner product of q with row i.
+// Dot returns the inner product of q with row i, divided by the row's norm
+// when the matrix has Inv: for a unit q, the cosine.
 func (m Matrix) Dot(q []float32, i int) float32 {
+	var s float32
 	if m.F16 != nil {
-		return DotF16(q, m.F16[i*m.Dim:(i+1)*m.Dim])
+		s = DotF16(q, m.F16[i*m.Dim:(i+1)*m.Dim])
+	} else {
+		s = Dot(q, m.F32[i*m.Dim:(i+1)*m.Dim])
 	}
-	return Dot(q, m.F32[i*m.Dim:(i+1)*m.Dim])
+	if m.Inv != nil {
+		s *= m.Inv[i]
+	}
+	return s
+}
+
+// InvNorms appends to dst the inverse Euclidean norms of rows [lo, hi) of
+// m, computed in float64 from the stored values and rounded to float32; a
+// zero row gets 0, so that it scores 0 against every query.
+func InvNorms(m Matrix, lo, hi int, dst []float32) []float32 {
+	row := make([]float32, m.Dim)
+	for i := lo; i < hi; i++ {
+		var inv float32
+		if n := Norm(m.Row(i, row)); n > 0 {
+			inv = float32(1 / n)
+		}
+		dst = append(dst, inv)
+	}
+	return dst
 }
 
 // Row copies row i into dst (grown as needed) as float32 and returns it.
@@ -54,10 +81,14 @@ func (m Matrix) Row(i int, dst []float32) []float32 {
 
 // Slice returns the rows [lo, hi) as a Matrix sharing storage with m.
 func (m Matrix) Slice(lo, hi int) Matrix {
-	if m.F16 != nil {
-		return Matrix{Dim: m.Dim, F16: m.F16[lo*m.Dim : hi*m.Dim]}
+	var inv []float32
+	if m.Inv != nil {
+		inv = m.Inv[lo:hi]
 	}
-	return Matrix{Dim: m.Dim, F32: m.F32[lo*m.Dim : hi*m.Dim]}
+	if m.F16 != nil {
+		return Matrix{Dim: m.Dim, F16: m.F16[lo*m.Dim : hi*m.Dim], Inv: inv}
+	}
+	return Matrix{Dim: m.Dim, F32: m.F32[lo*m.Dim : hi*m.Dim], Inv: inv}
 }
 
 var f16table = func() *[1 << 16]float32 {

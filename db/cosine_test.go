@@ -1,0 +1,160 @@
+package db
+
+import (
+	"context"
+	"math"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"testing"
+
+	"github.com/laiondb/laiondb/internal/fixture"
+	"github.com/laiondb/laiondb/internal/npy"
+	"github.com/laiondb/laiondb/internal/vec"
+	"github.com/laiondb/laiondb/query"
+)
+
+// vectorStore ingests rows with the given image vectors (rounded to
+// float16, as LAION ships them) and returns the store and the vectors as
+// stored.
+func vectorStore(t *testing.T, vecs [][]float32) (*DB, [][]float64) {
+	t.Helper()
+	tmp := t.TempDir()
+	dim := len(vecs[0])
+	flat := slices.Concat(vecs...)
+	h := make([]uint16, len(flat))
+	vec.F32ToF16(h, flat)
+	stored := make([]float32, len(flat))
+	vec.F16ToF32(stored, h)
+	if err := npy.WriteFloat16(filepath.Join(tmp, "img.npy"), h, dim); err != nil {
+		t.Fatal(err)
+	}
+	rows := fixture.Rows(1, 0, len(vecs), nil)
+	if err := fixture.WriteParquet(filepath.Join(tmp, "meta.parquet"), "clip-retrieval", rows); err != nil {
+		t.Fatal(err)
+	}
+	d := openTest(t, filepath.Join(tmp, "store"))
+	src := Source{Metadata: filepath.Join(tmp, "meta.parquet"), ImageEmb: filepath.Join(tmp, "img.npy")}
+	if _, err := d.Ingest(context.Background(), []Source{src}, nil); err != nil {
+		t.Fatal(err)
+	}
+	out := make([][]float64, len(vecs))
+	for i := range vecs {
+		for _, x := range stored[i*dim : (i+1)*dim] {
+			out[i] = append(out[i], float64(x))
+		}
+	}
+	return d, out
+}
+
+// cosine64 is the cosine of two stored vectors in float64.
+func cosine64(a, b []float64) float64 {
+	var ab, aa, bb float64
+	for i := range a {
+		ab += a[i] * b[i]
+		aa += a[i] * a[i]
+		bb += b[i] * b[i]
+	}
+	return ab / math.Sqrt(aa) / math.Sqrt(bb)
+}
+
+func hitRows(res *query.Result) []uint32 {
+	var rows []uint32
+	for _, h := range res.Hits {
+		rows = append(rows, h.Row)
+	}
+	return rows
+}
+
+// TestScoresAreCosine: scores are the cosine of the stored vectors, not
+// their dot product, so a vector whose norm is off by less than ingest's
+// renormalisation threshold neither wins a k-NN place nor crosses a range
+// threshold it should not.
+func TestScoresAreCosine(t *testing.T) {
+	d, stored := vectorStore(t, [][]float32{{1, 0}, {0.6054, 0.8072}, {0.602, 0.7985}})
+	ctx := context.Background()
+	// By dot product row 1 (0.6055) beats row 2 (0.6021); by cosine row 2
+	// (0.60205) beats row 1 (0.60006).
+	c1, c2 := cosine64(stored[0], stored[1]), cosine64(stored[0], stored[2])
+	if !(c2 > c1) {
+		t.Fatalf("fixture: cos(0,2) = %v should exceed cos(0,1) = %v", c2, c1)
+	}
+	res, err := d.Query(ctx, "knn(row(0), 2)", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := hitRows(res); !slices.Equal(got, []uint32{0, 2}) {
+		t.Errorf("knn(row(0), 2) = %v, want [0 2]", got)
+	}
+	for _, h := range res.Hits {
+		if want := cosine64(stored[0], stored[h.Row]); math.Abs(float64(h.Score)-want) > query.ScoreTolerance {
+			t.Errorf("score of row %d = %.9f, cosine %.9f", h.Row, h.Score, want)
+		}
+	}
+	// Every target kind scores the same way: a row against itself is 1.
+	for _, q := range []string{"knn(row(1), 1)", "knn(row(2), 3)", "within(row(1), 0.99)"} {
+		res, err := d.Query(ctx, q, nil)
+		if err != nil || len(res.Hits) == 0 {
+			t.Fatalf("%s: %v", q, err)
+		}
+		if h := res.Hits[0]; math.Abs(float64(h.Score)-1) > query.ScoreTolerance {
+			t.Errorf("%s: the target row scores %.9f against itself", q, h.Score)
+		}
+	}
+	res, err = d.Query(ctx, "knn([0.6054, 0.8072], 1)", nil)
+	if err != nil || res.Hits[0].Row != 1 || math.Abs(float64(res.Hits[0].Score)-1) > 1e-3 {
+		t.Errorf("inline vector: %v %+v", err, res.Hits)
+	}
+	// within counts exactly the rows whose float64 cosine reaches the
+	// threshold: row 1 is at 0.60006 and stays out of 0.601.
+	for _, tt := range []struct {
+		thr  float64
+		want []uint32
+	}{{0.601, []uint32{0, 2}}, {0.6, []uint32{0, 2, 1}}, {c2, nil}} {
+		res, err := d.Query(ctx, "within(row(0), "+formatThreshold(tt.thr)+")", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tt.want == nil {
+			// A threshold at row 2's own cosine: row 2 is in the band of
+			// float32 rounding, and the output says so.
+			if res.Search.NearThreshold != 1 {
+				t.Errorf("within at cos(0,2): near_threshold = %d, want 1", res.Search.NearThreshold)
+			}
+			continue
+		}
+		if got := hitRows(res); !slices.Equal(got, tt.want) || res.Search.NearThreshold != 0 {
+			t.Errorf("within(row(0), %v) = %v (near %d), want %v", tt.thr, got, res.Search.NearThreshold, tt.want)
+		}
+	}
+}
+
+func formatThreshold(x float64) string { return strconv.FormatFloat(x, 'g', -1, 64) }
+
+// TestSelfFirstAmongTies: a row target comes first among the rows that tie
+// with it (its exact duplicates), and a duplicate never displaces it.
+func TestSelfFirstAmongTies(t *testing.T) {
+	a := []float32{0.6, 0.8, 0}
+	d, _ := vectorStore(t, [][]float32{{1, 0, 0}, {0, 0, 1}, a, {0, 1, 0}, a, a, {0.8, 0.6, 0}})
+	ctx := context.Background()
+	for _, tt := range []struct {
+		q    string
+		want []uint32
+	}{
+		{"knn(row(4), 1)", []uint32{4}},
+		{"knn(row(4), 3)", []uint32{4, 2, 5}},
+		{"knn(row(5), 2)", []uint32{5, 2}},
+		{"knn(row(2), 3)", []uint32{2, 4, 5}},
+		{"within(row(5), 0.99)", []uint32{5, 2, 4}},
+	} {
+		for _, exact := range []bool{false, true} {
+			res, err := d.Query(ctx, tt.q, &query.Options{Exact: exact})
+			if err != nil {
+				t.Fatalf("%s: %v", tt.q, err)
+			}
+			if got := hitRows(res); !slices.Equal(got, tt.want) {
+				t.Errorf("%s (exact %v) = %v, want %v", tt.q, exact, got, tt.want)
+			}
+		}
+	}
+}
