@@ -226,3 +226,34 @@ func TestCLIModelDimensionMismatch(t *testing.T) {
 		t.Errorf("exit %d: %q", code, errs)
 	}
 }
+
+// TestDemoDir: demo uses a new or empty folder, or one it made before; it
+// refuses any other folder and leaves its files alone.
+func TestDemoDir(t *testing.T) {
+	tmp := t.TempDir()
+	user := filepath.Join(tmp, "mine")
+	os.MkdirAll(user, 0o755)
+	precious := filepath.Join(user, "thesis.tex")
+	os.WriteFile(precious, []byte("years of work"), 0o644)
+	for _, extra := range [][]string{nil, {"--fresh"}} {
+		args := append([]string{"demo", "-q", "--dir", user, "--rows", "200", "--parts", "1", "--dim", "16"}, extra...)
+		code, _, errs := runCmd(t, args...)
+		if code != 1 || !strings.Contains(errs, "not one that laiondb demo made") {
+			t.Errorf("demo %v into a user's folder: exit %d: %s", extra, code, errs)
+		}
+		if b, err := os.ReadFile(precious); err != nil || string(b) != "years of work" {
+			t.Fatalf("demo %v touched the user's file: %v", extra, err)
+		}
+	}
+	dir := filepath.Join(tmp, "demo")
+	for i, extra := range [][]string{nil, nil, {"--fresh"}} {
+		args := append([]string{"demo", "-q", "--dir", dir, "--rows", "200", "--parts", "1", "--dim", "16"}, extra...)
+		code, out, errs := runCmd(t, args...)
+		if code != 0 || !strings.Contains(out, "ingest") {
+			t.Fatalf("demo run %d %v: exit %d: %s", i, extra, code, errs)
+		}
+		if _, err := os.Stat(filepath.Join(dir, demoMarker)); err != nil {
+			t.Errorf("demo run %d: no marker: %v", i, err)
+		}
+	}
+}

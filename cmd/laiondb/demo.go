@@ -54,10 +54,40 @@ func init() {
 	})
 }
 
+// demoMarker marks a folder that laiondb demo made: the only kind of
+// non-empty folder demo deletes or rebuilds.
+const demoMarker = ".laiondb-demo"
+
+// claimDemoDir makes sure dir is a folder demo may use: missing or empty
+// (it is created and marked), or marked by an earlier demo. Any other
+// folder is refused, so that a mistyped --dir never deletes a user's files.
+func claimDemoDir(dir string) error {
+	entries, err := os.ReadDir(dir)
+	switch {
+	case errors.Is(err, os.ErrNotExist) || (err == nil && len(entries) == 0):
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dir, demoMarker), []byte("made by laiondb demo; the folder may be deleted and rebuilt by it\n"), 0o644)
+	case err != nil:
+		return err
+	}
+	if exists(filepath.Join(dir, demoMarker)) || exists(filepath.Join(dir, "data", "done")) {
+		return nil // an earlier demo's folder (data/done: before the marker)
+	}
+	return fmt.Errorf("%s is a folder with other files in it, not one that laiondb demo made; give --dir a new or empty folder", dir)
+}
+
 func runDemo(e *env, fs *pflag.FlagSet) error {
 	f := &demoFlags
+	if err := claimDemoDir(f.dir); err != nil {
+		return err
+	}
 	if f.fresh {
 		if err := os.RemoveAll(f.dir); err != nil {
+			return err
+		}
+		if err := claimDemoDir(f.dir); err != nil {
 			return err
 		}
 	}
@@ -72,7 +102,13 @@ func runDemo(e *env, fs *pflag.FlagSet) error {
 	storeDir := filepath.Join(f.dir, "store")
 	cfg := fixture.Config{Seed: 2021, Parts: f.parts, Rows: f.rows, Dim: f.dim}
 	if b, err := os.ReadFile(filepath.Join(data, "done")); err != nil || string(b) != fmt.Sprint(cfg) {
-		os.RemoveAll(f.dir)
+		// Start again from a marked, empty folder (claimed above).
+		if err := os.RemoveAll(f.dir); err != nil {
+			return err
+		}
+		if err := claimDemoDir(f.dir); err != nil {
+			return err
+		}
 		fmt.Fprintf(e.stdout, "== generating %d LAION-400M-style metadata parts and a %d-part clip-retrieval embedding folder (%d-d float16), %d rows each, in %s\n",
 			f.parts, f.parts, f.dim, f.rows, data)
 		if _, _, err := fixture.LAION400M(filepath.Join(data, "laion400m-meta"), cfg); err != nil {
