@@ -21,6 +21,7 @@ func init() {
 	var (
 		systems      []string
 		base, out    string
+		gen          string
 		queries, gt  []string
 		n, nq, dim   int
 		seed         uint64
@@ -50,6 +51,7 @@ func init() {
 			fs.IntVar(&dim, "dim", 512, "dimension of generated vectors")
 			fs.Uint64Var(&seed, "seed", 1, "seed of the generated set")
 			fs.BoolVar(&noF16, "no-f16", false, "keep generated vectors in float32 (default: rounded to float16 as LAION ships them)")
+			fs.StringVar(&gen, "gen", "synth", "generator of the CLIP-like vectors: synth (internal/synth) or concepts (internal/concepts)")
 			fs.StringVar(&base, "base", "", "base vectors (.npy float16/float32 or .fvecs); default: generate CLIP-like vectors")
 			fs.StringSliceVar(&queries, "queries", nil, "query files (.npy or .fvecs), with --base")
 			fs.StringSliceVar(&gt, "gt", nil, "ground truth .npy per query file (default: computed and cached)")
@@ -83,12 +85,18 @@ func init() {
 			if _, err := os.Stat(src + "/drivers"); err != nil {
 				return fmt.Errorf("drivers not found under --src %s (run from the repository root): %w", src, err)
 			}
+			if base != "" {
+				if fs.Changed("gen") {
+					return usageErrorf("--gen and --base exclude each other")
+				}
+				gen = ""
+			}
 			exe, err := os.Executable()
 			if err != nil {
 				return fmt.Errorf("bench: %w", err)
 			}
 			cfg := bench.RunConfig{
-				Data:    bench.DataConfig{Base: base, Queries: queries, GT: gt, N: n, NQ: nq, Dim: dim, Seed: seed, RoundF16: !noF16},
+				Data:    bench.DataConfig{Gen: gen, Base: base, Queries: queries, GT: gt, N: n, NQ: nq, Dim: dim, Seed: seed, RoundF16: !noF16},
 				Systems: systems,
 				Options: bench.Options{BatchThreads: batchThreads, ExactQueries: exactQ, Dir: out, Probe: []string{exe, "bench"}, Build: buildThreads, Ef: efs},
 				SrcDir:  src, Targets: targets, Out: e.stdout, Progress: e.stderr,
