@@ -138,6 +138,11 @@ func Run(ctx context.Context, cfg RunConfig) ([]*Result, error) {
 	if err := WriteReport(cfg, ds, results); err != nil {
 		return results, err
 	}
+	if cfg.Rounds >= 2 {
+		if err := runRounds(ctx, cfg, ds, keys, results, externals); err != nil {
+			return results, err
+		}
+	}
 	return results, nil
 }
 
@@ -172,7 +177,8 @@ func Machine() string {
 	return b.String()
 }
 
-// WriteReport writes results.json, bench.txt, report.md and recall-qps.svg.
+// WriteReport writes results.json, bench.txt, report.md and recall-qps.svg,
+// and rounds.json when the results hold search rounds.
 func WriteReport(cfg RunConfig, ds *Dataset, results []*Result) error {
 	b, err := json.MarshalIndent(results, "", "  ")
 	if err != nil {
@@ -205,6 +211,17 @@ func WriteReport(cfg RunConfig, ds *Dataset, results []*Result) error {
 	}
 	md.WriteString(Machine())
 	fmt.Fprintf(&md, "- single-thread QPS: one query at a time, k=10, 1 thread (Go: GOMAXPROCS=1; FAISS: omp_set_num_threads(1)); batched QPS: all queries at once on %d threads; exact systems timed on %d queries\n\n", cfg.BatchThreads, cfg.ExactQueries)
+	if s := SummarizeRounds(results, qs, cfg.Targets); s != nil {
+		WriteRoundsMarkdown(&md, s, qs, cfg.Targets)
+		fmt.Fprintf(&md, "### The run itself: one pass, in the building process\n\n")
+		b, err := json.MarshalIndent(s, "", "  ")
+		if err != nil {
+			return fmt.Errorf("bench: rounds: %w", err)
+		}
+		if err := os.WriteFile(filepath.Join(cfg.Dir, "rounds.json"), b, 0o644); err != nil {
+			return fmt.Errorf("bench: %w", err)
+		}
+	}
 	WriteMarkdown(&md, results, qs, cfg.Targets)
 	if err := os.WriteFile(filepath.Join(cfg.Dir, "report.md"), md.Bytes(), 0o644); err != nil {
 		return fmt.Errorf("bench: %w", err)
