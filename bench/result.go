@@ -49,6 +49,10 @@ type Round struct {
 	Pos    int     `json:"pos"`   // position in the round's order, 0 first
 	Points []Point `json:"points"`
 	Err    string  `json:"error,omitempty"`
+	// Load is the machine's 1-minute load average as the process started
+	// (/proc/loadavg; 0 when unknown): above the core count, other work
+	// competed for the CPU.
+	Load float64 `json:"load1,omitempty"`
 }
 
 // Point is one setting of a system's search knob on one query set.

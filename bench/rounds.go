@@ -63,7 +63,7 @@ func runRounds(ctx context.Context, cfg RunConfig, ds *Dataset, keys []string, r
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			rd := Round{Round: round, Pos: pos}
+			rd := Round{Round: round, Pos: pos, Load: loadAvg()}
 			out := filepath.Join(cfg.Dir, "rounds", fmt.Sprintf("round%d", round), x.key)
 			cfg.Log("round %d/%d: %s in a fresh process", round, cfg.Rounds, x.key)
 			res, err := func() (*Result, error) {
@@ -98,6 +98,20 @@ func runRounds(ctx context.Context, cfg RunConfig, ds *Dataset, keys []string, r
 		}
 	}
 	return nil
+}
+
+// loadAvg returns the 1-minute load average (0 when unknown).
+func loadAvg() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return 0
+	}
+	v, _ := strconv.ParseFloat(f[0], 64)
+	return v
 }
 
 // rounder returns how system key takes part in the rounds, or why it
@@ -188,11 +202,14 @@ func (s Spread) format(prec int, scale float64) string {
 type RoundsSummary struct {
 	Rounds int `json:"rounds"`
 	// Reference is laiondb-hnsw's label; ratios are its QPS ÷ the other's.
-	Reference string       `json:"reference"`
-	Order     [][]string   `json:"order"` // the systems' order in each round
-	Points    []RoundPoint `json:"points"`
-	AtTarget  []RoundPoint `json:"at_target"`
-	Ratios    []RoundRatio `json:"ratios"`
+	Reference string     `json:"reference"`
+	Order     [][]string `json:"order"` // the systems' order in each round
+	// Load is the 1-minute load average as each system's process started,
+	// in the order of Order.
+	Load     [][]float64  `json:"load1"`
+	Points   []RoundPoint `json:"points"`
+	AtTarget []RoundPoint `json:"at_target"`
+	Ratios   []RoundRatio `json:"ratios"`
 }
 
 // RoundPoint is one system's figures on one query set, over the rounds,
@@ -283,14 +300,16 @@ func SummarizeRounds(rs []*Result, queries []string, targets []float64) *RoundsS
 	}
 	for round := 1; round <= n; round++ {
 		order := make([]string, len(in))
+		load := make([]float64, len(in))
 		for _, r := range in {
 			for _, rd := range r.Rounds {
 				if rd.Round == round && rd.Pos < len(order) {
-					order[rd.Pos] = r.label()
+					order[rd.Pos], load[rd.Pos] = r.label(), rd.Load
 				}
 			}
 		}
 		s.Order = append(s.Order, order)
+		s.Load = append(s.Load, load)
 	}
 	// pick selects a point of a round: at a knob value or at a target.
 	type pick func(rd Round, qs string) (Point, bool)
@@ -455,8 +474,20 @@ func WriteRoundsMarkdown(w io.Writer, s *RoundsSummary, queries []string, target
 			"then given as median (min–max); above 1, %s is faster.", shortLabel(s.Reference), shortLabel(s.Reference))
 	}
 	fmt.Fprintf(w, "\n\n")
+	loads := false
 	for i, o := range s.Order {
-		fmt.Fprintf(w, "- round %d: %s\n", i+1, strings.Join(o, ", "))
+		var items []string
+		for j, sys := range o {
+			if i < len(s.Load) && j < len(s.Load[i]) && s.Load[i][j] > 0 {
+				sys += fmt.Sprintf(" (load %.1f)", s.Load[i][j])
+				loads = true
+			}
+			items = append(items, sys)
+		}
+		fmt.Fprintf(w, "- round %d: %s\n", i+1, strings.Join(items, ", "))
+	}
+	if loads {
+		fmt.Fprintf(w, "\nLoad is the 1-minute load average as the system's process started; above the number of cores, other work competed for the CPU.\n")
 	}
 	fmt.Fprintln(w)
 	desc := slices.Clone(targets)
