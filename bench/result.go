@@ -50,8 +50,9 @@ type Round struct {
 	Points []Point `json:"points"`
 	Err    string  `json:"error,omitempty"`
 	// Load is the machine's 1-minute load average as the process started
-	// (/proc/loadavg; 0 when unknown): above the core count, other work
-	// competed for the CPU.
+	// (/proc/loadavg; 0 when unknown). The previous search process counts
+	// for up to 1 of it; beyond the core count, other work competed for
+	// the CPU.
 	Load float64 `json:"load1,omitempty"`
 }
 

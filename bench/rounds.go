@@ -487,7 +487,8 @@ func WriteRoundsMarkdown(w io.Writer, s *RoundsSummary, queries []string, target
 		fmt.Fprintf(w, "- round %d: %s\n", i+1, strings.Join(items, ", "))
 	}
 	if loads {
-		fmt.Fprintf(w, "\nLoad is the 1-minute load average as the system's process started; above the number of cores, other work competed for the CPU.\n")
+		fmt.Fprintf(w, "\nLoad is the 1-minute load average as the system's process started; the previous search process "+
+			"counts for up to 1 of it, and beyond the number of cores other work competed for the CPU.\n")
 	}
 	fmt.Fprintln(w)
 	desc := slices.Clone(targets)
