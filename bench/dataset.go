@@ -11,6 +11,7 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/laiondb/laiondb/internal/concepts"
 	"github.com/laiondb/laiondb/internal/synth"
 	"github.com/laiondb/laiondb/internal/vec"
 )
@@ -35,8 +36,11 @@ func (q *QuerySet) Len(dim int) int { return len(q.Vecs) / dim }
 // Dataset is the data every system sees in a run.
 type Dataset struct {
 	Name string
-	Dim  int
-	N    int
+	// Gen is the generator of a generated set ("synth" or "concepts"),
+	// empty for data read from files.
+	Gen string
+	Dim int
+	N   int
 	// Base is the base set as float32 rows. When loaded from float16 or
 	// generated with RoundF16, every value is exactly a float16, so systems
 	// that keep float16 (laiondb) and float32 (FAISS, hnswlib) index the
@@ -53,7 +57,12 @@ type DataConfig struct {
 	// Base and Queries are paths to .npy or .fvecs files; when Base is empty
 	// a synthetic CLIP-like set is generated with N rows and NQ queries of
 	// each kind (image, text).
-	Base    string
+	Base string
+	// Gen names the generator of a synthetic set: "synth" (internal/synth,
+	// the default) or "concepts" (internal/concepts, written independently).
+	// It is part of the dataset's name, so the two never share cached data
+	// or ground truth.
+	Gen     string
 	Queries []string
 	GT      []string // optional ground truth .npy per query file (int ids, ≥100 columns)
 	N, NQ   int
@@ -82,11 +91,21 @@ func LoadData(ctx context.Context, cfg DataConfig) (*Dataset, error) {
 		if cfg.Dim == 0 {
 			cfg.Dim = 512
 		}
-		ds.Name = fmt.Sprintf("synth-n%d-d%d-q%d-s%d", cfg.N, cfg.Dim, cfg.NQ, cfg.Seed)
+		var g generator
+		switch cfg.Gen {
+		case "", "synth":
+			cfg.Gen = "synth"
+			g = synth.New(synth.Config{Dim: cfg.Dim, Seed: cfg.Seed, N: cfg.N})
+		case "concepts":
+			g = concepts.New(concepts.Config{Dim: cfg.Dim, Seed: cfg.Seed})
+		default:
+			return nil, fmt.Errorf("bench: unknown generator %q (have synth, concepts)", cfg.Gen)
+		}
+		ds.Gen = cfg.Gen
+		ds.Name = fmt.Sprintf("%s-n%d-d%d-q%d-s%d", cfg.Gen, cfg.N, cfg.Dim, cfg.NQ, cfg.Seed)
 		if cfg.RoundF16 {
 			ds.Name += "-f16"
 		}
-		g := synth.New(synth.Config{Dim: cfg.Dim, Seed: cfg.Seed, N: cfg.N})
 		ds.Dim, ds.N = cfg.Dim, cfg.N
 		ds.Base = g.Base(cfg.N)
 		ds.Queries = []*QuerySet{
@@ -100,6 +119,9 @@ func LoadData(ctx context.Context, cfg DataConfig) (*Dataset, error) {
 			}
 		}
 	} else {
+		if cfg.Gen != "" {
+			return nil, fmt.Errorf("bench: a generator (%s) and --base exclude each other", cfg.Gen)
+		}
 		st, err := os.Stat(cfg.Base)
 		if err != nil {
 			return nil, fmt.Errorf("bench: base: %w", err)
@@ -182,6 +204,13 @@ func LoadData(ctx context.Context, cfg DataConfig) (*Dataset, error) {
 	meta, _ := json.MarshalIndent(map[string]any{"name": ds.Name, "n": ds.N, "dim": ds.Dim, "config": cfg}, "", "  ")
 	_ = os.WriteFile(filepath.Join(ds.Dir, "dataset.json"), meta, 0o644)
 	return ds, nil
+}
+
+// generator is what internal/synth and internal/concepts both provide.
+type generator interface {
+	Base(n int) []float32
+	ImageQueries(n int) []float32
+	TextQueries(n int) []float32
 }
 
 func fileHasSize(path string, payload int64) bool {

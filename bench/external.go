@@ -126,22 +126,16 @@ func RunExternal(ctx context.Context, sys *External, ds *Dataset, o Options, src
 		}
 		cmd = exec.CommandContext(ctx, Python, filepath.Join(srcDir, "drivers", "pydriver.py"), cfgPath)
 	}
-	var stdout bytes.Buffer
-	cmd.Stdout = &stdout
-	cmd.Stderr = stderr
-	if err := cmd.Run(); err != nil {
-		return nil, fmt.Errorf("bench: %s driver: %w", sys.Key, err)
-	}
-	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
-	var r Result
-	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &r); err != nil {
-		return nil, fmt.Errorf("bench: %s driver output: %w", sys.Key, err)
+	r, err := driverResult(cmd, stderr)
+	if err != nil {
+		return nil, fmt.Errorf("bench: %s %w", sys.Key, err)
 	}
 	r.Note = joinNote(sys.Note, r.Note)
 	if sys.Cpp && len(ds.Queries) > 0 {
 		// Fresh-process open probe: the driver binary in "open" mode.
 		bin := filepath.Join(o.Dir, "bin", "hnswlib_bench")
 		idx := filepath.Join(out, sys.Key+".index")
+		r.Index = idx
 		pout, err := exec.CommandContext(ctx, bin, "open", idx, ds.Queries[0].Path, strconv.Itoa(ds.Dim), strconv.Itoa(defaultKnob(o.sweep(sys.Knob, sys.Sweep)))).Output()
 		if err == nil {
 			f := strings.Fields(string(pout))
@@ -156,26 +150,57 @@ func RunExternal(ctx context.Context, sys *External, ds *Dataset, o Options, src
 		r.Params = sys.Params
 	}
 	for i := range r.Points {
-		p := &r.Points[i]
-		qs := ds.query(p.Queries)
-		if qs == nil {
-			return nil, fmt.Errorf("bench: %s: unknown query set %q", sys.Key, p.Queries)
+		if err := ds.score(&r.Points[i]); err != nil {
+			return nil, fmt.Errorf("bench: %s: %w", sys.Key, err)
 		}
-		ids10, err := readIDs(p.IDs10)
-		if err != nil {
-			return nil, err
-		}
-		ids100, err := readIDs(p.IDs100)
-		if err != nil {
-			return nil, err
-		}
-		p.NQ = len(ids10) / 10
-		gt := qs.GT[:p.NQ*GTK]
-		p.Recall1 = Recall(ids10, 10, gt, 1)
-		p.Recall10 = Recall(ids10, 10, gt, 10)
-		p.Recall100 = Recall(ids100, GTK, gt, GTK)
+	}
+	return r, nil
+}
+
+// driverResult runs a driver or probe process, passing its stderr on, and
+// decodes the Result it prints as the last line of its stdout.
+func driverResult(cmd *exec.Cmd, stderr io.Writer) (*Result, error) {
+	var stdout bytes.Buffer
+	cmd.Stdout = &stdout
+	cmd.Stderr = stderr
+	if err := cmd.Run(); err != nil {
+		return nil, fmt.Errorf("driver: %w", err)
+	}
+	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
+	var r Result
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &r); err != nil {
+		return nil, fmt.Errorf("driver output: %w", err)
 	}
 	return &r, nil
+}
+
+// score sets a point's recalls from the result ids a driver or a probe
+// wrote (IDs10, and IDs100 when set), against the query set's ground
+// truth.
+func (ds *Dataset) score(p *Point) error {
+	qs := ds.query(p.Queries)
+	if qs == nil {
+		return fmt.Errorf("unknown query set %q", p.Queries)
+	}
+	ids10, err := readIDs(p.IDs10)
+	if err != nil {
+		return err
+	}
+	p.NQ = len(ids10) / 10
+	if p.NQ > qs.Len(ds.Dim) {
+		return fmt.Errorf("%s: %d rows of ids for %d queries", p.IDs10, p.NQ, qs.Len(ds.Dim))
+	}
+	gt := qs.GT[:p.NQ*GTK]
+	p.Recall1 = Recall(ids10, 10, gt, 1)
+	p.Recall10 = Recall(ids10, 10, gt, 10)
+	if p.IDs100 != "" {
+		ids100, err := readIDs(p.IDs100)
+		if err != nil {
+			return err
+		}
+		p.Recall100 = Recall(ids100, GTK, gt, GTK)
+	}
+	return nil
 }
 
 func (ds *Dataset) query(name string) *QuerySet {

@@ -2,12 +2,15 @@ package bench
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -80,6 +83,10 @@ type Options struct {
 	// Ef, when not empty, replaces the ef sweep of every system whose knob
 	// is ef (a 1M base needs larger ef for text queries than 100k).
 	Ef []int
+	// Rounds, when 2 or more, adds that many alternating search rounds
+	// after the run, each system in a fresh process (see rounds.go); 0 and
+	// 1 add none.
+	Rounds int
 }
 
 // sweep returns the knob values to measure for a system with the given
@@ -187,6 +194,7 @@ func RunGo(ctx context.Context, sys *GoSystem, ds *Dataset, o Options) (*Result,
 			r.Note = joinNote(r.Note, "save failed: "+err.Error())
 		} else {
 			r.FileBytes = dirOrFileSize(path)
+			r.Index = path
 			if len(o.Probe) > 0 && sys.Open != nil {
 				sec, err := probeOpen(ctx, o, sys, path, ds)
 				if err != nil {
@@ -224,22 +232,7 @@ func RunGo(ctx context.Context, sys *GoSystem, ds *Dataset, o Options) (*Result,
 func measurePoint(idx Searcher, qs *QuerySet, dim, knob, batchThreads int) Point {
 	nq := qs.Len(dim)
 	p := Point{Queries: qs.Name, Value: knob, BatchThreads: batchThreads, NQ: nq}
-	ids10 := make([]int32, nq*10)
-	for i := range ids10 {
-		ids10[i] = -1
-	}
-	lat := make([]time.Duration, nq)
-	prev := runtime.GOMAXPROCS(1)
-	var buf []int32
-	t0 := time.Now()
-	for i := range nq {
-		s := time.Now()
-		buf = idx.Search(qs.Vecs[i*dim:(i+1)*dim], 10, knob, buf[:0])
-		lat[i] = time.Since(s)
-		copy(ids10[i*10:(i+1)*10], buf)
-	}
-	total := time.Since(t0)
-	runtime.GOMAXPROCS(prev)
+	ids10, lat, total := searchSingle(idx, qs.Vecs, dim, knob)
 	p.QPS1 = float64(nq) / total.Seconds()
 	p.P50, p.P99 = Latencies(lat)
 	p.Recall1 = Recall(ids10, 10, qs.GT, 1)
@@ -256,14 +249,38 @@ func measurePoint(idx Searcher, qs *QuerySet, dim, knob, batchThreads int) Point
 	})
 	p.Recall100 = Recall(ids100, GTK, qs.GT, GTK)
 
-	prev = runtime.GOMAXPROCS(batchThreads)
-	t0 = time.Now()
+	prev := runtime.GOMAXPROCS(batchThreads)
+	t0 := time.Now()
 	parallel(nq, batchThreads, func(i int, buf []int32) []int32 {
 		return idx.Search(qs.Vecs[i*dim:(i+1)*dim], 10, knob, buf[:0])
 	})
 	p.BatchQPS = float64(nq) / time.Since(t0).Seconds()
 	runtime.GOMAXPROCS(prev)
 	return p
+}
+
+// searchSingle is the timed single-thread pass: every query one at a time,
+// k=10, with GOMAXPROCS=1. It returns the result ids (nq×10, -1 for none),
+// each query's latency and the pass's wall time.
+func searchSingle(idx Searcher, vecs []float32, dim, knob int) ([]int32, []time.Duration, time.Duration) {
+	nq := len(vecs) / dim
+	ids10 := make([]int32, nq*10)
+	for i := range ids10 {
+		ids10[i] = -1
+	}
+	lat := make([]time.Duration, nq)
+	prev := runtime.GOMAXPROCS(1)
+	var buf []int32
+	t0 := time.Now()
+	for i := range nq {
+		s := time.Now()
+		buf = idx.Search(vecs[i*dim:(i+1)*dim], 10, knob, buf[:0])
+		lat[i] = time.Since(s)
+		copy(ids10[i*10:(i+1)*10], buf)
+	}
+	total := time.Since(t0)
+	runtime.GOMAXPROCS(prev)
+	return ids10, lat, total
 }
 
 // parallel calls fn for 0..n-1 on w goroutines, each with its own buffer.
@@ -425,6 +442,63 @@ func Probe(ctx context.Context, mode, key, index, base, query string, threads in
 		return nil
 	}
 	return fmt.Errorf("bench: unknown probe %q", mode)
+}
+
+// ProbeSweep is the body of "laiondb bench --probe sweep", one system's
+// part of a search round: it opens the saved index (as a fresh process
+// does) and, for each query set given as name=path, runs one untimed
+// warm-up pass at the largest knob value, then times every query one at a
+// time (k=10, one thread) at each knob value. It writes the result ids as
+// .npy files into out and prints a Result holding the points as one JSON
+// line on w, for the harness to score as it scores the external drivers.
+func ProbeSweep(ctx context.Context, key, index, base string, queries []string, knobs []int, out string, w io.Writer) error {
+	mk, ok := goSystems[key]
+	if !ok {
+		return fmt.Errorf("bench: unknown system %q", key)
+	}
+	sys := mk()
+	if sys.Open == nil {
+		return fmt.Errorf("bench: %s cannot be reopened", key)
+	}
+	if len(knobs) == 0 {
+		knobs = []int{0}
+	}
+	idx, err := sys.Open(index, base)
+	if err != nil {
+		return fmt.Errorf("bench: open %s: %w", index, err)
+	}
+	r := &Result{System: sys.Name, Params: sys.Params}
+	for _, q := range queries {
+		name, path, ok := strings.Cut(q, "=")
+		if !ok {
+			return fmt.Errorf("bench: query set %q is not name=path", q)
+		}
+		vecs, d, err := ReadVectors(path)
+		if err != nil {
+			return err
+		}
+		searchSingle(idx, vecs, d, slices.Max(knobs))
+		for _, knob := range knobs {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			ids, lat, total := searchSingle(idx, vecs, d, knob)
+			nq := len(vecs) / d
+			p := Point{Queries: name, Knob: sys.Knob, Value: knob, NQ: nq, QPS1: float64(nq) / total.Seconds(),
+				IDs10: filepath.Join(out, fileSafe(fmt.Sprintf("%s-%s-%s%d-k10", key, name, sys.Knob, knob))+".npy")}
+			p.P50, p.P99 = Latencies(lat)
+			if err := WriteNpyI32(p.IDs10, ids, nq, 10); err != nil {
+				return err
+			}
+			r.Points = append(r.Points, p)
+		}
+	}
+	b, err := json.Marshal(r)
+	if err != nil {
+		return fmt.Errorf("bench: %w", err)
+	}
+	_, err = fmt.Fprintf(w, "%s\n", b)
+	return err
 }
 
 func (s *GoSystem) defaultKnob() int {

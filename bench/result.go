@@ -33,6 +33,27 @@ type Result struct {
 	OpenQuerySec float64 `json:"open_query_sec"`
 	Points       []Point `json:"points"`
 	Err          string  `json:"error,omitempty"`
+	// Index is the saved index that a fresh process reopens for the search
+	// rounds ("" when the system saved none).
+	Index string `json:"index,omitempty"`
+	// Rounds are the alternating fresh-process search rounds (--rounds).
+	Rounds []Round `json:"rounds,omitempty"`
+}
+
+// Round is one fresh-process search sweep of one system: its saved index
+// opened in a new process, every query of every set searched one at a
+// time (k=10, one thread) at every knob value. Points carry QPS1, P50,
+// P99, Recall1 and Recall10 (no k=100 or batched pass).
+type Round struct {
+	Round  int     `json:"round"` // 1, 2, ...
+	Pos    int     `json:"pos"`   // position in the round's order, 0 first
+	Points []Point `json:"points"`
+	Err    string  `json:"error,omitempty"`
+	// Load is the machine's 1-minute load average as the process started
+	// (/proc/loadavg; 0 when unknown). The previous search process counts
+	// for up to 1 of it; beyond the core count, other work competed for
+	// the CPU.
+	Load float64 `json:"load1,omitempty"`
 }
 
 // Point is one setting of a system's search knob on one query set.
@@ -93,24 +114,15 @@ func Latencies(d []time.Duration) (p50, p99 float64) {
 }
 
 // GoBench formats a result as Go benchmark lines (one per build, per search
-// point), so that benchstat can compare runs:
+// point, per search point of each round), so that benchstat can compare
+// runs:
 //
 //	BenchmarkSearch/system=faiss-hnsw/M=16/efC=200/queries=image/ef=64  1000  151234 ns/op  0.98 recall@10 ...
+//	BenchmarkSearchRound/system=hnswlib-cpp/M=16/efC=200/queries=image/ef=64/round=2  1000  ...
 func GoBench(r *Result) []string {
-	name := "system=" + r.System
-	if r.Params != "" {
-		name += "/" + r.Params
-	}
 	var out []string
-	line := func(bname string, n int, nsPerOp float64, extra map[string]float64) {
-		br := testing.BenchmarkResult{N: n, T: time.Duration(nsPerOp * float64(n)), Extra: map[string]float64{}}
-		for k, v := range extra {
-			if !math.IsNaN(v) && !math.IsInf(v, 0) {
-				br.Extra[k] = v
-			}
-		}
-		out = append(out, fmt.Sprintf("Benchmark%s\t%s", bname, br.String()))
-	}
+	line := benchLine(&out)
+	name := r.benchName()
 	for t, s := range map[int]float64{1: r.BuildSec1, 2: r.BuildSec2} {
 		if s > 0 && !math.IsNaN(s) {
 			line(fmt.Sprintf("Build/%s/threads=%d", name, t), 1, s*1e9, map[string]float64{
@@ -136,7 +148,49 @@ func GoBench(r *Result) []string {
 		}
 	}
 	sort.Strings(out)
+	for _, rd := range r.Rounds {
+		out = append(out, r.roundBench(rd)...)
+	}
 	return out
+}
+
+// roundBench formats one round's points as Go benchmark lines whose last
+// name key is round=N (benchstat -ignore /round pools the rounds).
+func (r *Result) roundBench(rd Round) []string {
+	var out []string
+	line := benchLine(&out)
+	for _, p := range rd.Points {
+		knob := ""
+		if p.Knob != "" {
+			knob = fmt.Sprintf("/%s=%d", p.Knob, p.Value)
+		}
+		if p.QPS1 > 0 {
+			line(fmt.Sprintf("SearchRound/%s/queries=%s%s/round=%d", r.benchName(), p.Queries, knob, rd.Round), max(1, p.NQ), 1e9/p.QPS1,
+				map[string]float64{"recall@1": p.Recall1, "recall@10": p.Recall10, "p50-ns": p.P50, "p99-ns": p.P99})
+		}
+	}
+	return out
+}
+
+func (r *Result) benchName() string {
+	name := "system=" + r.System
+	if r.Params != "" {
+		name += "/" + r.Params
+	}
+	return name
+}
+
+// benchLine returns a function appending one benchmark line to out.
+func benchLine(out *[]string) func(bname string, n int, nsPerOp float64, extra map[string]float64) {
+	return func(bname string, n int, nsPerOp float64, extra map[string]float64) {
+		br := testing.BenchmarkResult{N: n, T: time.Duration(nsPerOp * float64(n)), Extra: map[string]float64{}}
+		for k, v := range extra {
+			if !math.IsNaN(v) && !math.IsInf(v, 0) {
+				br.Extra[k] = v
+			}
+		}
+		*out = append(*out, fmt.Sprintf("Benchmark%s\t%s", bname, br.String()))
+	}
 }
 
 // label is a result's display name.

@@ -1,24 +1,47 @@
 #!/bin/sh
-# bench/run.sh — the whole side-by-side comparison in one command.
+# bench/run.sh — the side-by-side comparison in one command.
 #
-#   bench/run.sh                 # 100k CLIP-like 512-d vectors, 1000 image + 1000 text queries
-#   N=1000000 bench/run.sh       # the 1M option (hours: builds dominate; see BENCHMARKS.md)
-#   SYSTEMS=go bench/run.sh      # Go systems only (no Debian packages needed)
+#   bench/run.sh                          # laiondb-hnsw and hnswlib-cpp, 100k CLIP-like 512-d vectors
+#                                         # (internal/synth), 1000 image + 1000 text queries, 3 rounds
+#   GEN=concepts bench/run.sh             # the same on internal/concepts, the second generator
+#   GEN=concepts ROUNDS=3 N=1000000 BUILD_THREADS=2 bench/run.sh
+#                                         # 1M (the build dominates: only the 2-thread one)
+#   SYSTEMS=all bench/run.sh              # every system (FAISS, hnswlib-py, coder/hnsw, exact scans)
+#                                         # plus the 1M-row text scan
+#   SYSTEMS=go bench/run.sh               # Go systems only (no Debian packages needed)
 #
-# Needs Debian's python3-faiss, python3-hnswlib, python3-pandas, libhnswlib-dev
-# and g++ for the external systems. Writes everything under bench/out (git-ignored):
-# run<N>/report.md, run<N>/recall-qps.svg, run<N>/bench.txt (benchstat input),
-# textscan/report.md.
+# Variables: N, NQ (queries per set), GEN (synth|concepts), ROUNDS (alternating
+# fresh-process search rounds after the run; 1: none), SYSTEMS, BUILD_THREADS
+# (e.g. 1,2 or 2), EF (an ef sweep replacing the default 10…512, e.g. 10,32,64,128,256,512,768),
+# SEED, ROWS (text scan).
+#
+# Needs Debian's libhnswlib-dev and g++ (and, for SYSTEMS=all, python3-faiss,
+# python3-hnswlib, python3-pandas). Writes everything under bench/out (git-ignored):
+# run<N>-<GEN>/report.md, run<N>-<GEN>/rounds.json, run<N>-<GEN>/recall-qps.svg,
+# run<N>-<GEN>/bench.txt (benchstat input), textscan/report.md.
 set -eu
 cd "$(dirname "$0")/.."
 N=${N:-100000}
 NQ=${NQ:-1000}
-SYSTEMS=${SYSTEMS:-all}
+GEN=${GEN:-synth}
+ROUNDS=${ROUNDS:-3}
+SYSTEMS=${SYSTEMS:-laiondb-hnsw,hnswlib-cpp}
+BUILD_THREADS=${BUILD_THREADS:-1,2}
+EF=${EF:-}
+SEED=${SEED:-1}
 ROWS=${ROWS:-1000000}
-OUT=bench/out/run$N
+OUT=bench/out/run$N-$GEN
 mkdir -p bench/out
 go build -o bench/out/laiondb ./cmd/laiondb
-bench/out/laiondb bench --systems "$SYSTEMS" --n "$N" --nq "$NQ" --out "$OUT" | tee "$OUT.txt"
-# Text scans: a separate module so that laiondb itself does not link DuckDB.
-(cd bench/textscan && go build -o ../out/textscan-bin . && ../out/textscan-bin --rows "$ROWS" --out ../out/textscan) | tee bench/out/textscan.txt
-echo "reports: $OUT/report.md bench/out/textscan/report.md; plot: $OUT/recall-qps.svg"
+set -- --systems "$SYSTEMS" --gen "$GEN" --n "$N" --nq "$NQ" --seed "$SEED" --rounds "$ROUNDS" \
+	--build-threads "$BUILD_THREADS" --out "$OUT"
+if [ -n "$EF" ]; then
+	set -- "$@" --ef "$EF"
+fi
+echo "bench/out/laiondb bench $*" >&2
+bench/out/laiondb bench "$@" | tee "$OUT.txt"
+if [ "$SYSTEMS" = all ]; then
+	# Text scans: a separate module so that laiondb itself does not link DuckDB.
+	(cd bench/textscan && go build -o ../out/textscan-bin . && ../out/textscan-bin --rows "$ROWS" --out ../out/textscan) | tee bench/out/textscan.txt
+	echo "text scan report: bench/out/textscan/report.md"
+fi

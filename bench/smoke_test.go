@@ -92,3 +92,30 @@ func TestGroundTruthTies(t *testing.T) {
 		t.Errorf("got %v, want [0 2 1] (ties by lower id)", gt)
 	}
 }
+
+// TestGenerators checks that the two generators give different data under
+// different names and cache folders, and that an unknown one is an error.
+func TestGenerators(t *testing.T) {
+	dir := t.TempDir()
+	load := func(gen string) *Dataset {
+		t.Helper()
+		ds, err := LoadData(context.Background(), DataConfig{Gen: gen, N: 300, NQ: 5, Dim: 32, Seed: 2, RoundF16: true, Dir: dir})
+		if err != nil {
+			t.Fatalf("gen %q: %v", gen, err)
+		}
+		return ds
+	}
+	def, syn, con := load(""), load("synth"), load("concepts")
+	if def.Name != syn.Name || def.Gen != "synth" {
+		t.Errorf("default generator: %s (%s), want synth's %s", def.Name, def.Gen, syn.Name)
+	}
+	if !strings.HasPrefix(con.Name, "concepts-") || con.Dir == syn.Dir || con.Queries[0].GTPath == syn.Queries[0].GTPath {
+		t.Errorf("concepts data %s in %s shares a name or folder with synth's %s", con.Name, con.Dir, syn.Dir)
+	}
+	if con.Base[0] == syn.Base[0] && con.Base[1] == syn.Base[1] {
+		t.Error("concepts and synth gave the same vectors")
+	}
+	if _, err := LoadData(context.Background(), DataConfig{Gen: "nope", N: 10, NQ: 1, Dir: dir}); err == nil {
+		t.Error("unknown generator: no error")
+	}
+}

@@ -7,6 +7,8 @@
 //
 //   hnswlib_bench run BASE.npy OUTDIR TAG M EFC BATCH_THREADS EF1,EF2,... BUILD_THREADS NAME=QUERIES.npy ...
 //   hnswlib_bench open INDEX QUERIES.npy DIM EF        (fresh-process open probe)
+//   hnswlib_bench sweep INDEX DIM OUTDIR TAG EF1,EF2,... NAME=QUERIES.npy ...
+//                                                      (fresh-process search round)
 //
 // Inputs are float32 C-order .npy (n x d, unit norm); result ids are written
 // as int64 .npy (-1 for none) for the harness to score. It builds once per
@@ -15,6 +17,12 @@
 // last build, saves the index, and prints
 // one JSON object on stdout. Space: inner product, M and efC as given,
 // random_seed 100 (hnswlib's default).
+//
+// "sweep" is one round of laiondb bench --rounds: it loads the saved index
+// with hnswlib's own loader and defaults, and for each query set runs one
+// untimed warm-up pass at the largest ef, then for each ef (setEf) times
+// every query one at a time with k=10 (searchKnn), and prints the points
+// (QPS, p50/p99) as JSON with the result ids in OUTDIR, as "run" does.
 #include <hnswlib/hnswlib.h>
 
 #include <algorithm>
@@ -230,11 +238,66 @@ static int open_probe(char **argv) {
     return 0;
 }
 
+static std::vector<size_t> parse_list(const char *s) {
+    std::vector<size_t> v;
+    std::stringstream ss(s);
+    std::string x;
+    while (std::getline(ss, x, ',')) v.push_back(std::stoul(x));
+    return v;
+}
+
+static int sweep(int argc, char **argv) {
+    std::string path = argv[2], out = argv[4], tag = argv[5];
+    size_t d = std::stoul(argv[3]);
+    std::vector<size_t> efs = parse_list(argv[6]);
+    hnswlib::InnerProductSpace space(d);
+    hnswlib::HierarchicalNSW<float> idx(&space, path);
+    std::ostringstream js;
+    js << "{\"system\":\"hnswlib-cpp\",\"params\":\"M=" << idx.M_ << "/efC=" << idx.ef_construction_
+       << "\",\"n\":" << idx.cur_element_count << ",\"points\":[";
+    bool first = true;
+    for (int a = 7; a < argc; a++) {
+        std::string arg = argv[a];
+        std::string name = arg.substr(0, arg.find('=')), qpath = arg.substr(arg.find('=') + 1);
+        Npy q = read_npy(qpath);
+        if (q.cols != d) throw std::runtime_error(qpath + ": dimension " + std::to_string(q.cols));
+        size_t nq = q.rows;
+        std::vector<int64_t> ids10(nq * 10);
+        idx.setEf(*std::max_element(efs.begin(), efs.end()));
+        for (size_t i = 0; i < nq; i++) search_into(idx, q.data.data() + i * d, 10, ids10.data() + i * 10);
+        for (size_t ef : efs) {
+            idx.setEf(ef);
+            std::vector<double> lat(nq);
+            auto t0 = clk::now();
+            for (size_t i = 0; i < nq; i++) {
+                auto s = clk::now();
+                search_into(idx, q.data.data() + i * d, 10, ids10.data() + i * 10);
+                lat[i] = since(s);
+            }
+            double total = since(t0);
+            std::string f10 = out + "/" + tag + "-" + name + "-ef" + std::to_string(ef) + "-k10.npy";
+            write_npy_i64(f10, ids10, nq, 10);
+            std::sort(lat.begin(), lat.end());
+            js << (first ? "" : ",") << "{\"queries\":\"" << name << "\",\"knob\":\"ef\",\"value\":" << ef
+               << ",\"nq\":" << nq << ",\"qps1\":" << nq / total << ",\"p50_ns\":" << lat[nq / 2] * 1e9
+               << ",\"p99_ns\":" << lat[std::min(nq - 1, nq * 99 / 100)] * 1e9 << ",\"ids10\":\"" << f10 << "\"}";
+            first = false;
+            std::fprintf(stderr, "  %s ef=%zu: %.0f QPS\n", name.c_str(), ef, nq / total);
+        }
+    }
+    js << "]}";
+    std::printf("%s\n", js.str().c_str());
+    return 0;
+}
+
 int main(int argc, char **argv) {
     try {
         if (argc >= 6 && std::string(argv[1]) == "open") return open_probe(argv);
         if (argc >= 11 && std::string(argv[1]) == "run") return run(argc, argv);
-        std::fprintf(stderr, "usage: hnswlib_bench run BASE OUT TAG M EFC BATCH EFS NAME=Q... | open INDEX Q DIM EF\n");
+        if (argc >= 8 && std::string(argv[1]) == "sweep") return sweep(argc, argv);
+        std::fprintf(stderr,
+                     "usage: hnswlib_bench run BASE OUT TAG M EFC BATCH EFS BUILDS NAME=Q... | open INDEX Q DIM EF | "
+                     "sweep INDEX DIM OUT TAG EFS NAME=Q...\n");
         return 2;
     } catch (const std::exception &e) {
         std::fprintf(stderr, "hnswlib_bench: %s\n", e.what());
