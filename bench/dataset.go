@@ -13,7 +13,7 @@ import (
 
 	"github.com/laiondb/laiondb/internal/concepts"
 	"github.com/laiondb/laiondb/internal/synth"
-	"github.com/laiondb/laiondb/internal/vec"
+	"github.com/laiondb/laiondb/vector"
 )
 
 // GTK is the depth of the ground truth: recall is measured up to @100.
@@ -138,7 +138,7 @@ func LoadData(ctx context.Context, cfg DataConfig) (*Dataset, error) {
 		}
 		if isF16Exact(ds.Base) {
 			ds.BaseF16 = make([]uint16, len(ds.Base))
-			vec.F32ToF16(ds.BaseF16, ds.Base)
+			vector.F32ToF16(ds.BaseF16, ds.Base)
 		}
 		if len(cfg.Queries) == 0 {
 			return nil, fmt.Errorf("bench: --base needs --queries")
@@ -221,8 +221,8 @@ func fileHasSize(path string, payload int64) bool {
 // roundF16 rounds v to float16 in place and returns the bit patterns.
 func roundF16(v []float32) []uint16 {
 	h := make([]uint16, len(v))
-	vec.F32ToF16(h, v)
-	vec.F16ToF32(v, h)
+	vector.F32ToF16(h, v)
+	vector.F16ToF32(v, h)
 	return h
 }
 
@@ -230,8 +230,8 @@ func isF16Exact(v []float32) bool {
 	h := make([]uint16, 1)
 	back := make([]float32, 1)
 	for i := 0; i < len(v); i += max(1, len(v)/4096) {
-		vec.F32ToF16(h, v[i:i+1])
-		vec.F16ToF32(back, h)
+		vector.F32ToF16(h, v[i:i+1])
+		vector.F16ToF32(back, h)
 		if back[0] != v[i] {
 			return false
 		}
@@ -273,7 +273,7 @@ func GroundTruth(ctx context.Context, base, queries []float32, dim, k int) ([]in
 				}
 				q := queries[qi*dim : (qi+1)*dim]
 				for i := range n {
-					scores[i] = vec.Dot(q, base[i*dim:(i+1)*dim])
+					scores[i] = vector.Dot(q, base[i*dim:(i+1)*dim])
 					idx[i] = int32(i)
 				}
 				top := topK(scores, idx, k)

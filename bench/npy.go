@@ -13,7 +13,7 @@ import (
 	"strings"
 	"unsafe"
 
-	"github.com/laiondb/laiondb/internal/vec"
+	"github.com/laiondb/laiondb/vector"
 )
 
 // Array is a two-dimensional .npy array (C order) as read by ReadNpy.
@@ -27,15 +27,15 @@ type Array struct {
 	I64        []int64
 }
 
-// Matrix returns a float array as a vec.Matrix sharing its storage.
-func (a *Array) Matrix() (vec.Matrix, error) {
+// Matrix returns a float array as a vector.Matrix sharing its storage.
+func (a *Array) Matrix() (vector.Matrix, error) {
 	switch {
 	case a.F16 != nil:
-		return vec.Matrix{Dim: a.Cols, F16: a.F16}, nil
+		return vector.Matrix{Dim: a.Cols, F16: a.F16}, nil
 	case a.F32 != nil:
-		return vec.Matrix{Dim: a.Cols, F32: a.F32}, nil
+		return vector.Matrix{Dim: a.Cols, F32: a.F32}, nil
 	}
-	return vec.Matrix{}, fmt.Errorf("bench: %s array is not float", a.Descr)
+	return vector.Matrix{}, fmt.Errorf("bench: %s array is not float", a.Descr)
 }
 
 var errNpy = errors.New("bench: bad .npy file")
@@ -297,7 +297,7 @@ func ReadVectors(path string) ([]float32, int, error) {
 		return a.F32, a.Cols, nil
 	case a.F16 != nil:
 		out := make([]float32, len(a.F16))
-		vec.F16ToF32(out, a.F16)
+		vector.F16ToF32(out, a.F16)
 		return out, a.Cols, nil
 	}
 	return nil, 0, fmt.Errorf("bench: %s: %s is not a float array", path, a.Descr)

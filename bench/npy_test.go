@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/laiondb/laiondb/internal/vec"
+	"github.com/laiondb/laiondb/vector"
 )
 
 func TestNpyRoundTrip(t *testing.T) {
@@ -75,5 +75,5 @@ func TestFvecs(t *testing.T) {
 	if err != nil || d != 3 || !slices.Equal(v, []float32{1, 2, 3, 4, 5, 6}) {
 		t.Fatal(v, d, err)
 	}
-	_ = vec.Norm
+	_ = vector.Norm
 }

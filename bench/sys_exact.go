@@ -3,11 +3,10 @@ package bench
 import (
 	"context"
 
-	"github.com/laiondb/laiondb/hnsw"
-	"github.com/laiondb/laiondb/internal/vec"
+	"github.com/laiondb/laiondb/vector"
 )
 
-// laiondb's exact scan (hnsw.Exact) over the vectors as the store keeps
+// laiondb's exact scan (vector.Exact) over the vectors as the store keeps
 // them: float16, 2·Dim bytes per vector. Build copies them into a float16
 // matrix (the store's vector file); Save writes that as .npy and Open reads
 // it back (the store memory-maps it instead).
@@ -16,11 +15,11 @@ func init() {
 		return &GoSystem{
 			Name:  "laiondb-exact",
 			Exact: true,
-			Note:  "hnsw.Exact over float16 vectors, parallel over GOMAXPROCS",
+			Note:  "vector.Exact over float16 vectors, parallel over GOMAXPROCS",
 			Build: func(ctx context.Context, ds *Dataset, threads int) (Searcher, error) {
 				h := make([]uint16, len(ds.Base))
-				vec.F32ToF16(h, ds.Base)
-				return &exactIndex{m: vec.Matrix{Dim: ds.Dim, F16: h}}, nil
+				vector.F32ToF16(h, ds.Base)
+				return &exactIndex{m: vector.Matrix{Dim: ds.Dim, F16: h}}, nil
 			},
 			Save: func(s Searcher, path string) error {
 				m := s.(*exactIndex).m
@@ -42,10 +41,10 @@ func init() {
 	})
 }
 
-type exactIndex struct{ m vec.Matrix }
+type exactIndex struct{ m vector.Matrix }
 
 func (e *exactIndex) Search(q []float32, k, _ int, dst []int32) []int32 {
-	hits, _, err := hnsw.Exact(context.Background(), e.m, q, k, nil)
+	hits, _, err := vector.Exact(context.Background(), e.m, q, k, nil)
 	if err != nil {
 		return dst
 	}

@@ -5,7 +5,7 @@ import (
 	"fmt"
 
 	"github.com/laiondb/laiondb/hnsw"
-	"github.com/laiondb/laiondb/internal/vec"
+	"github.com/laiondb/laiondb/vector"
 )
 
 // laiondb's own HNSW index (package hnsw), M=16, efConstruction=200,
@@ -28,7 +28,7 @@ func init() {
 				if err != nil {
 					return nil, err
 				}
-				m := vec.Matrix{Dim: dim, F16: h}
+				m := vector.Matrix{Dim: dim, F16: h}
 				ix, err := hnsw.New(ds.Dim, &hnsw.Options{M: 16, EfConstruction: 200, Seed: 1, Workers: threads})
 				if err != nil {
 					return nil, fmt.Errorf("bench: %w", err)
@@ -55,7 +55,7 @@ func init() {
 				if err != nil {
 					return nil, err
 				}
-				ix, err := hnsw.Open(path, vec.Matrix{Dim: dim, F16: h})
+				ix, err := hnsw.Open(path, vector.Matrix{Dim: dim, F16: h})
 				if err != nil {
 					return nil, fmt.Errorf("bench: %w", err)
 				}
@@ -67,7 +67,7 @@ func init() {
 
 type laiondbIndex struct {
 	ix *hnsw.Index
-	m  vec.Matrix
+	m  vector.Matrix
 }
 
 func (l *laiondbIndex) Search(q []float32, k, ef int, dst []int32) []int32 {
@@ -89,7 +89,7 @@ func f16File(ds *Dataset) ([]uint16, int, error) {
 		return h, dim, nil
 	}
 	h := make([]uint16, len(ds.Base))
-	vec.F32ToF16(h, ds.Base)
+	vector.F32ToF16(h, ds.Base)
 	if err := WriteNpyF16(path, h, len(h)/ds.Dim, ds.Dim); err != nil {
 		return nil, 0, err
 	}

@@ -4,7 +4,7 @@ import (
 	"context"
 
 	"github.com/laiondb/laiondb/hnsw"
-	"github.com/laiondb/laiondb/internal/vec"
+	"github.com/laiondb/laiondb/vector"
 )
 
 // Calibrating the default ef.
@@ -59,13 +59,13 @@ var calibrationK = []int{10, 100}
 // calibrate measures the default ef of ix over the rows of m with image
 // vectors (img), for image queries and, if the store has text
 // embeddings, text queries.
-func (d *DB) calibrate(ctx context.Context, ix *hnsw.Index, m *Manifest, img vec.Matrix) (*Calibration, error) {
-	var withImg, withTxt hnsw.Ranges
+func (d *DB) calibrate(ctx context.Context, ix *hnsw.Index, m *Manifest, img vector.Matrix) (*Calibration, error) {
+	var withImg, withTxt vector.Ranges
 	for _, s := range m.Segments {
 		if !s.HasImage || s.Rows == 0 {
 			continue
 		}
-		r := hnsw.Range{Lo: uint32(s.Base), Hi: uint32(s.Base + s.Rows)}
+		r := vector.Range{Lo: uint32(s.Base), Hi: uint32(s.Base + s.Rows)}
 		withImg = append(withImg, r)
 		if s.HasText {
 			withTxt = append(withTxt, r)
@@ -105,7 +105,7 @@ func calibrateKs(ctx context.Context, ix *hnsw.Index, qs [][]float32, skip []int
 
 // spread returns up to n rows of rs, evenly spaced over their total count:
 // the same rows for the same store, and every file represented.
-func spread(rs hnsw.Ranges, n int) []uint32 {
+func spread(rs vector.Ranges, n int) []uint32 {
 	total := rs.Count()
 	n = min(n, total)
 	out := make([]uint32, 0, n)

@@ -10,8 +10,8 @@ import (
 
 	"github.com/laiondb/laiondb/internal/fixture"
 	"github.com/laiondb/laiondb/internal/npy"
-	"github.com/laiondb/laiondb/internal/vec"
 	"github.com/laiondb/laiondb/query"
+	"github.com/laiondb/laiondb/vector"
 )
 
 // vectorStore ingests rows with the given image vectors (rounded to
@@ -23,9 +23,9 @@ func vectorStore(t *testing.T, vecs [][]float32) (*DB, [][]float64) {
 	dim := len(vecs[0])
 	flat := slices.Concat(vecs...)
 	h := make([]uint16, len(flat))
-	vec.F32ToF16(h, flat)
+	vector.F32ToF16(h, flat)
 	stored := make([]float32, len(flat))
-	vec.F16ToF32(stored, h)
+	vector.F16ToF32(stored, h)
 	if err := npy.WriteFloat16(filepath.Join(tmp, "img.npy"), h, dim); err != nil {
 		t.Fatal(err)
 	}

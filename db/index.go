@@ -8,6 +8,7 @@ import (
 
 	"github.com/laiondb/laiondb/hnsw"
 	"github.com/laiondb/laiondb/query"
+	"github.com/laiondb/laiondb/vector"
 )
 
 // The vector index. vectors/img.hnsw is an HNSW graph (package hnsw) over
@@ -117,11 +118,11 @@ func (d *DB) buildIndex(ctx context.Context, o *IndexOptions) error {
 			return fmt.Errorf("db: index: %w", err)
 		}
 	}
-	var add hnsw.Ranges
+	var add vector.Ranges
 	for _, s := range m.Segments {
 		lo, hi := max(s.Base, from), s.Base+s.Rows
 		if s.HasImage && lo < hi {
-			add = append(add, hnsw.Range{Lo: uint32(lo), Hi: uint32(hi)})
+			add = append(add, vector.Range{Lo: uint32(lo), Hi: uint32(hi)})
 		}
 	}
 	if len(add) == 0 && from == m.Rows && m.Index != nil && !opts.Rebuild {
@@ -207,7 +208,7 @@ func (v *view) search(ctx context.Context, req query.SearchRequest) (query.Searc
 	// query, so the graph is not good enough and the store scans.
 	ef, efWhy := v.ef(req)
 	if v.ix == nil || req.Exact || cheap || ef == 0 {
-		hits, scanned, err := hnsw.Exact(ctx, v.img, req.Vec, req.K, allow)
+		hits, scanned, err := vector.Exact(ctx, v.img, req.Vec, req.K, allow)
 		if err != nil {
 			return query.SearchResult{}, err
 		}
@@ -226,10 +227,10 @@ func (v *view) search(ctx context.Context, req query.SearchRequest) (query.Searc
 		return query.SearchResult{Hits: v.selfFirst(toHits(hits), req.Vec, req.K, allow), Exact: true, Scanned: scanned,
 			Method: fmt.Sprintf("exact scan of %d vectors%s", scanned, why)}, nil
 	}
-	covered := hnsw.Ranges{{Lo: 0, Hi: uint32(v.ixRows)}}
-	var graphAllow hnsw.AllowList = covered
+	covered := vector.Ranges{{Lo: 0, Hi: uint32(v.ixRows)}}
+	var graphAllow vector.AllowList = covered
 	if allow != nil {
-		graphAllow = hnsw.And(allow, covered)
+		graphAllow = vector.And(allow, covered)
 	}
 	r, err := v.ix.Search(ctx, req.Vec, req.K, &hnsw.SearchOptions{Allow: graphAllow, Ef: ef, Seeds: hnsw.DefaultSeeds})
 	if err != nil {
@@ -246,12 +247,12 @@ func (v *view) search(ctx context.Context, req query.SearchRequest) (query.Searc
 	}
 	if v.ixRows < v.m.Rows {
 		// Rows ingested since the index was built: scan them and merge.
-		rest := hnsw.Ranges{{Lo: uint32(v.ixRows), Hi: uint32(v.m.Rows)}}
-		var restAllow hnsw.AllowList = rest
+		rest := vector.Ranges{{Lo: uint32(v.ixRows), Hi: uint32(v.m.Rows)}}
+		var restAllow vector.AllowList = rest
 		if allow != nil {
-			restAllow = hnsw.And(allow, rest)
+			restAllow = vector.And(allow, rest)
 		}
-		hits, scanned, err := hnsw.Exact(ctx, v.img, req.Vec, req.K, restAllow)
+		hits, scanned, err := vector.Exact(ctx, v.img, req.Vec, req.K, restAllow)
 		if err != nil {
 			return query.SearchResult{}, err
 		}

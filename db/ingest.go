@@ -20,7 +20,7 @@ import (
 	"github.com/cespare/xxhash/v2"
 
 	"github.com/laiondb/laiondb/internal/npy"
-	"github.com/laiondb/laiondb/internal/vec"
+	"github.com/laiondb/laiondb/vector"
 )
 
 // Source is one unit of ingest: a metadata parquet file and, optionally,
@@ -642,7 +642,7 @@ func writeVectors(ctx context.Context, src *npy.File, dst *vecFile, base int64, 
 			for j := range h16[:n*dim] {
 				h16[j] = binary.LittleEndian.Uint16(raw[2*j:])
 			}
-			vec.F16ToF32(vals, h16[:n*dim])
+			vector.F16ToF32(vals, h16[:n*dim])
 		} else {
 			for j := range vals {
 				vals[j] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*j:]))
@@ -651,14 +651,14 @@ func writeVectors(ctx context.Context, src *npy.File, dst *vecFile, base int64, 
 		changed := false
 		for i := 0; i < n; i++ {
 			v := vals[i*dim : (i+1)*dim]
-			ss := float64(vec.Dot(v, v))
+			ss := float64(vector.Dot(v, v))
 			if math.IsNaN(ss) || math.IsInf(ss, 0) {
 				for j, x := range v {
 					if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
 						return 0, "", fmt.Errorf("%w: %s: row %d, element %d is %v", ErrBadInput, src.Path, row+int64(i), j, x)
 					}
 				}
-				ss = vec.Norm(v) * vec.Norm(v)
+				ss = vector.Norm(v) * vector.Norm(v)
 			}
 			if ss == 0 {
 				return 0, "", fmt.Errorf("%w: %s: row %d is an all-zero vector", ErrBadInput, src.Path, row+int64(i))
@@ -667,7 +667,7 @@ func writeVectors(ctx context.Context, src *npy.File, dst *vecFile, base int64, 
 			if math.Abs(math.Sqrt(ss)-1) > 1e-2 {
 				normalized++
 				changed = true
-				vec.Normalize(v)
+				vector.Normalize(v)
 			}
 		}
 		out = out[:0]
@@ -675,7 +675,7 @@ func writeVectors(ctx context.Context, src *npy.File, dst *vecFile, base int64, 
 		case !changed && src.DType.String() == dst.dtype:
 			out = append(out, raw[:n*dim*esz]...)
 		case dst.dtype == "float16":
-			vec.F32ToF16(h16[:n*dim], vals)
+			vector.F32ToF16(h16[:n*dim], vals)
 			for _, x := range h16[:n*dim] {
 				out = binary.LittleEndian.AppendUint16(out, x)
 			}

@@ -13,8 +13,8 @@ import (
 	"github.com/dgraph-io/badger/v4"
 
 	"github.com/laiondb/laiondb/hnsw"
-	"github.com/laiondb/laiondb/internal/vec"
 	"github.com/laiondb/laiondb/query"
+	"github.com/laiondb/laiondb/vector"
 )
 
 // view is a consistent snapshot of the store for one read: the manifest
@@ -23,11 +23,11 @@ import (
 type view struct {
 	d   *DB
 	m   *Manifest
-	img vec.Matrix
-	txt vec.Matrix
+	img vector.Matrix
+	txt vector.Matrix
 	// hasImg, when non-nil, restricts searches to rows that have image
 	// vectors (nil: every row has one).
-	hasImg hnsw.Ranges
+	hasImg vector.Ranges
 	// ix is the vector index covering rows [0, ixRows), or nil.
 	ix     *hnsw.Index
 	ixRows int64
@@ -61,10 +61,10 @@ func (d *DB) view() (*view, error) {
 		all = all && s.HasImage
 	}
 	if !all {
-		v.hasImg = hnsw.Ranges{}
+		v.hasImg = vector.Ranges{}
 		for _, s := range d.man.Segments {
 			if s.HasImage {
-				v.hasImg = append(v.hasImg, hnsw.Range{Lo: uint32(s.Base), Hi: uint32(s.Base + s.Rows)})
+				v.hasImg = append(v.hasImg, vector.Range{Lo: uint32(s.Base), Hi: uint32(s.Base + s.Rows)})
 			}
 		}
 	}
@@ -309,7 +309,7 @@ func (v *view) Fetch(ctx context.Context, rows []uint32, names []string) (*query
 }
 
 // allow combines a query's allow-list with the rows that have vectors.
-func (v *view) allow(a *query.Bitset) hnsw.AllowList {
+func (v *view) allow(a *query.Bitset) vector.AllowList {
 	switch {
 	case a == nil && v.hasImg == nil:
 		return nil
@@ -318,7 +318,7 @@ func (v *view) allow(a *query.Bitset) hnsw.AllowList {
 	case v.hasImg == nil:
 		return a
 	}
-	return hnsw.And(a, v.hasImg)
+	return vector.And(a, v.hasImg)
 }
 
 func (v *view) checkVec(q []float32) error {
@@ -347,7 +347,7 @@ func (v *view) Within(ctx context.Context, req query.SearchRequest) (query.Searc
 	// Scan down to the band below the threshold, to count the rows whose
 	// float32 cosine is too close to it for its side to be certain.
 	lo := req.MinScore - query.ScoreTolerance
-	hits, scanned, err := hnsw.ExactRange(ctx, v.img, req.Vec, lo, v.allow(req.Allow))
+	hits, scanned, err := vector.ExactRange(ctx, v.img, req.Vec, lo, v.allow(req.Allow))
 	if err != nil {
 		return query.SearchResult{}, err
 	}
@@ -370,7 +370,7 @@ func (v *view) Within(ctx context.Context, req query.SearchRequest) (query.Searc
 // duplicate of the target never displaces the target itself. For a k-NN
 // answer (k >= 0) a self row missing from hits joins them when its score
 // reaches the k-th, displacing the last. hits are sorted best first.
-func (v *view) selfFirst(hits []query.Hit, q []float32, k int, allow hnsw.AllowList) []query.Hit {
+func (v *view) selfFirst(hits []query.Hit, q []float32, k int, allow vector.AllowList) []query.Hit {
 	if v.self < 0 {
 		return hits
 	}
@@ -400,7 +400,7 @@ func (v *view) selfFirst(hits []query.Hit, q []float32, k int, allow hnsw.AllowL
 	return hits
 }
 
-func toHits(h []hnsw.Hit) []query.Hit {
+func toHits(h []vector.Hit) []query.Hit {
 	out := make([]query.Hit, len(h))
 	for i, x := range h {
 		out[i] = query.Hit{Row: x.ID, Score: x.Score}
@@ -463,7 +463,7 @@ func (v *view) Vector(ctx context.Context, t query.Target) ([]float32, error) {
 	if err := v.checkVec(q); err != nil {
 		return nil, err
 	}
-	if vec.Normalize(q) == 0 {
+	if vector.Normalize(q) == 0 {
 		return nil, fmt.Errorf("db: the query vector is all zeros")
 	}
 	return q, nil

@@ -8,7 +8,7 @@ import (
 	"syscall"
 	"unsafe"
 
-	"github.com/laiondb/laiondb/internal/vec"
+	"github.com/laiondb/laiondb/vector"
 )
 
 // Vector files. The image embeddings of all rows live in one file,
@@ -31,7 +31,7 @@ type vecFile struct {
 	cur   []byte
 	// inv holds the inverse norm of each committed row, computed from the
 	// stored values when the file is opened and as ingests commit, so that
-	// every score is the cosine of the stored vectors (vec.Matrix.Inv).
+	// every score is the cosine of the stored vectors (vector.Matrix.Inv).
 	// Rows are never rewritten, so a prefix once computed stays valid;
 	// ingest replaces the slice under DB.mu.
 	inv []float32
@@ -132,7 +132,7 @@ func (v *vecFile) invNorms(rows int64) []float32 {
 	m.Inv = nil
 	out := make([]float32, have, rows)
 	copy(out, v.inv)
-	return vec.InvNorms(m, int(have), int(rows), out)
+	return vector.InvNorms(m, int(have), int(rows), out)
 }
 
 // mapAtLeast makes sure the current mapping covers n bytes.
@@ -155,10 +155,10 @@ func (v *vecFile) mapAtLeast(n int64) error {
 
 // matrix returns the first rows rows as a matrix backed by the mapping,
 // with their inverse norms as far as they are known (all committed rows).
-func (v *vecFile) matrix(rows int64) vec.Matrix {
+func (v *vecFile) matrix(rows int64) vector.Matrix {
 	n := int(rows) * v.dim
 	if n == 0 {
-		return vec.Matrix{Dim: v.dim}
+		return vector.Matrix{Dim: v.dim}
 	}
 	var inv []float32
 	if int64(len(v.inv)) >= rows {
@@ -166,9 +166,9 @@ func (v *vecFile) matrix(rows int64) vec.Matrix {
 	}
 	p := unsafe.Pointer(&v.cur[0])
 	if v.dtype == "float16" {
-		return vec.Matrix{Dim: v.dim, F16: unsafe.Slice((*uint16)(p), n), Inv: inv}
+		return vector.Matrix{Dim: v.dim, F16: unsafe.Slice((*uint16)(p), n), Inv: inv}
 	}
-	return vec.Matrix{Dim: v.dim, F32: unsafe.Slice((*float32)(p), n), Inv: inv}
+	return vector.Matrix{Dim: v.dim, F32: unsafe.Slice((*float32)(p), n), Inv: inv}
 }
 
 // writeRows writes raw element bytes for rows starting at row.

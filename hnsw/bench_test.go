@@ -13,21 +13,21 @@ import (
 	"testing"
 	"time"
 
-	"github.com/laiondb/laiondb/internal/vec"
+	"github.com/laiondb/laiondb/vector"
 )
 
 // benchData is the 100k×512 CLIP-like set shared by the benchmarks.
 var benchData = sync.OnceValue(func() (d struct {
-	m     vec.Matrix
+	m     vector.Matrix
 	qs    [][]float32
-	truth [][]Hit
+	truth [][]vector.Hit
 }) {
 	const n, nq, dim = 100_000, 1000, 512
 	all := clipLike(n+nq, dim, 7)
 	d.m = all.Slice(0, n)
 	for i := 0; i < nq; i++ {
 		q := all.Row(n+i, nil)
-		t, _, _ := Exact(context.Background(), d.m, q, 10, nil)
+		t, _, _ := vector.Exact(context.Background(), d.m, q, 10, nil)
 		d.qs = append(d.qs, q)
 		d.truth = append(d.truth, t)
 	}
@@ -63,7 +63,7 @@ func TestDumpBenchData(t *testing.T) {
 		f.Close()
 	}
 	base := make([]float32, len(d.m.F16))
-	vec.F16ToF32(base, d.m.F16)
+	vector.F16ToF32(base, d.m.F16)
 	write("base.f32", base)
 	write("queries.f32", slices.Concat(d.qs...))
 	var tr []uint32
@@ -103,7 +103,7 @@ func BenchmarkSearch(b *testing.B) {
 	for _, ef := range []int{10, 16, 24, 32, 48, 64, 96, 128, 256} {
 		b.Run(fmt.Sprintf("n=100000/dim=512/ef=%d", ef), func(b *testing.B) {
 			b.ReportAllocs()
-			got := make([][]Hit, len(d.qs))
+			got := make([][]vector.Hit, len(d.qs))
 			lat := make([]time.Duration, 0, 1024)
 			i := 0
 			scored := 0
@@ -140,7 +140,7 @@ func BenchmarkFilteredSearch(b *testing.B) {
 	}
 	n := d.m.Len()
 	for _, pct := range []float64{50, 10, 3, 1, 0.3} {
-		allow := newBitset(n)
+		allow := vector.NewBitset(n)
 		step := int(math.Round(100 / pct))
 		for i := 0; i < n; i += step {
 			allow.Set(uint32((i * 7919) % n))
@@ -156,7 +156,7 @@ func BenchmarkFilteredSearch(b *testing.B) {
 					var r Result
 					var err error
 					if exact {
-						r.Hits, r.Scored, err = Exact(context.Background(), d.m, q, 10, allow)
+						r.Hits, r.Scored, err = vector.Exact(context.Background(), d.m, q, 10, allow)
 					} else {
 						r, err = ix.searchGraphForBench(q, 10, DefaultEfSearch, allow)
 					}
@@ -177,6 +177,6 @@ func BenchmarkFilteredSearch(b *testing.B) {
 	_ = runtime.GOMAXPROCS(0)
 }
 
-func (ix *Index) searchGraphForBench(q []float32, k, ef int, allow AllowList) (Result, error) {
+func (ix *Index) searchGraphForBench(q []float32, k, ef int, allow vector.AllowList) (Result, error) {
 	return ix.search(context.Background(), q, k, SearchOptions{Ef: ef, Allow: allow}, false)
 }

@@ -6,6 +6,8 @@ import (
 	"math"
 	"runtime"
 	"sync"
+
+	"github.com/laiondb/laiondb/vector"
 )
 
 // EfLadder is the sequence of ef values Calibrate tries, smallest first.
@@ -68,7 +70,7 @@ func (ix *Index) Calibrate(ctx context.Context, queries [][]float32, skip []int6
 		return skip[i]
 	}
 	// answer keeps the first k hits other than the skipped row.
-	answer := func(hits []Hit, sk int64, k int) []uint32 {
+	answer := func(hits []vector.Hit, sk int64, k int) []uint32 {
 		out := make([]uint32, 0, k)
 		for _, h := range hits {
 			if int64(h.ID) != sk && len(out) < k {
@@ -78,7 +80,7 @@ func (ix *Index) Calibrate(ctx context.Context, queries [][]float32, skip []int6
 		return out
 	}
 	// The exact answers at the largest k; a smaller k takes their head.
-	exact := make([][]Hit, len(queries))
+	exact := make([][]vector.Hit, len(queries))
 	if kmax > 0 && len(queries) > 0 {
 		err := parallelQueries(ctx, len(queries), func(i int) error {
 			r, err := ix.Search(ctx, queries[i], kmax+1, &SearchOptions{Exact: true})

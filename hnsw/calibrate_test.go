@@ -5,6 +5,8 @@ import (
 	"math"
 	"slices"
 	"testing"
+
+	"github.com/laiondb/laiondb/vector"
 )
 
 // TestCalibrate checks that Calibrate returns the smallest ladder ef whose
@@ -29,7 +31,7 @@ func TestCalibrate(t *testing.T) {
 			if skip != nil {
 				sk = skip[i]
 			}
-			keep := func(hs []Hit) map[uint32]bool {
+			keep := func(hs []vector.Hit) map[uint32]bool {
 				out := map[uint32]bool{}
 				for _, h := range hs {
 					if int64(h.ID) != sk && len(out) < k {
@@ -38,7 +40,7 @@ func TestCalibrate(t *testing.T) {
 				}
 				return out
 			}
-			e, _, _ := Exact(context.Background(), m, q, k+1, nil)
+			e, _, _ := vector.Exact(context.Background(), m, q, k+1, nil)
 			so := SearchOptions{Ef: ef}
 			if sk >= 0 {
 				so.skip, so.hasSkip = uint32(sk), true

@@ -8,7 +8,7 @@ import (
 	"path/filepath"
 
 	"github.com/laiondb/laiondb/hnsw"
-	"github.com/laiondb/laiondb/internal/vec"
+	"github.com/laiondb/laiondb/vector"
 )
 
 func show(r hnsw.Result) {
@@ -24,8 +24,8 @@ func Example() {
 	// Four 2-d unit vectors as float16, the layout of the store's vector file.
 	f := []float32{1, 0, 0.6, 0.8, 0, 1, -1, 0}
 	h := make([]uint16, len(f))
-	vec.F32ToF16(h, f)
-	m := vec.Matrix{Dim: 2, F16: h}
+	vector.F32ToF16(h, f)
+	m := vector.Matrix{Dim: 2, F16: h}
 
 	ix, err := hnsw.New(2, &hnsw.Options{Seed: 1})
 	if err != nil {
@@ -42,7 +42,7 @@ func Example() {
 	show(r)
 
 	// Only rows 2 and 3 allowed.
-	r, _ = ix.Search(ctx, q, 2, &hnsw.SearchOptions{Allow: hnsw.Ranges{{Lo: 2, Hi: 4}}})
+	r, _ = ix.Search(ctx, q, 2, &hnsw.SearchOptions{Allow: vector.Ranges{{Lo: 2, Hi: 4}}})
 	show(r)
 
 	// Save, reopen over the same vectors.

@@ -12,7 +12,7 @@ import (
 	"github.com/cespare/xxhash/v2"
 	"github.com/edsrzf/mmap-go"
 
-	"github.com/laiondb/laiondb/internal/vec"
+	"github.com/laiondb/laiondb/vector"
 )
 
 // Index Format
@@ -47,7 +47,7 @@ import (
 //	                         slots (layer 1 first); otherwise unused
 //	upper     [U]uint32      upper-layer neighbours, same slot convention as links0
 //	sq8       [dim]float32 lo, [dim]float32 step, [R*dim]uint8 codes: the SQ8
-//	                         codes searches traverse the graph with (see vec.SQ8);
+//	                         codes searches traverse the graph with (see vector.SQ8);
 //	                         empty when flag bit 0 is clear
 //
 // Open maps the file and uses the sections in place: nothing is parsed or
@@ -103,7 +103,7 @@ func (ix *Index) makeWritable(rows int) {
 	if ix.q8 != nil {
 		codes := make([]uint8, len(ix.q8.Codes), max(len(ix.q8.Codes), rows*ix.dim))
 		copy(codes, ix.q8.Codes)
-		ix.q8 = &vec.SQ8{Dim: ix.q8.Dim, Lo: append([]float32(nil), ix.q8.Lo...),
+		ix.q8 = &vector.SQ8{Dim: ix.q8.Dim, Lo: append([]float32(nil), ix.q8.Lo...),
 			Step: append([]float32(nil), ix.q8.Step...), Codes: codes}
 	}
 	ix.mapped.close()
@@ -113,7 +113,7 @@ func (ix *Index) makeWritable(rows int) {
 // Fingerprint returns a cheap fingerprint of m: its shape and the bytes of
 // 64 evenly spaced rows and the last row. An index records the fingerprint
 // of the vectors it was built over, so that Open can tell a stale index.
-func Fingerprint(m vec.Matrix) uint64 {
+func Fingerprint(m vector.Matrix) uint64 {
 	h := xxhash.New()
 	n := m.Len()
 	var b [16]byte
@@ -295,14 +295,14 @@ func (ix *Index) Write(path string) (err error) {
 // the matrix the index was built over (ErrStale). m may have more rows than
 // the index covers (rows ingested since); Add links them. Close releases
 // the mapping.
-func Open(path string, m vec.Matrix) (*Index, error) {
+func Open(path string, m vector.Matrix) (*Index, error) {
 	ix, err := open(path)
 	if err != nil {
 		return nil, err
 	}
 	if m.Dim != ix.dim {
 		ix.Close()
-		return nil, fmt.Errorf("hnsw: open %s: %w: vectors have %d dimensions, index %d", path, ErrDimension, m.Dim, ix.dim)
+		return nil, fmt.Errorf("hnsw: open %s: %w: vectors have %d dimensions, index %d", path, vector.ErrDimension, m.Dim, ix.dim)
 	}
 	rows := len(ix.levels)
 	if m.Len() < rows || Fingerprint(m.Slice(0, rows)) != ix.fingerprint {
@@ -459,7 +459,7 @@ func open(path string) (_ *Index, err error) {
 	if lens[4] > 0 {
 		p := data[off[4] : off[4]+lens[4]]
 		f32 := func(b []byte) []float32 { return unsafe.Slice((*float32)(unsafe.Pointer(&b[0])), len(b)/4) }
-		ix.q8 = &vec.SQ8{Dim: dim, Lo: f32(p[:4*dim]), Step: f32(p[4*dim : 8*dim]), Codes: p[8*dim:]}
+		ix.q8 = &vector.SQ8{Dim: dim, Lo: f32(p[:4*dim]), Step: f32(p[4*dim : 8*dim]), Codes: p[8*dim:]}
 	}
 	ix.count = int(count)
 	ix.fingerprint = le.Uint64(hdr[72:])

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/cespare/xxhash/v2"
+	"github.com/laiondb/laiondb/vector"
 )
 
 func TestWriteOpen(t *testing.T) {
@@ -51,15 +52,15 @@ func TestWriteOpen(t *testing.T) {
 	if _, err := Open(path, other); !errors.Is(err, ErrStale) {
 		t.Errorf("Open over other vectors: %v, want ErrStale", err)
 	}
-	if _, err := Open(path, clipLike(10, 16, 1)); !errors.Is(err, ErrDimension) {
-		t.Errorf("Open over 16-d vectors: %v, want ErrDimension", err)
+	if _, err := Open(path, clipLike(10, 16, 1)); !errors.Is(err, vector.ErrDimension) {
+		t.Errorf("Open over 16-d vectors: %v, want vector.ErrDimension", err)
 	}
 	// Incremental Add on an opened (mapped) index.
 	more := clipLike(4000, 32, 42) // the first 3000+20 rows equal the test set
 	if err := ox.SetVectors(more); err != nil {
 		t.Fatal(err)
 	}
-	if err := ox.Add(ctx, more, Ranges{{3000, 4000}}, nil); err != nil {
+	if err := ox.Add(ctx, more, vector.Ranges{{Lo: 3000, Hi: 4000}}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if ox.Len() != 4000 {
@@ -145,7 +146,7 @@ func TestSQ8File(t *testing.T) {
 		t.Fatal("SQ8 codes differ after reopen")
 	}
 	// Exact scores on the hits, and recall close to the float16 traversal.
-	var with, without [][]Hit
+	var with, without [][]vector.Hit
 	for _, q := range qs {
 		a, _ := ox.Search(ctx, q, 10, &SearchOptions{Ef: 12})
 		b, _ := ox.Search(ctx, q, 10, &SearchOptions{Ef: 12, NoSQ8: true})
@@ -165,7 +166,7 @@ func TestSQ8File(t *testing.T) {
 	if err := ox.SetVectors(more); err != nil {
 		t.Fatal(err)
 	}
-	if err := ox.Add(ctx, more, Ranges{{3000, 4000}}, nil); err != nil {
+	if err := ox.Add(ctx, more, vector.Ranges{{Lo: 3000, Hi: 4000}}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if ox.q8.Len() != 4000 || !slices.Equal(ox.q8.Codes[:3000*32], ix.q8.Codes) {

@@ -6,21 +6,21 @@ import (
 	"runtime"
 	"sync"
 
-	"github.com/laiondb/laiondb/internal/vec"
+	"github.com/laiondb/laiondb/vector"
 )
 
 // clipLike returns n seeded CLIP-like float16 vectors: unit norm, clustered
 // (n/100 clusters, at least 10) and anisotropic, with typical random-pair
 // cosine around 0.4, like ViT-B/32 image embeddings.
-func clipLike(n, dim int, seed uint64) vec.Matrix {
-	return vec.Matrix{Dim: dim, F16: clipLikeF32(n, dim, seed, func(dst []uint16, src []float32) { vec.F32ToF16(dst, src) })}
+func clipLike(n, dim int, seed uint64) vector.Matrix {
+	return vector.Matrix{Dim: dim, F16: clipLikeF32(n, dim, seed, func(dst []uint16, src []float32) { vector.F32ToF16(dst, src) })}
 }
 
 // clipLikeF32 generates the vectors and hands each one to put.
 func clipLikeF32(n, dim int, seed uint64, put func(dst []uint16, src []float32)) []uint16 {
 	r := rand.New(rand.NewPCG(seed, 0x1a10))
 	unit := func(v []float32) {
-		vec.Normalize(v)
+		vector.Normalize(v)
 	}
 	common := make([]float32, dim)
 	for i := range common {

@@ -10,7 +10,9 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/laiondb/laiondb/internal/vec"
+	"github.com/laiondb/laiondb/internal/par"
+
+	"github.com/laiondb/laiondb/vector"
 )
 
 const (
@@ -79,7 +81,7 @@ func (o *Options) withDefaults() (Options, error) {
 	return r, nil
 }
 
-// Index is an HNSW graph over the rows of a vec.Matrix, with inner product
+// Index is an HNSW graph over the rows of a vector.Matrix, with inner product
 // as the similarity. The graph holds only links; the vectors stay in the
 // matrix the caller hands to Add or Open (typically the store's
 // memory-mapped float16 file).
@@ -98,11 +100,11 @@ type Index struct {
 	m0   int // links per node on layer 0
 	mult float64
 
-	vecs     vec.Matrix
-	q8       *vec.SQ8 // nil, or codes of rows [0, q8.Len()) that searches traverse with
-	levels   []uint8  // per row: top layer, or absent
-	links0   []uint32 // per row: m0 slots
-	upperOff []uint32 // per row with level > 0: offset of its level*m slots in upper
+	vecs     vector.Matrix
+	q8       *vector.SQ8 // nil, or codes of rows [0, q8.Len()) that searches traverse with
+	levels   []uint8     // per row: top layer, or absent
+	links0   []uint32    // per row: m0 slots
+	upperOff []uint32    // per row with level > 0: offset of its level*m slots in upper
 	upper    []uint32
 	count    int           // rows in the graph
 	ep       atomic.Uint64 // (top level+1)<<32 | entry row; 0 when empty
@@ -125,7 +127,7 @@ func New(dim int, opts *Options) (*Index, error) {
 		return nil, err
 	}
 	if dim <= 0 {
-		return nil, fmt.Errorf("%w: dimension %d", ErrDimension, dim)
+		return nil, fmt.Errorf("%w: dimension %d", vector.ErrDimension, dim)
 	}
 	ix := &Index{dim: dim, opts: o}
 	ix.init()
@@ -161,11 +163,11 @@ func (ix *Index) Contains(id uint32) bool {
 // SetVectors replaces the matrix the index reads, e.g. after the store
 // re-mapped a grown vector file. It must have the index's dimension and at
 // least as many rows as the graph covers.
-func (ix *Index) SetVectors(m vec.Matrix) error {
+func (ix *Index) SetVectors(m vector.Matrix) error {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	if m.Dim != ix.dim {
-		return fmt.Errorf("%w: vectors have %d dimensions, index %d", ErrDimension, m.Dim, ix.dim)
+		return fmt.Errorf("%w: vectors have %d dimensions, index %d", vector.ErrDimension, m.Dim, ix.dim)
 	}
 	if m.Len() < len(ix.levels) {
 		return fmt.Errorf("hnsw: vectors have %d rows, index covers %d", m.Len(), len(ix.levels))
@@ -325,7 +327,7 @@ func (ix *Index) greedy(s *scratch, q []float32, ep cand, lc int, locked bool) c
 // rows allow admits (nil: all) enter the results, but the search moves
 // through every row. It stops after budget score computations (0: no
 // limit) and reports whether it did. The results are left in s.res.
-func (ix *Index) searchLayer(s *scratch, q []float32, ep cand, ef, lc int, locked bool, allow AllowList, budget int, more ...cand) (visited int, stopped bool) {
+func (ix *Index) searchLayer(s *scratch, q []float32, ep cand, ef, lc int, locked bool, allow vector.AllowList, budget int, more ...cand) (visited int, stopped bool) {
 	n := uint32(len(ix.levels))
 	s.resetVisited(int(n))
 	if s.hasSkip && s.skip < n {
@@ -544,7 +546,7 @@ func (ix *Index) link(s *scratch, nb, id uint32, lc int) {
 // progress, if not nil, is called now and then with the rows linked so far
 // and the rows to link, never concurrently. If ctx is cancelled, the rows
 // linked so far stay in the graph and Add returns ctx's error.
-func (ix *Index) Add(ctx context.Context, m vec.Matrix, rows Ranges, progress func(done, total int)) error {
+func (ix *Index) Add(ctx context.Context, m vector.Matrix, rows vector.Ranges, progress func(done, total int)) error {
 	ix.addMu.Lock()
 	defer ix.addMu.Unlock()
 
@@ -555,7 +557,7 @@ func (ix *Index) Add(ctx context.Context, m vec.Matrix, rows Ranges, progress fu
 	}
 	if m.Dim != ix.dim {
 		ix.mu.Unlock()
-		return fmt.Errorf("hnsw: add: %w: vectors have %d dimensions, index %d", ErrDimension, m.Dim, ix.dim)
+		return fmt.Errorf("hnsw: add: %w: vectors have %d dimensions, index %d", vector.ErrDimension, m.Dim, ix.dim)
 	}
 	n := m.Len()
 	if n < len(ix.levels) {
@@ -567,7 +569,7 @@ func (ix *Index) Add(ctx context.Context, m vec.Matrix, rows Ranges, progress fu
 		return fmt.Errorf("hnsw: add: %d rows exceed the uint32 id space", n)
 	}
 	if rows == nil {
-		rows = Ranges{{0, uint32(n)}}
+		rows = vector.Ranges{{Lo: 0, Hi: uint32(n)}}
 	}
 	ix.makeWritable(n)
 	old := len(ix.levels)
@@ -654,17 +656,17 @@ func (ix *Index) Add(ctx context.Context, m vec.Matrix, rows Ranges, progress fu
 // trained ranges are clamped, which only loosens the traversal: hits are
 // re-ranked exactly). It encodes on GOMAXPROCS goroutines and only reads
 // the index's current codes.
-func (ix *Index) extendSQ8(m vec.Matrix, n int) *vec.SQ8 {
+func (ix *Index) extendSQ8(m vector.Matrix, n int) *vector.SQ8 {
 	old, from := ix.q8, 0
-	q := &vec.SQ8{Dim: ix.dim}
+	q := &vector.SQ8{Dim: ix.dim}
 	if old != nil && old.Len() <= n {
 		q.Lo, q.Step, from = old.Lo, old.Step, old.Len()
 		q.Codes = slices.Grow(old.Codes, (n-from)*ix.dim)[:n*ix.dim]
 	} else {
-		q.Lo, q.Step = vec.TrainSQ8(m.Slice(0, n), max(1, n/100_000))
+		q.Lo, q.Step = vector.TrainSQ8(m.Slice(0, n), max(1, n/100_000))
 		q.Codes = make([]uint8, n*ix.dim)
 	}
-	scan(context.Background(), n-from, func(_, lo, hi int) { q.Encode(m, from+lo, from+hi) })
+	par.Chunks(context.Background(), n-from, 8192, func(_, lo, hi int) { q.Encode(m, from+lo, from+hi) })
 	return q
 }
 

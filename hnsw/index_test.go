@@ -9,11 +9,11 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/laiondb/laiondb/internal/vec"
+	"github.com/laiondb/laiondb/vector"
 )
 
 // recallAt returns the mean fraction of the exact top k found by got.
-func recallAt(k int, got, want [][]Hit) float64 {
+func recallAt(k int, got, want [][]vector.Hit) float64 {
 	var s float64
 	for i := range got {
 		truth := map[uint32]bool{}
@@ -33,7 +33,7 @@ func recallAt(k int, got, want [][]Hit) float64 {
 
 // testSet builds an index over n seeded CLIP-like vectors and returns it
 // with nq held-out queries and their exact top-k.
-func testSet(tb testing.TB, n, nq, dim, k int, opts *Options) (*Index, vec.Matrix, [][]float32, [][]Hit) {
+func testSet(tb testing.TB, n, nq, dim, k int, opts *Options) (*Index, vector.Matrix, [][]float32, [][]vector.Hit) {
 	tb.Helper()
 	all := clipLike(n+nq, dim, 42)
 	m := all.Slice(0, n)
@@ -45,10 +45,10 @@ func testSet(tb testing.TB, n, nq, dim, k int, opts *Options) (*Index, vec.Matri
 		tb.Fatal(err)
 	}
 	qs := make([][]float32, nq)
-	truth := make([][]Hit, nq)
+	truth := make([][]vector.Hit, nq)
 	for i := range qs {
 		qs[i] = all.Row(n+i, nil)
-		truth[i], _, err = Exact(context.Background(), m, qs[i], k, nil)
+		truth[i], _, err = vector.Exact(context.Background(), m, qs[i], k, nil)
 		if err != nil {
 			tb.Fatal(err)
 		}
@@ -56,9 +56,9 @@ func testSet(tb testing.TB, n, nq, dim, k int, opts *Options) (*Index, vec.Matri
 	return ix, m, qs, truth
 }
 
-func searchAll(tb testing.TB, ix *Index, qs [][]float32, k, ef int, allow AllowList) [][]Hit {
+func searchAll(tb testing.TB, ix *Index, qs [][]float32, k, ef int, allow vector.AllowList) [][]vector.Hit {
 	tb.Helper()
-	out := make([][]Hit, len(qs))
+	out := make([][]vector.Hit, len(qs))
 	for i, q := range qs {
 		r, err := ix.Search(context.Background(), q, k, &SearchOptions{Ef: ef, Allow: allow})
 		if err != nil {
@@ -86,11 +86,11 @@ func TestFilteredSearch(t *testing.T) {
 	ix, m, qs, _ := testSet(t, 8000, 30, 64, 10, &Options{Seed: 5})
 	n := m.Len()
 	for _, every := range []int{2, 10, 50, 1000} {
-		allow := newBitset(n)
+		allow := vector.NewBitset(n)
 		for i := 0; i < n; i += every {
 			allow.Set(uint32(i))
 		}
-		var got, want, graph [][]Hit
+		var got, want, graph [][]vector.Hit
 		paths := map[Path]int{}
 		for _, q := range qs {
 			g, err := ix.search(ctx, q, 10, SearchOptions{Allow: allow}, false)
@@ -109,7 +109,7 @@ func TestFilteredSearch(t *testing.T) {
 				}
 			}
 			paths[r.Path]++
-			e, _, err := Exact(ctx, m, q, 10, allow)
+			e, _, err := vector.Exact(ctx, m, q, 10, allow)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -136,15 +136,15 @@ func TestFilteredSearch(t *testing.T) {
 	if err != nil || r.Path != PathExact || !r.Exact || len(r.Hits) != 5 {
 		t.Fatalf("forced exact: %+v %v", r, err)
 	}
-	r, err = ix.Search(ctx, qs[0], 5, &SearchOptions{Allow: newBitset(0)})
+	r, err = ix.Search(ctx, qs[0], 5, &SearchOptions{Allow: vector.NewBitset(0)})
 	if err != nil || len(r.Hits) != 0 || !r.Exact {
 		t.Fatalf("empty allow-list: %+v %v", r, err)
 	}
-	if _, err := ix.Search(ctx, qs[0][:3], 5, nil); !errors.Is(err, ErrDimension) {
+	if _, err := ix.Search(ctx, qs[0][:3], 5, nil); !errors.Is(err, vector.ErrDimension) {
 		t.Fatalf("short query: %v", err)
 	}
 	hits, _, err := ix.Range(ctx, qs[0], 0.7, nil)
-	want, _, _ := ExactRange(ctx, m, qs[0], 0.7, nil)
+	want, _, _ := vector.ExactRange(ctx, m, qs[0], 0.7, nil)
 	if err != nil || !slices.Equal(hits, want) {
 		t.Fatalf("Range: %d hits, want %d (%v)", len(hits), len(want), err)
 	}
@@ -163,7 +163,7 @@ func TestEmpty(t *testing.T) {
 	if h, _, err := ix.Range(ctx, make([]float32, 8), 0, nil); err != nil || len(h) != 0 {
 		t.Fatalf("empty Range: %v %v", h, err)
 	}
-	if err := ix.Add(ctx, clipLike(10, 4, 1), nil, nil); !errors.Is(err, ErrDimension) {
+	if err := ix.Add(ctx, clipLike(10, 4, 1), nil, nil); !errors.Is(err, vector.ErrDimension) {
 		t.Fatalf("Add 4-d to 8-d: %v", err)
 	}
 	if _, err := New(8, &Options{M: 1}); err == nil {
@@ -188,10 +188,10 @@ func TestFallback(t *testing.T) {
 	ctx := context.Background()
 	m := clipLike(3000, 16, 3)
 	ix, _ := New(16, &Options{M: 4, EfConstruction: 20, Seed: 1})
-	if err := ix.Add(ctx, m, Ranges{{100, 3000}}, nil); err != nil {
+	if err := ix.Add(ctx, m, vector.Ranges{{Lo: 100, Hi: 3000}}, nil); err != nil {
 		t.Fatal(err)
 	}
-	allow := newBitset(3000)
+	allow := vector.NewBitset(3000)
 	for i := 0; i < 3000; i += 2 {
 		allow.Set(uint32(i))
 	}
@@ -214,7 +214,7 @@ func TestConcurrentSearchAdd(t *testing.T) {
 	const n, dim = 3000, 16
 	m := clipLike(n, dim, 11)
 	ix, _ := New(dim, &Options{M: 6, EfConstruction: 40, Seed: 2, Workers: 2})
-	if err := ix.Add(ctx, m, Ranges{{0, 500}}, nil); err != nil {
+	if err := ix.Add(ctx, m, vector.Ranges{{Lo: 0, Hi: 500}}, nil); err != nil {
 		t.Fatal(err)
 	}
 	var wg sync.WaitGroup
@@ -223,7 +223,7 @@ func TestConcurrentSearchAdd(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			allow := newBitset(n)
+			allow := vector.NewBitset(n)
 			for i := 0; i < n; i += 3 {
 				allow.Set(uint32(i))
 			}
@@ -247,7 +247,7 @@ func TestConcurrentSearchAdd(t *testing.T) {
 	}
 	var calls int
 	for lo := uint32(500); lo < n; lo += 500 {
-		if err := ix.Add(ctx, m, Ranges{{lo, lo + 500}}, func(done, total int) { calls++ }); err != nil {
+		if err := ix.Add(ctx, m, vector.Ranges{{Lo: lo, Hi: lo + 500}}, func(done, total int) { calls++ }); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -298,7 +298,7 @@ func TestSearchSeeds(t *testing.T) {
 	var plain, seeded float64
 	for i := 0; i < qs.Len(); i++ {
 		q := qs.Row(i, nil)
-		want, _, _ := Exact(context.Background(), m, q, 10, nil)
+		want, _, _ := vector.Exact(context.Background(), m, q, 10, nil)
 		for _, seeds := range []int{0, 16} {
 			r, err := ix.Search(context.Background(), q, 10, &SearchOptions{Ef: 16, Seeds: seeds})
 			if err != nil {
@@ -309,7 +309,7 @@ func TestSearchSeeds(t *testing.T) {
 					t.Fatalf("seeds %d: hit %d = %+v, true score %v", seeds, j, h, got)
 				}
 			}
-			rec := recallAt(10, [][]Hit{r.Hits}, [][]Hit{want})
+			rec := recallAt(10, [][]vector.Hit{r.Hits}, [][]vector.Hit{want})
 			if seeds == 0 {
 				plain += rec
 			} else {

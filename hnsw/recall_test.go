@@ -5,6 +5,8 @@ package hnsw
 import (
 	"context"
 	"testing"
+
+	"github.com/laiondb/laiondb/vector"
 )
 
 // TestRecallLarge checks the target on 100k CLIP-like 512-d rows:
@@ -23,13 +25,13 @@ func TestRecallLarge(t *testing.T) {
 		t.Errorf("recall@10 = %.4f, want >= 0.99", r)
 	}
 	n := d.m.Len()
-	allow := newBitset(n)
+	allow := vector.NewBitset(n)
 	for i := 0; i < n; i += 2 {
 		allow.Set(uint32(i))
 	}
-	var want [][]Hit
+	var want [][]vector.Hit
 	for _, q := range d.qs {
-		e, _, _ := Exact(context.Background(), d.m, q, 10, allow)
+		e, _, _ := vector.Exact(context.Background(), d.m, q, 10, allow)
 		want = append(want, e)
 	}
 	r = recallAt(10, searchAll(t, ix, d.qs, 10, 0, allow), want)

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/laiondb/laiondb/internal/vec"
+	"github.com/laiondb/laiondb/vector"
 )
 
 // Path says which plan answered a search.
@@ -41,7 +41,7 @@ type SearchOptions struct {
 	// to k when smaller.
 	Ef int
 	// Allow, if not nil, restricts the answer to these rows.
-	Allow AllowList
+	Allow vector.AllowList
 	// Exact forces the exact scan.
 	Exact bool
 	// Seeds, when positive, starts the layer-0 search also from the
@@ -74,11 +74,11 @@ const DefaultSeeds = 16
 // scoring all of them reads memory sequentially instead of hopping across
 // the vector file. About n/256 rows: 2 bytes per row of the index.
 type hubSet struct {
-	n   int      // len(levels) it was computed for
-	q8  *vec.SQ8 // the codes it was packed from, or nil
+	n   int         // len(levels) it was computed for
+	q8  *vector.SQ8 // the codes it was packed from, or nil
 	ids []uint32
-	c   vec.SQ8    // their codes, when q8 is not nil
-	m   vec.Matrix // their rows, when q8 is nil
+	c   vector.SQ8    // their codes, when q8 is not nil
+	m   vector.Matrix // their rows, when q8 is nil
 }
 
 // hubList returns the hub set, computed once per graph size. The caller
@@ -102,17 +102,17 @@ func (ix *Index) hubList() *hubSet {
 	d := ix.dim
 	switch {
 	case ix.q8 != nil:
-		h.c = vec.SQ8{Dim: d, Lo: ix.q8.Lo, Step: ix.q8.Step, Codes: make([]uint8, 0, len(h.ids)*d)}
+		h.c = vector.SQ8{Dim: d, Lo: ix.q8.Lo, Step: ix.q8.Step, Codes: make([]uint8, 0, len(h.ids)*d)}
 		for _, id := range h.ids {
 			h.c.Codes = append(h.c.Codes, ix.q8.Codes[int(id)*d:int(id+1)*d]...)
 		}
 	case ix.vecs.F16 != nil:
-		h.m = vec.Matrix{Dim: d, F16: make([]uint16, 0, len(h.ids)*d)}
+		h.m = vector.Matrix{Dim: d, F16: make([]uint16, 0, len(h.ids)*d)}
 		for _, id := range h.ids {
 			h.m.F16 = append(h.m.F16, ix.vecs.F16[int(id)*d:int(id+1)*d]...)
 		}
 	default:
-		h.m = vec.Matrix{Dim: d, F32: make([]float32, 0, len(h.ids)*d)}
+		h.m = vector.Matrix{Dim: d, F32: make([]float32, 0, len(h.ids)*d)}
 		for _, id := range h.ids {
 			h.m.F32 = append(h.m.F32, ix.vecs.F32[int(id)*d:int(id+1)*d]...)
 		}
@@ -150,7 +150,7 @@ func (ix *Index) seeds(s *scratch, hs *hubSet, q []float32, k int) []cand {
 // Result is the answer of Search.
 type Result struct {
 	// Hits are sorted by score descending, then row ascending.
-	Hits []Hit
+	Hits []vector.Hit
 	// Path says which plan answered.
 	Path Path
 	// Exact reports whether Hits is guaranteed to be the true top k.
@@ -162,7 +162,7 @@ type Result struct {
 	Ef int
 }
 
-// present is the AllowList of rows in the graph.
+// present is the vector.AllowList of rows in the graph.
 type present struct {
 	levels []uint8
 	count  int
@@ -223,7 +223,7 @@ func (ix *Index) search(ctx context.Context, q []float32, k int, so SearchOption
 		return Result{}, ErrClosed
 	}
 	if len(q) != ix.dim {
-		return Result{}, fmt.Errorf("hnsw: search: %w: query has %d dimensions, index %d", ErrDimension, len(q), ix.dim)
+		return Result{}, fmt.Errorf("hnsw: search: %w: query has %d dimensions, index %d", vector.ErrDimension, len(q), ix.dim)
 	}
 	if k <= 0 || ix.count == 0 {
 		return Result{Path: PathExact, Exact: true}, nil
@@ -237,14 +237,14 @@ func (ix *Index) search(ctx context.Context, q []float32, k int, so SearchOption
 	n := ix.count
 	allowed := n
 	if so.Allow != nil {
-		allowed = countHint(so.Allow)
+		allowed = vector.CountHint(so.Allow)
 	}
 	exact := func(p Path, scored int) (Result, error) {
-		var allow AllowList = pres
+		var allow vector.AllowList = pres
 		if so.Allow != nil {
-			allow = &and{a: so.Allow, b: pres, bound: countHint(so.Allow), count: -1}
+			allow = vector.And(so.Allow, pres)
 		}
-		hits, sc, err := Exact(ctx, ix.vecs.Slice(0, len(ix.levels)), q, k, allow)
+		hits, sc, err := vector.Exact(ctx, ix.vecs.Slice(0, len(ix.levels)), q, k, allow)
 		if err != nil {
 			return Result{}, err
 		}
@@ -293,11 +293,11 @@ func (ix *Index) search(ctx context.Context, q []float32, k int, so SearchOption
 		// results so far would be a poor answer): scan.
 		return exact(PathFallback, scored)
 	}
-	hits := make([]Hit, len(s.res))
+	hits := make([]vector.Hit, len(s.res))
 	for i, c := range s.res {
-		hits[i] = Hit{c.id, c.score}
+		hits[i] = vector.Hit{ID: c.id, Score: c.score}
 	}
-	sortHits(hits)
+	vector.SortHits(hits)
 	if s.approx {
 		// Re-rank the best candidates by their exact scores.
 		hits = hits[:min(len(hits), rerankDepth(k))]
@@ -305,7 +305,7 @@ func (ix *Index) search(ctx context.Context, q []float32, k int, so SearchOption
 			hits[i].Score = ix.vecs.Dot(q, int(hits[i].ID))
 		}
 		scored += len(hits)
-		sortHits(hits)
+		vector.SortHits(hits)
 	}
 	return Result{Hits: hits[:k:k], Path: PathGraph, Scored: scored, Ef: ef}, nil
 }
@@ -313,23 +313,23 @@ func (ix *Index) search(ctx context.Context, q []float32, k int, so SearchOption
 // Range returns every row in the graph (restricted to allow, if not nil)
 // whose inner product with q is at least min, by an exact scan, sorted by
 // score descending, then row ascending, and the number of vectors scored.
-func (ix *Index) Range(ctx context.Context, q []float32, min float32, allow AllowList) ([]Hit, int, error) {
+func (ix *Index) Range(ctx context.Context, q []float32, min float32, allow vector.AllowList) ([]vector.Hit, int, error) {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
 	if ix.closed {
 		return nil, 0, ErrClosed
 	}
 	if len(q) != ix.dim {
-		return nil, 0, fmt.Errorf("hnsw: range: %w: query has %d dimensions, index %d", ErrDimension, len(q), ix.dim)
+		return nil, 0, fmt.Errorf("hnsw: range: %w: query has %d dimensions, index %d", vector.ErrDimension, len(q), ix.dim)
 	}
 	if ix.count == 0 {
 		return nil, 0, nil
 	}
-	var a AllowList = present{ix.levels, ix.count}
+	var a vector.AllowList = present{ix.levels, ix.count}
 	if allow != nil {
-		a = &and{a: allow, b: a, bound: countHint(allow), count: -1}
+		a = vector.And(allow, a)
 	}
-	return ExactRange(ctx, ix.vecs.Slice(0, len(ix.levels)), q, min, a)
+	return vector.ExactRange(ctx, ix.vecs.Slice(0, len(ix.levels)), q, min, a)
 }
 
 // rerankDepth is how many of a graph search's best candidates, ranked by

@@ -5,7 +5,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/laiondb/laiondb/internal/vec"
+	"github.com/laiondb/laiondb/vector"
 )
 
 // stats summarises cosine similarities of a sample.
@@ -26,7 +26,7 @@ func top1(base, q []float32, d int) []float64 {
 	for i := range out {
 		best := float32(-2)
 		for j := 0; j < len(base)/d; j++ {
-			best = max(best, vec.Dot(q[i*d:(i+1)*d], base[j*d:(j+1)*d]))
+			best = max(best, vector.Dot(q[i*d:(i+1)*d], base[j*d:(j+1)*d]))
 		}
 		out[i] = float64(best)
 	}
@@ -50,7 +50,7 @@ func TestUnitNormAndDeterministic(t *testing.T) {
 	}
 	for _, set := range [][]float32{a, g.ImageQueries(50), g.TextQueries(50)} {
 		for i := 0; i < len(set)/512; i++ {
-			if n := vec.Norm(set[i*512 : (i+1)*512]); math.Abs(n-1) > 1e-5 {
+			if n := vector.Norm(set[i*512 : (i+1)*512]); math.Abs(n-1) > 1e-5 {
 				t.Fatalf("row %d norm %v", i, n)
 			}
 		}
@@ -68,7 +68,7 @@ func TestCosineRanges(t *testing.T) {
 		if a == b {
 			continue
 		}
-		pairs = append(pairs, float64(vec.Dot(base[a*d:(a+1)*d], base[b*d:(b+1)*d])))
+		pairs = append(pairs, float64(vector.Dot(base[a*d:(a+1)*d], base[b*d:(b+1)*d])))
 	}
 	rp := summarize(pairs)
 	t.Logf("random image pairs: mean %.3f p05 %.3f p95 %.3f", rp.mean, rp.p05, rp.p95)
@@ -89,7 +89,7 @@ func TestCosineRanges(t *testing.T) {
 	tq := g.TextQueries(200)
 	var tt []float64
 	for i := 1; i < 200; i++ {
-		tt = append(tt, float64(vec.Dot(tq[(i-1)*d:i*d], tq[i*d:(i+1)*d])))
+		tt = append(tt, float64(vector.Dot(tq[(i-1)*d:i*d], tq[i*d:(i+1)*d])))
 	}
 	ts := summarize(tt)
 	t.Logf("random text pairs: mean %.3f", ts.mean)

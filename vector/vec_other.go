@@ -1,6 +1,6 @@
 //go:build !amd64
 
-package vec
+package vector
 
 const useAsm = false
 

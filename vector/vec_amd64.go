@@ -1,4 +1,4 @@
-package vec
+package vector
 
 import "golang.org/x/sys/cpu"
 

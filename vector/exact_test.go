@@ -1,43 +1,16 @@
-package hnsw
+package vector
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"math/bits"
 	"math/rand/v2"
 	"slices"
 	"testing"
-
-	"github.com/laiondb/laiondb/internal/vec"
 )
 
-// bitset is a minimal AllowList for tests (query.Bitset has the same shape).
-type bitset []uint64
-
-func newBitset(n int) bitset             { return make(bitset, (n+63)/64) }
-func (b bitset) Set(id uint32)           { b[id>>6] |= 1 << (id & 63) }
-func (b bitset) Contains(id uint32) bool { return int(id>>6) < len(b) && b[id>>6]&(1<<(id&63)) != 0 }
-func (b bitset) Count() int {
-	c := 0
-	for _, w := range b {
-		c += bits.OnesCount64(w)
-	}
-	return c
-}
-func (b bitset) ForEach(fn func(uint32) bool) {
-	for i, w := range b {
-		for w != 0 {
-			if !fn(uint32(i*64 + bits.TrailingZeros64(w))) {
-				return
-			}
-			w &= w - 1
-		}
-	}
-}
-
 // naive is the reference: score every allowed row, sort, cut.
-func naive(m vec.Matrix, q []float32, allow AllowList, keep func(i int, h Hit) bool) []Hit {
+func naive(m Matrix, q []float32, allow AllowList, keep func(i int, h Hit) bool) []Hit {
 	var all []Hit
 	for i := 0; i < m.Len(); i++ {
 		if allow != nil && !allow.Contains(uint32(i)) {
@@ -45,7 +18,7 @@ func naive(m vec.Matrix, q []float32, allow AllowList, keep func(i int, h Hit) b
 		}
 		all = append(all, Hit{uint32(i), m.Dot(q, i)})
 	}
-	sortHits(all)
+	SortHits(all)
 	var out []Hit
 	for i, h := range all {
 		if keep(i, h) {
@@ -57,14 +30,14 @@ func naive(m vec.Matrix, q []float32, allow AllowList, keep func(i int, h Hit) b
 
 // quantMatrix returns an n×dim float16 matrix whose entries take few
 // distinct values, so that many scores tie.
-func quantMatrix(r *rand.Rand, n, dim, levels int) vec.Matrix {
+func quantMatrix(r *rand.Rand, n, dim, levels int) Matrix {
 	f := make([]float32, n*dim)
 	for i := range f {
 		f[i] = float32(r.IntN(levels)) / float32(levels)
 	}
 	h := make([]uint16, len(f))
-	vec.F32ToF16(h, f)
-	return vec.Matrix{Dim: dim, F16: h}
+	F32ToF16(h, f)
+	return Matrix{Dim: dim, F16: h}
 }
 
 func TestExact(t *testing.T) {
@@ -78,8 +51,8 @@ func TestExact(t *testing.T) {
 		for i := range q {
 			q[i] = float32(r.IntN(3))
 		}
-		dense := newBitset(tc.n + 100)
-		sparse := newBitset(tc.n + 100)
+		dense := NewBitset(tc.n + 100)
+		sparse := NewBitset(tc.n + 100)
 		for i := 0; i < tc.n+100; i++ {
 			if r.IntN(2) == 0 {
 				dense.Set(uint32(i))
@@ -89,7 +62,7 @@ func TestExact(t *testing.T) {
 			}
 		}
 		ranges := Ranges{{0, uint32(tc.n / 3)}, {uint32(tc.n / 2), uint32(tc.n/2 + 7)}}
-		for name, allow := range map[string]AllowList{"nil": nil, "dense": dense, "sparse": sparse, "empty": newBitset(10), "ranges": ranges, "and": And(dense, ranges)} {
+		for name, allow := range map[string]AllowList{"nil": nil, "dense": dense, "sparse": sparse, "empty": NewBitset(10), "ranges": ranges, "and": And(dense, ranges)} {
 			t.Run(fmt.Sprintf("n=%d/k=%d/allow=%s", tc.n, tc.k, name), func(t *testing.T) {
 				got, scored, err := Exact(ctx, m, q, tc.k, allow)
 				if err != nil {
@@ -142,7 +115,8 @@ func TestExactErrors(t *testing.T) {
 func BenchmarkExact(b *testing.B) {
 	for _, n := range []int{1_000_000} {
 		const dim = 512
-		m := clipLike(n, dim, 1)
+		// An exact scan's cost does not depend on the values.
+		m := Matrix{Dim: dim, F16: randF16(rand.New(rand.NewPCG(1, 2)), n*dim)}
 		q := m.Row(12345, nil)
 		b.Run(fmt.Sprintf("n=%d/dim=%d/f16", n, dim), func(b *testing.B) {
 			b.ReportAllocs()

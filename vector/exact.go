@@ -1,4 +1,4 @@
-package hnsw
+package vector
 
 import (
 	"cmp"
@@ -9,16 +9,15 @@ import (
 	"runtime"
 	"slices"
 	"sync"
-	"sync/atomic"
 
-	"github.com/laiondb/laiondb/internal/vec"
+	"github.com/laiondb/laiondb/internal/par"
 )
 
 // ErrDimension is returned when a query or matrix has the wrong dimension.
 var ErrDimension = errors.New("hnsw: dimension mismatch")
 
 // Hit is one search result: a store row and its score, the inner product
-// of the query with the row as the matrix computes it (vec.Matrix.Dot: the
+// of the query with the row as the matrix computes it (Matrix.Dot: the
 // cosine when the matrix carries the rows' inverse norms, as the store's
 // do).
 type Hit struct {
@@ -123,9 +122,9 @@ func (x *and) ForEach(fn func(id uint32) bool) {
 	})
 }
 
-// countHint returns allow.Count(), or a cheap upper bound of it for an
+// CountHint returns allow.Count(), or a cheap upper bound of it for an
 // intersection, for planning decisions that need not be exact.
-func countHint(allow AllowList) int {
+func CountHint(allow AllowList) int {
 	if x, ok := allow.(*and); ok {
 		return x.bound
 	}
@@ -137,7 +136,7 @@ func better(a, b Hit) bool {
 	return a.Score > b.Score || (a.Score == b.Score && a.ID < b.ID)
 }
 
-func sortHits(h []Hit) {
+func SortHits(h []Hit) {
 	slices.SortFunc(h, func(a, b Hit) int {
 		if c := cmp.Compare(b.Score, a.Score); c != 0 {
 			return c
@@ -202,33 +201,11 @@ const scanChunk = 8192
 // scan calls visit(worker, lo, hi) over [0, total) in chunks from
 // GOMAXPROCS workers, stopping early when ctx is cancelled.
 func scan(ctx context.Context, total int, visit func(w, lo, hi int)) (int, error) {
-	workers := runtime.GOMAXPROCS(0)
-	if nc := (total + scanChunk - 1) / scanChunk; nc < workers {
-		workers = nc
+	w, err := par.Chunks(ctx, total, scanChunk, visit)
+	if err != nil {
+		return w, fmt.Errorf("vector: exact scan: %w", err)
 	}
-	if workers < 1 {
-		return 0, ctx.Err()
-	}
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for ctx.Err() == nil {
-				lo := int(next.Add(scanChunk)) - scanChunk
-				if lo >= total {
-					return
-				}
-				visit(w, lo, min(lo+scanChunk, total))
-			}
-		}()
-	}
-	wg.Wait()
-	if err := ctx.Err(); err != nil {
-		return workers, fmt.Errorf("hnsw: exact scan: %w", err)
-	}
-	return workers, nil
+	return w, nil
 }
 
 // sparseFactor: an allow-list holding fewer than n/sparseFactor rows is
@@ -241,7 +218,7 @@ func candidates(n int, allow AllowList) (ids []uint32, sparse bool) {
 	if allow == nil {
 		return nil, false
 	}
-	c := countHint(allow)
+	c := CountHint(allow)
 	if _, ok := allow.(Ranges); !ok && c*sparseFactor > n {
 		return nil, false
 	}
@@ -257,7 +234,7 @@ func candidates(n int, allow AllowList) (ids []uint32, sparse bool) {
 }
 
 // checkDim validates q against m.
-func checkDim(m vec.Matrix, q []float32) error {
+func checkDim(m Matrix, q []float32) error {
 	if len(q) != m.Dim || m.Dim <= 0 {
 		return fmt.Errorf("%w: query has %d dimensions, vectors have %d", ErrDimension, len(q), m.Dim)
 	}
@@ -309,7 +286,7 @@ func visitRows(ctx context.Context, n int, allow AllowList, fn func(w int, id ui
 // row ascending, so equal inputs give identical answers. It also returns the
 // number of vectors scored. Rows whose score is NaN are never returned. It
 // runs on GOMAXPROCS goroutines and checks ctx between chunks of rows.
-func Exact(ctx context.Context, m vec.Matrix, q []float32, k int, allow AllowList) ([]Hit, int, error) {
+func Exact(ctx context.Context, m Matrix, q []float32, k int, allow AllowList) ([]Hit, int, error) {
 	if err := checkDim(m, q); err != nil {
 		return nil, 0, err
 	}
@@ -340,7 +317,7 @@ func Exact(ctx context.Context, m vec.Matrix, q []float32, k int, allow AllowLis
 	for _, t := range heaps {
 		all = append(all, t.h...)
 	}
-	sortHits(all)
+	SortHits(all)
 	if len(all) > k {
 		all = all[:k:k]
 	}
@@ -350,7 +327,7 @@ func Exact(ctx context.Context, m vec.Matrix, q []float32, k int, allow AllowLis
 // ExactRange returns every row admitted by allow (nil: all rows) whose inner
 // product with q is at least min, sorted like Exact, and the number of
 // vectors scored.
-func ExactRange(ctx context.Context, m vec.Matrix, q []float32, min float32, allow AllowList) ([]Hit, int, error) {
+func ExactRange(ctx context.Context, m Matrix, q []float32, min float32, allow AllowList) ([]Hit, int, error) {
 	if err := checkDim(m, q); err != nil {
 		return nil, 0, err
 	}
@@ -372,6 +349,6 @@ func ExactRange(ctx context.Context, m vec.Matrix, q []float32, min float32, all
 	for _, o := range out {
 		all = append(all, o...)
 	}
-	sortHits(all)
+	SortHits(all)
 	return all, scored, nil
 }

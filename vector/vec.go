@@ -1,9 +1,7 @@
-// Package vec holds the vector kernels shared by the store's exact scan and
-// the HNSW index: float16 conversion and inner products.
-//
 // Float16 values are kept as their IEEE 754 binary16 bit patterns in
 // uint16, the layout numpy writes to .npy files.
-package vec
+
+package vector
 
 import (
 	"math"
