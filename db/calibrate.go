@@ -3,7 +3,6 @@ package db
 import (
 	"context"
 
-	"github.com/laiondb/laiondb/hnsw"
 	"github.com/laiondb/laiondb/vector"
 )
 
@@ -59,7 +58,7 @@ var calibrationK = []int{10, 100}
 // calibrate measures the default ef of ix over the rows of m with image
 // vectors (img), for image queries and, if the store has text
 // embeddings, text queries.
-func (d *DB) calibrate(ctx context.Context, ix *hnsw.Index, m *Manifest, img vector.Matrix) (*Calibration, error) {
+func (d *DB) calibrate(ctx context.Context, ix VectorIndex, kind indexKind, m *Manifest, img vector.Matrix) (*Calibration, error) {
 	var withImg, withTxt vector.Ranges
 	for _, s := range m.Segments {
 		if !s.HasImage || s.Rows == 0 {
@@ -71,7 +70,7 @@ func (d *DB) calibrate(ctx context.Context, ix *hnsw.Index, m *Manifest, img vec
 			withTxt = append(withTxt, r)
 		}
 	}
-	cal := &Calibration{Version: calibrationVersion}
+	cal := &Calibration{Version: calibrationVersion, MaxEffort: kind.efforts[len(kind.efforts)-1]}
 	rows := spread(withImg, calibrationQueries)
 	qs := make([][]float32, len(rows))
 	skip := make([]int64, len(rows))
@@ -96,11 +95,11 @@ func (d *DB) calibrate(ctx context.Context, ix *hnsw.Index, m *Manifest, img vec
 	return cal, nil
 }
 
-func calibrateKs(ctx context.Context, ix *hnsw.Index, qs [][]float32, skip []int64) ([]hnsw.Calibration, error) {
+func calibrateKs(ctx context.Context, ix VectorIndex, qs [][]float32, skip []int64) ([]vector.Calibration, error) {
 	if len(qs) == 0 {
 		return nil, nil
 	}
-	return ix.Calibrate(ctx, qs, skip, calibrationK, CalibrationTarget, hnsw.DefaultSeeds)
+	return ix.Calibrate(ctx, qs, skip, calibrationK, CalibrationTarget)
 }
 
 // spread returns up to n rows of rs, evenly spaced over their total count:

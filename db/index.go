@@ -3,38 +3,61 @@ package db
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 
-	"github.com/laiondb/laiondb/hnsw"
 	"github.com/laiondb/laiondb/query"
 	"github.com/laiondb/laiondb/vector"
 )
 
-// The vector index. vectors/img.hnsw is an HNSW graph (package hnsw) over
-// the image embeddings of the rows [0, R); the manifest records R, the
-// graph's parameters and the fingerprint of the vectors it was built over.
-// An ingest adds its new rows to the graph after committing them; if that
-// is skipped (IngestOptions.NoIndex), interrupted or fails, the rows past R
+// The vector index: a VectorIndex of a registered kind (vectorindex.go;
+// today "hnsw", an HNSW graph in vectors/img.hnsw) over the image
+// embeddings of the rows [0, R); the manifest records its kind, its
+// parameters, R and the fingerprint of the vectors it was built over. An
+// ingest adds its new rows to the index after committing them; if that is
+// skipped (IngestOptions.NoIndex), interrupted or fails, the rows past R
 // are still found: searches scan them exactly and merge the answers. A
 // damaged or stale index file is reported through Options.Warn and by
 // Check, searches fall back to exact scans, and BuildIndex rebuilds it.
 
 // IndexInfo describes the store's vector index in the manifest.
 type IndexInfo struct {
-	// Rows is R: the graph covers the rows [0, R) that have image vectors.
-	Rows           int64  `json:"rows"`
-	M              int    `json:"m"`
-	EfConstruction int    `json:"ef_construction"`
-	Fingerprint    string `json:"fingerprint"`
-	// Calibration is the default ef of searches, measured when the index
-	// was built; nil in stores indexed before calibration existed.
+	// Kind is the registered index kind ("hnsw").
+	Kind string `json:"kind"`
+	// Params are the kind's build parameters (hnsw: m, ef_construction).
+	Params map[string]int `json:"params"`
+	// Rows is R: the index covers the rows [0, R) that have image vectors.
+	Rows        int64  `json:"rows"`
+	Fingerprint string `json:"fingerprint"`
+	// Calibration is the default effort of searches, measured when the
+	// index was built; nil in stores indexed before calibration existed.
 	Calibration *Calibration `json:"calibration,omitempty"`
+
+	// M and EfConstruction are how manifests written before index kinds
+	// recorded an HNSW graph's parameters; readManifest moves them into
+	// Kind and Params.
+	M              int `json:"m,omitempty"`
+	EfConstruction int `json:"ef_construction,omitempty"`
 }
 
-// Calibration records, per query kind, the smallest ef at which a lower
-// confidence bound of the graph's recall on a sample of this store's own
-// embeddings reached CalibrationTarget, for k = 10 and k = 100 (see
+// upgrade fills Kind and Params from the fields of older manifests.
+func (ix *IndexInfo) upgrade() {
+	if ix.Kind == "" {
+		ix.Kind = defaultIndexKind
+		ix.Params = map[string]int{"m": ix.M, "ef_construction": ix.EfConstruction}
+		ix.M, ix.EfConstruction = 0, 0
+	}
+	if c := ix.Calibration; c != nil && c.MaxEffort == 0 {
+		if k, err := lookupIndex(ix.Kind); err == nil && len(k.efforts) > 0 {
+			c.MaxEffort = k.efforts[len(k.efforts)-1]
+		}
+	}
+}
+
+// Calibration records, per query kind, the smallest effort (ef) at which a
+// lower confidence bound of the index's recall on a sample of this store's
+// own embeddings reached CalibrationTarget, for k = 10 and k = 100 (see
 // calibrate.go).
 type Calibration struct {
 	// Version is the calibration method (calibrationVersion when it was
@@ -43,24 +66,44 @@ type Calibration struct {
 	// Image was measured with image embeddings of sampled rows, each
 	// leaving its own row out of the answers (a new image is not in the
 	// store).
-	Image []hnsw.Calibration `json:"image"`
+	Image []vector.Calibration `json:"image"`
 	// Text was measured with the text embeddings of sampled rows; empty
 	// when the store has none.
-	Text []hnsw.Calibration `json:"text,omitempty"`
+	Text []vector.Calibration `json:"text,omitempty"`
+	// MaxEffort is the largest effort calibration tried.
+	MaxEffort int `json:"max_effort,omitempty"`
 }
 
-// IndexOptions are the parameters of a new index; zero fields take hnsw's
-// defaults (M 16, efConstruction 200).
+// IndexOptions are the parameters of a new index.
 type IndexOptions struct {
+	// Kind is the index kind to build (default "hnsw").
+	Kind string
+	// Params override the kind's default build parameters.
+	Params map[string]int
+	// M and EfConstruction set the hnsw parameters m and ef_construction
+	// (zero: 16 and 200).
 	M              int
 	EfConstruction int
-	// Rebuild discards the current graph and builds a new one.
+	// Rebuild discards the current index and builds a new one.
 	Rebuild bool
 	// Progress, when set, is called with the rows linked so far.
 	Progress func(done, total int64)
 }
 
-func indexPath(dir string) string { return filepath.Join(dir, "vectors", "img.hnsw") }
+// params returns the build parameters of kind k that o asks for.
+func (o *IndexOptions) params(k indexKind) map[string]int {
+	p := maps.Clone(k.params)
+	maps.Copy(p, o.Params)
+	if o.M > 0 {
+		p["m"] = o.M
+	}
+	if o.EfConstruction > 0 {
+		p["ef_construction"] = o.EfConstruction
+	}
+	return p
+}
+
+func indexPath(dir string, k indexKind) string { return filepath.Join(dir, "vectors", k.file) }
 
 // openIndex opens the index the manifest records, if any. A missing,
 // damaged or stale file is not an error: the store answers by exact scans
@@ -69,7 +112,11 @@ func (d *DB) openIndex(m *Manifest) {
 	if m.Index == nil || d.img == nil {
 		return
 	}
-	ix, err := hnsw.Open(indexPath(d.dir), d.img.matrix(m.Rows))
+	k, err := lookupIndex(m.Index.Kind)
+	var ix VectorIndex
+	if err == nil {
+		ix, err = k.open(indexPath(d.dir, k), d.img.matrix(m.Rows))
+	}
 	if err != nil {
 		d.ixErr = err
 		d.opts.Warn(fmt.Sprintf("the vector index cannot be used (%v); searches scan exactly until it is rebuilt with 'laiondb index --rebuild'", err))
@@ -109,14 +156,26 @@ func (d *DB) buildIndex(ctx context.Context, o *IndexOptions) error {
 	d.mu.RLock()
 	ix := d.ix
 	d.mu.RUnlock()
+	kindName := opts.Kind
+	if kindName == "" {
+		kindName = defaultIndexKind
+	}
 	from := int64(0)
-	if ix != nil && m.Index != nil && !opts.Rebuild {
+	if ix != nil && m.Index != nil && !opts.Rebuild && (opts.Kind == "" || opts.Kind == m.Index.Kind) {
 		from = m.Index.Rows
+		kindName = m.Index.Kind
 	} else {
-		ix, err = hnsw.New(m.Dim, &hnsw.Options{M: opts.M, EfConstruction: opts.EfConstruction, Seed: 1})
+		k, err := lookupIndex(kindName)
 		if err != nil {
 			return fmt.Errorf("db: index: %w", err)
 		}
+		if ix, err = k.create(m.Dim, opts.params(k)); err != nil {
+			return fmt.Errorf("db: index: %w", err)
+		}
+	}
+	kind, err := lookupIndex(kindName)
+	if err != nil {
+		return fmt.Errorf("db: index: %w", err)
 	}
 	var add vector.Ranges
 	for _, s := range m.Segments {
@@ -131,7 +190,7 @@ func (d *DB) buildIndex(ctx context.Context, o *IndexOptions) error {
 		}
 		// Nothing to link, but the calibration is missing or from an
 		// older method: measure it again.
-		cal, err := d.calibrate(ctx, ix, m, img.matrix(m.Rows))
+		cal, err := d.calibrate(ctx, ix, kind, m, img.matrix(m.Rows))
 		if err != nil {
 			return fmt.Errorf("db: calibrating the index: %w", err)
 		}
@@ -161,22 +220,21 @@ func (d *DB) buildIndex(ctx context.Context, o *IndexOptions) error {
 		}
 		return fmt.Errorf("db: building the index: %w", err)
 	}
-	cal, err := d.calibrate(ctx, ix, m, mat)
+	cal, err := d.calibrate(ctx, ix, kind, m, mat)
 	if err != nil {
 		if fresh {
 			ix.Close()
 		}
 		return fmt.Errorf("db: calibrating the index: %w", err)
 	}
-	if err := ix.Write(indexPath(d.dir)); err != nil {
+	if err := ix.Write(indexPath(d.dir, kind)); err != nil {
 		if fresh {
 			ix.Close()
 		}
 		return fmt.Errorf("db: writing the index: %w", err)
 	}
-	io := ix.Options()
 	next := m.clone()
-	next.Index = &IndexInfo{Rows: m.Rows, M: io.M, EfConstruction: io.EfConstruction, Fingerprint: fmt.Sprintf("%016x", ix.Fingerprint()), Calibration: cal}
+	next.Index = &IndexInfo{Kind: kindName, Params: ix.Params(), Rows: m.Rows, Fingerprint: fmt.Sprintf("%016x", ix.Fingerprint()), Calibration: cal}
 	if err := writeManifest(d.dir, next); err != nil {
 		return fmt.Errorf("db: recording the index: %w", err)
 	}
@@ -190,10 +248,13 @@ func (d *DB) buildIndex(ctx context.Context, o *IndexOptions) error {
 	return nil
 }
 
-// search answers a k-NN request. With a usable index and no demand for an
-// exact answer, the graph answers for the rows it covers (hnsw's planner
-// may still choose an exact scan for small allow-lists) and rows added
-// since are scanned exactly; otherwise the whole store is scanned.
+// search answers a k-NN request. This is the one place that decides
+// between an exact scan and the index, and at which effort: the store
+// scans when asked to, when it has no usable index, when the candidates
+// are few (Options.ExactUpTo), when calibration found no effort good
+// enough, or when the index says a scan of the allowed rows is cheaper;
+// otherwise the index answers for the rows it covers and rows added since
+// are scanned exactly.
 func (v *view) search(ctx context.Context, req query.SearchRequest) (query.SearchResult, error) {
 	allow := v.allow(req.Allow)
 	cheap := false
@@ -204,46 +265,47 @@ func (v *view) search(ctx context.Context, req query.SearchRequest) (query.Searc
 		}
 		cheap = candidates <= limit
 	}
-	// ef 0: calibration found no ef reaching the target for this kind of
-	// query, so the graph is not good enough and the store scans.
-	ef, efWhy := v.ef(req)
-	if v.ix == nil || req.Exact || cheap || ef == 0 {
-		hits, scanned, err := vector.Exact(ctx, v.img, req.Vec, req.K, allow)
-		if err != nil {
-			return query.SearchResult{}, err
-		}
-		why := ""
-		switch {
-		case req.Exact:
-		case cheap:
-			why = fmt.Sprintf(" (searches over at most %d vectors are answered exactly; the index answers larger ones)", v.d.exactUpTo())
-		case v.ixErr != nil:
-			why = " (the index is unusable: rebuild it with 'laiondb index --rebuild')"
-		case v.m.Index == nil:
-			why = " (the store has no index)"
-		case ef == 0:
-			why = " (" + efWhy + ")"
-		}
-		return query.SearchResult{Hits: v.selfFirst(toHits(hits), req.Vec, req.K, allow), Exact: true, Scanned: scanned,
-			Method: fmt.Sprintf("exact scan of %d vectors%s", scanned, why)}, nil
-	}
 	covered := vector.Ranges{{Lo: 0, Hi: uint32(v.ixRows)}}
 	var graphAllow vector.AllowList = covered
 	if allow != nil {
 		graphAllow = vector.And(allow, covered)
 	}
-	r, err := v.ix.Search(ctx, req.Vec, req.K, &hnsw.SearchOptions{Allow: graphAllow, Ef: ef, Seeds: hnsw.DefaultSeeds})
+	// ef 0: calibration found no ef reaching the target for this kind of
+	// query, so the index is not good enough and the store scans.
+	ef, efWhy := v.ef(req)
+	why, scan := "", true
+	switch {
+	case req.Exact:
+	case cheap:
+		why = fmt.Sprintf(" (searches over at most %d vectors are answered exactly; the index answers larger ones)", v.d.exactUpTo())
+	case v.ixErr != nil:
+		why = " (the index is unusable: rebuild it with 'laiondb index --rebuild')"
+	case v.m.Index == nil || v.ix == nil:
+		why = " (the store has no index)"
+	case ef == 0:
+		why = " (" + efWhy + ")"
+	case v.ix.PreferExact(vector.CountHint(graphAllow), max(ef, req.K)):
+		why = fmt.Sprintf(" (planner: cheaper than a graph search at this size and filter with ef=%d (%s))", ef, efWhy)
+	default:
+		scan = false
+	}
+	if scan {
+		hits, scanned, err := vector.Exact(ctx, v.img, req.Vec, req.K, allow)
+		if err != nil {
+			return query.SearchResult{}, err
+		}
+		return query.SearchResult{Hits: v.selfFirst(toHits(hits), req.Vec, req.K, allow), Exact: true, Scanned: scanned,
+			Method: fmt.Sprintf("exact scan of %d vectors%s", scanned, why)}, nil
+	}
+	r, err := v.ix.Search(ctx, req.Vec, req.K, IndexSearch{Effort: ef, Allow: graphAllow})
 	if err != nil {
 		return query.SearchResult{}, err
 	}
 	res := query.SearchResult{Hits: toHits(r.Hits), Exact: r.Exact, Scanned: r.Scored}
-	switch r.Path {
-	case hnsw.PathGraph:
-		res.Method = fmt.Sprintf("hnsw graph search, ef=%d (%s), %d vectors scored (approximate; --exact scans)", r.Ef, efWhy, r.Scored)
-	case hnsw.PathExact:
-		res.Method = fmt.Sprintf("exact scan of %d vectors (planner: cheaper than a graph search at this size and filter with ef=%d (%s))", r.Scored, ef, efWhy)
-	case hnsw.PathFallback:
-		res.Method = fmt.Sprintf("exact scan, %d vectors scored (the filtered graph search could not find k allowed rows)", r.Scored)
+	if r.Exact {
+		res.Method = fmt.Sprintf("%s, %d vectors scored", r.Method, r.Scored)
+	} else {
+		res.Method = fmt.Sprintf("%s (%s), %d vectors scored (approximate; --exact scans)", r.Method, efWhy, r.Scored)
 	}
 	if v.ixRows < v.m.Rows {
 		// Rows ingested since the index was built: scan them and merge.
@@ -284,7 +346,7 @@ func (v *view) ef(req query.SearchRequest) (int, string) {
 	if v.m.Index != nil {
 		cal = v.m.Index.Calibration
 	}
-	kind, list := "text", []hnsw.Calibration(nil)
+	kind, list := "text", []vector.Calibration(nil)
 	if cal != nil {
 		list = cal.Text
 		if req.Image {
@@ -305,7 +367,7 @@ func (v *view) ef(req query.SearchRequest) (int, string) {
 	src := fmt.Sprintf("%d %s embeddings of this store", c.Queries, kind)
 	if c.Ef == 0 {
 		return 0, fmt.Sprintf("at index build, no ef up to %d reached recall@%d %.2f on %s (best %.4f, lower bound %.4f)",
-			hnsw.EfLadder[len(hnsw.EfLadder)-1], c.K, c.Target, src, c.Recall, c.Lower)
+			cal.MaxEffort, c.K, c.Target, src, c.Recall, c.Lower)
 	}
 	if req.K > c.K {
 		ef := c.Ef * req.K / c.K
@@ -350,12 +412,17 @@ func (d *DB) checkIndex(v *view, add func(string, string, ...any)) error {
 	if v.m.Index == nil {
 		return nil
 	}
-	path := indexPath(d.dir)
+	k, err := lookupIndex(v.m.Index.Kind)
+	if err != nil {
+		add(manifestName, "%v", err)
+		return nil
+	}
+	path := indexPath(d.dir, k)
 	if _, err := os.Stat(path); err != nil {
 		add(path, "missing: %v (rebuild with 'laiondb index --rebuild')", err)
 		return nil
 	}
-	if err := hnsw.Verify(path); err != nil {
+	if err := k.verify(path); err != nil {
 		add(filepath.Base(path), "%v (rebuild with 'laiondb index --rebuild')", err)
 		return nil
 	}

@@ -8,9 +8,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/laiondb/laiondb/hnsw"
 	"github.com/laiondb/laiondb/internal/fixture"
 	"github.com/laiondb/laiondb/query"
+	"github.com/laiondb/laiondb/vector"
 )
 
 // recall returns the share of want's rows found in got.
@@ -53,7 +53,7 @@ func TestIndexedSearch(t *testing.T) {
 		t.Fatal(err)
 	}
 	m, _ := d.Manifest()
-	if m.Index == nil || m.Index.Rows != 7000 || m.Index.M != 16 {
+	if m.Index == nil || m.Index.Rows != 7000 || m.Index.Params["m"] != 16 {
 		t.Fatalf("index info = %+v", m.Index)
 	}
 	all := append(append(append([]float32(nil), emb.Image[0]...), emb.Image[1]...), emb.Image[2]...)
@@ -120,7 +120,7 @@ func TestIndexedSearch(t *testing.T) {
 		t.Fatalf("reopened: method %q, warnings %v", res.Method, warned)
 	}
 	d2.Close()
-	flip(t, indexPath(dir), 100000)
+	flip(t, indexPath(dir, indexKinds[defaultIndexKind]), 100000)
 	d3, err := Open(dir, &Options{EfSearch: 48, ExactUpTo: -1, Warn: func(s string) { warned = append(warned, s) }})
 	if err != nil {
 		t.Fatal(err)
@@ -147,7 +147,7 @@ func TestIndexedSearch(t *testing.T) {
 	if !strings.Contains(res.Method, "hnsw") {
 		t.Errorf("after rebuild: %q", res.Method)
 	}
-	if _, err := os.Stat(indexPath(dir)); err != nil {
+	if _, err := os.Stat(indexPath(dir, indexKinds[defaultIndexKind])); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -205,7 +205,7 @@ func TestCalibratedEf(t *testing.T) {
 	if cal == nil || len(cal.Image) != 2 || len(cal.Text) != 2 {
 		t.Fatalf("calibration = %+v", cal)
 	}
-	for _, c := range append(append([]hnsw.Calibration(nil), cal.Image...), cal.Text...) {
+	for _, c := range append(append([]vector.Calibration(nil), cal.Image...), cal.Text...) {
 		if c.Queries != calibrationQueries || c.Target != CalibrationTarget || c.Ef == 0 || c.Lower < c.Target || c.Recall < c.Lower {
 			t.Errorf("calibration %+v", c)
 		}
@@ -263,8 +263,9 @@ func TestCalibratedEf(t *testing.T) {
 // TestEfChoice covers the choice of ef without building a graph.
 func TestEfChoice(t *testing.T) {
 	cal := &Calibration{
-		Image: []hnsw.Calibration{{K: 10, Queries: 200, Target: 0.995, Ef: 64, Recall: 0.999}, {K: 100, Queries: 200, Target: 0.995, Ef: 256, Recall: 0.996}},
-		Text:  []hnsw.Calibration{{K: 10, Queries: 200, Target: 0.995, Ef: 1536, Recall: 0.996}, {K: 100, Queries: 200, Target: 0.99, Recall: 0.97, Lower: 0.96}},
+		Image:     []vector.Calibration{{K: 10, Queries: 200, Target: 0.995, Ef: 64, Recall: 0.999}, {K: 100, Queries: 200, Target: 0.995, Ef: 256, Recall: 0.996}},
+		Text:      []vector.Calibration{{K: 10, Queries: 200, Target: 0.995, Ef: 1536, Recall: 0.996}, {K: 100, Queries: 200, Target: 0.99, Recall: 0.97, Lower: 0.96}},
+		MaxEffort: 8192,
 	}
 	v := &view{d: &DB{}, m: &Manifest{Index: &IndexInfo{Calibration: cal}}}
 	for _, tc := range []struct {
@@ -328,11 +329,11 @@ func TestRecalibrate(t *testing.T) {
 		d.mu.Lock()
 		d.man = next
 		d.mu.Unlock()
-		before, _ := os.Stat(indexPath(d.dir))
+		before, _ := os.Stat(indexPath(d.dir, indexKinds[defaultIndexKind]))
 		if err := d.BuildIndex(ctx, nil); err != nil {
 			t.Fatal(err)
 		}
-		after, _ := os.Stat(indexPath(d.dir))
+		after, _ := os.Stat(indexPath(d.dir, indexKinds[defaultIndexKind]))
 		got, _ := d.Manifest()
 		if c := got.Index.Calibration; c == nil || c.Version != calibrationVersion || len(c.Image) != 2 || len(c.Text) != 2 {
 			t.Errorf("recalibrated: %+v", c)
@@ -348,5 +349,50 @@ func TestRecalibrate(t *testing.T) {
 	}
 	if st2, _ := os.Stat(filepath.Join(d.dir, "MANIFEST.json")); !st2.ModTime().Equal(st.ModTime()) {
 		t.Error("BuildIndex rewrote an up-to-date manifest")
+	}
+}
+
+// TestLegacyIndexManifest: a store whose manifest records its index the way
+// stores did before index kinds (m and ef_construction fields, no kind, a
+// calibration without max_effort) opens with the index in use.
+func TestLegacyIndexManifest(t *testing.T) {
+	tmp := t.TempDir()
+	emb, err := fixture.EmbeddingFolder(filepath.Join(tmp, "emb"), fixture.Config{Seed: 5, Parts: 1, Rows: 3000, Dim: 16, NoText: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(tmp, "store")
+	d := openTest(t, dir)
+	ingestPaths(t, d, emb.Dir)
+	m, _ := d.Manifest()
+	if m.Index == nil || m.Index.Kind != "hnsw" || m.Index.Params["ef_construction"] != 200 || m.Index.Calibration.MaxEffort != 8192 {
+		t.Fatalf("index = %+v", m.Index)
+	}
+	d.Close()
+	legacy := m.clone()
+	ix := *legacy.Index
+	cal := *ix.Calibration
+	cal.MaxEffort = 0
+	ix.Kind, ix.Params, ix.M, ix.EfConstruction, ix.Calibration = "", nil, 16, 200, &cal
+	legacy.Index = &ix
+	if err := writeManifest(dir, legacy); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, manifestName))
+	if !strings.Contains(string(b), `"m": 16`) || !strings.Contains(string(b), `"kind": ""`) {
+		t.Fatalf("not a legacy manifest:\n%s", b)
+	}
+	d2, err := Open(dir, &Options{ExactUpTo: -1, EfSearch: 16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d2.Close()
+	m2, _ := d2.Manifest()
+	if m2.Index.Kind != "hnsw" || m2.Index.Params["m"] != 16 || m2.Index.Params["ef_construction"] != 200 || m2.Index.Calibration.MaxEffort != 8192 {
+		t.Errorf("upgraded index = %+v", m2.Index)
+	}
+	res, err := d2.Query(context.Background(), "knn(row(3), 5)", nil)
+	if err != nil || !strings.Contains(res.Plan, "hnsw graph search") {
+		t.Errorf("search after opening a legacy manifest: %v\n%s", err, res.Plan)
 	}
 }

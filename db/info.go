@@ -7,7 +7,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/laiondb/laiondb/hnsw"
+	"github.com/laiondb/laiondb/vector"
 )
 
 // Info summarises a store, as `laiondb info` prints it.
@@ -147,7 +147,7 @@ func (in *Info) WriteText(w io.Writer) error {
 		}
 		fmt.Fprintf(tw, "; %d normalised at ingest\n", in.Vectors.Normalized)
 		if ix := in.Vectors.Index; ix != nil {
-			fmt.Fprintf(tw, "index\tHNSW over the image vectors of rows 0-%d (M %d, efConstruction %d)", ix.Rows-1, ix.M, ix.EfConstruction)
+			fmt.Fprintf(tw, "index\t%s", strings.Replace(ix.Describe(), " (", fmt.Sprintf(" over the image vectors of rows 0-%d (", ix.Rows-1), 1))
 			if ix.Rows < in.Rows {
 				fmt.Fprintf(tw, "; rows after %d are searched by exact scan until 'laiondb index'", ix.Rows-1)
 			}
@@ -215,11 +215,11 @@ func pct(n, of int64) string {
 
 // Lines describes the calibration, one line per query kind.
 func (c *Calibration) Lines() []string {
-	return []string{calibrationLine("image", c.Image), calibrationLine("text", c.Text)}
+	return []string{calibrationLine("image", c.Image, c.MaxEffort), calibrationLine("text", c.Text, c.MaxEffort)}
 }
 
 // calibrationLine describes the calibration of one query kind.
-func calibrationLine(kind string, cs []hnsw.Calibration) string {
+func calibrationLine(kind string, cs []vector.Calibration, maxEffort int) string {
 	if len(cs) == 0 {
 		return kind + " queries: not calibrated (no " + kind + " embeddings)"
 	}
@@ -231,7 +231,7 @@ func calibrationLine(kind string, cs []hnsw.Calibration) string {
 			sep = ":"
 		}
 		if c.Ef == 0 {
-			fmt.Fprintf(&b, "%s k %d exact scan (recall@%d %.4f, lower bound %.4f < %.2f at ef %d)", sep, c.K, c.K, c.Recall, c.Lower, c.Target, hnsw.EfLadder[len(hnsw.EfLadder)-1])
+			fmt.Fprintf(&b, "%s k %d exact scan (recall@%d %.4f, lower bound %.4f < %.2f at ef %d)", sep, c.K, c.K, c.Recall, c.Lower, c.Target, maxEffort)
 		} else {
 			fmt.Fprintf(&b, "%s k %d ef %d (recall@%d %.4f)", sep, c.K, c.Ef, c.K, c.Recall)
 		}

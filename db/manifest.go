@@ -185,6 +185,9 @@ func readManifest(dir string) (*Manifest, error) {
 	if m.FormatVersion < 1 {
 		return nil, fmt.Errorf("%w: %s: format version %d", ErrCorrupt, filepath.Join(dir, manifestName), m.FormatVersion)
 	}
+	if m.Index != nil {
+		m.Index.upgrade()
+	}
 	return &m, nil
 }
 

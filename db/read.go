@@ -12,7 +12,6 @@ import (
 
 	"github.com/dgraph-io/badger/v4"
 
-	"github.com/laiondb/laiondb/hnsw"
 	"github.com/laiondb/laiondb/query"
 	"github.com/laiondb/laiondb/vector"
 )
@@ -29,7 +28,7 @@ type view struct {
 	// vectors (nil: every row has one).
 	hasImg vector.Ranges
 	// ix is the vector index covering rows [0, ixRows), or nil.
-	ix     *hnsw.Index
+	ix     VectorIndex
 	ixRows int64
 	ixErr  error
 	// self is the row whose own embedding Vector returned (a row(N) or

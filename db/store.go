@@ -14,8 +14,6 @@ import (
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/dgraph-io/badger/v4/options"
-
-	"github.com/laiondb/laiondb/hnsw"
 )
 
 // Errors returned by the store. They are wrapped with the operation, file
@@ -96,11 +94,11 @@ type DB struct {
 	man   *Manifest    // immutable; replaced as a whole on commit
 	img   *vecFile
 	txt   *vecFile
-	ix    *hnsw.Index // nil without a usable index
+	ix    VectorIndex // nil without a usable index
 	ixErr error       // why the recorded index is unusable
 	// retired indexes may still serve searches that started before a
 	// rebuild replaced them; they are closed with the store.
-	retired []*hnsw.Index
+	retired []VectorIndex
 	closed  bool
 }
 

@@ -13,29 +13,6 @@ import (
 // EfLadder is the sequence of ef values Calibrate tries, smallest first.
 var EfLadder = []int{32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024, 1536, 2048, 3072, 4096, 6144, 8192}
 
-// Calibration is what Calibrate measured for one query sample and k.
-type Calibration struct {
-	// K is the number of neighbours the recall is measured at.
-	K int `json:"k"`
-	// Queries is the number of sample queries.
-	Queries int `json:"queries"`
-	// Target is the recall@K the sample had to reach.
-	Target float64 `json:"target"`
-	// Ef is the smallest value of EfLadder at which the graph search
-	// reached Target on the sample, or 0 if none did.
-	Ef int `json:"ef"`
-	// Recall is the recall@K measured at Ef (at the largest ef tried when
-	// Ef is 0): the mean over the queries of the share of each query's
-	// true top K that the graph search found.
-	Recall float64 `json:"recall"`
-	// Lower is a lower confidence bound of the recall of new queries like
-	// the sample: Recall minus two standard errors of the per-query
-	// recalls. Misses cluster in a few hard queries, so this is wider than
-	// a bound that counts each neighbour as an independent trial. Ef is
-	// the smallest ef whose Lower reaches Target.
-	Lower float64 `json:"lower"`
-}
-
 // Calibrate measures, for a sample of queries and each k of ks, recall@k
 // of the graph search (with seeds hub seeds) against the exact scan, at
 // increasing ef from EfLadder, and returns per k the smallest ef at which
@@ -52,7 +29,7 @@ type Calibration struct {
 // The cost is one exact scan per query (at the largest k) plus graph
 // searches at each ef tried; queries run in parallel on GOMAXPROCS
 // goroutines, and ctx stops the work.
-func (ix *Index) Calibrate(ctx context.Context, queries [][]float32, skip []int64, ks []int, target float64, seeds int) ([]Calibration, error) {
+func (ix *Index) Calibrate(ctx context.Context, queries [][]float32, skip []int64, ks []int, target float64, seeds int) ([]vector.Calibration, error) {
 	if skip != nil && len(skip) != len(queries) {
 		return nil, fmt.Errorf("hnsw: calibrate: %d queries but %d rows to skip", len(queries), len(skip))
 	}
@@ -91,9 +68,9 @@ func (ix *Index) Calibrate(ctx context.Context, queries [][]float32, skip []int6
 			return nil, err
 		}
 	}
-	out := make([]Calibration, len(ks))
+	out := make([]vector.Calibration, len(ks))
 	for ki, k := range ks {
-		c := Calibration{K: k, Queries: len(queries), Target: target}
+		c := vector.Calibration{K: k, Queries: len(queries), Target: target}
 		truth := make([][]uint32, len(queries))
 		asked := 0
 		for i := range queries {

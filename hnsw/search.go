@@ -52,6 +52,9 @@ type SearchOptions struct {
 	// NoSQ8 traverses the graph with exact scores even when the index has
 	// SQ8 codes (see Options.NoSQ8).
 	NoSQ8 bool
+	// Planned skips PlanExact: the caller has weighed the exact scan
+	// against the graph already (package db does) and wants the graph.
+	Planned bool
 
 	// skip, when hasSkip, is a row the search must neither return nor
 	// pass through: Calibrate's stand-in for a query that is not in the
@@ -211,7 +214,7 @@ func (ix *Index) Search(ctx context.Context, q []float32, k int, o *SearchOption
 	if o != nil {
 		so = *o
 	}
-	return ix.search(ctx, q, k, so, true)
+	return ix.search(ctx, q, k, so, !so.Planned)
 }
 
 // search is Search; plan=false skips the planner (benchmarks use it to

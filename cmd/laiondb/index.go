@@ -68,7 +68,7 @@ func init() {
 				fmt.Fprintln(e.stdout, "the store has no image embeddings to index")
 				return nil
 			}
-			fmt.Fprintf(e.stdout, "index covers %d rows (M %d, efConstruction %d), %.1fs\n", m.Index.Rows, m.Index.M, m.Index.EfConstruction, time.Since(start).Seconds())
+			fmt.Fprintf(e.stdout, "index covers %d rows (%s), %.1fs\n", m.Index.Rows, m.Index.DescribeParams(), time.Since(start).Seconds())
 			if c := m.Index.Calibration; c != nil {
 				for _, l := range c.Lines() {
 					fmt.Fprintf(e.stdout, "default ef for %s\n", l)

@@ -1,0 +1,71 @@
+package db
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/laiondb/laiondb/hnsw"
+	"github.com/laiondb/laiondb/vector"
+)
+
+// The HNSW graph of package hnsw as the store's VectorIndex: kind "hnsw",
+// parameters m and ef_construction, file vectors/img.hnsw. Searches start
+// the layer-0 search also from hnsw.DefaultSeeds hub nodes.
+func init() {
+	registerIndex("hnsw", indexKind{
+		file:    "img.hnsw",
+		params:  map[string]int{"m": 16, "ef_construction": 200},
+		efforts: hnsw.EfLadder,
+		name:    "HNSW",
+		describe: func(p map[string]int) string {
+			return fmt.Sprintf("M %d, efConstruction %d", p["m"], p["ef_construction"])
+		},
+		create: func(dim int, p map[string]int) (VectorIndex, error) {
+			ix, err := hnsw.New(dim, &hnsw.Options{M: p["m"], EfConstruction: p["ef_construction"], Seed: 1})
+			if err != nil {
+				return nil, err
+			}
+			return hnswIndex{ix}, nil
+		},
+		open: func(path string, m vector.Matrix) (VectorIndex, error) {
+			ix, err := hnsw.Open(path, m)
+			if err != nil {
+				return nil, err
+			}
+			return hnswIndex{ix}, nil
+		},
+		verify: hnsw.Verify,
+	})
+}
+
+type hnswIndex struct{ *hnsw.Index }
+
+func (h hnswIndex) Search(ctx context.Context, q []float32, k int, o IndexSearch) (IndexResult, error) {
+	r, err := h.Index.Search(ctx, q, k, &hnsw.SearchOptions{Allow: o.Allow, Ef: o.Effort, Seeds: hnsw.DefaultSeeds, Planned: true})
+	if err != nil {
+		return IndexResult{}, err
+	}
+	res := IndexResult{Hits: r.Hits, Exact: r.Exact, Scored: r.Scored}
+	switch r.Path {
+	case hnsw.PathGraph:
+		res.Method = fmt.Sprintf("hnsw graph search, ef=%d", r.Ef)
+	case hnsw.PathFallback:
+		res.Method = "exact scan (the filtered graph search could not find k allowed rows)"
+	default:
+		res.Method = "exact scan"
+	}
+	return res, nil
+}
+
+func (h hnswIndex) PreferExact(allowed, effort int) bool {
+	return hnsw.PlanExact(h.Len(), allowed, effort)
+}
+
+func (h hnswIndex) Calibrate(ctx context.Context, qs [][]float32, skip []int64, ks []int, target float64) ([]vector.Calibration, error) {
+	return h.Index.Calibrate(ctx, qs, skip, ks, target, hnsw.DefaultSeeds)
+}
+
+func (h hnswIndex) Params() map[string]int {
+	o := h.Options()
+	return map[string]int{"m": o.M, "ef_construction": o.EfConstruction}
+}

@@ -1,0 +1,128 @@
+package db
+
+import (
+	"context"
+	"fmt"
+	"sort"
+
+	"github.com/laiondb/laiondb/vector"
+)
+
+// VectorIndex is what the store needs of an approximate index over its
+// image vectors. The store decides, in one place (view.search), whether a
+// search is answered by an exact scan or by the index and with which
+// effort; the index answers what it is asked. Implementations are
+// registered by kind name (registerIndex), and the manifest records the
+// kind and its parameters, so a second kind is one file that adapts its
+// package and registers it.
+//
+// Search, PreferExact, Fingerprint and MemoryBytes must be safe to call
+// concurrently with each other and with Add.
+type VectorIndex interface {
+	// Search returns up to k rows among those o.Allow admits, best first,
+	// searching with effort o.Effort.
+	Search(ctx context.Context, q []float32, k int, o IndexSearch) (IndexResult, error)
+	// PreferExact reports whether scanning the allowed rows exactly is
+	// cheaper than searching the index at this effort.
+	PreferExact(allowed, effort int) bool
+	// Add links rows of m, the store's vectors, into the index.
+	Add(ctx context.Context, m vector.Matrix, rows vector.Ranges, progress func(done, total int)) error
+	// Calibrate measures, for each k of ks, the smallest effort of the
+	// kind's ladder at which the lower confidence bound of the recall of the
+	// sample queries reaches target (see vector.Calibration). skip[i],
+	// when not negative, is a row left out of query i's answers.
+	Calibrate(ctx context.Context, qs [][]float32, skip []int64, ks []int, target float64) ([]vector.Calibration, error)
+	// Write saves the index to path atomically.
+	Write(path string) error
+	// Fingerprint identifies the vectors the index was built over.
+	Fingerprint() uint64
+	// Params are the build parameters the manifest records.
+	Params() map[string]int
+	// MemoryBytes is the memory the index holds.
+	MemoryBytes() int64
+	// Close releases the index; searches must have finished.
+	Close() error
+}
+
+// IndexSearch tunes one VectorIndex.Search.
+type IndexSearch struct {
+	// Effort is the search effort (ef for graphs), chosen by the store.
+	Effort int
+	// Allow, when not nil, restricts the answer to these rows.
+	Allow vector.AllowList
+}
+
+// IndexResult is a VectorIndex's answer.
+type IndexResult struct {
+	Hits []vector.Hit
+	// Exact reports that the hits are the exact answer (an index may scan
+	// exactly when a filtered search cannot find k allowed rows).
+	Exact bool
+	// Scored is the number of vectors scored.
+	Scored int
+	// Method says how the index answered, for the printed plan.
+	Method string
+}
+
+// indexKind is one registered kind of VectorIndex.
+type indexKind struct {
+	// file is the index file's name in the store's vectors/ folder.
+	file string
+	// params are the default build parameters; IndexOptions override them.
+	params map[string]int
+	// efforts is the ladder of efforts Calibrate tries, smallest first.
+	efforts []int
+	// name is the kind as people read it ("HNSW"); params describes
+	// build parameters ("M 16, efConstruction 200").
+	name     string
+	describe func(params map[string]int) string
+	create   func(dim int, params map[string]int) (VectorIndex, error)
+	open     func(path string, m vector.Matrix) (VectorIndex, error)
+	verify   func(path string) error
+}
+
+var indexKinds = map[string]indexKind{}
+
+// defaultIndexKind is the kind BuildIndex creates, and the kind of indexes
+// recorded before the manifest named kinds.
+const defaultIndexKind = "hnsw"
+
+// registerIndex makes an index kind available under name.
+func registerIndex(name string, k indexKind) { indexKinds[name] = k }
+
+// lookupIndex returns the registered kind of that name.
+func lookupIndex(name string) (indexKind, error) {
+	if name == "" {
+		name = defaultIndexKind
+	}
+	k, ok := indexKinds[name]
+	if !ok {
+		names := make([]string, 0, len(indexKinds))
+		for n := range indexKinds {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		return indexKind{}, fmt.Errorf("%w: unknown index kind %q (this laiondb knows %v)", ErrCorrupt, name, names)
+	}
+	return k, nil
+}
+
+// Describe says what an index is, for people: "HNSW (M 16,
+// efConstruction 200)".
+func (ix *IndexInfo) Describe() string {
+	name := ix.Kind
+	if k, err := lookupIndex(ix.Kind); err == nil {
+		name = k.name
+	}
+	return fmt.Sprintf("%s (%s)", name, ix.DescribeParams())
+}
+
+// DescribeParams says what the build parameters are, for people: "M 16,
+// efConstruction 200".
+func (ix *IndexInfo) DescribeParams() string {
+	k, err := lookupIndex(ix.Kind)
+	if err != nil {
+		return fmt.Sprint(ix.Params)
+	}
+	return k.describe(ix.Params)
+}
