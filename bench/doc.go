@@ -25,6 +25,6 @@
 //     does not link DuckDB): the substring count-by-NSFW comparison with
 //     DuckDB and pandas.
 //
-// The command is "laiondb bench"; bench/run.sh runs everything, and
+// The command is "laiondb-bench"; bench/run.sh runs everything, and
 // BENCHMARKS.md holds the latest measured tables.
 package bench

@@ -404,7 +404,7 @@ func (s *GoSystem) key() string {
 	return s.Name
 }
 
-// Probe is the body of the fresh-process probes ("laiondb bench --probe
+// Probe is the body of the fresh-process probes ("laiondb-bench --probe
 // open|build"). It prints the measured seconds as the last word on w.
 func Probe(ctx context.Context, mode, key, index, base, query string, threads int, w func(string)) error {
 	mk, ok := goSystems[key]
@@ -444,7 +444,7 @@ func Probe(ctx context.Context, mode, key, index, base, query string, threads in
 	return fmt.Errorf("bench: unknown probe %q", mode)
 }
 
-// ProbeSweep is the body of "laiondb bench --probe sweep", one system's
+// ProbeSweep is the body of "laiondb-bench --probe sweep", one system's
 // part of a search round: it opens the saved index (as a fresh process
 // does) and, for each query set given as name=path, runs one untimed
 // warm-up pass at the largest knob value, then times every query one at a

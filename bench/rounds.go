@@ -12,12 +12,12 @@ import (
 	"strings"
 )
 
-// The search rounds (Options.Rounds ≥ 2, laiondb bench --rounds R): after
+// The search rounds (Options.Rounds ≥ 2, laiondb-bench --rounds R): after
 // the run has built, saved and swept every system, R more rounds search
 // every query of every set with k=10 on one thread, one query at a time, at
 // every knob value of the system's sweep. In each round every system that
 // can be reopened runs in a fresh process opened from its saved index:
-// laiondb's Go systems through "laiondb bench --probe sweep" (ProbeSweep),
+// laiondb's Go systems through "laiondb-bench --probe sweep" (ProbeSweep),
 // hnswlib-cpp through its driver's "sweep" mode. The order of the systems
 // alternates: A, B in round 1, B, A in round 2, and so on. Each process
 // runs one untimed warm-up pass per query set at the largest knob value
@@ -465,7 +465,7 @@ func WriteRoundsMarkdown(w io.Writer, s *RoundsSummary, queries []string, target
 		others = systems[1:]
 	}
 	fmt.Fprintf(w, "### Search rounds: %d alternating rounds, each system in a fresh process\n\n", s.Rounds)
-	fmt.Fprintf(w, "Each round reopens every system's saved index in a fresh process (laiondb's Go systems: `laiondb bench --probe sweep`, "+
+	fmt.Fprintf(w, "Each round reopens every system's saved index in a fresh process (laiondb's Go systems: `laiondb-bench --probe sweep`, "+
 		"memory-mapped as the store opens it; hnswlib-cpp: `hnswlib_bench sweep`, hnswlib's own loadIndex), runs one untimed warm-up pass "+
 		"per query set at the largest ef, then searches every query one at a time (k=10, one thread) at every ef. "+
 		"Figures are the median (min–max) over the rounds. ")

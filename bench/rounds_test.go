@@ -14,7 +14,7 @@ import (
 	"testing"
 )
 
-// probeEnv makes the test binary act as "laiondb bench --probe ...", so the
+// probeEnv makes the test binary act as "laiondb-bench --probe ...", so the
 // rounds' fresh processes can be started from a test (see TestMain).
 const probeEnv = "LAIONDB_BENCH_TEST_PROBE"
 

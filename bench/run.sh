@@ -32,14 +32,14 @@ SEED=${SEED:-1}
 ROWS=${ROWS:-1000000}
 OUT=bench/out/run$N-$GEN
 mkdir -p bench/out
-go build -o bench/out/laiondb ./cmd/laiondb
+go build -o bench/out/laiondb-bench ./cmd/laiondb-bench
 set -- --systems "$SYSTEMS" --gen "$GEN" --n "$N" --nq "$NQ" --seed "$SEED" --rounds "$ROUNDS" \
 	--build-threads "$BUILD_THREADS" --out "$OUT"
 if [ -n "$EF" ]; then
 	set -- "$@" --ef "$EF"
 fi
-echo "bench/out/laiondb bench $*" >&2
-bench/out/laiondb bench "$@" | tee "$OUT.txt"
+echo "bench/out/laiondb-bench $*" >&2
+bench/out/laiondb-bench "$@" | tee "$OUT.txt"
 if [ "$SYSTEMS" = all ]; then
 	# Text scans: a separate module so that laiondb itself does not link DuckDB.
 	(cd bench/textscan && go build -o ../out/textscan-bin . && ../out/textscan-bin --rows "$ROWS" --out ../out/textscan) | tee bench/out/textscan.txt

@@ -1,4 +1,4 @@
-// hnswlib_bench: laiondb bench driver for hnswlib compiled from Debian's
+// hnswlib_bench: laiondb-bench driver for hnswlib compiled from Debian's
 // libhnswlib-dev headers. The Go harness compiles it at run time with
 //
 //   g++ -O3 -march=native -std=c++17 -pthread -o bench/out/bin/hnswlib_bench hnswlib_bench.cpp
@@ -18,7 +18,7 @@
 // one JSON object on stdout. Space: inner product, M and efC as given,
 // random_seed 100 (hnswlib's default).
 //
-// "sweep" is one round of laiondb bench --rounds: it loads the saved index
+// "sweep" is one round of laiondb-bench --rounds: it loads the saved index
 // with hnswlib's own loader and defaults, and for each query set runs one
 // untimed warm-up pass at the largest ef, then for each ef (setEf) times
 // every query one at a time with k=10 (searchKnn), and prints the points

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""laiondb bench driver for FAISS and hnswlib (Debian python3-faiss, python3-hnswlib).
+"""laiondb-bench driver for FAISS and hnswlib (Debian python3-faiss, python3-hnswlib).
 
 Run by the Go harness (bench/external.go) as
 

@@ -257,15 +257,3 @@ func TestDemoDir(t *testing.T) {
 		}
 	}
 }
-
-func TestBenchFlags(t *testing.T) {
-	src, _ := filepath.Abs("../../bench")
-	code, _, errs := runCmd(t, "bench", "--src", src, "--gen", "concepts", "--base", "x.npy", "--out", t.TempDir())
-	if code == 0 || !strings.Contains(errs, "--gen and --base exclude each other") {
-		t.Errorf("--gen with --base: exit %d: %s", code, errs)
-	}
-	code, _, errs = runCmd(t, "bench", "--src", src, "--gen", "nope", "--n", "10", "--nq", "1", "--out", t.TempDir())
-	if code == 0 || !strings.Contains(errs, `unknown generator "nope"`) {
-		t.Errorf("--gen nope: exit %d: %s", code, errs)
-	}
-}
