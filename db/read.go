@@ -414,7 +414,7 @@ func (v *view) Vector(ctx context.Context, t query.Target) ([]float32, error) {
 	case query.TargetText, query.TargetImage:
 		e := v.d.opts.Embedder
 		if e == nil {
-			return nil, fmt.Errorf("%w: text and image targets need --model (or LAIONDB_MODEL)", ErrNoModel)
+			return nil, fmt.Errorf("%w: text and image targets need a CLIP model (Options.Embedder)", ErrNoModel)
 		}
 		var out [][]float32
 		var err error

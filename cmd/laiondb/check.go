@@ -28,7 +28,7 @@ func init() {
 			if fs.NArg() > 0 {
 				return usageErrorf("unexpected arguments %v", fs.Args())
 			}
-			d, err := checkFlags.store.open(e, true, nil)
+			d, err := checkFlags.store.open(e, true)
 			if err != nil {
 				return err
 			}

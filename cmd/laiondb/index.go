@@ -46,7 +46,7 @@ func init() {
 			if fs.NArg() > 0 {
 				return usageErrorf("unexpected arguments %v", fs.Args())
 			}
-			d, err := f.store.open(e, false, nil)
+			d, err := f.store.open(e, false)
 			if err != nil {
 				return err
 			}

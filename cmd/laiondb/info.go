@@ -24,7 +24,7 @@ func init() {
 			if fs.NArg() > 0 {
 				return usageErrorf("unexpected arguments %v", fs.Args())
 			}
-			d, err := infoFlags.store.open(e, true, nil)
+			d, err := infoFlags.store.open(e, true)
 			if err != nil {
 				return err
 			}

@@ -67,7 +67,7 @@ func runIngest(e *env, fs *pflag.FlagSet) error {
 			return err
 		}
 	}
-	d, err := f.store.open(e, false, nil)
+	d, err := f.store.open(e, false)
 	if err != nil {
 		return err
 	}

@@ -5,12 +5,10 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"path/filepath"
-	"strings"
-	"sync"
 
 	"github.com/spf13/pflag"
 
+	"github.com/laiondb/laiondb"
 	"github.com/laiondb/laiondb/db"
 	"github.com/laiondb/laiondb/encode"
 	"github.com/laiondb/laiondb/query"
@@ -63,26 +61,13 @@ func runQuery(e *env, fs *pflag.FlagSet) error {
 	default:
 		return usageErrorf("--format %q: want table, json or csv", f.format)
 	}
-	opts := &query.Options{Rows: f.rows, Exact: f.exact, Lexicons: map[string][]string{}}
-	for _, l := range f.lexicons {
-		name, path, ok := strings.Cut(l, "=")
-		if !ok {
-			path = l
-			name = strings.TrimSuffix(filepath.Base(l), filepath.Ext(l))
-		}
-		words, err := query.LoadLexiconFile(path)
-		if err != nil {
-			return err
-		}
-		opts.Lexicons[name] = words
+	lex, err := laiondb.Lexicons(f.lexicons)
+	if err != nil {
+		return err
 	}
-	emb := f.model.embedder()
-	defer emb.close()
-	var embI db.Embedder
-	if l := emb.orNil(); l != nil {
-		embI = l
-	}
-	d, err := f.store.open(e, true, embI, func(o *db.Options) { o.EfSearch, o.ExactUpTo = f.ef, f.exactMax })
+	opts := &query.Options{Rows: f.rows, Exact: f.exact, Lexicons: lex}
+	d, err := f.store.openAudit(e, &laiondb.Options{ReadOnly: true, Model: f.model.dir, Vocab: f.model.vocab, ORTLib: f.model.ortLib,
+		Tune: func(o *db.Options) { o.EfSearch, o.ExactUpTo = f.ef, f.exactMax }})
 	if err != nil {
 		return err
 	}
@@ -120,73 +105,4 @@ func (m *modelFlags) add(fs *pflag.FlagSet) {
 	fs.StringVar(&m.dir, "model", "", "CLIP model folder with the text and vision ONNX files and tokenizer (default $"+encode.ModelEnv+")")
 	fs.StringVar(&m.vocab, "vocab", "", "tokenizer file, instead of the model folder's")
 	fs.StringVar(&m.ortLib, "ort-lib", "", "ONNX Runtime library (default $"+encode.LibEnv+", then "+encode.DefaultLibPath+")")
-}
-
-// embedder returns a model that is loaded on first use, so queries that
-// need no encoder never load ONNX Runtime.
-func (m *modelFlags) embedder() *lazyModel {
-	dir := m.dir
-	if dir == "" {
-		dir = os.Getenv(encode.ModelEnv)
-	}
-	return &lazyModel{dir: dir, opts: encode.Options{LibPath: m.ortLib, Vocab: m.vocab}}
-}
-
-// lazyModel implements db.Embedder, opening the model when first asked.
-type lazyModel struct {
-	dir  string
-	opts encode.Options
-	once sync.Once
-	m    *encode.Model
-	err  error
-}
-
-// orNil returns nil when no model folder was given, so the store reports
-// that no model is configured.
-func (l *lazyModel) orNil() *lazyModel {
-	if l.dir == "" {
-		return nil
-	}
-	return l
-}
-
-func (l *lazyModel) load() (*encode.Model, error) {
-	l.once.Do(func() { l.m, l.err = encode.Open(l.dir, &l.opts) })
-	return l.m, l.err
-}
-
-func (l *lazyModel) Name() string {
-	if m, err := l.load(); err == nil {
-		return m.Name()
-	}
-	return filepath.Base(l.dir)
-}
-
-func (l *lazyModel) Dim() int {
-	if m, err := l.load(); err == nil {
-		return m.Dim()
-	}
-	return 0
-}
-
-func (l *lazyModel) EncodeText(ctx context.Context, texts []string) ([][]float32, error) {
-	m, err := l.load()
-	if err != nil {
-		return nil, err
-	}
-	return m.EncodeText(ctx, texts)
-}
-
-func (l *lazyModel) EncodeImage(ctx context.Context, paths []string) ([][]float32, error) {
-	m, err := l.load()
-	if err != nil {
-		return nil, err
-	}
-	return m.EncodeImage(ctx, paths)
-}
-
-func (l *lazyModel) close() {
-	if l.m != nil {
-		l.m.Close()
-	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/pflag"
 
+	"github.com/laiondb/laiondb"
 	"github.com/laiondb/laiondb/db"
 )
 
@@ -25,21 +26,28 @@ func (s *storeFlags) add(fs *pflag.FlagSet) {
 }
 
 // open opens the store; readOnly opens share the store with other readers.
-func (s *storeFlags) open(e *env, readOnly bool, emb db.Embedder, tune ...func(*db.Options)) (*db.DB, error) {
-	if readOnly {
-		if _, err := os.Stat(s.dir); err != nil {
-			return nil, fmt.Errorf("no store at %s (create one with 'laiondb ingest --store %s FILES')", s.dir, s.dir)
+func (s *storeFlags) open(e *env, readOnly bool) (*db.DB, error) {
+	st, err := s.openAudit(e, &laiondb.Options{ReadOnly: readOnly})
+	if err != nil {
+		return nil, err
+	}
+	return st.DB, nil
+}
+
+// openAudit opens the store through package laiondb, with the store flags'
+// warnings and log on stderr.
+func (s *storeFlags) openAudit(e *env, o *laiondb.Options) (*laiondb.Store, error) {
+	o.Warn = func(msg string) { fmt.Fprintf(e.stderr, "laiondb: warning: %s\n", msg) }
+	tune := o.Tune
+	o.Tune = func(dbo *db.Options) {
+		if s.verbose {
+			dbo.Logger = log.New(e.stderr, "laiondb: ", 0)
+		}
+		if tune != nil {
+			tune(dbo)
 		}
 	}
-	o := &db.Options{ReadOnly: readOnly, Embedder: emb,
-		Warn: func(msg string) { fmt.Fprintf(e.stderr, "laiondb: warning: %s\n", msg) }}
-	if s.verbose {
-		o.Logger = log.New(e.stderr, "laiondb: ", 0)
-	}
-	for _, t := range tune {
-		t(o)
-	}
-	return db.Open(s.dir, o)
+	return laiondb.Open(s.dir, o)
 }
 
 func envOr(name, def string) string {
