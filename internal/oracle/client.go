@@ -26,13 +26,11 @@ func Script() string {
 	return filepath.Join(filepath.Dir(file), "oracle.py")
 }
 
-// Available reports why the oracle cannot run, or nil.
+// Available reports why the oracle cannot run (Python cannot import pandas
+// and numpy, say), or nil. It starts the shared oracle.
 func Available() error {
-	out, err := exec.Command(Python, "-c", "import pandas, numpy").CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("%s cannot import pandas and numpy (%v: %s); run scripts/install-oracle.sh", Python, err, strings.TrimSpace(string(out)))
-	}
-	return nil
+	_, err := Shared()
+	return err
 }
 
 // Oracle is a running oracle.py, fed one request a line. It is safe for
@@ -46,11 +44,8 @@ type Oracle struct {
 	stderr *strings.Builder
 }
 
-// Start starts oracle.py.
+// Start starts oracle.py and waits until it has imported pandas and numpy.
 func Start() (*Oracle, error) {
-	if err := Available(); err != nil {
-		return nil, err
-	}
 	cmd := exec.Command(Python, "-u", Script())
 	in, err := cmd.StdinPipe()
 	if err != nil {
@@ -63,7 +58,17 @@ func Start() (*Oracle, error) {
 	o := &Oracle{cmd: cmd, in: in, out: bufio.NewReaderSize(out, 1<<20), loaded: map[string]bool{}, stderr: &strings.Builder{}}
 	cmd.Stderr = &lockedWriter{w: o.stderr}
 	if err := cmd.Start(); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("oracle: starting %s: %w", Python, err)
+	}
+	var ready struct{ Ready bool }
+	line, err := o.out.ReadBytes('\n')
+	if err == nil {
+		err = json.Unmarshal(line, &ready)
+	}
+	if err != nil || !ready.Ready {
+		in.Close()
+		cmd.Wait()
+		return nil, fmt.Errorf("oracle: %s %s did not start (%v): %s", Python, Script(), err, strings.TrimSpace(o.stderr.String()))
 	}
 	return o, nil
 }

@@ -46,8 +46,12 @@ import re
 import statistics
 import sys
 
-import numpy as np
-import pandas as pd
+try:
+    import numpy as np
+    import pandas as pd
+except ImportError as _e:
+    sys.stderr.write("oracle.py: %s: install python3-pandas and python3-numpy (scripts/install-oracle.sh)\n" % _e)
+    sys.exit(3)
 
 TOL = 1e-6
 
@@ -915,6 +919,8 @@ class Dataset:
 def main():
     datasets = {}
     out = sys.stdout
+    out.write(json.dumps({"ready": True, "numpy": np.__version__, "pandas": pd.__version__}) + "\n")
+    out.flush()
     for line in sys.stdin:
         line = line.strip()
         if not line:

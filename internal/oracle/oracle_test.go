@@ -8,15 +8,12 @@ import (
 )
 
 func needOracle(t *testing.T) *Oracle {
-	if err := Available(); err != nil {
+	o, err := Shared()
+	if err != nil {
 		if os.Getenv("CI") != "" {
 			t.Fatal(err)
 		}
-		t.Skip(err)
-	}
-	o, err := Shared()
-	if err != nil {
-		t.Fatal(err)
+		t.Skipf("skipping (scripts/install-oracle.sh installs what the oracle needs): %v", err)
 	}
 	return o
 }
