@@ -28,8 +28,9 @@ import (
 //
 //	LAIONDB_ORACLE_QUERIES=50000 LAIONDB_ORACLE_SEED=7 go test -run TestOracle ./db
 //
-// (scripts/oracle.sh). LAIONDB_ORACLE_VERBOSE=1 prints every disagreeing
-// query, not only the first few.
+// (scripts/oracle.sh; the default is 2,000 queries, 500 under -race).
+// LAIONDB_ORACLE_VERBOSE=1 prints every disagreeing query, not only the
+// first few.
 
 // oracleOrSkip returns the shared oracle process, skipping the test when
 // Python cannot import pandas and numpy (failing under CI).
@@ -211,10 +212,32 @@ func (s *oracleStore) minimize(o *oracle.Oracle, out *outcome, kind string) *out
 // summary groups disagreements by kind of differing figure: kinds about
 // which rows are selected (and errors), and kinds about the statistics of
 // the rows, counted only where laiondb and the oracle selected the same
-// rows (elsewhere they are consequences).
+// rows (elsewhere they are consequences). Per kind it keeps the count and
+// the shortest few queries.
 type summary struct {
 	n, failed int
-	sel, stat map[string][]*outcome
+	sel, stat map[string]*kindStat
+}
+
+type kindStat struct {
+	count    int
+	shortest []*outcome // by text length, at most keepShortest
+}
+
+const keepShortest = 12
+
+func (k *kindStat) add(out *outcome) {
+	k.count++
+	i := sort.Search(len(k.shortest), func(i int) bool { return len(k.shortest[i].text) > len(out.text) })
+	if i == keepShortest {
+		return
+	}
+	k.shortest = append(k.shortest, nil)
+	copy(k.shortest[i+1:], k.shortest[i:])
+	k.shortest[i] = out
+	if len(k.shortest) > keepShortest {
+		k.shortest = k.shortest[:keepShortest]
+	}
 }
 
 func (sm *summary) add(out *outcome) {
@@ -224,7 +247,7 @@ func (sm *summary) add(out *outcome) {
 	}
 	sm.failed++
 	if sm.sel == nil {
-		sm.sel, sm.stat = map[string][]*outcome{}, map[string][]*outcome{}
+		sm.sel, sm.stat = map[string]*kindStat{}, map[string]*kindStat{}
 	}
 	selDiff := false
 	for _, d := range out.diffs {
@@ -236,12 +259,16 @@ func (sm *summary) add(out *outcome) {
 			continue
 		}
 		seen[d.Kind] = true
-		switch {
-		case oracle.SelectionKind(d.Kind):
-			sm.sel[d.Kind] = append(sm.sel[d.Kind], out)
-		case !selDiff:
-			sm.stat[d.Kind] = append(sm.stat[d.Kind], out)
+		m := sm.stat
+		if oracle.SelectionKind(d.Kind) {
+			m = sm.sel
+		} else if selDiff {
+			continue
 		}
+		if m[d.Kind] == nil {
+			m[d.Kind] = &kindStat{}
+		}
+		m[d.Kind].add(out)
 	}
 }
 
@@ -251,7 +278,7 @@ func (sm *summary) report(s *oracleStore, o *oracle.Oracle, seed uint64) string 
 	var b strings.Builder
 	fmt.Fprintf(&b, "%d of %d queries disagree with the oracle (seed %d).\n", sm.failed, sm.n, seed)
 	deadline := time.Now().Add(20 * time.Second)
-	section := func(title string, m map[string][]*outcome) {
+	section := func(title string, m map[string]*kindStat) {
 		if len(m) == 0 {
 			return
 		}
@@ -261,17 +288,15 @@ func (sm *summary) report(s *oracleStore, o *oracle.Oracle, seed uint64) string 
 			kinds = append(kinds, k)
 		}
 		sort.Slice(kinds, func(i, j int) bool {
-			if a, b := len(m[kinds[i]]), len(m[kinds[j]]); a != b {
+			if a, b := m[kinds[i]].count, m[kinds[j]].count; a != b {
 				return a > b
 			}
 			return kinds[i] < kinds[j]
 		})
 		for _, k := range kinds {
-			outs := m[k]
-			sort.SliceStable(outs, func(i, j int) bool { return len(outs[i].text) < len(outs[j].text) })
-			fmt.Fprintf(&b, "\n== %s: %d queries\n", k, len(outs))
+			fmt.Fprintf(&b, "\n== %s: %d queries\n", k, m[k].count)
 			shapes := map[string]bool{}
-			for i, out := range outs {
+			for i, out := range m[k].shortest {
 				if len(shapes) == 6 || i == 12 || (i > 0 && time.Now().After(deadline)) {
 					break
 				}
@@ -301,7 +326,7 @@ func (sm *summary) report(s *oracleStore, o *oracle.Oracle, seed uint64) string 
 func TestOracle(t *testing.T) {
 	o := oracleOrSkip(t)
 	seed := envInt(t, "LAIONDB_ORACLE_SEED", 1)
-	nq := int(envInt(t, "LAIONDB_ORACLE_QUERIES", 2000))
+	nq := int(envInt(t, "LAIONDB_ORACLE_QUERIES", oracleDefaultQueries))
 	verbose := os.Getenv("LAIONDB_ORACLE_VERBOSE") != ""
 	start := time.Now()
 	s := buildOracleStore(t, t.TempDir(), oracle.Config{Seed: seed, PartRows: []int{130, 100, 70}, Dim: 8})
