@@ -222,12 +222,22 @@ type summary struct {
 type kindStat struct {
 	count    int
 	shortest []*outcome // by text length, at most keepShortest
+	sample   []*outcome // a uniform sample of at most keepSample, for variety
 }
 
-const keepShortest = 12
+const (
+	keepShortest = 6
+	keepSample   = 10
+)
 
 func (k *kindStat) add(out *outcome) {
 	k.count++
+	// Reservoir sampling, seeded by the count: deterministic.
+	if len(k.sample) < keepSample {
+		k.sample = append(k.sample, out)
+	} else if j := int(uint64(k.count) * 0x9e3779b97f4a7c15 >> 33 % uint64(k.count)); j < keepSample {
+		k.sample[j] = out
+	}
 	i := sort.Search(len(k.shortest), func(i int) bool { return len(k.shortest[i].text) > len(out.text) })
 	if i == keepShortest {
 		return
@@ -296,8 +306,9 @@ func (sm *summary) report(s *oracleStore, o *oracle.Oracle, seed uint64) string 
 		for _, k := range kinds {
 			fmt.Fprintf(&b, "\n== %s: %d queries\n", k, m[k].count)
 			shapes := map[string]bool{}
-			for i, out := range m[k].shortest {
-				if len(shapes) == 6 || i == 12 || (i > 0 && time.Now().After(deadline)) {
+			cands := append(append([]*outcome(nil), m[k].shortest...), m[k].sample...)
+			for i, out := range cands {
+				if len(shapes) == 6 || (i > 0 && time.Now().After(deadline)) {
 					break
 				}
 				x := out

@@ -421,7 +421,7 @@ func NewGen(ds *Dataset) *Gen {
 	g := &Gen{ds: ds}
 	byName := map[string]*colInfo{}
 	add := func(name, kind string) *colInfo {
-		c := &colInfo{name: name, kind: kind, keyword: name == "limit" || name == "by" || name == "and"}
+		c := &colInfo{name: name, kind: kind, keyword: keywordColumns[name]}
 		g.cols = append(g.cols, c)
 		byName[name] = c
 		return c
@@ -1207,8 +1207,11 @@ func fieldSig(f *Field) string {
 		return ""
 	case f.Any:
 		return "any"
-	case f.Quoted:
+	case f.Quoted || !keywordColumns[strings.ToLower(f.Name)]:
 		return strings.ToLower(f.Name)
 	}
 	return strings.ToLower(f.Name) + " bare"
 }
+
+// keywordColumns are the generated columns whose names are keywords.
+var keywordColumns = map[string]bool{"limit": true, "by": true, "and": true}
