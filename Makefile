@@ -3,7 +3,7 @@
 #   make test   runs every test (what CI runs through .ci/run)
 GO ?= go
 
-.PHONY: demo test build ort fuzz bench
+.PHONY: demo test build ort oracle oracle-long fuzz bench
 
 build:
 	$(GO) build -o laiondb ./cmd/laiondb
@@ -12,10 +12,21 @@ build:
 ort:
 	sh scripts/install-onnxruntime.sh
 
+# Python's pandas and numpy for the differential test's oracle
+# (internal/oracle/oracle.py); a no-op when /usr/bin/python3 has them.
+oracle:
+	sh scripts/install-oracle.sh
+
+# The differential test at 50,000 queries (ORACLEQUERIES, ORACLESEED).
+ORACLEQUERIES ?= 50000
+ORACLESEED ?= 7
+oracle-long:
+	sh scripts/oracle.sh $(ORACLEQUERIES) $(ORACLESEED)
+
 demo: ort build
 	./laiondb demo --dir demo-store
 
-test: ort
+test: ort oracle
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo 'gofmt: files above need formatting'; exit 1; }
 	$(GO) test -count=1 ./...
