@@ -556,8 +556,8 @@ func TestOracleProbes(t *testing.T) {
 		{"h/text matches '' on null text", allQ(text("matches", fld("text"), ""))},
 		{"i/all: limit, then post where", post(allQ(text("contains", fld("text"), "e")), "5", unlikely)},
 		{"i/knn: limit, then post where", post(knnQ(rowT(0), "20", nil), "5", unlikely)},
-		{"str() of float32 values (as pandas holds them)", allQ(text("contains", fld("punsafe"), "149011612"))},
-		{"by of float32 values (as pandas holds them)", by(allQ(nil), *fld("pwatermark"))},
+		{"str() of float32 values is the widened float64's", allQ(text("contains", fld("punsafe"), "149011612"))},
+		{"by of float32 values shows the widened float64", by(allQ(nil), *fld("pwatermark"))},
 	}
 	for _, p := range probes {
 		t.Run(p.name, func(t *testing.T) {

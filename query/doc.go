@@ -104,6 +104,10 @@
 // width in (1.0) matches 1 while width in (1.5) matches nothing (a string
 // column against a number is an error).
 //
+// Float32 columns (LAION-5B's punsafe and pwatermark) are widened exactly to
+// float64 at ingest: comparisons and text use the float64 value, so a
+// float32 0.1 is 0.10000000149011612 (Python's str(float(x))).
+//
 // The text predicates work on any column, formatting non-string values as
 // Python's str() does, and, with the field any, on text or url:
 //

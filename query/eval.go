@@ -2,6 +2,7 @@ package query
 
 import (
 	"bytes"
+	"math"
 	"math/bits"
 	"regexp"
 	"slices"
@@ -495,7 +496,7 @@ func compareMatch(typ Type, op cmpOp, lit *Literal) func(ec *evalCtx, c *Column,
 		x := lit.Float
 		return func(ec *evalCtx, c *Column, m []uint64) {
 			for i, v := range c.Int[:ec.n] {
-				if cmpResult(cmpFloat(float64(v), x), op) {
+				if c, ok := cmpIntFloat(v, x); ok && cmpResult(c, op) {
 					setBit(m, i)
 				}
 			}
@@ -503,6 +504,32 @@ func compareMatch(typ Type, op cmpOp, lit *Literal) func(ec *evalCtx, c *Column,
 	}
 	x := lit.num()
 	return func(ec *evalCtx, c *Column, m []uint64) { cmpLoop(c.Float[:ec.n], op, x, m) }
+}
+
+// cmpIntFloat compares an integer with a float exactly, as Python does
+// (9007199254740993 != 9007199254740992.0, where converting the integer to
+// float64 would make them equal); ok is false when x is NaN.
+func cmpIntFloat(v int64, x float64) (c int, ok bool) {
+	switch {
+	case x != x:
+		return 0, false
+	case x >= 1<<63:
+		return -1, true
+	case x < -(1 << 63):
+		return 1, true
+	}
+	t := math.Trunc(x) // in int64's range, so exactly an int64
+	if n := int64(t); v != n {
+		return cmpSign(v, n), true
+	}
+	return cmpFloat(t, x), true // equal integer parts: x's fraction decides
+}
+
+func cmpSign(a, b int64) int {
+	if a < b {
+		return -1
+	}
+	return 1
 }
 
 func cmpFloat(a, b float64) int {
@@ -561,7 +588,7 @@ func inMatch(typ Type, lits []*Literal) func(ec *evalCtx, c *Column, m []uint64)
 	if typ == TypeInt {
 		return func(ec *evalCtx, c *Column, m []uint64) {
 			for i, v := range c.Int[:ec.n] {
-				if ints[v] || slices.Contains(xs, float64(v)) {
+				if ints[v] || slices.ContainsFunc(xs, func(x float64) bool { c, ok := cmpIntFloat(v, x); return ok && c == 0 }) {
 					setBit(m, i)
 				}
 			}

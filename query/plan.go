@@ -98,7 +98,7 @@ func NewPlan(q *Query, s Store, opts *Options) (*Plan, error) {
 		}
 		for i, kw := range opts.Lexicons[name] {
 			if strings.TrimSpace(kw) == "" {
-				return nil, fmt.Errorf("query: lexicon %s: keyword %d is empty or only white space, which would flag every row", ln, i+1)
+				return nil, fmt.Errorf("query: lexicon %s has an empty keyword (number %d is empty or only white space): it would flag every row", ln, i+1)
 			}
 		}
 		p.sc.lexicons = append(p.sc.lexicons, newLexicon(ln, opts.Lexicons[name]))

@@ -162,6 +162,31 @@ func TestPredicates(t *testing.T) {
 	}
 }
 
+// TestIntFloatExact: an int column compares with a float literal exactly,
+// as Python does, not after rounding the integer to float64.
+func TestIntFloatExact(t *testing.T) {
+	ids := []int64{1 << 53, 1<<53 + 1, math.MaxInt64, math.MinInt64, -3, 3}
+	s := querytest.New(len(ids)).AddInts("id", ids, nil)
+	for _, tt := range []struct {
+		q    string
+		want []uint32
+	}{
+		{`all where id = 9007199254740993.0`, []uint32{0}}, // the literal is 2^53 in float64
+		{`all where id = 9007199254740993`, []uint32{1}},
+		{`all where id > 9007199254740992.0`, []uint32{1, 2}},
+		{`all where id in (9223372036854775807.0)`, nil}, // 2^63: no int64
+		{`all where id < 9223372036854775807.0`, []uint32{0, 1, 2, 3, 4, 5}},
+		{`all where id >= -9223372036854775808.0`, []uint32{0, 1, 2, 3, 4, 5}},
+		{`all where id < -2.5`, []uint32{3, 4}},
+		{`all where id > 2.5`, []uint32{0, 1, 2, 5}},
+		{`all where id in (-3.0, 3.5)`, []uint32{4}},
+	} {
+		if got := selected(t, s, tt.q, nil); !slices.Equal(got, tt.want) {
+			t.Errorf("%s: got %v, want %v", tt.q, got, tt.want)
+		}
+	}
+}
+
 func TestPlanErrors(t *testing.T) {
 	s := edgeStore(t)
 	for _, tt := range []struct {

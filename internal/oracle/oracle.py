@@ -426,11 +426,13 @@ class Column:
         self._low = None
 
     def pystr(self, v):
-        """Python's str() of the value as pandas holds it."""
+        """Python's str() of the value as laiondb holds it: float32 columns
+        are widened to float64 at ingest, so their text is that of the
+        float64 (str(float(x)), '0.10000000149011612' for 0.1f)."""
         if self.typ == "string":
             return v
         if self.typ == "float32":
-            return str(np.float32(v))
+            return str(float(np.float32(v)))
         return str(v)
 
     def strs(self):
@@ -629,7 +631,7 @@ class Dataset:
                 raise Unsupported("redefining essay2021")
             if not kws:
                 raise QueryError("lexicon %s has no keywords" % name)
-            if any(k == "" for k in kws):
+            if any(k.strip() == "" for k in kws):
                 raise QueryError("lexicon %s has an empty keyword" % name)
             if any(u.lower() == name.lower() for u, _ in user):
                 raise Unsupported("lexicon given twice")
