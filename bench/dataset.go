@@ -12,6 +12,7 @@ import (
 	"sync"
 
 	"github.com/laiondb/laiondb/internal/concepts"
+	"github.com/laiondb/laiondb/internal/npy"
 	"github.com/laiondb/laiondb/internal/synth"
 	"github.com/laiondb/laiondb/vector"
 )
@@ -165,13 +166,13 @@ func LoadData(ctx context.Context, cfg DataConfig) (*Dataset, error) {
 	}
 	ds.BasePath = filepath.Join(ds.Dir, "base.f32.npy")
 	if !fileHasSize(ds.BasePath, int64(4*len(ds.Base))) {
-		if err := WriteNpyF32(ds.BasePath, ds.Base, ds.N, ds.Dim); err != nil {
+		if err := npy.WriteFloat32(ds.BasePath, ds.Base, ds.Dim); err != nil {
 			return nil, err
 		}
 	}
 	for i, q := range ds.Queries {
 		q.Path = filepath.Join(ds.Dir, "queries-"+q.Name+".f32.npy")
-		if err := WriteNpyF32(q.Path, q.Vecs, q.Len(ds.Dim), ds.Dim); err != nil {
+		if err := npy.WriteFloat32(q.Path, q.Vecs, ds.Dim); err != nil {
 			return nil, err
 		}
 		q.GTPath = filepath.Join(ds.Dir, "gt-"+q.Name+".npy")
@@ -179,7 +180,7 @@ func LoadData(ctx context.Context, cfg DataConfig) (*Dataset, error) {
 		if i < len(cfg.GT) {
 			src = cfg.GT[i]
 		}
-		if a, err := ReadNpy(src); err == nil && a.I64 != nil && a.Rows == q.Len(ds.Dim) && a.Cols >= GTK {
+		if a, err := npy.Read(src); err == nil && a.I64 != nil && a.Rows == q.Len(ds.Dim) && a.Cols >= GTK {
 			q.GT = make([]int32, a.Rows*GTK)
 			for r := range a.Rows {
 				for c := range GTK {
@@ -197,7 +198,7 @@ func LoadData(ctx context.Context, cfg DataConfig) (*Dataset, error) {
 			return nil, err
 		}
 		q.GT = gt
-		if err := WriteNpyI32(q.GTPath, gt, q.Len(ds.Dim), GTK); err != nil {
+		if err := npy.WriteInt32(q.GTPath, gt, GTK); err != nil {
 			return nil, err
 		}
 	}

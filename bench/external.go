@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/laiondb/laiondb/internal/npy"
 )
 
 // Python is the interpreter that sees Debian's python3-faiss,
@@ -213,12 +215,12 @@ func (ds *Dataset) query(name string) *QuerySet {
 }
 
 func readIDs(path string) ([]int32, error) {
-	a, err := ReadNpy(path)
+	a, err := npy.Read(path)
 	if err != nil {
 		return nil, err
 	}
 	if a.I64 == nil {
-		return nil, fmt.Errorf("bench: %s: ids are %s, want int", path, a.Descr)
+		return nil, fmt.Errorf("bench: %s: ids are %s, want int", path, a.DType)
 	}
 	out := make([]int32, len(a.I64))
 	for i, v := range a.I64 {

@@ -16,6 +16,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/laiondb/laiondb/internal/npy"
 )
 
 // Searcher answers k-nearest-neighbour queries. knob is the system's
@@ -487,7 +489,7 @@ func ProbeSweep(ctx context.Context, key, index, base string, queries []string, 
 			p := Point{Queries: name, Knob: sys.Knob, Value: knob, NQ: nq, QPS1: float64(nq) / total.Seconds(),
 				IDs10: filepath.Join(out, fileSafe(fmt.Sprintf("%s-%s-%s%d-k10", key, name, sys.Knob, knob))+".npy")}
 			p.P50, p.P99 = Latencies(lat)
-			if err := WriteNpyI32(p.IDs10, ids, nq, 10); err != nil {
+			if err := npy.WriteInt32(p.IDs10, ids, 10); err != nil {
 				return err
 			}
 			r.Points = append(r.Points, p)

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/laiondb/laiondb/internal/npy"
 	"github.com/laiondb/laiondb/vector"
 )
 
@@ -15,10 +16,10 @@ func TestNpyRoundTrip(t *testing.T) {
 	dir := t.TempDir()
 	f32 := []float32{1.5, -2, 6e-8, 1e-5, 65504, 0}
 	p := filepath.Join(dir, "a.npy")
-	if err := WriteNpyF32(p, f32, 2, 3); err != nil {
+	if err := npy.WriteFloat32(p, f32, 3); err != nil {
 		t.Fatal(err)
 	}
-	a, err := ReadNpy(p)
+	a, err := npy.Read(p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -28,7 +29,7 @@ func TestNpyRoundTrip(t *testing.T) {
 	// float16 bit patterns as numpy writes them, including subnormals
 	// (0x0001 = 2^-24, 0x00a8 = 1.0014e-05) and -0.
 	f16 := []uint16{15872, 49152, 1, 168, 31743, 32768}
-	if err := WriteNpyF16(p, f16, 3, 2); err != nil {
+	if err := npy.WriteFloat16(p, f16, 2); err != nil {
 		t.Fatal(err)
 	}
 	v, d, err := ReadVectors(p)
@@ -42,10 +43,10 @@ func TestNpyRoundTrip(t *testing.T) {
 		}
 	}
 	i32 := []int32{7, -1, 3, 4}
-	if err := WriteNpyI32(p, i32, 2, 2); err != nil {
+	if err := npy.WriteInt32(p, i32, 2); err != nil {
 		t.Fatal(err)
 	}
-	if a, err = ReadNpy(p); err != nil || !slices.Equal(a.I64, []int64{7, -1, 3, 4}) {
+	if a, err = npy.Read(p); err != nil || !slices.Equal(a.I64, []int64{7, -1, 3, 4}) {
 		t.Fatal(err, a.I64)
 	}
 	// A header that lies about the shape is an error naming the file.
@@ -53,7 +54,7 @@ func TestNpyRoundTrip(t *testing.T) {
 	if err := os.WriteFile(p, b[:len(b)-4], 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ReadNpy(p); err == nil || !strings.Contains(err.Error(), "a.npy") {
+	if _, err := npy.Read(p); err == nil || !strings.Contains(err.Error(), "a.npy") {
 		t.Fatalf("truncated npy: err = %v", err)
 	}
 }

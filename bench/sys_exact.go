@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 
+	"github.com/laiondb/laiondb/internal/npy"
 	"github.com/laiondb/laiondb/vector"
 )
 
@@ -23,14 +24,14 @@ func init() {
 			},
 			Save: func(s Searcher, path string) error {
 				m := s.(*exactIndex).m
-				return WriteNpyF16(path, m.F16, m.Len(), m.Dim)
+				return npy.WriteFloat16(path, m.F16, m.Dim)
 			},
 			Open: func(path, _ string) (Searcher, error) {
-				a, err := ReadNpy(path)
+				a, err := npy.Read(path)
 				if err != nil {
 					return nil, err
 				}
-				m, err := a.Matrix()
+				m, err := npyMatrix(a)
 				if err != nil {
 					return nil, err
 				}

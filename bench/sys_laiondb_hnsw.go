@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/laiondb/laiondb/hnsw"
+	"github.com/laiondb/laiondb/internal/npy"
 	"github.com/laiondb/laiondb/vector"
 )
 
@@ -47,11 +48,11 @@ func init() {
 				if err := l.ix.Write(path); err != nil {
 					return fmt.Errorf("bench: %w", err)
 				}
-				return WriteNpyF16(path+".vec.npy", l.m.F16, l.m.Len(), l.m.Dim)
+				return npy.WriteFloat16(path+".vec.npy", l.m.F16, l.m.Dim)
 			},
 			// Open memory-maps both files, as the store does.
 			Open: func(path, _ string) (Searcher, error) {
-				h, dim, err := MmapNpyF16(path + ".vec.npy")
+				h, dim, err := npy.MmapFloat16(path + ".vec.npy")
 				if err != nil {
 					return nil, err
 				}
@@ -85,13 +86,13 @@ func (l *laiondbIndex) Search(q []float32, k, ef int, dst []int32) []int32 {
 // BasePath+".f16.npy", writing that file first if it is missing.
 func f16File(ds *Dataset) ([]uint16, int, error) {
 	path := ds.BasePath + ".f16.npy"
-	if h, dim, err := MmapNpyF16(path); err == nil && dim == ds.Dim && len(h) == len(ds.Base) {
+	if h, dim, err := npy.MmapFloat16(path); err == nil && dim == ds.Dim && len(h) == len(ds.Base) {
 		return h, dim, nil
 	}
 	h := make([]uint16, len(ds.Base))
 	vector.F32ToF16(h, ds.Base)
-	if err := WriteNpyF16(path, h, len(h)/ds.Dim, ds.Dim); err != nil {
+	if err := npy.WriteFloat16(path, h, ds.Dim); err != nil {
 		return nil, 0, err
 	}
-	return MmapNpyF16(path)
+	return npy.MmapFloat16(path)
 }

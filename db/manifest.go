@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -13,6 +14,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/laiondb/laiondb/internal/atomicfile"
 	"github.com/laiondb/laiondb/query"
 )
 
@@ -204,7 +206,10 @@ func writeManifest(dir string, m *Manifest) error {
 	sum := sha256.Sum256(b)
 	m.Checksum = hex.EncodeToString(sum[:])
 	copy(b[loc[2]:loc[3]], m.Checksum)
-	return writeFileAtomic(filepath.Join(dir, manifestName), b)
+	return atomicfile.Write(filepath.Join(dir, manifestName), func(w io.Writer) error {
+		_, err := w.Write(b)
+		return err
+	})
 }
 
 // textKey returns s as a manifest string: itself when it is valid UTF-8,
@@ -215,40 +220,4 @@ func textKey(s string) string {
 		return s
 	}
 	return strconv.Quote(s)
-}
-
-func writeFileAtomic(path string, data []byte) error {
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return fmt.Errorf("writing %s: %w", tmp, err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return fmt.Errorf("syncing %s: %w", tmp, err)
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return syncDir(filepath.Dir(path))
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }

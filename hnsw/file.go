@@ -6,12 +6,12 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"unsafe"
 
 	"github.com/cespare/xxhash/v2"
 	"github.com/edsrzf/mmap-go"
 
+	"github.com/laiondb/laiondb/internal/atomicfile"
 	"github.com/laiondb/laiondb/vector"
 )
 
@@ -197,7 +197,7 @@ func (ix *Index) Fingerprint() uint64 {
 
 // Write saves the index to path atomically (see "Index Format"). It waits
 // for a running Add to finish and may run concurrently with Search.
-func (ix *Index) Write(path string) (err error) {
+func (ix *Index) Write(path string) error {
 	if !littleEndian {
 		return fmt.Errorf("hnsw: write %s: index files need a little-endian host", path)
 	}
@@ -240,51 +240,26 @@ func (ix *Index) Write(path string) (err error) {
 	}
 	le.PutUint64(hdr[120:], xxhash.Sum64(hdr[:120]))
 
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	f, err := os.CreateTemp(dir, base+".tmp*")
+	off, _ := layout(sectionLens(rows, ix.m0, len(ix.upper), ix.dim, flags&flagSQ8 != 0), fileVersion)
+	err := atomicfile.Write(path, func(w io.Writer) error {
+		if _, err := w.Write(hdr[:]); err != nil {
+			return err
+		}
+		pos := headerSize
+		var pad [sectAlign]byte
+		for i, s := range sects {
+			if _, err := w.Write(pad[:off[i]-pos]); err != nil {
+				return err
+			}
+			if _, err := w.Write(s); err != nil {
+				return err
+			}
+			pos = off[i] + len(s)
+		}
+		return nil
+	})
 	if err != nil {
 		return fmt.Errorf("hnsw: write %s: %w", path, err)
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-			err = fmt.Errorf("hnsw: write %s: %w", path, err)
-		}
-	}()
-	off, _ := layout(sectionLens(rows, ix.m0, len(ix.upper), ix.dim, flags&flagSQ8 != 0), fileVersion)
-	if _, err = f.Write(hdr[:]); err != nil {
-		return err
-	}
-	pos := headerSize
-	var pad [sectAlign]byte
-	for i, s := range sects {
-		if _, err = f.Write(pad[:off[i]-pos]); err != nil {
-			return err
-		}
-		if _, err = f.Write(s); err != nil {
-			return err
-		}
-		pos = off[i] + len(s)
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(f.Name(), path); err != nil {
-		return err
-	}
-	if d, derr := os.Open(dir); derr == nil {
-		err = d.Sync()
-		d.Close()
-		if err != nil {
-			return err
-		}
 	}
 	ix.fingerprint = fp
 	return nil

@@ -12,6 +12,7 @@ package npy
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -20,21 +21,32 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
+	"unsafe"
+
+	"github.com/laiondb/laiondb/internal/atomicfile"
 )
 
 // DType is an element type this package handles.
 type DType uint8
 
-// Element types.
+// Element types. Embedding files (Open) are Float16 or Float32; Read
+// also takes the others, for ids and ground truth.
 const (
 	Float16 DType = iota + 1
 	Float32
+	Float64
+	Int32
+	Int64
 )
 
 // Size returns the element size in bytes.
 func (d DType) Size() int {
-	if d == Float16 {
+	switch d {
+	case Float16:
 		return 2
+	case Float64, Int64:
+		return 8
 	}
 	return 4
 }
@@ -46,8 +58,19 @@ func (d DType) String() string {
 		return "float16"
 	case Float32:
 		return "float32"
+	case Float64:
+		return "float64"
+	case Int32:
+		return "int32"
+	case Int64:
+		return "int64"
 	}
 	return "unknown"
+}
+
+// descr is the numpy dtype string of d.
+func (d DType) descr() string {
+	return map[DType]string{Float16: "<f2", Float32: "<f4", Float64: "<f8", Int32: "<i4", Int64: "<i8"}[d]
 }
 
 // ErrFormat is wrapped by every error about a malformed or unsupported file.
@@ -71,8 +94,13 @@ const maxHeader = 1 << 20
 const MaxCols = 1 << 16
 
 // ReadHeader parses the header at the start of r. It accepts only
-// two-dimensional little-endian float16 or float32 arrays in C order.
-func ReadHeader(r io.Reader) (Header, error) {
+// two-dimensional little-endian float16 or float32 arrays in C order: an
+// embedding file.
+func ReadHeader(r io.Reader) (Header, error) { return readHeader(r, false) }
+
+// readHeader is ReadHeader; any also accepts float64, int32 and int64 and
+// one-dimensional arrays (read as n×1).
+func readHeader(r io.Reader, any bool) (Header, error) {
 	var pre [8]byte
 	if _, err := io.ReadFull(r, pre[:]); err != nil {
 		return Header{}, fmt.Errorf("%w: reading magic: %v", ErrFormat, err)
@@ -108,7 +136,7 @@ func ReadHeader(r io.Reader) (Header, error) {
 	if _, err := io.ReadFull(r, hb); err != nil {
 		return Header{}, fmt.Errorf("%w: header truncated: %v", ErrFormat, err)
 	}
-	h, err := parseDict(string(hb))
+	h, err := parseDict(string(hb), any)
 	if err != nil {
 		return Header{}, err
 	}
@@ -118,7 +146,7 @@ func ReadHeader(r io.Reader) (Header, error) {
 
 // parseDict parses the header dict literal, e.g.
 // {'descr': '<f2', 'fortran_order': False, 'shape': (10, 512), }
-func parseDict(s string) (Header, error) {
+func parseDict(s string, any bool) (Header, error) {
 	var h Header
 	s = strings.TrimSpace(s)
 	if !strings.HasPrefix(s, "{") || !strings.HasSuffix(s, "}") {
@@ -181,7 +209,14 @@ func parseDict(s string) (Header, error) {
 		h.DType = Float16
 	case "<f4", "|f4":
 		h.DType = Float32
-	default:
+	case "<f8":
+		h.DType = Float64
+	case "<i4":
+		h.DType = Int32
+	case "<i8":
+		h.DType = Int64
+	}
+	if h.DType == 0 || (!any && h.DType != Float16 && h.DType != Float32) {
 		return h, fmt.Errorf("%w: unsupported dtype %q (want little-endian float16 '<f2' or float32 '<f4')", ErrFormat, descr)
 	}
 	switch fortran {
@@ -203,6 +238,9 @@ func parseDict(s string) (Header, error) {
 			return h, fmt.Errorf("%w: bad shape %s", ErrFormat, shape)
 		}
 		nums = append(nums, int(n))
+	}
+	if any && len(nums) == 1 {
+		nums = append(nums, 1)
 	}
 	if len(nums) != 2 {
 		return h, fmt.Errorf("%w: shape %s is not two-dimensional (rows, dim)", ErrFormat, shape)
@@ -291,11 +329,7 @@ func (f *File) Close() error { return f.f.Close() }
 
 // WriteHeader writes a version 1.0 header for a C-order (rows, cols) array.
 func WriteHeader(w io.Writer, dt DType, rows, cols int) error {
-	descr := "<f4"
-	if dt == Float16 {
-		descr = "<f2"
-	}
-	dict := fmt.Sprintf("{'descr': '%s', 'fortran_order': False, 'shape': (%d, %d), }", descr, rows, cols)
+	dict := fmt.Sprintf("{'descr': '%s', 'fortran_order': False, 'shape': (%d, %d), }", dt.descr(), rows, cols)
 	total := 10 + len(dict) + 1
 	pad := (64 - total%64) % 64
 	dict += strings.Repeat(" ", pad) + "\n"
@@ -327,23 +361,110 @@ func WriteFloat16(path string, data []uint16, cols int) error {
 	return write(path, Float16, len(data)/cols, cols, b)
 }
 
+// WriteInt32 writes a (rows, cols) int32 array to path.
+func WriteInt32(path string, data []int32, cols int) error {
+	b := make([]byte, 4*len(data))
+	for i, v := range data {
+		binary.LittleEndian.PutUint32(b[4*i:], uint32(v))
+	}
+	return write(path, Int32, len(data)/cols, cols, b)
+}
+
+// write replaces path atomically with the array.
 func write(path string, dt DType, rows, cols int, data []byte) error {
-	f, err := os.Create(path)
+	if rows*cols*dt.Size() != len(data) {
+		return fmt.Errorf("npy: write %s: %d bytes for shape (%d, %d) %s", path, len(data), rows, cols, dt)
+	}
+	return atomicfile.Write(path, func(w io.Writer) error {
+		if err := WriteHeader(w, dt, rows, cols); err != nil {
+			return err
+		}
+		_, err := w.Write(data)
+		return err
+	})
+}
+
+// Array is a whole .npy file in memory. Exactly one of F16, F32 and I64 is
+// set: float16 stays as bit patterns, float64 is narrowed to F32, int32
+// widened to I64.
+type Array struct {
+	Rows, Cols int
+	DType      DType // as stored
+	F16        []uint16
+	F32        []float32
+	I64        []int64
+}
+
+// Read reads a little-endian, C-order .npy file holding a one- or
+// two-dimensional array of float16, float32, float64, int32 or int64 (a
+// one-dimensional array reads as n×1). A header that disagrees with the
+// file's length is an error.
+func Read(path string) (*Array, error) {
+	b, err := os.ReadFile(path)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	w := bufio.NewWriter(f)
-	if err := WriteHeader(w, dt, rows, cols); err != nil {
-		f.Close()
-		return err
+	h, err := readHeader(bytes.NewReader(b), true)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	if _, err := w.Write(data); err != nil {
-		f.Close()
-		return err
+	n := h.Rows * h.Cols
+	data := b[h.DataOffset:]
+	if len(data) != n*h.DType.Size() {
+		return nil, fmt.Errorf("%s: %w: header says shape (%d, %d) %s, which needs %d bytes of data, but the file has %d",
+			path, ErrFormat, h.Rows, h.Cols, h.DType, n*h.DType.Size(), len(data))
 	}
-	if err := w.Flush(); err != nil {
-		f.Close()
-		return err
+	a := &Array{Rows: h.Rows, Cols: h.Cols, DType: h.DType}
+	le := binary.LittleEndian
+	switch h.DType {
+	case Float16:
+		a.F16 = make([]uint16, n)
+		for i := range a.F16 {
+			a.F16[i] = le.Uint16(data[2*i:])
+		}
+	case Float32:
+		a.F32 = make([]float32, n)
+		for i := range a.F32 {
+			a.F32[i] = math.Float32frombits(le.Uint32(data[4*i:]))
+		}
+	case Float64:
+		a.F32 = make([]float32, n)
+		for i := range a.F32 {
+			a.F32[i] = float32(math.Float64frombits(le.Uint64(data[8*i:])))
+		}
+	case Int32:
+		a.I64 = make([]int64, n)
+		for i := range a.I64 {
+			a.I64[i] = int64(int32(le.Uint32(data[4*i:])))
+		}
+	case Int64:
+		a.I64 = make([]int64, n)
+		for i := range a.I64 {
+			a.I64[i] = int64(le.Uint64(data[8*i:]))
+		}
 	}
-	return f.Close()
+	return a, nil
+}
+
+// MmapFloat16 memory-maps a two-dimensional float16 .npy file read-only and
+// returns its values (aliasing the mapping, which stays until the process
+// ends) and its column count.
+func MmapFloat16(path string) ([]uint16, int, error) {
+	f, err := Open(path)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer f.Close()
+	if f.DType != Float16 {
+		return nil, 0, fmt.Errorf("%s: %w: dtype %s, want float16", path, ErrFormat, f.DType)
+	}
+	n := f.Rows * f.Cols
+	if n == 0 {
+		return nil, f.Cols, nil
+	}
+	b, err := syscall.Mmap(int(f.f.Fd()), 0, int(f.DataOffset)+2*n, syscall.PROT_READ, syscall.MAP_SHARED)
+	if err != nil {
+		return nil, 0, fmt.Errorf("%s: mmap: %w", path, err)
+	}
+	return unsafe.Slice((*uint16)(unsafe.Pointer(&b[f.DataOffset])), n), f.Cols, nil
 }
