@@ -207,6 +207,9 @@ func (d *DB) checkReader(p *prepared) error {
 	if p.img != nil && m.Dim != 0 && p.img.Dim() != m.Dim {
 		return fmt.Errorf("%w: %s has dimension %d, the store has %d", ErrDimension, p.img.Path(), p.img.Dim(), m.Dim)
 	}
+	if p.img != nil && p.img.Dim() == 0 {
+		return fmt.Errorf("%w: %s has dimension 0", ErrDimension, p.img.Path())
+	}
 	return nil
 }
 

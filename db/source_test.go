@@ -242,3 +242,13 @@ func TestExpandPathsLayouts(t *testing.T) {
 		}
 	}
 }
+
+// TestZeroDimensionOnEmptyStore: vectors of dimension 0 are refused, not a
+// division by zero, when the store has no dimension yet to compare with.
+func TestZeroDimensionOnEmptyStore(t *testing.T) {
+	d := openTest(t, filepath.Join(t.TempDir(), "store"))
+	src := Source{Metadata: filepath.Join(hostileDir, "zero-rows.parquet"), ImageEmb: filepath.Join(hostileDir, "dim0-zero-rows.npy")}
+	if _, err := ingestNoPanic(d, src); !errors.Is(err, ErrDimension) || !strings.Contains(err.Error(), "dim0-zero-rows.npy") {
+		t.Errorf("err = %v, want ErrDimension naming the file", err)
+	}
+}
