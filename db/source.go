@@ -275,9 +275,10 @@ func openSource(s Source, opts SourceOptions) (SegmentReader, error) {
 // to the registered layouts in order (see Layout), and the first that
 // recognises it lists its units: a directory with metadata/ and img_emb/
 // (and optionally text_emb/) folders is a clip-retrieval embedding folder
-// whose files pair by their index (plain or zero-padded); a .parquet file
-// is a metadata-only source, and any other directory contributes its
-// .parquet files. Sources come out in a stable order.
+// whose files pair by their index (plain or zero-padded); a directory
+// whose first .parquet file has a status column is img2dataset output; a
+// .parquet file is a metadata-only source, and any other directory
+// contributes its .parquet files. Sources come out in a stable order.
 func ExpandPaths(paths []string) ([]Source, error) {
 	var out []Source
 	for _, p := range paths {
