@@ -7,6 +7,19 @@
 //	_, err = d.Ingest(ctx, srcs, nil)
 //	res, err := d.Query(ctx, "all where text contains 'desi'", nil)
 //
+// # Sources
+//
+// Ingest reads each unit through a SegmentReader, the interface this
+// package declares for source formats: a segment's columns as ColumnBatch
+// values, its image and text vectors (VectorReader), and its files with
+// their checksums. A Layout recognises a kind of path for ExpandPaths and
+// opens its units; each is one file of this package that registers itself:
+// clip-retrieval embedding folders (source_clip.go), img2dataset output
+// folders (source_img2dataset.go), LAION metadata parts and other parquet
+// files (source_laion.go), and a parquet file paired with .npy files by
+// hand (source_parquet.go). The manifest records units by name and files,
+// not by layout.
+//
 // # Store directory
 //
 //	MANIFEST.json     format version, dimension, dtype, model, columns, and every

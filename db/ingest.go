@@ -11,29 +11,16 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"regexp"
-	"sort"
-	"strconv"
 	"sync"
 	"syscall"
+	"unicode/utf8"
 
 	"github.com/cespare/xxhash/v2"
 
 	"github.com/laiondb/laiondb/internal/npy"
+	"github.com/laiondb/laiondb/query"
 	"github.com/laiondb/laiondb/vector"
 )
-
-// Source is one unit of ingest: a metadata parquet file and, optionally,
-// the image and text embedding .npy files whose row r is the parquet's row r.
-type Source struct {
-	// Name identifies the unit in the manifest; re-ingesting a name is a
-	// no-op when the files are the same and refused when they differ.
-	// Empty means the metadata file's base name.
-	Name     string
-	Metadata string
-	ImageEmb string
-	TextEmb  string
-}
 
 // IngestOptions tune Ingest. Nil means defaults.
 type IngestOptions struct {
@@ -55,123 +42,14 @@ type IngestResult struct {
 	Rows int64  `json:"rows"`
 	// Skipped is true when the source was already in the store.
 	Skipped bool `json:"skipped,omitempty"`
-	// Missing lists expected LAION columns the metadata file lacks.
+	// Missing lists the columns the source's layout expects that it
+	// lacks (for LAION metadata: text, url, nsfw, similarity, width,
+	// height, license).
 	Missing []string `json:"missing,omitempty"`
 	// Ignored lists nested or repeated columns that were not stored.
 	Ignored []string `json:"ignored,omitempty"`
 	// Normalized counts vectors scaled to unit norm.
 	Normalized int64 `json:"normalized,omitempty"`
-}
-
-// embFileRE matches the file names of clip-retrieval embedding folders.
-var embFileRE = regexp.MustCompile(`^(metadata|img_emb|text_emb)_(\d+)\.(parquet|npy)$`)
-
-// ExpandPaths turns command-line paths into sources: a .parquet file is a
-// metadata-only source; a directory with metadata/ and img_emb/ (and
-// optionally text_emb/) folders is a clip-retrieval embedding folder whose
-// files pair by their index (plain or zero-padded); any other directory
-// contributes its .parquet files. Sources come out in a stable order.
-func ExpandPaths(paths []string) ([]Source, error) {
-	var out []Source
-	for _, p := range paths {
-		fi, err := os.Stat(p)
-		if err != nil {
-			return nil, fmt.Errorf("db: %w", err)
-		}
-		if !fi.IsDir() {
-			if filepath.Ext(p) != ".parquet" {
-				return nil, fmt.Errorf("%w: %s: expected a .parquet file or a folder (name .npy files with their parquet file)", ErrBadInput, p)
-			}
-			out = append(out, Source{Metadata: p})
-			continue
-		}
-		if st, err := os.Stat(filepath.Join(p, "metadata")); err == nil && st.IsDir() {
-			srcs, err := expandEmbeddingFolder(p)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, srcs...)
-			continue
-		}
-		files, err := filepath.Glob(filepath.Join(p, "*.parquet"))
-		if err != nil {
-			return nil, err
-		}
-		if len(files) == 0 {
-			return nil, fmt.Errorf("%w: %s: no .parquet files and no metadata/ folder", ErrBadInput, p)
-		}
-		sort.Strings(files)
-		for _, f := range files {
-			out = append(out, Source{Metadata: f})
-		}
-	}
-	return out, nil
-}
-
-func expandEmbeddingFolder(dir string) ([]Source, error) {
-	type trio struct{ meta, img, txt string }
-	byIndex := map[int64]*trio{}
-	for _, sub := range []string{"metadata", "img_emb", "text_emb"} {
-		ents, err := os.ReadDir(filepath.Join(dir, sub))
-		if err != nil {
-			if sub == "text_emb" && errors.Is(err, os.ErrNotExist) {
-				continue
-			}
-			return nil, fmt.Errorf("%w: %s: %v", ErrBadInput, dir, err)
-		}
-		for _, e := range ents {
-			m := embFileRE.FindStringSubmatch(e.Name())
-			if m == nil || m[1] != sub {
-				continue
-			}
-			i, err := strconv.ParseInt(m[2], 10, 64)
-			if err != nil {
-				continue
-			}
-			t := byIndex[i]
-			if t == nil {
-				t = &trio{}
-				byIndex[i] = t
-			}
-			path := filepath.Join(dir, sub, e.Name())
-			var slot *string
-			switch sub {
-			case "metadata":
-				slot = &t.meta
-			case "img_emb":
-				slot = &t.img
-			default:
-				slot = &t.txt
-			}
-			if *slot != "" {
-				return nil, fmt.Errorf("%w: %s and %s have the same index %d", ErrBadInput, *slot, path, i)
-			}
-			*slot = path
-		}
-	}
-	idx := make([]int64, 0, len(byIndex))
-	for i := range byIndex {
-		idx = append(idx, i)
-	}
-	sort.Slice(idx, func(a, b int) bool { return idx[a] < idx[b] })
-	var out []Source
-	for _, i := range idx {
-		t := byIndex[i]
-		switch {
-		case t.meta == "":
-			return nil, fmt.Errorf("%w: %s: embeddings with index %d have no metadata/metadata_%d.parquet", ErrBadInput, dir, i, i)
-		case t.img == "":
-			return nil, fmt.Errorf("%w: %s has no img_emb file with index %d", ErrBadInput, t.meta, i)
-		}
-		out = append(out, Source{
-			Name:     filepath.Base(filepath.Clean(dir)) + "/" + filepath.Base(t.meta),
-			Metadata: t.meta, ImageEmb: t.img, TextEmb: t.txt,
-		})
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("%w: %s/metadata has no metadata_N.parquet files", ErrBadInput, dir)
-	}
-	return out, nil
 }
 
 // Ingest adds the sources to the store, one at a time. Each source is
@@ -202,13 +80,13 @@ func (d *DB) Ingest(ctx context.Context, srcs []Source, opts *IngestOptions) ([]
 		if err != nil {
 			return results, err
 		}
-		total += p.meta.rows
+		total += p.info.Rows
 		if p.img != nil {
 			if dim == 0 {
-				dim, dimFrom = p.img.Cols, p.src.ImageEmb
-			} else if p.img.Cols != dim {
+				dim, dimFrom = p.img.Dim(), p.img.Path()
+			} else if p.img.Dim() != dim {
 				p.close()
-				return results, fmt.Errorf("%w: %s has dimension %d but %s has %d", ErrDimension, p.src.ImageEmb, p.img.Cols, dimFrom, dim)
+				return results, fmt.Errorf("%w: %s has dimension %d but %s has %d", ErrDimension, p.img.Path(), p.img.Dim(), dimFrom, dim)
 			}
 		}
 		p.close()
@@ -231,7 +109,7 @@ func (d *DB) Ingest(ctx context.Context, srcs []Source, opts *IngestOptions) ([]
 		if err != nil {
 			return results, err
 		}
-		done += p.meta.rows
+		done += p.info.Rows
 		if o.Progress != nil {
 			o.Progress(done, total)
 		}
@@ -245,101 +123,94 @@ func (d *DB) Ingest(ctx context.Context, srcs []Source, opts *IngestOptions) ([]
 	return results, nil
 }
 
-// prepared is a source whose files are open and checked.
+// prepared is a source whose reader is open and checked.
 type prepared struct {
-	src   Source
-	name  string
-	files []SourceFile
-	meta  *pqFile
-	img   *npy.File
-	txt   *npy.File
+	r     SegmentReader
+	info  SegmentInfo
+	img   VectorReader
+	txt   VectorReader
+	files []SourceFile // with sums
 }
 
-func (p *prepared) close() {
-	if p.meta != nil {
-		p.meta.close()
-	}
-	if p.img != nil {
-		p.img.Close()
-	}
-	if p.txt != nil {
-		p.txt.Close()
-	}
-}
+func (p *prepared) close() { p.r.Close() }
 
-// prepare opens and checks a source's files before anything is written:
-// parquet readable, npy headers consistent with their size, row counts
-// equal, dimensions equal to each other and to the store's; with sums, it
-// also checksums the files.
+// prepare opens a source's reader and checks it before anything is
+// written: its layout checks its files (parquet readable, npy headers
+// consistent with their size and row counts equal, for the parquet
+// layouts); prepare checks what every layout must satisfy, vector
+// dimensions equal to each other and to the store's among them. With
+// sums, it also gets the files' checksums.
 func (d *DB) prepare(s Source, skipText, sums bool) (*prepared, error) {
-	if s.Metadata == "" {
-		return nil, fmt.Errorf("%w: source without a metadata file", ErrBadInput)
-	}
-	p := &prepared{src: s, name: s.Name}
-	if p.name == "" {
-		p.name = filepath.Base(s.Metadata)
-	}
-	if skipText {
-		p.src.TextEmb = ""
-	}
-	var err error
-	if p.meta, err = openParquet(s.Metadata); err != nil {
+	r, err := openSource(s, SourceOptions{SkipText: skipText})
+	if err != nil {
 		return nil, err
 	}
-	open := func(path string) (*npy.File, error) {
-		f, err := npy.Open(path)
-		if err != nil {
-			p.close()
-			return nil, fmt.Errorf("%w: %v", ErrBadInput, err)
-		}
-		if int64(f.Rows) != p.meta.rows {
-			f.Close()
-			p.close()
-			return nil, fmt.Errorf("%w: %s has %d rows but %s has %d: row r of each must be the same sample",
-				ErrBadInput, path, f.Rows, s.Metadata, p.meta.rows)
-		}
-		return f, nil
-	}
-	if p.src.ImageEmb != "" {
-		if p.img, err = open(p.src.ImageEmb); err != nil {
-			return nil, err
-		}
-	}
-	if p.src.TextEmb != "" {
-		if p.txt, err = open(p.src.TextEmb); err != nil {
-			return nil, err
-		}
-	}
-	if p.img != nil && p.txt != nil && p.img.Cols != p.txt.Cols {
+	p := &prepared{r: r, info: r.Info(), img: r.Image(), txt: r.Text()}
+	if err := d.checkReader(p); err != nil {
 		p.close()
-		return nil, fmt.Errorf("%w: %s has dimension %d but %s has %d", ErrDimension, p.src.ImageEmb, p.img.Cols, p.src.TextEmb, p.txt.Cols)
+		return nil, err
+	}
+	if sums {
+		if p.files, err = r.Provenance(); err != nil {
+			p.close()
+			return nil, err
+		}
+		if len(p.files) == 0 {
+			p.close()
+			return nil, fmt.Errorf("%w: %s: the reader names no source files", ErrBadInput, p.info.Path)
+		}
+	}
+	return p, nil
+}
+
+// checkReader checks what an opened reader says of its segment.
+func (d *DB) checkReader(p *prepared) error {
+	in := &p.info
+	if in.Rows < 0 || in.Rows > math.MaxUint32 {
+		return fmt.Errorf("%w: %s: %d rows", ErrBadInput, in.Path, in.Rows)
+	}
+	seen := map[string]bool{}
+	for _, c := range in.Columns {
+		switch {
+		case seen[c.Name]:
+			return fmt.Errorf("%w: %s: the reader declares column %q twice", ErrBadInput, in.Path, c.Name)
+		case c.Type < query.TypeString || c.Type > query.TypeBool:
+			return fmt.Errorf("%w: %s: the reader declares column %q of unknown type %d", ErrBadInput, in.Path, c.Name, c.Type)
+		}
+		seen[c.Name] = true
+	}
+	for _, v := range []VectorReader{p.img, p.txt} {
+		if v == nil {
+			continue
+		}
+		if dt := v.DType(); dt != "float16" && dt != "float32" {
+			return fmt.Errorf("%w: %s: vectors of type %q (float16 and float32 are supported)", ErrBadInput, v.Path(), dt)
+		}
+		if v.Dim() < 0 || v.Dim() > npy.MaxCols {
+			return fmt.Errorf("%w: %s: vectors of dimension %d", ErrBadInput, v.Path(), v.Dim())
+		}
+		if v.Rows() != in.Rows {
+			return fmt.Errorf("%w: %s has %d rows but %s has %d: row r of each must be the same sample",
+				ErrBadInput, v.Path(), v.Rows(), in.Path, in.Rows)
+		}
+	}
+	if p.img != nil && p.txt != nil && p.img.Dim() != p.txt.Dim() {
+		return fmt.Errorf("%w: %s has dimension %d but %s has %d", ErrDimension, p.img.Path(), p.img.Dim(), p.txt.Path(), p.txt.Dim())
 	}
 	if p.img == nil && p.txt != nil {
-		p.close()
-		return nil, fmt.Errorf("%w: %s: text embeddings need image embeddings too", ErrBadInput, p.src.TextEmb)
+		return fmt.Errorf("%w: %s: text embeddings need image embeddings too", ErrBadInput, p.txt.Path())
 	}
 	m, err := d.snapshot()
 	if err != nil {
-		p.close()
-		return nil, err
+		return err
 	}
-	if p.img != nil && m.Dim != 0 && p.img.Cols != m.Dim {
-		p.close()
-		return nil, fmt.Errorf("%w: %s has dimension %d, the store has %d", ErrDimension, p.src.ImageEmb, p.img.Cols, m.Dim)
+	if p.img != nil && m.Dim != 0 && p.img.Dim() != m.Dim {
+		return fmt.Errorf("%w: %s has dimension %d, the store has %d", ErrDimension, p.img.Path(), p.img.Dim(), m.Dim)
 	}
-	for _, f := range []struct{ role, path string }{{"metadata", s.Metadata}, {"img_emb", p.src.ImageEmb}, {"text_emb", p.src.TextEmb}} {
-		if f.path == "" || !sums {
-			continue
-		}
-		sf, err := checksum(f.path)
-		if err != nil {
-			p.close()
-			return nil, err
-		}
-		sf.Role, sf.Rows = f.role, p.meta.rows
-		p.files = append(p.files, sf)
+	if p.img != nil && p.img.Dim() == 0 {
+		return fmt.Errorf("%w: %s has dimension 0", ErrDimension, p.img.Path())
 	}
-	return p, nil
+	return nil
 }
 
 func checksum(path string) (SourceFile, error) {
@@ -379,40 +250,40 @@ func (d *DB) ingestOne(ctx context.Context, p *prepared, progress func(int64)) (
 	if err != nil {
 		return IngestResult{}, err
 	}
-	res := IngestResult{Name: p.name, Rows: p.meta.rows, Missing: p.meta.missing(), Ignored: p.meta.skipped}
+	res := IngestResult{Name: p.info.Name, Rows: p.info.Rows, Missing: p.info.Missing, Ignored: p.info.Ignored}
 	for _, s := range m.Segments {
-		if s.Name == p.name {
+		if s.Name == p.info.Name {
 			if sameFiles(s.Files, p.files) {
 				res.Skipped = true
 				return res, nil
 			}
-			return res, fmt.Errorf("%w: %s (the store's copy has other checksums; ingest it under another name if it is another file)", ErrConflict, p.name)
+			return res, fmt.Errorf("%w: %s (the store's copy has other checksums; ingest it under another name if it is another file)", ErrConflict, p.info.Name)
 		}
 		if s.Files[0].SHA256 == p.files[0].SHA256 {
-			return res, fmt.Errorf("%w: %s has the same content as %s", ErrDuplicate, p.src.Metadata, s.Name)
+			return res, fmt.Errorf("%w: %s has the same content as %s", ErrDuplicate, p.info.Path, s.Name)
 		}
 	}
 	if err := d.checkSpace(p, m); err != nil {
 		return res, err
 	}
 	next := m.clone()
-	seg := Segment{ID: m.NextSegment, Name: p.name, Base: m.Rows, Rows: p.meta.rows, Files: p.files,
+	seg := Segment{ID: m.NextSegment, Name: p.info.Name, Base: m.Rows, Rows: p.info.Rows, Files: p.files,
 		HasImage: p.img != nil, HasText: p.txt != nil}
 	seg.Stats.Missing = res.Missing
-	for _, c := range p.meta.cols {
-		mc := next.column(c.name)
+	for _, c := range p.info.Columns {
+		mc := next.column(c.Name)
 		if mc == nil {
 			if len(next.Columns) >= math.MaxUint16 {
-				return res, fmt.Errorf("%w: %s: too many columns", ErrBadInput, p.src.Metadata)
+				return res, fmt.Errorf("%w: %s: too many columns", ErrBadInput, p.info.Path)
 			}
-			next.Columns = append(next.Columns, ManifestColumn{ID: uint16(len(next.Columns)), Name: c.name, Type: c.typ})
+			next.Columns = append(next.Columns, ManifestColumn{ID: uint16(len(next.Columns)), Name: c.Name, Type: c.Type})
 		} else {
-			mc.Type = widen(mc.Type, c.typ)
+			mc.Type = widen(mc.Type, c.Type)
 		}
 	}
 	if p.img != nil && next.Dim == 0 {
-		next.Dim = p.img.Cols
-		next.DType = p.img.DType.String()
+		next.Dim = p.img.Dim()
+		next.DType = p.img.DType()
 	}
 
 	// From here on, failure must undo what was written.
@@ -435,7 +306,7 @@ func (d *DB) ingestOne(ctx context.Context, p *prepared, progress func(int64)) (
 
 	var progMu sync.Mutex
 	var units int64
-	unitsPerRow := int64(len(p.meta.cols))
+	unitsPerRow := int64(len(p.info.Columns))
 	if p.img != nil {
 		unitsPerRow++
 	}
@@ -446,7 +317,7 @@ func (d *DB) ingestOne(ctx context.Context, p *prepared, progress func(int64)) (
 		progMu.Lock()
 		defer progMu.Unlock()
 		units += n
-		progress(units / unitsPerRow)
+		progress(units / max(unitsPerRow, 1))
 	}
 
 	if err := d.writeColumns(ctx, p, next, &seg, advance); err != nil {
@@ -459,8 +330,8 @@ func (d *DB) ingestOne(ctx context.Context, p *prepared, progress func(int64)) (
 		if seg.NormalizedImage, seg.ImageSum, err = writeVectors(ctx, p.img, img, seg.Base, advance); err != nil {
 			return res, err
 		}
-		if p.img.DType.String() != next.DType {
-			seg.ConvertedFrom = p.img.DType.String()
+		if p.img.DType() != next.DType {
+			seg.ConvertedFrom = p.img.DType()
 		}
 		res.Normalized += seg.NormalizedImage
 	}
@@ -492,7 +363,7 @@ func (d *DB) ingestOne(ctx context.Context, p *prepared, progress func(int64)) (
 		return res, err
 	}
 	if err := writeManifest(d.dir, next); err != nil {
-		return res, fmt.Errorf("db: committing %s: %w", p.name, err)
+		return res, fmt.Errorf("db: committing %s: %w", p.info.Name, err)
 	}
 	ok = true
 	// The new rows' norms, computed before the lock; only ingest (one at a
@@ -566,24 +437,44 @@ func (d *DB) writeColumns(ctx context.Context, p *prepared, m *Manifest, seg *Se
 		defer wbMu.Unlock()
 		return wb.Set(k, v)
 	}
-	stats := make([]columnStats, len(p.meta.cols))
-	errs := make([]error, len(p.meta.cols))
+	cols := p.info.Columns
+	stats := make([]columnStats, len(cols))
+	errs := make([]error, len(cols))
 	sem := make(chan struct{}, 2)
 	var wg sync.WaitGroup
-	for i, c := range p.meta.cols {
+	for i, c := range cols {
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			colID := m.column(c.name).ID
-			stats[i], errs[i] = p.meta.readColumn(c, func(start int, b *colBuilder) error {
+			colID := m.column(c.Name).ID
+			st := newColumnStats(c.Name)
+			var start int64
+			err := p.r.ReadColumn(i, func(cb *ColumnBatch) error {
 				if err := ctx.Err(); err != nil {
 					return err
 				}
+				if cb == nil || cb.b.n == 0 {
+					return nil
+				}
+				b := &cb.b
+				switch {
+				case b.typ != c.Type || !b.wellFormed():
+					return fmt.Errorf("%w: %s: column %s: the reader gave a batch whose values are not all of the column's type %s", ErrBadInput, p.info.Path, c.Name, c.Type)
+				case b.n > blockRows || start%blockRows != 0:
+					return fmt.Errorf("%w: %s: column %s: the reader gave a batch of %d rows at row %d of %d (batches must be full but for the last)", ErrBadInput, p.info.Path, c.Name, b.n, start, p.info.Rows)
+				}
+				st.add(c.Name, b)
 				advance(int64(b.n))
-				return set(blockKey(seg.ID, colID, uint32(start)), b.encode())
+				k := blockKey(seg.ID, colID, uint32(start))
+				start += int64(b.n)
+				return set(k, b.encode())
 			})
+			if err == nil && start != p.info.Rows {
+				err = fmt.Errorf("%w: %s: column %s has %d values, the segment has %d rows", ErrBadInput, p.info.Path, c.Name, start, p.info.Rows)
+			}
+			stats[i], errs[i] = st, err
 		}()
 	}
 	wg.Wait()
@@ -591,18 +482,18 @@ func (d *DB) writeColumns(ctx context.Context, p *prepared, m *Manifest, seg *Se
 		return err
 	}
 	if err := wb.Flush(); err != nil {
-		return fmt.Errorf("db: writing metadata of %s: %w", p.name, err)
+		return fmt.Errorf("db: writing metadata of %s: %w", p.info.Name, err)
 	}
 	seg.Stats.Nulls = map[string]int64{}
 	seg.Stats.InvalidUTF8 = map[string]int64{}
-	for i, c := range p.meta.cols {
-		seg.Columns = append(seg.Columns, c.name)
+	for i, c := range cols {
+		seg.Columns = append(seg.Columns, c.Name)
 		st := stats[i]
 		if st.nulls > 0 {
-			seg.Stats.Nulls[c.name] = st.nulls
+			seg.Stats.Nulls[c.Name] = st.nulls
 		}
 		if st.invalidUTF8 > 0 {
-			seg.Stats.InvalidUTF8[c.name] = st.invalidUTF8
+			seg.Stats.InvalidUTF8[c.Name] = st.invalidUTF8
 		}
 		if st.nsfw != nil {
 			seg.Stats.NSFW = st.nsfw
@@ -612,14 +503,62 @@ func (d *DB) writeColumns(ctx context.Context, p *prepared, m *Manifest, seg *Se
 	return nil
 }
 
-// writeVectors copies an npy file's rows into the store's vector file at
+// columnStats is what writing a column learns for info.
+type columnStats struct {
+	nulls       int64
+	invalidUTF8 int64
+	nsfw        map[string]int64 // for the nsfw column: each value's count
+	simInvalid  int64
+}
+
+func newColumnStats(name string) columnStats {
+	var st columnStats
+	if name == "nsfw" {
+		st.nsfw = map[string]int64{}
+	}
+	return st
+}
+
+// add counts a batch of the named column: nulls, invalid UTF-8 strings,
+// the nsfw column's values (null under ""), similarity values that are
+// NaN, > 1 or < -1.
+func (st *columnStats) add(name string, b *colBuilder) {
+	for i := 0; i < b.n; i++ {
+		if b.nulls[i] {
+			st.nulls++
+			if st.nsfw != nil {
+				st.nsfw[""]++
+			}
+			continue
+		}
+		switch b.typ {
+		case query.TypeString:
+			s := b.data[b.off[i]:b.off[i+1]]
+			if !utf8.Valid(s) {
+				st.invalidUTF8++
+			}
+			if st.nsfw != nil {
+				st.nsfw[textKey(string(s))]++
+			}
+		case query.TypeFloat:
+			if f := b.flts[i]; name == "similarity" && (math.IsNaN(f) || f > 1 || f < -1) {
+				st.simInvalid++
+			}
+		}
+	}
+}
+
+// writeVectors copies a reader's vectors into the store's vector file at
 // row base, converting the dtype when it differs, and scaling vectors that
 // are not unit-norm. NaN, Inf or an all-zero vector is an error naming the
 // file and row. It returns the number of vectors normalised.
-func writeVectors(ctx context.Context, src *npy.File, dst *vecFile, base int64, advance func(int64)) (normalized int64, sum string, err error) {
+func writeVectors(ctx context.Context, src VectorReader, dst *vecFile, base int64, advance func(int64)) (normalized int64, sum string, err error) {
 	const chunk = 4096
-	dim := src.Cols
-	esz := src.DType.Size()
+	dim := src.Dim()
+	esz := 4
+	if src.DType() == "float16" {
+		esz = 2
+	}
 	raw := make([]byte, chunk*dim*esz)
 	h16 := make([]uint16, chunk*dim)
 	f32 := make([]float32, chunk*dim)
@@ -637,8 +576,11 @@ func writeVectors(ctx context.Context, src *npy.File, dst *vecFile, base int64, 
 		if err != nil {
 			return 0, "", fmt.Errorf("%w: %v", ErrBadInput, err)
 		}
+		if n <= 0 || n > chunk || row+int64(n) > src.Rows() {
+			return 0, "", fmt.Errorf("%w: %s: the reader gave %d vectors at row %d of %d", ErrBadInput, src.Path(), n, row, src.Rows())
+		}
 		vals := f32[:n*dim]
-		if src.DType == npy.Float16 {
+		if src.DType() == "float16" {
 			for j := range h16[:n*dim] {
 				h16[j] = binary.LittleEndian.Uint16(raw[2*j:])
 			}
@@ -655,13 +597,13 @@ func writeVectors(ctx context.Context, src *npy.File, dst *vecFile, base int64, 
 			if math.IsNaN(ss) || math.IsInf(ss, 0) {
 				for j, x := range v {
 					if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
-						return 0, "", fmt.Errorf("%w: %s: row %d, element %d is %v", ErrBadInput, src.Path, row+int64(i), j, x)
+						return 0, "", fmt.Errorf("%w: %s: row %d, element %d is %v", ErrBadInput, src.Path(), row+int64(i), j, x)
 					}
 				}
 				ss = vector.Norm(v) * vector.Norm(v)
 			}
 			if ss == 0 {
-				return 0, "", fmt.Errorf("%w: %s: row %d is an all-zero vector", ErrBadInput, src.Path, row+int64(i))
+				return 0, "", fmt.Errorf("%w: %s: row %d is an all-zero vector", ErrBadInput, src.Path(), row+int64(i))
 			}
 			// float16 rounding leaves CLIP's unit vectors within ~1e-3 of 1.
 			if math.Abs(math.Sqrt(ss)-1) > 1e-2 {
@@ -672,7 +614,7 @@ func writeVectors(ctx context.Context, src *npy.File, dst *vecFile, base int64, 
 		}
 		out = out[:0]
 		switch {
-		case !changed && src.DType.String() == dst.dtype:
+		case !changed && src.DType() == dst.dtype:
 			out = append(out, raw[:n*dim*esz]...)
 		case dst.dtype == "float16":
 			vector.F32ToF16(h16[:n*dim], vals)
@@ -690,6 +632,9 @@ func writeVectors(ctx context.Context, src *npy.File, dst *vecFile, base int64, 
 		h.Write(out)
 		row += int64(n)
 		advance(int64(n))
+	}
+	if row != src.Rows() {
+		return 0, "", fmt.Errorf("%w: %s: the reader gave %d vectors, not %d", ErrBadInput, src.Path(), row, src.Rows())
 	}
 	return normalized, fmt.Sprintf("%016x", h.Sum64()), nil
 }
@@ -709,23 +654,23 @@ func (d *DB) checkSpace(p *prepared, m *Manifest) error {
 	need := 4*p.files[0].Size + 1<<20
 	dim := m.Dim
 	if p.img != nil {
-		dim = p.img.Cols
+		dim = p.img.Dim()
 	}
 	esz := int64(2)
-	if m.DType == "float32" || (m.DType == "" && p.img != nil && p.img.DType == npy.Float32) {
+	if m.DType == "float32" || (m.DType == "" && p.img != nil && p.img.DType() == "float32") {
 		esz = 4
 	}
-	for _, f := range []*npy.File{p.img, p.txt} {
+	for _, f := range []VectorReader{p.img, p.txt} {
 		if f != nil {
-			need += int64(f.Rows) * int64(dim) * esz
+			need += f.Rows() * int64(dim) * esz
 		}
 	}
 	if p.img != nil {
-		need += int64(p.img.Rows) * 160 // graph links at M 16
+		need += p.img.Rows() * 160 // graph links at M 16
 	}
 	if need > free {
 		return fmt.Errorf("%w: no space left for %s in %s: it needs about %d MB, %d MB are free",
-			ErrNoSpace, p.name, d.dir, need>>20, free>>20)
+			ErrNoSpace, p.info.Name, d.dir, need>>20, free>>20)
 	}
 	return nil
 }

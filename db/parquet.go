@@ -8,7 +8,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/deprecated"
@@ -29,7 +28,7 @@ func canonicalName(name string) string {
 }
 
 // expectedColumns are the LAION columns info reports as missing when a
-// metadata file lacks them.
+// metadata file of the LAION layouts lacks them.
 var expectedColumns = []string{"text", "url", "nsfw", "similarity", "width", "height", "license"}
 
 // pqColumn is one top-level leaf column of a parquet file.
@@ -136,33 +135,10 @@ func storeType(t parquet.Type) query.Type {
 
 func (p *pqFile) close() error { return p.f.Close() }
 
-// missing lists the expected LAION columns the file lacks.
-func (p *pqFile) missing() []string {
-	var out []string
-	for _, want := range expectedColumns {
-		found := false
-		for _, c := range p.cols {
-			found = found || c.name == want
-		}
-		if !found {
-			out = append(out, want)
-		}
-	}
-	return out
-}
-
-// columnStats is what reading a column learns for info.
-type columnStats struct {
-	nulls       int64
-	invalidUTF8 int64
-	nsfw        map[string]int64
-	simInvalid  int64
-}
-
-// readColumn reads every value of c in row order, emitting a full block of
+// readColumn reads every value of c in row order, emitting a full batch of
 // blockRows rows (the last one shorter) through emit. Any decoding failure
 // names the file, column and row.
-func (p *pqFile) readColumn(c pqColumn, emit func(start int, b *colBuilder) error) (st columnStats, err error) {
+func (p *pqFile) readColumn(c pqColumn, emit func(*ColumnBatch) error) (err error) {
 	row := 0
 	// parquet-go can panic on corrupt pages: a refused file, not a crash
 	// (this runs in its own goroutine, where a panic would end the process).
@@ -171,14 +147,11 @@ func (p *pqFile) readColumn(c pqColumn, emit func(start int, b *colBuilder) erro
 			err = fmt.Errorf("%w: %s: column %s near row %d: unreadable page: %v", ErrBadInput, p.path, c.orig, row, r)
 		}
 	}()
-	if c.name == "nsfw" {
-		st.nsfw = map[string]int64{}
-	}
-	b := newColBuilder(c.typ)
+	batch := NewColumnBatch(c.typ)
+	b := &batch.b
 	pages := c.col.Pages()
 	defer pages.Close()
 	buf := make([]parquet.Value, 1024)
-	start := 0
 	kind := c.col.Type().Kind()
 	var scratch []byte
 	for {
@@ -187,7 +160,7 @@ func (p *pqFile) readColumn(c pqColumn, emit func(start int, b *colBuilder) erro
 			break
 		}
 		if err != nil {
-			return st, fmt.Errorf("%w: %s: column %s near row %d: %v", ErrBadInput, p.path, c.orig, row, err)
+			return fmt.Errorf("%w: %s: column %s near row %d: %v", ErrBadInput, p.path, c.orig, row, err)
 		}
 		vr := page.Values()
 		for {
@@ -195,10 +168,6 @@ func (p *pqFile) readColumn(c pqColumn, emit func(start int, b *colBuilder) erro
 			for _, v := range buf[:n] {
 				if v.IsNull() {
 					b.appendNull()
-					st.nulls++
-					if st.nsfw != nil {
-						st.nsfw[""]++
-					}
 				} else {
 					switch c.typ {
 					case query.TypeBool:
@@ -217,9 +186,6 @@ func (p *pqFile) readColumn(c pqColumn, emit func(start int, b *colBuilder) erro
 							f = float64(v.Float())
 						}
 						b.appendFloat(f)
-						if c.name == "similarity" && (math.IsNaN(f) || f > 1 || f < -1) {
-							st.simInvalid++
-						}
 					default:
 						var s []byte
 						switch kind {
@@ -232,22 +198,15 @@ func (p *pqFile) readColumn(c pqColumn, emit func(start int, b *colBuilder) erro
 							scratch = append(scratch[:0], v.String()...)
 							s = scratch
 						}
-						if !utf8.Valid(s) {
-							st.invalidUTF8++
-						}
 						b.appendString(s)
-						if st.nsfw != nil {
-							st.nsfw[textKey(string(s))]++
-						}
 					}
 				}
 				row++
 				if b.n == blockRows {
-					if err := emit(start, b); err != nil {
+					if err := emit(batch); err != nil {
 						parquet.Release(page)
-						return st, err
+						return err
 					}
-					start += b.n
 					b.reset()
 				}
 			}
@@ -256,18 +215,18 @@ func (p *pqFile) readColumn(c pqColumn, emit func(start int, b *colBuilder) erro
 			}
 			if err != nil {
 				parquet.Release(page)
-				return st, fmt.Errorf("%w: %s: column %s at row %d: %v", ErrBadInput, p.path, c.orig, row, err)
+				return fmt.Errorf("%w: %s: column %s at row %d: %v", ErrBadInput, p.path, c.orig, row, err)
 			}
 		}
 		parquet.Release(page)
 	}
 	if b.n > 0 {
-		if err := emit(start, b); err != nil {
-			return st, err
+		if err := emit(batch); err != nil {
+			return err
 		}
 	}
 	if int64(row) != p.rows {
-		return st, fmt.Errorf("%w: %s: column %s has %d values, the file says %d rows", ErrBadInput, p.path, c.orig, row, p.rows)
+		return fmt.Errorf("%w: %s: column %s has %d values, the file says %d rows", ErrBadInput, p.path, c.orig, row, p.rows)
 	}
-	return st, nil
+	return nil
 }

@@ -30,8 +30,9 @@ func init() {
 		name:    "ingest",
 		summary: "load LAION parquet metadata and CLIP embedding files into a store",
 		usage: "--store DIR PATH...\n\n" +
-			"PATH is a .parquet metadata file (LAION-400M part), a folder of them, or a clip-retrieval\n" +
-			"embedding folder (img_emb/, text_emb/, metadata/). To pair one .npy with one parquet file,\n" +
+			"PATH is a .parquet metadata file (LAION-400M part), a folder of them, a clip-retrieval\n" +
+			"embedding folder (img_emb/, text_emb/, metadata/), or an img2dataset output folder (every\n" +
+			"row is stored, whatever its status). To pair one .npy with one parquet file,\n" +
 			"give the parquet file and --img-emb (and --text-emb).",
 		flags: func(fs *pflag.FlagSet) {
 			f := &ingestFlags

@@ -1,0 +1,41 @@
+package db
+
+import (
+	"fmt"
+	"io/fs"
+	"path/filepath"
+	"sort"
+)
+
+// The "laion-parts" layout reads LAION-400M metadata parts, and any other
+// parquet files: a .parquet file is a metadata-only unit named by its base
+// name, and a folder contributes each of its .parquet files. It takes any
+// folder, so it comes last.
+func init() {
+	mustRegister(Layout{Name: "laion-parts", Order: 1000, Expand: expandParquetParts,
+		Open: func(s Source, o SourceOptions) (SegmentReader, error) {
+			return openParquetSegment(s, o, expectedColumns)
+		}})
+}
+
+func expandParquetParts(p string, fi fs.FileInfo) ([]Source, bool, error) {
+	if !fi.IsDir() {
+		if filepath.Ext(p) != ".parquet" {
+			return nil, false, nil
+		}
+		return []Source{{Metadata: p, Layout: "laion-parts"}}, true, nil
+	}
+	files, err := filepath.Glob(filepath.Join(p, "*.parquet"))
+	if err != nil {
+		return nil, true, err
+	}
+	if len(files) == 0 {
+		return nil, true, fmt.Errorf("%w: %s: no .parquet files and no metadata/ folder", ErrBadInput, p)
+	}
+	sort.Strings(files)
+	out := make([]Source, 0, len(files))
+	for _, f := range files {
+		out = append(out, Source{Metadata: f, Layout: "laion-parts"})
+	}
+	return out, true, nil
+}
