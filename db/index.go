@@ -329,10 +329,8 @@ func (v *view) search(ctx context.Context, req query.SearchRequest) (query.Searc
 // defaultEf is the candidate list size of an index search for k results
 // when the index has no calibration for the query's kind (an index built
 // before calibration existed, or text queries on a store without text
-// embeddings). Measured on 100k CLIP-like vectors (BENCHMARKS.md),
-// recall@10 of text queries is 0.967 at ef 96 and 0.993 at ef 256, where
-// image queries are at 1.000 from ef 48; at 1M it is lower, which is why
-// stores calibrate.
+// embeddings): wide enough for text queries on a store of about 100k rows
+// (BENCHMARKS.md); larger stores need more, which is why they calibrate.
 func defaultEf(k int) int { return max(256, 2*k) }
 
 // ef returns the ef of an index search for req, and why: Options.EfSearch
@@ -377,10 +375,10 @@ func (v *view) ef(req query.SearchRequest) (int, string) {
 }
 
 // defaultExactUpTo is the default of Options.ExactUpTo: an exact scan of a
-// million 512-d float16 vectors takes about 30 ms on two cores
-// (BenchmarkQuery/q=knn-unfiltered), and its answer is exact and the same
-// on every store built from the same files, where a graph built in
-// parallel may differ from one build to the next.
+// million vectors is cheap (BenchmarkQuery/q=knn-unfiltered measures it),
+// and its answer is exact and the same on every store built from the same
+// files, where a graph built in parallel may differ from one build to the
+// next.
 const defaultExactUpTo = 1 << 20
 
 func (d *DB) exactUpTo() int {

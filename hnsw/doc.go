@@ -40,55 +40,36 @@
 //
 // # Vectors are not copied
 //
-// The index reads the caller's vec.Matrix, normally the store's
+// The index reads the caller's vector.Matrix, normally the store's
 // memory-mapped float16 vector file, and scores a float32 query against a
-// float16 row with the F16C/FMA kernel of internal/vec. Measured
-// (BenchmarkDot in internal/vec; AMD EPYC, Go 1.26): a 512-d float16 dot
-// product takes ~23 ns and a float32 one ~33-43 ns, so float16 is not slower
-// to score, and it halves the bytes each random graph hop pulls from memory
-// (1 KiB vs 2 KiB per 512-d row). A float32 copy would double the RAM and
-// the memory traffic for nothing.
+// float16 row with the F16C/FMA kernel of package vector: a float16 row is
+// half the bytes a graph hop pulls from memory, and a float32 copy would
+// double the RAM.
 //
 // Searches do not traverse the float16 rows either, by default: Add keeps
 // SQ8 codes of every row (one byte per component, per-dimension ranges;
-// vec.SQ8), 512 bytes at 512-d, and the graph search scores them, then
-// re-ranks its best max(8k, 64) candidates by their exact float16 scores,
-// so hits carry exact scores. In cache the AVX2 SQ8 kernel is slower than
-// the float16 one (~30 ns against ~23 ns at 512-d; BenchmarkDotQ8,
-// BenchmarkDot), but a graph hop is a cache miss, and it reads half the
-// bytes. Measured on 1M CLIP-like 512-d rows, 200 queries per kind, one
-// thread, the same graph (BENCHMARKS.md): recall@10 was the same with and
-// without the codes at every ef measured from 32 to 2048, and re-ranking
-// 4k, 8k or all ef candidates gave the same recall; a text query at ef
-// 1536 took 4.9-7.7 ms against 9.2 ms over float16 rows, and an image
-// query at ef 128 0.7-0.9 ms against 0.7-2.1 ms. In the same-run
-// comparison with hnswlib at 1M, laiondb answered text queries at
-// recall@10 0.99 at 1.66 times hnswlib's rate. The codes are what a search
-// keeps hot; the float16 rows are read only to build and to re-rank (8k
-// rows a query). Options.NoSQ8 and SearchOptions.NoSQ8 turn the codes off.
-// While the layer search scores a node's unvisited neighbours it prefetches
-// the next neighbour's codes (or row), as hnswlib does.
-//
-// RAM per vector is therefore ~137 bytes of graph plus 512 bytes of codes,
-// with the store's float16 row (1 KiB, kept anyway for exact scans) in the
-// page cache as far as memory allows, against ~2.3 KiB for hnswlib (float32
-// row, links, label and per-node lock; 2,296 bytes measured at 1M by the
-// bench harness).
+// vector.SQ8), and the graph search scores them, then re-ranks its best
+// max(8k, 64) candidates by their exact float16 scores, so hits carry
+// exact scores. The codes are what a search keeps hot; the float16 rows are
+// read only to build and to re-rank. Options.NoSQ8 and SearchOptions.NoSQ8
+// turn the codes off. While the layer search scores a node's unvisited
+// neighbours it prefetches the next neighbour's codes (or row), as hnswlib
+// does. MemoryBytes counts the graph and the codes (the float16 rows stay
+// in the caller's file); BENCHMARKS.md gives the measured speed, recall and
+// memory beside hnswlib's.
 //
 // # Choosing ef
 //
-// Recall at a given ef depends on the data, its size and the query: on 1M
-// CLIP-like rows image queries reach recall@10 0.99 at ef 32-64, text
-// queries (which sit in CLIP's text cone, far from the images they match)
-// need ef 1,500-2,000. SearchOptions.Seeds also starts the layer-0 search
-// from the best hub nodes (rows on layer 2 and above, scored from a packed
-// copy), which raised text recall@10 at 1M from 0.84 to 0.91 at ef 256.
-// Index.Calibrate measures, against exact scans, the smallest ef of
-// EfLadder at which a lower confidence bound of the recall of a sample of
-// queries (mean per-query recall minus two standard errors) reaches a
-// target; the store (package db) runs it at every index build with 500 of
-// its own image and 500 of its text embeddings, and searches at the
-// calibrated ef.
+// Recall at a given ef depends on the data, its size and the query: text
+// queries, which sit in CLIP's text cone far from the images they match,
+// need a far larger ef than image queries. SearchOptions.Seeds also starts
+// the layer-0 search from the best hub nodes (rows on layer 2 and above,
+// scored from a packed copy). Index.Calibrate measures, against exact
+// scans, the smallest ef of EfLadder at which a lower confidence bound of
+// the recall of a sample of queries (mean per-query recall minus two
+// standard errors) reaches a target; the store (package db) runs it at
+// every index build with its own image and text embeddings, and searches
+// at the calibrated ef.
 //
 // # Building and concurrency
 //
@@ -114,18 +95,12 @@
 // graphCostRatio times the cost of a score in the sequential, parallel
 // scan, while the scan of the allowed rows costs one score per allowed
 // row. The scan wins below allowed = sqrt(graphCostRatio·visitsPerEf·ef·n).
-// Measured on 100k CLIP-like 512-d rows (BenchmarkSearch,
-// BenchmarkFilteredSearch; 2-core AMD EPYC shared with other jobs, so
-// absolute times are inflated but ratios taken in the same run hold): an
-// unfiltered search scores ~300 + 16·ef vectors (1173 at ef=64, 2240 at
-// 128, 4164 at 256), so visitsPerEf = 16; a graph score cost ~450 ns
-// (filtered, 50% allowed: 1.45 ms for 3227 scores) against ~100 ns per
-// allowed row for the exact scan of a sparse allow-list (1%: 97 µs for
-// 1000 rows; 3%: 295 µs for 3031), so graphCostRatio = 4. At n = 100k and
-// the default ef = 96 the cutoff is ~25k allowed rows; in that run the
-// scan of a 10% list took 2.1 ms against 4.6 ms for the graph search, and
-// of a 50% list 19 ms against 1.4 ms. At 1M rows the cutoff is ~78k
-// (7.8%). The same rule sends tiny indexes (n < 64·ef) to the scan.
+// The constants come from BenchmarkSearch and BenchmarkFilteredSearch:
+// an unfiltered search scores about 300 + visitsPerEf·ef vectors with
+// visitsPerEf = 16, and a graph score costs about graphCostRatio = 4 times
+// a score in the scan of a sparse allow-list. The same rule sends tiny
+// indexes (n < 64·ef) to the scan. A caller that has already weighed the
+// two (package db does) sets SearchOptions.Planned.
 //
 // Above the cutoff the graph search runs with only allowed rows entering
 // its result list: it still walks through disallowed rows, and the list
@@ -136,27 +111,6 @@
 // fewer than k allowed rows, the exact scan answers instead. Result.Path
 // says which of graph, exact and fallback answered, and Result.Exact
 // whether the hits are guaranteed to be the true top k.
-//
-// # Measured
-//
-// 100k CLIP-like 512-d float16 rows (seeded generator in gen_test.go;
-// random-pair cosine mean 0.40), M=16, efConstruction=200, 1000 held-out
-// queries, one query goroutine, go test -bench 'Search$' on the shared
-// 2-core EPYC (load average 5-9 from other jobs during the run):
-//
-//	ef   recall@10  mean µs  p50 µs   scores/query
-//	 32   0.956       286     193       671
-//	 64   0.985       330     309      1173
-//	 96   0.991       438     416      1705   (DefaultEfSearch)
-//	128   0.995       649     636      2240
-//	256   0.999      1161    1074      4164
-//
-// Debian python3-hnswlib 0.6.2 (generic build, not -march=native) on the
-// same vectors and queries, in the same load, M=16, efC=200: recall@10
-// 0.986 / 0.993 / 0.996 at ef 64 / 96 / 128 with 1005 / 723 / 399 queries
-// per second through Python (~1.0 / 1.4 / 2.5 ms per query); 2-thread build
-// 225 s against 148 s for Add on 2 workers. These are one noisy run each;
-// bench/ holds the controlled side-by-side comparison.
 //
 // # On disk
 //
