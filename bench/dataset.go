@@ -9,10 +9,10 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
-	"sync"
 
 	"github.com/laiondb/laiondb/internal/concepts"
 	"github.com/laiondb/laiondb/internal/npy"
+	"github.com/laiondb/laiondb/internal/par"
 	"github.com/laiondb/laiondb/internal/synth"
 	"github.com/laiondb/laiondb/vector"
 )
@@ -247,46 +247,29 @@ func GroundTruth(ctx context.Context, base, queries []float32, dim, k int) ([]in
 	n, nq := len(base)/dim, len(queries)/dim
 	k = min(k, n)
 	out := make([]int32, nq*k)
-	var next int
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	errc := make(chan error, 1)
-	for range runtime.GOMAXPROCS(0) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			scores := make([]float32, n)
-			idx := make([]int32, n)
-			for {
-				mu.Lock()
-				qi := next
-				next++
-				mu.Unlock()
-				if qi >= nq {
-					return
-				}
-				if err := ctx.Err(); err != nil {
-					select {
-					case errc <- err:
-					default:
-					}
-					return
-				}
-				q := queries[qi*dim : (qi+1)*dim]
-				for i := range n {
-					scores[i] = vector.Dot(q, base[i*dim:(i+1)*dim])
-					idx[i] = int32(i)
-				}
-				top := topK(scores, idx, k)
-				copy(out[qi*k:(qi+1)*k], top)
-			}
-		}()
+	type buffers struct {
+		scores []float32
+		idx    []int32
 	}
-	wg.Wait()
-	select {
-	case err := <-errc:
+	workers := runtime.GOMAXPROCS(0)
+	bufs := make([]*buffers, workers)
+	err := par.ChunksErr(ctx, workers, nq, 1, func(w, qi, _ int) error {
+		b := bufs[w]
+		if b == nil {
+			b = &buffers{scores: make([]float32, n), idx: make([]int32, n)}
+			bufs[w] = b
+		}
+		q := queries[qi*dim : (qi+1)*dim]
+		for i := range n {
+			b.scores[i] = vector.Dot(q, base[i*dim:(i+1)*dim])
+			b.idx[i] = int32(i)
+		}
+		top := topK(b.scores, b.idx, k)
+		copy(out[qi*k:(qi+1)*k], top)
+		return nil
+	})
+	if err != nil {
 		return nil, fmt.Errorf("bench: ground truth: %w", err)
-	default:
 	}
 	return out, nil
 }

@@ -14,10 +14,10 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/laiondb/laiondb/internal/npy"
+	"github.com/laiondb/laiondb/internal/par"
 )
 
 // Searcher answers k-nearest-neighbour queries. knob is the system's
@@ -287,27 +287,8 @@ func searchSingle(idx Searcher, vecs []float32, dim, knob int) ([]int32, []time.
 
 // parallel calls fn for 0..n-1 on w goroutines, each with its own buffer.
 func parallel(n, w int, fn func(i int, buf []int32) []int32) {
-	var next int
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	for range w {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var buf []int32
-			for {
-				mu.Lock()
-				i := next
-				next++
-				mu.Unlock()
-				if i >= n {
-					return
-				}
-				buf = fn(i, buf)
-			}
-		}()
-	}
-	wg.Wait()
+	bufs := make([][]int32, w)
+	par.ChunksN(context.Background(), w, n, 1, func(wk, i, _ int) { bufs[wk] = fn(i, bufs[wk]) })
 }
 
 func joinNote(a, b string) string {

@@ -9,12 +9,13 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
 
 	ort "github.com/yalue/onnxruntime_go"
+
+	"github.com/laiondb/laiondb/internal/par"
 )
 
 // ModelEnv is the environment variable naming the default model folder.
@@ -543,25 +544,18 @@ func (m *Model) encodeImages(ctx context.Context, n int, get func(int) (image.Im
 		}
 		end := min(start+bs, n)
 		pix := make([]float32, (end-start)*plane)
-		// Decode and preprocess the batch in parallel.
+		// Decode and preprocess the batch in parallel. Every image is
+		// tried, so the error names each one that fails; ctx is checked
+		// between batches.
 		errs := make([]error, end-start)
-		var wg sync.WaitGroup
-		sem := make(chan struct{}, runtime.GOMAXPROCS(0))
-		for i := start; i < end; i++ {
-			wg.Add(1)
-			sem <- struct{}{}
-			go func(i int) {
-				defer wg.Done()
-				defer func() { <-sem }()
-				img, err := get(i)
-				if err != nil {
-					errs[i-start] = err
-					return
-				}
-				writePixelValues(pix[(i-start)*plane:(i-start+1)*plane], CenterCrop(img, size))
-			}(i)
-		}
-		wg.Wait()
+		par.Chunks(context.Background(), end-start, 1, func(_, j, _ int) {
+			img, err := get(start + j)
+			if err != nil {
+				errs[j] = err
+				return
+			}
+			writePixelValues(pix[j*plane:(j+1)*plane], CenterCrop(img, size))
+		})
 		if err := errors.Join(errs...); err != nil {
 			return nil, err
 		}

@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"math"
 	"runtime"
-	"sync"
 
+	"github.com/laiondb/laiondb/internal/par"
 	"github.com/laiondb/laiondb/vector"
 )
 
@@ -142,40 +142,9 @@ func (ix *Index) Calibrate(ctx context.Context, queries [][]float32, skip []int6
 // parallelQueries runs fn(0..n-1) on GOMAXPROCS goroutines and returns the
 // first error; ctx stops it between queries.
 func parallelQueries(ctx context.Context, n int, fn func(i int) error) error {
-	var (
-		mu    sync.Mutex
-		next  int
-		first error
-		wg    sync.WaitGroup
-	)
-	for range min(n, runtime.GOMAXPROCS(0)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				mu.Lock()
-				i := next
-				next++
-				stop := i >= n || first != nil
-				mu.Unlock()
-				if stop {
-					return
-				}
-				err := ctx.Err()
-				if err == nil {
-					err = fn(i)
-				}
-				if err != nil {
-					mu.Lock()
-					if first == nil {
-						first = fmt.Errorf("hnsw: calibrate: %w", err)
-					}
-					mu.Unlock()
-					return
-				}
-			}
-		}()
+	err := par.ChunksErr(ctx, runtime.GOMAXPROCS(0), n, 1, func(_, i, _ int) error { return fn(i) })
+	if err != nil {
+		return fmt.Errorf("hnsw: calibrate: %w", err)
 	}
-	wg.Wait()
-	return first
+	return nil
 }

@@ -675,7 +675,7 @@ func (ix *Index) build(ctx context.Context, ids []uint32, done []bool, progress 
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
 	const chunk = 64
-	var next, linked atomic.Int64
+	var linked atomic.Int64
 	var pmu sync.Mutex
 	report := func() {
 		if progress == nil || !pmu.TryLock() {
@@ -697,32 +697,29 @@ func (ix *Index) build(ctx context.Context, ids []uint32, done []bool, progress 
 		start = 1
 		linked.Add(1)
 	}
-	next.Store(int64(start))
-	var wg sync.WaitGroup
-	for w := 0; w < ix.opts.Workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			s := ix.getScratch()
-			defer ix.putScratch(s)
-			for ctx.Err() == nil {
-				lo := int(next.Add(chunk)) - chunk
-				if lo >= len(ids) {
-					return
-				}
-				hi := min(lo+chunk, len(ids))
-				for i := lo; i < hi; i++ {
-					ix.insert(s, ids[i])
-					done[i] = true
-				}
-				if linked.Add(int64(hi-lo))%(chunk*16) < chunk {
-					report()
-				}
-			}
-		}()
+	// Each worker keeps one scratch for all its chunks.
+	scratches := make([]*scratch, ix.opts.Workers)
+	_, err := par.ChunksN(ctx, ix.opts.Workers, len(ids)-start, chunk, func(w, lo, hi int) {
+		s := scratches[w]
+		if s == nil {
+			s = ix.getScratch()
+			scratches[w] = s
+		}
+		lo, hi = start+lo, start+hi
+		for i := lo; i < hi; i++ {
+			ix.insert(s, ids[i])
+			done[i] = true
+		}
+		if linked.Add(int64(hi-lo))%(chunk*16) < chunk {
+			report()
+		}
+	})
+	for _, s := range scratches {
+		if s != nil {
+			ix.putScratch(s)
+		}
 	}
-	wg.Wait()
-	if err := ctx.Err(); err != nil {
+	if err != nil {
 		return err
 	}
 	if progress != nil {

@@ -69,11 +69,13 @@
 package concepts
 
 import (
+	"context"
 	"math"
 	"math/rand/v2"
 	"runtime"
 	"sort"
-	"sync"
+
+	"github.com/laiondb/laiondb/internal/par"
 )
 
 // Config describes a generated set. Zero fields take the defaults noted.
@@ -291,33 +293,25 @@ func (g *Generator) text(r *rand.Rand, dst []float32, s *scratch) {
 func (g *Generator) rows(n int, first uint64, fill func(*rand.Rand, []float32, *scratch)) []float32 {
 	d := g.cfg.Dim
 	out := make([]float32, n*d)
-	const chunk = 512
-	var mu sync.Mutex
-	next := 0
-	var wg sync.WaitGroup
-	for range runtime.GOMAXPROCS(0) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			src := rand.NewPCG(0, 0)
-			r := rand.New(src)
-			s := &scratch{a: make([]float64, d), b: make([]float64, d)}
-			for {
-				mu.Lock()
-				lo := next
-				next += chunk
-				mu.Unlock()
-				if lo >= n {
-					return
-				}
-				for i := lo; i < min(n, lo+chunk); i++ {
-					src.Seed(g.cfg.Seed, first+uint64(i))
-					fill(r, out[i*d:(i+1)*d], s)
-				}
-			}
-		}()
+	type state struct {
+		src *rand.PCG
+		r   *rand.Rand
+		s   *scratch
 	}
-	wg.Wait()
+	workers := runtime.GOMAXPROCS(0)
+	states := make([]*state, workers)
+	par.ChunksN(context.Background(), workers, n, 512, func(w, lo, hi int) {
+		st := states[w]
+		if st == nil {
+			src := rand.NewPCG(0, 0)
+			st = &state{src: src, r: rand.New(src), s: &scratch{a: make([]float64, d), b: make([]float64, d)}}
+			states[w] = st
+		}
+		for i := lo; i < hi; i++ {
+			st.src.Seed(g.cfg.Seed, first+uint64(i))
+			fill(st.r, out[i*d:(i+1)*d], st.s)
+		}
+	})
 	return out
 }
 

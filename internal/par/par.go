@@ -44,3 +44,47 @@ func ChunksN(ctx context.Context, workers, total, chunk int, visit func(worker, 
 	wg.Wait()
 	return workers, ctx.Err()
 }
+
+// ChunksErr is ChunksN for a visit that can fail: it stops handing out
+// chunks at the first error visit returns, or once ctx is done, and returns
+// that first error. A done ctx counts as the error of the chunk it stops, so
+// ChunksErr returns nil when every chunk ran, even if ctx is done by then.
+func ChunksErr(ctx context.Context, workers, total, chunk int, visit func(worker, lo, hi int) error) error {
+	if nc := (total + chunk - 1) / chunk; nc < workers {
+		workers = nc
+	}
+	var (
+		next  atomic.Int64
+		stop  atomic.Bool
+		mu    sync.Mutex
+		first error
+		wg    sync.WaitGroup
+	)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for !stop.Load() {
+				lo := int(next.Add(int64(chunk))) - chunk
+				if lo >= total {
+					return
+				}
+				err := ctx.Err()
+				if err == nil {
+					err = visit(w, lo, min(lo+chunk, total))
+				}
+				if err != nil {
+					mu.Lock()
+					if first == nil {
+						first = err
+					}
+					mu.Unlock()
+					stop.Store(true)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return first
+}

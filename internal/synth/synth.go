@@ -24,10 +24,12 @@
 package synth
 
 import (
+	"context"
 	"math"
 	"math/rand/v2"
 	"runtime"
-	"sync"
+
+	"github.com/laiondb/laiondb/internal/par"
 )
 
 // Config describes a generated set. Zero fields take the defaults noted.
@@ -158,34 +160,25 @@ func (g *Generator) pickFine(r *rand.Rand) int {
 func (g *Generator) rows(n int, base uint64, fill func(r *rand.Rand, dst []float32, tmp []float64)) []float32 {
 	d := g.cfg.Dim
 	out := make([]float32, n*d)
-	workers := runtime.GOMAXPROCS(0)
-	const chunk = 1024
-	var next int64
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			tmp := make([]float64, d)
-			pcg := rand.NewPCG(0, 0)
-			r := rand.New(pcg)
-			for {
-				mu.Lock()
-				lo := int(next)
-				next += chunk
-				mu.Unlock()
-				if lo >= n {
-					return
-				}
-				for i := lo; i < min(n, lo+chunk); i++ {
-					pcg.Seed(g.cfg.Seed, base+uint64(i))
-					fill(r, out[i*d:(i+1)*d], tmp)
-				}
-			}
-		}()
+	type state struct {
+		tmp []float64
+		pcg *rand.PCG
+		r   *rand.Rand
 	}
-	wg.Wait()
+	workers := runtime.GOMAXPROCS(0)
+	states := make([]*state, workers)
+	par.ChunksN(context.Background(), workers, n, 1024, func(w, lo, hi int) {
+		s := states[w]
+		if s == nil {
+			pcg := rand.NewPCG(0, 0)
+			s = &state{tmp: make([]float64, d), pcg: pcg, r: rand.New(pcg)}
+			states[w] = s
+		}
+		for i := lo; i < hi; i++ {
+			s.pcg.Seed(g.cfg.Seed, base+uint64(i))
+			fill(s.r, out[i*d:(i+1)*d], s.tmp)
+		}
+	})
 	return out
 }
 
