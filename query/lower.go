@@ -194,22 +194,6 @@ func wordBounded(v []byte, i, j int) bool {
 	return true
 }
 
-// containsWord reports whether the lowered value v contains the lowered
-// needle as a whole word.
-func containsWord(v, needle []byte) bool {
-	for p := 0; p <= len(v); {
-		i := bytes.Index(v[p:], needle)
-		if i < 0 {
-			return false
-		}
-		if wordBounded(v, p+i, p+i+len(needle)) {
-			return true
-		}
-		p += i + 1
-	}
-	return false
-}
-
 // appendPyStr appends Python's str() of a column value.
 func appendPyStr(dst []byte, c *Column, i int) []byte {
 	switch c.Type {
