@@ -16,6 +16,7 @@ import (
 
 	"github.com/laiondb/laiondb/internal/fixture"
 	"github.com/laiondb/laiondb/query"
+	"github.com/laiondb/laiondb/vector"
 )
 
 // openTest opens a fresh store in a temporary directory.
@@ -215,7 +216,7 @@ func TestEmbeddingFolderAndExactSearch(t *testing.T) {
 			}
 		}
 		// With an allow-list: the 10 nearest among the allowed rows.
-		allow := query.NewBitset(1400)
+		allow := vector.NewBitset(1400)
 		for r := uint32(0); r < 1400; r += 7 {
 			allow.Set(r)
 		}
@@ -263,7 +264,7 @@ func TestEmbeddingFolderAndExactSearch(t *testing.T) {
 
 // bruteKNN is the k nearest rows of all by the store's score: q's inner
 // product with each row divided by the row's norm, in float64.
-func bruteKNN(all []float32, dim int, q []float32, k int, allow *query.Bitset) []query.Hit {
+func bruteKNN(all []float32, dim int, q []float32, k int, allow *vector.Bitset) []query.Hit {
 	var hits []query.Hit
 	for r := 0; r < len(all)/dim; r++ {
 		if allow != nil && !allow.Contains(uint32(r)) {

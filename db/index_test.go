@@ -76,7 +76,7 @@ func TestIndexedSearch(t *testing.T) {
 	}
 
 	// A selective filter is answered exactly, identical to brute force.
-	allow := query.NewBitset(10500)
+	allow := vector.NewBitset(10500)
 	for r := uint32(5); r < 10500; r += 97 {
 		allow.Set(r)
 	}

@@ -308,7 +308,7 @@ func (v *view) Fetch(ctx context.Context, rows []uint32, names []string) (*query
 }
 
 // allow combines a query's allow-list with the rows that have vectors.
-func (v *view) allow(a *query.Bitset) vector.AllowList {
+func (v *view) allow(a *vector.Bitset) vector.AllowList {
 	switch {
 	case a == nil && v.hasImg == nil:
 		return nil

@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strings"
 	"sync"
+
+	"github.com/laiondb/laiondb/vector"
 )
 
 // Options tune Run. The zero value (or nil) means: statistics only, the
@@ -549,7 +551,7 @@ func (p *Plan) finish(ctx context.Context, s Store, res *Result, rows []uint32, 
 	ec := newEvalCtx()
 	keep := rows[:0:0]
 	var keepScores []float32
-	sel := NewBitset(s.NumRows())
+	sel := vector.NewBitset(s.NumRows())
 	for lo := 0; lo < len(rows); lo += fetchChunk {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -659,7 +661,7 @@ func union(a, b []string) []string {
 // worker is one goroutine's state during a scan.
 type worker struct {
 	ec  *evalCtx
-	sel *Bitset
+	sel *vector.Bitset
 	acc *acc
 }
 
@@ -667,7 +669,7 @@ type worker struct {
 // batch, and returns the selected rows and, when sc is non-nil, their
 // statistics. Batches may arrive concurrently: each goroutine works on its
 // own worker (bitset and accumulators), merged at the end.
-func scanSelect(ctx context.Context, s Store, n int, cols []string, where pred, sc *statCols) (*Bitset, *acc, error) {
+func scanSelect(ctx context.Context, s Store, n int, cols []string, where pred, sc *statCols) (*vector.Bitset, *acc, error) {
 	var mu sync.Mutex
 	var free, all []*worker
 	get := func() *worker {
@@ -678,7 +680,7 @@ func scanSelect(ctx context.Context, s Store, n int, cols []string, where pred, 
 			free = free[:k-1]
 			return w
 		}
-		w := &worker{ec: newEvalCtx(), sel: NewBitset(n)}
+		w := &worker{ec: newEvalCtx(), sel: vector.NewBitset(n)}
 		if sc != nil {
 			w.acc = newAcc(sc)
 		}
@@ -714,7 +716,7 @@ func scanSelect(ctx context.Context, s Store, n int, cols []string, where pred, 
 	if err != nil {
 		return nil, nil, fmt.Errorf("query: scan: %w", err)
 	}
-	sel := NewBitset(n)
+	sel := vector.NewBitset(n)
 	var a *acc
 	if sc != nil {
 		a = newAcc(sc)
@@ -729,7 +731,7 @@ func scanSelect(ctx context.Context, s Store, n int, cols []string, where pred, 
 }
 
 // orBatch adds the batch rows set in t to sel.
-func orBatch(sel *Bitset, b *Batch, t []uint64) {
+func orBatch(sel *vector.Bitset, b *Batch, t []uint64) {
 	if b.Rows == nil && b.Start%64 == 0 {
 		words := sel.Words()[b.Start/64:]
 		for i, x := range t {

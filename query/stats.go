@@ -5,6 +5,8 @@ import (
 	"math"
 	"slices"
 	"sort"
+
+	"github.com/laiondb/laiondb/vector"
 )
 
 // Result is the answer to a query: how it was computed, the contamination
@@ -44,7 +46,7 @@ type Result struct {
 	Rows []ResultRow `json:"rows,omitempty"`
 
 	// Selection is the set of selected rows.
-	Selection *Bitset `json:"-"`
+	Selection *vector.Bitset `json:"-"`
 	// Hits are the selected rows with their scores, best first, for knn
 	// and within; nil for all.
 	Hits []Hit `json:"-"`

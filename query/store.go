@@ -2,7 +2,8 @@ package query
 
 import (
 	"context"
-	"math/bits"
+
+	"github.com/laiondb/laiondb/vector"
 )
 
 // Type is the type of a stored column as the query language sees it.
@@ -140,7 +141,7 @@ type SearchRequest struct {
 	// whose score is >= MinScore.
 	MinScore float32
 	// Allow, when non-nil, restricts the answer to rows in the set.
-	Allow *Bitset
+	Allow *vector.Bitset
 	// Exact forces an exact scan.
 	Exact bool
 	// Image reports that Vec is an image embedding (targets image(), row()
@@ -203,60 +204,4 @@ type Store interface {
 	Within(ctx context.Context, req SearchRequest) (SearchResult, error)
 	// Source names the file a row came from and its row number in that file.
 	Source(row uint32) (file string, fileRow int64)
-}
-
-// Bitset is a set of store rows.
-type Bitset struct {
-	w []uint64
-	n int
-}
-
-// NewBitset returns an empty set able to hold rows 0..n-1.
-func NewBitset(n int) *Bitset { return &Bitset{w: make([]uint64, (n+63)/64), n: n} }
-
-// Cap returns the n given to NewBitset.
-func (b *Bitset) Cap() int { return b.n }
-
-// Set adds row r.
-func (b *Bitset) Set(r uint32) { b.w[r>>6] |= 1 << (r & 63) }
-
-// Contains reports whether row r is in the set.
-func (b *Bitset) Contains(r uint32) bool {
-	i := int(r >> 6)
-	return i < len(b.w) && b.w[i]&(1<<(r&63)) != 0
-}
-
-// Count returns the number of rows in the set.
-func (b *Bitset) Count() int {
-	c := 0
-	for _, w := range b.w {
-		c += bits.OnesCount64(w)
-	}
-	return c
-}
-
-// Words exposes the backing words (row r is bit r%64 of word r/64) for
-// fast iteration and merging. Concurrent Set calls on rows in different
-// words are safe; callers that set rows of the same word from several
-// goroutines must merge per-goroutine sets with Or instead.
-func (b *Bitset) Words() []uint64 { return b.w }
-
-// Or adds every row of o.
-func (b *Bitset) Or(o *Bitset) {
-	for i, w := range o.w {
-		b.w[i] |= w
-	}
-}
-
-// ForEach calls fn for each row in ascending order until fn returns false.
-func (b *Bitset) ForEach(fn func(r uint32) bool) {
-	for i, w := range b.w {
-		for w != 0 {
-			t := bits.TrailingZeros64(w)
-			if !fn(uint32(i*64 + t)) {
-				return
-			}
-			w &= w - 1
-		}
-	}
 }
