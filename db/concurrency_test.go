@@ -12,6 +12,7 @@ import (
 
 	"github.com/laiondb/laiondb/internal/fixture"
 	"github.com/laiondb/laiondb/query"
+	"github.com/laiondb/laiondb/table"
 )
 
 // TestConcurrentReadsDuringIngest runs queries, searches and snapshot scans
@@ -91,7 +92,7 @@ func TestConcurrentReadsDuringIngest(t *testing.T) {
 				seen(n, "snapshot")
 				var mu sync.Mutex
 				rows, nulls := 0, 0
-				err = s.Scan(ctx, []string{"key", "text"}, func(b *query.Batch) error {
+				err = s.Scan(ctx, []string{"key", "text"}, func(b *table.Batch) error {
 					mu.Lock()
 					defer mu.Unlock()
 					rows += b.Len

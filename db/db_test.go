@@ -16,6 +16,7 @@ import (
 
 	"github.com/laiondb/laiondb/internal/fixture"
 	"github.com/laiondb/laiondb/query"
+	"github.com/laiondb/laiondb/table"
 	"github.com/laiondb/laiondb/vector"
 )
 
@@ -122,7 +123,7 @@ func TestIngestLAION400MAndInfo(t *testing.T) {
 	}
 	texts := make([]*string, 4500)
 	ids := make([]int64, 4500)
-	err = s.Scan(context.Background(), []string{"TEXT", "sample_id"}, func(b *query.Batch) error {
+	err = s.Scan(context.Background(), []string{"TEXT", "sample_id"}, func(b *table.Batch) error {
 		tc, ic := b.Cols["text"], b.Cols["sample_id"]
 		for i := 0; i < b.Len; i++ {
 			r := b.Row(i)

@@ -13,7 +13,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/laiondb/laiondb/query"
+	"github.com/laiondb/laiondb/table"
 )
 
 // FormatVersion is the store format this package writes. Open refuses a
@@ -60,7 +60,7 @@ var checksumField = regexp.MustCompile(`"checksum": "([0-9a-f]{64})"`)
 type ManifestColumn struct {
 	ID   uint16     `json:"id"`
 	Name string     `json:"name"`
-	Type query.Type `json:"type"`
+	Type table.Type `json:"type"`
 }
 
 // Segment is one ingested unit: a metadata parquet file with the embedding

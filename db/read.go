@@ -13,6 +13,7 @@ import (
 	"github.com/dgraph-io/badger/v4"
 
 	"github.com/laiondb/laiondb/query"
+	"github.com/laiondb/laiondb/table"
 	"github.com/laiondb/laiondb/vector"
 )
 
@@ -71,10 +72,10 @@ func (d *DB) view() (*view, error) {
 }
 
 // Columns lists the store's columns.
-func (v *view) Columns() []query.ColumnInfo {
-	out := make([]query.ColumnInfo, len(v.m.Columns))
+func (v *view) Columns() []table.ColumnInfo {
+	out := make([]table.ColumnInfo, len(v.m.Columns))
 	for i, c := range v.m.Columns {
-		out[i] = query.ColumnInfo{Name: c.Name, Type: c.Type}
+		out[i] = table.ColumnInfo{Name: c.Name, Type: c.Type}
 	}
 	return out
 }
@@ -113,7 +114,7 @@ type blockJob struct {
 
 // Scan calls fn with batches of consecutive rows covering the store, from
 // GOMAXPROCS goroutines. A column a segment lacks comes as all null.
-func (v *view) Scan(ctx context.Context, names []string, fn func(*query.Batch) error) error {
+func (v *view) Scan(ctx context.Context, names []string, fn func(*table.Batch) error) error {
 	cols := v.colsFor(names)
 	var jobs []blockJob
 	for i := range v.m.Segments {
@@ -134,8 +135,8 @@ func (v *view) Scan(ctx context.Context, names []string, fn func(*query.Batch) e
 			defer wg.Done()
 			txn := v.d.bdb.NewTransaction(false)
 			defer txn.Discard()
-			b := &query.Batch{Cols: map[string]*query.Column{}}
-			store := make([]query.Column, len(cols))
+			b := &table.Batch{Cols: map[string]*table.Column{}}
+			store := make([]table.Column, len(cols))
 			for job := range next {
 				if err := v.scanBlock(ctx, txn, job, cols, store, b, fn); err != nil {
 					errc <- err
@@ -170,7 +171,7 @@ feed:
 
 // scanBlock loads the block's columns (zero-copy for string data, inside
 // nested Badger value callbacks) and calls fn.
-func (v *view) scanBlock(ctx context.Context, txn *badger.Txn, job blockJob, cols []ManifestColumn, store []query.Column, b *query.Batch, fn func(*query.Batch) error) error {
+func (v *view) scanBlock(ctx context.Context, txn *badger.Txn, job blockJob, cols []ManifestColumn, store []table.Column, b *table.Batch, fn func(*table.Batch) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -211,20 +212,20 @@ func (v *view) scanBlock(ctx context.Context, txn *badger.Txn, job blockJob, col
 }
 
 // nullColumn makes c an all-null column of n rows.
-func nullColumn(c *query.Column, t query.Type, n int) {
+func nullColumn(c *table.Column, t table.Type, n int) {
 	c.Type = t
 	c.Null = make([]bool, n)
 	for i := range c.Null {
 		c.Null[i] = true
 	}
 	switch t {
-	case query.TypeString:
-		c.Str = query.Strings{Off: make([]uint32, n+1)}
-	case query.TypeInt:
+	case table.TypeString:
+		c.Str = table.Strings{Off: make([]uint32, n+1)}
+	case table.TypeInt:
 		c.Int = make([]int64, n)
-	case query.TypeFloat:
+	case table.TypeFloat:
 		c.Float = make([]float64, n)
-	case query.TypeBool:
+	case table.TypeBool:
 		c.Bool = make([]bool, n)
 	}
 }
@@ -232,9 +233,9 @@ func nullColumn(c *query.Column, t query.Type, n int) {
 // Fetch returns the named columns of the given rows, in the order given.
 // It reads each row's values straight from the encoded blocks, so a knn
 // answer costs a block lookup per row and column, not a block decode.
-func (v *view) Fetch(ctx context.Context, rows []uint32, names []string) (*query.Batch, error) {
+func (v *view) Fetch(ctx context.Context, rows []uint32, names []string) (*table.Batch, error) {
 	cols := v.colsFor(names)
-	out := &query.Batch{Rows: append([]uint32(nil), rows...), Len: len(rows), Cols: map[string]*query.Column{}}
+	out := &table.Batch{Rows: append([]uint32(nil), rows...), Len: len(rows), Cols: map[string]*table.Column{}}
 	// Visit rows in store order, so rows of one block are read together.
 	order := make([]int, len(rows))
 	for i := range order {
@@ -293,7 +294,7 @@ func (v *view) Fetch(ctx context.Context, rows []uint32, names []string) (*query
 			for _, x := range vals {
 				x.appendTo(b, c.Type)
 			}
-			col := &query.Column{}
+			col := &table.Column{}
 			if err := decodeBlock(b.encode(), c.Type, col); err != nil {
 				return err
 			}
@@ -487,9 +488,9 @@ func (d *DB) lookupSampleID(v *view, id int64) (uint32, error) {
 	}
 	var mu sync.Mutex
 	best := int64(-1)
-	err := v.Scan(context.Background(), []string{"sample_id"}, func(b *query.Batch) error {
+	err := v.Scan(context.Background(), []string{"sample_id"}, func(b *table.Batch) error {
 		c := b.Cols["sample_id"]
-		if c.Type != query.TypeInt {
+		if c.Type != table.TypeInt {
 			return nil
 		}
 		for i := 0; i < b.Len; i++ {

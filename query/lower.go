@@ -9,6 +9,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/laiondb/laiondb/table"
 )
 
 // asciiLower maps each byte to its ASCII lower case.
@@ -195,15 +197,15 @@ func wordBounded(v []byte, i, j int) bool {
 }
 
 // appendPyStr appends Python's str() of a column value.
-func appendPyStr(dst []byte, c *Column, i int) []byte {
+func appendPyStr(dst []byte, c *table.Column, i int) []byte {
 	switch c.Type {
-	case TypeString:
+	case table.TypeString:
 		return append(dst, c.Str.At(i)...)
-	case TypeInt:
+	case table.TypeInt:
 		return strconv.AppendInt(dst, c.Int[i], 10)
-	case TypeFloat:
+	case table.TypeFloat:
 		return appendPyFloat(dst, c.Float[i])
-	case TypeBool:
+	case table.TypeBool:
 		if c.Bool[i] {
 			return append(dst, "True"...)
 		}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/laiondb/laiondb/table"
 	"github.com/laiondb/laiondb/vector"
 )
 
@@ -72,7 +73,7 @@ func NewPlan(q *Query, s Store, opts *Options) (*Plan, error) {
 	if opts.Rows < 0 {
 		return nil, fmt.Errorf("query: negative Options.Rows %d", opts.Rows)
 	}
-	pl := &planner{q: q, cols: map[string]Type{}, lexicons: map[string]*lexicon{}}
+	pl := &planner{q: q, cols: map[string]table.Type{}, lexicons: map[string]*lexicon{}}
 	for _, c := range s.Columns() {
 		pl.cols[c.Name] = c.Type
 		pl.names = append(pl.names, c.Name)
@@ -133,7 +134,7 @@ func NewPlan(q *Query, s Store, opts *Options) (*Plan, error) {
 		return ""
 	}
 	p.sc.nsfw, p.sc.text, p.sc.url = has("nsfw"), has("text"), has("url")
-	if t, ok := pl.cols["similarity"]; ok && (t == TypeFloat || t == TypeInt) {
+	if t, ok := pl.cols["similarity"]; ok && (t == table.TypeFloat || t == table.TypeInt) {
 		p.sc.sim = "similarity"
 	}
 	_, isAll := q.Source.(*AllSource)
@@ -144,7 +145,7 @@ func NewPlan(q *Query, s Store, opts *Options) (*Plan, error) {
 // planner holds the state of NewPlan.
 type planner struct {
 	q        *Query
-	cols     map[string]Type
+	cols     map[string]table.Type
 	names    []string
 	lexicons map[string]*lexicon
 	used     []string
@@ -155,7 +156,7 @@ func (pl *planner) errorf(off int, format string, args ...any) error {
 }
 
 // resolve maps a field to a store column.
-func (pl *planner) resolve(f *Field) (string, Type, error) {
+func (pl *planner) resolve(f *Field) (string, table.Type, error) {
 	name := f.Name
 	t, ok := pl.cols[name]
 	if !ok && name == "caption" {
@@ -216,7 +217,7 @@ func (pl *planner) compile(e Expr) (pred, error) {
 		if err := pl.checkLit(name, t, e.Value); err != nil {
 			return nil, err
 		}
-		if t == TypeBool && op != opEq && op != opNe {
+		if t == table.TypeBool && op != opEq && op != opNe {
 			return nil, pl.errorf(e.Value.Offset, "bool column %s supports only = and !=", name)
 		}
 		return &leafPred{col: name, match: compareMatch(t, op, e.Value)}, nil
@@ -248,7 +249,7 @@ func (pl *planner) compile(e Expr) (pred, error) {
 				return nil, pl.errorf(e.PatPos, "has word needs a word: an empty pattern is no word")
 			}
 		}
-		return pl.textLeaf(e.Field, func(name string) func(*evalCtx, *Column, []uint64) {
+		return pl.textLeaf(e.Field, func(name string) func(*evalCtx, *table.Column, []uint64) {
 			if re != nil {
 				return regexpMatch(name, re)
 			}
@@ -264,7 +265,7 @@ func (pl *planner) compile(e Expr) (pred, error) {
 			sort.Strings(known)
 			return nil, pl.errorf(e.NamePos, "unknown lexicon %q (known: %s; give others in Options.Lexicons)", e.Name, strings.Join(known, ", "))
 		}
-		return pl.textLeaf(e.Field, func(name string) func(*evalCtx, *Column, []uint64) {
+		return pl.textLeaf(e.Field, func(name string) func(*evalCtx, *table.Column, []uint64) {
 			return textMatch(name, lx.lowered, false)
 		})
 	}
@@ -272,7 +273,7 @@ func (pl *planner) compile(e Expr) (pred, error) {
 }
 
 // textLeaf builds a text predicate on a column, or on text or url for any.
-func (pl *planner) textLeaf(f *Field, mk func(name string) func(*evalCtx, *Column, []uint64)) (pred, error) {
+func (pl *planner) textLeaf(f *Field, mk func(name string) func(*evalCtx, *table.Column, []uint64)) (pred, error) {
 	if !f.Any {
 		name, _, err := pl.resolve(f)
 		if err != nil {
@@ -300,14 +301,14 @@ func (pl *planner) textLeaf(f *Field, mk func(name string) func(*evalCtx, *Colum
 }
 
 // checkLit checks that a literal can be compared with a column of type t.
-func (pl *planner) checkLit(name string, t Type, l *Literal) error {
+func (pl *planner) checkLit(name string, t table.Type, l *Literal) error {
 	ok := false
 	switch t {
-	case TypeString:
+	case table.TypeString:
 		ok = l.Kind == LitString
-	case TypeInt, TypeFloat:
+	case table.TypeInt, table.TypeFloat:
 		ok = l.Kind == LitInt || l.Kind == LitFloat
-	case TypeBool:
+	case table.TypeBool:
 		ok = l.Kind == LitBool
 	}
 	if !ok {
@@ -638,7 +639,7 @@ func (p *Plan) fetchRows(ctx context.Context, s Store, rows []uint32, scores []f
 			sc := scores[i]
 			rr.Score = &sc
 		}
-		if c := b.Cols["sample_id"]; c != nil && c.Type == TypeInt && !c.IsNull(i) {
+		if c := b.Cols["sample_id"]; c != nil && c.Type == table.TypeInt && !c.IsNull(i) {
 			id := c.Int[i]
 			rr.SampleID = &id
 		}
@@ -692,7 +693,7 @@ func scanSelect(ctx context.Context, s Store, n int, cols []string, where pred, 
 		free = append(free, w)
 		mu.Unlock()
 	}
-	err := s.Scan(ctx, cols, func(b *Batch) error {
+	err := s.Scan(ctx, cols, func(b *table.Batch) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -731,7 +732,7 @@ func scanSelect(ctx context.Context, s Store, n int, cols []string, where pred, 
 }
 
 // orBatch adds the batch rows set in t to sel.
-func orBatch(sel *vector.Bitset, b *Batch, t []uint64) {
+func orBatch(sel *vector.Bitset, b *table.Batch, t []uint64) {
 	if b.Rows == nil && b.Start%64 == 0 {
 		words := sel.Words()[b.Start/64:]
 		for i, x := range t {

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sort"
 
+	"github.com/laiondb/laiondb/table"
 	"github.com/laiondb/laiondb/vector"
 )
 
@@ -235,8 +236,8 @@ func (la *labelAcc) id(v []byte) int {
 }
 
 // value returns batch row i of c as bytes (Python's str() for non-strings).
-func (la *labelAcc) value(c *Column, i int) []byte {
-	if c.Type == TypeString {
+func (la *labelAcc) value(c *table.Column, i int) []byte {
+	if c.Type == table.TypeString {
 		return c.Str.At(i)
 	}
 	la.buf = appendPyStr(la.buf[:0], c, i)
@@ -459,7 +460,7 @@ func (a *acc) add(ec *evalCtx, sel []uint64) {
 				return
 			}
 			var x float64
-			if c.Type == TypeInt {
+			if c.Type == table.TypeInt {
 				x = float64(c.Int[i])
 			} else {
 				x = c.Float[i]

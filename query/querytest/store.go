@@ -18,14 +18,15 @@ import (
 	"sync"
 
 	"github.com/laiondb/laiondb/query"
+	"github.com/laiondb/laiondb/table"
 )
 
 // Store is an in-memory query.Store. Build it with New and the Add methods,
 // or with Generate; do not modify it once queries run. It is safe for
 // concurrent use.
 type Store struct {
-	cols  []query.ColumnInfo
-	data  map[string]*query.Column
+	cols  []table.ColumnInfo
+	data  map[string]*table.Column
 	n     int
 	vecs  [][]float32
 	texts map[string][]float32
@@ -46,21 +47,21 @@ type Store struct {
 
 // New returns an empty store with n rows.
 func New(n int) *Store {
-	return &Store{n: n, data: map[string]*query.Column{}, texts: map[string][]float32{}}
+	return &Store{n: n, data: map[string]*table.Column{}, texts: map[string][]float32{}}
 }
 
-func (s *Store) add(name string, c *query.Column) *Store {
+func (s *Store) add(name string, c *table.Column) *Store {
 	if _, ok := s.data[name]; ok {
 		panic("querytest: duplicate column " + name)
 	}
-	s.cols = append(s.cols, query.ColumnInfo{Name: name, Type: c.Type})
+	s.cols = append(s.cols, table.ColumnInfo{Name: name, Type: c.Type})
 	s.data[name] = c
 	return s
 }
 
 // AddStrings adds a string column; null may be nil.
 func (s *Store) AddStrings(name string, vals []string, null []bool) *Store {
-	c := &query.Column{Type: query.TypeString, Null: null}
+	c := &table.Column{Type: table.TypeString, Null: null}
 	c.Str.Off = append(c.Str.Off, 0)
 	for _, v := range vals {
 		c.Str.Data = append(c.Str.Data, v...)
@@ -73,19 +74,19 @@ func (s *Store) AddStrings(name string, vals []string, null []bool) *Store {
 // AddInts adds an int column; null may be nil.
 func (s *Store) AddInts(name string, vals []int64, null []bool) *Store {
 	s.check(name, len(vals), null)
-	return s.add(name, &query.Column{Type: query.TypeInt, Int: vals, Null: null})
+	return s.add(name, &table.Column{Type: table.TypeInt, Int: vals, Null: null})
 }
 
 // AddFloats adds a float column; null may be nil.
 func (s *Store) AddFloats(name string, vals []float64, null []bool) *Store {
 	s.check(name, len(vals), null)
-	return s.add(name, &query.Column{Type: query.TypeFloat, Float: vals, Null: null})
+	return s.add(name, &table.Column{Type: table.TypeFloat, Float: vals, Null: null})
 }
 
 // AddBools adds a bool column; null may be nil.
 func (s *Store) AddBools(name string, vals []bool, null []bool) *Store {
 	s.check(name, len(vals), null)
-	return s.add(name, &query.Column{Type: query.TypeBool, Bool: vals, Null: null})
+	return s.add(name, &table.Column{Type: table.TypeBool, Bool: vals, Null: null})
 }
 
 func (s *Store) check(name string, n int, null []bool) {
@@ -114,7 +115,7 @@ func (s *Store) SetText(t string, vec []float32) *Store {
 }
 
 // Column returns a stored column, for brute-force checks in tests.
-func (s *Store) Column(name string) *query.Column { return s.data[name] }
+func (s *Store) Column(name string) *table.Column { return s.data[name] }
 
 // Vectors returns the stored embeddings.
 func (s *Store) Vectors() [][]float32 { return s.vecs }
@@ -136,7 +137,7 @@ func normalize(v []float32) []float32 {
 }
 
 // Columns implements query.Store.
-func (s *Store) Columns() []query.ColumnInfo { return slices.Clone(s.cols) }
+func (s *Store) Columns() []table.ColumnInfo { return slices.Clone(s.cols) }
 
 // NumRows implements query.Store.
 func (s *Store) NumRows() int { return s.n }
@@ -159,14 +160,14 @@ func (s *Store) Fingerprint() string {
 					continue
 				}
 				switch c.Type {
-				case query.TypeString:
+				case table.TypeString:
 					u64(uint64(len(c.Str.At(i))))
 					h.Write(c.Str.At(i))
-				case query.TypeInt:
+				case table.TypeInt:
 					u64(uint64(c.Int[i]))
-				case query.TypeFloat:
+				case table.TypeFloat:
 					u64(math.Float64bits(c.Float[i]))
-				case query.TypeBool:
+				case table.TypeBool:
 					if c.Bool[i] {
 						u64(2)
 					} else {
@@ -187,26 +188,26 @@ func (s *Store) Fingerprint() string {
 
 // slice returns rows [lo, hi) of column c, sharing its memory: string
 // offsets are not rebased, so Off[0] is usually not 0.
-func slice(c *query.Column, lo, hi int) *query.Column {
-	out := &query.Column{Type: c.Type}
+func slice(c *table.Column, lo, hi int) *table.Column {
+	out := &table.Column{Type: c.Type}
 	if c.Null != nil {
 		out.Null = c.Null[lo:hi]
 	}
 	switch c.Type {
-	case query.TypeString:
-		out.Str = query.Strings{Data: c.Str.Data, Off: c.Str.Off[lo : hi+1]}
-	case query.TypeInt:
+	case table.TypeString:
+		out.Str = table.Strings{Data: c.Str.Data, Off: c.Str.Off[lo : hi+1]}
+	case table.TypeInt:
 		out.Int = c.Int[lo:hi]
-	case query.TypeFloat:
+	case table.TypeFloat:
 		out.Float = c.Float[lo:hi]
-	case query.TypeBool:
+	case table.TypeBool:
 		out.Bool = c.Bool[lo:hi]
 	}
 	return out
 }
 
 // Scan implements query.Store, calling fn from Parallel goroutines.
-func (s *Store) Scan(ctx context.Context, cols []string, fn func(*query.Batch) error) error {
+func (s *Store) Scan(ctx context.Context, cols []string, fn func(*table.Batch) error) error {
 	bs := s.BatchSize
 	if bs <= 0 {
 		bs = 4096
@@ -235,7 +236,7 @@ func (s *Store) Scan(ctx context.Context, cols []string, fn func(*query.Batch) e
 					return
 				}
 				hi := min(lo+bs, s.n)
-				b := &query.Batch{Start: uint32(lo), Len: hi - lo, Cols: map[string]*query.Column{}}
+				b := &table.Batch{Start: uint32(lo), Len: hi - lo, Cols: map[string]*table.Column{}}
 				for _, name := range cols {
 					if c := s.data[name]; c != nil {
 						b.Cols[name] = slice(c, lo, hi)
@@ -261,8 +262,8 @@ func (s *Store) setErr(mu *sync.Mutex, p *error, err error) {
 }
 
 // Fetch implements query.Store.
-func (s *Store) Fetch(ctx context.Context, rows []uint32, cols []string) (*query.Batch, error) {
-	b := &query.Batch{Rows: slices.Clone(rows), Len: len(rows), Cols: map[string]*query.Column{}}
+func (s *Store) Fetch(ctx context.Context, rows []uint32, cols []string) (*table.Batch, error) {
+	b := &table.Batch{Rows: slices.Clone(rows), Len: len(rows), Cols: map[string]*table.Column{}}
 	for _, r := range rows {
 		if int(r) >= s.n {
 			return nil, fmt.Errorf("querytest: row %d out of range", r)
@@ -273,7 +274,7 @@ func (s *Store) Fetch(ctx context.Context, rows []uint32, cols []string) (*query
 		if c == nil {
 			continue
 		}
-		out := &query.Column{Type: c.Type}
+		out := &table.Column{Type: c.Type}
 		if c.Null != nil {
 			out.Null = make([]bool, len(rows))
 		}
@@ -283,14 +284,14 @@ func (s *Store) Fetch(ctx context.Context, rows []uint32, cols []string) (*query
 				out.Null[i] = c.Null[r]
 			}
 			switch c.Type {
-			case query.TypeString:
+			case table.TypeString:
 				out.Str.Data = append(out.Str.Data, c.Str.At(int(r))...)
 				out.Str.Off = append(out.Str.Off, uint32(len(out.Str.Data)))
-			case query.TypeInt:
+			case table.TypeInt:
 				out.Int = append(out.Int, c.Int[r])
-			case query.TypeFloat:
+			case table.TypeFloat:
 				out.Float = append(out.Float, c.Float[r])
-			case query.TypeBool:
+			case table.TypeBool:
 				out.Bool = append(out.Bool, c.Bool[r])
 			}
 		}
@@ -317,7 +318,7 @@ func (s *Store) Vector(ctx context.Context, t query.Target) ([]float32, error) {
 		return s.vecs[t.Row], nil
 	case query.TargetSampleID:
 		c := s.data["sample_id"]
-		if c == nil || c.Type != query.TypeInt {
+		if c == nil || c.Type != table.TypeInt {
 			return nil, errors.New("querytest: no sample_id column")
 		}
 		for i, id := range c.Int {
