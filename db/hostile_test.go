@@ -10,8 +10,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/laiondb/laiondb/engine"
 	"github.com/laiondb/laiondb/internal/fixture"
-	"github.com/laiondb/laiondb/query"
 	"github.com/laiondb/laiondb/table"
 )
 
@@ -436,7 +436,7 @@ func checkUnitVectors(t *testing.T, d *DB, res []IngestResult) {
 	q := make([]float32, 8)
 	for j := 0; j < 8; j++ {
 		q[j] = 1
-		sr, err := d.Search(context.Background(), query.SearchRequest{Vec: q, K: 3, Exact: true})
+		sr, err := d.Search(context.Background(), engine.SearchRequest{Vec: q, K: 3, Exact: true})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/dgraph-io/badger/v4"
 
+	"github.com/laiondb/laiondb/engine"
 	"github.com/laiondb/laiondb/query"
 	"github.com/laiondb/laiondb/table"
 	"github.com/laiondb/laiondb/vector"
@@ -94,7 +95,7 @@ func (v *view) Source(row uint32) (string, int64) {
 }
 
 // colsFor resolves column names to manifest columns; unknown names are
-// left out, as query.Store specifies.
+// left out, as engine.Store specifies.
 func (v *view) colsFor(names []string) []ManifestColumn {
 	var out []ManifestColumn
 	for _, n := range names {
@@ -332,36 +333,36 @@ func (v *view) checkVec(q []float32) error {
 }
 
 // Search returns the K nearest rows to req.Vec by inner product.
-func (v *view) Search(ctx context.Context, req query.SearchRequest) (query.SearchResult, error) {
+func (v *view) Search(ctx context.Context, req engine.SearchRequest) (engine.SearchResult, error) {
 	if err := v.checkVec(req.Vec); err != nil {
-		return query.SearchResult{}, err
+		return engine.SearchResult{}, err
 	}
 	return v.search(ctx, req)
 }
 
 // Within returns every row whose score is at least req.MinScore.
-func (v *view) Within(ctx context.Context, req query.SearchRequest) (query.SearchResult, error) {
+func (v *view) Within(ctx context.Context, req engine.SearchRequest) (engine.SearchResult, error) {
 	if err := v.checkVec(req.Vec); err != nil {
-		return query.SearchResult{}, err
+		return engine.SearchResult{}, err
 	}
 	// Scan down to the band below the threshold, to count the rows whose
 	// float32 cosine is too close to it for its side to be certain.
-	lo := req.MinScore - query.ScoreTolerance
+	lo := req.MinScore - engine.ScoreTolerance
 	hits, scanned, err := vector.ExactRange(ctx, v.img, req.Vec, lo, v.allow(req.Allow))
 	if err != nil {
-		return query.SearchResult{}, err
+		return engine.SearchResult{}, err
 	}
 	band := 0
 	keep := hits[:0]
 	for _, h := range hits {
-		if h.Score < req.MinScore+query.ScoreTolerance {
+		if h.Score < req.MinScore+engine.ScoreTolerance {
 			band++
 		}
 		if h.Score >= req.MinScore {
 			keep = append(keep, h)
 		}
 	}
-	return query.SearchResult{Hits: v.selfFirst(toHits(keep), req.Vec, -1, nil), Exact: true, Scanned: scanned, NearThreshold: band,
+	return engine.SearchResult{Hits: v.selfFirst(toHits(keep), req.Vec, -1, nil), Exact: true, Scanned: scanned, NearThreshold: band,
 		Method: fmt.Sprintf("exact scan of %d vectors", scanned)}, nil
 }
 
@@ -370,17 +371,17 @@ func (v *view) Within(ctx context.Context, req query.SearchRequest) (query.Searc
 // duplicate of the target never displaces the target itself. For a k-NN
 // answer (k >= 0) a self row missing from hits joins them when its score
 // reaches the k-th, displacing the last. hits are sorted best first.
-func (v *view) selfFirst(hits []query.Hit, q []float32, k int, allow vector.AllowList) []query.Hit {
+func (v *view) selfFirst(hits []engine.Hit, q []float32, k int, allow vector.AllowList) []engine.Hit {
 	if v.self < 0 {
 		return hits
 	}
 	self := uint32(v.self)
-	i := slices.IndexFunc(hits, func(h query.Hit) bool { return h.Row == self })
+	i := slices.IndexFunc(hits, func(h engine.Hit) bool { return h.Row == self })
 	if i < 0 {
 		if k < 0 || (allow != nil && !allow.Contains(self)) {
 			return hits
 		}
-		h := query.Hit{Row: self, Score: v.img.Dot(q, int(self))}
+		h := engine.Hit{Row: self, Score: v.img.Dot(q, int(self))}
 		if h.Score != h.Score || (len(hits) >= k && (k == 0 || h.Score < hits[k-1].Score)) {
 			return hits
 		}
@@ -400,10 +401,10 @@ func (v *view) selfFirst(hits []query.Hit, q []float32, k int, allow vector.Allo
 	return hits
 }
 
-func toHits(h []vector.Hit) []query.Hit {
-	out := make([]query.Hit, len(h))
+func toHits(h []vector.Hit) []engine.Hit {
+	out := make([]engine.Hit, len(h))
 	for i, x := range h {
-		out[i] = query.Hit{Row: x.ID, Score: x.Score}
+		out[i] = engine.Hit{Row: x.ID, Score: x.Score}
 	}
 	return out
 }

@@ -13,7 +13,7 @@ import (
 
 	"github.com/laiondb/laiondb/db"
 	"github.com/laiondb/laiondb/encode"
-	"github.com/laiondb/laiondb/query"
+	"github.com/laiondb/laiondb/engine"
 )
 
 var queryFlags struct {
@@ -63,14 +63,14 @@ func runQuery(e *env, fs *pflag.FlagSet) error {
 	default:
 		return usageErrorf("--format %q: want table, json or csv", f.format)
 	}
-	opts := &query.Options{Rows: f.rows, Exact: f.exact, Lexicons: map[string][]string{}}
+	opts := &engine.Options{Rows: f.rows, Exact: f.exact, Lexicons: map[string][]string{}}
 	for _, l := range f.lexicons {
 		name, path, ok := strings.Cut(l, "=")
 		if !ok {
 			path = l
 			name = strings.TrimSuffix(filepath.Base(l), filepath.Ext(l))
 		}
-		words, err := query.LoadLexiconFile(path)
+		words, err := engine.LoadLexiconFile(path)
 		if err != nil {
 			return err
 		}

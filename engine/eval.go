@@ -1,4 +1,4 @@
-package query
+package engine
 
 import (
 	"bytes"
@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 
+	"github.com/laiondb/laiondb/query"
 	"github.com/laiondb/laiondb/table"
 )
 
@@ -462,7 +463,7 @@ func cmpResult(c int, op cmpOp) bool {
 
 // compareMatch compiles col op lit for a column of type typ (checked by
 // the planner).
-func compareMatch(typ table.Type, op cmpOp, lit *Literal) func(ec *evalCtx, c *table.Column, m []uint64) {
+func compareMatch(typ table.Type, op cmpOp, lit *query.Literal) func(ec *evalCtx, c *table.Column, m []uint64) {
 	switch typ {
 	case table.TypeString:
 		x := []byte(lit.Str)
@@ -491,7 +492,7 @@ func compareMatch(typ table.Type, op cmpOp, lit *Literal) func(ec *evalCtx, c *t
 			}
 		}
 	case table.TypeInt:
-		if lit.Kind == LitInt {
+		if lit.Kind == query.LitInt {
 			return func(ec *evalCtx, c *table.Column, m []uint64) { cmpLoop(c.Int[:ec.n], op, lit.Int, m) }
 		}
 		x := lit.Float
@@ -503,7 +504,7 @@ func compareMatch(typ table.Type, op cmpOp, lit *Literal) func(ec *evalCtx, c *t
 			}
 		}
 	}
-	x := lit.num()
+	x := num(lit)
 	return func(ec *evalCtx, c *table.Column, m []uint64) { cmpLoop(c.Float[:ec.n], op, x, m) }
 }
 
@@ -518,7 +519,7 @@ func cmpFloat(a, b float64) int {
 }
 
 // inMatch compiles col in (lits...).
-func inMatch(typ table.Type, lits []*Literal) func(ec *evalCtx, c *table.Column, m []uint64) {
+func inMatch(typ table.Type, lits []*query.Literal) func(ec *evalCtx, c *table.Column, m []uint64) {
 	switch typ {
 	case table.TypeString:
 		set := map[string]bool{}
@@ -554,10 +555,10 @@ func inMatch(typ table.Type, lits []*Literal) func(ec *evalCtx, c *table.Column,
 	ints := map[int64]bool{}
 	var xs []float64
 	for _, l := range lits {
-		if typ == table.TypeInt && l.Kind == LitInt {
+		if typ == table.TypeInt && l.Kind == query.LitInt {
 			ints[l.Int] = true
 		} else {
-			xs = append(xs, l.num())
+			xs = append(xs, num(l))
 		}
 	}
 	if typ == table.TypeInt {
@@ -576,4 +577,12 @@ func inMatch(typ table.Type, lits []*Literal) func(ec *evalCtx, c *table.Column,
 			}
 		}
 	}
+}
+
+// num returns a number literal as a float64.
+func num(l *query.Literal) float64 {
+	if l.Kind == query.LitInt {
+		return float64(l.Int)
+	}
+	return l.Float
 }

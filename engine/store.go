@@ -1,8 +1,9 @@
-package query
+package engine
 
 import (
 	"context"
 
+	"github.com/laiondb/laiondb/query"
 	"github.com/laiondb/laiondb/table"
 	"github.com/laiondb/laiondb/vector"
 )
@@ -12,29 +13,6 @@ import (
 type Hit struct {
 	Row   uint32  `json:"row"`
 	Score float32 `json:"score"`
-}
-
-// TargetKind says what a knn or range target names.
-type TargetKind uint8
-
-// Target kinds.
-const (
-	TargetText     TargetKind = iota + 1 // a text, through the CLIP text encoder
-	TargetImage                          // an image file, through the CLIP image encoder
-	TargetRow                            // a stored row's own image embedding, by store position
-	TargetSampleID                       // a stored row's own image embedding, by SAMPLE_ID
-	TargetVector                         // an inline vector
-	TargetNpy                            // a vector read from an .npy file (first row)
-)
-
-// Target is the resolved argument of knn or a range source.
-type Target struct {
-	Kind     TargetKind
-	Text     string    // TargetText
-	Path     string    // TargetImage, TargetNpy
-	Row      uint32    // TargetRow
-	SampleID int64     // TargetSampleID
-	Vec      []float32 // TargetVector
 }
 
 // SearchRequest asks the store for nearest neighbours.
@@ -54,11 +32,6 @@ type SearchRequest struct {
 	// queries, which lie far from the images they match; inline vectors
 	// and vector files count as text.
 	Image bool
-}
-
-// IsImage reports whether the target's vector is an image embedding.
-func (k TargetKind) IsImage() bool {
-	return k == TargetImage || k == TargetRow || k == TargetSampleID
 }
 
 // SearchResult is the answer of Search or Within, sorted by score
@@ -83,8 +56,9 @@ type SearchResult struct {
 // in float64.
 const ScoreTolerance = 1e-6
 
-// Store is what a query runs against. Package db implements it; tests use an
-// in-memory fake. Implementations must be safe for concurrent use.
+// Store is what a query runs against. Package db implements it; tests use
+// the in-memory one of package enginetest. Implementations must be safe for
+// concurrent use.
 type Store interface {
 	// Columns lists the store's columns.
 	Columns() []table.ColumnInfo
@@ -100,7 +74,7 @@ type Store interface {
 	// Fetch returns the named columns of the given rows, in that order.
 	Fetch(ctx context.Context, rows []uint32, cols []string) (*table.Batch, error)
 	// Vector resolves a knn or range target to a unit-norm query vector.
-	Vector(ctx context.Context, t Target) ([]float32, error)
+	Vector(ctx context.Context, t query.Target) ([]float32, error)
 	// Search returns the K rows nearest to req.Vec among req.Allow (all
 	// rows with a vector when nil).
 	Search(ctx context.Context, req SearchRequest) (SearchResult, error)

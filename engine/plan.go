@@ -1,4 +1,4 @@
-package query
+package engine
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/laiondb/laiondb/query"
 	"github.com/laiondb/laiondb/table"
 	"github.com/laiondb/laiondb/vector"
 )
@@ -34,7 +35,7 @@ const fetchChunk = 1 << 16
 // Its String method describes how it will run (laiondb query --explain).
 // A Plan may be run several times, from several goroutines at once.
 type Plan struct {
-	q       *Query
+	q       *query.Query
 	where   *compiled
 	post    *compiled
 	sc      statCols
@@ -49,12 +50,12 @@ type Plan struct {
 type compiled struct {
 	p    pred
 	cols []string
-	expr Expr
+	expr query.Expr
 }
 
 // Run plans the parsed query q against s and runs it: it is NewPlan
 // followed by Plan.Run.
-func Run(ctx context.Context, s Store, q *Query, opts *Options) (*Result, error) {
+func Run(ctx context.Context, s Store, q *query.Query, opts *Options) (*Result, error) {
 	p, err := NewPlan(q, s, opts)
 	if err != nil {
 		return nil, err
@@ -66,7 +67,7 @@ func Run(ctx context.Context, s Store, q *Query, opts *Options) (*Result, error)
 // and compiles its predicates. Unknown columns and lexicons, type
 // mismatches and bad regular expressions are reported as *Error with the
 // offset of the culprit.
-func NewPlan(q *Query, s Store, opts *Options) (*Plan, error) {
+func NewPlan(q *query.Query, s Store, opts *Options) (*Plan, error) {
 	if opts == nil {
 		opts = &Options{}
 	}
@@ -137,14 +138,14 @@ func NewPlan(q *Query, s Store, opts *Options) (*Plan, error) {
 	if t, ok := pl.cols["similarity"]; ok && (t == table.TypeFloat || t == table.TypeInt) {
 		p.sc.sim = "similarity"
 	}
-	_, isAll := q.Source.(*AllSource)
+	_, isAll := q.Source.(*query.AllSource)
 	p.onePass = isAll && q.Limit < 0 && q.Post == nil
 	return p, nil
 }
 
 // planner holds the state of NewPlan.
 type planner struct {
-	q        *Query
+	q        *query.Query
 	cols     map[string]table.Type
 	names    []string
 	lexicons map[string]*lexicon
@@ -152,11 +153,11 @@ type planner struct {
 }
 
 func (pl *planner) errorf(off int, format string, args ...any) error {
-	return &Error{Query: pl.q.Text, Off: off, Msg: fmt.Sprintf(format, args...)}
+	return &query.Error{Query: pl.q.Text, Off: off, Msg: fmt.Sprintf(format, args...)}
 }
 
 // resolve maps a field to a store column.
-func (pl *planner) resolve(f *Field) (string, table.Type, error) {
+func (pl *planner) resolve(f *query.Field) (string, table.Type, error) {
 	name := f.Name
 	t, ok := pl.cols[name]
 	if !ok && name == "caption" {
@@ -172,7 +173,7 @@ func (pl *planner) resolve(f *Field) (string, table.Type, error) {
 	return name, t, nil
 }
 
-func (pl *planner) compileTop(e Expr) (*compiled, error) {
+func (pl *planner) compileTop(e query.Expr) (*compiled, error) {
 	pl.used = nil
 	p, err := pl.compile(e)
 	if err != nil {
@@ -181,9 +182,9 @@ func (pl *planner) compileTop(e Expr) (*compiled, error) {
 	return &compiled{p: p, cols: pl.used, expr: e}, nil
 }
 
-func (pl *planner) compile(e Expr) (pred, error) {
+func (pl *planner) compile(e query.Expr) (pred, error) {
 	switch e := e.(type) {
-	case *BinaryExpr:
+	case *query.BinaryExpr:
 		x, err := pl.compile(e.X)
 		if err != nil {
 			return nil, err
@@ -196,19 +197,19 @@ func (pl *planner) compile(e Expr) (pred, error) {
 			return &andPred{x, y}, nil
 		}
 		return &orPred{x, y}, nil
-	case *NotExpr:
+	case *query.NotExpr:
 		x, err := pl.compile(e.X)
 		if err != nil {
 			return nil, err
 		}
 		return &notPred{x}, nil
-	case *NullExpr:
+	case *query.NullExpr:
 		name, _, err := pl.resolve(e.Field)
 		if err != nil {
 			return nil, err
 		}
 		return &nullPred{col: name, not: e.Not}, nil
-	case *CompareExpr:
+	case *query.CompareExpr:
 		name, t, err := pl.resolve(e.Field)
 		if err != nil {
 			return nil, err
@@ -221,7 +222,7 @@ func (pl *planner) compile(e Expr) (pred, error) {
 			return nil, pl.errorf(e.Value.Offset, "bool column %s supports only = and !=", name)
 		}
 		return &leafPred{col: name, match: compareMatch(t, op, e.Value)}, nil
-	case *InExpr:
+	case *query.InExpr:
 		name, t, err := pl.resolve(e.Field)
 		if err != nil {
 			return nil, err
@@ -232,10 +233,10 @@ func (pl *planner) compile(e Expr) (pred, error) {
 			}
 		}
 		return &leafPred{col: name, neg: e.Not, match: inMatch(t, e.Values)}, nil
-	case *MatchExpr:
+	case *query.MatchExpr:
 		var re *regexp.Regexp
 		var needles [][]byte
-		if e.Kind == MatchRegexp {
+		if e.Kind == query.MatchRegexp {
 			var err error
 			if re, err = regexp.Compile(e.Pattern); err != nil {
 				if what, at := unsupportedRegexp(e.Pattern); what != "" {
@@ -245,7 +246,7 @@ func (pl *planner) compile(e Expr) (pred, error) {
 			}
 		} else {
 			needles = [][]byte{[]byte(pyLower(e.Pattern))}
-			if e.Kind == MatchWord && e.Pattern == "" {
+			if e.Kind == query.MatchWord && e.Pattern == "" {
 				return nil, pl.errorf(e.PatPos, "has word needs a word: an empty pattern is no word")
 			}
 		}
@@ -253,9 +254,9 @@ func (pl *planner) compile(e Expr) (pred, error) {
 			if re != nil {
 				return regexpMatch(name, re)
 			}
-			return textMatch(name, needles, e.Kind == MatchWord)
+			return textMatch(name, needles, e.Kind == query.MatchWord)
 		})
-	case *LexiconExpr:
+	case *query.LexiconExpr:
 		lx := pl.lexicons[e.Name]
 		if lx == nil {
 			known := make([]string, 0, len(pl.lexicons))
@@ -273,7 +274,7 @@ func (pl *planner) compile(e Expr) (pred, error) {
 }
 
 // textLeaf builds a text predicate on a column, or on text or url for any.
-func (pl *planner) textLeaf(f *Field, mk func(name string) func(*evalCtx, *table.Column, []uint64)) (pred, error) {
+func (pl *planner) textLeaf(f *query.Field, mk func(name string) func(*evalCtx, *table.Column, []uint64)) (pred, error) {
 	if !f.Any {
 		name, _, err := pl.resolve(f)
 		if err != nil {
@@ -286,7 +287,7 @@ func (pl *planner) textLeaf(f *Field, mk func(name string) func(*evalCtx, *table
 		if _, ok := pl.cols[name]; !ok {
 			continue
 		}
-		pl.resolve(&Field{Offset: f.Offset, Name: name})
+		pl.resolve(&query.Field{Offset: f.Offset, Name: name})
 		leaf := &leafPred{col: name, match: mk(name)}
 		if p == nil {
 			p = leaf
@@ -301,18 +302,18 @@ func (pl *planner) textLeaf(f *Field, mk func(name string) func(*evalCtx, *table
 }
 
 // checkLit checks that a literal can be compared with a column of type t.
-func (pl *planner) checkLit(name string, t table.Type, l *Literal) error {
+func (pl *planner) checkLit(name string, t table.Type, l *query.Literal) error {
 	ok := false
 	switch t {
 	case table.TypeString:
-		ok = l.Kind == LitString
+		ok = l.Kind == query.LitString
 	case table.TypeInt, table.TypeFloat:
-		ok = l.Kind == LitInt || l.Kind == LitFloat
+		ok = l.Kind == query.LitInt || l.Kind == query.LitFloat
 	case table.TypeBool:
-		ok = l.Kind == LitBool
+		ok = l.Kind == query.LitBool
 	}
 	if !ok {
-		what := map[LiteralKind]string{LitString: "a string", LitInt: "a number", LitFloat: "a number", LitBool: "a bool"}[l.Kind]
+		what := map[query.LiteralKind]string{query.LitString: "a string", query.LitInt: "a number", query.LitFloat: "a number", query.LitBool: "a bool"}[l.Kind]
 		return pl.errorf(l.Offset, "cannot compare %s column %s with %s", t, name, what)
 	}
 	return nil
@@ -333,7 +334,7 @@ func (p *Plan) describe(method string) string {
 		line("scan %d rows, columns [%s]: where %s%s", p.numRows, strings.Join(c.cols, ", "), c.expr, what)
 	}
 	switch src := p.q.Source.(type) {
-	case *AllSource:
+	case *query.AllSource:
 		if p.where != nil {
 			if p.onePass {
 				scan(p.where, "; statistics in the same pass")
@@ -343,7 +344,7 @@ func (p *Plan) describe(method string) string {
 		} else {
 			line("scan all %d rows; statistics in the same pass", p.numRows)
 		}
-	case *KNNSource, *WithinSource:
+	case *query.KNNSource, *query.WithinSource:
 		if p.where != nil {
 			scan(p.where, " -> allow-list for the search")
 		}
@@ -354,11 +355,11 @@ func (p *Plan) describe(method string) string {
 		if p.opts.Exact {
 			among += ", exact search forced"
 		}
-		if s, ok := src.(*KNNSource); ok {
+		if s, ok := src.(*query.KNNSource); ok {
 			line("search: %d nearest to %s among %s", s.K, describeTarget(s.Target), among)
 		} else {
-			s := src.(*WithinSource)
-			line("search: every row with cosine >= %s to %s among %s", formatFloat(s.Threshold), describeTarget(s.Target), among)
+			s := src.(*query.WithinSource)
+			line("search: every row with cosine >= %s to %s among %s", floatLit(s.Threshold), describeTarget(s.Target), among)
 		}
 		if method != "" {
 			fmt.Fprintf(&b, "   method: %s\n", method)
@@ -366,7 +367,7 @@ func (p *Plan) describe(method string) string {
 	}
 	if p.q.Limit >= 0 {
 		order := "best first"
-		if _, ok := p.q.Source.(*AllSource); ok {
+		if _, ok := p.q.Source.(*query.AllSource); ok {
 			order = "in store order"
 		}
 		line("limit: first %d rows, %s", p.q.Limit, order)
@@ -394,15 +395,15 @@ func (p *Plan) describe(method string) string {
 	return b.String()
 }
 
-func describeTarget(t *TargetNode) string {
+func describeTarget(t *query.TargetNode) string {
 	switch t.Target.Kind {
-	case TargetText:
+	case query.TargetText:
 		return "text " + t.String() + " (CLIP text encoder)"
-	case TargetImage:
+	case query.TargetImage:
 		return t.String() + " (CLIP image encoder)"
-	case TargetRow, TargetSampleID:
+	case query.TargetRow, query.TargetSampleID:
 		return "the embedding of " + t.String()
-	case TargetVector:
+	case query.TargetVector:
 		return fmt.Sprintf("an inline vector of %d dimensions", len(t.Target.Vec))
 	}
 	return t.String()
@@ -425,7 +426,7 @@ func (p *Plan) Run(ctx context.Context, s Store) (*Result, error) {
 	}
 	method := ""
 	switch src := p.q.Source.(type) {
-	case *AllSource:
+	case *query.AllSource:
 		if p.onePass {
 			cols := union(whereCols, p.sc.names())
 			sel, a, err := scanSelect(ctx, s, n, cols, where, &p.sc)
@@ -474,19 +475,19 @@ func (p *Plan) Run(ctx context.Context, s Store) (*Result, error) {
 		if err := p.finish(ctx, s, res, rows, nil); err != nil {
 			return nil, err
 		}
-	case *KNNSource, *WithinSource:
-		var tn *TargetNode
+	case *query.KNNSource, *query.WithinSource:
+		var tn *query.TargetNode
 		st := &SearchStats{}
 		req := SearchRequest{Exact: p.opts.Exact}
-		if k, ok := src.(*KNNSource); ok {
+		if k, ok := src.(*query.KNNSource); ok {
 			tn, st.Kind, st.K, req.K = k.Target, "knn", int(k.K), int(k.K)
 		} else {
-			w := src.(*WithinSource)
+			w := src.(*query.WithinSource)
 			tn, st.Kind, st.Threshold, req.MinScore = w.Target, "within", w.Threshold, float32(w.Threshold)
 		}
 		vec, err := s.Vector(ctx, tn.Target)
 		if err != nil {
-			return nil, &Error{Query: p.q.Text, Off: tn.Offset, Msg: fmt.Sprintf("target %s: %v", tn, err), Err: err}
+			return nil, &query.Error{Query: p.q.Text, Off: tn.Offset, Msg: fmt.Sprintf("target %s: %v", tn, err), Err: err}
 		}
 		req.Vec, req.Image = vec, tn.Target.Kind.IsImage()
 		if where != nil {
@@ -785,4 +786,9 @@ func patternOffset(text string, pos, at int) int {
 		off++
 	}
 	return min(off, len(text))
+}
+
+// floatLit prints f as the query language writes a float literal.
+func floatLit(f float64) string {
+	return (&query.Literal{Kind: query.LitFloat, Float: f}).String()
 }

@@ -1,4 +1,4 @@
-package query
+package engine
 
 import (
 	"encoding/csv"
@@ -55,7 +55,7 @@ func (r *Result) WriteTable(w io.Writer) error {
 		if s.Kind == "knn" {
 			p("knn\tk=%d asked, %d returned by the search, %d selected\n", s.K, s.Returned, r.Selected)
 		} else {
-			p("within\tthreshold %s, %d returned by the search, %d selected\n", formatFloat(s.Threshold), s.Returned, r.Selected)
+			p("within\tthreshold %s, %d returned by the search, %d selected\n", floatLit(s.Threshold), s.Returned, r.Selected)
 			if s.NearThreshold > 0 {
 				p("\t%d rows lie within %g of the threshold: float32 rounding decides their side\n", s.NearThreshold, ScoreTolerance)
 			}

@@ -1,0 +1,16 @@
+// Package engine runs audit queries: it plans a parsed query (package
+// query) against a Store, evaluates its predicates, asks the store for
+// vector searches, and computes the contamination statistics of the rows
+// it selected. The manual of the language, and of what a query reports, is
+// package query's documentation.
+//
+// NewPlan checks a query against the store's columns and the lexicons of
+// Options and compiles its predicates; Plan.Run runs it and returns a
+// Result; Run does both. Predicates are evaluated batch by batch, a column
+// at a time, in SQL's three-valued logic, with text lowered as Python's
+// str.lower() does.
+//
+// Package db implements Store over an on-disk store; package enginetest
+// holds an in-memory Store for tests and examples. Rows arrive as
+// table.Batch values, and row sets are vector.Bitset values.
+package engine
