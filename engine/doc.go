@@ -8,7 +8,7 @@
 // Options and compiles its predicates; Plan.Run runs it and returns a
 // Result; Run does both. Predicates are evaluated batch by batch, a column
 // at a time, in SQL's three-valued logic, with text lowered as Python's
-// str.lower() does.
+// str.lower() does. Package output prints a Result as a table, JSON or CSV.
 //
 // Package db implements Store over an on-disk store; package enginetest
 // holds an in-memory Store for tests and examples. Rows arrive as

@@ -10,6 +10,7 @@ import (
 
 	"github.com/laiondb/laiondb/engine"
 	"github.com/laiondb/laiondb/engine/enginetest"
+	"github.com/laiondb/laiondb/output"
 	"github.com/laiondb/laiondb/query"
 )
 
@@ -36,9 +37,9 @@ func TestGolden(t *testing.T) {
 			ext   string
 			write func(*bytes.Buffer) error
 		}{
-			{"table", func(b *bytes.Buffer) error { return res.WriteTable(b) }},
-			{"json", func(b *bytes.Buffer) error { return res.WriteJSON(b) }},
-			{"csv", func(b *bytes.Buffer) error { return res.WriteCSV(b) }},
+			{"table", func(b *bytes.Buffer) error { return output.WriteTable(b, res) }},
+			{"json", func(b *bytes.Buffer) error { return output.WriteJSON(b, res) }},
+			{"csv", func(b *bytes.Buffer) error { return output.WriteCSV(b, res) }},
 		} {
 			var buf bytes.Buffer
 			if err := f.write(&buf); err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/laiondb/laiondb/db"
 	"github.com/laiondb/laiondb/encode"
 	"github.com/laiondb/laiondb/engine"
+	"github.com/laiondb/laiondb/output"
 )
 
 var queryFlags struct {
@@ -104,11 +105,11 @@ func runQuery(e *env, fs *pflag.FlagSet) error {
 	}
 	switch f.format {
 	case "json":
-		return res.WriteJSON(e.stdout)
+		return output.WriteJSON(e.stdout, res)
 	case "csv":
-		return res.WriteCSV(e.stdout)
+		return output.WriteCSV(e.stdout, res)
 	}
-	return res.WriteTable(e.stdout)
+	return output.WriteTable(e.stdout, res)
 }
 
 // modelFlags select the CLIP model used for text and image targets.
