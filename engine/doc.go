@@ -13,4 +13,14 @@
 // Package db implements Store over an on-disk store; package enginetest
 // holds an in-memory Store for tests and examples. Rows arrive as
 // table.Batch values, and row sets are vector.Bitset values.
+//
+// # Statistics
+//
+// Each statistic of a Result is one accumulator in its own stat_*.go file,
+// in the manner of expvar vars or Prometheus collectors: it adds the
+// selected rows of a batch, merges with another accumulator of the same
+// statistic, and writes its part of the Result. Every goroutine of a scan
+// has its own accumulators, merged at the end, so that rows split among
+// accumulators give the statistic of all of them: what will make sharded
+// execution exact. A new statistic is a new file that registers itself.
 package engine

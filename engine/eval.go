@@ -87,8 +87,7 @@ func ones(w []uint64, n int) {
 	}
 }
 
-func setBit(w []uint64, i int)      { w[i>>6] |= 1 << (i & 63) }
-func hasBit(w []uint64, i int) bool { return w[i>>6]&(1<<(i&63)) != 0 }
+func setBit(w []uint64, i int) { w[i>>6] |= 1 << (i & 63) }
 func andInto(dst, a []uint64) {
 	for i := range dst {
 		dst[i] &= a[i]

@@ -35,12 +35,15 @@ const fetchChunk = 1 << 16
 // Its String method describes how it will run (laiondb query --explain).
 // A Plan may be run several times, from several goroutines at once.
 type Plan struct {
-	q       *query.Query
-	where   *compiled
-	post    *compiled
-	sc      statCols
-	opts    Options
-	numRows int
+	q     *query.Query
+	where *compiled
+	post  *compiled
+	// stats are the statistics computed, in order.
+	stats []statistic
+	// nsfw, text and url name the columns of Result.Rows; "" when absent.
+	nsfw, text, url string
+	opts            Options
+	numRows         int
 	// onePass: an all source without limit or post where computes the
 	// statistics during the scan that evaluates where.
 	onePass bool
@@ -83,7 +86,8 @@ func NewPlan(q *query.Query, s Store, opts *Options) (*Plan, error) {
 	p := &Plan{q: q, opts: *opts, numRows: s.NumRows()}
 
 	// Lexicons: essay2021, then the user's by name.
-	p.sc.lexicons = append(p.sc.lexicons, newLexicon(BuiltinLexicon, Essay2021))
+	sch := &schema{cols: pl.cols}
+	sch.lexicons = append(sch.lexicons, newLexicon(BuiltinLexicon, Essay2021))
 	var user []string
 	for name := range opts.Lexicons {
 		user = append(user, name)
@@ -105,10 +109,10 @@ func NewPlan(q *query.Query, s Store, opts *Options) (*Plan, error) {
 				return nil, fmt.Errorf("query: lexicon %s: keyword %d is empty or only white space, which would flag every row", ln, i+1)
 			}
 		}
-		p.sc.lexicons = append(p.sc.lexicons, newLexicon(ln, opts.Lexicons[name]))
-		pl.lexicons[ln] = p.sc.lexicons[len(p.sc.lexicons)-1]
+		sch.lexicons = append(sch.lexicons, newLexicon(ln, opts.Lexicons[name]))
+		pl.lexicons[ln] = sch.lexicons[len(sch.lexicons)-1]
 	}
-	pl.lexicons[BuiltinLexicon] = p.sc.lexicons[0]
+	pl.lexicons[BuiltinLexicon] = sch.lexicons[0]
 
 	var err error
 	if q.Where != nil {
@@ -126,18 +130,10 @@ func NewPlan(q *query.Query, s Store, opts *Options) (*Plan, error) {
 		if err != nil {
 			return nil, err
 		}
-		p.sc.by = append(p.sc.by, name)
+		sch.by = append(sch.by, name)
 	}
-	has := func(n string) string {
-		if _, ok := pl.cols[n]; ok {
-			return n
-		}
-		return ""
-	}
-	p.sc.nsfw, p.sc.text, p.sc.url = has("nsfw"), has("text"), has("url")
-	if t, ok := pl.cols["similarity"]; ok && (t == table.TypeFloat || t == table.TypeInt) {
-		p.sc.sim = "similarity"
-	}
+	p.stats = planStats(sch)
+	p.nsfw, p.text, p.url = sch.has("nsfw"), sch.has("text"), sch.has("url")
 	_, isAll := q.Source.(*query.AllSource)
 	p.onePass = isAll && q.Limit < 0 && q.Post == nil
 	return p, nil
@@ -376,17 +372,10 @@ func (p *Plan) describe(method string) string {
 		line("post where %s, on the rows above, columns [%s]", p.post.expr, strings.Join(p.post.cols, ", "))
 	}
 	var st []string
-	if p.sc.nsfw != "" {
-		st = append(st, "nsfw counts")
-	}
-	for _, lx := range p.sc.lexicons {
-		st = append(st, "lexicon "+lx.name)
-	}
-	if p.sc.sim != "" {
-		st = append(st, "similarity")
-	}
-	for _, c := range p.sc.by {
-		st = append(st, "counts by "+c)
+	for _, x := range p.stats {
+		if x.desc != "" {
+			st = append(st, x.desc)
+		}
 	}
 	line("statistics of the selected rows: %s", strings.Join(st, ", "))
 	if p.opts.Rows > 0 {
@@ -428,13 +417,13 @@ func (p *Plan) Run(ctx context.Context, s Store) (*Result, error) {
 	switch src := p.q.Source.(type) {
 	case *query.AllSource:
 		if p.onePass {
-			cols := union(whereCols, p.sc.names())
-			sel, a, err := scanSelect(ctx, s, n, cols, where, &p.sc)
+			cols := union(whereCols, p.statCols())
+			sel, st, err := scanSelect(ctx, s, n, cols, where, p.stats)
 			if err != nil {
 				return nil, err
 			}
 			res.RowsScanned = n
-			a.fill(res)
+			st.write(res)
 			res.Selection = sel
 			if p.opts.Rows > 0 {
 				var rows []uint32
@@ -548,8 +537,8 @@ func (p *Plan) finish(ctx context.Context, s Store, res *Result, rows []uint32, 
 	if p.post != nil {
 		postCols = p.post.cols
 	}
-	cols := union(postCols, p.sc.names())
-	a := newAcc(&p.sc)
+	cols := union(postCols, p.statCols())
+	st := newStats(p.stats)
 	ec := newEvalCtx()
 	keep := rows[:0:0]
 	var keepScores []float32
@@ -574,7 +563,7 @@ func (p *Plan) finish(ctx context.Context, s Store, res *Result, rows []uint32, 
 		} else {
 			ones(t, b.Len)
 		}
-		a.add(ec, t)
+		st.add(ec, t)
 		forEachBit(t, func(i int) {
 			keep = append(keep, chunk[i])
 			sel.Set(chunk[i])
@@ -583,7 +572,7 @@ func (p *Plan) finish(ctx context.Context, s Store, res *Result, rows []uint32, 
 			}
 		})
 	}
-	a.fill(res)
+	st.write(res)
 	res.Selection = sel
 	if scores != nil {
 		res.Hits = make([]Hit, len(keep))
@@ -611,7 +600,7 @@ func (p *Plan) fetchRows(ctx context.Context, s Store, rows []uint32, scores []f
 		return nil, nil
 	}
 	var cols []string
-	for _, c := range []string{"sample_id", p.sc.nsfw, p.sc.url, p.sc.text} {
+	for _, c := range []string{"sample_id", p.nsfw, p.url, p.text} {
 		if c != "" {
 			cols = append(cols, c)
 		}
@@ -644,9 +633,18 @@ func (p *Plan) fetchRows(ctx context.Context, s Store, rows []uint32, scores []f
 			id := c.Int[i]
 			rr.SampleID = &id
 		}
-		rr.NSFW, rr.URL, rr.Text = str(p.sc.nsfw, i), str(p.sc.url, i), str(p.sc.text, i)
+		rr.NSFW, rr.URL, rr.Text = str(p.nsfw, i), str(p.url, i), str(p.text, i)
 	}
 	return out, nil
+}
+
+// statCols lists the columns the statistics read.
+func (p *Plan) statCols() []string {
+	var cols []string
+	for _, x := range p.stats {
+		cols = union(cols, x.cols)
+	}
+	return cols
 }
 
 // union returns the distinct names of a and b, in order.
@@ -662,16 +660,16 @@ func union(a, b []string) []string {
 
 // worker is one goroutine's state during a scan.
 type worker struct {
-	ec  *evalCtx
-	sel *vector.Bitset
-	acc *acc
+	ec    *evalCtx
+	sel   *vector.Bitset
+	stats stats
 }
 
 // scanSelect scans the store, evaluating where (nil: every row) on each
-// batch, and returns the selected rows and, when sc is non-nil, their
-// statistics. Batches may arrive concurrently: each goroutine works on its
-// own worker (bitset and accumulators), merged at the end.
-func scanSelect(ctx context.Context, s Store, n int, cols []string, where pred, sc *statCols) (*vector.Bitset, *acc, error) {
+// batch, and returns the selected rows and, when sts is non-nil, those
+// statistics of them. Batches may arrive concurrently: each goroutine works
+// on its own worker (bitset and accumulators), merged at the end.
+func scanSelect(ctx context.Context, s Store, n int, cols []string, where pred, sts []statistic) (*vector.Bitset, stats, error) {
 	var mu sync.Mutex
 	var free, all []*worker
 	get := func() *worker {
@@ -683,8 +681,8 @@ func scanSelect(ctx context.Context, s Store, n int, cols []string, where pred, 
 			return w
 		}
 		w := &worker{ec: newEvalCtx(), sel: vector.NewBitset(n)}
-		if sc != nil {
-			w.acc = newAcc(sc)
+		if sts != nil {
+			w.stats = newStats(sts)
 		}
 		all = append(all, w)
 		return w
@@ -710,8 +708,8 @@ func scanSelect(ctx context.Context, s Store, n int, cols []string, where pred, 
 			ones(t, b.Len)
 		}
 		orBatch(w.sel, b, t)
-		if w.acc != nil {
-			w.acc.add(ec, t)
+		if w.stats != nil {
+			w.stats.add(ec, t)
 		}
 		return nil
 	})
@@ -719,17 +717,17 @@ func scanSelect(ctx context.Context, s Store, n int, cols []string, where pred, 
 		return nil, nil, fmt.Errorf("query: scan: %w", err)
 	}
 	sel := vector.NewBitset(n)
-	var a *acc
-	if sc != nil {
-		a = newAcc(sc)
+	var st stats
+	if sts != nil {
+		st = newStats(sts)
 	}
 	for _, w := range all {
 		sel.Or(w.sel)
-		if a != nil {
-			a.merge(w.acc)
+		if st != nil {
+			st.merge(w.stats)
 		}
 	}
-	return sel, a, nil
+	return sel, st, nil
 }
 
 // orBatch adds the batch rows set in t to sel.
