@@ -22,5 +22,6 @@
 // statistic, and writes its part of the Result. Every goroutine of a scan
 // has its own accumulators, merged at the end, so that rows split among
 // accumulators give the statistic of all of them: what will make sharded
-// execution exact. A new statistic is a new file that registers itself.
+// execution exact. A new statistic is a new file that registers itself,
+// and the field of Result it writes.
 package engine

@@ -68,21 +68,6 @@ type SearchStats struct {
 	NearThreshold int `json:"near_threshold,omitempty"`
 }
 
-// LabelCounts counts the values of one column among the selected rows,
-// most frequent first (ties by value), null last.
-type LabelCounts struct {
-	Column string       `json:"column"`
-	Values []LabelCount `json:"values"`
-}
-
-// LabelCount is one value of a LabelCounts.
-type LabelCount struct {
-	Value string  `json:"value"`
-	Null  bool    `json:"null,omitempty"`
-	Count int     `json:"count"`
-	Share float64 `json:"share"`
-}
-
 // Proportion is a count of selected rows with its share and the Wilson
 // score 95% interval of the share.
 type Proportion struct {
@@ -90,57 +75,6 @@ type Proportion struct {
 	Share float64 `json:"share"`
 	Lo    float64 `json:"lo"`
 	Hi    float64 `json:"hi"`
-}
-
-// LexiconStats is what a lexicon flags among the selected rows.
-type LexiconStats struct {
-	Name     string   `json:"name"`
-	Keywords []string `json:"keywords"`
-	// Text and URL are nil when the store lacks the column.
-	Text   *Proportion `json:"text,omitempty"`
-	URL    *Proportion `json:"url,omitempty"`
-	Either Proportion  `json:"either"`
-	// PerKeyword counts rows flagged by each keyword, in lexicon order.
-	PerKeyword []KeywordCount `json:"per_keyword"`
-	// ByNSFW is the cross-tab nsfw value × flagged (in text or url), in
-	// the order of Result.NSFW.
-	ByNSFW []CrossTab `json:"by_nsfw,omitempty"`
-}
-
-// KeywordCount counts the rows whose text, url, or either contains a keyword.
-type KeywordCount struct {
-	Keyword string `json:"keyword"`
-	Text    int    `json:"text"`
-	URL     int    `json:"url"`
-	Either  int    `json:"either"`
-}
-
-// CrossTab is one row of a lexicon × nsfw cross-tab.
-type CrossTab struct {
-	NSFW    string  `json:"nsfw"`
-	Null    bool    `json:"null,omitempty"`
-	Rows    int     `json:"rows"`
-	Flagged int     `json:"flagged"`
-	Share   float64 `json:"share"` // Flagged / Rows
-}
-
-// SimilarityStats is the distribution of the similarity column among the
-// selected rows. Quartiles use linear interpolation (numpy's default).
-// Invalid values (null, NaN, > 1, < -1) are counted apart and never enter
-// the other figures.
-type SimilarityStats struct {
-	Valid       int     `json:"valid"`
-	Min         float64 `json:"min"`
-	Q1          float64 `json:"q1"`
-	Median      float64 `json:"median"`
-	Q3          float64 `json:"q3"`
-	Max         float64 `json:"max"`
-	Below03     int     `json:"below_0_3"`
-	Invalid     int     `json:"invalid"`
-	Null        int     `json:"null"`
-	NaN         int     `json:"nan"`
-	Above1      int     `json:"above_1"`
-	BelowMinus1 int     `json:"below_minus_1"`
 }
 
 // ResultRow is one selected row. Pointer fields are nil for nulls and for

@@ -6,11 +6,11 @@ import (
 	"github.com/laiondb/laiondb/table"
 )
 
-// This file is the frame of the statistics; each statistic lives in its
-// own stat_*.go file, which registers it. To add a statistic, add a file
-// that calls register from init with a function choosing, from the
-// store's columns, the statistics of a plan, and an accumulator that
-// implements stat.
+// This file is the frame of the statistics. Each statistic lives in its
+// own stat_*.go file: an init function that registers it, choosing from
+// the store's columns what the plan computes; its accumulator, which
+// implements stat; and the type of its part of the Result. Adding a
+// statistic is adding such a file, and the field of Result it writes.
 
 // stat accumulates one statistic of the selected rows, in the manner of an
 // expvar.Var or a Prometheus collector. A plan makes one accumulator per

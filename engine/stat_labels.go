@@ -25,6 +25,21 @@ func init() {
 	})
 }
 
+// LabelCounts counts the values of one column among the selected rows,
+// most frequent first (ties by value), null last.
+type LabelCounts struct {
+	Column string       `json:"column"`
+	Values []LabelCount `json:"values"`
+}
+
+// LabelCount is one value of a LabelCounts.
+type LabelCount struct {
+	Value string  `json:"value"`
+	Null  bool    `json:"null,omitempty"`
+	Count int     `json:"count"`
+	Share float64 `json:"share"`
+}
+
 // labelStat is the statistic counting the values of column col, written
 // into a Result by put.
 func labelStat(col, desc string, put func(*Result, *LabelCounts)) statistic {

@@ -32,6 +32,38 @@ func init() {
 	})
 }
 
+// LexiconStats is what a lexicon flags among the selected rows.
+type LexiconStats struct {
+	Name     string   `json:"name"`
+	Keywords []string `json:"keywords"`
+	// Text and URL are nil when the store lacks the column.
+	Text   *Proportion `json:"text,omitempty"`
+	URL    *Proportion `json:"url,omitempty"`
+	Either Proportion  `json:"either"`
+	// PerKeyword counts rows flagged by each keyword, in lexicon order.
+	PerKeyword []KeywordCount `json:"per_keyword"`
+	// ByNSFW is the cross-tab nsfw value × flagged (in text or url), in
+	// the order of Result.NSFW.
+	ByNSFW []CrossTab `json:"by_nsfw,omitempty"`
+}
+
+// KeywordCount counts the rows whose text, url, or either contains a keyword.
+type KeywordCount struct {
+	Keyword string `json:"keyword"`
+	Text    int    `json:"text"`
+	URL     int    `json:"url"`
+	Either  int    `json:"either"`
+}
+
+// CrossTab is one row of a lexicon × nsfw cross-tab.
+type CrossTab struct {
+	NSFW    string  `json:"nsfw"`
+	Null    bool    `json:"null,omitempty"`
+	Rows    int     `json:"rows"`
+	Flagged int     `json:"flagged"`
+	Share   float64 `json:"share"` // Flagged / Rows
+}
+
 // lexStats counts what the lexicons flag.
 type lexStats struct {
 	lexicons []*lexicon

@@ -21,6 +21,25 @@ func init() {
 	})
 }
 
+// SimilarityStats is the distribution of the similarity column among the
+// selected rows. Quartiles use linear interpolation (numpy's default).
+// Invalid values (null, NaN, > 1, < -1) are counted apart and never enter
+// the other figures.
+type SimilarityStats struct {
+	Valid       int     `json:"valid"`
+	Min         float64 `json:"min"`
+	Q1          float64 `json:"q1"`
+	Median      float64 `json:"median"`
+	Q3          float64 `json:"q3"`
+	Max         float64 `json:"max"`
+	Below03     int     `json:"below_0_3"`
+	Invalid     int     `json:"invalid"`
+	Null        int     `json:"null"`
+	NaN         int     `json:"nan"`
+	Above1      int     `json:"above_1"`
+	BelowMinus1 int     `json:"below_minus_1"`
+}
+
 // similarity collects the similarity column: the valid values, and the
 // invalid ones counted by kind.
 type similarity struct {
