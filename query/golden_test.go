@@ -17,7 +17,9 @@ import (
 var update = flag.Bool("update", false, "rewrite testdata/*.golden")
 
 // TestGolden pins the table, JSON and CSV outputs of two audit queries on a
-// generated store. Run go test -run Golden -update to refresh them.
+// generated store, from parse through package engine to package output: the
+// end-to-end test of the query language, kept beside its golden files. Run
+// go test -run Golden -update to refresh them.
 func TestGolden(t *testing.T) {
 	s := enginetest.Generate(2000, 8, 7)
 	s.BatchSize = 300
