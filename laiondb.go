@@ -24,7 +24,7 @@ import (
 
 	"github.com/laiondb/laiondb/db"
 	"github.com/laiondb/laiondb/encode"
-	"github.com/laiondb/laiondb/query"
+	"github.com/laiondb/laiondb/engine"
 )
 
 // Options configure Open. A nil *Options opens read-write with no model
@@ -98,13 +98,13 @@ func (s *Store) Close() error {
 
 // Query runs a query (see db.DB.Query) and explains errors a user can act
 // on.
-func (s *Store) Query(ctx context.Context, q string, opts *query.Options) (*query.Result, error) {
+func (s *Store) Query(ctx context.Context, q string, opts *engine.Options) (*engine.Result, error) {
 	res, err := s.DB.Query(ctx, q, opts)
 	return res, Hint(err)
 }
 
 // Explain returns a query's plan (see db.DB.Explain).
-func (s *Store) Explain(q string, opts *query.Options) (*query.Plan, error) {
+func (s *Store) Explain(q string, opts *engine.Options) (*engine.Plan, error) {
 	p, err := s.DB.Explain(q, opts)
 	return p, Hint(err)
 }
@@ -138,7 +138,7 @@ func (h *hinted) Error() string {
 func (h *hinted) Unwrap() error { return h.err }
 
 // Lexicons reads keyword lists given as NAME=FILE, or FILE (named after the
-// file without its extension), one keyword per line (query.LoadLexicon).
+// file without its extension), one keyword per line (engine.LoadLexicon).
 func Lexicons(specs []string) (map[string][]string, error) {
 	out := map[string][]string{}
 	for _, l := range specs {
@@ -147,7 +147,7 @@ func Lexicons(specs []string) (map[string][]string, error) {
 			path = l
 			name = strings.TrimSuffix(filepath.Base(l), filepath.Ext(l))
 		}
-		words, err := query.LoadLexiconFile(path)
+		words, err := engine.LoadLexiconFile(path)
 		if err != nil {
 			return nil, err
 		}

@@ -10,9 +10,10 @@ import (
 	"strings"
 
 	"github.com/laiondb/laiondb/db"
+	"github.com/laiondb/laiondb/engine"
+	"github.com/laiondb/laiondb/engine/enginetest"
 	"github.com/laiondb/laiondb/internal/fixture"
 	"github.com/laiondb/laiondb/query"
-	"github.com/laiondb/laiondb/query/querytest"
 )
 
 // TextRows is a generated LAION-like metadata table for text-scan
@@ -152,24 +153,24 @@ func containsFold(s, needle string) bool {
 }
 
 // TextStore loads rows into the query engine's in-memory store (package
-// querytest), the laiondb side of the text-scan comparison until db's
+// enginetest), the laiondb side of the text-scan comparison until db's
 // on-disk store is benchmarked here too: swap this for db.Open to measure
 // the store's column reads as well.
-func TextStore(t *TextRows) query.Store {
-	s := querytest.New(len(t.Text))
+func TextStore(t *TextRows) engine.Store {
+	s := enginetest.New(len(t.Text))
 	s.AddStrings("text", t.Text, t.TextNull)
 	s.AddStrings("nsfw", t.NSFW, t.NSFWNull)
 	return s
 }
 
 // QueryDesiByNSFW runs "all where text contains 'desi'" through
-// query.Parse / query.Run and returns the NSFW counts of the selected rows.
-func QueryDesiByNSFW(ctx context.Context, s query.Store, needle string) (map[string]int, error) {
+// query.Parse / engine.Run and returns the NSFW counts of the selected rows.
+func QueryDesiByNSFW(ctx context.Context, s engine.Store, needle string) (map[string]int, error) {
 	q, err := query.Parse(fmt.Sprintf("all where text contains '%s'", needle))
 	if err != nil {
 		return nil, fmt.Errorf("bench: %w", err)
 	}
-	res, err := query.Run(ctx, s, q, nil)
+	res, err := engine.Run(ctx, s, q, nil)
 	if err != nil {
 		return nil, fmt.Errorf("bench: %w", err)
 	}
@@ -204,7 +205,7 @@ func FormatCounts(m map[string]int) string {
 // SAMPLE_ID is the row number), ingests it into a new laiondb store in dir
 // and returns a snapshot of the store with a function closing it. This is
 // what `laiondb query` scans: Badger column blocks, not memory.
-func DBTextStore(ctx context.Context, t *TextRows, dir string) (query.Store, func() error, error) {
+func DBTextStore(ctx context.Context, t *TextRows, dir string) (engine.Store, func() error, error) {
 	rows := make([]fixture.Row, len(t.Text))
 	for i := range rows {
 		rows[i].SampleID = int64(i)

@@ -10,14 +10,15 @@ import (
 
 	"github.com/x448/float16"
 
+	"github.com/laiondb/laiondb/engine"
 	"github.com/laiondb/laiondb/internal/npy"
 	"github.com/laiondb/laiondb/query"
 )
 
 // Snapshot returns a read view of the store as it is now, implementing
-// query.Store. Ingests that commit afterwards are not visible through it;
+// engine.Store. Ingests that commit afterwards are not visible through it;
 // it stays valid until the DB is closed.
-func (d *DB) Snapshot() (query.Store, error) {
+func (d *DB) Snapshot() (engine.Store, error) {
 	return d.view()
 }
 
@@ -26,10 +27,10 @@ func (d *DB) Snapshot() (query.Store, error) {
 // unit-norm), among the rows in req.Allow (nil: all rows). It uses the
 // vector index when the store has one, unless req.Exact; the result says
 // how it was computed and whether it is exact. req.Vec is used as given.
-func (d *DB) Search(ctx context.Context, req query.SearchRequest) (query.SearchResult, error) {
+func (d *DB) Search(ctx context.Context, req engine.SearchRequest) (engine.SearchResult, error) {
 	v, err := d.view()
 	if err != nil {
-		return query.SearchResult{}, err
+		return engine.SearchResult{}, err
 	}
 	return v.Search(ctx, req)
 }
@@ -37,10 +38,10 @@ func (d *DB) Search(ctx context.Context, req query.SearchRequest) (query.SearchR
 // Within returns every row whose image embedding has an inner product of at
 // least req.MinScore with req.Vec, among the rows in req.Allow (nil: all
 // rows), by an exact scan.
-func (d *DB) Within(ctx context.Context, req query.SearchRequest) (query.SearchResult, error) {
+func (d *DB) Within(ctx context.Context, req engine.SearchRequest) (engine.SearchResult, error) {
 	v, err := d.view()
 	if err != nil {
-		return query.SearchResult{}, err
+		return engine.SearchResult{}, err
 	}
 	return v.Within(ctx, req)
 }
@@ -75,7 +76,7 @@ func readQueryNpy(path string) ([]float32, error) {
 
 // Query parses and runs an audit query (see package query for the
 // language) against a snapshot of the store. Nil opts means defaults.
-func (d *DB) Query(ctx context.Context, q string, opts *query.Options) (*query.Result, error) {
+func (d *DB) Query(ctx context.Context, q string, opts *engine.Options) (*engine.Result, error) {
 	p, v, err := d.plan(q, opts)
 	if err != nil {
 		return nil, err
@@ -84,13 +85,13 @@ func (d *DB) Query(ctx context.Context, q string, opts *query.Options) (*query.R
 }
 
 // Explain returns the plan of a query without running it.
-func (d *DB) Explain(q string, opts *query.Options) (*query.Plan, error) {
+func (d *DB) Explain(q string, opts *engine.Options) (*engine.Plan, error) {
 	p, _, err := d.plan(q, opts)
 	return p, err
 }
 
 // plan parses q and plans it against a snapshot of the store.
-func (d *DB) plan(q string, opts *query.Options) (*query.Plan, *view, error) {
+func (d *DB) plan(q string, opts *engine.Options) (*engine.Plan, *view, error) {
 	parsed, err := query.Parse(q)
 	if err != nil {
 		return nil, nil, err
@@ -99,6 +100,6 @@ func (d *DB) plan(q string, opts *query.Options) (*query.Plan, *view, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	p, err := query.NewPlan(parsed, v, opts)
+	p, err := engine.NewPlan(parsed, v, opts)
 	return p, v, err
 }

@@ -7,7 +7,7 @@ import (
 	"math"
 	"strconv"
 
-	"github.com/laiondb/laiondb/query"
+	"github.com/laiondb/laiondb/table"
 )
 
 // Badger key layout. Every key starts with a one-byte kind and the
@@ -49,7 +49,7 @@ func blockKey(seg uint32, col uint16, start uint32) []byte {
 
 // colBuilder accumulates one column's values for a block.
 type colBuilder struct {
-	typ   query.Type
+	typ   table.Type
 	n     int
 	nulls []bool
 	any   bool
@@ -60,9 +60,9 @@ type colBuilder struct {
 	bools []bool
 }
 
-func newColBuilder(t query.Type) *colBuilder {
+func newColBuilder(t table.Type) *colBuilder {
 	b := &colBuilder{typ: t}
-	if t == query.TypeString {
+	if t == table.TypeString {
 		b.off = append(b.off, 0)
 	}
 	return b
@@ -72,7 +72,7 @@ func (b *colBuilder) reset() {
 	b.n, b.any = 0, false
 	b.nulls = b.nulls[:0]
 	b.off = b.off[:0]
-	if b.typ == query.TypeString {
+	if b.typ == table.TypeString {
 		b.off = append(b.off, 0)
 	}
 	b.data, b.ints, b.flts, b.bools = b.data[:0], b.ints[:0], b.flts[:0], b.bools[:0]
@@ -83,13 +83,13 @@ func (b *colBuilder) appendNull() {
 	b.any = true
 	b.n++
 	switch b.typ {
-	case query.TypeString:
+	case table.TypeString:
 		b.off = append(b.off, uint32(len(b.data)))
-	case query.TypeInt:
+	case table.TypeInt:
 		b.ints = append(b.ints, 0)
-	case query.TypeFloat:
+	case table.TypeFloat:
 		b.flts = append(b.flts, 0)
-	case query.TypeBool:
+	case table.TypeBool:
 		b.bools = append(b.bools, false)
 	}
 }
@@ -126,11 +126,11 @@ func (b *colBuilder) encode() []byte {
 		size += b.n
 	}
 	switch b.typ {
-	case query.TypeString:
+	case table.TypeString:
 		size += 4*(b.n+1) + len(b.data)
-	case query.TypeInt, query.TypeFloat:
+	case table.TypeInt, table.TypeFloat:
 		size += 8 * b.n
-	case query.TypeBool:
+	case table.TypeBool:
 		size += b.n
 	}
 	out := make([]byte, 10, size)
@@ -147,20 +147,20 @@ func (b *colBuilder) encode() []byte {
 		}
 	}
 	switch b.typ {
-	case query.TypeString:
+	case table.TypeString:
 		for _, o := range b.off {
 			out = binary.LittleEndian.AppendUint32(out, o)
 		}
 		out = append(out, b.data...)
-	case query.TypeInt:
+	case table.TypeInt:
 		for _, v := range b.ints {
 			out = binary.LittleEndian.AppendUint64(out, uint64(v))
 		}
-	case query.TypeFloat:
+	case table.TypeFloat:
 		for _, v := range b.flts {
 			out = binary.LittleEndian.AppendUint64(out, math.Float64bits(v))
 		}
-	case query.TypeBool:
+	case table.TypeBool:
 		for _, v := range b.bools {
 			if v {
 				out = append(out, 1)
@@ -180,14 +180,14 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 // val; everything else is copied into c's reused slices. If rows is
 // non-nil, only those block rows are decoded, in that order, and appended
 // to c.
-func decodeBlock(val []byte, want query.Type, c *query.Column) error {
+func decodeBlock(val []byte, want table.Type, c *table.Column) error {
 	if len(val) < 10 {
 		return fmt.Errorf("%w: column block of %d bytes", ErrCorrupt, len(val))
 	}
 	if crc32.Checksum(val[4:], castagnoli) != binary.LittleEndian.Uint32(val) {
 		return fmt.Errorf("%w: column block checksum mismatch", ErrCorrupt)
 	}
-	typ := query.Type(val[4])
+	typ := table.Type(val[4])
 	n := int(binary.LittleEndian.Uint32(val[5:]))
 	p := val[10:]
 	c.Type = want
@@ -204,7 +204,7 @@ func decodeBlock(val []byte, want query.Type, c *query.Column) error {
 		c.Null = nil
 	}
 	switch typ {
-	case query.TypeString:
+	case table.TypeString:
 		if len(p) < 4*(n+1) {
 			return fmt.Errorf("%w: string block offsets truncated", ErrCorrupt)
 		}
@@ -221,12 +221,12 @@ func decodeBlock(val []byte, want query.Type, c *query.Column) error {
 				return fmt.Errorf("%w: string block offsets out of order", ErrCorrupt)
 			}
 		}
-		c.Str = query.Strings{Data: data, Off: off}
-	case query.TypeInt, query.TypeFloat:
+		c.Str = table.Strings{Data: data, Off: off}
+	case table.TypeInt, table.TypeFloat:
 		if len(p) < 8*n {
 			return fmt.Errorf("%w: numeric block truncated", ErrCorrupt)
 		}
-		if typ == query.TypeInt {
+		if typ == table.TypeInt {
 			c.Int = c.Int[:0]
 			for i := 0; i < n; i++ {
 				c.Int = append(c.Int, int64(binary.LittleEndian.Uint64(p[8*i:])))
@@ -237,7 +237,7 @@ func decodeBlock(val []byte, want query.Type, c *query.Column) error {
 				c.Float = append(c.Float, math.Float64frombits(binary.LittleEndian.Uint64(p[8*i:])))
 			}
 		}
-	case query.TypeBool:
+	case table.TypeBool:
 		if len(p) < n {
 			return fmt.Errorf("%w: bool block truncated", ErrCorrupt)
 		}
@@ -255,19 +255,19 @@ func decodeBlock(val []byte, want query.Type, c *query.Column) error {
 }
 
 // widen returns the type that holds values of both a and b.
-func widen(a, b query.Type) query.Type {
+func widen(a, b table.Type) table.Type {
 	switch {
 	case a == b:
 		return a
-	case (a == query.TypeInt && b == query.TypeFloat) || (a == query.TypeFloat && b == query.TypeInt):
-		return query.TypeFloat
+	case (a == table.TypeInt && b == table.TypeFloat) || (a == table.TypeFloat && b == table.TypeInt):
+		return table.TypeFloat
 	}
-	return query.TypeString
+	return table.TypeString
 }
 
 // convertColumn converts c's n values from type from to type to.
-func convertColumn(c *query.Column, from, to query.Type, n int) {
-	if to == query.TypeFloat && from == query.TypeInt {
+func convertColumn(c *table.Column, from, to table.Type, n int) {
+	if to == table.TypeFloat && from == table.TypeInt {
 		c.Float = c.Float[:0]
 		for _, v := range c.Int {
 			c.Float = append(c.Float, float64(v))
@@ -281,23 +281,23 @@ func convertColumn(c *query.Column, from, to query.Type, n int) {
 	for i := 0; i < n; i++ {
 		if !c.IsNull(i) {
 			switch from {
-			case query.TypeInt:
+			case table.TypeInt:
 				data = strconv.AppendInt(data, c.Int[i], 10)
-			case query.TypeFloat:
+			case table.TypeFloat:
 				data = strconv.AppendFloat(data, c.Float[i], 'g', -1, 64)
-			case query.TypeBool:
+			case table.TypeBool:
 				data = strconv.AppendBool(data, c.Bool[i])
 			}
 		}
 		off = append(off, uint32(len(data)))
 	}
-	c.Str = query.Strings{Data: data, Off: off}
+	c.Str = table.Strings{Data: data, Off: off}
 }
 
 // blockReader reads single values of an encoded block without decoding
 // the rest.
 type blockReader struct {
-	typ   query.Type
+	typ   table.Type
 	n     int
 	nulls []byte // nil without nulls
 	p     []byte // payload
@@ -315,7 +315,7 @@ func (d *DB) readBlock(key string, val []byte) (blockReader, error) {
 		}
 		d.verified.Store(key, struct{}{})
 	}
-	br := blockReader{typ: query.Type(val[4]), n: int(binary.LittleEndian.Uint32(val[5:])), p: val[10:]}
+	br := blockReader{typ: table.Type(val[4]), n: int(binary.LittleEndian.Uint32(val[5:])), p: val[10:]}
 	if val[9] == 1 {
 		if len(br.p) < br.n {
 			return br, fmt.Errorf("%w: column block null map truncated", ErrCorrupt)
@@ -324,11 +324,11 @@ func (d *DB) readBlock(key string, val []byte) (blockReader, error) {
 	}
 	need := 0
 	switch br.typ {
-	case query.TypeString:
+	case table.TypeString:
 		need = 4 * (br.n + 1)
-	case query.TypeInt, query.TypeFloat:
+	case table.TypeInt, table.TypeFloat:
 		need = 8 * br.n
-	case query.TypeBool:
+	case table.TypeBool:
 		need = br.n
 	default:
 		return br, fmt.Errorf("%w: column block of unknown type %d", ErrCorrupt, br.typ)
@@ -342,7 +342,7 @@ func (d *DB) readBlock(key string, val []byte) (blockReader, error) {
 // cell is one value read from a block; strings are copied.
 type cell struct {
 	null bool
-	typ  query.Type
+	typ  table.Type
 	s    []byte
 	i    int64
 	f    float64
@@ -359,7 +359,7 @@ func (br blockReader) at(i int) (cell, error) {
 	}
 	c := cell{typ: br.typ}
 	switch br.typ {
-	case query.TypeString:
+	case table.TypeString:
 		lo := binary.LittleEndian.Uint32(br.p[4*i:])
 		hi := binary.LittleEndian.Uint32(br.p[4*i+4:])
 		data := br.p[4*(br.n+1):]
@@ -367,18 +367,18 @@ func (br blockReader) at(i int) (cell, error) {
 			return cell{}, fmt.Errorf("%w: string offsets out of range", ErrCorrupt)
 		}
 		c.s = append([]byte(nil), data[lo:hi]...)
-	case query.TypeInt:
+	case table.TypeInt:
 		c.i = int64(binary.LittleEndian.Uint64(br.p[8*i:]))
-	case query.TypeFloat:
+	case table.TypeFloat:
 		c.f = math.Float64frombits(binary.LittleEndian.Uint64(br.p[8*i:]))
-	case query.TypeBool:
+	case table.TypeBool:
 		c.b = br.p[i] != 0
 	}
 	return c, nil
 }
 
 // appendTo appends the value to b, converted to the column type want.
-func (c cell) appendTo(b *colBuilder, want query.Type) {
+func (c cell) appendTo(b *colBuilder, want table.Type) {
 	if c.null {
 		b.appendNull()
 		return
@@ -386,24 +386,24 @@ func (c cell) appendTo(b *colBuilder, want query.Type) {
 	switch want {
 	case c.typ:
 		switch c.typ {
-		case query.TypeString:
+		case table.TypeString:
 			b.appendString(c.s)
-		case query.TypeInt:
+		case table.TypeInt:
 			b.appendInt(c.i)
-		case query.TypeFloat:
+		case table.TypeFloat:
 			b.appendFloat(c.f)
-		case query.TypeBool:
+		case table.TypeBool:
 			b.appendBool(c.b)
 		}
-	case query.TypeFloat: // from int
+	case table.TypeFloat: // from int
 		b.appendFloat(float64(c.i))
 	default: // to string
 		switch c.typ {
-		case query.TypeInt:
+		case table.TypeInt:
 			b.appendString(strconv.AppendInt(nil, c.i, 10))
-		case query.TypeFloat:
+		case table.TypeFloat:
 			b.appendString(strconv.AppendFloat(nil, c.f, 'g', -1, 64))
-		case query.TypeBool:
+		case table.TypeBool:
 			b.appendString(strconv.AppendBool(nil, c.b))
 		}
 	}

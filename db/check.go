@@ -11,8 +11,7 @@ import (
 
 	"github.com/cespare/xxhash/v2"
 	"github.com/dgraph-io/badger/v4"
-
-	"github.com/laiondb/laiondb/query"
+	"github.com/laiondb/laiondb/table"
 )
 
 // Problem is one inconsistency Check found.
@@ -93,7 +92,7 @@ func (d *DB) checkSegment(v *view, s *Segment, r *CheckReport, add func(string, 
 			prefix := blockKey(s.ID, mc.ID, 0)[:7]
 			it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: false})
 			defer it.Close()
-			var c query.Column
+			var c table.Column
 			for it.Rewind(); it.Valid(); it.Next() {
 				item := it.Item()
 				start := binary.BigEndian.Uint32(item.Key()[7:])
@@ -119,7 +118,7 @@ func (d *DB) checkSegment(v *view, s *Segment, r *CheckReport, add func(string, 
 						continue
 					}
 					switch {
-					case c.Type == query.TypeString:
+					case c.Type == table.TypeString:
 						sv := c.Str.At(i)
 						if !utf8.Valid(sv) {
 							badUTF8++
@@ -127,7 +126,7 @@ func (d *DB) checkSegment(v *view, s *Segment, r *CheckReport, add func(string, 
 						if name == "nsfw" {
 							nsfw[textKey(string(sv))]++
 						}
-					case name == "similarity" && c.Type == query.TypeFloat:
+					case name == "similarity" && c.Type == table.TypeFloat:
 						if f := c.Float[i]; math.IsNaN(f) || f > 1 || f < -1 {
 							simInvalid++
 						}
@@ -146,7 +145,7 @@ func (d *DB) checkSegment(v *view, s *Segment, r *CheckReport, add func(string, 
 		if nulls != s.Stats.Nulls[name] {
 			add(where, "%d nulls, the manifest says %d", nulls, s.Stats.Nulls[name])
 		}
-		if mc.Type == query.TypeString && badUTF8 != s.Stats.InvalidUTF8[name] {
+		if mc.Type == table.TypeString && badUTF8 != s.Stats.InvalidUTF8[name] {
 			add(where, "%d invalid UTF-8 values, the manifest says %d", badUTF8, s.Stats.InvalidUTF8[name])
 		}
 		if name == "similarity" && simInvalid != s.Stats.SimilarityInvalid {
@@ -168,13 +167,13 @@ func (d *DB) checkSegment(v *view, s *Segment, r *CheckReport, add func(string, 
 }
 
 // blockLen returns the number of values in a decoded column.
-func blockLen(c *query.Column) int {
+func blockLen(c *table.Column) int {
 	switch c.Type {
-	case query.TypeString:
+	case table.TypeString:
 		return c.Str.Len()
-	case query.TypeInt:
+	case table.TypeInt:
 		return len(c.Int)
-	case query.TypeFloat:
+	case table.TypeFloat:
 		return len(c.Float)
 	}
 	return len(c.Bool)

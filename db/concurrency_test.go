@@ -10,8 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/laiondb/laiondb/engine"
 	"github.com/laiondb/laiondb/internal/fixture"
-	"github.com/laiondb/laiondb/query"
+	"github.com/laiondb/laiondb/table"
 )
 
 // TestConcurrentReadsDuringIngest runs queries, searches and snapshot scans
@@ -91,7 +92,7 @@ func TestConcurrentReadsDuringIngest(t *testing.T) {
 				seen(n, "snapshot")
 				var mu sync.Mutex
 				rows, nulls := 0, 0
-				err = s.Scan(ctx, []string{"key", "text"}, func(b *query.Batch) error {
+				err = s.Scan(ctx, []string{"key", "text"}, func(b *table.Batch) error {
 					mu.Lock()
 					defer mu.Unlock()
 					rows += b.Len
@@ -131,7 +132,7 @@ func TestConcurrentReadsDuringIngest(t *testing.T) {
 				}
 				n := s.NumRows()
 				seen(n, "search snapshot")
-				res, err := s.Search(ctx, query.SearchRequest{Vec: q, K: 20, Exact: true})
+				res, err := s.Search(ctx, engine.SearchRequest{Vec: q, K: 20, Exact: true})
 				if err != nil {
 					fail("search: %v", err)
 					continue
@@ -144,7 +145,7 @@ func TestConcurrentReadsDuringIngest(t *testing.T) {
 						fail("search over %d rows returned row %d score %v", n, h.Row, h.Score)
 					}
 				}
-				if _, err := d.Search(ctx, query.SearchRequest{Vec: q, K: 5}); err != nil {
+				if _, err := d.Search(ctx, engine.SearchRequest{Vec: q, K: 5}); err != nil {
 					fail("search through the index: %v", err)
 				}
 			}

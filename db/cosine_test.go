@@ -8,9 +8,9 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/laiondb/laiondb/engine"
 	"github.com/laiondb/laiondb/internal/fixture"
 	"github.com/laiondb/laiondb/internal/npy"
-	"github.com/laiondb/laiondb/query"
 	"github.com/laiondb/laiondb/vector"
 )
 
@@ -58,7 +58,7 @@ func cosine64(a, b []float64) float64 {
 	return ab / math.Sqrt(aa) / math.Sqrt(bb)
 }
 
-func hitRows(res *query.Result) []uint32 {
+func hitRows(res *engine.Result) []uint32 {
 	var rows []uint32
 	for _, h := range res.Hits {
 		rows = append(rows, h.Row)
@@ -87,7 +87,7 @@ func TestScoresAreCosine(t *testing.T) {
 		t.Errorf("knn(row(0), 2) = %v, want [0 2]", got)
 	}
 	for _, h := range res.Hits {
-		if want := cosine64(stored[0], stored[h.Row]); math.Abs(float64(h.Score)-want) > query.ScoreTolerance {
+		if want := cosine64(stored[0], stored[h.Row]); math.Abs(float64(h.Score)-want) > engine.ScoreTolerance {
 			t.Errorf("score of row %d = %.9f, cosine %.9f", h.Row, h.Score, want)
 		}
 	}
@@ -97,7 +97,7 @@ func TestScoresAreCosine(t *testing.T) {
 		if err != nil || len(res.Hits) == 0 {
 			t.Fatalf("%s: %v", q, err)
 		}
-		if h := res.Hits[0]; math.Abs(float64(h.Score)-1) > query.ScoreTolerance {
+		if h := res.Hits[0]; math.Abs(float64(h.Score)-1) > engine.ScoreTolerance {
 			t.Errorf("%s: the target row scores %.9f against itself", q, h.Score)
 		}
 	}
@@ -148,7 +148,7 @@ func TestSelfFirstAmongTies(t *testing.T) {
 		{"within(row(5), 0.99)", []uint32{5, 2, 4}},
 	} {
 		for _, exact := range []bool{false, true} {
-			res, err := d.Query(ctx, tt.q, &query.Options{Exact: exact})
+			res, err := d.Query(ctx, tt.q, &engine.Options{Exact: exact})
 			if err != nil {
 				t.Fatalf("%s: %v", tt.q, err)
 			}

@@ -14,8 +14,11 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/laiondb/laiondb/engine"
 	"github.com/laiondb/laiondb/internal/fixture"
 	"github.com/laiondb/laiondb/query"
+	"github.com/laiondb/laiondb/table"
+	"github.com/laiondb/laiondb/vector"
 )
 
 // openTest opens a fresh store in a temporary directory.
@@ -121,7 +124,7 @@ func TestIngestLAION400MAndInfo(t *testing.T) {
 	}
 	texts := make([]*string, 4500)
 	ids := make([]int64, 4500)
-	err = s.Scan(context.Background(), []string{"TEXT", "sample_id"}, func(b *query.Batch) error {
+	err = s.Scan(context.Background(), []string{"TEXT", "sample_id"}, func(b *table.Batch) error {
 		tc, ic := b.Cols["text"], b.Cols["sample_id"]
 		for i := 0; i < b.Len; i++ {
 			r := b.Row(i)
@@ -201,7 +204,7 @@ func TestEmbeddingFolderAndExactSearch(t *testing.T) {
 		}
 		all := append(append([]float32(nil), emb.Image[0]...), emb.Image[1]...)
 		q := append([]float32(nil), all[777*48:778*48]...)
-		res, err := d.Search(context.Background(), query.SearchRequest{Vec: q, K: 10, Exact: true})
+		res, err := d.Search(context.Background(), engine.SearchRequest{Vec: q, K: 10, Exact: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -215,11 +218,11 @@ func TestEmbeddingFolderAndExactSearch(t *testing.T) {
 			}
 		}
 		// With an allow-list: the 10 nearest among the allowed rows.
-		allow := query.NewBitset(1400)
+		allow := vector.NewBitset(1400)
 		for r := uint32(0); r < 1400; r += 7 {
 			allow.Set(r)
 		}
-		res, err = d.Search(context.Background(), query.SearchRequest{Vec: q, K: 10, Allow: allow, Exact: true})
+		res, err = d.Search(context.Background(), engine.SearchRequest{Vec: q, K: 10, Allow: allow, Exact: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -235,7 +238,7 @@ func TestEmbeddingFolderAndExactSearch(t *testing.T) {
 			t.Fatal(err)
 		}
 		ingestPaths(t, d, paths...)
-		res, err = d.Search(context.Background(), query.SearchRequest{Vec: q, K: 2000})
+		res, err = d.Search(context.Background(), engine.SearchRequest{Vec: q, K: 2000})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -248,7 +251,7 @@ func TestEmbeddingFolderAndExactSearch(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		res, _ = d.Search(context.Background(), query.SearchRequest{Vec: v, K: 1})
+		res, _ = d.Search(context.Background(), engine.SearchRequest{Vec: v, K: 1})
 		if res.Hits[0].Row != 777 {
 			t.Errorf("self search = %v", res.Hits)
 		}
@@ -263,8 +266,8 @@ func TestEmbeddingFolderAndExactSearch(t *testing.T) {
 
 // bruteKNN is the k nearest rows of all by the store's score: q's inner
 // product with each row divided by the row's norm, in float64.
-func bruteKNN(all []float32, dim int, q []float32, k int, allow *query.Bitset) []query.Hit {
-	var hits []query.Hit
+func bruteKNN(all []float32, dim int, q []float32, k int, allow *vector.Bitset) []engine.Hit {
+	var hits []engine.Hit
 	for r := 0; r < len(all)/dim; r++ {
 		if allow != nil && !allow.Contains(uint32(r)) {
 			continue
@@ -274,7 +277,7 @@ func bruteKNN(all []float32, dim int, q []float32, k int, allow *query.Bitset) [
 			s += float64(all[r*dim+j]) * float64(q[j])
 			n += float64(all[r*dim+j]) * float64(all[r*dim+j])
 		}
-		hits = append(hits, query.Hit{Row: uint32(r), Score: float32(s / math.Sqrt(n))})
+		hits = append(hits, engine.Hit{Row: uint32(r), Score: float32(s / math.Sqrt(n))})
 	}
 	sort.Slice(hits, func(i, j int) bool {
 		if hits[i].Score != hits[j].Score {

@@ -11,7 +11,7 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/laiondb/laiondb/query"
+	"github.com/laiondb/laiondb/table"
 )
 
 // fuzzStore is one store per fuzzing process, reused across iterations
@@ -113,7 +113,7 @@ func FuzzIngestParquet(f *testing.F) {
 		var mu sync.Mutex
 		scanned := 0
 		cols := after.Segments[len(after.Segments)-1].Columns
-		if err := s.Scan(context.Background(), cols[:1], func(b *query.Batch) error {
+		if err := s.Scan(context.Background(), cols[:1], func(b *table.Batch) error {
 			mu.Lock()
 			scanned += b.Len
 			mu.Unlock()

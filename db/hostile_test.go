@@ -10,8 +10,9 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/laiondb/laiondb/engine"
 	"github.com/laiondb/laiondb/internal/fixture"
-	"github.com/laiondb/laiondb/query"
+	"github.com/laiondb/laiondb/table"
 )
 
 // The hostile corpus lives in testdata/hostile (regenerate it with
@@ -368,10 +369,10 @@ func lookup(t *testing.T, d *DB, key, val string, cols ...string) map[string]any
 	}
 	var mu sync.Mutex
 	var out map[string]any
-	err = s.Scan(context.Background(), append([]string{key}, cols...), func(b *query.Batch) error {
+	err = s.Scan(context.Background(), append([]string{key}, cols...), func(b *table.Batch) error {
 		kc := b.Cols[key]
 		for i := 0; i < b.Len; i++ {
-			if kc.IsNull(i) || kc.Type != query.TypeString || string(kc.Str.At(i)) != val {
+			if kc.IsNull(i) || kc.Type != table.TypeString || string(kc.Str.At(i)) != val {
 				continue
 			}
 			row := map[string]any{}
@@ -380,13 +381,13 @@ func lookup(t *testing.T, d *DB, key, val string, cols ...string) map[string]any
 				switch {
 				case c == nil || c.IsNull(i):
 					row[name] = nil
-				case c.Type == query.TypeString:
+				case c.Type == table.TypeString:
 					row[name] = string(c.Str.At(i))
-				case c.Type == query.TypeInt:
+				case c.Type == table.TypeInt:
 					row[name] = c.Int[i]
-				case c.Type == query.TypeFloat:
+				case c.Type == table.TypeFloat:
 					row[name] = c.Float[i]
-				case c.Type == query.TypeBool:
+				case c.Type == table.TypeBool:
 					row[name] = c.Bool[i]
 				}
 			}
@@ -404,13 +405,13 @@ func lookup(t *testing.T, d *DB, key, val string, cols ...string) map[string]any
 
 func checkTypes(t *testing.T, d *DB, res []IngestResult) {
 	m, _ := d.Manifest()
-	types := map[string]query.Type{}
+	types := map[string]table.Type{}
 	for _, c := range m.Columns {
 		types[c.Name] = c.Type
 	}
 	t.Logf("column types: %v", types)
-	for name, want := range map[string]query.Type{"flag": query.TypeBool, "f32": query.TypeFloat, "u32": query.TypeInt,
-		"i8": query.TypeInt, "i16": query.TypeInt, "fixed": query.TypeString, "i96": query.TypeString, "blob": query.TypeString} {
+	for name, want := range map[string]table.Type{"flag": table.TypeBool, "f32": table.TypeFloat, "u32": table.TypeInt,
+		"i8": table.TypeInt, "i16": table.TypeInt, "fixed": table.TypeString, "i96": table.TypeString, "blob": table.TypeString} {
 		if types[name] != want {
 			t.Errorf("column %s has type %v, want %v", name, types[name], want)
 		}
@@ -435,7 +436,7 @@ func checkUnitVectors(t *testing.T, d *DB, res []IngestResult) {
 	q := make([]float32, 8)
 	for j := 0; j < 8; j++ {
 		q[j] = 1
-		sr, err := d.Search(context.Background(), query.SearchRequest{Vec: q, K: 3, Exact: true})
+		sr, err := d.Search(context.Background(), engine.SearchRequest{Vec: q, K: 3, Exact: true})
 		if err != nil {
 			t.Fatal(err)
 		}

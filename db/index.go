@@ -7,7 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/laiondb/laiondb/query"
+	"github.com/laiondb/laiondb/engine"
 	"github.com/laiondb/laiondb/vector"
 )
 
@@ -255,7 +255,7 @@ func (d *DB) buildIndex(ctx context.Context, o *IndexOptions) error {
 // enough, or when the index says a scan of the allowed rows is cheaper;
 // otherwise the index answers for the rows it covers and rows added since
 // are scanned exactly.
-func (v *view) search(ctx context.Context, req query.SearchRequest) (query.SearchResult, error) {
+func (v *view) search(ctx context.Context, req engine.SearchRequest) (engine.SearchResult, error) {
 	allow := v.allow(req.Allow)
 	cheap := false
 	if limit := v.d.exactUpTo(); v.ix != nil && !req.Exact && limit > 0 {
@@ -292,16 +292,16 @@ func (v *view) search(ctx context.Context, req query.SearchRequest) (query.Searc
 	if scan {
 		hits, scanned, err := vector.Exact(ctx, v.img, req.Vec, req.K, allow)
 		if err != nil {
-			return query.SearchResult{}, err
+			return engine.SearchResult{}, err
 		}
-		return query.SearchResult{Hits: v.selfFirst(toHits(hits), req.Vec, req.K, allow), Exact: true, Scanned: scanned,
+		return engine.SearchResult{Hits: v.selfFirst(toHits(hits), req.Vec, req.K, allow), Exact: true, Scanned: scanned,
 			Method: fmt.Sprintf("exact scan of %d vectors%s", scanned, why)}, nil
 	}
 	r, err := v.ix.Search(ctx, req.Vec, req.K, IndexSearch{Effort: ef, Allow: graphAllow})
 	if err != nil {
-		return query.SearchResult{}, err
+		return engine.SearchResult{}, err
 	}
-	res := query.SearchResult{Hits: toHits(r.Hits), Exact: r.Exact, Scanned: r.Scored}
+	res := engine.SearchResult{Hits: toHits(r.Hits), Exact: r.Exact, Scanned: r.Scored}
 	if r.Exact {
 		res.Method = fmt.Sprintf("%s, %d vectors scored", r.Method, r.Scored)
 	} else {
@@ -316,7 +316,7 @@ func (v *view) search(ctx context.Context, req query.SearchRequest) (query.Searc
 		}
 		hits, scanned, err := vector.Exact(ctx, v.img, req.Vec, req.K, restAllow)
 		if err != nil {
-			return query.SearchResult{}, err
+			return engine.SearchResult{}, err
 		}
 		res.Hits = mergeHits(res.Hits, toHits(hits), req.K)
 		res.Scanned += scanned
@@ -336,7 +336,7 @@ func defaultEf(k int) int { return max(256, 2*k) }
 // ef returns the ef of an index search for req, and why: Options.EfSearch
 // if set, else the calibrated ef for the query's kind and k (0 if
 // calibration found none good enough), else defaultEf.
-func (v *view) ef(req query.SearchRequest) (int, string) {
+func (v *view) ef(req engine.SearchRequest) (int, string) {
 	if ef := v.d.opts.EfSearch; ef > 0 {
 		return ef, "set by option"
 	}
@@ -392,8 +392,8 @@ func (d *DB) exactUpTo() int {
 }
 
 // mergeHits merges two sorted hit lists into the best k.
-func mergeHits(a, b []query.Hit, k int) []query.Hit {
-	out := make([]query.Hit, 0, min(k, len(a)+len(b)))
+func mergeHits(a, b []engine.Hit, k int) []engine.Hit {
+	out := make([]engine.Hit, 0, min(k, len(a)+len(b)))
 	for len(out) < k && (len(a) > 0 || len(b) > 0) {
 		if len(b) == 0 || (len(a) > 0 && (a[0].Score > b[0].Score || (a[0].Score == b[0].Score && a[0].Row < b[0].Row))) {
 			out, a = append(out, a[0]), a[1:]

@@ -8,13 +8,14 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/laiondb/laiondb/engine"
 	"github.com/laiondb/laiondb/internal/fixture"
 	"github.com/laiondb/laiondb/query"
 	"github.com/laiondb/laiondb/vector"
 )
 
 // recall returns the share of want's rows found in got.
-func recall(got, want []query.Hit) float64 {
+func recall(got, want []engine.Hit) float64 {
 	in := map[uint32]bool{}
 	for _, h := range got {
 		in[h.Row] = true
@@ -62,7 +63,7 @@ func TestIndexedSearch(t *testing.T) {
 	const queries = 40
 	for i := 0; i < queries; i++ {
 		q := append([]float32(nil), all[(i*181)*64:(i*181+1)*64]...)
-		res, err := d.Search(ctx, query.SearchRequest{Vec: q, K: 10})
+		res, err := d.Search(ctx, engine.SearchRequest{Vec: q, K: 10})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -76,12 +77,12 @@ func TestIndexedSearch(t *testing.T) {
 	}
 
 	// A selective filter is answered exactly, identical to brute force.
-	allow := query.NewBitset(10500)
+	allow := vector.NewBitset(10500)
 	for r := uint32(5); r < 10500; r += 97 {
 		allow.Set(r)
 	}
 	q := all[100*64 : 101*64]
-	res, err := d.Search(ctx, query.SearchRequest{Vec: q, K: 20, Allow: allow})
+	res, err := d.Search(ctx, engine.SearchRequest{Vec: q, K: 20, Allow: allow})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,12 +98,12 @@ func TestIndexedSearch(t *testing.T) {
 	if m, _ := d.Manifest(); m.Index.Rows != 10500 {
 		t.Fatalf("index rows after BuildIndex = %d", m.Index.Rows)
 	}
-	res, _ = d.Search(ctx, query.SearchRequest{Vec: q, K: 10})
+	res, _ = d.Search(ctx, engine.SearchRequest{Vec: q, K: 10})
 	if strings.Contains(res.Method, "ingested after") {
 		t.Errorf("method after catch-up = %q", res.Method)
 	}
 	// --exact forces the scan.
-	res, _ = d.Search(ctx, query.SearchRequest{Vec: q, K: 10, Exact: true})
+	res, _ = d.Search(ctx, engine.SearchRequest{Vec: q, K: 10, Exact: true})
 	if !res.Exact || !strings.HasPrefix(res.Method, "exact scan") || recall(res.Hits, bruteKNN(all, 64, q, 10, nil)) != 1 {
 		t.Errorf("exact: %+v", res)
 	}
@@ -115,7 +116,7 @@ func TestIndexedSearch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, _ = d2.Search(ctx, query.SearchRequest{Vec: q, K: 10})
+	res, _ = d2.Search(ctx, engine.SearchRequest{Vec: q, K: 10})
 	if !strings.Contains(res.Method, "hnsw") || len(warned) > 0 {
 		t.Fatalf("reopened: method %q, warnings %v", res.Method, warned)
 	}
@@ -129,7 +130,7 @@ func TestIndexedSearch(t *testing.T) {
 	if len(warned) != 1 || !strings.Contains(warned[0], "laiondb index --rebuild") {
 		t.Errorf("warnings = %v", warned)
 	}
-	res, _ = d3.Search(ctx, query.SearchRequest{Vec: q, K: 10})
+	res, _ = d3.Search(ctx, engine.SearchRequest{Vec: q, K: 10})
 	if !res.Exact || !strings.Contains(res.Method, "unusable") {
 		t.Errorf("damaged index: %+v", res.Method)
 	}
@@ -143,7 +144,7 @@ func TestIndexedSearch(t *testing.T) {
 	if rep, _ := d3.Check(ctx); !rep.OK() {
 		t.Errorf("check after rebuild: %v", rep.Problems)
 	}
-	res, _ = d3.Search(ctx, query.SearchRequest{Vec: q, K: 10})
+	res, _ = d3.Search(ctx, engine.SearchRequest{Vec: q, K: 10})
 	if !strings.Contains(res.Method, "hnsw") {
 		t.Errorf("after rebuild: %q", res.Method)
 	}
@@ -169,7 +170,7 @@ func TestExactUpTo(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		res, err := d.Search(context.Background(), query.SearchRequest{Vec: q, K: 5})
+		res, err := d.Search(context.Background(), engine.SearchRequest{Vec: q, K: 5})
 		d.Close()
 		if err != nil || !res.Exact || !strings.Contains(res.Method, c.want) || res.Hits[0].Row != 5 {
 			t.Errorf("ExactUpTo %d: %+v %v", c.upTo, res, err)
@@ -226,7 +227,7 @@ func TestCalibratedEf(t *testing.T) {
 	const nq = 50
 	for i := 0; i < nq; i++ {
 		q := more.Text[4][i*97*dim : (i*97+1)*dim]
-		res, err := d.Search(ctx, query.SearchRequest{Vec: q, K: 10})
+		res, err := d.Search(ctx, engine.SearchRequest{Vec: q, K: 10})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -250,7 +251,7 @@ func TestCalibratedEf(t *testing.T) {
 		{50, fmt.Sprintf("ef=%d (calibrated: recall@100 %.4f on %d image embeddings", max(50, cal.Image[1].Ef), cal.Image[1].Recall, calibrationQueries)},
 		{300, fmt.Sprintf("ef=%d (scaled from ef %d, calibrated for recall@100", cal.Image[1].Ef*3, cal.Image[1].Ef)},
 	} {
-		res, err := d.Search(ctx, query.SearchRequest{Vec: q, K: tc.k, Image: true})
+		res, err := d.Search(ctx, engine.SearchRequest{Vec: q, K: tc.k, Image: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -269,17 +270,17 @@ func TestEfChoice(t *testing.T) {
 	}
 	v := &view{d: &DB{}, m: &Manifest{Index: &IndexInfo{Calibration: cal}}}
 	for _, tc := range []struct {
-		req  query.SearchRequest
+		req  engine.SearchRequest
 		ef   int
 		why  string
 		opts Options
 	}{
-		{query.SearchRequest{K: 10, Image: true}, 64, "calibrated: recall@10 0.9990 on 200 image embeddings", Options{}},
-		{query.SearchRequest{K: 5}, 1536, "calibrated: recall@10 0.9960 on 200 text", Options{}},
-		{query.SearchRequest{K: 11, Image: true}, 256, "recall@100 0.9960", Options{}},
-		{query.SearchRequest{K: 1000, Image: true}, 2560, "scaled from ef 256", Options{}},
-		{query.SearchRequest{K: 100}, 0, "no ef up to 8192 reached recall@100 0.99 on 200 text embeddings of this store (best 0.9700, lower bound 0.9600)", Options{}},
-		{query.SearchRequest{K: 100}, 77, "set by option", Options{EfSearch: 77}},
+		{engine.SearchRequest{K: 10, Image: true}, 64, "calibrated: recall@10 0.9990 on 200 image embeddings", Options{}},
+		{engine.SearchRequest{K: 5}, 1536, "calibrated: recall@10 0.9960 on 200 text", Options{}},
+		{engine.SearchRequest{K: 11, Image: true}, 256, "recall@100 0.9960", Options{}},
+		{engine.SearchRequest{K: 1000, Image: true}, 2560, "scaled from ef 256", Options{}},
+		{engine.SearchRequest{K: 100}, 0, "no ef up to 8192 reached recall@100 0.99 on 200 text embeddings of this store (best 0.9700, lower bound 0.9600)", Options{}},
+		{engine.SearchRequest{K: 100}, 77, "set by option", Options{EfSearch: 77}},
 	} {
 		v.d.opts = tc.opts
 		ef, why := v.ef(tc.req)
@@ -289,11 +290,11 @@ func TestEfChoice(t *testing.T) {
 	}
 	v.d.opts = Options{}
 	v.m.Index.Calibration = nil
-	if ef, why := v.ef(query.SearchRequest{K: 10}); ef != defaultEf(10) || !strings.Contains(why, "no calibration for text") {
+	if ef, why := v.ef(engine.SearchRequest{K: 10}); ef != defaultEf(10) || !strings.Contains(why, "no calibration for text") {
 		t.Errorf("uncalibrated: %d %s", ef, why)
 	}
 	v.m.Index.Calibration = &Calibration{Image: cal.Image}
-	if ef, why := v.ef(query.SearchRequest{K: 10}); ef != defaultEf(10) || !strings.Contains(why, "no calibration for text") {
+	if ef, why := v.ef(engine.SearchRequest{K: 10}); ef != defaultEf(10) || !strings.Contains(why, "no calibration for text") {
 		t.Errorf("store without text embeddings: %d %s", ef, why)
 	}
 }

@@ -18,7 +18,7 @@ import (
 	"github.com/cespare/xxhash/v2"
 
 	"github.com/laiondb/laiondb/internal/npy"
-	"github.com/laiondb/laiondb/query"
+	"github.com/laiondb/laiondb/table"
 	"github.com/laiondb/laiondb/vector"
 )
 
@@ -174,7 +174,7 @@ func (d *DB) checkReader(p *prepared) error {
 		switch {
 		case seen[c.Name]:
 			return fmt.Errorf("%w: %s: the reader declares column %q twice", ErrBadInput, in.Path, c.Name)
-		case c.Type < query.TypeString || c.Type > query.TypeBool:
+		case c.Type < table.TypeString || c.Type > table.TypeBool:
 			return fmt.Errorf("%w: %s: the reader declares column %q of unknown type %d", ErrBadInput, in.Path, c.Name, c.Type)
 		}
 		seen[c.Name] = true
@@ -532,7 +532,7 @@ func (st *columnStats) add(name string, b *colBuilder) {
 			continue
 		}
 		switch b.typ {
-		case query.TypeString:
+		case table.TypeString:
 			s := b.data[b.off[i]:b.off[i+1]]
 			if !utf8.Valid(s) {
 				st.invalidUTF8++
@@ -540,7 +540,7 @@ func (st *columnStats) add(name string, b *colBuilder) {
 			if st.nsfw != nil {
 				st.nsfw[textKey(string(s))]++
 			}
-		case query.TypeFloat:
+		case table.TypeFloat:
 			if f := b.flts[i]; name == "similarity" && (math.IsNaN(f) || f > 1 || f < -1) {
 				st.simInvalid++
 			}

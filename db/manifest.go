@@ -15,7 +15,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/laiondb/laiondb/internal/atomicfile"
-	"github.com/laiondb/laiondb/query"
+	"github.com/laiondb/laiondb/table"
 )
 
 // FormatVersion is the store format this package writes. Open refuses a
@@ -58,11 +58,69 @@ var zeroSum = strings.Repeat("0", 64)
 // checksumField finds the checksum's hex digits in the manifest's bytes.
 var checksumField = regexp.MustCompile(`"checksum": "([0-9a-f]{64})"`)
 
-// ManifestColumn is one column of the store.
+// ManifestColumn is one column of the store. The manifest writes its type
+// by name, as Type.String() spells it ("string", "int", "float" or
+// "bool"), so that the format does not depend on the order of table's
+// constants; manifests written before hold the number, which reads too.
 type ManifestColumn struct {
 	ID   uint16     `json:"id"`
 	Name string     `json:"name"`
-	Type query.Type `json:"type"`
+	Type table.Type `json:"type"`
+}
+
+// MarshalJSON writes the column with its type by name.
+func (c ManifestColumn) MarshalJSON() ([]byte, error) {
+	col := struct {
+		ID   uint16 `json:"id"`
+		Name string `json:"name"`
+		Type any    `json:"type"`
+	}{c.ID, c.Name, c.Type.String()}
+	if _, ok := columnType(c.Type.String()); !ok {
+		col.Type = uint8(c.Type) // no type has no name; keep what was read
+	}
+	return json.Marshal(col)
+}
+
+// UnmarshalJSON reads the column with its type by name, or by number as
+// older manifests wrote it.
+func (c *ManifestColumn) UnmarshalJSON(b []byte) error {
+	var col struct {
+		ID   uint16          `json:"id"`
+		Name string          `json:"name"`
+		Type json.RawMessage `json:"type"`
+	}
+	if err := json.Unmarshal(b, &col); err != nil {
+		return err
+	}
+	c.ID, c.Name, c.Type = col.ID, col.Name, 0
+	if len(col.Type) == 0 || string(col.Type) == "null" {
+		return nil
+	}
+	var name string
+	if err := json.Unmarshal(col.Type, &name); err == nil {
+		t, ok := columnType(name)
+		if !ok {
+			return fmt.Errorf("column %s: unknown type %q", col.Name, name)
+		}
+		c.Type = t
+		return nil
+	}
+	var n uint8 // an older manifest: the number of the type
+	if err := json.Unmarshal(col.Type, &n); err != nil {
+		return fmt.Errorf("column %s: type %s is neither a name nor a number", col.Name, col.Type)
+	}
+	c.Type = table.Type(n)
+	return nil
+}
+
+// columnType returns the column type named name.
+func columnType(name string) (table.Type, bool) {
+	for t := table.TypeString; t <= table.TypeBool; t++ {
+		if t.String() == name {
+			return t, true
+		}
+	}
+	return 0, false
 }
 
 // Segment is one ingested unit: a metadata parquet file with the embedding

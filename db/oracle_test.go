@@ -16,8 +16,8 @@ import (
 	"time"
 
 	"github.com/laiondb/laiondb/db"
+	"github.com/laiondb/laiondb/engine"
 	"github.com/laiondb/laiondb/internal/oracle"
-	"github.com/laiondb/laiondb/query"
 )
 
 // The differential test: seeded random rows full of edge cases, ingested
@@ -98,14 +98,14 @@ func buildOracleStore(t testing.TB, dir string, cfg oracle.Config) *oracleStore 
 type outcome struct {
 	q     *oracle.Query
 	text  string
-	res   *query.Result
+	res   *engine.Result
 	err   error
 	ans   *oracle.Answer
 	diffs []oracle.Diff
 }
 
 // run runs a query through laiondb, recovering a panic as an error.
-func (s *oracleStore) run(text string, opts *query.Options) (res *query.Result, err error) {
+func (s *oracleStore) run(text string, opts *engine.Options) (res *engine.Result, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			res, err = nil, fmt.Errorf("PANIC: %v", r)
@@ -121,16 +121,16 @@ func (s *oracleStore) run(text string, opts *query.Options) (res *query.Result, 
 // differences downstream. The error is a failure of the harness.
 func (s *oracleStore) check(o *oracle.Oracle, q *oracle.Query) (*outcome, error) {
 	out := &outcome{q: q, text: q.Text()}
-	opts := &query.Options{Lexicons: q.Lexicons}
+	opts := &engine.Options{Lexicons: q.Lexicons}
 	out.res, out.err = s.run(out.text, opts)
-	var observed []query.Hit
+	var observed []engine.Hit
 	var auxDiff *oracle.Diff
 	if q.IsSearch() && out.err == nil {
 		aux, err := s.run(q.Aux().Text(), opts)
 		if err != nil {
 			auxDiff = &oracle.Diff{Kind: "error-aux", Figure: "search list", Got: err.Error(), Want: "the hits of " + q.Aux().Text()}
 		} else {
-			observed = append([]query.Hit{}, aux.Hits...)
+			observed = append([]engine.Hit{}, aux.Hits...)
 		}
 	}
 	ans, err := o.Query(s.ds, q, observed)

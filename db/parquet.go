@@ -9,11 +9,10 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/laiondb/laiondb/table"
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/deprecated"
 	"github.com/parquet-go/parquet-go/format"
-
-	"github.com/laiondb/laiondb/query"
 )
 
 // canonicalName maps a file's column name to the store's: lower case, with
@@ -36,7 +35,7 @@ type pqColumn struct {
 	col  *parquet.Column
 	name string // canonical
 	orig string
-	typ  query.Type
+	typ  table.Type
 	// unsigned is set for unsigned integer columns: uint32 values are
 	// read as such, uint64 ones (beyond int64) as their decimal text.
 	unsigned bool
@@ -116,21 +115,21 @@ func isUnsigned(t parquet.Type) bool {
 	return false
 }
 
-func storeType(t parquet.Type) query.Type {
+func storeType(t parquet.Type) table.Type {
 	switch t.Kind() {
 	case parquet.Boolean:
-		return query.TypeBool
+		return table.TypeBool
 	case parquet.Int64:
 		if isUnsigned(t) { // uint64 does not fit the store's int64
-			return query.TypeString
+			return table.TypeString
 		}
-		return query.TypeInt
+		return table.TypeInt
 	case parquet.Int32:
-		return query.TypeInt
+		return table.TypeInt
 	case parquet.Float, parquet.Double:
-		return query.TypeFloat
+		return table.TypeFloat
 	}
-	return query.TypeString
+	return table.TypeString
 }
 
 func (p *pqFile) close() error { return p.f.Close() }
@@ -170,9 +169,9 @@ func (p *pqFile) readColumn(c pqColumn, emit func(*ColumnBatch) error) (err erro
 					b.appendNull()
 				} else {
 					switch c.typ {
-					case query.TypeBool:
+					case table.TypeBool:
 						b.appendBool(v.Boolean())
-					case query.TypeInt:
+					case table.TypeInt:
 						if kind == parquet.Int32 && c.unsigned {
 							b.appendInt(int64(uint32(v.Int32())))
 						} else if kind == parquet.Int32 {
@@ -180,7 +179,7 @@ func (p *pqFile) readColumn(c pqColumn, emit func(*ColumnBatch) error) (err erro
 						} else {
 							b.appendInt(v.Int64())
 						}
-					case query.TypeFloat:
+					case table.TypeFloat:
 						f := v.Double()
 						if kind == parquet.Float {
 							f = float64(v.Float())

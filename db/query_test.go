@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/laiondb/laiondb/engine"
 	"github.com/laiondb/laiondb/internal/fixture"
-	"github.com/laiondb/laiondb/query"
 )
 
 // TestQueryAgainstBruteForce runs queries through the store and checks the
@@ -139,11 +139,11 @@ func TestSampleIDTarget(t *testing.T) {
 		t.Fatal(err)
 	}
 	id := parts[0][123].SampleID
-	byID, err := d.Query(context.Background(), "knn(id("+strconv.FormatInt(id, 10)+"), 5)", &query.Options{Rows: 5})
+	byID, err := d.Query(context.Background(), "knn(id("+strconv.FormatInt(id, 10)+"), 5)", &engine.Options{Rows: 5})
 	if err != nil {
 		t.Fatal(err)
 	}
-	byRow, err := d.Query(context.Background(), "knn(row(123), 5)", &query.Options{Rows: 5})
+	byRow, err := d.Query(context.Background(), "knn(row(123), 5)", &engine.Options{Rows: 5})
 	if err != nil {
 		t.Fatal(err)
 	}

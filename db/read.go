@@ -12,7 +12,9 @@ import (
 
 	"github.com/dgraph-io/badger/v4"
 
+	"github.com/laiondb/laiondb/engine"
 	"github.com/laiondb/laiondb/query"
+	"github.com/laiondb/laiondb/table"
 	"github.com/laiondb/laiondb/vector"
 )
 
@@ -71,10 +73,10 @@ func (d *DB) view() (*view, error) {
 }
 
 // Columns lists the store's columns.
-func (v *view) Columns() []query.ColumnInfo {
-	out := make([]query.ColumnInfo, len(v.m.Columns))
+func (v *view) Columns() []table.ColumnInfo {
+	out := make([]table.ColumnInfo, len(v.m.Columns))
 	for i, c := range v.m.Columns {
-		out[i] = query.ColumnInfo{Name: c.Name, Type: c.Type}
+		out[i] = table.ColumnInfo{Name: c.Name, Type: c.Type}
 	}
 	return out
 }
@@ -93,7 +95,7 @@ func (v *view) Source(row uint32) (string, int64) {
 }
 
 // colsFor resolves column names to manifest columns; unknown names are
-// left out, as query.Store specifies.
+// left out, as engine.Store specifies.
 func (v *view) colsFor(names []string) []ManifestColumn {
 	var out []ManifestColumn
 	for _, n := range names {
@@ -113,7 +115,7 @@ type blockJob struct {
 
 // Scan calls fn with batches of consecutive rows covering the store, from
 // GOMAXPROCS goroutines. A column a segment lacks comes as all null.
-func (v *view) Scan(ctx context.Context, names []string, fn func(*query.Batch) error) error {
+func (v *view) Scan(ctx context.Context, names []string, fn func(*table.Batch) error) error {
 	cols := v.colsFor(names)
 	var jobs []blockJob
 	for i := range v.m.Segments {
@@ -134,8 +136,8 @@ func (v *view) Scan(ctx context.Context, names []string, fn func(*query.Batch) e
 			defer wg.Done()
 			txn := v.d.bdb.NewTransaction(false)
 			defer txn.Discard()
-			b := &query.Batch{Cols: map[string]*query.Column{}}
-			store := make([]query.Column, len(cols))
+			b := &table.Batch{Cols: map[string]*table.Column{}}
+			store := make([]table.Column, len(cols))
 			for job := range next {
 				if err := v.scanBlock(ctx, txn, job, cols, store, b, fn); err != nil {
 					errc <- err
@@ -170,7 +172,7 @@ feed:
 
 // scanBlock loads the block's columns (zero-copy for string data, inside
 // nested Badger value callbacks) and calls fn.
-func (v *view) scanBlock(ctx context.Context, txn *badger.Txn, job blockJob, cols []ManifestColumn, store []query.Column, b *query.Batch, fn func(*query.Batch) error) error {
+func (v *view) scanBlock(ctx context.Context, txn *badger.Txn, job blockJob, cols []ManifestColumn, store []table.Column, b *table.Batch, fn func(*table.Batch) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -211,20 +213,20 @@ func (v *view) scanBlock(ctx context.Context, txn *badger.Txn, job blockJob, col
 }
 
 // nullColumn makes c an all-null column of n rows.
-func nullColumn(c *query.Column, t query.Type, n int) {
+func nullColumn(c *table.Column, t table.Type, n int) {
 	c.Type = t
 	c.Null = make([]bool, n)
 	for i := range c.Null {
 		c.Null[i] = true
 	}
 	switch t {
-	case query.TypeString:
-		c.Str = query.Strings{Off: make([]uint32, n+1)}
-	case query.TypeInt:
+	case table.TypeString:
+		c.Str = table.Strings{Off: make([]uint32, n+1)}
+	case table.TypeInt:
 		c.Int = make([]int64, n)
-	case query.TypeFloat:
+	case table.TypeFloat:
 		c.Float = make([]float64, n)
-	case query.TypeBool:
+	case table.TypeBool:
 		c.Bool = make([]bool, n)
 	}
 }
@@ -232,9 +234,9 @@ func nullColumn(c *query.Column, t query.Type, n int) {
 // Fetch returns the named columns of the given rows, in the order given.
 // It reads each row's values straight from the encoded blocks, so a knn
 // answer costs a block lookup per row and column, not a block decode.
-func (v *view) Fetch(ctx context.Context, rows []uint32, names []string) (*query.Batch, error) {
+func (v *view) Fetch(ctx context.Context, rows []uint32, names []string) (*table.Batch, error) {
 	cols := v.colsFor(names)
-	out := &query.Batch{Rows: append([]uint32(nil), rows...), Len: len(rows), Cols: map[string]*query.Column{}}
+	out := &table.Batch{Rows: append([]uint32(nil), rows...), Len: len(rows), Cols: map[string]*table.Column{}}
 	// Visit rows in store order, so rows of one block are read together.
 	order := make([]int, len(rows))
 	for i := range order {
@@ -293,7 +295,7 @@ func (v *view) Fetch(ctx context.Context, rows []uint32, names []string) (*query
 			for _, x := range vals {
 				x.appendTo(b, c.Type)
 			}
-			col := &query.Column{}
+			col := &table.Column{}
 			if err := decodeBlock(b.encode(), c.Type, col); err != nil {
 				return err
 			}
@@ -308,7 +310,7 @@ func (v *view) Fetch(ctx context.Context, rows []uint32, names []string) (*query
 }
 
 // allow combines a query's allow-list with the rows that have vectors.
-func (v *view) allow(a *query.Bitset) vector.AllowList {
+func (v *view) allow(a *vector.Bitset) vector.AllowList {
 	switch {
 	case a == nil && v.hasImg == nil:
 		return nil
@@ -331,36 +333,36 @@ func (v *view) checkVec(q []float32) error {
 }
 
 // Search returns the K nearest rows to req.Vec by inner product.
-func (v *view) Search(ctx context.Context, req query.SearchRequest) (query.SearchResult, error) {
+func (v *view) Search(ctx context.Context, req engine.SearchRequest) (engine.SearchResult, error) {
 	if err := v.checkVec(req.Vec); err != nil {
-		return query.SearchResult{}, err
+		return engine.SearchResult{}, err
 	}
 	return v.search(ctx, req)
 }
 
 // Within returns every row whose score is at least req.MinScore.
-func (v *view) Within(ctx context.Context, req query.SearchRequest) (query.SearchResult, error) {
+func (v *view) Within(ctx context.Context, req engine.SearchRequest) (engine.SearchResult, error) {
 	if err := v.checkVec(req.Vec); err != nil {
-		return query.SearchResult{}, err
+		return engine.SearchResult{}, err
 	}
 	// Scan down to the band below the threshold, to count the rows whose
 	// float32 cosine is too close to it for its side to be certain.
-	lo := req.MinScore - query.ScoreTolerance
+	lo := req.MinScore - engine.ScoreTolerance
 	hits, scanned, err := vector.ExactRange(ctx, v.img, req.Vec, lo, v.allow(req.Allow))
 	if err != nil {
-		return query.SearchResult{}, err
+		return engine.SearchResult{}, err
 	}
 	band := 0
 	keep := hits[:0]
 	for _, h := range hits {
-		if h.Score < req.MinScore+query.ScoreTolerance {
+		if h.Score < req.MinScore+engine.ScoreTolerance {
 			band++
 		}
 		if h.Score >= req.MinScore {
 			keep = append(keep, h)
 		}
 	}
-	return query.SearchResult{Hits: v.selfFirst(toHits(keep), req.Vec, -1, nil), Exact: true, Scanned: scanned, NearThreshold: band,
+	return engine.SearchResult{Hits: v.selfFirst(toHits(keep), req.Vec, -1, nil), Exact: true, Scanned: scanned, NearThreshold: band,
 		Method: fmt.Sprintf("exact scan of %d vectors", scanned)}, nil
 }
 
@@ -369,17 +371,17 @@ func (v *view) Within(ctx context.Context, req query.SearchRequest) (query.Searc
 // duplicate of the target never displaces the target itself. For a k-NN
 // answer (k >= 0) a self row missing from hits joins them when its score
 // reaches the k-th, displacing the last. hits are sorted best first.
-func (v *view) selfFirst(hits []query.Hit, q []float32, k int, allow vector.AllowList) []query.Hit {
+func (v *view) selfFirst(hits []engine.Hit, q []float32, k int, allow vector.AllowList) []engine.Hit {
 	if v.self < 0 {
 		return hits
 	}
 	self := uint32(v.self)
-	i := slices.IndexFunc(hits, func(h query.Hit) bool { return h.Row == self })
+	i := slices.IndexFunc(hits, func(h engine.Hit) bool { return h.Row == self })
 	if i < 0 {
 		if k < 0 || (allow != nil && !allow.Contains(self)) {
 			return hits
 		}
-		h := query.Hit{Row: self, Score: v.img.Dot(q, int(self))}
+		h := engine.Hit{Row: self, Score: v.img.Dot(q, int(self))}
 		if h.Score != h.Score || (len(hits) >= k && (k == 0 || h.Score < hits[k-1].Score)) {
 			return hits
 		}
@@ -399,10 +401,10 @@ func (v *view) selfFirst(hits []query.Hit, q []float32, k int, allow vector.Allo
 	return hits
 }
 
-func toHits(h []vector.Hit) []query.Hit {
-	out := make([]query.Hit, len(h))
+func toHits(h []vector.Hit) []engine.Hit {
+	out := make([]engine.Hit, len(h))
 	for i, x := range h {
-		out[i] = query.Hit{Row: x.ID, Score: x.Score}
+		out[i] = engine.Hit{Row: x.ID, Score: x.Score}
 	}
 	return out
 }
@@ -487,9 +489,9 @@ func (d *DB) lookupSampleID(v *view, id int64) (uint32, error) {
 	}
 	var mu sync.Mutex
 	best := int64(-1)
-	err := v.Scan(context.Background(), []string{"sample_id"}, func(b *query.Batch) error {
+	err := v.Scan(context.Background(), []string{"sample_id"}, func(b *table.Batch) error {
 		c := b.Cols["sample_id"]
-		if c.Type != query.TypeInt {
+		if c.Type != table.TypeInt {
 			return nil
 		}
 		for i := 0; i < b.Len; i++ {

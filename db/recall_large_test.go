@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/laiondb/laiondb/engine"
 	"github.com/laiondb/laiondb/internal/fixture"
-	"github.com/laiondb/laiondb/query"
 )
 
 // TestRecallLargeStore checks the recall target through the store,
@@ -114,12 +114,12 @@ func TestRecallLargeStore(t *testing.T) {
 			for i := 0; i < nq; i++ {
 				q := set.vecs[i*cfg.Dim : (i+1)*cfg.Dim]
 				t0 := time.Now()
-				res, err := d.Search(ctx, query.SearchRequest{Vec: q, K: k, Image: set.image})
+				res, err := d.Search(ctx, engine.SearchRequest{Vec: q, K: k, Image: set.image})
 				graph += time.Since(t0)
 				if err != nil {
 					t.Fatal(err)
 				}
-				ex, err := d.Search(ctx, query.SearchRequest{Vec: q, K: k, Exact: true})
+				ex, err := d.Search(ctx, engine.SearchRequest{Vec: q, K: k, Exact: true})
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -19,7 +19,7 @@ import (
 
 	"github.com/laiondb/laiondb/internal/fixture"
 	"github.com/laiondb/laiondb/internal/npy"
-	"github.com/laiondb/laiondb/query"
+	"github.com/laiondb/laiondb/table"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -35,7 +35,7 @@ func storeState(t testing.TB, d *DB) string {
 	s, _ := d.Snapshot()
 	var ids, texts int
 	var mu sync.Mutex
-	err = s.Scan(context.Background(), []string{"sample_id", "text"}, func(b *query.Batch) error {
+	err = s.Scan(context.Background(), []string{"sample_id", "text"}, func(b *table.Batch) error {
 		mu.Lock()
 		defer mu.Unlock()
 		ids += b.Len
@@ -230,7 +230,7 @@ func checkComplete(t testing.TB, d *DB, n int) {
 	s, _ := d.Snapshot()
 	seen := map[string]int{}
 	var mu sync.Mutex
-	err = s.Scan(context.Background(), []string{"key", "url"}, func(b *query.Batch) error {
+	err = s.Scan(context.Background(), []string{"key", "url"}, func(b *table.Batch) error {
 		mu.Lock()
 		defer mu.Unlock()
 		for i := 0; i < b.Len; i++ {

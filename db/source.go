@@ -7,7 +7,7 @@ import (
 	"sort"
 	"sync"
 
-	"github.com/laiondb/laiondb/query"
+	"github.com/laiondb/laiondb/table"
 )
 
 // Source is one unit of ingest, named by paths that its Layout reads: for
@@ -79,7 +79,7 @@ type SegmentInfo struct {
 	Rows int64
 	// Columns lists the metadata columns to store, with the store's
 	// (canonical, lower-case) names and types, each name once.
-	Columns []query.ColumnInfo
+	Columns []table.ColumnInfo
 	// Missing lists the columns the layout expects that the unit lacks
 	// (IngestResult.Missing).
 	Missing []string
@@ -118,10 +118,10 @@ type ColumnBatch struct{ b colBuilder }
 const BlockRows = blockRows
 
 // NewColumnBatch returns an empty batch for values of type t.
-func NewColumnBatch(t query.Type) *ColumnBatch { return &ColumnBatch{b: *newColBuilder(t)} }
+func NewColumnBatch(t table.Type) *ColumnBatch { return &ColumnBatch{b: *newColBuilder(t)} }
 
 // Type returns the type of the batch's values.
-func (c *ColumnBatch) Type() query.Type { return c.b.typ }
+func (c *ColumnBatch) Type() table.Type { return c.b.typ }
 
 // Len returns the number of values in the batch.
 func (c *ColumnBatch) Len() int { return c.b.n }
@@ -136,17 +136,17 @@ func (c *ColumnBatch) Reset() { c.b.reset() }
 // AppendNull appends a null.
 func (c *ColumnBatch) AppendNull() { c.b.appendNull() }
 
-// AppendString appends a copy of s to a query.TypeString batch; s need not
+// AppendString appends a copy of s to a table.TypeString batch; s need not
 // be valid UTF-8.
 func (c *ColumnBatch) AppendString(s []byte) { c.b.appendString(s) }
 
-// AppendInt appends v to a query.TypeInt batch.
+// AppendInt appends v to a table.TypeInt batch.
 func (c *ColumnBatch) AppendInt(v int64) { c.b.appendInt(v) }
 
-// AppendFloat appends v to a query.TypeFloat batch.
+// AppendFloat appends v to a table.TypeFloat batch.
 func (c *ColumnBatch) AppendFloat(v float64) { c.b.appendFloat(v) }
 
-// AppendBool appends v to a query.TypeBool batch.
+// AppendBool appends v to a table.TypeBool batch.
 func (c *ColumnBatch) AppendBool(v bool) { c.b.appendBool(v) }
 
 // wellFormed reports whether b's values agree with its type and length:
@@ -157,19 +157,19 @@ func (b *colBuilder) wellFormed() bool {
 	}
 	ints, flts, bools, strs := 0, 0, 0, 0
 	switch b.typ {
-	case query.TypeString:
+	case table.TypeString:
 		strs = b.n
-	case query.TypeInt:
+	case table.TypeInt:
 		ints = b.n
-	case query.TypeFloat:
+	case table.TypeFloat:
 		flts = b.n
-	case query.TypeBool:
+	case table.TypeBool:
 		bools = b.n
 	default:
 		return false
 	}
 	offs := 0
-	if b.typ == query.TypeString {
+	if b.typ == table.TypeString {
 		offs = strs + 1
 	}
 	return len(b.off) == offs && len(b.ints) == ints && len(b.flts) == flts && len(b.bools) == bools
@@ -315,7 +315,7 @@ func expandPath(p string, fi fs.FileInfo) ([]Source, error) {
 }
 
 // missingColumns lists the names in want that cols lacks.
-func missingColumns(cols []query.ColumnInfo, want []string) []string {
+func missingColumns(cols []table.ColumnInfo, want []string) []string {
 	var out []string
 	for _, w := range want {
 		found := false

@@ -9,10 +9,10 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/laiondb/laiondb/engine"
+	"github.com/laiondb/laiondb/table"
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/compress/snappy"
-
-	"github.com/laiondb/laiondb/query"
 )
 
 // img2datasetRow is a row of an img2dataset shard's parquet file: the
@@ -140,13 +140,13 @@ func TestIngestImg2dataset(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	types := map[string]query.Type{}
+	types := map[string]table.Type{}
 	for _, c := range m.Columns {
 		types[c.Name] = c.Type
 	}
-	for name, typ := range map[string]query.Type{"url": query.TypeString, "text": query.TypeString, "key": query.TypeString,
-		"status": query.TypeString, "error_message": query.TypeString, "width": query.TypeInt, "original_height": query.TypeInt,
-		"exif": query.TypeString, "sha256": query.TypeString} {
+	for name, typ := range map[string]table.Type{"url": table.TypeString, "text": table.TypeString, "key": table.TypeString,
+		"status": table.TypeString, "error_message": table.TypeString, "width": table.TypeInt, "original_height": table.TypeInt,
+		"exif": table.TypeString, "sha256": table.TypeString} {
 		if types[name] != typ {
 			t.Errorf("column %s has type %v, want %v (columns %v)", name, types[name], typ, m.Columns)
 		}
@@ -191,7 +191,7 @@ func TestIngestImg2dataset(t *testing.T) {
 	}
 	for _, c := range []struct{ shard, row int }{{0, 0}, {0, 3}, {1, 5}, {1, n - 1}} {
 		want := shardRows[c.shard][c.row]
-		r, err := d.Query(context.Background(), fmt.Sprintf("all where key = '%s'", *want.Key), &query.Options{Rows: 5})
+		r, err := d.Query(context.Background(), fmt.Sprintf("all where key = '%s'", *want.Key), &engine.Options{Rows: 5})
 		if err != nil {
 			t.Fatal(err)
 		}

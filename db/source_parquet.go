@@ -6,7 +6,7 @@ import (
 	"path/filepath"
 
 	"github.com/laiondb/laiondb/internal/npy"
-	"github.com/laiondb/laiondb/query"
+	"github.com/laiondb/laiondb/table"
 )
 
 // The "parquet+npy" layout reads sources built by hand (Source.Layout
@@ -73,7 +73,7 @@ func openParquetSegment(s Source, opts SourceOptions, want []string) (*parquetSe
 		p.info.Name = filepath.Base(s.Metadata)
 	}
 	for _, c := range p.meta.cols {
-		p.info.Columns = append(p.info.Columns, query.ColumnInfo{Name: c.name, Type: c.typ})
+		p.info.Columns = append(p.info.Columns, table.ColumnInfo{Name: c.name, Type: c.typ})
 	}
 	p.info.Missing = missingColumns(p.info.Columns, want)
 	return p, nil

@@ -14,8 +14,9 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/laiondb/laiondb/engine"
 	"github.com/laiondb/laiondb/internal/fixture"
-	"github.com/laiondb/laiondb/query"
+	"github.com/laiondb/laiondb/table"
 )
 
 // memSegment is a SegmentReader over rows held in memory, read by the
@@ -47,7 +48,7 @@ func init() {
 
 func (m *memSegment) Info() SegmentInfo {
 	return SegmentInfo{Name: filepath.Base(m.file), Path: m.file, Rows: int64(m.rows),
-		Columns: []query.ColumnInfo{{Name: "n", Type: query.TypeInt}, {Name: "text", Type: query.TypeString}}}
+		Columns: []table.ColumnInfo{{Name: "n", Type: table.TypeInt}, {Name: "text", Type: table.TypeString}}}
 }
 
 func (m *memSegment) ReadColumn(i int, emit func(*ColumnBatch) error) error {
@@ -151,7 +152,7 @@ func TestSegmentReaderContract(t *testing.T) {
 	if m.Dim != 4 || m.DType != "float32" || !m.Segments[0].HasImage || m.Segments[0].Stats.Nulls["text"] != (rows+2)/3 {
 		t.Errorf("manifest: dim %d %s, segment %+v", m.Dim, m.DType, m.Segments[0])
 	}
-	r, err := d.Query(context.Background(), fmt.Sprintf("all where n >= %d and text = 'label 1'", rows-1000), &query.Options{Rows: 1})
+	r, err := d.Query(context.Background(), fmt.Sprintf("all where n >= %d and text = 'label 1'", rows-1000), &engine.Options{Rows: 1})
 	if err != nil {
 		t.Fatal(err)
 	}

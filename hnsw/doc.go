@@ -3,7 +3,7 @@
 // Hierarchical Navigable Small World graphs") over the store's vectors, an
 // exact scan, and the planner that chooses between them. It knows nothing
 // of metadata: rows are uint32 store row numbers, and filters arrive as an
-// vector.AllowList of rows (query.Bitset satisfies it).
+// vector.AllowList of rows (vector.Bitset satisfies it).
 //
 // # Using it
 //

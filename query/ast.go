@@ -155,6 +155,37 @@ func (t *TargetNode) String() string {
 	return "?"
 }
 
+// TargetKind says what a knn or within target names.
+type TargetKind uint8
+
+// Target kinds.
+const (
+	TargetText     TargetKind = iota + 1 // a text, through the CLIP text encoder
+	TargetImage                          // an image file, through the CLIP image encoder
+	TargetRow                            // a stored row's own image embedding, by store position
+	TargetSampleID                       // a stored row's own image embedding, by SAMPLE_ID
+	TargetVector                         // an inline vector
+	TargetNpy                            // a vector read from an .npy file (first row)
+)
+
+// Target describes the first argument of knn or within as written: a
+// text, an image or .npy file path, a row position, a SAMPLE_ID or an inline
+// vector. The language does not resolve it: the engine asks its store for
+// the vector it stands for.
+type Target struct {
+	Kind     TargetKind
+	Text     string    // TargetText
+	Path     string    // TargetImage, TargetNpy
+	Row      uint32    // TargetRow
+	SampleID int64     // TargetSampleID
+	Vec      []float32 // TargetVector
+}
+
+// IsImage reports whether the target's vector is an image embedding.
+func (k TargetKind) IsImage() bool {
+	return k == TargetImage || k == TargetRow || k == TargetSampleID
+}
+
 // Expr is a predicate: *BinaryExpr, *NotExpr, *CompareExpr, *InExpr,
 // *MatchExpr, *LexiconExpr or *NullExpr.
 type Expr interface {

@@ -1,7 +1,9 @@
-// Package query is laiondb's audit query language: lexer, parser, plans and
-// contamination statistics. It imports only the standard library and runs
-// against the Store interface, which package db implements; package
-// querytest holds an in-memory Store for tests and examples.
+// Package query is laiondb's audit query language: its lexer, parser and
+// syntax tree, and, in this comment, its manual. It imports only the
+// standard library and knows nothing of storage: a parsed Query names
+// columns, lexicons and search targets, and package engine resolves those
+// names against a store, runs the query and computes the statistics below;
+// package output prints them as a table, JSON or CSV.
 //
 // # Queries
 //
@@ -83,10 +85,10 @@
 // exactly unit length, so each is divided by its own norm, and the target
 // is normalised), for every kind of target, in exact scans and graph
 // searches alike: a row scores 1 against itself. They are computed in
-// float32 and lie within ScoreTolerance (1e-6) of the cosine computed in
-// float64; within reports how many rows lie that close to its threshold
-// (near_threshold), since rounding, not the data, decides their side.
-// Equal scores are ordered by store position, except that a row(N) or
+// float32 and lie within engine.ScoreTolerance (1e-6) of the cosine
+// computed in float64; within reports how many rows lie that close to its
+// threshold (near_threshold), since rounding, not the data, decides their
+// side. Equal scores are ordered by store position, except that a row(N) or
 // id(N) target comes first among the rows that tie with it: knn(row(7), 1)
 // is row 7 even when row 5 holds the same vector.
 //
@@ -127,9 +129,10 @@
 //   - lexicon: true when the value contains any of the lexicon's keywords,
 //     each as contains does. The built-in lexicon essay2021 is the essay's
 //     check_nsfw list: "porn", "hot ", "adult", "xxx", "sex", "fuck",
-//     " rape " (note the spaces). Other lexicons come from Options.Lexicons,
-//     e.g. loaded with LoadLexiconFile; a keyword that is empty or only
-//     white space is an error, since it would flag every row.
+//     " rape " (note the spaces). Other lexicons come from
+//     engine.Options.Lexicons, e.g. loaded with engine.LoadLexiconFile; a
+//     keyword that is empty or only white space is an error, since it
+//     would flag every row.
 //
 // Logic is SQL's three-valued logic: a predicate on a null value (or a
 // NaN float) is unknown, never true; not unknown is unknown, so neither
@@ -144,14 +147,15 @@
 //
 // # Statistics
 //
-// Run reports, for the selected rows: the count; rows scanned and whether
-// the answer is exact; the plan and the store's fingerprint; counts of
-// every nsfw value (null is its own bucket); for each lexicon (essay2021
-// and every lexicon in Options.Lexicons) the rows flagged in text, in url
-// and in either, with share and Wilson 95% interval, per-keyword counts and
-// the cross-tab against nsfw; the distribution of the similarity column
-// (min, quartiles by linear interpolation, max, rows below 0.3) with
+// engine.Run reports, for the selected rows: the count; rows scanned and
+// whether the answer is exact; the plan and the store's fingerprint; counts
+// of every nsfw value (null is its own bucket); for each lexicon (essay2021
+// and every lexicon in engine.Options.Lexicons) the rows flagged in text,
+// in url and in either, with share and Wilson 95% interval, per-keyword
+// counts and the cross-tab against nsfw; the distribution of the similarity
+// column (min, quartiles by linear interpolation, max, rows below 0.3) with
 // invalid values (null, NaN, > 1, < -1) counted apart; and for knn and
 // within the score range and the number of rows asked for and returned.
-// Rows themselves (text, url) appear only when Options.Rows asks for them.
+// Rows themselves (text, url) appear only when engine.Options.Rows asks for
+// them.
 package query

@@ -8,26 +8,30 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/laiondb/laiondb/engine"
+	"github.com/laiondb/laiondb/engine/enginetest"
+	"github.com/laiondb/laiondb/output"
 	"github.com/laiondb/laiondb/query"
-	"github.com/laiondb/laiondb/query/querytest"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden")
 
 // TestGolden pins the table, JSON and CSV outputs of two audit queries on a
-// generated store. Run go test -run Golden -update to refresh them.
+// generated store, from parse through package engine to package output: the
+// end-to-end test of the query language, kept beside its golden files. Run
+// go test -run Golden -update to refresh them.
 func TestGolden(t *testing.T) {
-	s := querytest.Generate(2000, 8, 7)
+	s := enginetest.Generate(2000, 8, 7)
 	s.BatchSize = 300
 	for _, tt := range []struct {
 		name, q string
-		opts    *query.Options
+		opts    *engine.Options
 	}{
 		{"knn", `knn('beautiful', 20) where nsfw != 'NSFW' by license`,
-			&query.Options{Rows: 3, Lexicons: map[string][]string{"desi": {"desi", "aunty"}}}},
+			&engine.Options{Rows: 3, Lexicons: map[string][]string{"desi": {"desi", "aunty"}}}},
 		{"scan", `all where text contains 'desi'`, nil},
 	} {
-		res, err := query.Run(context.Background(), s, query.MustParse(tt.q), tt.opts)
+		res, err := engine.Run(context.Background(), s, query.MustParse(tt.q), tt.opts)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -35,9 +39,9 @@ func TestGolden(t *testing.T) {
 			ext   string
 			write func(*bytes.Buffer) error
 		}{
-			{"table", func(b *bytes.Buffer) error { return res.WriteTable(b) }},
-			{"json", func(b *bytes.Buffer) error { return res.WriteJSON(b) }},
-			{"csv", func(b *bytes.Buffer) error { return res.WriteCSV(b) }},
+			{"table", func(b *bytes.Buffer) error { return output.WriteTable(b, res) }},
+			{"json", func(b *bytes.Buffer) error { return output.WriteJSON(b, res) }},
+			{"csv", func(b *bytes.Buffer) error { return output.WriteCSV(b, res) }},
 		} {
 			var buf bytes.Buffer
 			if err := f.write(&buf); err != nil {

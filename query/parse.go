@@ -10,8 +10,9 @@ import (
 )
 
 // Error is a query error at a byte offset: a syntax error from Parse, or an
-// unknown column, lexicon or type mismatch from NewPlan. Its Error method
-// prints the message, the query line and a caret under the offset:
+// unknown column, lexicon or type mismatch from package engine's planner.
+// Its Error method prints the message, the query line and a caret under the
+// offset:
 //
 //	query: syntax error: expected ')' after k, found "where" (offset 20)
 //	    knn('beautiful',100 where nsfw='UNLIKELY'

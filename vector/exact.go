@@ -25,7 +25,7 @@ type Hit struct {
 	Score float32
 }
 
-// AllowList is a set of store rows a search may return. query.Bitset
+// AllowList is a set of store rows a search may return. Bitset
 // satisfies it. Implementations must be safe for concurrent Contains calls.
 type AllowList interface {
 	// Contains reports whether row id is allowed.

@@ -2,7 +2,7 @@
 // of rows whose TEXT contains 'desi' (case-insensitive, Python's
 // 'desi' in str(x).lower()), grouped by NSFW, in
 //
-//   - laiondb's query engine (query.Parse / query.Run over its in-memory
+//   - laiondb's query engine (query.Parse / engine.Run over its in-memory
 //     store of the rows: bench.TextStore is the adapter point);
 //   - a straightforward single-goroutine Go loop;
 //   - DuckDB (github.com/duckdb/duckdb-go/v2, bundled library), on a table

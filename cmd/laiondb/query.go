@@ -11,7 +11,8 @@ import (
 	"github.com/laiondb/laiondb"
 	"github.com/laiondb/laiondb/db"
 	"github.com/laiondb/laiondb/encode"
-	"github.com/laiondb/laiondb/query"
+	"github.com/laiondb/laiondb/engine"
+	"github.com/laiondb/laiondb/output"
 )
 
 var queryFlags struct {
@@ -65,7 +66,7 @@ func runQuery(e *env, fs *pflag.FlagSet) error {
 	if err != nil {
 		return err
 	}
-	opts := &query.Options{Rows: f.rows, Exact: f.exact, Lexicons: lex}
+	opts := &engine.Options{Rows: f.rows, Exact: f.exact, Lexicons: lex}
 	d, err := f.store.openAudit(e, &laiondb.Options{ReadOnly: true, Model: f.model.dir, Vocab: f.model.vocab, ORTLib: f.model.ortLib,
 		Tune: func(o *db.Options) { o.EfSearch, o.ExactUpTo = f.ef, f.exactMax }})
 	if err != nil {
@@ -89,11 +90,11 @@ func runQuery(e *env, fs *pflag.FlagSet) error {
 	}
 	switch f.format {
 	case "json":
-		return res.WriteJSON(e.stdout)
+		return output.WriteJSON(e.stdout, res)
 	case "csv":
-		return res.WriteCSV(e.stdout)
+		return output.WriteCSV(e.stdout, res)
 	}
-	return res.WriteTable(e.stdout)
+	return output.WriteTable(e.stdout, res)
 }
 
 // modelFlags select the CLIP model used for text and image targets.

@@ -13,7 +13,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/laiondb/laiondb/query"
+	"github.com/laiondb/laiondb/engine"
 )
 
 // Python is the interpreter the oracle runs under: Debian's, with
@@ -248,7 +248,7 @@ func (a *Answer) Raw() string { return string(a.raw) }
 // Query asks the oracle for the answer to q on ds. observed, when not nil,
 // is the store's search list for the query's source and where (the hits of
 // q.Aux()), which the oracle checks and uses.
-func (o *Oracle) Query(ds *Dataset, q *Query, observed []query.Hit) (*Answer, error) {
+func (o *Oracle) Query(ds *Dataset, q *Query, observed []engine.Hit) (*Answer, error) {
 	if err := o.Load(ds); err != nil {
 		return nil, err
 	}

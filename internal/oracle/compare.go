@@ -6,7 +6,7 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/laiondb/laiondb/query"
+	"github.com/laiondb/laiondb/engine"
 )
 
 // Tolerances: statistics (shares, Wilson bounds, quartiles) are float64
@@ -68,9 +68,9 @@ func (c *differ) str(fig string, got, want string) {
 }
 
 // Compare compares laiondb's answer (res, or the error qerr) with the
-// oracle's, figure by figure, in the order of query.Result; the first diff
+// oracle's, figure by figure, in the order of engine.Result; the first diff
 // is the first differing figure.
-func Compare(res *query.Result, qerr error, a *Answer) []Diff {
+func Compare(res *engine.Result, qerr error, a *Answer) []Diff {
 	c := &differ{}
 	switch {
 	case a.Error != nil && qerr == nil:
@@ -216,7 +216,7 @@ func label(v *string, null bool) string {
 	return fmt.Sprintf("%q", *v)
 }
 
-func (c *differ) labels(fig string, got []query.LabelCount, want []Label) {
+func (c *differ) labels(fig string, got []engine.LabelCount, want []Label) {
 	n := max(len(got), len(want))
 	for i := 0; i < n; i++ {
 		f := fmt.Sprintf("%s[%d]", fig, i)
@@ -237,7 +237,7 @@ func (c *differ) labels(fig string, got []query.LabelCount, want []Label) {
 	}
 }
 
-func (c *differ) prop(fig string, got *query.Proportion, want *Prop) {
+func (c *differ) prop(fig string, got *engine.Proportion, want *Prop) {
 	if (got == nil) != (want == nil) {
 		c.add(fig, got != nil, want != nil)
 		return

@@ -4,7 +4,7 @@
 // laiondb query text and as a JSON tree; a client for oracle.py, an
 // independent Python (pandas/numpy) implementation of the semantics of
 // query/doc.go that shares no code with laiondb; and a comparison of every
-// figure of a query.Result with the oracle's answer.
+// figure of a engine.Result with the oracle's answer.
 package oracle
 
 import "math/rand/v2"

@@ -1,20 +1,21 @@
-package query_test
+package engine_test
 
 import (
 	"context"
 	"testing"
 
+	"github.com/laiondb/laiondb/engine"
+	"github.com/laiondb/laiondb/engine/enginetest"
 	"github.com/laiondb/laiondb/query"
-	"github.com/laiondb/laiondb/query/querytest"
 )
 
 // recorder remembers the last search request.
 type recorder struct {
-	*querytest.Store
-	last query.SearchRequest
+	*enginetest.Store
+	last engine.SearchRequest
 }
 
-func (r *recorder) Search(ctx context.Context, req query.SearchRequest) (query.SearchResult, error) {
+func (r *recorder) Search(ctx context.Context, req engine.SearchRequest) (engine.SearchResult, error) {
 	r.last = req
 	return r.Store.Search(ctx, req)
 }
@@ -23,7 +24,7 @@ func (r *recorder) Search(ctx context.Context, req query.SearchRequest) (query.S
 // id) are marked as such and the others are not, so that a store can
 // choose its search width by query kind.
 func TestSearchRequestImage(t *testing.T) {
-	s := &recorder{Store: querytest.Generate(200, 4, 1)}
+	s := &recorder{Store: enginetest.Generate(200, 4, 1)}
 	s.SetText("beautiful", []float32{1, 0, 0, 0})
 	for q, want := range map[string]bool{
 		`knn(row(3), 5)`:                           true,
@@ -32,7 +33,7 @@ func TestSearchRequestImage(t *testing.T) {
 		`knn(row(3), 5) where text ~ 'desi'`:       true,
 		`knn('beautiful', 5) post where width<300`: false,
 	} {
-		if _, err := query.Run(context.Background(), s, query.MustParse(q), nil); err != nil {
+		if _, err := engine.Run(context.Background(), s, query.MustParse(q), nil); err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}
 		if s.last.Image != want {

@@ -1,4 +1,4 @@
-package query
+package output
 
 import (
 	"encoding/csv"
@@ -8,10 +8,13 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/laiondb/laiondb/engine"
+	"github.com/laiondb/laiondb/query"
 )
 
-// WriteJSON writes the result as indented JSON.
-func (r *Result) WriteJSON(w io.Writer) error {
+// WriteJSON writes r as indented JSON.
+func WriteJSON(w io.Writer, r *engine.Result) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
@@ -23,7 +26,7 @@ func (r *Result) WriteJSON(w io.Writer) error {
 
 func pct(x float64) string { return strconv.FormatFloat(100*x, 'f', 2, 64) + "%" }
 
-func ci(p *Proportion) string { return "[" + pct(p.Lo) + ", " + pct(p.Hi) + "]" }
+func ci(p *engine.Proportion) string { return "[" + pct(p.Lo) + ", " + pct(p.Hi) + "]" }
 
 func label(v string, null bool) string {
 	if null {
@@ -41,9 +44,9 @@ func yesNo(b bool) string {
 
 func ffloat(f float64) string { return strconv.FormatFloat(f, 'f', 4, 64) }
 
-// WriteTable writes the result as readable aligned tables. Row text and
-// urls appear only if the result holds rows (Options.Rows).
-func (r *Result) WriteTable(w io.Writer) error {
+// WriteTable writes r as readable aligned tables. Row text and urls appear
+// only if the result holds rows (engine.Options.Rows).
+func WriteTable(w io.Writer, r *engine.Result) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	p := func(format string, args ...any) { fmt.Fprintf(tw, format, args...) }
 	p("query\t%s\n", r.Query)
@@ -55,9 +58,9 @@ func (r *Result) WriteTable(w io.Writer) error {
 		if s.Kind == "knn" {
 			p("knn\tk=%d asked, %d returned by the search, %d selected\n", s.K, s.Returned, r.Selected)
 		} else {
-			p("within\tthreshold %s, %d returned by the search, %d selected\n", formatFloat(s.Threshold), s.Returned, r.Selected)
+			p("within\tthreshold %s, %d returned by the search, %d selected\n", floatLit(s.Threshold), s.Returned, r.Selected)
 			if s.NearThreshold > 0 {
-				p("\t%d rows lie within %g of the threshold: float32 rounding decides their side\n", s.NearThreshold, ScoreTolerance)
+				p("\t%d rows lie within %g of the threshold: float32 rounding decides their side\n", s.NearThreshold, engine.ScoreTolerance)
 			}
 		}
 		if r.Selected > 0 {
@@ -65,7 +68,7 @@ func (r *Result) WriteTable(w io.Writer) error {
 		}
 		p("method\t%s\n", s.Method)
 	}
-	labels := func(lc *LabelCounts) {
+	labels := func(lc *engine.LabelCounts) {
 		p("\n%s\tcount\tshare\n", lc.Column)
 		for _, v := range lc.Values {
 			p("%s\t%d\t%s\n", label(v.Value, v.Null), v.Count, pct(v.Share))
@@ -145,12 +148,12 @@ func cell(s *string) string {
 // CSVHeader is the header line WriteCSV writes.
 var CSVHeader = []string{"section", "group", "key", "field", "count", "share", "lo", "hi", "value"}
 
-// WriteCSV writes the statistics in long form, one figure a line, under
+// WriteCSV writes the statistics of r in long form, one figure a line, under
 // CSVHeader: section is summary, search, label, lexicon, keyword,
 // crosstab, similarity or row. Rows (when asked for) follow as section
 // "row" lines: group is the store row, key the source file:row, field the
 // column and value its value.
-func (r *Result) WriteCSV(w io.Writer) error {
+func WriteCSV(w io.Writer, r *engine.Result) error {
 	cw := csv.NewWriter(w)
 	rec := func(section, group, key, field string, count int, share, lo, hi *float64, value string) {
 		cs := ""
@@ -189,7 +192,7 @@ func (r *Result) WriteCSV(w io.Writer) error {
 		val("search", "method", s.Method)
 		val("search", "exact", strconv.FormatBool(s.Exact))
 	}
-	labels := func(lc *LabelCounts) {
+	labels := func(lc *engine.LabelCounts) {
 		for _, v := range lc.Values {
 			share := v.Share
 			field := ""
@@ -206,7 +209,7 @@ func (r *Result) WriteCSV(w io.Writer) error {
 		labels(lc)
 	}
 	for _, lx := range r.Lexicons {
-		prop := func(field string, p *Proportion) {
+		prop := func(field string, p *engine.Proportion) {
 			if p != nil {
 				rec("lexicon", lx.Name, "", field, p.Count, &p.Share, &p.Lo, &p.Hi, "")
 			}
@@ -265,4 +268,9 @@ func (r *Result) WriteCSV(w io.Writer) error {
 		return fmt.Errorf("query: writing csv: %w", err)
 	}
 	return nil
+}
+
+// floatLit prints f as the query language writes a float literal.
+func floatLit(f float64) string {
+	return (&query.Literal{Kind: query.LitFloat, Float: f}).String()
 }

@@ -1,4 +1,4 @@
-package querytest
+package enginetest
 
 import (
 	"fmt"

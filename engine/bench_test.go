@@ -1,4 +1,4 @@
-package query_test
+package engine_test
 
 import (
 	"context"
@@ -8,17 +8,18 @@ import (
 	"testing"
 	"time"
 
+	"github.com/laiondb/laiondb/engine"
+	"github.com/laiondb/laiondb/engine/enginetest"
 	"github.com/laiondb/laiondb/query"
-	"github.com/laiondb/laiondb/query/querytest"
 )
 
 var (
 	benchOnce  sync.Once
-	benchStore *querytest.Store
+	benchStore *enginetest.Store
 )
 
-func benchData(b *testing.B) *querytest.Store {
-	benchOnce.Do(func() { benchStore = querytest.Generate(1_000_000, 0, 1) })
+func benchData(b *testing.B) *enginetest.Store {
+	benchOnce.Do(func() { benchStore = enginetest.Generate(1_000_000, 0, 1) })
 	return benchStore
 }
 
@@ -50,7 +51,7 @@ func BenchmarkScan(b *testing.B) {
 			var sel int
 			cpu0, wall0 := cpuTime(), time.Now()
 			for b.Loop() {
-				res, err := query.Run(context.Background(), s, q, nil)
+				res, err := engine.Run(context.Background(), s, q, nil)
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -67,12 +68,12 @@ func BenchmarkScan(b *testing.B) {
 
 // BenchmarkKNNFiltered is knn with a predicate keeping about 1% of rows.
 func BenchmarkKNNFiltered(b *testing.B) {
-	s := querytest.Generate(100_000, 64, 3)
+	s := enginetest.Generate(100_000, 64, 3)
 	q := query.MustParse(`knn(row(1), 10) where text contains 'ǅemal' and width < 300`)
 	b.Run("rows=100000", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, err := query.Run(context.Background(), s, q, nil); err != nil {
+			if _, err := engine.Run(context.Background(), s, q, nil); err != nil {
 				b.Fatal(err)
 			}
 		}

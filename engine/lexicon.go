@@ -1,8 +1,7 @@
-package query
+package engine
 
 import (
 	"bufio"
-	"bytes"
 	"fmt"
 	"io"
 	"os"
@@ -75,15 +74,4 @@ func newLexicon(name string, kws []string) *lexicon {
 		lx.lowered = append(lx.lowered, []byte(pyLower(k)))
 	}
 	return lx
-}
-
-// containsAny reports whether v (lowered) contains any of the lexicon's
-// needles.
-func (lx *lexicon) containsAny(v []byte) bool {
-	for _, nd := range lx.lowered {
-		if bytes.Contains(v, nd) {
-			return true
-		}
-	}
-	return false
 }

@@ -1,4 +1,4 @@
-package query_test
+package engine_test
 
 import (
 	"context"
@@ -10,8 +10,9 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/laiondb/laiondb/engine"
+	"github.com/laiondb/laiondb/engine/enginetest"
 	"github.com/laiondb/laiondb/query"
-	"github.com/laiondb/laiondb/query/querytest"
 )
 
 // This file checks Run's statistics against a brute-force computation that
@@ -51,7 +52,7 @@ type row struct {
 	license         string
 }
 
-func readRows(s *querytest.Store) []row {
+func readRows(s *enginetest.Store) []row {
 	str := func(name string, i int) *string {
 		c := s.Column(name)
 		if c.IsNull(i) {
@@ -111,13 +112,13 @@ func flagged(p *string, kws []string) bool {
 func eqStr(p *string, v string) bool { return p != nil && *p == v }
 
 // topK returns the brute-force search answer.
-func topK(t *testing.T, s *querytest.Store, target query.Target, allow func(int) bool, k int, min float32) []query.Hit {
+func topK(t *testing.T, s *enginetest.Store, target query.Target, allow func(int) bool, k int, min float32) []engine.Hit {
 	t.Helper()
 	q, err := s.Vector(context.Background(), target)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var hits []query.Hit
+	var hits []engine.Hit
 	for r, v := range s.Vectors() {
 		if !allow(r) {
 			continue
@@ -129,7 +130,7 @@ func topK(t *testing.T, s *querytest.Store, target query.Target, allow func(int)
 		if k == 0 && dot < min {
 			continue
 		}
-		hits = append(hits, query.Hit{Row: uint32(r), Score: dot})
+		hits = append(hits, engine.Hit{Row: uint32(r), Score: dot})
 	}
 	sort.Slice(hits, func(i, j int) bool {
 		if hits[i].Score != hits[j].Score {
@@ -144,12 +145,12 @@ func topK(t *testing.T, s *querytest.Store, target query.Target, allow func(int)
 }
 
 func TestStatsBruteForce(t *testing.T) {
-	s := querytest.Generate(20000, 8, 42)
+	s := enginetest.Generate(20000, 8, 42)
 	s.BatchSize = 1000 // not a multiple of 64
 	s.Parallel = 3
 	rows := readRows(s)
 	mine := []string{"Desi", " aunty", "Σ"}
-	opts := &query.Options{Lexicons: map[string][]string{"mine": mine}, Rows: 4}
+	opts := &engine.Options{Lexicons: map[string][]string{"mine": mine}, Rows: 4}
 	scan := func(keep func(r row) bool, limit int) []uint32 {
 		var out []uint32
 		for i, r := range rows {
@@ -159,7 +160,7 @@ func TestStatsBruteForce(t *testing.T) {
 		}
 		return out
 	}
-	fromHits := func(hits []query.Hit, post func(r row) bool) []uint32 {
+	fromHits := func(hits []engine.Hit, post func(r row) bool) []uint32 {
 		var out []uint32
 		for _, h := range hits {
 			if post == nil || post(rows[h.Row]) {
@@ -178,7 +179,7 @@ func TestStatsBruteForce(t *testing.T) {
 		}},
 		{`all where any lexicon essay2021 and nsfw != 'UNLIKELY'`, func() []uint32 {
 			return scan(func(r row) bool {
-				return (flagged(r.text, query.Essay2021) || flagged(r.url, query.Essay2021)) && r.nsfw != nil && *r.nsfw != "UNLIKELY"
+				return (flagged(r.text, engine.Essay2021) || flagged(r.url, engine.Essay2021)) && r.nsfw != nil && *r.nsfw != "UNLIKELY"
 			}, -1)
 		}},
 		{`all where text has word 'desi' limit 700`, func() []uint32 {
@@ -211,7 +212,7 @@ func TestStatsBruteForce(t *testing.T) {
 				func(i int) bool { return rows[i].text == nil }, 50, 0), nil)
 		}},
 	} {
-		res, err := query.Run(context.Background(), s, query.MustParse(tt.q), opts)
+		res, err := engine.Run(context.Background(), s, query.MustParse(tt.q), opts)
 		if err != nil {
 			t.Fatalf("%s: %v", tt.q, err)
 		}
@@ -229,7 +230,7 @@ func TestStatsBruteForce(t *testing.T) {
 			continue
 		}
 		t.Logf("%s: %d rows selected", tt.q, len(want))
-		checkStats(t, tt.q, res, rows, want, map[string][]string{"essay2021": query.Essay2021, "mine": mine})
+		checkStats(t, tt.q, res, rows, want, map[string][]string{"essay2021": engine.Essay2021, "mine": mine})
 		if len(res.Rows) != min(4, len(want)) {
 			t.Errorf("%s: %d result rows", tt.q, len(res.Rows))
 		}
@@ -249,7 +250,7 @@ func ptr(p *string) []string {
 	return []string{*p}
 }
 
-func checkStats(t *testing.T, q string, res *query.Result, rows []row, sel []uint32, lexicons map[string][]string) {
+func checkStats(t *testing.T, q string, res *engine.Result, rows []row, sel []uint32, lexicons map[string][]string) {
 	t.Helper()
 	n := len(sel)
 	if res.Selected != n {

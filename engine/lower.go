@@ -1,4 +1,4 @@
-package query
+package engine
 
 import (
 	"bytes"
@@ -9,6 +9,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/laiondb/laiondb/table"
 )
 
 // asciiLower maps each byte to its ASCII lower case.
@@ -194,32 +196,16 @@ func wordBounded(v []byte, i, j int) bool {
 	return true
 }
 
-// containsWord reports whether the lowered value v contains the lowered
-// needle as a whole word.
-func containsWord(v, needle []byte) bool {
-	for p := 0; p <= len(v); {
-		i := bytes.Index(v[p:], needle)
-		if i < 0 {
-			return false
-		}
-		if wordBounded(v, p+i, p+i+len(needle)) {
-			return true
-		}
-		p += i + 1
-	}
-	return false
-}
-
 // appendPyStr appends Python's str() of a column value.
-func appendPyStr(dst []byte, c *Column, i int) []byte {
+func appendPyStr(dst []byte, c *table.Column, i int) []byte {
 	switch c.Type {
-	case TypeString:
+	case table.TypeString:
 		return append(dst, c.Str.At(i)...)
-	case TypeInt:
+	case table.TypeInt:
 		return strconv.AppendInt(dst, c.Int[i], 10)
-	case TypeFloat:
+	case table.TypeFloat:
 		return appendPyFloat(dst, c.Float[i])
-	case TypeBool:
+	case table.TypeBool:
 		if c.Bool[i] {
 			return append(dst, "True"...)
 		}

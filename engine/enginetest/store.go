@@ -1,9 +1,9 @@
-// Package querytest provides an in-memory query.Store for tests, examples
+// Package enginetest provides an in-memory engine.Store for tests, examples
 // and benchmarks: columns held in memory, brute-force vector search, and a
 // generator of LAION-like datasets with the awkward values real files hold
 // (null captions, non-ASCII text, unexpected NSFW labels, similarity
 // 6016.0).
-package querytest
+package enginetest
 
 import (
 	"context"
@@ -17,15 +17,17 @@ import (
 	"sort"
 	"sync"
 
+	"github.com/laiondb/laiondb/engine"
 	"github.com/laiondb/laiondb/query"
+	"github.com/laiondb/laiondb/table"
 )
 
-// Store is an in-memory query.Store. Build it with New and the Add methods,
+// Store is an in-memory engine.Store. Build it with New and the Add methods,
 // or with Generate; do not modify it once queries run. It is safe for
 // concurrent use.
 type Store struct {
-	cols  []query.ColumnInfo
-	data  map[string]*query.Column
+	cols  []table.ColumnInfo
+	data  map[string]*table.Column
 	n     int
 	vecs  [][]float32
 	texts map[string][]float32
@@ -46,21 +48,21 @@ type Store struct {
 
 // New returns an empty store with n rows.
 func New(n int) *Store {
-	return &Store{n: n, data: map[string]*query.Column{}, texts: map[string][]float32{}}
+	return &Store{n: n, data: map[string]*table.Column{}, texts: map[string][]float32{}}
 }
 
-func (s *Store) add(name string, c *query.Column) *Store {
+func (s *Store) add(name string, c *table.Column) *Store {
 	if _, ok := s.data[name]; ok {
-		panic("querytest: duplicate column " + name)
+		panic("enginetest: duplicate column " + name)
 	}
-	s.cols = append(s.cols, query.ColumnInfo{Name: name, Type: c.Type})
+	s.cols = append(s.cols, table.ColumnInfo{Name: name, Type: c.Type})
 	s.data[name] = c
 	return s
 }
 
 // AddStrings adds a string column; null may be nil.
 func (s *Store) AddStrings(name string, vals []string, null []bool) *Store {
-	c := &query.Column{Type: query.TypeString, Null: null}
+	c := &table.Column{Type: table.TypeString, Null: null}
 	c.Str.Off = append(c.Str.Off, 0)
 	for _, v := range vals {
 		c.Str.Data = append(c.Str.Data, v...)
@@ -73,31 +75,31 @@ func (s *Store) AddStrings(name string, vals []string, null []bool) *Store {
 // AddInts adds an int column; null may be nil.
 func (s *Store) AddInts(name string, vals []int64, null []bool) *Store {
 	s.check(name, len(vals), null)
-	return s.add(name, &query.Column{Type: query.TypeInt, Int: vals, Null: null})
+	return s.add(name, &table.Column{Type: table.TypeInt, Int: vals, Null: null})
 }
 
 // AddFloats adds a float column; null may be nil.
 func (s *Store) AddFloats(name string, vals []float64, null []bool) *Store {
 	s.check(name, len(vals), null)
-	return s.add(name, &query.Column{Type: query.TypeFloat, Float: vals, Null: null})
+	return s.add(name, &table.Column{Type: table.TypeFloat, Float: vals, Null: null})
 }
 
 // AddBools adds a bool column; null may be nil.
 func (s *Store) AddBools(name string, vals []bool, null []bool) *Store {
 	s.check(name, len(vals), null)
-	return s.add(name, &query.Column{Type: query.TypeBool, Bool: vals, Null: null})
+	return s.add(name, &table.Column{Type: table.TypeBool, Bool: vals, Null: null})
 }
 
 func (s *Store) check(name string, n int, null []bool) {
 	if n != s.n || (null != nil && len(null) != s.n) {
-		panic(fmt.Sprintf("querytest: column %s has %d values, want %d", name, n, s.n))
+		panic(fmt.Sprintf("enginetest: column %s has %d values, want %d", name, n, s.n))
 	}
 }
 
 // SetVectors sets the row embeddings (normalised to unit length).
 func (s *Store) SetVectors(vecs [][]float32) *Store {
 	if len(vecs) != s.n {
-		panic("querytest: wrong number of vectors")
+		panic("enginetest: wrong number of vectors")
 	}
 	s.vecs = make([][]float32, len(vecs))
 	for i, v := range vecs {
@@ -114,7 +116,7 @@ func (s *Store) SetText(t string, vec []float32) *Store {
 }
 
 // Column returns a stored column, for brute-force checks in tests.
-func (s *Store) Column(name string) *query.Column { return s.data[name] }
+func (s *Store) Column(name string) *table.Column { return s.data[name] }
 
 // Vectors returns the stored embeddings.
 func (s *Store) Vectors() [][]float32 { return s.vecs }
@@ -135,13 +137,13 @@ func normalize(v []float32) []float32 {
 	return out
 }
 
-// Columns implements query.Store.
-func (s *Store) Columns() []query.ColumnInfo { return slices.Clone(s.cols) }
+// Columns implements engine.Store.
+func (s *Store) Columns() []table.ColumnInfo { return slices.Clone(s.cols) }
 
-// NumRows implements query.Store.
+// NumRows implements engine.Store.
 func (s *Store) NumRows() int { return s.n }
 
-// Fingerprint implements query.Store: an FNV-1a hash of the content,
+// Fingerprint implements engine.Store: an FNV-1a hash of the content,
 // computed on first use.
 func (s *Store) Fingerprint() string {
 	s.fpOnce.Do(func() {
@@ -159,14 +161,14 @@ func (s *Store) Fingerprint() string {
 					continue
 				}
 				switch c.Type {
-				case query.TypeString:
+				case table.TypeString:
 					u64(uint64(len(c.Str.At(i))))
 					h.Write(c.Str.At(i))
-				case query.TypeInt:
+				case table.TypeInt:
 					u64(uint64(c.Int[i]))
-				case query.TypeFloat:
+				case table.TypeFloat:
 					u64(math.Float64bits(c.Float[i]))
-				case query.TypeBool:
+				case table.TypeBool:
 					if c.Bool[i] {
 						u64(2)
 					} else {
@@ -187,26 +189,26 @@ func (s *Store) Fingerprint() string {
 
 // slice returns rows [lo, hi) of column c, sharing its memory: string
 // offsets are not rebased, so Off[0] is usually not 0.
-func slice(c *query.Column, lo, hi int) *query.Column {
-	out := &query.Column{Type: c.Type}
+func slice(c *table.Column, lo, hi int) *table.Column {
+	out := &table.Column{Type: c.Type}
 	if c.Null != nil {
 		out.Null = c.Null[lo:hi]
 	}
 	switch c.Type {
-	case query.TypeString:
-		out.Str = query.Strings{Data: c.Str.Data, Off: c.Str.Off[lo : hi+1]}
-	case query.TypeInt:
+	case table.TypeString:
+		out.Str = table.Strings{Data: c.Str.Data, Off: c.Str.Off[lo : hi+1]}
+	case table.TypeInt:
 		out.Int = c.Int[lo:hi]
-	case query.TypeFloat:
+	case table.TypeFloat:
 		out.Float = c.Float[lo:hi]
-	case query.TypeBool:
+	case table.TypeBool:
 		out.Bool = c.Bool[lo:hi]
 	}
 	return out
 }
 
-// Scan implements query.Store, calling fn from Parallel goroutines.
-func (s *Store) Scan(ctx context.Context, cols []string, fn func(*query.Batch) error) error {
+// Scan implements engine.Store, calling fn from Parallel goroutines.
+func (s *Store) Scan(ctx context.Context, cols []string, fn func(*table.Batch) error) error {
 	bs := s.BatchSize
 	if bs <= 0 {
 		bs = 4096
@@ -235,7 +237,7 @@ func (s *Store) Scan(ctx context.Context, cols []string, fn func(*query.Batch) e
 					return
 				}
 				hi := min(lo+bs, s.n)
-				b := &query.Batch{Start: uint32(lo), Len: hi - lo, Cols: map[string]*query.Column{}}
+				b := &table.Batch{Start: uint32(lo), Len: hi - lo, Cols: map[string]*table.Column{}}
 				for _, name := range cols {
 					if c := s.data[name]; c != nil {
 						b.Cols[name] = slice(c, lo, hi)
@@ -260,12 +262,12 @@ func (s *Store) setErr(mu *sync.Mutex, p *error, err error) {
 	mu.Unlock()
 }
 
-// Fetch implements query.Store.
-func (s *Store) Fetch(ctx context.Context, rows []uint32, cols []string) (*query.Batch, error) {
-	b := &query.Batch{Rows: slices.Clone(rows), Len: len(rows), Cols: map[string]*query.Column{}}
+// Fetch implements engine.Store.
+func (s *Store) Fetch(ctx context.Context, rows []uint32, cols []string) (*table.Batch, error) {
+	b := &table.Batch{Rows: slices.Clone(rows), Len: len(rows), Cols: map[string]*table.Column{}}
 	for _, r := range rows {
 		if int(r) >= s.n {
-			return nil, fmt.Errorf("querytest: row %d out of range", r)
+			return nil, fmt.Errorf("enginetest: row %d out of range", r)
 		}
 	}
 	for _, name := range cols {
@@ -273,7 +275,7 @@ func (s *Store) Fetch(ctx context.Context, rows []uint32, cols []string) (*query
 		if c == nil {
 			continue
 		}
-		out := &query.Column{Type: c.Type}
+		out := &table.Column{Type: c.Type}
 		if c.Null != nil {
 			out.Null = make([]bool, len(rows))
 		}
@@ -283,14 +285,14 @@ func (s *Store) Fetch(ctx context.Context, rows []uint32, cols []string) (*query
 				out.Null[i] = c.Null[r]
 			}
 			switch c.Type {
-			case query.TypeString:
+			case table.TypeString:
 				out.Str.Data = append(out.Str.Data, c.Str.At(int(r))...)
 				out.Str.Off = append(out.Str.Off, uint32(len(out.Str.Data)))
-			case query.TypeInt:
+			case table.TypeInt:
 				out.Int = append(out.Int, c.Int[r])
-			case query.TypeFloat:
+			case table.TypeFloat:
 				out.Float = append(out.Float, c.Float[r])
-			case query.TypeBool:
+			case table.TypeBool:
 				out.Bool = append(out.Bool, c.Bool[r])
 			}
 		}
@@ -300,9 +302,9 @@ func (s *Store) Fetch(ctx context.Context, rows []uint32, cols []string) (*query
 }
 
 // ErrNoModel is returned for text and image targets without SetText.
-var ErrNoModel = errors.New("querytest: no CLIP model configured")
+var ErrNoModel = errors.New("enginetest: no CLIP model configured")
 
-// Vector implements query.Store.
+// Vector implements engine.Store.
 func (s *Store) Vector(ctx context.Context, t query.Target) ([]float32, error) {
 	switch t.Kind {
 	case query.TargetText:
@@ -312,37 +314,37 @@ func (s *Store) Vector(ctx context.Context, t query.Target) ([]float32, error) {
 		return nil, ErrNoModel
 	case query.TargetRow:
 		if int(t.Row) >= len(s.vecs) {
-			return nil, fmt.Errorf("querytest: row %d has no vector", t.Row)
+			return nil, fmt.Errorf("enginetest: row %d has no vector", t.Row)
 		}
 		return s.vecs[t.Row], nil
 	case query.TargetSampleID:
 		c := s.data["sample_id"]
-		if c == nil || c.Type != query.TypeInt {
-			return nil, errors.New("querytest: no sample_id column")
+		if c == nil || c.Type != table.TypeInt {
+			return nil, errors.New("enginetest: no sample_id column")
 		}
 		for i, id := range c.Int {
 			if id == t.SampleID && !c.IsNull(i) && i < len(s.vecs) {
 				return s.vecs[i], nil
 			}
 		}
-		return nil, fmt.Errorf("querytest: no row with SAMPLE_ID %d", t.SampleID)
+		return nil, fmt.Errorf("enginetest: no row with SAMPLE_ID %d", t.SampleID)
 	case query.TargetVector:
 		if len(s.vecs) > 0 && len(t.Vec) != len(s.vecs[0]) {
-			return nil, fmt.Errorf("querytest: vector has %d dimensions, the store %d", len(t.Vec), len(s.vecs[0]))
+			return nil, fmt.Errorf("enginetest: vector has %d dimensions, the store %d", len(t.Vec), len(s.vecs[0]))
 		}
 		return normalize(t.Vec), nil
 	}
 	return nil, ErrNoModel
 }
 
-func (s *Store) scores(req query.SearchRequest) ([]query.Hit, error) {
+func (s *Store) scores(req engine.SearchRequest) ([]engine.Hit, error) {
 	if len(s.vecs) == 0 {
-		return nil, errors.New("querytest: the store has no vectors")
+		return nil, errors.New("enginetest: the store has no vectors")
 	}
 	if len(req.Vec) != len(s.vecs[0]) {
-		return nil, fmt.Errorf("querytest: query has %d dimensions, the store %d", len(req.Vec), len(s.vecs[0]))
+		return nil, fmt.Errorf("enginetest: query has %d dimensions, the store %d", len(req.Vec), len(s.vecs[0]))
 	}
-	var hits []query.Hit
+	var hits []engine.Hit
 	for r, v := range s.vecs {
 		if req.Allow != nil && !req.Allow.Contains(uint32(r)) {
 			continue
@@ -351,7 +353,7 @@ func (s *Store) scores(req query.SearchRequest) ([]query.Hit, error) {
 		for i := range v {
 			dot += v[i] * req.Vec[i]
 		}
-		hits = append(hits, query.Hit{Row: uint32(r), Score: dot})
+		hits = append(hits, engine.Hit{Row: uint32(r), Score: dot})
 	}
 	sort.Slice(hits, func(i, j int) bool {
 		if hits[i].Score != hits[j].Score {
@@ -362,31 +364,31 @@ func (s *Store) scores(req query.SearchRequest) ([]query.Hit, error) {
 	return hits, nil
 }
 
-// Search implements query.Store by brute force.
-func (s *Store) Search(ctx context.Context, req query.SearchRequest) (query.SearchResult, error) {
+// Search implements engine.Store by brute force.
+func (s *Store) Search(ctx context.Context, req engine.SearchRequest) (engine.SearchResult, error) {
 	hits, err := s.scores(req)
 	if err != nil {
-		return query.SearchResult{}, err
+		return engine.SearchResult{}, err
 	}
 	n := len(hits)
 	if len(hits) > req.K {
 		hits = hits[:req.K]
 	}
-	return query.SearchResult{Hits: hits, Exact: true, Method: fmt.Sprintf("brute force over %d vectors", n), Scanned: n}, nil
+	return engine.SearchResult{Hits: hits, Exact: true, Method: fmt.Sprintf("brute force over %d vectors", n), Scanned: n}, nil
 }
 
-// Within implements query.Store by brute force.
-func (s *Store) Within(ctx context.Context, req query.SearchRequest) (query.SearchResult, error) {
+// Within implements engine.Store by brute force.
+func (s *Store) Within(ctx context.Context, req engine.SearchRequest) (engine.SearchResult, error) {
 	hits, err := s.scores(req)
 	if err != nil {
-		return query.SearchResult{}, err
+		return engine.SearchResult{}, err
 	}
 	n := len(hits)
 	k := sort.Search(len(hits), func(i int) bool { return hits[i].Score < req.MinScore })
-	return query.SearchResult{Hits: hits[:k], Exact: true, Method: fmt.Sprintf("brute force over %d vectors", n), Scanned: n}, nil
+	return engine.SearchResult{Hits: hits[:k], Exact: true, Method: fmt.Sprintf("brute force over %d vectors", n), Scanned: n}, nil
 }
 
-// Source implements query.Store.
+// Source implements engine.Store.
 func (s *Store) Source(row uint32) (string, int64) {
 	fr := s.FileRows
 	if fr <= 0 {

@@ -1,4 +1,4 @@
-package query_test
+package engine_test
 
 import (
 	"context"
@@ -8,12 +8,13 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/laiondb/laiondb/engine"
+	"github.com/laiondb/laiondb/engine/enginetest"
 	"github.com/laiondb/laiondb/query"
-	"github.com/laiondb/laiondb/query/querytest"
 )
 
 // edgeStore holds the texts the essay's substring checks trip on.
-func edgeStore(t testing.TB) *querytest.Store {
+func edgeStore(t testing.TB) *enginetest.Store {
 	t.Helper()
 	texts := []string{
 		0: "design", 1: "screenshot ", 2: "unisex", 3: "sussex", 4: "grape ",
@@ -39,7 +40,7 @@ func edgeStore(t testing.TB) *querytest.Store {
 	}
 	intNull[6], intNull[7] = true, true
 	floats[3] = math.NaN()
-	return querytest.New(n).
+	return enginetest.New(n).
 		AddStrings("text", texts, textNull).
 		AddStrings("url", urls, nil).
 		AddInts("n", ints, intNull).
@@ -47,9 +48,9 @@ func edgeStore(t testing.TB) *querytest.Store {
 		AddBools("b", bools, nil)
 }
 
-func selected(t *testing.T, s query.Store, q string, opts *query.Options) []uint32 {
+func selected(t *testing.T, s engine.Store, q string, opts *engine.Options) []uint32 {
 	t.Helper()
-	res, err := query.Run(context.Background(), s, query.MustParse(q), opts)
+	res, err := engine.Run(context.Background(), s, query.MustParse(q), opts)
 	if err != nil {
 		t.Fatalf("%s: %v", q, err)
 	}
@@ -73,7 +74,7 @@ func TestPredicates(t *testing.T) {
 		}
 		return out
 	}
-	opts := &query.Options{Lexicons: map[string][]string{"Mine": {"  AUNTY", "dog"}}}
+	opts := &engine.Options{Lexicons: map[string][]string{"Mine": {"  AUNTY", "dog"}}}
 	for _, tt := range []struct {
 		q    string
 		want []uint32
@@ -166,7 +167,7 @@ func TestPredicates(t *testing.T) {
 // as Python does, not after rounding the integer to float64.
 func TestIntFloatExact(t *testing.T) {
 	ids := []int64{1 << 53, 1<<53 + 1, math.MaxInt64, math.MinInt64, -3, 3}
-	s := querytest.New(len(ids)).AddInts("id", ids, nil)
+	s := enginetest.New(len(ids)).AddInts("id", ids, nil)
 	for _, tt := range []struct {
 		q    string
 		want []uint32
@@ -212,7 +213,7 @@ func TestPlanErrors(t *testing.T) {
 		{`all where text matches '\\1'`, ``, -1}, // an escaped backslash then 1: fine
 		{`all where not text has word ''`, `has word needs a word`, 28},
 	} {
-		_, err := query.Run(context.Background(), s, query.MustParse(tt.q), nil)
+		_, err := engine.Run(context.Background(), s, query.MustParse(tt.q), nil)
 		if tt.off < 0 {
 			if err != nil {
 				t.Errorf("%s: %v", tt.q, err)
@@ -225,16 +226,16 @@ func TestPlanErrors(t *testing.T) {
 		}
 	}
 	// A store without vectors or model gives a clear error.
-	_, err := query.Run(context.Background(), s, query.MustParse(`knn('x', 3)`), nil)
-	if !errors.Is(err, querytest.ErrNoModel) || !strings.HasPrefix(err.Error(), "query: target 'x': ") {
+	_, err := engine.Run(context.Background(), s, query.MustParse(`knn('x', 3)`), nil)
+	if !errors.Is(err, enginetest.ErrNoModel) || !strings.HasPrefix(err.Error(), "query: target 'x': ") {
 		t.Errorf("knn without model: %v", err)
 	}
-	_, err = query.Run(context.Background(), s, query.MustParse(`all`), &query.Options{Lexicons: map[string][]string{"ESSAY2021": {"x"}}})
+	_, err = engine.Run(context.Background(), s, query.MustParse(`all`), &engine.Options{Lexicons: map[string][]string{"ESSAY2021": {"x"}}})
 	if err == nil || !strings.Contains(err.Error(), "built in") {
 		t.Errorf("redefining essay2021: %v", err)
 	}
 	for _, kws := range [][]string{{"a", ""}, {"   "}, {"x", "\t "}} {
-		_, err = query.Run(context.Background(), s, query.MustParse(`all`), &query.Options{Lexicons: map[string][]string{"mine": kws}})
+		_, err = engine.Run(context.Background(), s, query.MustParse(`all`), &engine.Options{Lexicons: map[string][]string{"mine": kws}})
 		if err == nil || !strings.Contains(err.Error(), "empty") {
 			t.Errorf("lexicon %q: got %v, want an error about an empty keyword", kws, err)
 		}
@@ -243,22 +244,22 @@ func TestPlanErrors(t *testing.T) {
 
 func TestLoadLexicon(t *testing.T) {
 	in := "\uFEFFporn\n# a comment\n\nhot \n rape \r\n   \n  aunty  \nlast"
-	got, err := query.LoadLexicon(strings.NewReader(in))
+	got, err := engine.LoadLexicon(strings.NewReader(in))
 	want := []string{"porn", "hot ", " rape ", "  aunty  ", "last"}
 	if err != nil || !slices.Equal(got, want) {
 		t.Errorf("LoadLexicon = %q, %v; want %q", got, err, want)
 	}
-	if len(query.Essay2021) != 7 || strings.Join(query.Essay2021, "|") != "porn|hot |adult|xxx|sex|fuck| rape " {
-		t.Errorf("Essay2021 = %q", query.Essay2021)
+	if len(engine.Essay2021) != 7 || strings.Join(engine.Essay2021, "|") != "porn|hot |adult|xxx|sex|fuck| rape " {
+		t.Errorf("Essay2021 = %q", engine.Essay2021)
 	}
 }
 
 func TestCancel(t *testing.T) {
-	s := querytest.Generate(5000, 0, 1)
+	s := enginetest.Generate(5000, 0, 1)
 	s.BatchSize = 100
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	_, err := query.Run(ctx, s, query.MustParse(`all where text ~ 'x'`), nil)
+	_, err := engine.Run(ctx, s, query.MustParse(`all where text ~ 'x'`), nil)
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("got %v, want context.Canceled", err)
 	}

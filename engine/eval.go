@@ -1,4 +1,4 @@
-package query
+package engine
 
 import (
 	"bytes"
@@ -6,6 +6,9 @@ import (
 	"math/bits"
 	"regexp"
 	"slices"
+
+	"github.com/laiondb/laiondb/query"
+	"github.com/laiondb/laiondb/table"
 )
 
 // This file evaluates compiled predicates on a Batch, column by column.
@@ -26,14 +29,14 @@ func (lw *lowered) at(i int) []byte { return lw.data[lw.off[i]-lw.base : lw.off[
 
 // evalCtx is one goroutine's evaluation state; it is reused across batches.
 type evalCtx struct {
-	b  *Batch
+	b  *table.Batch
 	n  int // rows in the batch
 	nw int // words per bitset
 
-	low    map[string]*lowered // lowered columns of the current batch
-	lowBuf map[string]*lowered // their reusable storage
-	strs   map[string]*Strings // stringified non-string columns
-	strBuf map[string]*Strings
+	low    map[string]*lowered       // lowered columns of the current batch
+	lowBuf map[string]*lowered       // their reusable storage
+	strs   map[string]*table.Strings // stringified non-string columns
+	strBuf map[string]*table.Strings
 
 	stack [][]uint64 // bitset scratch, used as a stack
 	sp    int
@@ -43,12 +46,12 @@ type evalCtx struct {
 func newEvalCtx() *evalCtx {
 	return &evalCtx{
 		low: map[string]*lowered{}, lowBuf: map[string]*lowered{},
-		strs: map[string]*Strings{}, strBuf: map[string]*Strings{},
+		strs: map[string]*table.Strings{}, strBuf: map[string]*table.Strings{},
 	}
 }
 
 // reset prepares the context for batch b.
-func (ec *evalCtx) reset(b *Batch) {
+func (ec *evalCtx) reset(b *table.Batch) {
 	ec.b = b
 	ec.n = b.Len
 	ec.nw = (b.Len + 63) / 64
@@ -85,8 +88,7 @@ func ones(w []uint64, n int) {
 	}
 }
 
-func setBit(w []uint64, i int)      { w[i>>6] |= 1 << (i & 63) }
-func hasBit(w []uint64, i int) bool { return w[i>>6]&(1<<(i&63)) != 0 }
+func setBit(w []uint64, i int) { w[i>>6] |= 1 << (i & 63) }
 func andInto(dst, a []uint64) {
 	for i := range dst {
 		dst[i] &= a[i]
@@ -121,7 +123,7 @@ func forEachBit(w []uint64, fn func(i int)) {
 
 // valid sets v to the rows of column c that are not null (and not NaN for
 // floats); a nil column is all null.
-func (ec *evalCtx) valid(c *Column, v []uint64) {
+func (ec *evalCtx) valid(c *table.Column, v []uint64) {
 	if c == nil {
 		clear(v)
 		return
@@ -134,7 +136,7 @@ func (ec *evalCtx) valid(c *Column, v []uint64) {
 			}
 		}
 	}
-	if c.Type == TypeFloat {
+	if c.Type == table.TypeFloat {
 		for i, x := range c.Float[:ec.n] {
 			if x != x {
 				v[i>>6] &^= 1 << (i & 63)
@@ -145,12 +147,12 @@ func (ec *evalCtx) valid(c *Column, v []uint64) {
 
 // strings returns column name as strings: the column itself for string
 // columns, Python's str() of each value otherwise.
-func (ec *evalCtx) strings(name string) *Strings {
+func (ec *evalCtx) strings(name string) *table.Strings {
 	c := ec.b.Cols[name]
 	if c == nil {
 		return nil
 	}
-	if c.Type == TypeString {
+	if c.Type == table.TypeString {
 		return &c.Str
 	}
 	if s := ec.strs[name]; s != nil {
@@ -158,7 +160,7 @@ func (ec *evalCtx) strings(name string) *Strings {
 	}
 	s := ec.strBuf[name]
 	if s == nil {
-		s = &Strings{}
+		s = &table.Strings{}
 		ec.strBuf[name] = s
 	}
 	s.Data = s.Data[:0]
@@ -197,7 +199,7 @@ func (ec *evalCtx) lowered(name string) *lowered {
 // bytes is lowered on its own with appendPyLower (which can change its
 // length, and needs the row for the final sigma rule), and the offsets of
 // the rows after it are shifted. Pure-ASCII batches keep s's offsets.
-func lowerStrings(lw *lowered, s *Strings, n int) {
+func lowerStrings(lw *lowered, s *table.Strings, n int) {
 	if n == 0 {
 		lw.data, lw.off, lw.base = lw.data[:0], []uint32{0}, 0
 		return
@@ -316,7 +318,7 @@ func (p *notPred) eval(ec *evalCtx, t, f []uint64) { p.x.eval(ec, f, t) }
 type leafPred struct {
 	col   string
 	neg   bool // not in
-	match func(ec *evalCtx, c *Column, m []uint64)
+	match func(ec *evalCtx, c *table.Column, m []uint64)
 }
 
 func (p *leafPred) eval(ec *evalCtx, t, f []uint64) {
@@ -366,8 +368,8 @@ func (p *nullPred) eval(ec *evalCtx, t, f []uint64) {
 
 // textMatch compiles a contains / has word / lexicon test on one column:
 // the rows whose lowered value contains any needle.
-func textMatch(name string, needles [][]byte, word bool) func(ec *evalCtx, c *Column, m []uint64) {
-	return func(ec *evalCtx, c *Column, m []uint64) {
+func textMatch(name string, needles [][]byte, word bool) func(ec *evalCtx, c *table.Column, m []uint64) {
+	return func(ec *evalCtx, c *table.Column, m []uint64) {
 		lw := ec.lowered(name)
 		for _, nd := range needles {
 			searchAll(lw, ec.n, nd, word, m)
@@ -376,8 +378,8 @@ func textMatch(name string, needles [][]byte, word bool) func(ec *evalCtx, c *Co
 }
 
 // regexpMatch compiles matches 'rx' on the value as stored.
-func regexpMatch(name string, re *regexp.Regexp) func(ec *evalCtx, c *Column, m []uint64) {
-	return func(ec *evalCtx, c *Column, m []uint64) {
+func regexpMatch(name string, re *regexp.Regexp) func(ec *evalCtx, c *table.Column, m []uint64) {
+	return func(ec *evalCtx, c *table.Column, m []uint64) {
 		s := ec.strings(name)
 		for i := 0; i < ec.n; i++ {
 			if re.Match(s.At(i)) {
@@ -461,11 +463,11 @@ func cmpResult(c int, op cmpOp) bool {
 
 // compareMatch compiles col op lit for a column of type typ (checked by
 // the planner).
-func compareMatch(typ Type, op cmpOp, lit *Literal) func(ec *evalCtx, c *Column, m []uint64) {
+func compareMatch(typ table.Type, op cmpOp, lit *query.Literal) func(ec *evalCtx, c *table.Column, m []uint64) {
 	switch typ {
-	case TypeString:
+	case table.TypeString:
 		x := []byte(lit.Str)
-		return func(ec *evalCtx, c *Column, m []uint64) {
+		return func(ec *evalCtx, c *table.Column, m []uint64) {
 			s := &c.Str
 			for i := 0; i < ec.n; i++ {
 				v := s.At(i)
@@ -480,21 +482,21 @@ func compareMatch(typ Type, op cmpOp, lit *Literal) func(ec *evalCtx, c *Column,
 				}
 			}
 		}
-	case TypeBool:
+	case table.TypeBool:
 		x := lit.Bool
-		return func(ec *evalCtx, c *Column, m []uint64) {
+		return func(ec *evalCtx, c *table.Column, m []uint64) {
 			for i, v := range c.Bool[:ec.n] {
 				if (v == x) == (op == opEq) {
 					setBit(m, i)
 				}
 			}
 		}
-	case TypeInt:
-		if lit.Kind == LitInt {
-			return func(ec *evalCtx, c *Column, m []uint64) { cmpLoop(c.Int[:ec.n], op, lit.Int, m) }
+	case table.TypeInt:
+		if lit.Kind == query.LitInt {
+			return func(ec *evalCtx, c *table.Column, m []uint64) { cmpLoop(c.Int[:ec.n], op, lit.Int, m) }
 		}
 		x := lit.Float
-		return func(ec *evalCtx, c *Column, m []uint64) {
+		return func(ec *evalCtx, c *table.Column, m []uint64) {
 			for i, v := range c.Int[:ec.n] {
 				if c, ok := cmpIntFloat(v, x); ok && cmpResult(c, op) {
 					setBit(m, i)
@@ -502,8 +504,8 @@ func compareMatch(typ Type, op cmpOp, lit *Literal) func(ec *evalCtx, c *Column,
 			}
 		}
 	}
-	x := lit.num()
-	return func(ec *evalCtx, c *Column, m []uint64) { cmpLoop(c.Float[:ec.n], op, x, m) }
+	x := num(lit)
+	return func(ec *evalCtx, c *table.Column, m []uint64) { cmpLoop(c.Float[:ec.n], op, x, m) }
 }
 
 // cmpIntFloat compares an integer with a float exactly, as Python does
@@ -543,21 +545,21 @@ func cmpFloat(a, b float64) int {
 }
 
 // inMatch compiles col in (lits...).
-func inMatch(typ Type, lits []*Literal) func(ec *evalCtx, c *Column, m []uint64) {
+func inMatch(typ table.Type, lits []*query.Literal) func(ec *evalCtx, c *table.Column, m []uint64) {
 	switch typ {
-	case TypeString:
+	case table.TypeString:
 		set := map[string]bool{}
 		for _, l := range lits {
 			set[l.Str] = true
 		}
-		return func(ec *evalCtx, c *Column, m []uint64) {
+		return func(ec *evalCtx, c *table.Column, m []uint64) {
 			for i := 0; i < ec.n; i++ {
 				if set[string(c.Str.At(i))] {
 					setBit(m, i)
 				}
 			}
 		}
-	case TypeBool:
+	case table.TypeBool:
 		var want [2]bool
 		for _, l := range lits {
 			if l.Bool {
@@ -566,7 +568,7 @@ func inMatch(typ Type, lits []*Literal) func(ec *evalCtx, c *Column, m []uint64)
 				want[0] = true
 			}
 		}
-		return func(ec *evalCtx, c *Column, m []uint64) {
+		return func(ec *evalCtx, c *table.Column, m []uint64) {
 			for i, v := range c.Bool[:ec.n] {
 				if (v && want[1]) || (!v && want[0]) {
 					setBit(m, i)
@@ -579,14 +581,14 @@ func inMatch(typ Type, lits []*Literal) func(ec *evalCtx, c *Column, m []uint64)
 	ints := map[int64]bool{}
 	var xs []float64
 	for _, l := range lits {
-		if typ == TypeInt && l.Kind == LitInt {
+		if typ == table.TypeInt && l.Kind == query.LitInt {
 			ints[l.Int] = true
 		} else {
-			xs = append(xs, l.num())
+			xs = append(xs, num(l))
 		}
 	}
-	if typ == TypeInt {
-		return func(ec *evalCtx, c *Column, m []uint64) {
+	if typ == table.TypeInt {
+		return func(ec *evalCtx, c *table.Column, m []uint64) {
 			for i, v := range c.Int[:ec.n] {
 				if ints[v] || slices.ContainsFunc(xs, func(x float64) bool { c, ok := cmpIntFloat(v, x); return ok && c == 0 }) {
 					setBit(m, i)
@@ -594,11 +596,19 @@ func inMatch(typ Type, lits []*Literal) func(ec *evalCtx, c *Column, m []uint64)
 			}
 		}
 	}
-	return func(ec *evalCtx, c *Column, m []uint64) {
+	return func(ec *evalCtx, c *table.Column, m []uint64) {
 		for i, v := range c.Float[:ec.n] {
 			if slices.Contains(xs, v) {
 				setBit(m, i)
 			}
 		}
 	}
+}
+
+// num returns a number literal as a float64.
+func num(l *query.Literal) float64 {
+	if l.Kind == query.LitInt {
+		return float64(l.Int)
+	}
+	return l.Float
 }

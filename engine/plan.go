@@ -1,4 +1,4 @@
-package query
+package engine
 
 import (
 	"context"
@@ -8,6 +8,10 @@ import (
 	"sort"
 	"strings"
 	"sync"
+
+	"github.com/laiondb/laiondb/query"
+	"github.com/laiondb/laiondb/table"
+	"github.com/laiondb/laiondb/vector"
 )
 
 // Options tune Run. The zero value (or nil) means: statistics only, the
@@ -31,12 +35,15 @@ const fetchChunk = 1 << 16
 // Its String method describes how it will run (laiondb query --explain).
 // A Plan may be run several times, from several goroutines at once.
 type Plan struct {
-	q       *Query
-	where   *compiled
-	post    *compiled
-	sc      statCols
-	opts    Options
-	numRows int
+	q     *query.Query
+	where *compiled
+	post  *compiled
+	// stats are the statistics computed, in order.
+	stats []statistic
+	// nsfw, text and url name the columns of Result.Rows; "" when absent.
+	nsfw, text, url string
+	opts            Options
+	numRows         int
 	// onePass: an all source without limit or post where computes the
 	// statistics during the scan that evaluates where.
 	onePass bool
@@ -46,12 +53,12 @@ type Plan struct {
 type compiled struct {
 	p    pred
 	cols []string
-	expr Expr
+	expr query.Expr
 }
 
 // Run plans the parsed query q against s and runs it: it is NewPlan
 // followed by Plan.Run.
-func Run(ctx context.Context, s Store, q *Query, opts *Options) (*Result, error) {
+func Run(ctx context.Context, s Store, q *query.Query, opts *Options) (*Result, error) {
 	p, err := NewPlan(q, s, opts)
 	if err != nil {
 		return nil, err
@@ -63,14 +70,14 @@ func Run(ctx context.Context, s Store, q *Query, opts *Options) (*Result, error)
 // and compiles its predicates. Unknown columns and lexicons, type
 // mismatches and bad regular expressions are reported as *Error with the
 // offset of the culprit.
-func NewPlan(q *Query, s Store, opts *Options) (*Plan, error) {
+func NewPlan(q *query.Query, s Store, opts *Options) (*Plan, error) {
 	if opts == nil {
 		opts = &Options{}
 	}
 	if opts.Rows < 0 {
 		return nil, fmt.Errorf("query: negative Options.Rows %d", opts.Rows)
 	}
-	pl := &planner{q: q, cols: map[string]Type{}, lexicons: map[string]*lexicon{}}
+	pl := &planner{q: q, cols: map[string]table.Type{}, lexicons: map[string]*lexicon{}}
 	for _, c := range s.Columns() {
 		pl.cols[c.Name] = c.Type
 		pl.names = append(pl.names, c.Name)
@@ -79,7 +86,8 @@ func NewPlan(q *Query, s Store, opts *Options) (*Plan, error) {
 	p := &Plan{q: q, opts: *opts, numRows: s.NumRows()}
 
 	// Lexicons: essay2021, then the user's by name.
-	p.sc.lexicons = append(p.sc.lexicons, newLexicon(BuiltinLexicon, Essay2021))
+	sch := &schema{cols: pl.cols}
+	sch.lexicons = append(sch.lexicons, newLexicon(BuiltinLexicon, Essay2021))
 	var user []string
 	for name := range opts.Lexicons {
 		user = append(user, name)
@@ -101,10 +109,10 @@ func NewPlan(q *Query, s Store, opts *Options) (*Plan, error) {
 				return nil, fmt.Errorf("query: lexicon %s has an empty keyword (number %d is empty or only white space): it would flag every row", ln, i+1)
 			}
 		}
-		p.sc.lexicons = append(p.sc.lexicons, newLexicon(ln, opts.Lexicons[name]))
-		pl.lexicons[ln] = p.sc.lexicons[len(p.sc.lexicons)-1]
+		sch.lexicons = append(sch.lexicons, newLexicon(ln, opts.Lexicons[name]))
+		pl.lexicons[ln] = sch.lexicons[len(sch.lexicons)-1]
 	}
-	pl.lexicons[BuiltinLexicon] = p.sc.lexicons[0]
+	pl.lexicons[BuiltinLexicon] = sch.lexicons[0]
 
 	var err error
 	if q.Where != nil {
@@ -122,38 +130,30 @@ func NewPlan(q *Query, s Store, opts *Options) (*Plan, error) {
 		if err != nil {
 			return nil, err
 		}
-		p.sc.by = append(p.sc.by, name)
+		sch.by = append(sch.by, name)
 	}
-	has := func(n string) string {
-		if _, ok := pl.cols[n]; ok {
-			return n
-		}
-		return ""
-	}
-	p.sc.nsfw, p.sc.text, p.sc.url = has("nsfw"), has("text"), has("url")
-	if t, ok := pl.cols["similarity"]; ok && (t == TypeFloat || t == TypeInt) {
-		p.sc.sim = "similarity"
-	}
-	_, isAll := q.Source.(*AllSource)
+	p.stats = planStats(sch)
+	p.nsfw, p.text, p.url = sch.has("nsfw"), sch.has("text"), sch.has("url")
+	_, isAll := q.Source.(*query.AllSource)
 	p.onePass = isAll && q.Limit < 0 && q.Post == nil
 	return p, nil
 }
 
 // planner holds the state of NewPlan.
 type planner struct {
-	q        *Query
-	cols     map[string]Type
+	q        *query.Query
+	cols     map[string]table.Type
 	names    []string
 	lexicons map[string]*lexicon
 	used     []string
 }
 
 func (pl *planner) errorf(off int, format string, args ...any) error {
-	return &Error{Query: pl.q.Text, Off: off, Msg: fmt.Sprintf(format, args...)}
+	return &query.Error{Query: pl.q.Text, Off: off, Msg: fmt.Sprintf(format, args...)}
 }
 
 // resolve maps a field to a store column.
-func (pl *planner) resolve(f *Field) (string, Type, error) {
+func (pl *planner) resolve(f *query.Field) (string, table.Type, error) {
 	name := f.Name
 	t, ok := pl.cols[name]
 	if !ok && name == "caption" {
@@ -169,7 +169,7 @@ func (pl *planner) resolve(f *Field) (string, Type, error) {
 	return name, t, nil
 }
 
-func (pl *planner) compileTop(e Expr) (*compiled, error) {
+func (pl *planner) compileTop(e query.Expr) (*compiled, error) {
 	pl.used = nil
 	p, err := pl.compile(e)
 	if err != nil {
@@ -178,9 +178,9 @@ func (pl *planner) compileTop(e Expr) (*compiled, error) {
 	return &compiled{p: p, cols: pl.used, expr: e}, nil
 }
 
-func (pl *planner) compile(e Expr) (pred, error) {
+func (pl *planner) compile(e query.Expr) (pred, error) {
 	switch e := e.(type) {
-	case *BinaryExpr:
+	case *query.BinaryExpr:
 		x, err := pl.compile(e.X)
 		if err != nil {
 			return nil, err
@@ -193,19 +193,19 @@ func (pl *planner) compile(e Expr) (pred, error) {
 			return &andPred{x, y}, nil
 		}
 		return &orPred{x, y}, nil
-	case *NotExpr:
+	case *query.NotExpr:
 		x, err := pl.compile(e.X)
 		if err != nil {
 			return nil, err
 		}
 		return &notPred{x}, nil
-	case *NullExpr:
+	case *query.NullExpr:
 		name, _, err := pl.resolve(e.Field)
 		if err != nil {
 			return nil, err
 		}
 		return &nullPred{col: name, not: e.Not}, nil
-	case *CompareExpr:
+	case *query.CompareExpr:
 		name, t, err := pl.resolve(e.Field)
 		if err != nil {
 			return nil, err
@@ -214,11 +214,11 @@ func (pl *planner) compile(e Expr) (pred, error) {
 		if err := pl.checkLit(name, t, e.Value); err != nil {
 			return nil, err
 		}
-		if t == TypeBool && op != opEq && op != opNe {
+		if t == table.TypeBool && op != opEq && op != opNe {
 			return nil, pl.errorf(e.Value.Offset, "bool column %s supports only = and !=", name)
 		}
 		return &leafPred{col: name, match: compareMatch(t, op, e.Value)}, nil
-	case *InExpr:
+	case *query.InExpr:
 		name, t, err := pl.resolve(e.Field)
 		if err != nil {
 			return nil, err
@@ -229,10 +229,10 @@ func (pl *planner) compile(e Expr) (pred, error) {
 			}
 		}
 		return &leafPred{col: name, neg: e.Not, match: inMatch(t, e.Values)}, nil
-	case *MatchExpr:
+	case *query.MatchExpr:
 		var re *regexp.Regexp
 		var needles [][]byte
-		if e.Kind == MatchRegexp {
+		if e.Kind == query.MatchRegexp {
 			var err error
 			if re, err = regexp.Compile(e.Pattern); err != nil {
 				if what, at := unsupportedRegexp(e.Pattern); what != "" {
@@ -242,17 +242,17 @@ func (pl *planner) compile(e Expr) (pred, error) {
 			}
 		} else {
 			needles = [][]byte{[]byte(pyLower(e.Pattern))}
-			if e.Kind == MatchWord && e.Pattern == "" {
+			if e.Kind == query.MatchWord && e.Pattern == "" {
 				return nil, pl.errorf(e.PatPos, "has word needs a word: an empty pattern is no word")
 			}
 		}
-		return pl.textLeaf(e.Field, func(name string) func(*evalCtx, *Column, []uint64) {
+		return pl.textLeaf(e.Field, func(name string) func(*evalCtx, *table.Column, []uint64) {
 			if re != nil {
 				return regexpMatch(name, re)
 			}
-			return textMatch(name, needles, e.Kind == MatchWord)
+			return textMatch(name, needles, e.Kind == query.MatchWord)
 		})
-	case *LexiconExpr:
+	case *query.LexiconExpr:
 		lx := pl.lexicons[e.Name]
 		if lx == nil {
 			known := make([]string, 0, len(pl.lexicons))
@@ -262,7 +262,7 @@ func (pl *planner) compile(e Expr) (pred, error) {
 			sort.Strings(known)
 			return nil, pl.errorf(e.NamePos, "unknown lexicon %q (known: %s; give others in Options.Lexicons)", e.Name, strings.Join(known, ", "))
 		}
-		return pl.textLeaf(e.Field, func(name string) func(*evalCtx, *Column, []uint64) {
+		return pl.textLeaf(e.Field, func(name string) func(*evalCtx, *table.Column, []uint64) {
 			return textMatch(name, lx.lowered, false)
 		})
 	}
@@ -270,7 +270,7 @@ func (pl *planner) compile(e Expr) (pred, error) {
 }
 
 // textLeaf builds a text predicate on a column, or on text or url for any.
-func (pl *planner) textLeaf(f *Field, mk func(name string) func(*evalCtx, *Column, []uint64)) (pred, error) {
+func (pl *planner) textLeaf(f *query.Field, mk func(name string) func(*evalCtx, *table.Column, []uint64)) (pred, error) {
 	if !f.Any {
 		name, _, err := pl.resolve(f)
 		if err != nil {
@@ -283,7 +283,7 @@ func (pl *planner) textLeaf(f *Field, mk func(name string) func(*evalCtx, *Colum
 		if _, ok := pl.cols[name]; !ok {
 			continue
 		}
-		pl.resolve(&Field{Offset: f.Offset, Name: name})
+		pl.resolve(&query.Field{Offset: f.Offset, Name: name})
 		leaf := &leafPred{col: name, match: mk(name)}
 		if p == nil {
 			p = leaf
@@ -298,18 +298,18 @@ func (pl *planner) textLeaf(f *Field, mk func(name string) func(*evalCtx, *Colum
 }
 
 // checkLit checks that a literal can be compared with a column of type t.
-func (pl *planner) checkLit(name string, t Type, l *Literal) error {
+func (pl *planner) checkLit(name string, t table.Type, l *query.Literal) error {
 	ok := false
 	switch t {
-	case TypeString:
-		ok = l.Kind == LitString
-	case TypeInt, TypeFloat:
-		ok = l.Kind == LitInt || l.Kind == LitFloat
-	case TypeBool:
-		ok = l.Kind == LitBool
+	case table.TypeString:
+		ok = l.Kind == query.LitString
+	case table.TypeInt, table.TypeFloat:
+		ok = l.Kind == query.LitInt || l.Kind == query.LitFloat
+	case table.TypeBool:
+		ok = l.Kind == query.LitBool
 	}
 	if !ok {
-		what := map[LiteralKind]string{LitString: "a string", LitInt: "a number", LitFloat: "a number", LitBool: "a bool"}[l.Kind]
+		what := map[query.LiteralKind]string{query.LitString: "a string", query.LitInt: "a number", query.LitFloat: "a number", query.LitBool: "a bool"}[l.Kind]
 		return pl.errorf(l.Offset, "cannot compare %s column %s with %s", t, name, what)
 	}
 	return nil
@@ -330,7 +330,7 @@ func (p *Plan) describe(method string) string {
 		line("scan %d rows, columns [%s]: where %s%s", p.numRows, strings.Join(c.cols, ", "), c.expr, what)
 	}
 	switch src := p.q.Source.(type) {
-	case *AllSource:
+	case *query.AllSource:
 		if p.where != nil {
 			if p.onePass {
 				scan(p.where, "; statistics in the same pass")
@@ -340,7 +340,7 @@ func (p *Plan) describe(method string) string {
 		} else {
 			line("scan all %d rows; statistics in the same pass", p.numRows)
 		}
-	case *KNNSource, *WithinSource:
+	case *query.KNNSource, *query.WithinSource:
 		if p.where != nil {
 			scan(p.where, " -> allow-list for the search")
 		}
@@ -351,11 +351,11 @@ func (p *Plan) describe(method string) string {
 		if p.opts.Exact {
 			among += ", exact search forced"
 		}
-		if s, ok := src.(*KNNSource); ok {
+		if s, ok := src.(*query.KNNSource); ok {
 			line("search: %d nearest to %s among %s", s.K, describeTarget(s.Target), among)
 		} else {
-			s := src.(*WithinSource)
-			line("search: every row with cosine >= %s to %s among %s", formatFloat(s.Threshold), describeTarget(s.Target), among)
+			s := src.(*query.WithinSource)
+			line("search: every row with cosine >= %s to %s among %s", floatLit(s.Threshold), describeTarget(s.Target), among)
 		}
 		if method != "" {
 			fmt.Fprintf(&b, "   method: %s\n", method)
@@ -363,7 +363,7 @@ func (p *Plan) describe(method string) string {
 	}
 	if p.q.Limit >= 0 {
 		order := "best first"
-		if _, ok := p.q.Source.(*AllSource); ok {
+		if _, ok := p.q.Source.(*query.AllSource); ok {
 			order = "in store order"
 		}
 		line("limit: first %d rows, %s", p.q.Limit, order)
@@ -372,17 +372,10 @@ func (p *Plan) describe(method string) string {
 		line("post where %s, on the rows above, columns [%s]", p.post.expr, strings.Join(p.post.cols, ", "))
 	}
 	var st []string
-	if p.sc.nsfw != "" {
-		st = append(st, "nsfw counts")
-	}
-	for _, lx := range p.sc.lexicons {
-		st = append(st, "lexicon "+lx.name)
-	}
-	if p.sc.sim != "" {
-		st = append(st, "similarity")
-	}
-	for _, c := range p.sc.by {
-		st = append(st, "counts by "+c)
+	for _, x := range p.stats {
+		if x.desc != "" {
+			st = append(st, x.desc)
+		}
 	}
 	line("statistics of the selected rows: %s", strings.Join(st, ", "))
 	if p.opts.Rows > 0 {
@@ -391,15 +384,15 @@ func (p *Plan) describe(method string) string {
 	return b.String()
 }
 
-func describeTarget(t *TargetNode) string {
+func describeTarget(t *query.TargetNode) string {
 	switch t.Target.Kind {
-	case TargetText:
+	case query.TargetText:
 		return "text " + t.String() + " (CLIP text encoder)"
-	case TargetImage:
+	case query.TargetImage:
 		return t.String() + " (CLIP image encoder)"
-	case TargetRow, TargetSampleID:
+	case query.TargetRow, query.TargetSampleID:
 		return "the embedding of " + t.String()
-	case TargetVector:
+	case query.TargetVector:
 		return fmt.Sprintf("an inline vector of %d dimensions", len(t.Target.Vec))
 	}
 	return t.String()
@@ -422,15 +415,15 @@ func (p *Plan) Run(ctx context.Context, s Store) (*Result, error) {
 	}
 	method := ""
 	switch src := p.q.Source.(type) {
-	case *AllSource:
+	case *query.AllSource:
 		if p.onePass {
-			cols := union(whereCols, p.sc.names())
-			sel, a, err := scanSelect(ctx, s, n, cols, where, &p.sc)
+			cols := union(whereCols, p.statCols())
+			sel, st, err := scanSelect(ctx, s, n, cols, where, p.stats)
 			if err != nil {
 				return nil, err
 			}
 			res.RowsScanned = n
-			a.fill(res)
+			st.write(res)
 			res.Selection = sel
 			if p.opts.Rows > 0 {
 				var rows []uint32
@@ -471,19 +464,19 @@ func (p *Plan) Run(ctx context.Context, s Store) (*Result, error) {
 		if err := p.finish(ctx, s, res, rows, nil); err != nil {
 			return nil, err
 		}
-	case *KNNSource, *WithinSource:
-		var tn *TargetNode
+	case *query.KNNSource, *query.WithinSource:
+		var tn *query.TargetNode
 		st := &SearchStats{}
 		req := SearchRequest{Exact: p.opts.Exact}
-		if k, ok := src.(*KNNSource); ok {
+		if k, ok := src.(*query.KNNSource); ok {
 			tn, st.Kind, st.K, req.K = k.Target, "knn", int(k.K), int(k.K)
 		} else {
-			w := src.(*WithinSource)
+			w := src.(*query.WithinSource)
 			tn, st.Kind, st.Threshold, req.MinScore = w.Target, "within", w.Threshold, float32(w.Threshold)
 		}
 		vec, err := s.Vector(ctx, tn.Target)
 		if err != nil {
-			return nil, &Error{Query: p.q.Text, Off: tn.Offset, Msg: fmt.Sprintf("target %s: %v", tn, err), Err: err}
+			return nil, &query.Error{Query: p.q.Text, Off: tn.Offset, Msg: fmt.Sprintf("target %s: %v", tn, err), Err: err}
 		}
 		req.Vec, req.Image = vec, tn.Target.Kind.IsImage()
 		if where != nil {
@@ -544,12 +537,12 @@ func (p *Plan) finish(ctx context.Context, s Store, res *Result, rows []uint32, 
 	if p.post != nil {
 		postCols = p.post.cols
 	}
-	cols := union(postCols, p.sc.names())
-	a := newAcc(&p.sc)
+	cols := union(postCols, p.statCols())
+	st := newStats(p.stats)
 	ec := newEvalCtx()
 	keep := rows[:0:0]
 	var keepScores []float32
-	sel := NewBitset(s.NumRows())
+	sel := vector.NewBitset(s.NumRows())
 	for lo := 0; lo < len(rows); lo += fetchChunk {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -570,7 +563,7 @@ func (p *Plan) finish(ctx context.Context, s Store, res *Result, rows []uint32, 
 		} else {
 			ones(t, b.Len)
 		}
-		a.add(ec, t)
+		st.add(ec, t)
 		forEachBit(t, func(i int) {
 			keep = append(keep, chunk[i])
 			sel.Set(chunk[i])
@@ -579,7 +572,7 @@ func (p *Plan) finish(ctx context.Context, s Store, res *Result, rows []uint32, 
 			}
 		})
 	}
-	a.fill(res)
+	st.write(res)
 	res.Selection = sel
 	if scores != nil {
 		res.Hits = make([]Hit, len(keep))
@@ -607,7 +600,7 @@ func (p *Plan) fetchRows(ctx context.Context, s Store, rows []uint32, scores []f
 		return nil, nil
 	}
 	var cols []string
-	for _, c := range []string{"sample_id", p.sc.nsfw, p.sc.url, p.sc.text} {
+	for _, c := range []string{"sample_id", p.nsfw, p.url, p.text} {
 		if c != "" {
 			cols = append(cols, c)
 		}
@@ -636,13 +629,22 @@ func (p *Plan) fetchRows(ctx context.Context, s Store, rows []uint32, scores []f
 			sc := scores[i]
 			rr.Score = &sc
 		}
-		if c := b.Cols["sample_id"]; c != nil && c.Type == TypeInt && !c.IsNull(i) {
+		if c := b.Cols["sample_id"]; c != nil && c.Type == table.TypeInt && !c.IsNull(i) {
 			id := c.Int[i]
 			rr.SampleID = &id
 		}
-		rr.NSFW, rr.URL, rr.Text = str(p.sc.nsfw, i), str(p.sc.url, i), str(p.sc.text, i)
+		rr.NSFW, rr.URL, rr.Text = str(p.nsfw, i), str(p.url, i), str(p.text, i)
 	}
 	return out, nil
+}
+
+// statCols lists the columns the statistics read.
+func (p *Plan) statCols() []string {
+	var cols []string
+	for _, x := range p.stats {
+		cols = union(cols, x.cols)
+	}
+	return cols
 }
 
 // union returns the distinct names of a and b, in order.
@@ -658,16 +660,16 @@ func union(a, b []string) []string {
 
 // worker is one goroutine's state during a scan.
 type worker struct {
-	ec  *evalCtx
-	sel *Bitset
-	acc *acc
+	ec    *evalCtx
+	sel   *vector.Bitset
+	stats stats
 }
 
 // scanSelect scans the store, evaluating where (nil: every row) on each
-// batch, and returns the selected rows and, when sc is non-nil, their
-// statistics. Batches may arrive concurrently: each goroutine works on its
-// own worker (bitset and accumulators), merged at the end.
-func scanSelect(ctx context.Context, s Store, n int, cols []string, where pred, sc *statCols) (*Bitset, *acc, error) {
+// batch, and returns the selected rows and, when sts is non-nil, those
+// statistics of them. Batches may arrive concurrently: each goroutine works
+// on its own worker (bitset and accumulators), merged at the end.
+func scanSelect(ctx context.Context, s Store, n int, cols []string, where pred, sts []statistic) (*vector.Bitset, stats, error) {
 	var mu sync.Mutex
 	var free, all []*worker
 	get := func() *worker {
@@ -678,9 +680,9 @@ func scanSelect(ctx context.Context, s Store, n int, cols []string, where pred, 
 			free = free[:k-1]
 			return w
 		}
-		w := &worker{ec: newEvalCtx(), sel: NewBitset(n)}
-		if sc != nil {
-			w.acc = newAcc(sc)
+		w := &worker{ec: newEvalCtx(), sel: vector.NewBitset(n)}
+		if sts != nil {
+			w.stats = newStats(sts)
 		}
 		all = append(all, w)
 		return w
@@ -690,7 +692,7 @@ func scanSelect(ctx context.Context, s Store, n int, cols []string, where pred, 
 		free = append(free, w)
 		mu.Unlock()
 	}
-	err := s.Scan(ctx, cols, func(b *Batch) error {
+	err := s.Scan(ctx, cols, func(b *table.Batch) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -706,30 +708,30 @@ func scanSelect(ctx context.Context, s Store, n int, cols []string, where pred, 
 			ones(t, b.Len)
 		}
 		orBatch(w.sel, b, t)
-		if w.acc != nil {
-			w.acc.add(ec, t)
+		if w.stats != nil {
+			w.stats.add(ec, t)
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("query: scan: %w", err)
 	}
-	sel := NewBitset(n)
-	var a *acc
-	if sc != nil {
-		a = newAcc(sc)
+	sel := vector.NewBitset(n)
+	var st stats
+	if sts != nil {
+		st = newStats(sts)
 	}
 	for _, w := range all {
 		sel.Or(w.sel)
-		if a != nil {
-			a.merge(w.acc)
+		if st != nil {
+			st.merge(w.stats)
 		}
 	}
-	return sel, a, nil
+	return sel, st, nil
 }
 
 // orBatch adds the batch rows set in t to sel.
-func orBatch(sel *Bitset, b *Batch, t []uint64) {
+func orBatch(sel *vector.Bitset, b *table.Batch, t []uint64) {
 	if b.Rows == nil && b.Start%64 == 0 {
 		words := sel.Words()[b.Start/64:]
 		for i, x := range t {
@@ -782,4 +784,9 @@ func patternOffset(text string, pos, at int) int {
 		off++
 	}
 	return min(off, len(text))
+}
+
+// floatLit prints f as the query language writes a float literal.
+func floatLit(f float64) string {
+	return (&query.Literal{Kind: query.LitFloat, Float: f}).String()
 }

@@ -1,10 +1,12 @@
-package query
+package engine
 
 import (
 	"math"
 	"math/rand/v2"
 	"strings"
 	"testing"
+
+	"github.com/laiondb/laiondb/table"
 )
 
 // TestPyLower compares pyLower with CPython 3.11.7's str.lower(); the
@@ -46,13 +48,13 @@ func TestPyFloat(t *testing.T) {
 func TestLowerStringsBatch(t *testing.T) {
 	// A batch whose offsets do not start at 0, ASCII and not.
 	for _, vals := range [][]string{{"xx", "AbC", "", "DEF"}, {"xx", "ΟΔΟΣ", "İ", "DESI"}} {
-		var s Strings
+		var s table.Strings
 		s.Off = []uint32{0}
 		for _, v := range vals {
 			s.Data = append(s.Data, v...)
 			s.Off = append(s.Off, uint32(len(s.Data)))
 		}
-		sub := Strings{Data: s.Data, Off: s.Off[1:]}
+		sub := table.Strings{Data: s.Data, Off: s.Off[1:]}
 		var lw lowered
 		lowerStrings(&lw, &sub, 3)
 		for i := range 3 {
@@ -68,7 +70,7 @@ func TestLowerStringsBatch(t *testing.T) {
 
 func TestSearchAllBoundaries(t *testing.T) {
 	vals := []string{"ab", "cab", "", "abab", "b", "a", "xab"}
-	var s Strings
+	var s table.Strings
 	s.Off = []uint32{0}
 	for _, v := range vals {
 		s.Data = append(s.Data, v...)
@@ -94,7 +96,7 @@ func TestLowerStringsRandom(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	for iter := range 200 {
 		n := rng.IntN(40)
-		var s Strings
+		var s table.Strings
 		s.Off = []uint32{0}
 		var vals []string
 		skip := rng.IntN(3) // rows before the batch
@@ -117,7 +119,7 @@ func TestLowerStringsRandom(t *testing.T) {
 			s.Data = append(s.Data, v...)
 			s.Off = append(s.Off, uint32(len(s.Data)))
 		}
-		sub := Strings{Data: s.Data, Off: s.Off[skip:]}
+		sub := table.Strings{Data: s.Data, Off: s.Off[skip:]}
 		var lw lowered
 		lowerStrings(&lw, &sub, n)
 		for i, v := range vals {

@@ -1,0 +1,162 @@
+package engine
+
+import (
+	"sort"
+
+	"github.com/laiondb/laiondb/table"
+)
+
+// Label counts: the value counts of the nsfw column (Result.NSFW) and of
+// each column named by "by" (Result.By).
+
+func init() {
+	register(10, func(s *schema) []statistic {
+		if s.has("nsfw") == "" {
+			return nil
+		}
+		return []statistic{labelStat("nsfw", "nsfw counts", func(res *Result, lc *LabelCounts) { res.NSFW = lc })}
+	})
+	register(40, func(s *schema) []statistic {
+		var out []statistic
+		for _, c := range s.by {
+			out = append(out, labelStat(c, "counts by "+c, func(res *Result, lc *LabelCounts) { res.By = append(res.By, lc) }))
+		}
+		return out
+	})
+}
+
+// LabelCounts counts the values of one column among the selected rows,
+// most frequent first (ties by value), null last.
+type LabelCounts struct {
+	Column string       `json:"column"`
+	Values []LabelCount `json:"values"`
+}
+
+// LabelCount is one value of a LabelCounts.
+type LabelCount struct {
+	Value string  `json:"value"`
+	Null  bool    `json:"null,omitempty"`
+	Count int     `json:"count"`
+	Share float64 `json:"share"`
+}
+
+// labelStat is the statistic counting the values of column col, written
+// into a Result by put.
+func labelStat(col, desc string, put func(*Result, *LabelCounts)) statistic {
+	return statistic{desc: desc, cols: []string{col}, new: func() stat {
+		return &labels{col: col, put: put}
+	}}
+}
+
+// labels counts the values of one column.
+type labels struct {
+	col string
+	put func(*Result, *LabelCounts)
+	n   int // rows added
+	counter
+}
+
+func (la *labels) Add(s *selection) {
+	la.n += s.count
+	c := s.ec.b.Cols[la.col]
+	forEachBit(s.sel, func(i int) { la.add(c, i) })
+}
+
+func (la *labels) Merge(o stat) {
+	ob := o.(*labels)
+	la.n += ob.n
+	la.counter.merge(&ob.counter)
+}
+
+// Write writes the counts most frequent first, ties by value, null last.
+func (la *labels) Write(res *Result) {
+	lc := &LabelCounts{Column: la.col, Values: []LabelCount{}}
+	share := func(k int) float64 {
+		if la.n == 0 {
+			return 0
+		}
+		return float64(k) / float64(la.n)
+	}
+	for _, id := range la.order() {
+		lc.Values = append(lc.Values, LabelCount{Value: la.keys[id], Count: la.counts[id], Share: share(la.counts[id])})
+	}
+	if la.null > 0 {
+		lc.Values = append(lc.Values, LabelCount{Null: true, Count: la.null, Share: share(la.null)})
+	}
+	la.put(res, lc)
+}
+
+// counter counts the values of a column as label counts see them: Python's
+// str() of the value, with missing values (null, and NaN in float columns)
+// counted apart.
+type counter struct {
+	idx    map[string]int
+	keys   []string
+	counts []int
+	null   int
+	buf    []byte
+}
+
+// add counts value i of c; a nil c is all null.
+func (ct *counter) add(c *table.Column, i int) {
+	if c == nil || c.Missing(i) {
+		ct.null++
+		return
+	}
+	var v []byte
+	if c.Type == table.TypeString {
+		v = c.Str.At(i)
+	} else {
+		ct.buf = appendPyStr(ct.buf[:0], c, i)
+		v = ct.buf
+	}
+	k := ct.id(v) // before indexing: id may grow counts
+	ct.counts[k]++
+}
+
+// id returns the index of value v, adding it if new.
+func (ct *counter) id(v []byte) int {
+	k, ok := ct.idx[string(v)]
+	if !ok {
+		if ct.idx == nil {
+			ct.idx = map[string]int{}
+		}
+		k = len(ct.keys)
+		ct.idx[string(v)] = k
+		ct.keys = append(ct.keys, string(v))
+		ct.counts = append(ct.counts, 0)
+	}
+	return k
+}
+
+// count returns the count of value v.
+func (ct *counter) count(v string) int {
+	if k, ok := ct.idx[v]; ok {
+		return ct.counts[k]
+	}
+	return 0
+}
+
+func (ct *counter) merge(o *counter) {
+	for k, key := range o.keys {
+		j := ct.id([]byte(key))
+		ct.counts[j] += o.counts[k]
+	}
+	ct.null += o.null
+}
+
+// order returns value ids most frequent first, ties by value.
+func (ct *counter) order() []int {
+	ids := make([]int, len(ct.keys))
+	for i := range ids {
+		ids[i] = i
+	}
+	sort.Slice(ids, func(a, b int) bool {
+		ca, cb := ct.counts[ids[a]], ct.counts[ids[b]]
+		if ca != cb {
+			return ca > cb
+		}
+		return ct.keys[ids[a]] < ct.keys[ids[b]]
+	})
+	return ids
+}

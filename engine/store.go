@@ -1,0 +1,86 @@
+package engine
+
+import (
+	"context"
+
+	"github.com/laiondb/laiondb/query"
+	"github.com/laiondb/laiondb/table"
+	"github.com/laiondb/laiondb/vector"
+)
+
+// Hit is one vector search result: a store row and its inner product with
+// the query vector (cosine similarity for unit-norm vectors).
+type Hit struct {
+	Row   uint32  `json:"row"`
+	Score float32 `json:"score"`
+}
+
+// SearchRequest asks the store for nearest neighbours.
+type SearchRequest struct {
+	Vec []float32
+	// K is the number of neighbours wanted (Search only).
+	K int
+	// MinScore is the threshold of a range search (Within only): every row
+	// whose score is >= MinScore.
+	MinScore float32
+	// Allow, when non-nil, restricts the answer to rows in the set.
+	Allow *vector.Bitset
+	// Exact forces an exact scan.
+	Exact bool
+	// Image reports that Vec is an image embedding (targets image(), row()
+	// and id()). A store may search such queries more narrowly than text
+	// queries, which lie far from the images they match; inline vectors
+	// and vector files count as text.
+	Image bool
+}
+
+// SearchResult is the answer of Search or Within, sorted by score
+// descending, ties by row ascending.
+type SearchResult struct {
+	Hits []Hit
+	// Exact reports whether Hits is guaranteed to be the exact answer.
+	Exact bool
+	// Method says how the answer was computed, e.g. "exact scan of 1000
+	// vectors" or "hnsw ef=64"; it goes into the printed plan.
+	Method string
+	// Scanned is the number of vectors whose score was computed.
+	Scanned int
+	// NearThreshold counts, for a range search, the rows whose score lies
+	// within ScoreTolerance of the threshold on either side: float32
+	// rounding, not the data, decides whether they are in.
+	NearThreshold int
+}
+
+// ScoreTolerance is the precision of a search score: the cosine of the
+// stored vectors, computed in float32, is within it of the cosine computed
+// in float64.
+const ScoreTolerance = 1e-6
+
+// Store is what a query runs against. Package db implements it; tests use
+// the in-memory one of package enginetest. Implementations must be safe for
+// concurrent use.
+type Store interface {
+	// Columns lists the store's columns.
+	Columns() []table.ColumnInfo
+	// NumRows is the number of rows (store positions 0..NumRows-1).
+	NumRows() int
+	// Fingerprint identifies the store's content: equal fingerprints mean
+	// equal data, so equal queries give equal answers.
+	Fingerprint() string
+	// Scan calls fn with consecutive batches covering every row, holding
+	// the named columns. fn may be called from several goroutines at
+	// once, each with its own batch; the batch is valid only during the call.
+	Scan(ctx context.Context, cols []string, fn func(*table.Batch) error) error
+	// Fetch returns the named columns of the given rows, in that order.
+	Fetch(ctx context.Context, rows []uint32, cols []string) (*table.Batch, error)
+	// Vector resolves a knn or range target to a unit-norm query vector.
+	Vector(ctx context.Context, t query.Target) ([]float32, error)
+	// Search returns the K rows nearest to req.Vec among req.Allow (all
+	// rows with a vector when nil).
+	Search(ctx context.Context, req SearchRequest) (SearchResult, error)
+	// Within returns every row whose score is at least req.MinScore,
+	// among req.Allow; always exact.
+	Within(ctx context.Context, req SearchRequest) (SearchResult, error)
+	// Source names the file a row came from and its row number in that file.
+	Source(row uint32) (file string, fileRow int64)
+}

@@ -1,0 +1,97 @@
+package table
+
+// Type is the type of a stored column.
+type Type uint8
+
+// Column types. Parquet int32/int64 columns are TypeInt, float/double are
+// TypeFloat; any other parquet type is stored as its text form (TypeString).
+const (
+	TypeString Type = iota + 1
+	TypeInt
+	TypeFloat
+	TypeBool
+)
+
+// String returns the type's name as info prints it.
+func (t Type) String() string {
+	switch t {
+	case TypeString:
+		return "string"
+	case TypeInt:
+		return "int"
+	case TypeFloat:
+		return "float"
+	case TypeBool:
+		return "bool"
+	}
+	return "unknown"
+}
+
+// ColumnInfo describes one column of the store. Names are lower case: the
+// store maps TEXT and caption to "text", URL to "url", SAMPLE_ID to
+// "sample_id", NSFW to "nsfw", and lower-cases every other name.
+type ColumnInfo struct {
+	Name string `json:"name"`
+	Type Type   `json:"type"`
+}
+
+// Strings is a column of strings laid out as one byte slice and n+1 offsets:
+// value i is Data[Off[i]:Off[i+1]].
+type Strings struct {
+	Data []byte
+	Off  []uint32
+}
+
+// Len reports the number of values.
+func (s *Strings) Len() int {
+	if len(s.Off) == 0 {
+		return 0
+	}
+	return len(s.Off) - 1
+}
+
+// At returns value i. The slice aliases Data and must not be modified.
+func (s *Strings) At(i int) []byte { return s.Data[s.Off[i]:s.Off[i+1]] }
+
+// Column holds the values of one column for the rows of a Batch. Exactly the
+// slice that matches Type is set. Null, when non-nil, marks null values;
+// a nil Null means no value is null.
+type Column struct {
+	Type  Type
+	Null  []bool
+	Str   Strings
+	Int   []int64
+	Float []float64
+	Bool  []bool
+}
+
+// IsNull reports whether value i is null.
+func (c *Column) IsNull(i int) bool { return c.Null != nil && c.Null[i] }
+
+// Missing reports whether value i is missing: null, or NaN in a float
+// column. "is null" and the null bucket of label counts test Missing, as
+// pandas' isna does; the similarity statistics count null and NaN apart.
+func (c *Column) Missing(i int) bool {
+	return c.IsNull(i) || (c.Type == TypeFloat && c.Float[i] != c.Float[i])
+}
+
+// Batch is a set of rows with the columns a query asked for. Scans deliver
+// consecutive store rows (Rows is nil and row i is Start+i); fetches deliver
+// the rows listed in Rows, in that order.
+type Batch struct {
+	Start uint32
+	Rows  []uint32
+	Len   int
+	// Cols maps a lower-case column name to its values. A column the store
+	// does not have is absent; a column some source files lack is present
+	// with those rows null.
+	Cols map[string]*Column
+}
+
+// Row returns the store row position of batch row i.
+func (b *Batch) Row(i int) uint32 {
+	if b.Rows != nil {
+		return b.Rows[i]
+	}
+	return b.Start + uint32(i)
+}
