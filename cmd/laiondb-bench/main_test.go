@@ -35,7 +35,7 @@ func TestLaiondbLinksNoTestCode(t *testing.T) {
 		t.Fatalf("go list: %v", err)
 	}
 	for _, dep := range strings.Fields(string(out)) {
-		if dep == "testing" || strings.Contains(dep, "querytest") || strings.Contains(dep, "coder/hnsw") ||
+		if dep == "testing" || strings.Contains(dep, "querytest") || strings.Contains(dep, "enginetest") || strings.Contains(dep, "coder/hnsw") ||
 			strings.HasSuffix(dep, "/bench") || strings.Contains(dep, "internal/concepts") {
 			t.Errorf("laiondb links %s", dep)
 		}
