@@ -10,9 +10,9 @@ import (
 	"strings"
 
 	"github.com/laiondb/laiondb/db"
+	"github.com/laiondb/laiondb/demodata"
 	"github.com/laiondb/laiondb/engine"
 	"github.com/laiondb/laiondb/engine/enginetest"
-	"github.com/laiondb/laiondb/internal/fixture"
 	"github.com/laiondb/laiondb/query"
 )
 
@@ -206,7 +206,7 @@ func FormatCounts(m map[string]int) string {
 // and returns a snapshot of the store with a function closing it. This is
 // what `laiondb query` scans: Badger column blocks, not memory.
 func DBTextStore(ctx context.Context, t *TextRows, dir string) (engine.Store, func() error, error) {
-	rows := make([]fixture.Row, len(t.Text))
+	rows := make([]demodata.Row, len(t.Text))
 	for i := range rows {
 		rows[i].SampleID = int64(i)
 		if !t.TextNull[i] {
@@ -220,7 +220,7 @@ func DBTextStore(ctx context.Context, t *TextRows, dir string) (engine.Store, fu
 		return nil, nil, fmt.Errorf("bench: %w", err)
 	}
 	part := filepath.Join(dir, "part-00000.parquet")
-	if err := fixture.WriteParquet(part, "laion400m", rows); err != nil {
+	if err := demodata.WriteParquet(part, "laion400m", rows); err != nil {
 		return nil, nil, fmt.Errorf("bench: writing %s: %w", part, err)
 	}
 	d, err := db.Open(filepath.Join(dir, "store"), nil)

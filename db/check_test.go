@@ -9,14 +9,14 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/laiondb/laiondb/internal/fixture"
+	"github.com/laiondb/laiondb/demodata"
 )
 
 // checkStore builds a small store and returns its directory, closed.
 func checkStore(t *testing.T) string {
 	t.Helper()
 	tmp := t.TempDir()
-	emb, err := fixture.EmbeddingFolder(filepath.Join(tmp, "emb"), fixture.Config{Seed: 8, Parts: 2, Rows: 300, Dim: 16})
+	emb, err := demodata.EmbeddingFolder(filepath.Join(tmp, "emb"), demodata.Config{Seed: 8, Parts: 2, Rows: 300, Dim: 16})
 	if err != nil {
 		t.Fatal(err)
 	}

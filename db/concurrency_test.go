@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/laiondb/laiondb/demodata"
 	"github.com/laiondb/laiondb/engine"
-	"github.com/laiondb/laiondb/internal/fixture"
 	"github.com/laiondb/laiondb/table"
 )
 
@@ -29,7 +29,7 @@ func TestConcurrentReadsDuringIngest(t *testing.T) {
 	committed := map[int]bool{0: true}
 	total := 0
 	for i, n := range sizes {
-		emb, err := fixture.EmbeddingFolder(filepath.Join(tmp, fmt.Sprintf("emb%d", i)), fixture.Config{Seed: uint64(40 + i), Parts: 1, Rows: n, Dim: 16})
+		emb, err := demodata.EmbeddingFolder(filepath.Join(tmp, fmt.Sprintf("emb%d", i)), demodata.Config{Seed: uint64(40 + i), Parts: 1, Rows: n, Dim: 16})
 		if err != nil {
 			t.Fatal(err)
 		}

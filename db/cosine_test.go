@@ -8,8 +8,8 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/laiondb/laiondb/demodata"
 	"github.com/laiondb/laiondb/engine"
-	"github.com/laiondb/laiondb/internal/fixture"
 	"github.com/laiondb/laiondb/internal/npy"
 	"github.com/laiondb/laiondb/vector"
 )
@@ -29,8 +29,8 @@ func vectorStore(t *testing.T, vecs [][]float32) (*DB, [][]float64) {
 	if err := npy.WriteFloat16(filepath.Join(tmp, "img.npy"), h, dim); err != nil {
 		t.Fatal(err)
 	}
-	rows := fixture.Rows(1, 0, len(vecs), nil)
-	if err := fixture.WriteParquet(filepath.Join(tmp, "meta.parquet"), "clip-retrieval", rows); err != nil {
+	rows := demodata.Rows(1, 0, len(vecs), nil)
+	if err := demodata.WriteParquet(filepath.Join(tmp, "meta.parquet"), "clip-retrieval", rows); err != nil {
 		t.Fatal(err)
 	}
 	d := openTest(t, filepath.Join(tmp, "store"))

@@ -14,8 +14,8 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/laiondb/laiondb/demodata"
 	"github.com/laiondb/laiondb/engine"
-	"github.com/laiondb/laiondb/internal/fixture"
 	"github.com/laiondb/laiondb/query"
 	"github.com/laiondb/laiondb/table"
 	"github.com/laiondb/laiondb/vector"
@@ -47,7 +47,7 @@ func ingestPaths(t testing.TB, d *DB, paths ...string) []IngestResult {
 
 func TestIngestLAION400MAndInfo(t *testing.T) {
 	tmp := t.TempDir()
-	paths, parts, err := fixture.LAION400M(filepath.Join(tmp, "parts"), fixture.Config{Seed: 1, Parts: 3, Rows: 1500})
+	paths, parts, err := demodata.LAION400M(filepath.Join(tmp, "parts"), demodata.Config{Seed: 1, Parts: 3, Rows: 1500})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,7 +169,7 @@ func TestIngestLAION400MAndInfo(t *testing.T) {
 	}
 	other := filepath.Join(tmp, "other", filepath.Base(paths[1]))
 	os.MkdirAll(filepath.Dir(other), 0o755)
-	if err := fixture.WriteParquet(other, "laion400m", parts[0][:10]); err != nil {
+	if err := demodata.WriteParquet(other, "laion400m", parts[0][:10]); err != nil {
 		t.Fatal(err)
 	}
 	srcs, _ := ExpandPaths([]string{other})
@@ -188,7 +188,7 @@ func TestIngestLAION400MAndInfo(t *testing.T) {
 func TestEmbeddingFolderAndExactSearch(t *testing.T) {
 	for _, f32 := range []bool{false, true} {
 		tmp := t.TempDir()
-		emb, err := fixture.EmbeddingFolder(filepath.Join(tmp, "emb"), fixture.Config{Seed: 2, Parts: 2, Rows: 700, Dim: 48, Float32: f32, PadIndex: f32})
+		emb, err := demodata.EmbeddingFolder(filepath.Join(tmp, "emb"), demodata.Config{Seed: 2, Parts: 2, Rows: 700, Dim: 48, Float32: f32, PadIndex: f32})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -233,7 +233,7 @@ func TestEmbeddingFolderAndExactSearch(t *testing.T) {
 			}
 		}
 		// Metadata-only rows added later never show up in searches.
-		paths, _, err := fixture.LAION400M(filepath.Join(tmp, "parts"), fixture.Config{Seed: 3, Parts: 1, Rows: 300})
+		paths, _, err := demodata.LAION400M(filepath.Join(tmp, "parts"), demodata.Config{Seed: 3, Parts: 1, Rows: 300})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -292,7 +292,7 @@ func bruteKNN(all []float32, dim int, q []float32, k int, allow *vector.Bitset) 
 // query does, and counts a file without the column as null.
 func TestInfoEmptyAndNullNSFW(t *testing.T) {
 	tmp := t.TempDir()
-	rows := fixture.Rows(3, 0, 10, nil)
+	rows := demodata.Rows(3, 0, 10, nil)
 	empty, other, unsure := "", "(null)", "UNSURE"
 	for i := range rows {
 		switch i % 5 {
@@ -306,7 +306,7 @@ func TestInfoEmptyAndNullNSFW(t *testing.T) {
 			rows[i].NSFW = &unsure
 		}
 	}
-	if err := fixture.WriteParquet(filepath.Join(tmp, "a.parquet"), "laion400m", rows); err != nil {
+	if err := demodata.WriteParquet(filepath.Join(tmp, "a.parquet"), "laion400m", rows); err != nil {
 		t.Fatal(err)
 	}
 	d := openTest(t, filepath.Join(tmp, "store"))

@@ -8,14 +8,14 @@ import (
 	"path/filepath"
 
 	"github.com/laiondb/laiondb/db"
-	"github.com/laiondb/laiondb/internal/fixture"
+	"github.com/laiondb/laiondb/demodata"
 )
 
 // Ingest a clip-retrieval embedding folder and count rows by NSFW label.
 func ExampleDB_Query() {
 	tmp, _ := os.MkdirTemp("", "laiondb-example-")
 	defer os.RemoveAll(tmp)
-	if _, err := fixture.EmbeddingFolder(filepath.Join(tmp, "emb"), fixture.Config{Seed: 1, Parts: 1, Rows: 1000, Dim: 32}); err != nil {
+	if _, err := demodata.EmbeddingFolder(filepath.Join(tmp, "emb"), demodata.Config{Seed: 1, Parts: 1, Rows: 1000, Dim: 32}); err != nil {
 		log.Fatal(err)
 	}
 

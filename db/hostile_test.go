@@ -10,8 +10,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/laiondb/laiondb/demodata"
 	"github.com/laiondb/laiondb/engine"
-	"github.com/laiondb/laiondb/internal/fixture"
 	"github.com/laiondb/laiondb/table"
 )
 
@@ -222,7 +222,7 @@ func TestHostileManifestNonUTF8(t *testing.T) {
 
 func runHostile(t *testing.T, pick func(hostileCase) bool) *DB {
 	tmp := t.TempDir()
-	emb, err := fixture.EmbeddingFolder(filepath.Join(tmp, "emb"), fixture.Config{Seed: 31, Parts: 1, Rows: 100, Dim: 8})
+	emb, err := demodata.EmbeddingFolder(filepath.Join(tmp, "emb"), demodata.Config{Seed: 31, Parts: 1, Rows: 100, Dim: 8})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -257,7 +257,7 @@ func runHostile(t *testing.T, pick func(hostileCase) bool) *DB {
 				// A good 16-row metadata file of its own, so that loads
 				// are not refused as duplicates of each other.
 				src.Metadata = filepath.Join(tmp, fmt.Sprintf("meta-%02d.parquet", i))
-				if err := fixture.WriteParquet(src.Metadata, "clip-retrieval", fixture.Rows(uint64(1000+i), 0, 16, nil)); err != nil {
+				if err := demodata.WriteParquet(src.Metadata, "clip-retrieval", demodata.Rows(uint64(1000+i), 0, 16, nil)); err != nil {
 					t.Fatal(err)
 				}
 			}

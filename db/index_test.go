@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/laiondb/laiondb/demodata"
 	"github.com/laiondb/laiondb/engine"
-	"github.com/laiondb/laiondb/internal/fixture"
 	"github.com/laiondb/laiondb/query"
 	"github.com/laiondb/laiondb/vector"
 )
@@ -31,7 +31,7 @@ func recall(got, want []engine.Hit) float64 {
 
 func TestIndexedSearch(t *testing.T) {
 	tmp := t.TempDir()
-	emb, err := fixture.EmbeddingFolder(filepath.Join(tmp, "emb"), fixture.Config{Seed: 21, Parts: 3, Rows: 3500, Dim: 64, NoText: true})
+	emb, err := demodata.EmbeddingFolder(filepath.Join(tmp, "emb"), demodata.Config{Seed: 21, Parts: 3, Rows: 3500, Dim: 64, NoText: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,7 +188,7 @@ func TestCalibratedEf(t *testing.T) {
 	}
 	tmp := t.TempDir()
 	const dim = 32
-	emb, err := fixture.EmbeddingFolder(filepath.Join(tmp, "emb"), fixture.Config{Seed: 5, Parts: 4, Rows: 8000, Dim: dim})
+	emb, err := demodata.EmbeddingFolder(filepath.Join(tmp, "emb"), demodata.Config{Seed: 5, Parts: 4, Rows: 8000, Dim: dim})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -219,7 +219,7 @@ func TestCalibratedEf(t *testing.T) {
 	ctx := context.Background()
 	// New text queries: the text embeddings of rows the fixture did not
 	// write (the generator's stream continues past the store's rows).
-	more, err := fixture.EmbeddingFolder(filepath.Join(tmp, "more"), fixture.Config{Seed: 5, Parts: 5, Rows: 8000, Dim: dim})
+	more, err := demodata.EmbeddingFolder(filepath.Join(tmp, "more"), demodata.Config{Seed: 5, Parts: 5, Rows: 8000, Dim: dim})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -303,7 +303,7 @@ func TestEfChoice(t *testing.T) {
 // calibration again without relinking, and leaves a current one alone.
 func TestRecalibrate(t *testing.T) {
 	tmp := t.TempDir()
-	emb, err := fixture.EmbeddingFolder(filepath.Join(tmp, "emb"), fixture.Config{Seed: 9, Parts: 2, Rows: 600, Dim: 16})
+	emb, err := demodata.EmbeddingFolder(filepath.Join(tmp, "emb"), demodata.Config{Seed: 9, Parts: 2, Rows: 600, Dim: 16})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -358,7 +358,7 @@ func TestRecalibrate(t *testing.T) {
 // calibration without max_effort) opens with the index in use.
 func TestLegacyIndexManifest(t *testing.T) {
 	tmp := t.TempDir()
-	emb, err := fixture.EmbeddingFolder(filepath.Join(tmp, "emb"), fixture.Config{Seed: 5, Parts: 1, Rows: 3000, Dim: 16, NoText: true})
+	emb, err := demodata.EmbeddingFolder(filepath.Join(tmp, "emb"), demodata.Config{Seed: 5, Parts: 1, Rows: 3000, Dim: 16, NoText: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,7 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/laiondb/laiondb/internal/fixture"
+	"github.com/laiondb/laiondb/demodata"
 )
 
 // BenchmarkIngest measures ingest throughput: metadata rows per second for
@@ -16,11 +16,11 @@ import (
 func BenchmarkIngest(b *testing.B) {
 	const rows = 100_000
 	tmp := b.TempDir()
-	meta, _, err := fixture.LAION400M(filepath.Join(tmp, "meta"), fixture.Config{Seed: 1, Parts: 2, Rows: rows / 2})
+	meta, _, err := demodata.LAION400M(filepath.Join(tmp, "meta"), demodata.Config{Seed: 1, Parts: 2, Rows: rows / 2})
 	if err != nil {
 		b.Fatal(err)
 	}
-	emb, err := fixture.EmbeddingFolder(filepath.Join(tmp, "emb"), fixture.Config{Seed: 1, Parts: 2, Rows: rows / 2, Dim: 512, NoText: true})
+	emb, err := demodata.EmbeddingFolder(filepath.Join(tmp, "emb"), demodata.Config{Seed: 1, Parts: 2, Rows: rows / 2, Dim: 512, NoText: true})
 	if err != nil {
 		b.Fatal(err)
 	}

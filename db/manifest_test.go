@@ -13,7 +13,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/laiondb/laiondb/internal/fixture"
+	"github.com/laiondb/laiondb/demodata"
 	"github.com/laiondb/laiondb/table"
 )
 
@@ -83,7 +83,7 @@ func TestManifestIntTypes(t *testing.T) {
 // numbers and queries it.
 func TestOpenIntTypes(t *testing.T) {
 	tmp := t.TempDir()
-	if _, _, err := fixture.LAION400M(filepath.Join(tmp, "parts"), fixture.Config{Seed: 4, Parts: 1, Rows: 200}); err != nil {
+	if _, _, err := demodata.LAION400M(filepath.Join(tmp, "parts"), demodata.Config{Seed: 4, Parts: 1, Rows: 200}); err != nil {
 		t.Fatal(err)
 	}
 	dir := filepath.Join(tmp, "store")

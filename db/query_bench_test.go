@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/laiondb/laiondb/internal/fixture"
+	"github.com/laiondb/laiondb/demodata"
 )
 
 var (
@@ -36,8 +36,8 @@ func benchStore(b *testing.B) string {
 			return
 		}
 		benchStoreDir = filepath.Join(dir, "store")
-		cfg := fixture.Config{Seed: 1, Parts: 8, Rows: 125_000, Dim: 512, NoText: true}
-		if _, err := fixture.EmbeddingFolder(filepath.Join(dir, "emb"), cfg); err != nil {
+		cfg := demodata.Config{Seed: 1, Parts: 8, Rows: 125_000, Dim: 512, NoText: true}
+		if _, err := demodata.EmbeddingFolder(filepath.Join(dir, "emb"), cfg); err != nil {
 			benchStoreErr = err
 			return
 		}

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/laiondb/laiondb/demodata"
 	"github.com/laiondb/laiondb/engine"
-	"github.com/laiondb/laiondb/internal/fixture"
 )
 
 // TestQueryAgainstBruteForce runs queries through the store and checks the
@@ -19,17 +19,17 @@ import (
 // embedding folder lacks sample_id).
 func TestQueryAgainstBruteForce(t *testing.T) {
 	tmp := t.TempDir()
-	_, parts, err := fixture.LAION400M(filepath.Join(tmp, "parts"), fixture.Config{Seed: 31, Parts: 2, Rows: 1500})
+	_, parts, err := demodata.LAION400M(filepath.Join(tmp, "parts"), demodata.Config{Seed: 31, Parts: 2, Rows: 1500})
 	if err != nil {
 		t.Fatal(err)
 	}
-	emb, err := fixture.EmbeddingFolder(filepath.Join(tmp, "emb"), fixture.Config{Seed: 31, Parts: 1, Rows: 1000, Dim: 16})
+	emb, err := demodata.EmbeddingFolder(filepath.Join(tmp, "emb"), demodata.Config{Seed: 31, Parts: 1, Rows: 1000, Dim: 16})
 	if err != nil {
 		t.Fatal(err)
 	}
 	d := openTest(t, filepath.Join(tmp, "store"))
 	ingestPaths(t, d, filepath.Join(tmp, "parts"), emb.Dir)
-	var rows []fixture.Row
+	var rows []demodata.Row
 	for _, p := range parts {
 		rows = append(rows, p...)
 	}
@@ -41,16 +41,16 @@ func TestQueryAgainstBruteForce(t *testing.T) {
 	word := regexp.MustCompile(`(^|[^\p{L}\p{N}_])desi($|[^\p{L}\p{N}_])`)
 	cases := []struct {
 		q    string
-		pred func(r fixture.Row) bool
+		pred func(r demodata.Row) bool
 	}{
-		{"all", func(fixture.Row) bool { return true }},
-		{"all where text contains 'desi'", func(r fixture.Row) bool { return contains(r.Text, "desi") }},
-		{"all where text contains 'DeSi'", func(r fixture.Row) bool { return contains(r.Text, "desi") }},
-		{"all where not text contains 'desi'", func(r fixture.Row) bool { return r.Text != nil && !contains(r.Text, "desi") }},
-		{"all where text has word 'desi'", func(r fixture.Row) bool { return r.Text != nil && word.MatchString(lower(*r.Text)) }},
-		{"all where text contains 'hot '", func(r fixture.Row) bool { return contains(r.Text, "hot ") }},
-		{"all where text contains ' rape '", func(r fixture.Row) bool { return contains(r.Text, " rape ") }},
-		{"all where any lexicon essay2021", func(r fixture.Row) bool {
+		{"all", func(demodata.Row) bool { return true }},
+		{"all where text contains 'desi'", func(r demodata.Row) bool { return contains(r.Text, "desi") }},
+		{"all where text contains 'DeSi'", func(r demodata.Row) bool { return contains(r.Text, "desi") }},
+		{"all where not text contains 'desi'", func(r demodata.Row) bool { return r.Text != nil && !contains(r.Text, "desi") }},
+		{"all where text has word 'desi'", func(r demodata.Row) bool { return r.Text != nil && word.MatchString(lower(*r.Text)) }},
+		{"all where text contains 'hot '", func(r demodata.Row) bool { return contains(r.Text, "hot ") }},
+		{"all where text contains ' rape '", func(r demodata.Row) bool { return contains(r.Text, " rape ") }},
+		{"all where any lexicon essay2021", func(r demodata.Row) bool {
 			for _, k := range essay {
 				if contains(r.Text, k) || contains(r.URL, k) {
 					return true
@@ -58,18 +58,18 @@ func TestQueryAgainstBruteForce(t *testing.T) {
 			}
 			return false
 		}},
-		{"all where nsfw = 'UNLIKELY' and url contains '/desi/'", func(r fixture.Row) bool {
+		{"all where nsfw = 'UNLIKELY' and url contains '/desi/'", func(r demodata.Row) bool {
 			return r.NSFW != nil && *r.NSFW == "UNLIKELY" && contains(r.URL, "/desi/")
 		}},
-		{"all where nsfw is null or nsfw = 'None'", func(r fixture.Row) bool { return r.NSFW == nil || *r.NSFW == "None" }},
-		{"all where similarity > 1", func(r fixture.Row) bool { return r.Similarity != nil && *r.Similarity > 1 }},
-		{"all where similarity >= 0.3 and similarity <= 1", func(r fixture.Row) bool {
+		{"all where nsfw is null or nsfw = 'None'", func(r demodata.Row) bool { return r.NSFW == nil || *r.NSFW == "None" }},
+		{"all where similarity > 1", func(r demodata.Row) bool { return r.Similarity != nil && *r.Similarity > 1 }},
+		{"all where similarity >= 0.3 and similarity <= 1", func(r demodata.Row) bool {
 			return r.Similarity != nil && *r.Similarity >= 0.3 && *r.Similarity <= 1
 		}},
-		{"all where width in (200, 201, 202) or height < 210", func(r fixture.Row) bool {
+		{"all where width in (200, 201, 202) or height < 210", func(r demodata.Row) bool {
 			return (r.Width != nil && *r.Width <= 202) || (r.Height != nil && *r.Height < 210)
 		}},
-		{"all where sample_id is null", func(r fixture.Row) bool { return false }}, // replaced below
+		{"all where sample_id is null", func(r demodata.Row) bool { return false }}, // replaced below
 	}
 	cases[len(cases)-1].pred = nil
 	for _, c := range cases {
@@ -125,11 +125,11 @@ func TestQueryAgainstBruteForce(t *testing.T) {
 // file explicitly and searches from a row named by its SAMPLE_ID.
 func TestSampleIDTarget(t *testing.T) {
 	tmp := t.TempDir()
-	paths, parts, err := fixture.LAION400M(filepath.Join(tmp, "parts"), fixture.Config{Seed: 41, Parts: 1, Rows: 500})
+	paths, parts, err := demodata.LAION400M(filepath.Join(tmp, "parts"), demodata.Config{Seed: 41, Parts: 1, Rows: 500})
 	if err != nil {
 		t.Fatal(err)
 	}
-	emb, err := fixture.EmbeddingFolder(filepath.Join(tmp, "emb"), fixture.Config{Seed: 41, Parts: 1, Rows: 500, Dim: 16, NoText: true})
+	emb, err := demodata.EmbeddingFolder(filepath.Join(tmp, "emb"), demodata.Config{Seed: 41, Parts: 1, Rows: 500, Dim: 16, NoText: true})
 	if err != nil {
 		t.Fatal(err)
 	}

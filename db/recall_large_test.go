@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/laiondb/laiondb/demodata"
 	"github.com/laiondb/laiondb/engine"
-	"github.com/laiondb/laiondb/internal/fixture"
 )
 
 // TestRecallLargeStore checks the recall target through the store,
@@ -44,7 +44,7 @@ func TestRecallLargeStore(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	cfg := fixture.Config{Seed: 1, Parts: 8, Rows: rows / 8, Dim: 512, Fine: fine}
+	cfg := demodata.Config{Seed: 1, Parts: 8, Rows: rows / 8, Dim: 512, Fine: fine}
 	total := cfg.Parts * cfg.Rows
 	dir := os.Getenv("LAIONDB_RECALL_STORE")
 	if dir == "" {
@@ -54,7 +54,7 @@ func TestRecallLargeStore(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "MANIFEST.json")); err != nil {
 		tmp := t.TempDir()
 		t0 := time.Now()
-		if _, err := fixture.EmbeddingFolder(filepath.Join(tmp, "emb"), cfg); err != nil {
+		if _, err := demodata.EmbeddingFolder(filepath.Join(tmp, "emb"), cfg); err != nil {
 			t.Fatal(err)
 		}
 		d, err := Open(dir, nil)
@@ -96,7 +96,7 @@ func TestRecallLargeStore(t *testing.T) {
 		t.Fatalf("store %s: %d rows, index %+v", dir, m.Rows, m.Index)
 	}
 	t.Logf("calibration: image %+v, text %+v", m.Index.Calibration.Image, m.Index.Calibration.Text)
-	g := fixture.Generator(cfg)
+	g := demodata.Generator(cfg)
 	const nq = 1000
 	sets := []struct {
 		name  string

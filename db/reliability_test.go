@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/laiondb/laiondb/internal/fixture"
+	"github.com/laiondb/laiondb/demodata"
 	"github.com/laiondb/laiondb/internal/npy"
 	"github.com/laiondb/laiondb/table"
 )
@@ -50,7 +50,7 @@ func storeState(t testing.TB, d *DB) string {
 
 func TestBadInputLeavesStoreUnchanged(t *testing.T) {
 	tmp := t.TempDir()
-	emb, err := fixture.EmbeddingFolder(filepath.Join(tmp, "emb"), fixture.Config{Seed: 5, Parts: 1, Rows: 400, Dim: 32})
+	emb, err := demodata.EmbeddingFolder(filepath.Join(tmp, "emb"), demodata.Config{Seed: 5, Parts: 1, Rows: 400, Dim: 32})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,10 +81,10 @@ func TestBadInputLeavesStoreUnchanged(t *testing.T) {
 		return p
 	}
 	// Another metadata file with 400 rows, so that npy files pair with it.
-	rows := fixture.Rows(9, 0, 400, nil)
+	rows := demodata.Rows(9, 0, 400, nil)
 	meta400 := filepath.Join(tmp, "bad", "meta400.parquet")
 	os.MkdirAll(filepath.Dir(meta400), 0o755)
-	if err := fixture.WriteParquet(meta400, "clip-retrieval", rows); err != nil {
+	if err := demodata.WriteParquet(meta400, "clip-retrieval", rows); err != nil {
 		t.Fatal(err)
 	}
 	unit := func(i int) float32 {
@@ -182,7 +182,7 @@ func TestBadInputLeavesStoreUnchanged(t *testing.T) {
 
 func TestCancelledIngestLeavesNothing(t *testing.T) {
 	tmp := t.TempDir()
-	emb, err := fixture.EmbeddingFolder(filepath.Join(tmp, "emb"), fixture.Config{Seed: 6, Parts: 2, Rows: 3000, Dim: 32})
+	emb, err := demodata.EmbeddingFolder(filepath.Join(tmp, "emb"), demodata.Config{Seed: 6, Parts: 2, Rows: 3000, Dim: 32})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -274,7 +274,7 @@ func TestKillDuringIngest(t *testing.T) {
 	}
 	tmp := t.TempDir()
 	const parts, rows = 4, 4000
-	emb, err := fixture.EmbeddingFolder(filepath.Join(tmp, "emb"), fixture.Config{Seed: 7, Parts: parts, Rows: rows, Dim: 64})
+	emb, err := demodata.EmbeddingFolder(filepath.Join(tmp, "emb"), demodata.Config{Seed: 7, Parts: parts, Rows: rows, Dim: 64})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -405,10 +405,10 @@ func TestLocksAndVersions(t *testing.T) {
 
 func TestInfoGolden(t *testing.T) {
 	tmp := t.TempDir()
-	if _, _, err := fixture.LAION400M(filepath.Join(tmp, "parts"), fixture.Config{Seed: 11, Parts: 2, Rows: 1000}); err != nil {
+	if _, _, err := demodata.LAION400M(filepath.Join(tmp, "parts"), demodata.Config{Seed: 11, Parts: 2, Rows: 1000}); err != nil {
 		t.Fatal(err)
 	}
-	emb, err := fixture.EmbeddingFolder(filepath.Join(tmp, "emb"), fixture.Config{Seed: 11, Parts: 2, Rows: 500, Dim: 16, PadIndex: true})
+	emb, err := demodata.EmbeddingFolder(filepath.Join(tmp, "emb"), demodata.Config{Seed: 11, Parts: 2, Rows: 500, Dim: 16, PadIndex: true})
 	if err != nil {
 		t.Fatal(err)
 	}

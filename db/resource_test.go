@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/laiondb/laiondb/internal/fixture"
+	"github.com/laiondb/laiondb/demodata"
 )
 
 // Resource errors: a full disk, a read-only store and a missing store give
@@ -67,12 +67,12 @@ func TestDiskFull(t *testing.T) {
 	}
 	fs := mountTmpfs(t, "6m")
 	tmp := t.TempDir()
-	small, err := fixture.EmbeddingFolder(filepath.Join(tmp, "small"), fixture.Config{Seed: 51, Parts: 1, Rows: 300, Dim: 64})
+	small, err := demodata.EmbeddingFolder(filepath.Join(tmp, "small"), demodata.Config{Seed: 51, Parts: 1, Rows: 300, Dim: 64})
 	if err != nil {
 		t.Fatal(err)
 	}
 	// 3 × 8000 rows × 64 × 2 bytes × (image + text) = 6 MB of vectors alone.
-	big, err := fixture.EmbeddingFolder(filepath.Join(tmp, "big"), fixture.Config{Seed: 52, Parts: 3, Rows: 8000, Dim: 64})
+	big, err := demodata.EmbeddingFolder(filepath.Join(tmp, "big"), demodata.Config{Seed: 52, Parts: 3, Rows: 8000, Dim: 64})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,7 +165,7 @@ func TestDiskFullChild(t *testing.T) {
 func TestReadOnlyStore(t *testing.T) {
 	fs := mountTmpfs(t, "32m")
 	tmp := t.TempDir()
-	emb, err := fixture.EmbeddingFolder(filepath.Join(tmp, "emb"), fixture.Config{Seed: 53, Parts: 2, Rows: 300, Dim: 32})
+	emb, err := demodata.EmbeddingFolder(filepath.Join(tmp, "emb"), demodata.Config{Seed: 53, Parts: 2, Rows: 300, Dim: 32})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -249,7 +249,7 @@ func TestMissingStore(t *testing.T) {
 	}
 	// The store directory removed while open: the ingest fails clearly,
 	// and nothing is recreated half-way.
-	emb, err := fixture.EmbeddingFolder(filepath.Join(tmp, "emb"), fixture.Config{Seed: 54, Parts: 1, Rows: 200, Dim: 16})
+	emb, err := demodata.EmbeddingFolder(filepath.Join(tmp, "emb"), demodata.Config{Seed: 54, Parts: 1, Rows: 200, Dim: 16})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,8 +14,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/laiondb/laiondb/demodata"
 	"github.com/laiondb/laiondb/engine"
-	"github.com/laiondb/laiondb/internal/fixture"
 	"github.com/laiondb/laiondb/table"
 )
 
@@ -198,10 +198,10 @@ func TestSegmentReaderContract(t *testing.T) {
 // registered order.
 func TestExpandPathsLayouts(t *testing.T) {
 	tmp := t.TempDir()
-	if _, _, err := fixture.LAION400M(filepath.Join(tmp, "parts"), fixture.Config{Seed: 1, Parts: 2, Rows: 10}); err != nil {
+	if _, _, err := demodata.LAION400M(filepath.Join(tmp, "parts"), demodata.Config{Seed: 1, Parts: 2, Rows: 10}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := fixture.EmbeddingFolder(filepath.Join(tmp, "emb"), fixture.Config{Seed: 1, Parts: 2, Rows: 10, Dim: 8}); err != nil {
+	if _, err := demodata.EmbeddingFolder(filepath.Join(tmp, "emb"), demodata.Config{Seed: 1, Parts: 2, Rows: 10, Dim: 8}); err != nil {
 		t.Fatal(err)
 	}
 	// An embedding folder with parquet files of its own is still one.

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/laiondb/laiondb/internal/fixture"
+	"github.com/laiondb/laiondb/demodata"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -21,10 +21,10 @@ var spaces = regexp.MustCompile(`  +`)
 func testStore(t *testing.T) (tmp, store string) {
 	t.Helper()
 	tmp = t.TempDir()
-	if _, err := fixture.EmbeddingFolder(filepath.Join(tmp, "emb"), fixture.Config{Seed: 4, Parts: 2, Rows: 600, Dim: 32}); err != nil {
+	if _, err := demodata.EmbeddingFolder(filepath.Join(tmp, "emb"), demodata.Config{Seed: 4, Parts: 2, Rows: 600, Dim: 32}); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := fixture.LAION400M(filepath.Join(tmp, "meta"), fixture.Config{Seed: 4, Parts: 1, Rows: 800}); err != nil {
+	if _, _, err := demodata.LAION400M(filepath.Join(tmp, "meta"), demodata.Config{Seed: 4, Parts: 1, Rows: 800}); err != nil {
 		t.Fatal(err)
 	}
 	store = filepath.Join(tmp, "store")
@@ -213,7 +213,7 @@ func TestCLIModelDimensionMismatch(t *testing.T) {
 	vocab := clipVocab(t)
 	needRuntime(t)
 	tmp := t.TempDir()
-	if _, err := fixture.EmbeddingFolder(filepath.Join(tmp, "emb"), fixture.Config{Seed: 5, Parts: 1, Rows: 100, Dim: 16}); err != nil {
+	if _, err := demodata.EmbeddingFolder(filepath.Join(tmp, "emb"), demodata.Config{Seed: 5, Parts: 1, Rows: 100, Dim: 16}); err != nil {
 		t.Fatal(err)
 	}
 	store := filepath.Join(tmp, "store")

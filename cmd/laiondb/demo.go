@@ -12,7 +12,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/laiondb/laiondb/db"
-	"github.com/laiondb/laiondb/internal/fixture"
+	"github.com/laiondb/laiondb/demodata"
 )
 
 var demoFlags struct {
@@ -100,7 +100,7 @@ func runDemo(e *env, fs *pflag.FlagSet) error {
 	}
 	data := filepath.Join(f.dir, "data")
 	storeDir := filepath.Join(f.dir, "store")
-	cfg := fixture.Config{Seed: 2021, Parts: f.parts, Rows: f.rows, Dim: f.dim}
+	cfg := demodata.Config{Seed: 2021, Parts: f.parts, Rows: f.rows, Dim: f.dim}
 	if b, err := os.ReadFile(filepath.Join(data, "done")); err != nil || string(b) != fmt.Sprint(cfg) {
 		// Start again from a marked, empty folder (claimed above).
 		if err := os.RemoveAll(f.dir); err != nil {
@@ -111,10 +111,10 @@ func runDemo(e *env, fs *pflag.FlagSet) error {
 		}
 		fmt.Fprintf(e.stdout, "== generating %d LAION-400M-style metadata parts and a %d-part clip-retrieval embedding folder (%d-d float16), %d rows each, in %s\n",
 			f.parts, f.parts, f.dim, f.rows, data)
-		if _, _, err := fixture.LAION400M(filepath.Join(data, "laion400m-meta"), cfg); err != nil {
+		if _, _, err := demodata.LAION400M(filepath.Join(data, "laion400m-meta"), cfg); err != nil {
 			return fmt.Errorf("generating parquet parts: %w", err)
 		}
-		if _, err := fixture.EmbeddingFolder(filepath.Join(data, "laion-emb"), cfg); err != nil {
+		if _, err := demodata.EmbeddingFolder(filepath.Join(data, "laion-emb"), cfg); err != nil {
 			return fmt.Errorf("generating embedding folder: %w", err)
 		}
 		if err := os.WriteFile(filepath.Join(data, "done"), []byte(fmt.Sprint(cfg)), 0o644); err != nil {

@@ -26,7 +26,7 @@ import (
 	"github.com/parquet-go/parquet-go/encoding/thrift"
 	"github.com/parquet-go/parquet-go/format"
 
-	"github.com/laiondb/laiondb/internal/fixture"
+	"github.com/laiondb/laiondb/demodata"
 	"github.com/laiondb/laiondb/internal/npy"
 )
 
@@ -36,8 +36,8 @@ const (
 )
 
 func main() {
-	meta := must(writeRows("meta16.parquet", fixture.Rows(100, 0, rows, nil)))
-	writeRows("meta15.parquet", fixture.Rows(101, 0, rows-1, nil))
+	meta := must(writeRows("meta16.parquet", demodata.Rows(100, 0, rows, nil)))
+	writeRows("meta15.parquet", demodata.Rows(101, 0, rows-1, nil))
 	goodNpy("img16.npy", rows, dim, nil)
 
 	// --- parquet: empty, truncated, bit-flipped ---
@@ -354,8 +354,8 @@ func editFooter(meta []byte, edit func(*format.FileMetaData)) []byte {
 	return append(out, "PAR1"...)
 }
 
-func writeRows(name string, rs []fixture.Row) ([]byte, error) {
-	if err := fixture.WriteParquet(name, "clip-retrieval", rs); err != nil {
+func writeRows(name string, rs []demodata.Row) ([]byte, error) {
+	if err := demodata.WriteParquet(name, "clip-retrieval", rs); err != nil {
 		return nil, err
 	}
 	return os.ReadFile(name)
