@@ -54,7 +54,9 @@ func init() {
 			if !r.OK() {
 				return fmt.Errorf("%d problems found in %s", len(r.Problems), checkFlags.store.dir)
 			}
-			fmt.Fprintln(e.stdout, "ok")
+			if !checkFlags.asJSON { // JSON output is one document and nothing else
+				fmt.Fprintln(e.stdout, "ok")
+			}
 			return nil
 		},
 	})

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"flag"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -255,5 +256,41 @@ func TestDemoDir(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(dir, demoMarker)); err != nil {
 			t.Errorf("demo run %d: no marker: %v", i, err)
 		}
+	}
+}
+
+// TestJSONOutputs: every JSON output of every command is one JSON document
+// on stdout and nothing else.
+func TestJSONOutputs(t *testing.T) {
+	_, store := testStore(t)
+	for _, args := range [][]string{
+		{"check", "--store", store, "--json"},
+		{"info", "--store", store, "--json"},
+		{"query", "--store", store, "--format", "json", "all where text contains 'desi'"},
+		{"query", "--store", store, "--format", "json", "knn(row(3), 5) where nsfw = 'UNLIKELY'"},
+		{"query", "--store", store, "--format", "json", "--explain", "all where text contains 'desi'"},
+	} {
+		code, out, errs := runCmd(t, args...)
+		if code != 0 {
+			t.Errorf("%v: exit %d: %s", args, code, errs)
+			continue
+		}
+		dec := json.NewDecoder(strings.NewReader(out))
+		var v map[string]any
+		if err := dec.Decode(&v); err != nil {
+			t.Errorf("%v: not JSON: %v\n%s", args, err, out)
+			continue
+		}
+		if rest, _ := io.ReadAll(dec.Buffered()); strings.TrimSpace(string(rest)) != "" || dec.More() {
+			t.Errorf("%v: more than one JSON document on stdout: %q", args, rest)
+		}
+	}
+	code, out, _ := runCmd(t, "query", "--store", store, "--format", "json", "--explain", "all where text contains 'desi'")
+	var plan struct {
+		Plan  string   `json:"plan"`
+		Steps []string `json:"steps"`
+	}
+	if code != 0 || json.Unmarshal([]byte(out), &plan) != nil || len(plan.Steps) < 2 || !strings.Contains(plan.Plan, "scan 2000 rows") {
+		t.Errorf("explain as JSON: %s", out)
 	}
 }

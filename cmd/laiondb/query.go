@@ -2,9 +2,14 @@ package main
 
 import (
 	"context"
+	"encoding/csv"
+	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
+	"strconv"
+	"strings"
 
 	"github.com/spf13/pflag"
 
@@ -79,8 +84,7 @@ func runQuery(e *env, fs *pflag.FlagSet) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintln(e.stdout, p)
-		return nil
+		return writePlan(e.stdout, f.format, p.String())
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -106,4 +110,29 @@ func (m *modelFlags) add(fs *pflag.FlagSet) {
 	fs.StringVar(&m.dir, "model", "", "CLIP model folder with the text and vision ONNX files and tokenizer (default $"+encode.ModelEnv+")")
 	fs.StringVar(&m.vocab, "vocab", "", "tokenizer file, instead of the model folder's")
 	fs.StringVar(&m.ortLib, "ort-lib", "", "ONNX Runtime library (default $"+encode.LibEnv+", then "+encode.DefaultLibPath+")")
+}
+
+// writePlan prints a plan as --format asks: text as it is, JSON as one
+// object {"plan": text, "steps": [lines]}, CSV as one step a row.
+func writePlan(w io.Writer, format, plan string) error {
+	lines := strings.Split(strings.TrimRight(plan, "\n"), "\n")
+	switch format {
+	case "json":
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(struct {
+			Plan  string   `json:"plan"`
+			Steps []string `json:"steps"`
+		}{plan, lines})
+	case "csv":
+		cw := csv.NewWriter(w)
+		cw.Write([]string{"line", "plan"})
+		for i, l := range lines {
+			cw.Write([]string{strconv.Itoa(i + 1), l})
+		}
+		cw.Flush()
+		return cw.Error()
+	}
+	_, err := fmt.Fprintln(w, plan)
+	return err
 }
