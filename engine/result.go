@@ -27,9 +27,12 @@ type Result struct {
 	VectorsScanned int `json:"vectors_scanned"`
 	// Selected is the number of selected rows: the statistics describe them.
 	Selected int `json:"selected"`
-	// Search describes the knn or within search; nil for all.
+	// Search describes the knn or within search; nil for all (check
+	// before use).
 	Search *SearchStats `json:"search,omitempty"`
-	// NSFW counts the values of the nsfw column; nil if the store has none.
+	// NSFW counts the values of the nsfw column; nil if the store has none
+	// (clip-retrieval metadata and img2dataset output often have none):
+	// read it with NSFW.All() or NSFW.Count(v), which handle nil.
 	NSFW *LabelCounts `json:"nsfw,omitempty"`
 	// By counts the values of the columns named by "by".
 	By []*LabelCounts `json:"by,omitempty"`
@@ -37,7 +40,7 @@ type Result struct {
 	// lexicons of Options.Lexicons by name.
 	Lexicons []*LexiconStats `json:"lexicons"`
 	// Similarity is the distribution of the similarity column; nil if the
-	// store has no numeric similarity column.
+	// store has no numeric similarity column (check before use).
 	Similarity *SimilarityStats `json:"similarity,omitempty"`
 	// Rows holds the first Options.Rows selected rows.
 	Rows []ResultRow `json:"rows,omitempty"`

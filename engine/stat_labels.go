@@ -32,6 +32,26 @@ type LabelCounts struct {
 	Values []LabelCount `json:"values"`
 }
 
+// All returns the counts, most frequent first; nil when lc is nil (a
+// store without the column), so res.NSFW.All() never panics.
+func (lc *LabelCounts) All() []LabelCount {
+	if lc == nil {
+		return nil
+	}
+	return lc.Values
+}
+
+// Count returns the number of selected rows holding value (not null); 0
+// when lc is nil.
+func (lc *LabelCounts) Count(value string) int {
+	for _, v := range lc.All() {
+		if !v.Null && v.Value == value {
+			return v.Count
+		}
+	}
+	return 0
+}
+
 // LabelCount is one value of a LabelCounts.
 type LabelCount struct {
 	Value string  `json:"value"`

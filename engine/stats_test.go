@@ -400,3 +400,16 @@ func mapsEqual[K comparable, V comparable](a, b map[K]V) bool {
 	}
 	return true
 }
+
+// TestNilLabelCounts: a store without an nsfw column has a nil NSFW, and
+// its accessors answer without panicking.
+func TestNilLabelCounts(t *testing.T) {
+	s := enginetest.New(3).AddStrings("text", []string{"a", "desi", "b"}, nil)
+	res, err := engine.Run(context.Background(), s, query.MustParse("all where text contains 'desi'"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.NSFW != nil || res.NSFW.All() != nil || res.NSFW.Count("UNLIKELY") != 0 || res.Selected != 1 {
+		t.Errorf("NSFW = %+v, selected %d", res.NSFW, res.Selected)
+	}
+}
