@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"encoding/json"
 	"math"
 
 	"github.com/laiondb/laiondb/vector"
@@ -74,10 +75,34 @@ type SearchStats struct {
 // Proportion is a count of selected rows with its share and the Wilson
 // score 95% interval of the share.
 type Proportion struct {
-	Count int     `json:"count"`
+	Count int `json:"count"`
+	// Of is the number of rows the share is of. When it is 0 the share
+	// and its interval are undefined: they are 0 here (see Defined), null
+	// in JSON, empty in CSV and "–" in the table.
+	Of    int     `json:"of"`
 	Share float64 `json:"share"`
 	Lo    float64 `json:"lo"`
 	Hi    float64 `json:"hi"`
+}
+
+// Defined reports whether the share and its interval are defined: the
+// proportion is of at least one row.
+func (p Proportion) Defined() bool { return p.Of > 0 }
+
+// MarshalJSON writes an undefined share and interval as null.
+func (p Proportion) MarshalJSON() ([]byte, error) {
+	type plain struct {
+		Count int      `json:"count"`
+		Of    int      `json:"of"`
+		Share *float64 `json:"share"`
+		Lo    *float64 `json:"lo"`
+		Hi    *float64 `json:"hi"`
+	}
+	out := plain{Count: p.Count, Of: p.Of}
+	if p.Defined() {
+		out.Share, out.Lo, out.Hi = &p.Share, &p.Lo, &p.Hi
+	}
+	return json.Marshal(out)
 }
 
 // ResultRow is one selected row. Pointer fields are nil for nulls and for
@@ -107,5 +132,5 @@ func newProportion(k, n int) Proportion {
 	den := 1 + z2/nf
 	center := (p + z2/(2*nf)) / den
 	half := wilsonZ * math.Sqrt(p*(1-p)/nf+z2/(4*nf*nf)) / den
-	return Proportion{Count: k, Share: p, Lo: max(0, center-half), Hi: min(1, center+half)}
+	return Proportion{Count: k, Of: n, Share: p, Lo: max(0, center-half), Hi: min(1, center+half)}
 }

@@ -26,7 +26,20 @@ func WriteJSON(w io.Writer, r *engine.Result) error {
 
 func pct(x float64) string { return strconv.FormatFloat(100*x, 'f', 2, 64) + "%" }
 
-func ci(p *engine.Proportion) string { return "[" + pct(p.Lo) + ", " + pct(p.Hi) + "]" }
+func ci(p *engine.Proportion) string {
+	if !p.Defined() {
+		return "–"
+	}
+	return "[" + pct(p.Lo) + ", " + pct(p.Hi) + "]"
+}
+
+// share prints a proportion's share, "–" when it is of no rows.
+func share(p *engine.Proportion) string {
+	if !p.Defined() {
+		return "–"
+	}
+	return pct(p.Share)
+}
 
 func label(v string, null bool) string {
 	if null {
@@ -88,12 +101,12 @@ func WriteTable(w io.Writer, r *engine.Result) error {
 		p("\nlexicon %s\t%s\n", lx.Name, strings.Join(kws, " "))
 		p("flagged in\trows\tshare\t95%% CI (Wilson)\n")
 		if lx.Text != nil {
-			p("text\t%d\t%s\t%s\n", lx.Text.Count, pct(lx.Text.Share), ci(lx.Text))
+			p("text\t%d\t%s\t%s\n", lx.Text.Count, share(lx.Text), ci(lx.Text))
 		}
 		if lx.URL != nil {
-			p("url\t%d\t%s\t%s\n", lx.URL.Count, pct(lx.URL.Share), ci(lx.URL))
+			p("url\t%d\t%s\t%s\n", lx.URL.Count, share(lx.URL), ci(lx.URL))
 		}
-		p("either\t%d\t%s\t%s\n", lx.Either.Count, pct(lx.Either.Share), ci(&lx.Either))
+		p("either\t%d\t%s\t%s\n", lx.Either.Count, share(&lx.Either), ci(&lx.Either))
 		p("keyword\ttext\turl\teither\n")
 		for _, k := range lx.PerKeyword {
 			p("%s\t%d\t%d\t%d\n", strconv.Quote(k.Keyword), k.Text, k.URL, k.Either)
@@ -210,8 +223,12 @@ func WriteCSV(w io.Writer, r *engine.Result) error {
 	}
 	for _, lx := range r.Lexicons {
 		prop := func(field string, p *engine.Proportion) {
-			if p != nil {
+			switch {
+			case p == nil:
+			case p.Defined():
 				rec("lexicon", lx.Name, "", field, p.Count, &p.Share, &p.Lo, &p.Hi, "")
+			default: // a share of no rows is undefined: empty fields
+				rec("lexicon", lx.Name, "", field, p.Count, nil, nil, nil, "")
 			}
 		}
 		prop("text", lx.Text)

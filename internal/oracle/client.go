@@ -237,6 +237,7 @@ type Label struct {
 // Prop is a count with its share and Wilson interval.
 type Prop struct {
 	Count int     `json:"count"`
+	Of    int     `json:"of"`
 	Share float64 `json:"share"`
 	Lo    float64 `json:"lo"`
 	Hi    float64 `json:"hi"`

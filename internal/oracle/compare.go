@@ -246,6 +246,7 @@ func (c *differ) prop(fig string, got *engine.Proportion, want *Prop) {
 		return
 	}
 	c.int(fig+".count", got.Count, want.Count)
+	c.int(fig+".of", got.Of, want.Of)
 	c.float(fig+".share", got.Share, want.Share, StatTol)
 	c.float(fig+".lo", got.Lo, want.Lo, StatTol)
 	c.float(fig+".hi", got.Hi, want.Hi, StatTol)

@@ -144,14 +144,14 @@ def not3(a):
 
 
 def wilson(k, n):
-    if n == 0:
-        return {"count": k, "share": 0.0, "lo": 0.0, "hi": 0.0}
+    if n == 0:  # undefined: laiondb holds 0 (null in its JSON)
+        return {"count": k, "of": 0, "share": 0.0, "lo": 0.0, "hi": 0.0}
     p = k / n
     z2 = Z * Z
     den = 1 + z2 / n
     center = (p + z2 / (2 * n)) / den
     half = Z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / den
-    return {"count": k, "share": p, "lo": max(0.0, center - half), "hi": min(1.0, center + half)}
+    return {"count": k, "of": n, "share": p, "lo": max(0.0, center - half), "hi": min(1.0, center + half)}
 
 
 def is_word_char(c):
