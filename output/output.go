@@ -1,6 +1,7 @@
 package output
 
 import (
+	"bytes"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
@@ -166,6 +167,15 @@ var CSVHeader = []string{"section", "group", "key", "field", "count", "share", "
 // crosstab, similarity or row. Rows (when asked for) follow as section
 // "row" lines: group is the store row, key the source file:row, field the
 // column and value its value.
+//
+// In label, crosstab and keyword lines the key is the value as a JSON
+// string ("UNLIKELY", "None", "" for the empty label, " rape "), and the
+// null bucket has an empty key and field is_null (crosstab: "flagged null"),
+// so that a plain pandas.read_csv, which reads None, null and empty
+// fields as missing, keeps every category apart: json.loads of the key
+// gives the value back. No key or field is a word pandas reads as missing
+// (the similarity counts of null and NaN values are null_values and
+// nan_values).
 func WriteCSV(w io.Writer, r *engine.Result) error {
 	cw := csv.NewWriter(w)
 	rec := func(section, group, key, field string, count int, share, lo, hi *float64, value string) {
@@ -210,9 +220,9 @@ func WriteCSV(w io.Writer, r *engine.Result) error {
 			share := v.Share
 			field := ""
 			if v.Null {
-				field = "null"
+				field = "is_null" // not "null", which pandas reads as missing
 			}
-			rec("label", lc.Column, v.Value, field, v.Count, &share, nil, nil, "")
+			rec("label", lc.Column, csvKey(v.Value, v.Null), field, v.Count, &share, nil, nil, "")
 		}
 	}
 	if r.NSFW != nil {
@@ -235,9 +245,9 @@ func WriteCSV(w io.Writer, r *engine.Result) error {
 		prop("url", lx.URL)
 		prop("either", &lx.Either)
 		for _, k := range lx.PerKeyword {
-			rec("keyword", lx.Name, k.Keyword, "text", k.Text, nil, nil, nil, "")
-			rec("keyword", lx.Name, k.Keyword, "url", k.URL, nil, nil, nil, "")
-			rec("keyword", lx.Name, k.Keyword, "either", k.Either, nil, nil, nil, "")
+			rec("keyword", lx.Name, csvKey(k.Keyword, false), "text", k.Text, nil, nil, nil, "")
+			rec("keyword", lx.Name, csvKey(k.Keyword, false), "url", k.URL, nil, nil, nil, "")
+			rec("keyword", lx.Name, csvKey(k.Keyword, false), "either", k.Either, nil, nil, nil, "")
 		}
 		for _, c := range lx.ByNSFW {
 			share := c.Share
@@ -245,7 +255,7 @@ func WriteCSV(w io.Writer, r *engine.Result) error {
 			if c.Null {
 				field = "flagged null"
 			}
-			rec("crosstab", lx.Name, c.NSFW, field, c.Flagged, &share, nil, nil, strconv.Itoa(c.Rows))
+			rec("crosstab", lx.Name, csvKey(c.NSFW, c.Null), field, c.Flagged, &share, nil, nil, strconv.Itoa(c.Rows))
 		}
 	}
 	if s := r.Similarity; s != nil {
@@ -258,8 +268,8 @@ func WriteCSV(w io.Writer, r *engine.Result) error {
 		for _, kv := range []struct {
 			k string
 			n int
-		}{{"valid", s.Valid}, {"below_0_3", s.Below03}, {"invalid", s.Invalid}, {"null", s.Null},
-			{"nan", s.NaN}, {"above_1", s.Above1}, {"below_minus_1", s.BelowMinus1}} {
+		}{{"valid", s.Valid}, {"below_0_3", s.Below03}, {"invalid", s.Invalid}, {"null_values", s.Null},
+			{"nan_values", s.NaN}, {"above_1", s.Above1}, {"below_minus_1", s.BelowMinus1}} {
 			rec("similarity", "", kv.k, "", kv.n, nil, nil, nil, "")
 		}
 	}
@@ -290,4 +300,16 @@ func WriteCSV(w io.Writer, r *engine.Result) error {
 // floatLit prints f as the query language writes a float literal.
 func floatLit(f float64) string {
 	return (&query.Literal{Kind: query.LitFloat, Float: f}).String()
+}
+
+// csvKey writes a label value as a JSON string, and null as an empty field.
+func csvKey(v string, null bool) string {
+	if null {
+		return ""
+	}
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.Encode(v)
+	return strings.TrimSuffix(b.String(), "\n")
 }

@@ -5,6 +5,9 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -64,5 +67,65 @@ func TestZeroRowRates(t *testing.T) {
 	}
 	if !found {
 		t.Error("CSV has no lexicon either row")
+	}
+}
+
+// TestCSVPandas: a plain pandas.read_csv of the CSV keeps every nsfw
+// category apart: UNLIKELY, the real label None, the empty label and null.
+func TestCSVPandas(t *testing.T) {
+	const py = "/usr/bin/python3"
+	if err := exec.Command(py, "-c", "import pandas").Run(); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("pandas is needed under CI (scripts/install-oracle.sh installs it): %v", err)
+		}
+		t.Skipf("no pandas for %s (scripts/install-oracle.sh installs it): %v", py, err)
+	}
+	s := enginetest.Generate(2000, 0, 1)
+	res, err := engine.Run(context.Background(), s, query.MustParse("all"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]int{}
+	for _, v := range res.NSFW.All() {
+		k := v.Value
+		if v.Null {
+			k = "<null>"
+		}
+		want[k] = v.Count
+	}
+	if want["None"] == 0 || want[""] == 0 || want["<null>"] == 0 {
+		t.Fatalf("the generated rows lack a category: %v", want)
+	}
+	path := filepath.Join(t.TempDir(), "res.csv")
+	var b bytes.Buffer
+	if err := output.WriteCSV(&b, res); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(path, b.Bytes(), 0o644)
+	script := `
+import json, sys, pandas as pd
+d = pd.read_csv(sys.argv[1])
+lab = d[(d.section == "label") & (d.group == "nsfw")]
+out = {}
+for _, r in lab.iterrows():
+    k = "<null>" if r.field == "is_null" else json.loads(r.key)
+    out[k] = int(r["count"])
+print(json.dumps(out))
+`
+	got, err := exec.Command(py, "-c", script, path).Output()
+	if err != nil {
+		t.Fatalf("pandas: %v", err)
+	}
+	var counts map[string]int
+	if err := json.Unmarshal(got, &counts); err != nil {
+		t.Fatalf("%v: %s", err, got)
+	}
+	if len(counts) != len(want) {
+		t.Errorf("pandas read %v, want %v", counts, want)
+	}
+	for k, n := range want {
+		if counts[k] != n {
+			t.Errorf("pandas: %q × %d, want %d", k, counts[k], n)
+		}
 	}
 }
