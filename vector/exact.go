@@ -284,7 +284,7 @@ func visitRows(ctx context.Context, n int, allow AllowList, fn func(w int, id ui
 // Exact returns the k rows of m with the highest inner product with q among
 // the rows allow admits (nil: all rows), sorted by score descending, then
 // row ascending, so equal inputs give identical answers. It also returns the
-// number of vectors scored. Rows whose score is NaN are never returned. It
+// number of vectors scored. A row that scores NaN or ±Inf is an error (ErrNonFinite). It
 // runs on GOMAXPROCS goroutines and checks ctx between chunks of rows.
 func Exact(ctx context.Context, m Matrix, q []float32, k int, allow AllowList) ([]Hit, int, error) {
 	if err := checkDim(m, q); err != nil {
@@ -299,9 +299,11 @@ func Exact(ctx context.Context, m Matrix, q []float32, k int, allow AllowList) (
 	for i := range heaps {
 		heaps[i].k = k
 	}
+	bad := newNonFinite(workers)
 	scored, _, err := visitRows(ctx, n, allow, func(w int, id uint32) {
 		s := m.Dot(q, int(id))
-		if s != s { // NaN
+		if s-s != 0 { // NaN or ±Inf: a damaged row
+			bad.note(w, id, s)
 			return
 		}
 		t := &heaps[w]
@@ -310,6 +312,9 @@ func Exact(ctx context.Context, m Matrix, q []float32, k int, allow AllowList) (
 		}
 		t.push(Hit{id, s})
 	})
+	if err == nil {
+		err = bad.err()
+	}
 	if err != nil {
 		return nil, scored, err
 	}
@@ -322,6 +327,45 @@ func Exact(ctx context.Context, m Matrix, q []float32, k int, allow AllowList) (
 		all = all[:k:k]
 	}
 	return all, scored, nil
+}
+
+// ErrNonFinite is returned by the exact scans when a row scores NaN or
+// ±Inf against a finite query: its stored vector is not finite (a damaged
+// file), and no answer that leaves it out could be trusted.
+var ErrNonFinite = errors.New("vector: a stored vector is not finite")
+
+// nonFinite remembers, per worker, the first row that scored NaN or ±Inf.
+type nonFinite struct {
+	rows   []int64
+	scores []float32
+}
+
+func newNonFinite(workers int) *nonFinite {
+	nf := &nonFinite{rows: make([]int64, workers), scores: make([]float32, workers)}
+	for i := range nf.rows {
+		nf.rows[i] = -1
+	}
+	return nf
+}
+
+func (nf *nonFinite) note(w int, id uint32, s float32) {
+	if r := nf.rows[w]; r < 0 || int64(id) < r {
+		nf.rows[w], nf.scores[w] = int64(id), s
+	}
+}
+
+// err names the lowest such row, or returns nil.
+func (nf *nonFinite) err() error {
+	best := -1
+	for w, r := range nf.rows {
+		if r >= 0 && (best < 0 || r < nf.rows[best]) {
+			best = w
+		}
+	}
+	if best < 0 {
+		return nil
+	}
+	return fmt.Errorf("%w: row %d scores %v", ErrNonFinite, nf.rows[best], nf.scores[best])
 }
 
 // ExactRange returns every row admitted by allow (nil: all rows) whose inner
@@ -337,11 +381,18 @@ func ExactRange(ctx context.Context, m Matrix, q []float32, min float32, allow A
 	n := m.Len()
 	workers := runtime.GOMAXPROCS(0)
 	out := make([][]Hit, workers)
+	bad := newNonFinite(workers)
 	scored, _, err := visitRows(ctx, n, allow, func(w int, id uint32) {
-		if s := m.Dot(q, int(id)); s >= min {
+		s := m.Dot(q, int(id))
+		if s-s != 0 {
+			bad.note(w, id, s)
+		} else if s >= min {
 			out[w] = append(out[w], Hit{id, s})
 		}
 	})
+	if err == nil {
+		err = bad.err()
+	}
 	if err != nil {
 		return nil, scored, err
 	}

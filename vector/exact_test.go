@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -127,5 +129,22 @@ func BenchmarkExact(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestExactNonFinite: a row whose stored vector is not finite makes both
+// exact scans fail, naming the lowest such row, instead of leaving it out.
+func TestExactNonFinite(t *testing.T) {
+	m := Matrix{Dim: 2, F32: []float32{1, 0, 0, 1, float32(math.NaN()), 0, 0.5, 0.5, float32(math.Inf(1)), 1}}
+	q := []float32{1, 0}
+	if _, _, err := Exact(context.Background(), m, q, 2, nil); !errors.Is(err, ErrNonFinite) || !strings.Contains(err.Error(), "row 2") {
+		t.Errorf("Exact: %v, want ErrNonFinite naming row 2", err)
+	}
+	if _, _, err := ExactRange(context.Background(), m, q, 0.1, nil); !errors.Is(err, ErrNonFinite) || !strings.Contains(err.Error(), "row 2") {
+		t.Errorf("ExactRange: %v, want ErrNonFinite naming row 2", err)
+	}
+	allow := Ranges{{Lo: 0, Hi: 2}, {Lo: 3, Hi: 4}}
+	if h, _, err := Exact(context.Background(), m, q, 2, allow); err != nil || len(h) != 2 {
+		t.Errorf("Exact over finite rows only: %v %v", h, err)
 	}
 }

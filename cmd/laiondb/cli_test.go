@@ -294,3 +294,27 @@ func TestJSONOutputs(t *testing.T) {
 		t.Errorf("explain as JSON: %s", out)
 	}
 }
+
+// TestDamagedVectorFile: a NaN written into the vector file by hand makes a
+// search fail naming the row and pointing at check, not answer without it.
+func TestDamagedVectorFile(t *testing.T) {
+	_, store := testStore(t)
+	path := filepath.Join(store, "vectors", "img.f16")
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Row 7, element 0 (32-d float16 rows): the float16 NaN 0x7e00.
+	if _, err := f.WriteAt([]byte{0x00, 0x7e}, 7*32*2); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	code, out, errs := runCmd(t, "query", "--store", store, "--exact", "knn(row(3), 3)")
+	if code != 1 || !strings.Contains(errs, "row 7") || !strings.Contains(errs, "laiondb check") || strings.Contains(out, "selected") {
+		t.Errorf("search over a damaged vector: exit %d\nstdout %s\nstderr %s", code, out, errs)
+	}
+	code, out, _ = runCmd(t, "check", "--store", store)
+	if code != 1 || !strings.Contains(out, "PROBLEM") {
+		t.Errorf("check does not report the damage: exit %d: %s", code, out)
+	}
+}
