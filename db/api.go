@@ -2,17 +2,13 @@ package db
 
 import (
 	"context"
-	"encoding/binary"
-	"errors"
 	"fmt"
-	"io"
 	"math"
-
-	"github.com/x448/float16"
 
 	"github.com/laiondb/laiondb/engine"
 	"github.com/laiondb/laiondb/internal/npy"
 	"github.com/laiondb/laiondb/query"
+	"github.com/laiondb/laiondb/vector"
 )
 
 // Snapshot returns a read view of the store as it is now, implementing
@@ -48,27 +44,32 @@ func (d *DB) Within(ctx context.Context, req engine.SearchRequest) (engine.Searc
 
 // readQueryNpy reads the first row of an .npy file as a query vector.
 func readQueryNpy(path string) ([]float32, error) {
-	f, err := npy.Open(path)
+	a, err := npy.Read(path)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBadInput, err)
 	}
-	defer f.Close()
-	raw := make([]byte, f.Cols*f.DType.Size())
-	if _, err := f.ReadRaw(raw); err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, fmt.Errorf("%w: %s has no rows", ErrBadInput, path)
-		}
-		return nil, err
+	rows, cols := a.Rows, a.Cols
+	if cols == 1 && rows > 1 {
+		rows, cols = 1, rows // a one-dimensional array: np.save(f, emb[i])
 	}
-	q := make([]float32, f.Cols)
-	for j := range q {
-		if f.DType == npy.Float16 {
-			q[j] = float16.Frombits(binary.LittleEndian.Uint16(raw[2*j:])).Float32()
-		} else {
-			q[j] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*j:]))
-		}
-		if math.IsNaN(float64(q[j])) || math.IsInf(float64(q[j]), 0) {
-			return nil, fmt.Errorf("%w: %s: row 0, element %d is %v", ErrBadInput, path, j, q[j])
+	switch {
+	case rows == 0 || cols == 0:
+		return nil, fmt.Errorf("%w: %s holds no vector", ErrBadInput, path)
+	case rows > 1:
+		return nil, fmt.Errorf("%w: %s holds %d vectors of %d dimensions; a vector target takes one (save one row, e.g. np.save(f, emb[i]))", ErrBadInput, path, rows, cols)
+	}
+	q := make([]float32, cols)
+	switch {
+	case a.F16 != nil:
+		vector.F16ToF32(q, a.F16)
+	case a.F32 != nil:
+		copy(q, a.F32)
+	default:
+		return nil, fmt.Errorf("%w: %s holds %s values, not floats", ErrBadInput, path, a.DType)
+	}
+	for j, x := range q {
+		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+			return nil, fmt.Errorf("%w: %s: element %d is %v", ErrBadInput, path, j, x)
 		}
 	}
 	return q, nil

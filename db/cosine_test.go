@@ -2,10 +2,15 @@ package db
 
 import (
 	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
 	"math"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/laiondb/laiondb/demodata"
@@ -156,5 +161,53 @@ func TestSelfFirstAmongTies(t *testing.T) {
 				t.Errorf("%s (exact %v) = %v, want %v", tt.q, exact, got, tt.want)
 			}
 		}
+	}
+}
+
+// writeNpyRaw writes an .npy file with the given dtype and shape literal.
+func writeNpyRaw(t *testing.T, path, descr, shape string, data []byte) {
+	t.Helper()
+	h := fmt.Sprintf("{'descr': '%s', 'fortran_order': False, 'shape': %s, }", descr, shape)
+	h += strings.Repeat(" ", (64-(10+len(h)+1)%64)%64) + "\n"
+	b := append([]byte("\x93NUMPY\x01\x00"), byte(len(h)), byte(len(h)>>8))
+	b = append(append(b, h...), data...)
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestVectorTargetFiles: vector('q.npy') takes what np.save writes for one
+// embedding: a one-dimensional array (emb[i]) or one row, float16, float32
+// or float64; a file of several vectors is an error naming how many.
+func TestVectorTargetFiles(t *testing.T) {
+	d, _ := vectorStore(t, [][]float32{{1, 0, 0}, {0, 1, 0}, {0, 0, 1}})
+	dir := t.TempDir()
+	f64 := func(xs ...float64) []byte {
+		var b []byte
+		for _, x := range xs {
+			b = binary.LittleEndian.AppendUint64(b, math.Float64bits(x))
+		}
+		return b
+	}
+	f32 := func(xs ...float32) []byte {
+		var b []byte
+		for _, x := range xs {
+			b = binary.LittleEndian.AppendUint32(b, math.Float32bits(x))
+		}
+		return b
+	}
+	writeNpyRaw(t, filepath.Join(dir, "1d-f64.npy"), "<f8", "(3,)", f64(0, 1, 0))
+	writeNpyRaw(t, filepath.Join(dir, "1d-f16.npy"), "<f2", "(3,)", []byte{0, 0, 0, 0, 0, 0x3c}) // 0, 0, 1
+	writeNpyRaw(t, filepath.Join(dir, "row-f32.npy"), "<f4", "(1, 3)", f32(1, 0, 0))
+	writeNpyRaw(t, filepath.Join(dir, "rows-f32.npy"), "<f4", "(2, 3)", f32(1, 0, 0, 0, 1, 0))
+	for name, want := range map[string]uint32{"1d-f64.npy": 1, "1d-f16.npy": 2, "row-f32.npy": 0} {
+		res, err := d.Query(context.Background(), fmt.Sprintf("knn(vector('%s'), 1)", filepath.Join(dir, name)), nil)
+		if err != nil || len(res.Hits) != 1 || res.Hits[0].Row != want {
+			t.Errorf("%s: %v %+v, want row %d", name, err, res, want)
+		}
+	}
+	_, err := d.Query(context.Background(), fmt.Sprintf("knn(vector('%s'), 1)", filepath.Join(dir, "rows-f32.npy")), nil)
+	if !errors.Is(err, ErrBadInput) || !strings.Contains(err.Error(), "holds 2 vectors") {
+		t.Errorf("a file of two vectors: %v", err)
 	}
 }

@@ -292,11 +292,17 @@ func Generate(dir string, cfg Config) (*Dataset, error) {
 		ds.Parts = append(ds.Parts, part)
 	}
 	// Query vectors in files: float16 and float32, one equal to a row's
-	// vector; and files that are errors (wrong dimension, zeros, missing).
+	// vector; and files that are errors (wrong dimension, zeros, two
+	// vectors, missing).
 	q16 := filepath.Join(dir, "q16.npy")
 	q32 := filepath.Join(dir, "q32.npy")
 	qrow := filepath.Join(dir, "qrow.npy")
-	if err := writeF16(q16, [][]float32{genVec(r, centers, cfg.Dim), genVec(r, centers, cfg.Dim)}, cfg.Dim); err != nil {
+	if err := writeF16(q16, [][]float32{genVec(r, centers, cfg.Dim)}, cfg.Dim); err != nil {
+		return nil, err
+	}
+	// Two vectors in one file: an error, never its first row.
+	qtwo := filepath.Join(dir, "qtwo.npy")
+	if err := writeF16(qtwo, [][]float32{genVec(r, centers, cfg.Dim), genVec(r, centers, cfg.Dim)}, cfg.Dim); err != nil {
 		return nil, err
 	}
 	v32 := make([]float32, cfg.Dim)
@@ -318,7 +324,7 @@ func Generate(dir string, cfg Config) (*Dataset, error) {
 	if err := npy.WriteFloat32(qzero, make([]float32, cfg.Dim), cfg.Dim); err != nil {
 		return nil, err
 	}
-	ds.BadNpy = []string{qdim, qzero, filepath.Join(dir, "missing.npy")}
+	ds.BadNpy = []string{qdim, qzero, qtwo, filepath.Join(dir, "missing.npy")}
 	return ds, nil
 }
 

@@ -671,8 +671,14 @@ class Dataset:
                 a = np.load(t["path"])
             except (OSError, ValueError) as ex:
                 raise QueryError("cannot read %s: %s" % (t["path"], ex))
-            if a.ndim != 2 or a.shape[0] == 0:
-                raise QueryError("npy file without rows")
+            if a.ndim == 2 and a.shape[1] == 1 and a.shape[0] > 1:
+                a = a[:, 0]  # (n, 1) reads as one n-d vector, as 1-D does
+            if a.ndim == 1:
+                a = a.reshape(1, -1)
+            if a.ndim != 2 or a.size == 0:
+                raise QueryError("npy file holds no vector")
+            if a.shape[0] > 1:
+                raise QueryError("npy file holds %d vectors; a vector target takes one" % a.shape[0])
             v = a[0].astype(np.float64)
         else:
             raise Unsupported("target %r" % k)
