@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"flag"
 	"io"
 	"os"
@@ -316,5 +317,30 @@ func TestDamagedVectorFile(t *testing.T) {
 	code, out, _ = runCmd(t, "check", "--store", store)
 	if code != 1 || !strings.Contains(out, "PROBLEM") {
 		t.Errorf("check does not report the damage: exit %d: %s", code, out)
+	}
+}
+
+// TestFailedFirstIngest: an ingest that creates a store and fails before
+// any file is in it leaves no store directory behind; a store that holds
+// rows is kept.
+func TestFailedFirstIngest(t *testing.T) {
+	tmp := t.TempDir()
+	bad := filepath.Join(tmp, "bad.parquet")
+	os.WriteFile(bad, []byte("PAR1 this is not parquet PAR1"), 0o644)
+	store := filepath.Join(tmp, "store")
+	code, _, errs := runCmd(t, "ingest", "--store", store, bad)
+	if code != 1 || !strings.Contains(errs, "was not created") {
+		t.Errorf("bad first ingest: exit %d: %s", code, errs)
+	}
+	if _, err := os.Stat(store); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the failed first ingest left %s: %v", store, err)
+	}
+	_, good := testStore(t)
+	code, _, errs = runCmd(t, "ingest", "--store", good, bad)
+	if code != 1 || strings.Contains(errs, "was not created") {
+		t.Errorf("bad ingest into a store with rows: exit %d: %s", code, errs)
+	}
+	if code, _, _ := runCmd(t, "info", "--store", good); code != 0 {
+		t.Errorf("the store with rows is gone")
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -68,14 +69,33 @@ func runIngest(e *env, fs *pflag.FlagSet) error {
 			return err
 		}
 	}
+	_, statErr := os.Stat(f.store.dir)
+	fresh := errors.Is(statErr, os.ErrNotExist)
 	d, err := f.store.open(e, false)
 	if err != nil {
 		return err
 	}
-	defer d.Close()
+	closed := false
+	defer func() {
+		if !closed {
+			d.Close()
+		}
+	}()
+	// A store this command created and could not fill is removed, so a
+	// failed first ingest leaves nothing behind.
+	discard := func(err error) error {
+		if m, merr := d.Manifest(); fresh && merr == nil && m.Rows == 0 {
+			closed = true
+			d.Close()
+			if rerr := os.RemoveAll(f.store.dir); rerr == nil {
+				return fmt.Errorf("%w (%s was not created)", err, f.store.dir)
+			}
+		}
+		return err
+	}
 	if f.model != "" {
 		if err := d.SetModel(f.model); err != nil {
-			return err
+			return discard(err)
 		}
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -116,9 +136,9 @@ func runIngest(e *env, fs *pflag.FlagSet) error {
 	}
 	if err != nil {
 		if ctx.Err() != nil {
-			return fmt.Errorf("interrupted; the store holds only the files completed above (run the same command to finish): %w", err)
+			return discard(fmt.Errorf("interrupted; the store holds only the files completed above (run the same command to finish): %w", err))
 		}
-		return err
+		return discard(err)
 	}
 	el := time.Since(start)
 	fmt.Fprintf(e.stdout, "ingested %d rows in %.1fs (%.0f rows/s)\n", rows, el.Seconds(), float64(rows)/el.Seconds())
