@@ -147,7 +147,7 @@ func (in *Info) WriteText(w io.Writer) error {
 		}
 		fmt.Fprintf(tw, "; %d normalised at ingest\n", in.Vectors.Normalized)
 		if ix := in.Vectors.Index; ix != nil {
-			fmt.Fprintf(tw, "index\t%s", strings.Replace(ix.Describe(), " (", fmt.Sprintf(" over the image vectors of rows 0-%d (", ix.Rows-1), 1))
+			fmt.Fprintf(tw, "index\t%s", strings.Replace(ix.Describe(), " (", " over the "+imageRows(in.Files, ix.Rows)+" (", 1))
 			if ix.Rows < in.Rows {
 				fmt.Fprintf(tw, "; rows after %d are searched by exact scan until 'laiondb index'", ix.Rows-1)
 			}
@@ -238,4 +238,35 @@ func calibrationLine(kind string, cs []vector.Calibration, maxEffort int) string
 	}
 	fmt.Fprintf(&b, " on %d sampled rows", cs[0].Queries)
 	return b.String()
+}
+
+// imageRows says which of the rows [0, upTo) have image vectors: "1200
+// image vectors of rows 0-1199", with the ranges of the files that have them.
+func imageRows(segs []Segment, upTo int64) string {
+	var n int64
+	var ranges []string
+	var lo, hi int64 = -1, -1
+	flush := func() {
+		if lo >= 0 {
+			ranges = append(ranges, fmt.Sprintf("%d-%d", lo, hi-1))
+		}
+	}
+	for _, sg := range segs {
+		if !sg.HasImage || sg.Base >= upTo || sg.Rows == 0 {
+			continue
+		}
+		end := min(sg.Base+sg.Rows, upTo)
+		n += end - sg.Base
+		if sg.Base == hi {
+			hi = end
+			continue
+		}
+		flush()
+		lo, hi = sg.Base, end
+	}
+	flush()
+	if n == 0 {
+		return "0 image vectors"
+	}
+	return fmt.Sprintf("%d image vectors of rows %s", n, strings.Join(ranges, ", "))
 }
