@@ -112,12 +112,14 @@ func (s *Store) Explain(q string, opts *engine.Options) (*engine.Plan, error) {
 
 // Hint adds to err what a user can do about it, when laiondb knows: a text
 // or image target without a model names the --model flag and the
-// environment variable; a damaged vector names laiondb check. Other errors
-// come back unchanged.
+// environment variable; an unknown lexicon names --lexicon; a damaged
+// vector names laiondb check. Other errors come back unchanged.
 func Hint(err error) error {
 	switch {
 	case errors.Is(err, db.ErrNoModel):
 		return &hinted{err, "give a CLIP model folder with --model DIR or $" + encode.ModelEnv}
+	case errors.Is(err, engine.ErrUnknownLexicon):
+		return &hinted{err, "give others with --lexicon NAME=FILE"}
 	case errors.Is(err, vector.ErrNonFinite):
 		return &hinted{err, "the store's vector file is damaged: 'laiondb check' lists what is wrong"}
 	}

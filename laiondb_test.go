@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/laiondb/laiondb/db"
+	"github.com/laiondb/laiondb/engine"
 )
 
 func TestHintAndLexicons(t *testing.T) {
@@ -49,6 +50,10 @@ func TestOpen(t *testing.T) {
 	_, err = s.Query(context.Background(), "knn('beautiful', 3)", nil)
 	if !errors.Is(err, db.ErrNoModel) || !strings.Contains(err.Error(), "--model DIR or $LAIONDB_MODEL") {
 		t.Errorf("text target without a model: %v", err)
+	}
+	_, err = s.Query(context.Background(), "all where text lexicon slurs", nil)
+	if !errors.Is(err, engine.ErrUnknownLexicon) || !strings.Contains(err.Error(), "--lexicon NAME=FILE") || strings.Contains(err.Error(), "Options.") {
+		t.Errorf("unknown lexicon: %v", err)
 	}
 	s2, err := Open(filepath.Join(t.TempDir(), "s2"), &Options{Model: "/no/such/model"})
 	if err != nil {

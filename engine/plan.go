@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -148,6 +149,10 @@ type planner struct {
 	used     []string
 }
 
+// ErrUnknownLexicon is the cause of the error for a lexicon the query names
+// that is neither built in nor in Options.Lexicons.
+var ErrUnknownLexicon = errors.New("engine: unknown lexicon")
+
 func (pl *planner) errorf(off int, format string, args ...any) error {
 	return &query.Error{Query: pl.q.Text, Off: off, Msg: fmt.Sprintf(format, args...)}
 }
@@ -260,7 +265,8 @@ func (pl *planner) compile(e query.Expr) (pred, error) {
 				known = append(known, n)
 			}
 			sort.Strings(known)
-			return nil, pl.errorf(e.NamePos, "unknown lexicon %q (known: %s; give others in Options.Lexicons)", e.Name, strings.Join(known, ", "))
+			return nil, &query.Error{Query: pl.q.Text, Off: e.NamePos, Err: ErrUnknownLexicon,
+				Msg: fmt.Sprintf("unknown lexicon %q (known: %s)", e.Name, strings.Join(known, ", "))}
 		}
 		return pl.textLeaf(e.Field, func(name string) func(*evalCtx, *table.Column, []uint64) {
 			return textMatch(name, lx.lowered, false)

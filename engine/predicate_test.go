@@ -202,7 +202,7 @@ func TestPlanErrors(t *testing.T) {
 		{`all where n in (1, 'x')`, `cannot compare int column n with a string`, 19},
 		{`all where b = 1`, `cannot compare bool column b with a number`, 14},
 		{`all where b < true`, `bool column b supports only = and !=`, 14},
-		{`all where text lexicon nope`, `unknown lexicon "nope" (known: essay2021;`, 23},
+		{`all where text lexicon nope`, `unknown lexicon "nope" (known: essay2021)`, 23},
 		{`all where text matches '(x'`, `bad regular expression`, 23},
 		{`knn('x', 3) post where nope = 1`, `unknown column "nope"`, 23},
 		{`all where text has word ''`, `has word needs a word`, 24},

@@ -344,3 +344,17 @@ func TestFailedFirstIngest(t *testing.T) {
 		t.Errorf("the store with rows is gone")
 	}
 }
+
+// TestFlagErrorsSpeakOfFlags: errors a user gets name flags, not Go
+// options.
+func TestFlagErrorsSpeakOfFlags(t *testing.T) {
+	_, store := testStore(t)
+	code, _, errs := runCmd(t, "query", "--store", store, "--rows", "-1", "all")
+	if code != 2 || !strings.Contains(errs, "--rows -1") || strings.Contains(errs, "Options") {
+		t.Errorf("--rows -1: exit %d: %s", code, errs)
+	}
+	code, _, errs = runCmd(t, "query", "--store", store, "all where text lexicon slurs")
+	if code != 1 || !strings.Contains(errs, "--lexicon NAME=FILE") || strings.Contains(errs, "Options") {
+		t.Errorf("unknown lexicon: exit %d: %s", code, errs)
+	}
+}

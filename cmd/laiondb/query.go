@@ -67,6 +67,9 @@ func runQuery(e *env, fs *pflag.FlagSet) error {
 	default:
 		return usageErrorf("--format %q: want table, json or csv", f.format)
 	}
+	if f.rows < 0 {
+		return usageErrorf("--rows %d: want a number of rows, 0 or more", f.rows)
+	}
 	lex, err := laiondb.Lexicons(f.lexicons)
 	if err != nil {
 		return err
