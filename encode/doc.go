@@ -58,6 +58,29 @@
 // has. Both towers must give the same D. Outputs are L2-normalised here
 // whether or not the export normalises them.
 //
+// # Exporting a model
+//
+// laiondb needs a CLIP model's two towers as ONNX files, with the
+// tokenizer, in one folder:
+//
+//   - Hugging Face: optimum's export of a CLIPModel, e.g.
+//     optimum-cli export onnx --model openai/clip-vit-base-patch32 DIR,
+//     writes DIR/model.onnx (both towers; outputs text_embeds and
+//     image_embeds) with tokenizer.json and config.json: point --model at
+//     DIR. Separate text_model.onnx and vision_model.onnx files (a
+//     CLIPTextModelWithProjection and a CLIPVisionModelWithProjection
+//     export) work too.
+//   - open_clip: export model.encode_text and model.encode_image with
+//     torch.onnx.export (a dynamic batch axis; inputs text [batch, 77]
+//     int64 and image [batch, 3, S, S] float32) as textual.onnx and
+//     visual.onnx, and put the tokenizer (bpe_simple_vocab_16e6.txt.gz or
+//     tokenizer.json) and open_clip_config.json beside them.
+//
+// The embeddings must come from the model that made the store's
+// embeddings (LAION-400M: ViT-B/32 openai; LAION-5B: ViT-L/14) for the
+// scores to mean anything; laiondb warns when the model's name differs
+// from the one the store records.
+//
 // # Tokenizer
 //
 // Tokenizer reproduces OpenAI CLIP's SimpleTokenizer (checked against it on

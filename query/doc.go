@@ -1,6 +1,8 @@
 // Package query is laiondb's audit query language: its lexer, parser and
-// syntax tree, and, in this comment, its manual. It imports only the
-// standard library and knows nothing of storage: a parsed Query names
+// syntax tree, and, in this comment, its manual ('laiondb help query'
+// prints it). It imports only the standard library (and the small
+// internal/godoc, to print this manual) and knows nothing of storage: a
+// parsed Query names
 // columns, lexicons and search targets, and package engine resolves those
 // names against a store, runs the query and computes the statistics below;
 // package output prints them as a table, JSON or CSV.
@@ -29,7 +31,7 @@
 //	          | "image" "(" string ")"      // an image file, through the CLIP image encoder
 //	          | "row" "(" int ")"           // the embedding of the row at this store position
 //	          | ( "id" | "sample" ) "(" int ")" // the embedding of the row with this SAMPLE_ID
-//	          | "vector" "(" string ")"     // the first vector of an .npy file
+//	          | "vector" "(" string ")"     // the one vector of an .npy file (1-D or one row)
 //	          | "[" number { "," number } "]" . // an inline vector
 //	expr      = and { "or" and } .
 //	and       = unary { "and" unary } .

@@ -358,3 +358,29 @@ func TestFlagErrorsSpeakOfFlags(t *testing.T) {
 		t.Errorf("unknown lexicon: exit %d: %s", code, errs)
 	}
 }
+
+// TestHelpTopics: the manual and the model guide print without a checkout.
+func TestHelpTopics(t *testing.T) {
+	for topic, wants := range map[string][]string{
+		"query":  {"# Grammar", "knn(T, K) is the K rows nearest", "three-valued logic", "\tall where text contains 'desi'"},
+		"models": {"optimum-cli export onnx", "textual.onnx", "text_embeds", "input_ids"},
+	} {
+		code, out, errs := runCmd(t, "help", topic)
+		if code != 0 {
+			t.Errorf("help %s: exit %d: %s", topic, code, errs)
+		}
+		for _, w := range wants {
+			if !strings.Contains(out, w) {
+				t.Errorf("help %s lacks %q", topic, w)
+			}
+		}
+		for _, l := range strings.Split(out, "\n") {
+			if strings.HasPrefix(l, "//") {
+				t.Errorf("help %s shows comment markers: %q", topic, l)
+			}
+		}
+	}
+	if code, _, errs := runCmd(t, "help", "nope"); code != 2 || !strings.Contains(errs, "no topic") {
+		t.Errorf("help nope: exit %d: %s", code, errs)
+	}
+}

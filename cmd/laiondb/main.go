@@ -15,6 +15,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/laiondb/laiondb/encode"
+	"github.com/laiondb/laiondb/query"
 	"github.com/spf13/pflag"
 )
 
@@ -52,6 +54,9 @@ func main() {
 
 // run dispatches args to a subcommand and returns the exit code.
 func run(e *env, args []string) int {
+	if len(args) >= 2 && args[0] == "help" {
+		return help(e, args[1])
+	}
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		usage(e.stdout)
 		if len(args) == 0 {
@@ -105,7 +110,7 @@ func usage(w io.Writer) {
 	for _, n := range names {
 		fmt.Fprintf(w, "  %-10s %s\n", n, commands[n].summary)
 	}
-	fmt.Fprintln(w, "\nRun 'laiondb COMMAND --help' for a command's flags.")
+	fmt.Fprintln(w, "\nRun 'laiondb COMMAND --help' for a command's flags, 'laiondb help query' for the query\nlanguage and 'laiondb help models' for exporting a CLIP model.")
 }
 
 // usageErrorf returns an error that prints the command's usage.
@@ -116,4 +121,22 @@ func usageErrorf(format string, args ...any) error {
 func isTerminal(f *os.File) bool {
 	fi, err := f.Stat()
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// help prints a topic: the query language's manual, how to export a model,
+// or a command's usage.
+func help(e *env, topic string) int {
+	switch topic {
+	case "query":
+		fmt.Fprint(e.stdout, query.Manual())
+		return 0
+	case "models", "model":
+		fmt.Fprint(e.stdout, encode.ModelHelp())
+		return 0
+	}
+	if _, ok := commands[topic]; ok {
+		return run(e, []string{topic, "--help"})
+	}
+	fmt.Fprintf(e.stderr, "laiondb help: no topic %q (topics: query, models, or a command)\n", topic)
+	return 2
 }
