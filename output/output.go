@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+	"unicode/utf8"
 
 	"github.com/laiondb/laiondb/engine"
 	"github.com/laiondb/laiondb/query"
@@ -42,11 +43,28 @@ func share(p *engine.Proportion) string {
 	return pct(p.Share)
 }
 
+// Table cells are cut to these many characters, so that one long value
+// (a URL in "all by url") does not widen every line; JSON and CSV hold
+// the full values.
+const (
+	labelWidth = 60
+	cellWidth  = 100
+)
+
+// clip cuts s to at most n characters, marking a cut with "…".
+func clip(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:n-1]) + "…"
+}
+
 func label(v string, null bool) string {
 	if null {
 		return "(null)"
 	}
-	return strconv.Quote(v)
+	return strconv.Quote(clip(v, labelWidth))
 }
 
 func yesNo(b bool) string {
@@ -156,7 +174,7 @@ func cell(s *string) string {
 	if s == nil {
 		return "(null)"
 	}
-	return strconv.Quote(*s)
+	return strconv.Quote(clip(*s, cellWidth))
 }
 
 // CSVHeader is the header line WriteCSV writes.

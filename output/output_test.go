@@ -5,11 +5,13 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/laiondb/laiondb/engine"
 	"github.com/laiondb/laiondb/engine/enginetest"
@@ -127,5 +129,36 @@ print(json.dumps(out))
 		if counts[k] != n {
 			t.Errorf("pandas: %q × %d, want %d", k, counts[k], n)
 		}
+	}
+}
+
+// TestWideCells: one long value does not widen every line of the table;
+// JSON keeps it whole.
+func TestWideCells(t *testing.T) {
+	n := 50
+	urls := make([]string, n)
+	for i := range urls {
+		urls[i] = fmt.Sprintf("https://x/%d", i)
+	}
+	urls[7] = "https://example.com/" + strings.Repeat("very-long-path/", 200)
+	s := enginetest.New(n).AddStrings("url", urls, nil)
+	res, err := engine.Run(context.Background(), s, query.MustParse("all by url"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tb bytes.Buffer
+	output.WriteTable(&tb, res)
+	for _, l := range strings.Split(tb.String(), "\n") {
+		if utf8.RuneCountInString(l) > 200 {
+			t.Fatalf("table line of %d characters: %.120s…", utf8.RuneCountInString(l), l)
+		}
+	}
+	if !strings.Contains(tb.String(), "…") {
+		t.Error("the long value is not marked as cut")
+	}
+	var jb bytes.Buffer
+	output.WriteJSON(&jb, res)
+	if !strings.Contains(jb.String(), urls[7]) {
+		t.Error("JSON lost the full value")
 	}
 }
