@@ -48,6 +48,8 @@ type Plan struct {
 	// onePass: an all source without limit or post where computes the
 	// statistics during the scan that evaluates where.
 	onePass bool
+	// notes go into Result.Notes.
+	notes []string
 }
 
 // compiled is a compiled predicate and the columns it reads.
@@ -134,6 +136,7 @@ func NewPlan(q *query.Query, s Store, opts *Options) (*Plan, error) {
 		sch.by = append(sch.by, name)
 	}
 	p.stats = planStats(sch)
+	p.notes = sch.notes
 	p.nsfw, p.text, p.url = sch.has("nsfw"), sch.has("text"), sch.has("url")
 	_, isAll := q.Source.(*query.AllSource)
 	p.onePass = isAll && q.Limit < 0 && q.Post == nil
@@ -408,6 +411,7 @@ func describeTarget(t *query.TargetNode) string {
 // columns of the store) the plan was made for.
 func (p *Plan) Run(ctx context.Context, s Store) (*Result, error) {
 	res := &Result{
+		Notes:       p.notes,
 		Query:       p.q.String(),
 		Fingerprint: s.Fingerprint(),
 		Exact:       true,

@@ -53,6 +53,8 @@ type schema struct {
 	cols     map[string]table.Type // the store's columns
 	lexicons []*lexicon            // essay2021, then Options.Lexicons by name
 	by       []string              // the columns named by "by"
+	// notes say why a statistic the reader may expect is not computed.
+	notes []string
 }
 
 // has returns name if the store has that column, "" if not.

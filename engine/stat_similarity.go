@@ -12,7 +12,12 @@ import (
 
 func init() {
 	register(30, func(s *schema) []statistic {
-		if t, ok := s.cols["similarity"]; !ok || (t != table.TypeFloat && t != table.TypeInt) {
+		t, ok := s.cols["similarity"]
+		if !ok {
+			return nil
+		}
+		if t != table.TypeFloat && t != table.TypeInt {
+			s.notes = append(s.notes, "the similarity column holds "+t.String()+" values, not numbers, so its distribution is not computed")
 			return nil
 		}
 		return []statistic{{desc: "similarity", cols: []string{"similarity"}, new: func() stat {

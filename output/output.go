@@ -100,6 +100,9 @@ func WriteTable(w io.Writer, r *engine.Result) error {
 		}
 		p("method\t%s\n", s.Method)
 	}
+	for _, n := range r.Notes {
+		p("note\t%s\n", n)
+	}
 	labels := func(lc *engine.LabelCounts) {
 		p("\n%s\tcount\tshare\n", lc.Column)
 		for _, v := range lc.Values {
@@ -219,6 +222,9 @@ func WriteCSV(w io.Writer, r *engine.Result) error {
 	rec("summary", "", "vectors_scanned", "", r.VectorsScanned, nil, nil, nil, "")
 	rec("summary", "", "selected", "", r.Selected, nil, nil, nil, "")
 	val("summary", "plan", r.Plan)
+	for _, n := range r.Notes {
+		val("summary", "note", n)
+	}
 	if s := r.Search; s != nil {
 		val("search", "kind", s.Kind)
 		if s.Kind == "knn" {

@@ -6,6 +6,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -160,5 +161,25 @@ func TestWideCells(t *testing.T) {
 	output.WriteJSON(&jb, res)
 	if !strings.Contains(jb.String(), urls[7]) {
 		t.Error("JSON lost the full value")
+	}
+}
+
+// TestStringSimilarityNote: a similarity column of strings gets no
+// distribution, and every format says why.
+func TestStringSimilarityNote(t *testing.T) {
+	s := enginetest.New(3).AddStrings("similarity", []string{"0.3", "0.4", "x"}, nil)
+	res, err := engine.Run(context.Background(), s, query.MustParse("all"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Similarity != nil || len(res.Notes) != 1 || !strings.Contains(res.Notes[0], "string values, not numbers") {
+		t.Fatalf("similarity %+v, notes %q", res.Similarity, res.Notes)
+	}
+	for name, w := range map[string]func(io.Writer, *engine.Result) error{"table": output.WriteTable, "json": output.WriteJSON, "csv": output.WriteCSV} {
+		var b bytes.Buffer
+		w(&b, res)
+		if !strings.Contains(b.String(), "not numbers") {
+			t.Errorf("%s output does not say why similarity is missing:\n%s", name, b.String())
+		}
 	}
 }
