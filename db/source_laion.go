@@ -14,9 +14,13 @@ import (
 func init() {
 	mustRegister(Layout{Name: "laion-parts", Order: 1000, Expand: expandParquetParts,
 		Open: func(s Source, o SourceOptions) (SegmentReader, error) {
-			return openParquetSegment(s, o, expectedColumns)
+			return openParquetSegment(s, o, expectedParts)
 		}})
 }
+
+// expectedParts are the columns of a LAION-400M metadata part: the LAION
+// columns and its SAMPLE_ID (clip-retrieval metadata has none).
+var expectedParts = append([]string{"sample_id"}, expectedColumns...)
 
 func expandParquetParts(p string, fi fs.FileInfo) ([]Source, bool, error) {
 	if !fi.IsDir() {

@@ -384,3 +384,23 @@ func TestHelpTopics(t *testing.T) {
 		t.Errorf("help nope: exit %d: %s", code, errs)
 	}
 }
+
+// TestMissingColumnsWarn: a LAION part without TEXT or SAMPLE_ID is
+// ingested with a warning on stderr naming them, and info lists them.
+func TestMissingColumnsWarn(t *testing.T) {
+	tmp := t.TempDir()
+	rows := demodata.Rows(5, 0, 50, nil)
+	path := filepath.Join(tmp, "part.parquet")
+	if err := demodata.WriteParquet(path, "clip-retrieval", rows); err != nil { // no SAMPLE_ID
+		t.Fatal(err)
+	}
+	store := filepath.Join(tmp, "store")
+	code, out, errs := runCmd(t, "ingest", "--store", store, path)
+	if code != 0 || !strings.Contains(errs, "warning: part.parquet lacks the columns sample_id") || strings.Contains(out, "missing") {
+		t.Errorf("ingest: exit %d\nstdout %s\nstderr %s", code, out, errs)
+	}
+	code, out, _ = runCmd(t, "info", "--store", store)
+	if code != 0 || !strings.Contains(out, "missing: sample_id") {
+		t.Errorf("info does not list the missing column: %s", out)
+	}
+}

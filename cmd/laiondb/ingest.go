@@ -123,7 +123,8 @@ func runIngest(e *env, fs *pflag.FlagSet) error {
 			rows += r.Rows
 			fmt.Fprintf(e.stdout, "%s: %d rows", r.Name, r.Rows)
 			if len(r.Missing) > 0 {
-				fmt.Fprintf(e.stdout, "; missing columns: %s", strings.Join(r.Missing, ", "))
+				fmt.Fprintf(e.stderr, "laiondb ingest: warning: %s lacks the columns %s: predicates on them select nothing and their statistics are empty ('laiondb info' lists them per file)\n",
+					r.Name, strings.Join(r.Missing, ", "))
 			}
 			if len(r.Ignored) > 0 {
 				fmt.Fprintf(e.stdout, "; nested columns not stored: %s", strings.Join(r.Ignored, ", "))
