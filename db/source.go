@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/laiondb/laiondb/table"
@@ -202,6 +204,10 @@ type Layout struct {
 	// unusable. If not, it returns !ok and ExpandPaths tries the next
 	// layout. Nil means the layout reads only sources built by hand.
 	Expand func(path string, fi fs.FileInfo) (srcs []Source, ok bool, err error)
+	// Recurse makes ExpandPaths also walk the subfolders of a folder the
+	// layout claimed, offering each to the layouts again (the layout takes
+	// only the folder's own files).
+	Recurse bool
 	// Open opens a source of this layout for reading. It checks what it
 	// can without reading the files through (they exist and parse; the
 	// vector files have the metadata's rows); its errors wrap ErrBadInput
@@ -278,9 +284,38 @@ func openSource(s Source, opts SourceOptions) (SegmentReader, error) {
 // whose files pair by their index (plain or zero-padded); a directory
 // whose first .parquet file has a status column is img2dataset output; a
 // .parquet file is a metadata-only source, and any other directory
-// contributes its .parquet files. Sources come out in a stable order.
+// contributes its .parquet files and, walked in name order, its
+// subfolders, each offered to the layouts again. Sources come out in a
+// stable order. Expand also lists the files left out.
 func ExpandPaths(paths []string) ([]Source, error) {
-	var out []Source
+	e, err := Expand(paths)
+	if err != nil {
+		return nil, err
+	}
+	return e.Sources, nil
+}
+
+// Expansion is what Expand found under some paths.
+type Expansion struct {
+	// Sources are the units to ingest, in a stable order.
+	Sources []Source
+	// Skipped are the files under the given folders that no source
+	// reads, in name order, each with the reason.
+	Skipped []Skip
+}
+
+// Skip is a file Expand leaves out, and why.
+type Skip struct {
+	Path   string `json:"path"`
+	Reason string `json:"reason"`
+}
+
+// Expand is ExpandPaths, and also lists every file under the given folders
+// that no source reads: a README, a .csv, an .npy without its metadata, a
+// .parquet of a clip-retrieval folder without a partner. A path, or a
+// folder tree, that yields no source is an error.
+func Expand(paths []string) (*Expansion, error) {
+	e := &Expansion{}
 	for _, p := range paths {
 		fi, err := os.Stat(p)
 		if err != nil {
@@ -290,9 +325,19 @@ func ExpandPaths(paths []string) ([]Source, error) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, srcs...)
+		if len(srcs) == 0 {
+			return nil, fmt.Errorf("%w: %s: no .parquet files and no metadata/ folder, here or in its subfolders", ErrBadInput, p)
+		}
+		e.Sources = append(e.Sources, srcs...)
+		if fi.IsDir() {
+			skipped, err := skippedFiles(p, srcs)
+			if err != nil {
+				return nil, err
+			}
+			e.Skipped = append(e.Skipped, skipped...)
+		}
 	}
-	return out, nil
+	return e, nil
 }
 
 func expandPath(p string, fi fs.FileInfo) ([]Source, error) {
@@ -304,14 +349,80 @@ func expandPath(p string, fi fs.FileInfo) ([]Source, error) {
 		if err != nil {
 			return nil, err
 		}
-		if ok {
-			return srcs, nil
+		if !ok {
+			continue
 		}
+		if l.Recurse && fi.IsDir() {
+			ents, err := os.ReadDir(p)
+			if err != nil {
+				return nil, fmt.Errorf("%w: %s: %v", ErrBadInput, p, err)
+			}
+			for _, ent := range ents { // ReadDir sorts by name
+				if !ent.IsDir() {
+					continue
+				}
+				sub := filepath.Join(p, ent.Name())
+				sfi, err := os.Stat(sub)
+				if err != nil {
+					return nil, fmt.Errorf("db: %w", err)
+				}
+				more, err := expandPath(sub, sfi)
+				if err != nil {
+					return nil, err
+				}
+				// A unit found in a subfolder is named by its path below
+				// the folder given, so that a/part-0.parquet and
+				// b/part-0.parquet are two files, not one name twice.
+				for i := range more {
+					if more[i].Name == "" {
+						more[i].Name = filepath.Join(ent.Name(), filepath.Base(more[i].Metadata))
+					} else if !strings.HasPrefix(more[i].Name, ent.Name()+"/") {
+						more[i].Name = filepath.Join(ent.Name(), more[i].Name)
+					}
+				}
+				srcs = append(srcs, more...)
+			}
+		}
+		return srcs, nil
 	}
 	if !fi.IsDir() {
 		return nil, fmt.Errorf("%w: %s: expected a .parquet file or a folder (name .npy files with their parquet file)", ErrBadInput, p)
 	}
 	return nil, fmt.Errorf("%w: %s: no layout recognises this folder", ErrBadInput, p)
+}
+
+// skippedFiles lists the regular files under dir that no source reads.
+func skippedFiles(dir string, srcs []Source) ([]Skip, error) {
+	used := map[string]bool{}
+	for _, s := range srcs {
+		for _, f := range []string{s.Metadata, s.ImageEmb, s.TextEmb} {
+			if f != "" {
+				used[filepath.Clean(f)] = true
+			}
+		}
+	}
+	var out []Skip
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return fmt.Errorf("%w: %s: %v", ErrBadInput, path, err)
+		}
+		if d.IsDir() || used[filepath.Clean(path)] {
+			return nil
+		}
+		reason := "not a .parquet or .npy file"
+		switch filepath.Ext(path) {
+		case ".npy":
+			reason = "an .npy file without its metadata parquet (name it with --img-emb/--text-emb)"
+		case ".parquet":
+			reason = "a .parquet file that its folder's layout does not read (no partner files, or not in metadata/)"
+		}
+		if !d.Type().IsRegular() {
+			reason = "not a regular file"
+		}
+		out = append(out, Skip{Path: path, Reason: reason})
+		return nil
+	})
+	return out, err
 }
 
 // missingColumns lists the names in want that cols lacks.

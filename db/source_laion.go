@@ -1,7 +1,6 @@
 package db
 
 import (
-	"fmt"
 	"io/fs"
 	"path/filepath"
 	"sort"
@@ -9,10 +8,10 @@ import (
 
 // The "laion-parts" layout reads LAION-400M metadata parts, and any other
 // parquet files: a .parquet file is a metadata-only unit named by its base
-// name, and a folder contributes each of its .parquet files. It takes any
-// folder, so it comes last.
+// name, and a folder contributes each of its .parquet files (ExpandPaths
+// walks its subfolders too). It takes any folder, so it comes last.
 func init() {
-	mustRegister(Layout{Name: "laion-parts", Order: 1000, Expand: expandParquetParts,
+	mustRegister(Layout{Name: "laion-parts", Order: 1000, Expand: expandParquetParts, Recurse: true,
 		Open: func(s Source, o SourceOptions) (SegmentReader, error) {
 			return openParquetSegment(s, o, expectedParts)
 		}})
@@ -32,9 +31,6 @@ func expandParquetParts(p string, fi fs.FileInfo) ([]Source, bool, error) {
 	files, err := filepath.Glob(filepath.Join(p, "*.parquet"))
 	if err != nil {
 		return nil, true, err
-	}
-	if len(files) == 0 {
-		return nil, true, fmt.Errorf("%w: %s: no .parquet files and no metadata/ folder", ErrBadInput, p)
 	}
 	sort.Strings(files)
 	out := make([]Source, 0, len(files))

@@ -404,3 +404,34 @@ func TestMissingColumnsWarn(t *testing.T) {
 		t.Errorf("info does not list the missing column: %s", out)
 	}
 }
+
+// TestIngestNestedFolder: a nested download is walked; every file left out
+// is named with its reason and counted; --strict refuses instead.
+func TestIngestNestedFolder(t *testing.T) {
+	tmp := t.TempDir()
+	root := filepath.Join(tmp, "laion")
+	if _, _, err := demodata.LAION400M(filepath.Join(root, "a"), demodata.Config{Seed: 1, Parts: 1, Rows: 100}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := demodata.LAION400M(filepath.Join(root, "sub", "b"), demodata.Config{Seed: 2, Parts: 2, Rows: 100}); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(root, "README.md"), []byte("readme"), 0o644)
+	os.WriteFile(filepath.Join(root, "sub", "stats.csv"), []byte("a,b"), 0o644)
+	os.WriteFile(filepath.Join(root, "sub", "stray.npy"), []byte("x"), 0o644)
+	store := filepath.Join(tmp, "store")
+	code, _, errs := runCmd(t, "ingest", "--store", store, "--strict", root)
+	if code != 1 || !strings.Contains(errs, "3 files would be left out") {
+		t.Errorf("--strict: exit %d: %s", code, errs)
+	}
+	code, out, errs := runCmd(t, "ingest", "--store", store, root)
+	if code != 0 || !strings.Contains(out, "ingested 300 rows") || !strings.Contains(out, "3 files skipped") {
+		t.Errorf("nested ingest: exit %d\n%s\n%s", code, out, errs)
+	}
+	for _, w := range []string{"skipped " + filepath.Join(root, "README.md") + ": not a .parquet",
+		"skipped " + filepath.Join(root, "sub", "stats.csv"), "stray.npy: an .npy file without its metadata"} {
+		if !strings.Contains(errs, w) {
+			t.Errorf("stderr lacks %q:\n%s", w, errs)
+		}
+	}
+}

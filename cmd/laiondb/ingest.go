@@ -23,6 +23,7 @@ var ingestFlags struct {
 	quiet    bool
 	model    string
 	noIndex  bool
+	strict   bool
 	idx      indexParams
 }
 
@@ -33,8 +34,9 @@ func init() {
 		usage: "--store DIR PATH...\n\n" +
 			"PATH is a .parquet metadata file (LAION-400M part), a folder of them, a clip-retrieval\n" +
 			"embedding folder (img_emb/, text_emb/, metadata/), or an img2dataset output folder (every\n" +
-			"row is stored, whatever its status). To pair one .npy with one parquet file,\n" +
-			"give the parquet file and --img-emb (and --text-emb).",
+			"row is stored, whatever its status). Folders are walked with their subfolders; every\n" +
+			"file left out is listed on stderr with the reason. To pair one .npy with one parquet\n" +
+			"file, give the parquet file and --img-emb (and --text-emb).",
 		flags: func(fs *pflag.FlagSet) {
 			f := &ingestFlags
 			f.store.add(fs)
@@ -46,6 +48,7 @@ func init() {
 			fs.BoolVar(&f.noIndex, "no-index", false, "do not add the new rows to the vector index now (searches scan them exactly until 'laiondb index')")
 			f.idx.add(fs)
 			fs.BoolVarP(&f.quiet, "quiet", "q", false, "no progress bar")
+			fs.BoolVar(&f.strict, "strict", false, "refuse to ingest when a folder holds files that would be left out")
 		},
 		run: runIngest,
 	})
@@ -58,15 +61,26 @@ func runIngest(e *env, fs *pflag.FlagSet) error {
 		return usageErrorf("no files to ingest")
 	}
 	var srcs []db.Source
+	skipped := 0
 	if f.imgEmb != "" || f.textEmb != "" || f.name != "" {
 		if len(paths) != 1 || !strings.HasSuffix(paths[0], ".parquet") {
 			return usageErrorf("--img-emb, --text-emb and --name go with exactly one .parquet file")
 		}
 		srcs = []db.Source{{Name: f.name, Metadata: paths[0], ImageEmb: f.imgEmb, TextEmb: f.textEmb}}
 	} else {
-		var err error
-		if srcs, err = db.ExpandPaths(paths); err != nil {
+		exp, err := db.Expand(paths)
+		if err != nil {
 			return err
+		}
+		srcs = exp.Sources
+		for _, sk := range exp.Skipped {
+			fmt.Fprintf(e.stderr, "laiondb ingest: skipped %s: %s\n", sk.Path, sk.Reason)
+		}
+		if n := len(exp.Skipped); n > 0 {
+			if f.strict {
+				return fmt.Errorf("%d files would be left out (listed above); without --strict they are skipped", n)
+			}
+			skipped = n
 		}
 	}
 	_, statErr := os.Stat(f.store.dir)
@@ -142,6 +156,10 @@ func runIngest(e *env, fs *pflag.FlagSet) error {
 		return discard(err)
 	}
 	el := time.Since(start)
-	fmt.Fprintf(e.stdout, "ingested %d rows in %.1fs (%.0f rows/s)\n", rows, el.Seconds(), float64(rows)/el.Seconds())
+	fmt.Fprintf(e.stdout, "ingested %d rows in %.1fs (%.0f rows/s)", rows, el.Seconds(), float64(rows)/el.Seconds())
+	if skipped > 0 {
+		fmt.Fprintf(e.stdout, "; %d files skipped (listed on stderr)", skipped)
+	}
+	fmt.Fprintln(e.stdout)
 	return nil
 }
