@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"regexp"
 	"slices"
 	"sort"
@@ -23,11 +24,18 @@ type Options struct {
 	// reported, besides essay2021, and can be used in the query.
 	Lexicons map[string][]string
 	// Rows is how many selected rows to include in Result.Rows, with their
-	// text and url; 0 includes none.
+	// text and url; 0 includes none, AllRows every selected row.
 	Rows int
+	// Columns, when not empty, are the columns each row of Result.Rows
+	// shows (ResultRow.Columns), instead of sample_id, nsfw, url and text.
+	// A column the store lacks is an error.
+	Columns []string
 	// Exact forces an exact vector search.
 	Exact bool
 }
+
+// AllRows asks Options.Rows for every selected row.
+const AllRows = math.MaxInt32
 
 // fetchChunk is the number of rows fetched at once.
 const fetchChunk = 1 << 16
@@ -48,6 +56,8 @@ type Plan struct {
 	// onePass: an all source without limit or post where computes the
 	// statistics during the scan that evaluates where.
 	onePass bool
+	// rowCols are the store columns of Options.Columns, resolved.
+	rowCols []string
 	// notes go into Result.Notes.
 	notes []string
 }
@@ -134,6 +144,18 @@ func NewPlan(q *query.Query, s Store, opts *Options) (*Plan, error) {
 			return nil, err
 		}
 		sch.by = append(sch.by, name)
+	}
+	for _, c := range opts.Columns {
+		name := strings.ToLower(c)
+		if _, ok := pl.cols[name]; !ok && name == "caption" {
+			name = "text"
+		}
+		if _, ok := pl.cols[name]; !ok {
+			return nil, fmt.Errorf("query: no column %q to show in the rows (the store has: %s)", c, strings.Join(pl.names, ", "))
+		}
+		if !slices.Contains(p.rowCols, name) {
+			p.rowCols = append(p.rowCols, name)
+		}
 	}
 	p.stats = planStats(sch)
 	p.notes = sch.notes
@@ -387,8 +409,11 @@ func (p *Plan) describe(method string) string {
 		}
 	}
 	line("statistics of the selected rows: %s", strings.Join(st, ", "))
-	if p.opts.Rows > 0 {
-		line("rows: first %d selected rows with text and url", p.opts.Rows)
+	switch {
+	case p.opts.Rows == AllRows:
+		line("rows: every selected row with %s", p.rowColumnsText())
+	case p.opts.Rows > 0:
+		line("rows: first %d selected rows with %s", p.opts.Rows, p.rowColumnsText())
 	}
 	return b.String()
 }
@@ -412,6 +437,7 @@ func describeTarget(t *query.TargetNode) string {
 func (p *Plan) Run(ctx context.Context, s Store) (*Result, error) {
 	res := &Result{
 		Notes:       p.notes,
+		RowColumns:  p.rowCols,
 		Query:       p.q.String(),
 		Fingerprint: s.Fingerprint(),
 		Exact:       true,
@@ -610,9 +636,13 @@ func (p *Plan) fetchRows(ctx context.Context, s Store, rows []uint32, scores []f
 		return nil, nil
 	}
 	var cols []string
-	for _, c := range []string{"sample_id", p.nsfw, p.url, p.text} {
-		if c != "" {
-			cols = append(cols, c)
+	if len(p.opts.Columns) > 0 {
+		cols = p.rowCols
+	} else {
+		for _, c := range []string{"sample_id", p.nsfw, p.url, p.text} {
+			if c != "" {
+				cols = append(cols, c)
+			}
 		}
 	}
 	b, err := s.Fetch(ctx, rows, cols)
@@ -638,6 +668,13 @@ func (p *Plan) fetchRows(ctx context.Context, s Store, rows []uint32, scores []f
 		if scores != nil {
 			sc := scores[i]
 			rr.Score = &sc
+		}
+		if len(p.opts.Columns) > 0 {
+			rr.Columns = make(map[string]*string, len(cols))
+			for _, c := range cols {
+				rr.Columns[c] = str(c, i)
+			}
+			continue
 		}
 		if c := b.Cols["sample_id"]; c != nil && c.Type == table.TypeInt && !c.IsNull(i) {
 			id := c.Int[i]
@@ -799,4 +836,12 @@ func patternOffset(text string, pos, at int) int {
 // floatLit prints f as the query language writes a float literal.
 func floatLit(f float64) string {
 	return (&query.Literal{Kind: query.LitFloat, Float: f}).String()
+}
+
+// rowColumnsText names what each row of Result.Rows shows.
+func (p *Plan) rowColumnsText() string {
+	if len(p.rowCols) > 0 {
+		return "columns " + strings.Join(p.rowCols, ", ")
+	}
+	return "text and url"
 }

@@ -46,6 +46,9 @@ type Result struct {
 	// Notes say why a statistic is missing that a reader may expect (a
 	// similarity column of strings, say).
 	Notes []string `json:"notes,omitempty"`
+	// RowColumns are the columns each row shows when Options.Columns
+	// names them, in that order.
+	RowColumns []string `json:"row_columns,omitempty"`
 	// Rows holds the first Options.Rows selected rows.
 	Rows []ResultRow `json:"rows,omitempty"`
 
@@ -119,6 +122,10 @@ type ResultRow struct {
 	NSFW     *string  `json:"nsfw,omitempty"`
 	URL      *string  `json:"url,omitempty"`
 	Text     *string  `json:"text,omitempty"`
+	// Columns holds, when Options.Columns names them, those columns'
+	// values as Python's str() gives them (nil for null), instead of
+	// SampleID, NSFW, URL and Text.
+	Columns map[string]*string `json:"columns,omitempty"`
 }
 
 // wilsonZ is the 97.5% quantile of the standard normal distribution.

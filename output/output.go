@@ -145,8 +145,27 @@ func WriteTable(w io.Writer, r *engine.Result) error {
 		p("\t%d\t%s\t%s\t%s\t%s\t%s\t%d\n", s.Valid, ffloat(s.Min), ffloat(s.Q1), ffloat(s.Median), ffloat(s.Q3), ffloat(s.Max), s.Below03)
 		p("invalid\t%d\t(null %d, NaN %d, > 1: %d, < -1: %d)\n", s.Invalid, s.Null, s.NaN, s.Above1, s.BelowMinus1)
 	}
-	if len(r.Rows) > 0 {
-		p("\nrow\tsource\tscore\tsample_id\tnsfw\turl\ttext\n")
+	if len(r.Rows) > 0 && len(r.RowColumns) > 0 {
+		p("\nrow\tsource\tscore\t%s\n", strings.Join(r.RowColumns, "\t"))
+		for _, row := range r.Rows {
+			score := ""
+			if row.Score != nil {
+				score = strconv.FormatFloat(float64(*row.Score), 'f', 4, 32)
+			}
+			cells := make([]string, len(r.RowColumns))
+			for i, c := range r.RowColumns {
+				cells[i] = cell(row.Columns[c])
+			}
+			p("%d\t%s:%d\t%s\t%s\n", row.Row, row.File, row.FileRow, score, strings.Join(cells, "\t"))
+		}
+	} else if len(r.Rows) > 0 {
+		// The nsfw column only when the store has one (Result.NSFW).
+		nsfw := r.NSFW != nil
+		if nsfw {
+			p("\nrow\tsource\tscore\tsample_id\tnsfw\turl\ttext\n")
+		} else {
+			p("\nrow\tsource\tscore\tsample_id\turl\ttext\n")
+		}
 		for _, row := range r.Rows {
 			score, id := "", ""
 			if row.Score != nil {
@@ -155,8 +174,12 @@ func WriteTable(w io.Writer, r *engine.Result) error {
 			if row.SampleID != nil {
 				id = strconv.FormatInt(*row.SampleID, 10)
 			}
-			p("%d\t%s:%d\t%s\t%s\t%s\t%s\t%s\n", row.Row, row.File, row.FileRow, score, id,
-				cell(row.NSFW), cell(row.URL), cell(row.Text))
+			if nsfw {
+				p("%d\t%s:%d\t%s\t%s\t%s\t%s\t%s\n", row.Row, row.File, row.FileRow, score, id,
+					cell(row.NSFW), cell(row.URL), cell(row.Text))
+			} else {
+				p("%d\t%s:%d\t%s\t%s\t%s\t%s\n", row.Row, row.File, row.FileRow, score, id, cell(row.URL), cell(row.Text))
+			}
 		}
 	}
 	p("\nplan\n")
@@ -311,6 +334,11 @@ func WriteCSV(w io.Writer, r *engine.Result) error {
 		}{{"nsfw", row.NSFW}, {"url", row.URL}, {"text", row.Text}} {
 			if kv.v != nil {
 				rec("row", g, k, kv.k, -1, nil, nil, nil, *kv.v)
+			}
+		}
+		for _, c := range r.RowColumns {
+			if v := row.Columns[c]; v != nil {
+				rec("row", g, k, c, -1, nil, nil, nil, *v)
 			}
 		}
 	}

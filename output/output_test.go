@@ -183,3 +183,18 @@ func TestStringSimilarityNote(t *testing.T) {
 		}
 	}
 }
+
+// TestRowsWithoutNSFW: printed rows of a store without an nsfw column do
+// not show one full of (null).
+func TestRowsWithoutNSFW(t *testing.T) {
+	s := enginetest.New(3).AddStrings("text", []string{"a", "b", "c"}, nil).AddStrings("url", []string{"u", "v", "w"}, nil)
+	res, err := engine.Run(context.Background(), s, query.MustParse("all"), &engine.Options{Rows: engine.AllRows})
+	if err != nil || len(res.Rows) != 3 {
+		t.Fatalf("%v, %d rows", err, len(res.Rows))
+	}
+	var b bytes.Buffer
+	output.WriteTable(&b, res)
+	if strings.Contains(b.String(), "nsfw") || strings.Contains(b.String(), "(null)") {
+		t.Errorf("rows show an nsfw column the store lacks:\n%s", b.String())
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -433,5 +434,40 @@ func TestIngestNestedFolder(t *testing.T) {
 		if !strings.Contains(errs, w) {
 			t.Errorf("stderr lacks %q:\n%s", w, errs)
 		}
+	}
+}
+
+// TestRowsColumns: --columns chooses what printed rows show, --rows all
+// prints every selected row, and a column the store lacks is named.
+func TestRowsColumns(t *testing.T) {
+	_, store := testStore(t)
+	code, out, errs := runCmd(t, "query", "--store", store, "--rows", "all", "--columns", "similarity,license,caption",
+		"all where text contains 'desi aunty'")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	var selected int
+	fmt.Sscanf(out[strings.Index(out, "selected"):], "selected %d rows", &selected)
+	header := regexp.MustCompile(`(?m)^row +source +score +similarity +license +text *$`)
+	if selected == 0 || !header.MatchString(out) || strings.Count(out, ".parquet:") != selected {
+		t.Errorf("--rows all --columns: %d selected\n%s", selected, out)
+	}
+	code, out, _ = runCmd(t, "query", "--store", store, "--format", "json", "--rows", "2", "--columns", "url,width", "all")
+	var res struct {
+		RowColumns []string `json:"row_columns"`
+		Rows       []struct {
+			Columns map[string]*string `json:"columns"`
+		} `json:"rows"`
+	}
+	if code != 0 || json.Unmarshal([]byte(out), &res) != nil || len(res.Rows) != 2 || len(res.RowColumns) != 2 || res.Rows[0].Columns["width"] == nil {
+		t.Errorf("JSON rows with --columns: %s", out)
+	}
+	code, _, errs = runCmd(t, "query", "--store", store, "--rows", "3", "--columns", "punsafe", "all")
+	if code != 1 || !strings.Contains(errs, `no column "punsafe" to show`) {
+		t.Errorf("unknown column: exit %d: %s", code, errs)
+	}
+	code, _, errs = runCmd(t, "query", "--store", store, "--columns", "url", "all")
+	if code != 2 || !strings.Contains(errs, "--rows") {
+		t.Errorf("--columns without --rows: exit %d: %s", code, errs)
 	}
 }

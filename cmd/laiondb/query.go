@@ -24,7 +24,8 @@ var queryFlags struct {
 	store    storeFlags
 	model    modelFlags
 	format   string
-	rows     int
+	rows     string
+	columns  []string
 	explain  bool
 	exact    bool
 	exactMax int
@@ -46,7 +47,8 @@ func init() {
 			f.store.add(fs)
 			f.model.add(fs)
 			fs.StringVar(&f.format, "format", "table", "output format: table, json or csv")
-			fs.IntVar(&f.rows, "rows", 0, "also print the first N selected rows (id, source file and row, score, nsfw, url, text)")
+			fs.StringVar(&f.rows, "rows", "0", "also print the first N selected rows, or all of them (all): source file and row, score, and the columns of --columns")
+			fs.StringSliceVar(&f.columns, "columns", nil, "columns the printed rows show (default: sample_id, nsfw, url, text, those the store has)")
 			fs.BoolVar(&f.explain, "explain", false, "print the plan without running it")
 			fs.BoolVar(&f.exact, "exact", false, "answer vector searches by an exact scan")
 			fs.IntVar(&f.exactMax, "exact-up-to", 0, "scan exactly whenever a knn search has at most this many candidate vectors, index or not (default 1048576; -1: use the index whenever there is one)")
@@ -67,14 +69,22 @@ func runQuery(e *env, fs *pflag.FlagSet) error {
 	default:
 		return usageErrorf("--format %q: want table, json or csv", f.format)
 	}
-	if f.rows < 0 {
-		return usageErrorf("--rows %d: want a number of rows, 0 or more", f.rows)
+	rows := engine.AllRows
+	if f.rows != "all" {
+		n, err := strconv.Atoi(f.rows)
+		if err != nil || n < 0 {
+			return usageErrorf("--rows %s: want a number of rows, 0 or more, or all", f.rows)
+		}
+		rows = n
+	}
+	if len(f.columns) > 0 && rows == 0 {
+		return usageErrorf("--columns says what --rows prints: give --rows N or --rows all too")
 	}
 	lex, err := laiondb.Lexicons(f.lexicons)
 	if err != nil {
 		return err
 	}
-	opts := &engine.Options{Rows: f.rows, Exact: f.exact, Lexicons: lex}
+	opts := &engine.Options{Rows: rows, Columns: f.columns, Exact: f.exact, Lexicons: lex}
 	d, err := f.store.openAudit(e, &laiondb.Options{ReadOnly: true, Model: f.model.dir, Vocab: f.model.vocab, ORTLib: f.model.ortLib,
 		Tune: func(o *db.Options) { o.EfSearch, o.ExactUpTo = f.ef, f.exactMax }})
 	if err != nil {
