@@ -14,7 +14,7 @@ import (
 )
 
 // ErrDimension is returned when a query or matrix has the wrong dimension.
-var ErrDimension = errors.New("hnsw: dimension mismatch")
+var ErrDimension = errors.New("vector: dimension mismatch")
 
 // Hit is one search result: a store row and its score, the inner product
 // of the query with the row as the matrix computes it (Matrix.Dot: the
@@ -376,7 +376,7 @@ func ExactRange(ctx context.Context, m Matrix, q []float32, min float32, allow A
 		return nil, 0, err
 	}
 	if math.IsNaN(float64(min)) {
-		return nil, 0, fmt.Errorf("hnsw: exact range: threshold is NaN")
+		return nil, 0, fmt.Errorf("vector: exact range: threshold is NaN")
 	}
 	n := m.Len()
 	workers := runtime.GOMAXPROCS(0)
