@@ -88,7 +88,12 @@ func (d *DB) checkSegment(v *view, s *Segment, r *CheckReport, add func(string, 
 		var rows, nulls, badUTF8, simInvalid int64
 		nsfw := map[string]int64{}
 		next := uint32(0)
-		err := d.bdb.View(func(txn *badger.Txn) error {
+		bdb := v.metas[s.metaName()]
+		if bdb == nil {
+			add(where, "metadata %s is not open", s.metaName())
+			continue
+		}
+		err := bdb.View(func(txn *badger.Txn) error {
 			prefix := blockKey(s.ID, mc.ID, 0)[:7]
 			it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: false})
 			defer it.Close()

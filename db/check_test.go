@@ -91,7 +91,7 @@ func TestCheck(t *testing.T) {
 		// Find a caption in Badger's files and damage it.
 		var hit string
 		var off int
-		filepath.Walk(filepath.Join(dir, "badger"), func(p string, fi os.FileInfo, err error) error {
+		filepath.Walk(filepath.Join(dir, metaDir), func(p string, fi os.FileInfo, err error) error {
 			if err != nil || fi.IsDir() || hit != "" {
 				return nil
 			}
@@ -102,7 +102,7 @@ func TestCheck(t *testing.T) {
 			return nil
 		})
 		if hit == "" {
-			t.Fatal("no url bytes found in badger files")
+			t.Fatal("no url bytes found in the metadata databases")
 		}
 		flip(t, hit, int64(off))
 		r, err := runCheck(t, dir)

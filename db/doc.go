@@ -24,8 +24,11 @@
 //
 //	MANIFEST.json     format version, dimension, dtype, model, columns, and every
 //	                  ingested file with its size, sha256 and rows: the commit point
-//	LOCK              flock: one writer, or any number of read-only opens
-//	badger/           the metadata, column by column (Badger key-value store)
+//	LOCK              the writer's flock: one writer at a time (readers take none)
+//	meta/             the metadata, column by column, in Badger databases that
+//	                  never change once committed: s00000007 holds segment 7,
+//	                  s00000000-00000031 segments 0 to 31 merged
+//	badger/           format-1 stores: the metadata of their older segments
 //	vectors/img.f16   image embeddings of every row, row r at r×dim×2 (.f32: ×4)
 //	vectors/txt.f16   text embeddings, laid out the same way
 //	vectors/img.hnsw  the HNSW graph over the image embeddings with their SQ8
@@ -37,7 +40,8 @@
 // contiguous range of rows, and every row keeps its source file and row
 // number in that file.
 //
-// Badger keys are 'b' segment:u32 column:u16 start:u32 (big-endian), each
+// Each segment's blocks are in the database its manifest entry names
+// (Segment.Meta). Badger keys are 'b' segment:u32 column:u16 start:u32 (big-endian), each
 // holding a block of up to 32768 consecutive rows of one column of one
 // segment: a type byte, the row count, an optional null map, then the values
 // (strings as offsets and bytes; ints and floats as 8-byte little-endian
@@ -49,16 +53,29 @@
 //
 // # Atomicity
 //
-// An ingest writes a segment's blocks and vectors, syncs them, then
+// An ingest writes a segment's blocks into a new database and its vectors
+// past the committed rows, closes the database and syncs the vectors, then
 // replaces the manifest (write, fsync, rename, fsync the directory). A crash
 // or error before the rename leaves debris that the next read-write Open
-// removes: Badger keys of segments the manifest does not list, vector bytes
-// past the committed rows. So the store always holds whole files, and
-// running the same ingest again completes it without duplicates.
+// removes: databases the manifest does not list, vector bytes past the
+// committed rows. So the store always holds whole files, and running the
+// same ingest again completes it without duplicates.
+//
+// At the end of an ingest, the newest databases are merged into one (see
+// mergeRun: as far back as each older one is no larger than the newer ones
+// together), so a store keeps a logarithmic number of them. A merge is a
+// commit of its own; the databases merged away are removed when no process
+// reads them any more.
 //
 // # Concurrency
 //
 // A DB is safe for concurrent use. Reads (Search, Query, Snapshot) see the
 // store as of their start; an ingest running at the same time becomes
 // visible only when it commits.
+//
+// Across processes, one writer may have the store open and any number of
+// readers (Options.ReadOnly) too: a reader opens the databases and vector
+// rows the manifest lists, which the writer never changes, and sees the
+// store as the last commit before its Open left it. A reader that needs
+// later commits opens the store again.
 package db

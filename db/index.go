@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 
 	"github.com/laiondb/laiondb/engine"
+	"github.com/laiondb/laiondb/query"
 	"github.com/laiondb/laiondb/vector"
 )
 
@@ -256,7 +257,16 @@ func (d *DB) buildIndex(ctx context.Context, o *IndexOptions) error {
 // otherwise the index answers for the rows it covers and rows added since
 // are scanned exactly.
 func (v *view) search(ctx context.Context, req engine.SearchRequest) (engine.SearchResult, error) {
-	allow := v.allow(req.Allow)
+	allow := v.allow(req.Allow, req.Space)
+	if req.Space == query.SpaceText {
+		// The index covers the image embeddings only.
+		hits, scanned, err := vector.Exact(ctx, v.txt, req.Vec, req.K, allow)
+		if err != nil {
+			return engine.SearchResult{}, err
+		}
+		return engine.SearchResult{Hits: v.selfFirst(toHits(hits), req.Vec, req.Space, req.K, allow), Exact: true, Scanned: scanned,
+			Method: fmt.Sprintf("exact scan of %d text vectors (the index covers the image embeddings)", scanned)}, nil
+	}
 	cheap := false
 	if limit := v.d.exactUpTo(); v.ix != nil && !req.Exact && limit > 0 {
 		candidates := v.img.Len()
@@ -294,7 +304,7 @@ func (v *view) search(ctx context.Context, req engine.SearchRequest) (engine.Sea
 		if err != nil {
 			return engine.SearchResult{}, err
 		}
-		return engine.SearchResult{Hits: v.selfFirst(toHits(hits), req.Vec, req.K, allow), Exact: true, Scanned: scanned,
+		return engine.SearchResult{Hits: v.selfFirst(toHits(hits), req.Vec, req.Space, req.K, allow), Exact: true, Scanned: scanned,
 			Method: fmt.Sprintf("exact scan of %d vectors%s", scanned, why)}, nil
 	}
 	r, err := v.ix.Search(ctx, req.Vec, req.K, IndexSearch{Effort: ef, Allow: graphAllow})
@@ -322,7 +332,7 @@ func (v *view) search(ctx context.Context, req engine.SearchRequest) (engine.Sea
 		res.Scanned += scanned
 		res.Method += fmt.Sprintf("; plus an exact scan of %d vectors ingested after the index was built", scanned)
 	}
-	res.Hits = v.selfFirst(res.Hits, req.Vec, req.K, allow)
+	res.Hits = v.selfFirst(res.Hits, req.Vec, req.Space, req.K, allow)
 	return res, nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -16,7 +17,9 @@ import (
 	"unicode/utf8"
 
 	"github.com/cespare/xxhash/v2"
+	"github.com/dgraph-io/badger/v4"
 
+	"github.com/laiondb/laiondb/internal/atomicfile"
 	"github.com/laiondb/laiondb/internal/npy"
 	"github.com/laiondb/laiondb/table"
 	"github.com/laiondb/laiondb/vector"
@@ -114,6 +117,9 @@ func (d *DB) Ingest(ctx context.Context, srcs []Source, opts *IngestOptions) ([]
 			o.Progress(done, total)
 		}
 		results = append(results, res)
+	}
+	if err := d.mergeMetas(ctx); err != nil {
+		return results, fmt.Errorf("%w (every source is committed; the next ingest merges again)", err)
 	}
 	if !o.NoIndex {
 		if err := d.buildIndex(ctx, &o.Index); err != nil {
@@ -267,10 +273,14 @@ func (d *DB) ingestOne(ctx context.Context, p *prepared, progress func(int64)) (
 		return res, err
 	}
 	next := m.clone()
+	next.FormatVersion = FormatVersion
 	seg := Segment{ID: m.NextSegment, Name: p.info.Name, Base: m.Rows, Rows: p.info.Rows, Files: p.files,
-		HasImage: p.img != nil, HasText: p.txt != nil}
+		HasImage: p.img != nil, HasText: p.txt != nil, Meta: newMetaName(m.NextSegment)}
 	seg.Stats.Missing = res.Missing
 	for _, c := range p.info.Columns {
+		if c.Name == PairCosColumn {
+			return res, fmt.Errorf("%w: %s has a column %s, the name of the column laiondb computes (the cosine of each row's image and text embeddings); rename it", ErrBadInput, p.info.Path, PairCosColumn)
+		}
 		mc := next.column(c.Name)
 		if mc == nil {
 			if len(next.Columns) >= math.MaxUint16 {
@@ -289,11 +299,22 @@ func (d *DB) ingestOne(ctx context.Context, p *prepared, progress func(int64)) (
 	// From here on, failure must undo what was written.
 	ok := false
 	var img, txt *vecFile
+	wdb, err := d.createMeta(seg.Meta)
+	if err != nil {
+		return res, err
+	}
+	var rdb *badger.DB // wdb reopened read-only, once written
 	defer func() {
 		if ok {
 			return
 		}
-		d.bdb.DropPrefix(segPrefix(keyBlock, seg.ID))
+		if wdb != nil {
+			wdb.Close()
+		}
+		if rdb != nil {
+			rdb.Close()
+		}
+		os.RemoveAll(filepath.Join(d.dir, filepath.FromSlash(seg.Meta)))
 		for _, v := range []*vecFile{img, txt} {
 			if v != nil {
 				v.rollback(m.Rows)
@@ -320,7 +341,7 @@ func (d *DB) ingestOne(ctx context.Context, p *prepared, progress func(int64)) (
 		progress(units / max(unitsPerRow, 1))
 	}
 
-	if err := d.writeColumns(ctx, p, next, &seg, advance); err != nil {
+	if err := d.writeColumns(ctx, wdb, p, next, &seg, advance); err != nil {
 		return res, err
 	}
 	if p.img != nil {
@@ -345,19 +366,44 @@ func (d *DB) ingestOne(ctx context.Context, p *prepared, progress func(int64)) (
 		res.Normalized += seg.NormalizedText
 	}
 
-	// Commit: metadata durable, vectors durable, then the manifest.
-	next.Rows += seg.Rows
-	next.NextSegment++
-	next.Segments = append(next.Segments, seg)
-	if err := d.bdb.Sync(); err != nil {
-		return res, fmt.Errorf("db: syncing metadata: %w", err)
-	}
+	// Commit: vectors durable, metadata durable, then the manifest.
+	rows := next.Rows + seg.Rows
 	for _, v := range []*vecFile{d.imgFile(img), d.txtFile(txt)} {
 		if v != nil {
-			if err := v.commit(next.Rows); err != nil {
+			if err := v.commit(rows); err != nil {
 				return res, err
 			}
 		}
+	}
+	if p.img != nil && p.txt != nil {
+		mc := next.column(PairCosColumn)
+		if mc == nil {
+			if len(next.Columns) >= math.MaxUint16 {
+				return res, fmt.Errorf("%w: %s: too many columns", ErrBadInput, p.info.Path)
+			}
+			next.Columns = append(next.Columns, ManifestColumn{ID: uint16(len(next.Columns)), Name: PairCosColumn, Type: table.TypeFloat})
+			mc = &next.Columns[len(next.Columns)-1]
+		}
+		if err := writePairCos(ctx, wdb, &seg, mc.ID, d.imgFile(img).matrix(rows), d.txtFile(txt).matrix(rows)); err != nil {
+			return res, err
+		}
+		seg.Columns = append(seg.Columns, PairCosColumn)
+	}
+	next.Rows = rows
+	next.NextSegment++
+	next.Segments = append(next.Segments, seg)
+	// Closing the database syncs it; readers open it read-only once the
+	// manifest lists it, and it never changes again.
+	err = wdb.Close()
+	wdb = nil
+	if err != nil {
+		return res, fmt.Errorf("db: syncing metadata: %w", err)
+	}
+	if err := atomicfile.SyncDir(filepath.Join(d.dir, metaDir)); err != nil {
+		return res, fmt.Errorf("db: syncing metadata: %w", err)
+	}
+	if rdb, err = d.openMeta(seg.Meta); err != nil {
+		return res, err
 	}
 	if err := ctx.Err(); err != nil {
 		return res, err
@@ -377,6 +423,9 @@ func (d *DB) ingestOne(ctx context.Context, p *prepared, progress func(int64)) (
 	}
 	d.mu.Lock()
 	d.man = next
+	metas := maps.Clone(d.metas) // views hold the old map
+	metas[seg.Meta] = rdb
+	d.metas = metas
 	if img != nil {
 		d.img = img
 	}
@@ -428,8 +477,8 @@ func (d *DB) vectorFile(name string, m *Manifest) (*vecFile, error) {
 }
 
 // writeColumns writes the metadata columns as blocks, two columns at a time.
-func (d *DB) writeColumns(ctx context.Context, p *prepared, m *Manifest, seg *Segment, advance func(int64)) error {
-	wb := d.bdb.NewWriteBatch()
+func (d *DB) writeColumns(ctx context.Context, bdb *badger.DB, p *prepared, m *Manifest, seg *Segment, advance func(int64)) error {
+	wb := bdb.NewWriteBatch()
 	defer wb.Cancel()
 	var wbMu sync.Mutex
 	set := func(k, v []byte) error {

@@ -19,8 +19,15 @@ import (
 )
 
 // FormatVersion is the store format this package writes. Open refuses a
-// store with a larger version.
-const FormatVersion = 1
+// store with a larger version. Version 2 keeps each segment's column blocks
+// in a Badger database of its own under meta/ (Segment.Meta); version 1
+// kept them all in badger/, which version 2 still reads.
+const FormatVersion = 2
+
+// contentVersion is the version the fingerprint hashes: it changes only when
+// what the store answers changes, not with its layout on disk, so a store
+// re-ingested by a newer laiondb keeps its fingerprint.
+const contentVersion = 1
 
 // manifestName is the manifest's file name in the store directory. The
 // manifest is the store's commit point: an ingest is durable once the new
@@ -152,6 +159,10 @@ type Segment struct {
 	ConvertedFrom string `json:"converted_from,omitempty"`
 	// Stats are per-column statistics of this segment's rows.
 	Stats SegmentStats `json:"stats"`
+	// Meta is the Badger database holding the segment's column blocks, a
+	// path relative to the store ("meta/s00000003"); empty means badger/,
+	// where format-1 stores keep every segment.
+	Meta string `json:"meta,omitempty"`
 }
 
 // SourceFile is one file a segment was read from.
@@ -202,7 +213,7 @@ func (m *Manifest) clone() *Manifest {
 // and each segment's files and rows, in order.
 func (m *Manifest) fingerprint() string {
 	h := sha256.New()
-	fmt.Fprintf(h, "laiondb %d dim=%d dtype=%s\n", m.FormatVersion, m.Dim, m.DType)
+	fmt.Fprintf(h, "laiondb %d dim=%d dtype=%s\n", contentVersion, m.Dim, m.DType)
 	for _, s := range m.Segments {
 		fmt.Fprintf(h, "%s %d %d\n", s.Name, s.Base, s.Rows)
 		for _, f := range s.Files {
@@ -245,11 +256,20 @@ func readManifest(dir string) (*Manifest, error) {
 	if m.FormatVersion < 1 {
 		return nil, fmt.Errorf("%w: %s: format version %d", ErrCorrupt, filepath.Join(dir, manifestName), m.FormatVersion)
 	}
+	for _, seg := range m.Segments {
+		if seg.Meta != "" && !metaNameRE.MatchString(seg.Meta) {
+			return nil, fmt.Errorf("%w: %s: segment %s has metadata in %q, not a database under %s/", ErrCorrupt, filepath.Join(dir, manifestName), seg.Name, seg.Meta, metaDir)
+		}
+	}
 	if m.Index != nil {
 		m.Index.upgrade()
 	}
 	return &m, nil
 }
+
+// metaNameRE matches the names of segment databases (see newMetaName and
+// mergedMetaName).
+var metaNameRE = regexp.MustCompile(`^meta/[a-z0-9-]+$`)
 
 // writeManifest replaces the manifest atomically: write a temporary file,
 // fsync it, rename it over the old one, fsync the directory.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"runtime"
 	"slices"
 	"sort"
@@ -22,10 +23,12 @@ import (
 // and the vector matrices it covers. Ingests that commit later are not
 // seen.
 type view struct {
-	d   *DB
-	m   *Manifest
-	img vector.Matrix
-	txt vector.Matrix
+	d *DB
+	m *Manifest
+	// metas are the store's metadata databases by name (never mutated).
+	metas map[string]*badger.DB
+	img   vector.Matrix
+	txt   vector.Matrix
 	// hasImg, when non-nil, restricts searches to rows that have image
 	// vectors (nil: every row has one).
 	hasImg vector.Ranges
@@ -33,10 +36,65 @@ type view struct {
 	ix     VectorIndex
 	ixRows int64
 	ixErr  error
+	// hasTxt lists the rows that have text vectors (nil: every row has
+	// one, when the store has text vectors).
+	hasTxt vector.Ranges
 	// self is the row whose own embedding Vector returned (a row(N) or
-	// id(N) target), or -1: the searches of this view rank it first among
-	// the rows that tie with it. A view serves one query.
-	self int64
+	// id(N) target), or -1, and selfSpace the space of that embedding:
+	// searches of this view in that space rank it first among the rows
+	// that tie with it. A view serves one query.
+	self      int64
+	selfSpace query.Space
+}
+
+// rowsWith returns the rows of the segments for which has is true, or nil
+// when it is true of every segment.
+func (m *Manifest) rowsWith(has func(*Segment) bool) vector.Ranges {
+	all := true
+	for i := range m.Segments {
+		all = all && has(&m.Segments[i])
+	}
+	if all {
+		return nil
+	}
+	out := vector.Ranges{}
+	for i := range m.Segments {
+		if s := &m.Segments[i]; has(s) {
+			out = append(out, vector.Range{Lo: uint32(s.Base), Hi: uint32(s.Base + s.Rows)})
+		}
+	}
+	return out
+}
+
+// txns holds one read transaction per metadata database a reader uses.
+type txns struct {
+	metas map[string]*badger.DB
+	open  map[string]*badger.Txn
+}
+
+func (v *view) txns() *txns {
+	return &txns{metas: v.metas, open: map[string]*badger.Txn{}}
+}
+
+// of returns the transaction reading segment s's blocks.
+func (t *txns) of(s *Segment) (*badger.Txn, error) {
+	name := s.metaName()
+	if txn := t.open[name]; txn != nil {
+		return txn, nil
+	}
+	bdb := t.metas[name]
+	if bdb == nil {
+		return nil, fmt.Errorf("db: segment %s: its metadata %s is not open", s.Name, name)
+	}
+	txn := bdb.NewTransaction(false)
+	t.open[name] = txn
+	return txn, nil
+}
+
+func (t *txns) discard() {
+	for _, txn := range t.open {
+		txn.Discard()
+	}
 }
 
 func (d *DB) view() (*view, error) {
@@ -45,7 +103,7 @@ func (d *DB) view() (*view, error) {
 	if d.closed {
 		return nil, ErrClosed
 	}
-	v := &view{d: d, m: d.man, ix: d.ix, ixErr: d.ixErr, self: -1}
+	v := &view{d: d, m: d.man, metas: d.metas, ix: d.ix, ixErr: d.ixErr, self: -1}
 	if d.ix != nil && d.man.Index != nil {
 		v.ixRows = d.man.Index.Rows
 	} else {
@@ -57,28 +115,43 @@ func (d *DB) view() (*view, error) {
 	if d.txt != nil {
 		v.txt = d.txt.matrix(d.man.Rows)
 	}
-	all := true
-	for _, s := range d.man.Segments {
-		all = all && s.HasImage
-	}
-	if !all {
-		v.hasImg = vector.Ranges{}
-		for _, s := range d.man.Segments {
-			if s.HasImage {
-				v.hasImg = append(v.hasImg, vector.Range{Lo: uint32(s.Base), Hi: uint32(s.Base + s.Rows)})
-			}
-		}
-	}
+	v.hasImg = d.man.rowsWith(func(s *Segment) bool { return s.HasImage })
+	v.hasTxt = d.man.rowsWith(func(s *Segment) bool { return s.HasText })
 	return v, nil
 }
 
-// Columns lists the store's columns.
+// Columns lists the store's columns, with pair_cos when some rows have
+// both embeddings.
 func (v *view) Columns() []table.ColumnInfo {
 	out := make([]table.ColumnInfo, len(v.m.Columns))
 	for i, c := range v.m.Columns {
 		out[i] = table.ColumnInfo{Name: c.Name, Type: c.Type}
 	}
+	if v.m.column(PairCosColumn) == nil && v.pairCosComputed() {
+		out = append(out, table.ColumnInfo{Name: PairCosColumn, Type: table.TypeFloat})
+	}
 	return out
+}
+
+// pairCosVirtual stands for the pair_cos column of a store whose manifest
+// has none (segments ingested before laiondb stored it).
+var pairCosVirtual = ManifestColumn{ID: math.MaxUint16, Name: PairCosColumn, Type: table.TypeFloat}
+
+// pairCosComputed reports whether some segment has both embeddings.
+func (v *view) pairCosComputed() bool {
+	for i := range v.m.Segments {
+		if s := &v.m.Segments[i]; s.HasImage && s.HasText {
+			return true
+		}
+	}
+	return false
+}
+
+// pairCosOnTheFly reports whether column c of segment s is pair_cos
+// computed as it is read: the segment has both embeddings but was ingested
+// before pair_cos was stored.
+func pairCosOnTheFly(c *ManifestColumn, s *Segment) bool {
+	return c.Name == PairCosColumn && s.HasImage && s.HasText && !slices.Contains(s.Columns, PairCosColumn)
 }
 
 func (v *view) NumRows() int        { return int(v.m.Rows) }
@@ -101,6 +174,8 @@ func (v *view) colsFor(names []string) []ManifestColumn {
 	for _, n := range names {
 		if c := v.m.column(strings.ToLower(n)); c != nil {
 			out = append(out, *c)
+		} else if strings.EqualFold(n, PairCosColumn) && v.pairCosComputed() {
+			out = append(out, pairCosVirtual)
 		}
 	}
 	return out
@@ -134,12 +209,16 @@ func (v *view) Scan(ctx context.Context, names []string, fn func(*table.Batch) e
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			txn := v.d.bdb.NewTransaction(false)
-			defer txn.Discard()
+			txns := v.txns()
+			defer txns.discard()
 			b := &table.Batch{Cols: map[string]*table.Column{}}
 			store := make([]table.Column, len(cols))
 			for job := range next {
-				if err := v.scanBlock(ctx, txn, job, cols, store, b, fn); err != nil {
+				txn, err := txns.of(job.seg)
+				if err == nil {
+					err = v.scanBlock(ctx, txn, job, cols, store, b, fn)
+				}
+				if err != nil {
 					errc <- err
 					cancel()
 					for range next {
@@ -186,6 +265,10 @@ func (v *view) scanBlock(ctx context.Context, txn *badger.Txn, job blockJob, col
 			return fn(b)
 		}
 		c := &store[i]
+		if pairCosOnTheFly(&cols[i], job.seg) {
+			b.Cols[cols[i].Name] = v.pairCosBlock(c, int(job.seg.Base)+int(job.start), job.n)
+			return load(i + 1)
+		}
 		item, err := txn.Get(blockKey(job.seg.ID, cols[i].ID, job.start))
 		if errors.Is(err, badger.ErrKeyNotFound) {
 			nullColumn(c, cols[i].Type, job.n)
@@ -210,6 +293,16 @@ func (v *view) scanBlock(ctx context.Context, txn *badger.Txn, job blockJob, col
 		return inner
 	}
 	return load(0)
+}
+
+// pairCosBlock makes c the pair_cos values of rows [lo, lo+n).
+func (v *view) pairCosBlock(c *table.Column, lo, n int) *table.Column {
+	*c = table.Column{Type: table.TypeFloat, Float: make([]float64, n)}
+	a, b := make([]float32, v.img.Dim), make([]float32, v.txt.Dim)
+	for r := range n {
+		c.Float[r] = pairCos(v.img, v.txt, lo+r, a, b)
+	}
+	return c
 }
 
 // nullColumn makes c an all-null column of n rows.
@@ -244,7 +337,9 @@ func (v *view) Fetch(ctx context.Context, rows []uint32, names []string) (*table
 	}
 	sort.SliceStable(order, func(a, b int) bool { return rows[order[a]] < rows[order[b]] })
 	vals := make([]cell, len(rows))
-	err := v.d.bdb.View(func(txn *badger.Txn) error {
+	txns := v.txns()
+	defer txns.discard()
+	err := func() error {
 		for _, c := range cols {
 			for k := 0; k < len(order); {
 				if err := ctx.Err(); err != nil {
@@ -261,6 +356,17 @@ func (v *view) Fetch(ctx context.Context, rows []uint32, names []string) (*table
 				e := k + 1
 				for e < len(order) && int64(rows[order[e]]) < s.Base+start+blockRows && int64(rows[order[e]]) < s.Base+s.Rows {
 					e++
+				}
+				if pairCosOnTheFly(&c, s) {
+					for _, slot := range order[k:e] {
+						vals[slot] = cell{typ: table.TypeFloat, f: pairCos(v.img, v.txt, int(rows[slot]), nil, nil)}
+					}
+					k = e
+					continue
+				}
+				txn, err := txns.of(s)
+				if err != nil {
+					return err
 				}
 				item, err := txn.Get(blockKey(s.ID, c.ID, uint32(start)))
 				switch {
@@ -302,39 +408,58 @@ func (v *view) Fetch(ctx context.Context, rows []uint32, names []string) (*table
 			out.Cols[c.Name] = col
 		}
 		return nil
-	})
+	}()
 	if err != nil {
 		return nil, err
 	}
 	return out, nil
 }
 
-// allow combines a query's allow-list with the rows that have vectors.
-func (v *view) allow(a *vector.Bitset) vector.AllowList {
+// allow combines a query's allow-list with the rows that have vectors in
+// the space searched.
+func (v *view) allow(a *vector.Bitset, sp query.Space) vector.AllowList {
+	has := v.hasImg
+	if sp == query.SpaceText {
+		has = v.hasTxt
+	}
 	switch {
-	case a == nil && v.hasImg == nil:
+	case a == nil && has == nil:
 		return nil
 	case a == nil:
-		return v.hasImg
-	case v.hasImg == nil:
+		return has
+	case has == nil:
 		return a
 	}
-	return vector.And(a, v.hasImg)
+	return vector.And(a, has)
 }
 
-func (v *view) checkVec(q []float32) error {
-	if v.img.Dim == 0 {
+// matrix returns the embeddings of a space.
+func (v *view) matrix(sp query.Space) vector.Matrix {
+	if sp == query.SpaceText {
+		return v.txt
+	}
+	return v.img
+}
+
+func (v *view) checkVec(q []float32, sp query.Space) error {
+	m := v.matrix(sp)
+	if m.Dim == 0 {
+		if sp == query.SpaceText {
+			if v.img.Dim != 0 {
+				return fmt.Errorf("%w: the store has no text embeddings (ingest a text_emb folder, or search the image embeddings)", ErrNoVectors)
+			}
+		}
 		return ErrNoVectors
 	}
-	if len(q) != v.img.Dim {
-		return fmt.Errorf("%w: query vector has %d dimensions, the store %d", ErrDimension, len(q), v.img.Dim)
+	if len(q) != m.Dim {
+		return fmt.Errorf("%w: query vector has %d dimensions, the store %d", ErrDimension, len(q), m.Dim)
 	}
 	return nil
 }
 
 // Search returns the K nearest rows to req.Vec by inner product.
 func (v *view) Search(ctx context.Context, req engine.SearchRequest) (engine.SearchResult, error) {
-	if err := v.checkVec(req.Vec); err != nil {
+	if err := v.checkVec(req.Vec, req.Space); err != nil {
 		return engine.SearchResult{}, err
 	}
 	return v.search(ctx, req)
@@ -342,13 +467,13 @@ func (v *view) Search(ctx context.Context, req engine.SearchRequest) (engine.Sea
 
 // Within returns every row whose score is at least req.MinScore.
 func (v *view) Within(ctx context.Context, req engine.SearchRequest) (engine.SearchResult, error) {
-	if err := v.checkVec(req.Vec); err != nil {
+	if err := v.checkVec(req.Vec, req.Space); err != nil {
 		return engine.SearchResult{}, err
 	}
 	// Scan down to the band below the threshold, to count the rows whose
 	// float32 cosine is too close to it for its side to be certain.
 	lo := req.MinScore - engine.ScoreTolerance
-	hits, scanned, err := vector.ExactRange(ctx, v.img, req.Vec, lo, v.allow(req.Allow))
+	hits, scanned, err := vector.ExactRange(ctx, v.matrix(req.Space), req.Vec, lo, v.allow(req.Allow, req.Space))
 	if err != nil {
 		return engine.SearchResult{}, err
 	}
@@ -362,17 +487,28 @@ func (v *view) Within(ctx context.Context, req engine.SearchRequest) (engine.Sea
 			keep = append(keep, h)
 		}
 	}
-	return engine.SearchResult{Hits: v.selfFirst(toHits(keep), req.Vec, -1, nil), Exact: true, Scanned: scanned, NearThreshold: band,
-		Method: fmt.Sprintf("exact scan of %d vectors", scanned)}, nil
+	return engine.SearchResult{Hits: v.selfFirst(toHits(keep), req.Vec, req.Space, -1, nil), Exact: true, Scanned: scanned, NearThreshold: band,
+		Method: fmt.Sprintf("exact scan of %d %svectors", scanned, spaceWord(req.Space))}, nil
+}
+
+// spaceWord names the text space in a search method ("text "), and
+// nothing for the default image space.
+func spaceWord(sp query.Space) string {
+	if sp == query.SpaceText {
+		return "text "
+	}
+	return ""
 }
 
 // selfFirst puts the view's self row (a row or id target) first among the
 // hits whose score equals its own, as the query language promises: a
 // duplicate of the target never displaces the target itself. For a k-NN
 // answer (k >= 0) a self row missing from hits joins them when its score
-// reaches the k-th, displacing the last. hits are sorted best first.
-func (v *view) selfFirst(hits []engine.Hit, q []float32, k int, allow vector.AllowList) []engine.Hit {
-	if v.self < 0 {
+// reaches the k-th, displacing the last. hits are sorted best first. A
+// target that is a row's embedding in another space than the one searched
+// is not the row's own vector there, and has no self row.
+func (v *view) selfFirst(hits []engine.Hit, q []float32, sp query.Space, k int, allow vector.AllowList) []engine.Hit {
+	if v.self < 0 || v.selfSpace != sp {
 		return hits
 	}
 	self := uint32(v.self)
@@ -381,7 +517,7 @@ func (v *view) selfFirst(hits []engine.Hit, q []float32, k int, allow vector.All
 		if k < 0 || (allow != nil && !allow.Contains(self)) {
 			return hits
 		}
-		h := engine.Hit{Row: self, Score: v.img.Dot(q, int(self))}
+		h := engine.Hit{Row: self, Score: v.matrix(sp).Dot(q, int(self))}
 		if h.Score != h.Score || (len(hits) >= k && (k == 0 || h.Score < hits[k-1].Score)) {
 			return hits
 		}
@@ -447,10 +583,10 @@ func (v *view) Vector(ctx context.Context, t query.Target) ([]float32, error) {
 			}
 		}
 		var err error
-		if q, err = v.rowVector(row); err != nil {
+		if q, err = v.rowVector(row, t.Space); err != nil {
 			return nil, err
 		}
-		v.self = int64(row)
+		v.self, v.selfSpace = int64(row), t.Space
 	case query.TargetVector:
 		q = append([]float32(nil), t.Vec...)
 	case query.TargetNpy:
@@ -461,8 +597,11 @@ func (v *view) Vector(ctx context.Context, t query.Target) ([]float32, error) {
 	default:
 		return nil, fmt.Errorf("db: unknown target kind %d", t.Kind)
 	}
-	if err := v.checkVec(q); err != nil {
-		return nil, err
+	if v.m.Dim == 0 {
+		return nil, ErrNoVectors
+	}
+	if len(q) != v.m.Dim {
+		return nil, fmt.Errorf("%w: query vector has %d dimensions, the store %d", ErrDimension, len(q), v.m.Dim)
 	}
 	if vector.Normalize(q) == 0 {
 		return nil, fmt.Errorf("db: the query vector is all zeros")
@@ -470,14 +609,18 @@ func (v *view) Vector(ctx context.Context, t query.Target) ([]float32, error) {
 	return q, nil
 }
 
-func (v *view) rowVector(row uint32) ([]float32, error) {
-	if v.img.Dim == 0 {
-		return nil, ErrNoVectors
+func (v *view) rowVector(row uint32, sp query.Space) ([]float32, error) {
+	m, has := v.img, v.hasImg
+	if sp == query.SpaceText {
+		m, has = v.txt, v.hasTxt
 	}
-	if v.hasImg != nil && !v.hasImg.Contains(row) {
-		return nil, fmt.Errorf("%w: row %d has no image embedding", ErrNotFound, row)
+	if m.Dim == 0 {
+		return nil, v.checkVec(nil, sp)
 	}
-	return v.img.Row(int(row), nil), nil
+	if has != nil && !has.Contains(row) {
+		return nil, fmt.Errorf("%w: row %d has no %s embedding", ErrNotFound, row, sp)
+	}
+	return m.Row(int(row), nil), nil
 }
 
 // lookupSampleID finds the row with that SAMPLE_ID (the first, if several)

@@ -13,7 +13,6 @@ import (
 	"syscall"
 
 	"github.com/dgraph-io/badger/v4"
-	"github.com/dgraph-io/badger/v4/options"
 )
 
 // Errors returned by the store. They are wrapped with the operation, file
@@ -50,8 +49,10 @@ type Embedder interface {
 // Options configure Open. The zero value (or nil) is the default: a
 // read-write store, silent.
 type Options struct {
-	// ReadOnly opens the store for reading only; several read-only opens
-	// of one store may coexist, but not with a writer.
+	// ReadOnly opens the store for reading only. Any number of readers,
+	// in any processes, may have the store open, also while one writer
+	// ingests into it: a reader sees the store as the last commit before
+	// its Open left it.
 	ReadOnly bool
 	// Logger receives Badger's messages and laiondb's warnings. Nil means
 	// they are discarded.
@@ -83,15 +84,18 @@ type DB struct {
 	dir  string
 	opts Options
 	lock *os.File
-	bdb  *badger.DB
 
 	ingestMu sync.Mutex // serialises ingests
 	// verified holds the keys of column blocks whose checksum Fetch has
 	// checked; committed blocks never change.
 	verified sync.Map
 
-	mu    sync.RWMutex // guards the fields below
-	man   *Manifest    // immutable; replaced as a whole on commit
+	mu  sync.RWMutex // guards the fields below
+	man *Manifest    // immutable; replaced as a whole on commit
+	// metas are the open metadata databases by name (Segment.Meta); a
+	// database once opened stays open until Close. The map is replaced,
+	// never changed, so views may keep it.
+	metas map[string]*badger.DB
 	img   *vecFile
 	txt   *vecFile
 	ix    VectorIndex // nil without a usable index
@@ -105,10 +109,11 @@ type DB struct {
 // Open opens the store in dir, creating it when dir does not exist or is an
 // empty directory. Nil opts means default options.
 //
-// A writer takes an exclusive lock on the store; a second writer, or a
-// reader while a writer has it open, gets ErrLocked. On a read-write open,
-// debris of an interrupted ingest (rows, vectors and keys beyond what the
-// manifest records) is removed, so the store holds only whole files.
+// A writer takes an exclusive lock on the store; a second writer gets
+// ErrLocked. Readers take no lock and may open the store while a writer
+// ingests. On a read-write open, debris of an interrupted ingest (metadata
+// databases and vector bytes beyond what the manifest records) is removed,
+// so the store holds only whole files.
 func Open(dir string, opts *Options) (*DB, error) {
 	var o Options
 	if opts != nil {
@@ -121,6 +126,11 @@ func Open(dir string, opts *Options) (*DB, error) {
 		o.Warn = func(string) {}
 	}
 	d, err := openOnce(dir, o)
+	for try := 0; errors.Is(err, errMoved) && try < 8; try++ {
+		// A writer committed (and merged away a database this open
+		// was about to read) meanwhile: open the new commit.
+		d, err = openOnce(dir, o)
+	}
 	if errors.Is(err, errNeedsRecovery) {
 		// The last writer was interrupted; a read-only open cannot replay
 		// its log. Recover with a brief read-write open when no other
@@ -136,6 +146,10 @@ func Open(dir string, opts *Options) (*DB, error) {
 	}
 	return d, err
 }
+
+// errMoved marks a read-only open that failed because a writer committed a
+// new manifest while it opened the databases the old one listed.
+var errMoved = errors.New("the store changed while it was opened")
 
 // errNeedsRecovery marks a read-only open that failed because the store
 // needs the recovery a read-write open does.
@@ -178,7 +192,7 @@ func prepareDir(dir string, readOnly bool) (fresh bool, err error) {
 	}
 	for _, e := range ents {
 		switch n := e.Name(); {
-		case n == "LOCK", n == "badger", n == "vectors", strings.HasSuffix(n, ".tmp"):
+		case n == "LOCK", isMetaEntry(n), n == "vectors", strings.HasSuffix(n, ".tmp"):
 			// An interrupted first ingest leaves these without a manifest.
 		default:
 			return false, fmt.Errorf("%w: %s has files (%s) but no %s; refusing to use it", ErrNotStore, dir, n, manifestName)
@@ -190,29 +204,23 @@ func prepareDir(dir string, readOnly bool) (fresh bool, err error) {
 	return true, nil
 }
 
+// acquireLock takes the writer's lock, the LOCK file's exclusive flock: one
+// writer at a time. Readers take none: they read only what a manifest
+// lists, which no writer changes (see meta.go), so they may open the store
+// while a writer ingests and see its last commit.
 func (d *DB) acquireLock() error {
-	path := filepath.Join(d.dir, "LOCK")
-	flag := os.O_RDWR | os.O_CREATE
-	how := syscall.LOCK_EX
 	if d.opts.ReadOnly {
-		flag = os.O_RDONLY
-		how = syscall.LOCK_SH
+		return nil
 	}
-	f, err := os.OpenFile(path, flag, 0o644)
+	path := filepath.Join(d.dir, "LOCK")
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
-		if d.opts.ReadOnly && errors.Is(err, os.ErrNotExist) {
-			// A store written by an older process without a LOCK file.
-			return nil
-		}
 		return fmt.Errorf("db: opening %s: %w", path, err)
 	}
-	if err := syscall.Flock(int(f.Fd()), how|syscall.LOCK_NB); err != nil {
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		f.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
-			if d.opts.ReadOnly {
-				return fmt.Errorf("%w: %s is open for writing by another process", ErrLocked, d.dir)
-			}
-			return fmt.Errorf("%w: %s is open by another process (only one writer, or several readers, at a time)", ErrLocked, d.dir)
+			return fmt.Errorf("%w: %s is open for writing by another process (one writer at a time; readers may open it meanwhile)", ErrLocked, d.dir)
 		}
 		return fmt.Errorf("db: locking %s: %w", path, err)
 	}
@@ -237,100 +245,54 @@ func (d *DB) open(fresh bool) error {
 			return err
 		}
 	}
-	bo := badger.DefaultOptions(filepath.Join(d.dir, "badger")).
-		WithLogger(badgerLogger{d.opts.Logger}).
-		WithReadOnly(d.opts.ReadOnly).
-		WithValueThreshold(4 << 10).
-		WithNumVersionsToKeep(1).
-		WithDetectConflicts(false).
-		WithMetricsEnabled(false).
-		WithBlockCacheSize(64 << 20).
-		WithChecksumVerificationMode(options.OnTableRead)
-	if !d.opts.ReadOnly {
-		if err := removeEmptyLogs(filepath.Join(d.dir, "badger")); err != nil {
-			return err
-		}
-	}
-	bdb, err := badger.Open(bo)
-	if err != nil {
-		if d.opts.ReadOnly {
-			return fmt.Errorf("db: opening metadata in %s read-only: %w: %v", d.dir, errNeedsRecovery, err)
-		}
-		return fmt.Errorf("db: opening metadata in %s: %w", d.dir, err)
-	}
-	d.bdb = bdb
 	if !d.opts.ReadOnly {
 		if err := d.recover(m); err != nil {
-			bdb.Close()
 			return err
 		}
 		if fresh {
 			if err := writeManifest(d.dir, m); err != nil {
-				bdb.Close()
 				return fmt.Errorf("db: creating manifest: %w", err)
 			}
 		}
 	}
-	if err := d.openVectors(m); err != nil {
-		bdb.Close()
+	metas, err := d.openMetas(m)
+	if err != nil {
 		return err
 	}
+	if err := d.openVectors(m); err != nil {
+		closeMetas(metas)
+		return err
+	}
+	d.metas = metas
 	d.man = m
 	d.openIndex(m)
 	return nil
 }
 
-// recover removes what an interrupted ingest left behind: Badger keys of
-// segments the manifest does not list, vector bytes beyond the committed
-// rows, and temporary files.
+// recover removes what an interrupted ingest left behind: metadata
+// databases no segment uses, vector bytes beyond the committed rows (see
+// openVectors), and temporary files.
 func (d *DB) recover(m *Manifest) error {
 	ents, _ := os.ReadDir(d.dir)
 	for _, e := range ents {
 		if strings.HasSuffix(e.Name(), ".tmp") {
-			os.Remove(filepath.Join(d.dir, e.Name()))
+			os.RemoveAll(filepath.Join(d.dir, e.Name()))
 		}
 	}
-	for _, prefix := range []byte{keyBlock} {
-		stale, err := d.segmentsFrom(prefix, m.NextSegment)
-		if err != nil {
-			return fmt.Errorf("db: recovering %s: %w", d.dir, err)
-		}
-		for _, seg := range stale {
-			if err := d.bdb.DropPrefix(segPrefix(prefix, seg)); err != nil {
-				return fmt.Errorf("db: removing an interrupted ingest from %s: %w", d.dir, err)
+	if ents, err := os.ReadDir(filepath.Join(d.dir, metaDir)); err == nil {
+		for _, e := range ents {
+			if strings.HasSuffix(e.Name(), ".tmp") {
+				os.RemoveAll(filepath.Join(d.dir, metaDir, e.Name()))
 			}
 		}
+	}
+	if err := d.removeUnlisted(m); err != nil {
+		return err
 	}
 	if n := len(m.Segments); n > 0 && m.NextSegment <= m.Segments[n-1].ID {
 		return fmt.Errorf("%w: %s: next segment id %d not above the last (%d)", ErrCorrupt, d.dir, m.NextSegment, m.Segments[n-1].ID)
 	}
 	return nil
-}
-
-// segmentsFrom lists the distinct segment ids >= from that have keys under
-// the prefix byte.
-func (d *DB) segmentsFrom(prefix byte, from uint32) ([]uint32, error) {
-	var out []uint32
-	err := d.bdb.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: false, Prefix: []byte{prefix}})
-		defer it.Close()
-		seek := segPrefix(prefix, from)
-		for it.Seek(seek); it.Valid(); {
-			k := it.Item().Key()
-			if len(k) < 5 {
-				it.Next()
-				continue
-			}
-			seg := segOfKey(k)
-			out = append(out, seg)
-			if seg == ^uint32(0) {
-				break
-			}
-			it.Seek(segPrefix(prefix, seg+1))
-		}
-		return nil
-	})
-	return out, err
 }
 
 // Close releases the store. It waits for a running ingest or index build
@@ -357,7 +319,12 @@ func (d *DB) Close() error {
 	if d.txt != nil {
 		errs = append(errs, d.txt.close())
 	}
-	errs = append(errs, d.bdb.Close())
+	errs = append(errs, closeMetas(d.metas))
+	if !d.opts.ReadOnly && d.man != nil {
+		// Databases merged away while this store was open; readers that
+		// still have one open keep it until a later writer.
+		errs = append(errs, d.removeUnlisted(d.man))
+	}
 	d.release()
 	return errors.Join(errs...)
 }

@@ -382,11 +382,15 @@ func (p *Plan) describe(method string) string {
 		if p.opts.Exact {
 			among += ", exact search forced"
 		}
+		in := ""
+		if searchSpace(src) == query.SpaceText {
+			in = " in the rows' text embeddings"
+		}
 		if s, ok := src.(*query.KNNSource); ok {
-			line("search: %d nearest to %s among %s", s.K, describeTarget(s.Target), among)
+			line("search: %d nearest to %s%s among %s", s.K, describeTarget(s.Target), in, among)
 		} else {
 			s := src.(*query.WithinSource)
-			line("search: every row with cosine >= %s to %s among %s", floatLit(s.Threshold), describeTarget(s.Target), among)
+			line("search: every row with cosine >= %s to %s%s among %s", floatLit(s.Threshold), describeTarget(s.Target), in, among)
 		}
 		if method != "" {
 			fmt.Fprintf(&b, "   method: %s\n", method)
@@ -425,11 +429,25 @@ func describeTarget(t *query.TargetNode) string {
 	case query.TargetImage:
 		return t.String() + " (CLIP image encoder)"
 	case query.TargetRow, query.TargetSampleID:
+		if t.Target.Space == query.SpaceText {
+			return "the text embedding of " + t.String()
+		}
 		return "the embedding of " + t.String()
 	case query.TargetVector:
 		return fmt.Sprintf("an inline vector of %d dimensions", len(t.Target.Vec))
 	}
 	return t.String()
+}
+
+// searchSpace is the embedding space a knn or within source searches.
+func searchSpace(src query.Source) query.Space {
+	switch s := src.(type) {
+	case *query.KNNSource:
+		return s.Space
+	case *query.WithinSource:
+		return s.Space
+	}
+	return query.SpaceImage
 }
 
 // Run runs the plan against s, which must be the store (or have the
@@ -514,7 +532,7 @@ func (p *Plan) Run(ctx context.Context, s Store) (*Result, error) {
 		if err != nil {
 			return nil, &query.Error{Query: p.q.Text, Off: tn.Offset, Msg: fmt.Sprintf("target %s: %v", tn, err), Err: err}
 		}
-		req.Vec, req.Image = vec, tn.Target.Kind.IsImage()
+		req.Vec, req.Image, req.Space = vec, tn.Target.ImageEmbedding(), searchSpace(src)
 		if where != nil {
 			allow, _, err := scanSelect(ctx, s, n, whereCols, where, nil)
 			if err != nil {

@@ -32,6 +32,10 @@ type SearchRequest struct {
 	// queries, which lie far from the images they match; inline vectors
 	// and vector files count as text.
 	Image bool
+	// Space is the embeddings the search compares Vec with: the rows'
+	// image embeddings (the zero value) or their text embeddings. Rows
+	// without an embedding in that space are never returned.
+	Space query.Space
 }
 
 // SearchResult is the answer of Search or Within, sorted by score
@@ -73,7 +77,8 @@ type Store interface {
 	Scan(ctx context.Context, cols []string, fn func(*table.Batch) error) error
 	// Fetch returns the named columns of the given rows, in that order.
 	Fetch(ctx context.Context, rows []uint32, cols []string) (*table.Batch, error)
-	// Vector resolves a knn or range target to a unit-norm query vector.
+	// Vector resolves a knn or range target to a unit-norm query vector;
+	// a row target names the row's embedding in t.Space.
 	Vector(ctx context.Context, t query.Target) ([]float32, error)
 	// Search returns the K rows nearest to req.Vec among req.Allow (all
 	// rows with a vector when nil).

@@ -76,19 +76,50 @@ type AllSource struct {
 	Offset int
 }
 
-// KNNSource is knn(target, k): the K rows nearest to the target.
+// KNNSource is knn(target, k) [in space]: the K rows whose embeddings in
+// Space are nearest to the target.
 type KNNSource struct {
 	Offset int
 	Target *TargetNode
 	K      int64
+	Space  Space
 }
 
-// WithinSource is within(target, threshold): every row whose cosine
-// similarity to the target is at least Threshold.
+// WithinSource is within(target, threshold) [in space]: every row whose
+// embedding in Space has a cosine similarity to the target of at least
+// Threshold.
 type WithinSource struct {
 	Offset    int
 	Target    *TargetNode
 	Threshold float64
+	Space     Space
+}
+
+// Space names the embeddings a search compares the target with: the rows'
+// image embeddings (the default) or their text (caption) embeddings.
+type Space uint8
+
+// Embedding spaces.
+const (
+	SpaceImage Space = iota // image embeddings: knn(T, K), knn(T, K) in image
+	SpaceText               // text embeddings: knn(T, K) in text
+)
+
+// String returns "image" or "text".
+func (s Space) String() string {
+	if s == SpaceText {
+		return "text"
+	}
+	return "image"
+}
+
+// suffix is the space as the canonical form writes it after a search:
+// nothing for the default.
+func (s Space) suffix() string {
+	if s == SpaceText {
+		return " in text"
+	}
+	return ""
 }
 
 func (*AllSource) source()    {}
@@ -109,12 +140,12 @@ func (s *AllSource) String() string { return "all" }
 
 // String implements Node.
 func (s *KNNSource) String() string {
-	return "knn(" + s.Target.String() + ", " + strconv.FormatInt(s.K, 10) + ")"
+	return "knn(" + s.Target.String() + ", " + strconv.FormatInt(s.K, 10) + ")" + s.Space.suffix()
 }
 
 // String implements Node.
 func (s *WithinSource) String() string {
-	return "within(" + s.Target.String() + ", " + formatFloat(s.Threshold) + ")"
+	return "within(" + s.Target.String() + ", " + formatFloat(s.Threshold) + ")" + s.Space.suffix()
 }
 
 // TargetNode is the first argument of knn or within.
@@ -135,9 +166,9 @@ func (t *TargetNode) String() string {
 	case TargetImage:
 		return "image(" + quoteString(tg.Path) + ")"
 	case TargetRow:
-		return "row(" + strconv.FormatUint(uint64(tg.Row), 10) + ")"
+		return "row(" + strconv.FormatUint(uint64(tg.Row), 10) + ")" + tg.Space.member()
 	case TargetSampleID:
-		return "id(" + strconv.FormatInt(tg.SampleID, 10) + ")"
+		return "id(" + strconv.FormatInt(tg.SampleID, 10) + ")" + tg.Space.member()
 	case TargetNpy:
 		return "vector(" + quoteString(tg.Path) + ")"
 	case TargetVector:
@@ -162,8 +193,8 @@ type TargetKind uint8
 const (
 	TargetText     TargetKind = iota + 1 // a text, through the CLIP text encoder
 	TargetImage                          // an image file, through the CLIP image encoder
-	TargetRow                            // a stored row's own image embedding, by store position
-	TargetSampleID                       // a stored row's own image embedding, by SAMPLE_ID
+	TargetRow                            // a stored row's own embedding, by store position
+	TargetSampleID                       // a stored row's own embedding, by SAMPLE_ID
 	TargetVector                         // an inline vector
 	TargetNpy                            // a vector read from an .npy file (first row)
 )
@@ -179,11 +210,31 @@ type Target struct {
 	Row      uint32    // TargetRow
 	SampleID int64     // TargetSampleID
 	Vec      []float32 // TargetVector
+	// Space says which of the row's embeddings a TargetRow or
+	// TargetSampleID names: its image embedding (row(N), the default) or
+	// its text embedding (row(N).text).
+	Space Space
 }
 
-// IsImage reports whether the target's vector is an image embedding.
+// IsImage reports whether targets of this kind can be image embeddings:
+// image files and stored rows.
 func (k TargetKind) IsImage() bool {
 	return k == TargetImage || k == TargetRow || k == TargetSampleID
+}
+
+// ImageEmbedding reports whether the target's vector is an image embedding:
+// an image file, or a stored row's image embedding.
+func (t *Target) ImageEmbedding() bool {
+	return t.Kind.IsImage() && t.Space == SpaceImage
+}
+
+// member is the space as written after a row or id target: nothing for the
+// image embedding.
+func (s Space) member() string {
+	if s == SpaceText {
+		return ".text"
+	}
+	return ""
 }
 
 // Expr is a predicate: *BinaryExpr, *NotExpr, *CompareExpr, *InExpr,

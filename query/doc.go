@@ -17,6 +17,8 @@
 //	all where any lexicon essay2021 by license
 //	within(row(42), 0.3) where not text has word 'aunty' limit 1000
 //	knn('desi', 100) post where nsfw = 'UNLIKELY'
+//	knn('desi', 100) in text
+//	knn(row(42).text, 20)
 //
 // # Grammar
 //
@@ -25,12 +27,13 @@
 //	query     = source [ "where" expr ] [ "limit" int ]
 //	            [ "post" "where" expr ] [ "by" column { "," column } ] .
 //	source    = ( "all" | "scan" ) [ "(" ")" ]
-//	          | "knn" "(" target "," int ")"
-//	          | "within" "(" target "," number ")" .
+//	          | "knn" "(" target "," int ")" [ "in" space ]
+//	          | "within" "(" target "," number ")" [ "in" space ] .
+//	space     = "image" | "text" .          // the rows' embeddings searched; image by default
 //	target    = string                      // a text, through the CLIP text encoder
 //	          | "image" "(" string ")"      // an image file, through the CLIP image encoder
-//	          | "row" "(" int ")"           // the embedding of the row at this store position
-//	          | ( "id" | "sample" ) "(" int ")" // the embedding of the row with this SAMPLE_ID
+//	          | "row" "(" int ")" [ "." space ] // an embedding of the row at this store position
+//	          | ( "id" | "sample" ) "(" int ")" [ "." space ] // an embedding of the row with this SAMPLE_ID
 //	          | "vector" "(" string ")"     // the one vector of an .npy file (1-D or one row)
 //	          | "[" number { "," number } "]" . // an inline vector
 //	expr      = and { "or" and } .
@@ -82,6 +85,26 @@
 //
 // within(T, S) is every row whose cosine similarity to T is at least S,
 // best first, with an exact count.
+//
+// # Embedding spaces
+//
+// A clip-retrieval folder and LAION-400M's release hold two embeddings per
+// row: the image's and the caption's (CLIP's image and text encoders map
+// both into one space). A search compares the target with the rows' image
+// embeddings, or, with "in text", with their text embeddings; a row
+// target names the row's image embedding, or, with ".text", its text
+// embedding. So every pairing is a query:
+//
+//	knn('beautiful', 100)              // text → images (the default)
+//	knn('beautiful', 100) in text      // text → captions
+//	knn(row(7), 10) in text            // image → captions
+//	knn(row(7).text, 10)               // caption → images
+//	knn(row(7).text, 10) in text       // caption → captions
+//
+// Rows without an embedding in the space searched are never selected.
+// Searches in text are exact scans (the index covers image embeddings).
+// "in image" and ".image" name the default and print as nothing in the
+// canonical form.
 //
 // Scores are the cosine of the vectors as stored (float16 rows are not
 // exactly unit length, so each is divided by its own norm, and the target

@@ -27,6 +27,7 @@ const (
 	itemGt                     // >
 	itemGe                     // >=
 	itemTilde                  // ~ (contains)
+	itemDot                    // . before a name: row(3).text
 )
 
 var itemNames = [...]string{
@@ -34,7 +35,7 @@ var itemNames = [...]string{
 	itemQIdent: "quoted identifier", itemString: "string", itemNumber: "number",
 	itemLParen: "'('", itemRParen: "')'", itemLBrack: "'['", itemRBrack: "']'",
 	itemComma: "','", itemEq: "'='", itemNe: "'!='", itemLt: "'<'", itemLe: "'<='",
-	itemGt: "'>'", itemGe: "'>='", itemTilde: "'~'",
+	itemGt: "'>'", itemGe: "'>='", itemTilde: "'~'", itemDot: "'.'",
 }
 
 func (t itemType) String() string {
@@ -112,6 +113,8 @@ func (l *lexer) nextItem() item {
 		return one(itemComma)
 	case c == '~':
 		return one(itemTilde)
+	case c == '.' && isIdentStart(next):
+		return one(itemDot)
 	case c == '=':
 		if next == '=' {
 			return two(itemEq)

@@ -195,8 +195,8 @@ func (p *parser) parseQuery() *Query {
 
 // source = ("all" | "scan") [ "(" ")" ]
 //
-//	| "knn" "(" target "," int ")"
-//	| "within" "(" target "," number ")" .
+//	| "knn" "(" target "," int ")" space
+//	| "within" "(" target "," number ")" space .
 func (p *parser) parseSource() Source {
 	t := p.tok
 	switch {
@@ -218,7 +218,7 @@ func (p *parser) parseSource() Source {
 		if k > math.MaxInt32 {
 			p.errorf(kpos, "k too large")
 		}
-		return &KNNSource{Offset: t.pos, Target: tg, K: k}
+		return &KNNSource{Offset: t.pos, Target: tg, K: k, Space: p.parseSpace("knn")}
 	case p.isWord("within"):
 		p.next()
 		p.expect(itemLParen, "after within")
@@ -230,15 +230,47 @@ func (p *parser) parseSource() Source {
 		if v < -1 || v > 1 {
 			p.errorf(th.Offset, "threshold %s outside [-1, 1]", th)
 		}
-		return &WithinSource{Offset: t.pos, Target: tg, Threshold: v}
+		return &WithinSource{Offset: t.pos, Target: tg, Threshold: v, Space: p.parseSpace("within")}
 	}
 	p.errorf(t.pos, "syntax error: expected a source (knn(...), within(...) or all), found %s", t)
 	return nil
 }
 
-// target = string | "image" "(" string ")" | "row" "(" int ")"
+// space = [ "in" ( "image" | "text" ) ] .
+func (p *parser) parseSpace(src string) Space {
+	if !p.isWord("in") {
+		return SpaceImage
+	}
+	p.next()
+	return p.spaceName("after " + src + "(...) in")
+}
+
+// spaceName parses "image" or "text".
+func (p *parser) spaceName(context string) Space {
+	switch {
+	case p.isWord("image"):
+		p.next()
+		return SpaceImage
+	case p.isWord("text"):
+		p.next()
+		return SpaceText
+	}
+	p.unexpected("image or text (the embeddings to search)", context)
+	return SpaceImage
+}
+
+// member = [ "." ( "image" | "text" ) ] .
+func (p *parser) parseMember(src string) Space {
+	if p.tok.typ != itemDot {
+		return SpaceImage
+	}
+	p.next()
+	return p.spaceName("after " + src + "(...).")
+}
+
+// target = string | "image" "(" string ")" | "row" "(" int ")" member
 //
-//	| ("id" | "sample") "(" int ")" | "vector" "(" string ")"
+//	| ("id" | "sample") "(" int ")" member | "vector" "(" string ")"
 //	| "[" number { "," number } "]" .
 func (p *parser) parseTarget(src string) *TargetNode {
 	t := p.tok
@@ -270,6 +302,7 @@ func (p *parser) parseTarget(src string) *TargetNode {
 		}
 		tg.Kind, tg.Row = TargetRow, uint32(r)
 		p.expect(itemRParen, "after row position")
+		tg.Space = p.parseMember("row")
 	case p.isWord("id") || p.isWord("sample"):
 		call(strings.ToLower(t.val))
 		lit := p.parseNumber("(a SAMPLE_ID) in " + strings.ToLower(t.val) + "(...)")
@@ -278,6 +311,7 @@ func (p *parser) parseTarget(src string) *TargetNode {
 		}
 		tg.Kind, tg.SampleID = TargetSampleID, lit.Int
 		p.expect(itemRParen, "after SAMPLE_ID")
+		tg.Space = p.parseMember(strings.ToLower(t.val))
 	case t.typ == itemLBrack:
 		p.next()
 		tg.Kind = TargetVector

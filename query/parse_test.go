@@ -59,6 +59,13 @@ var parseTests = []struct{ in, want string }{
 	{`knn('desi', 100) where a=1 limit 3 post where b=2 by license, Width`, `knn('desi', 100) where a = 1 limit 3 post where b = 2 by license, width`},
 	{"all\twhere\n text ~ 'a'", `all where text contains 'a'`},
 	{`all by "limit"`, `all by "limit"`},
+	{`knn('desi', 100) in text`, `knn('desi', 100) in text`},
+	{`KNN('desi', 100) IN TEXT where a = 1`, `knn('desi', 100) in text where a = 1`},
+	{`knn('desi', 100) in image`, `knn('desi', 100)`},
+	{`within(row(3).text, 0.3) in text limit 5`, `within(row(3).text, 0.3) in text limit 5`},
+	{`knn(row(3).image, 5)`, `knn(row(3), 5)`},
+	{`knn(id(7).TEXT, 5)`, `knn(id(7).text, 5)`},
+	{`all where text in ('a') and s = .5`, `all where (text in ('a') and s = 0.5)`},
 }
 
 func TestParse(t *testing.T) {
@@ -151,6 +158,10 @@ var errorTests = []struct {
 	{`knn(row(-1), 3)`, "must be a non-negative integer", 8},
 	{`knn(row(99999999999), 3)`, "out of range", 8},
 	{`knn(id(1.5), 3)`, "SAMPLE_ID must be an integer", 7},
+	{`knn('x', 5) in foo`, "expected image or text", 15},
+	{`knn('x', 5) in`, "expected image or text", 14},
+	{`knn(row(1).foo, 5)`, "expected image or text", 11},
+	{`knn('x'.text, 5)`, "expected ','", 7},
 	{`all where s = 1e`, "malformed number exponent", 14},
 	{`all where s = 1.5.2`, "malformed number", 14},
 	{`all where s = 12ab`, "malformed number", 14},

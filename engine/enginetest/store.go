@@ -30,6 +30,7 @@ type Store struct {
 	data  map[string]*table.Column
 	n     int
 	vecs  [][]float32
+	tvecs [][]float32 // text embeddings; a nil row has none
 	texts map[string][]float32
 
 	fpOnce sync.Once
@@ -106,6 +107,29 @@ func (s *Store) SetVectors(vecs [][]float32) *Store {
 		s.vecs[i] = normalize(v)
 	}
 	return s
+}
+
+// SetTextVectors sets the rows' text embeddings (normalised to unit
+// length); a nil vector means the row has none.
+func (s *Store) SetTextVectors(vecs [][]float32) *Store {
+	if len(vecs) != s.n {
+		panic("enginetest: wrong number of text vectors")
+	}
+	s.tvecs = make([][]float32, len(vecs))
+	for i, v := range vecs {
+		if v != nil {
+			s.tvecs[i] = normalize(v)
+		}
+	}
+	return s
+}
+
+// space returns the embeddings of a space.
+func (s *Store) space(sp query.Space) [][]float32 {
+	if sp == query.SpaceText {
+		return s.tvecs
+	}
+	return s.vecs
 }
 
 // SetText makes the text target t resolve to vec (normalised), standing in
@@ -313,18 +337,20 @@ func (s *Store) Vector(ctx context.Context, t query.Target) ([]float32, error) {
 		}
 		return nil, ErrNoModel
 	case query.TargetRow:
-		if int(t.Row) >= len(s.vecs) {
-			return nil, fmt.Errorf("enginetest: row %d has no vector", t.Row)
+		vecs := s.space(t.Space)
+		if int(t.Row) >= len(vecs) || vecs[t.Row] == nil {
+			return nil, fmt.Errorf("enginetest: row %d has no %s vector", t.Row, t.Space)
 		}
-		return s.vecs[t.Row], nil
+		return vecs[t.Row], nil
 	case query.TargetSampleID:
 		c := s.data["sample_id"]
 		if c == nil || c.Type != table.TypeInt {
 			return nil, errors.New("enginetest: no sample_id column")
 		}
+		vecs := s.space(t.Space)
 		for i, id := range c.Int {
-			if id == t.SampleID && !c.IsNull(i) && i < len(s.vecs) {
-				return s.vecs[i], nil
+			if id == t.SampleID && !c.IsNull(i) && i < len(vecs) && vecs[i] != nil {
+				return vecs[i], nil
 			}
 		}
 		return nil, fmt.Errorf("enginetest: no row with SAMPLE_ID %d", t.SampleID)
@@ -338,16 +364,20 @@ func (s *Store) Vector(ctx context.Context, t query.Target) ([]float32, error) {
 }
 
 func (s *Store) scores(req engine.SearchRequest) ([]engine.Hit, error) {
-	if len(s.vecs) == 0 {
-		return nil, errors.New("enginetest: the store has no vectors")
+	vecs := s.space(req.Space)
+	if len(vecs) == 0 {
+		return nil, fmt.Errorf("enginetest: the store has no %s vectors", req.Space)
 	}
-	if len(req.Vec) != len(s.vecs[0]) {
+	if len(s.vecs) > 0 && len(req.Vec) != len(s.vecs[0]) {
 		return nil, fmt.Errorf("enginetest: query has %d dimensions, the store %d", len(req.Vec), len(s.vecs[0]))
 	}
 	var hits []engine.Hit
-	for r, v := range s.vecs {
-		if req.Allow != nil && !req.Allow.Contains(uint32(r)) {
+	for r, v := range vecs {
+		if v == nil || req.Allow != nil && !req.Allow.Contains(uint32(r)) {
 			continue
+		}
+		if len(v) != len(req.Vec) {
+			return nil, fmt.Errorf("enginetest: query has %d dimensions, the store %d", len(req.Vec), len(v))
 		}
 		var dot float32
 		for i := range v {
