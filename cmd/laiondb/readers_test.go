@@ -33,7 +33,8 @@ func cliProcess(args ...string) *exec.Cmd {
 // TestQueryDuringIngest runs `laiondb ingest` of several LAION parts in one
 // process and polls `laiondb query --format json` from others until it
 // ends: every poll answers, and the row counts it reports only ever step
-// from one committed total (a whole number of parts) to the next. The
+// from one committed total (a whole number of parts) to the next; at each
+// new total, `laiondb info` and `laiondb check` succeed too. The
 // ingest is 200,000 rows in 8 parts; LAIONDB_LONG=1 makes it 1,000,000 in
 // 16.
 func TestQueryDuringIngest(t *testing.T) {
@@ -98,6 +99,13 @@ poll:
 		}
 		if n := len(seen); n == 0 || seen[n-1] != res.TotalRows {
 			seen = append(seen, res.TotalRows)
+			// info and check read the store too.
+			for _, args := range [][]string{{"info", "--store", store}, {"check", "--store", store}} {
+				c := cliProcess(args...)
+				if out, err := c.CombinedOutput(); err != nil {
+					t.Fatalf("%s during the ingest: %v\n%s", args[0], err, out)
+				}
+			}
 		}
 	}
 	if werr != nil {
