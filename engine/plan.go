@@ -145,6 +145,22 @@ func NewPlan(q *query.Query, s Store, opts *Options) (*Plan, error) {
 		}
 		sch.by = append(sch.by, name)
 	}
+	if sw := q.Sweep; sw != nil {
+		name, typ, err := pl.resolve(sw.Field)
+		if err != nil {
+			return nil, err
+		}
+		if typ != table.TypeFloat && typ != table.TypeInt {
+			return nil, pl.errorf(sw.Field.Offset, "sweep needs a numeric column; %s holds %s values", name, typ)
+		}
+		spec := &sweepSpec{col: name, at: sw.At}
+		if sch.has("text") != "" || sch.has("url") != "" {
+			if spec.flag, err = pl.compileTop(&query.LexiconExpr{Field: &query.Field{Offset: sw.Offset, Any: true}, Name: BuiltinLexicon}); err != nil {
+				return nil, err
+			}
+		}
+		sch.sweep = spec
+	}
 	for _, c := range opts.Columns {
 		name := strings.ToLower(c)
 		if _, ok := pl.cols[name]; !ok && name == "caption" {

@@ -43,6 +43,9 @@ type Result struct {
 	// Similarity is the distribution of the similarity column; nil if the
 	// store has no numeric similarity column (check before use).
 	Similarity *SimilarityStats `json:"similarity,omitempty"`
+	// Sweep is the threshold sweep asked for by "sweep column at (...)";
+	// nil otherwise.
+	Sweep *SweepStats `json:"sweep,omitempty"`
 	// Notes say why a statistic is missing that a reader may expect (a
 	// similarity column of strings, say).
 	Notes []string `json:"notes,omitempty"`

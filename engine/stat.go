@@ -53,6 +53,7 @@ type schema struct {
 	cols     map[string]table.Type // the store's columns
 	lexicons []*lexicon            // essay2021, then Options.Lexicons by name
 	by       []string              // the columns named by "by"
+	sweep    *sweepSpec            // the sweep clause, resolved, or nil
 	// notes say why a statistic the reader may expect is not computed.
 	notes []string
 }

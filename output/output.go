@@ -145,6 +145,37 @@ func WriteTable(w io.Writer, r *engine.Result) error {
 		p("\t%d\t%s\t%s\t%s\t%s\t%s\t%d\n", s.Valid, ffloat(s.Min), ffloat(s.Q1), ffloat(s.Median), ffloat(s.Q3), ffloat(s.Max), s.Below03)
 		p("invalid\t%d\t(null %d, NaN %d, > 1: %d, < -1: %d)\n", s.Invalid, s.Null, s.NaN, s.Above1, s.BelowMinus1)
 	}
+	if sw := r.Sweep; sw != nil {
+		flag := ""
+		if sw.Lexicon != "" {
+			flag = "\tkept flagged\tdropped flagged"
+		}
+		p("\nsweep %s >= t\tkept\tdropped%s\n", sw.Column, flag)
+		for _, t := range sw.Thresholds {
+			if sw.Lexicon != "" {
+				p("%s\t%d\t%d\t%d\t%d\n", ffloat(t.Threshold), t.Kept, t.Dropped, t.KeptFlagged, t.DroppedFlagged)
+			} else {
+				p("%s\t%d\t%d\n", ffloat(t.Threshold), t.Kept, t.Dropped)
+			}
+		}
+		if sw.Missing > 0 {
+			p("missing\t%d\t(null or NaN: neither kept nor dropped)\n", sw.Missing)
+		}
+		if len(sw.Thresholds) > 0 && len(sw.Thresholds[0].ByNSFW) > 0 {
+			p("nsfw")
+			for _, t := range sw.Thresholds {
+				p("\tkept at %s\tdropped", ffloat(t.Threshold))
+			}
+			p("\n")
+			for i, l := range sw.Thresholds[0].ByNSFW {
+				p("%s", label(l.NSFW, l.Null))
+				for _, t := range sw.Thresholds {
+					p("\t%d\t%d", t.ByNSFW[i].Kept, t.ByNSFW[i].Dropped)
+				}
+				p("\n")
+			}
+		}
+	}
 	if len(r.Rows) > 0 && len(r.RowColumns) > 0 {
 		p("\nrow\tsource\tscore\t%s\n", strings.Join(r.RowColumns, "\t"))
 		for _, row := range r.Rows {
@@ -208,7 +239,9 @@ var CSVHeader = []string{"section", "group", "key", "field", "count", "share", "
 
 // WriteCSV writes the statistics of r in long form, one figure a line, under
 // CSVHeader: section is summary, search, label, lexicon, keyword,
-// crosstab, similarity or row. Rows (when asked for) follow as section
+// crosstab, similarity, sweep or row. Sweep lines have the column as group,
+// the threshold as value, the NSFW value as key (by-label counts) and what
+// is counted as field (kept, dropped, kept_flagged, ...). Rows (when asked for) follow as section
 // "row" lines: group is the store row, key the source file:row, field the
 // column and value its value.
 //
@@ -318,6 +351,26 @@ func WriteCSV(w io.Writer, r *engine.Result) error {
 		}{{"valid", s.Valid}, {"below_0_3", s.Below03}, {"invalid", s.Invalid}, {"null_values", s.Null},
 			{"nan_values", s.NaN}, {"above_1", s.Above1}, {"below_minus_1", s.BelowMinus1}} {
 			rec("similarity", "", kv.k, "", kv.n, nil, nil, nil, "")
+		}
+	}
+	if sw := r.Sweep; sw != nil {
+		rec("sweep", sw.Column, "", "missing", sw.Missing, nil, nil, nil, "")
+		for _, t := range sw.Thresholds {
+			th := strconv.FormatFloat(t.Threshold, 'g', -1, 64)
+			rec("sweep", sw.Column, "", "kept", t.Kept, nil, nil, nil, th)
+			rec("sweep", sw.Column, "", "dropped", t.Dropped, nil, nil, nil, th)
+			if sw.Lexicon != "" {
+				rec("sweep", sw.Column, "", "kept_flagged", t.KeptFlagged, nil, nil, nil, th)
+				rec("sweep", sw.Column, "", "dropped_flagged", t.DroppedFlagged, nil, nil, nil, th)
+			}
+			for _, l := range t.ByNSFW {
+				kept, dropped := "kept", "dropped"
+				if l.Null {
+					kept, dropped = "kept is_null", "dropped is_null"
+				}
+				rec("sweep", sw.Column, csvKey(l.NSFW, l.Null), kept, l.Kept, nil, nil, nil, th)
+				rec("sweep", sw.Column, csvKey(l.NSFW, l.Null), dropped, l.Dropped, nil, nil, nil, th)
+			}
 		}
 	}
 	for _, row := range r.Rows {

@@ -16,7 +16,7 @@ type Node interface {
 
 // Query is a parsed query:
 //
-//	source [where expr] [limit n] [post where expr] [by column, ...]
+//	source [where expr] [limit n] [post where expr] [by column, ...] [sweep column [at (t, ...)]]
 type Query struct {
 	// Text is the query as given to Parse.
 	Text   string
@@ -32,6 +32,43 @@ type Query struct {
 	Post Expr
 	// By lists extra label-like columns whose value counts are reported.
 	By []*Field
+	// Sweep, when set, asks for the threshold sweep of a numeric column.
+	Sweep *Sweep
+}
+
+// Sweep is "sweep column [at (t1, t2, ...)]": for each threshold, how many
+// selected rows a cut at column >= t keeps and drops, by NSFW label and by
+// lexicon hit.
+type Sweep struct {
+	Offset int
+	Field  *Field
+	// At are the thresholds as written; DefaultSweep when the query gives
+	// none.
+	At []float64
+}
+
+// DefaultSweep are the thresholds of a sweep without "at": 0.26, 0.28,
+// 0.30 and 0.32, around the cuts the LAION sets used (LAION-400M 0.3,
+// LAION-5B's English part 0.28; DataComp used 0.25).
+var DefaultSweep = []float64{0.26, 0.28, 0.30, 0.32}
+
+// Pos implements Node.
+func (s *Sweep) Pos() int { return s.Offset }
+
+// String implements Node: the thresholds are always written out.
+func (s *Sweep) String() string {
+	var b strings.Builder
+	b.WriteString("sweep ")
+	b.WriteString(s.Field.String())
+	b.WriteString(" at (")
+	for i, t := range s.At {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(formatFloat(t))
+	}
+	b.WriteByte(')')
+	return b.String()
 }
 
 // Pos returns the offset of the source.
@@ -60,6 +97,10 @@ func (q *Query) String() string {
 			b.WriteString(", ")
 		}
 		b.WriteString(f.String())
+	}
+	if q.Sweep != nil {
+		b.WriteByte(' ')
+		b.WriteString(q.Sweep.String())
 	}
 	return b.String()
 }

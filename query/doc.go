@@ -25,7 +25,8 @@
 // Keywords and column names are case-insensitive; strings are not.
 //
 //	query     = source [ "where" expr ] [ "limit" int ]
-//	            [ "post" "where" expr ] [ "by" column { "," column } ] .
+//	            [ "post" "where" expr ] [ "by" column { "," column } ]
+//	            [ "sweep" column [ "at" "(" number { "," number } ")" ] ] .
 //	source    = ( "all" | "scan" ) [ "(" ")" ]
 //	          | "knn" "(" target "," int ")" [ "in" space ]
 //	          | "within" "(" target "," number ")" [ "in" space ] .
@@ -121,6 +122,18 @@
 // first otherwise); post where is applied after limit.
 //
 // by c1, c2 reports the value counts of more label-like columns.
+//
+// sweep c at (t1, t2, ...) reports, for each threshold t, how many selected
+// rows a filter c >= t keeps and drops, split by NSFW value and counting
+// the rows the essay2021 lexicon flags (in text or url); rows whose c is
+// null or NaN are counted apart, as neither. Without "at" the thresholds
+// are 0.26, 0.28, 0.3 and 0.32 (LAION-400M cut at 0.3, LAION-5B's English
+// part at 0.28, DataComp at 0.25). c is any numeric column: the released
+// similarity, or pair_cos, the cosine recomputed from the stored
+// embeddings:
+//
+//	knn('beautiful', 100) sweep similarity
+//	all where text contains 'aunty' sweep pair_cos at (0.25, 0.3)
 //
 // # Predicates and nulls
 //

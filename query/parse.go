@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -178,19 +179,61 @@ func (p *parser) parseQuery() *Query {
 			p.next()
 		}
 	}
+	if p.isWord("sweep") {
+		q.Sweep = p.parseSweep()
+	}
 	if p.tok.typ != itemEOF {
 		want := "end of query"
 		switch {
+		case q.Sweep != nil:
 		case q.Where == nil && q.Limit < 0 && q.Post == nil && q.By == nil:
-			want = "where, limit, post where, by or end of query"
+			want = "where, limit, post where, by, sweep or end of query"
 		case q.Limit < 0 && q.Post == nil && q.By == nil:
-			want = "and, or, limit, post where, by or end of query"
+			want = "and, or, limit, post where, by, sweep or end of query"
 		case q.Post == nil && q.By == nil:
-			want = "post where, by or end of query"
+			want = "post where, by, sweep or end of query"
+		default:
+			want = "sweep or end of query"
 		}
 		p.errorf(p.tok.pos, "syntax error: expected %s, found %s", want, p.tok)
 	}
 	return q
+}
+
+// sweep = "sweep" column [ "at" "(" number { "," number } ")" ] .
+func (p *parser) parseSweep() *Sweep {
+	sw := &Sweep{Offset: p.tok.pos}
+	p.next()
+	sw.Field = p.parseField("after sweep")
+	if sw.Field.Any {
+		p.errorf(sw.Field.Offset, "sweep needs a column, not any")
+	}
+	if !p.isWord("at") {
+		sw.At = append([]float64(nil), DefaultSweep...)
+		return sw
+	}
+	p.next()
+	p.expect(itemLParen, "after sweep ... at")
+	for {
+		lit := p.parseNumber("threshold")
+		v := lit.num()
+		if math.IsInf(v, 0) || math.IsNaN(v) {
+			p.errorf(lit.Offset, "threshold %s is not finite", lit)
+		}
+		if slices.Contains(sw.At, v) {
+			p.errorf(lit.Offset, "threshold %s given twice", lit)
+		}
+		sw.At = append(sw.At, v)
+		if p.tok.typ == itemRParen {
+			p.next()
+			break
+		}
+		p.expect(itemComma, "or ')' after a threshold")
+	}
+	if len(sw.At) > 64 {
+		p.errorf(sw.Offset, "sweep: at most 64 thresholds")
+	}
+	return sw
 }
 
 // source = ("all" | "scan") [ "(" ")" ]

@@ -66,6 +66,9 @@ var parseTests = []struct{ in, want string }{
 	{`knn(row(3).image, 5)`, `knn(row(3), 5)`},
 	{`knn(id(7).TEXT, 5)`, `knn(id(7).text, 5)`},
 	{`all where text in ('a') and s = .5`, `all where (text in ('a') and s = 0.5)`},
+	{`all sweep similarity`, `all sweep similarity at (0.26, 0.28, 0.3, 0.32)`},
+	{`knn('x', 5) by nsfw SWEEP pair_cos AT (0.3,.25)`, `knn('x', 5) by nsfw sweep pair_cos at (0.3, 0.25)`},
+	{`all where a = 1 sweep "at" at (1)`, `all where a = 1 sweep at at (1.0)`},
 }
 
 func TestParse(t *testing.T) {
@@ -129,7 +132,7 @@ var errorTests = []struct {
 	{`all where null is null`, "found the keyword null", 10},
 	{`all by limit`, "found the keyword limit", 7},
 	{`all where (a = 1`, "expected ')' to close '(' at offset 10", 16},
-	{`all where a = 1)`, "expected and, or, limit, post where, by or end of query", 15},
+	{`all where a = 1)`, "expected and, or, limit, post where, by, sweep or end of query", 15},
 	{`all where a ! 1`, "unexpected '!'", 12},
 	{`all where a = 1 % 2`, "unexpected character '%'", 16},
 	{`all where a = é`, "non-ASCII", 14},
@@ -149,7 +152,7 @@ var errorTests = []struct {
 	{`all post nsfw = 1`, "expected 'where' after post", 9},
 	{`all by any`, "by needs a column", 7},
 	{`all by`, "expected a column name after by", 6},
-	{`all extra`, "expected where, limit, post where, by or end of query", 4},
+	{`all extra`, "expected where, limit, post where, by, sweep or end of query", 4},
 	{`within('x', 1.5)`, "threshold 1.5 outside [-1, 1]", 12},
 	{`within('x')`, "expected ','", 10},
 	{`knn([], 3)`, "expected number in vector", 5},
@@ -158,6 +161,10 @@ var errorTests = []struct {
 	{`knn(row(-1), 3)`, "must be a non-negative integer", 8},
 	{`knn(row(99999999999), 3)`, "out of range", 8},
 	{`knn(id(1.5), 3)`, "SAMPLE_ID must be an integer", 7},
+	{`all sweep any`, "sweep needs a column", 10},
+	{`all sweep s at (0.3, 0.3)`, "given twice", 21},
+	{`all sweep s at ()`, "expected number threshold", 16},
+	{`all sweep s by x`, "expected end of query", 12},
 	{`knn('x', 5) in foo`, "expected image or text", 15},
 	{`knn('x', 5) in`, "expected image or text", 14},
 	{`knn(row(1).foo, 5)`, "expected image or text", 11},
