@@ -3,7 +3,7 @@
 #   make test   runs every test (what CI runs through .ci/run)
 GO ?= go
 
-.PHONY: demo test build ort oracle oracle-long fuzz bench
+.PHONY: demo test build ort oracle browser oracle-long fuzz bench
 
 build:
 	$(GO) build -o laiondb ./cmd/laiondb
@@ -17,6 +17,11 @@ ort:
 oracle:
 	sh scripts/install-oracle.sh
 
+# Debian's chromium, in which a test renders the audit report; a no-op when
+# chromium is on PATH.
+browser:
+	sh scripts/install-chromium.sh
+
 # The differential test at 50,000 queries (ORACLEQUERIES, ORACLESEED).
 ORACLEQUERIES ?= 50000
 ORACLESEED ?= 7
@@ -26,7 +31,7 @@ oracle-long:
 demo: ort build
 	./laiondb demo --dir demo-store
 
-test: ort oracle
+test: ort oracle browser
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo 'gofmt: files above need formatting'; exit 1; }
 	$(GO) test -count=1 ./...

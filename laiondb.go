@@ -104,6 +104,19 @@ func (s *Store) Query(ctx context.Context, q string, opts *engine.Options) (*eng
 	return res, Hint(err)
 }
 
+// Columns lists the names of the store's columns.
+func (s *Store) Columns() []string {
+	m, err := s.Manifest()
+	if err != nil {
+		return nil
+	}
+	out := make([]string, len(m.Columns))
+	for i, c := range m.Columns {
+		out[i] = c.Name
+	}
+	return out
+}
+
 // Explain returns a query's plan (see db.DB.Explain).
 func (s *Store) Explain(q string, opts *engine.Options) (*engine.Plan, error) {
 	p, err := s.DB.Explain(q, opts)

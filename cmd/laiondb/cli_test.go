@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -9,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -469,5 +471,55 @@ func TestRowsColumns(t *testing.T) {
 	code, _, errs = runCmd(t, "query", "--store", store, "--columns", "url", "all")
 	if code != 2 || !strings.Contains(errs, "--rows") {
 		t.Errorf("--columns without --rows: exit %d: %s", code, errs)
+	}
+}
+
+// TestCLIAudit runs laiondb audit with a term file and a report folder, and
+// checks its CSV against laiondb query for one view.
+func TestCLIAudit(t *testing.T) {
+	vocab := clipVocab(t)
+	needRuntime(t)
+	tmp, store := testStore(t)
+	model := filepath.Join(encodeRoot(t), "encode", "testdata", "models", "hf")
+	terms := filepath.Join(tmp, "terms.txt")
+	os.WriteFile(terms, []byte("# my terms\nbeautiful\n\ndesi wedding\nit's\n"), 0o644)
+	report := filepath.Join(tmp, "report")
+	code, out, errs := runCmd(t, "audit", "--store", store, "--model", model, "--vocab", vocab,
+		"--terms", terms, "--k", "20", "--format", "csv", "--report", report)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	recs, err := csv.NewReader(strings.NewReader(out)).ReadAll()
+	if err != nil || len(recs) != 1+3*4 {
+		t.Fatalf("%d records, %v:\n%s", len(recs), err, out)
+	}
+	for _, name := range []string{"report.html", "report.md", "results.json"} {
+		if _, err := os.Stat(filepath.Join(report, name)); err != nil {
+			t.Error(err)
+		}
+	}
+	// The "contains" view of "desi wedding" is laiondb query's answer.
+	code, qout, errs := runCmd(t, "query", "--store", store, "--format", "json", "all where text contains 'desi wedding'")
+	if code != 0 {
+		t.Fatal(errs)
+	}
+	var res struct {
+		Selected int `json:"selected"`
+	}
+	json.Unmarshal([]byte(qout), &res)
+	found := false
+	for _, r := range recs[1:] {
+		if r[0] == "desi wedding" && r[1] == "contains" {
+			found = true
+			if r[3] != strconv.Itoa(res.Selected) || res.Selected == 0 {
+				t.Errorf("audit counts %s rows, query %d", r[3], res.Selected)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("no contains view of 'desi wedding':\n%s", out)
+	}
+	if code, _, errs := runCmd(t, "audit", "--store", store, "--terms", filepath.Join(tmp, "none.txt")); code == 0 || !strings.Contains(errs, "none.txt") {
+		t.Errorf("a missing term file: exit %d, %s", code, errs)
 	}
 }

@@ -170,6 +170,8 @@ func runDemo(e *env, fs *pflag.FlagSet) error {
 		{"query", "--store", storeDir, "all where any lexicon essay2021"},
 		// Semantic search from a stored row's own embedding: no model needed.
 		{"query", "--store", storeDir, "--rows", "5", "knn(row(42), 100) where nsfw = 'UNLIKELY'"},
+		// The 0.3 cut questioned: what cuts around it keep and drop.
+		{"query", "--store", storeDir, "all where text contains 'desi' sweep similarity"},
 	}
 	if withModel {
 		m := []string{"--model", f.model, "--vocab", f.vocab}
@@ -177,6 +179,8 @@ func runDemo(e *env, fs *pflag.FlagSet) error {
 			append([]string{"query", "--store", storeDir}, append(m, "knn('beautiful',100) where nsfw='UNLIKELY'")...),
 			append([]string{"query", "--store", storeDir}, append(m, "knn('beautiful',100) post where nsfw='UNLIKELY'")...),
 			append(append([]string{"sim"}, m...), demoImage, "a beautiful landscape", "a photo of a cat"),
+			// The essay's audit of twelve terms, with its report.
+			append(append([]string{"audit", "--store", storeDir}, m...), "--report", filepath.Join(f.dir, "report")),
 		)
 	} else {
 		fmt.Fprintf(e.stdout, "\n(no demo model at %s with vocabulary %s: skipping the text searches)\n", f.model, f.vocab)

@@ -1,0 +1,203 @@
+package audit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/laiondb/laiondb/engine"
+)
+
+// Querier answers queries in laiondb's language.
+type Querier interface {
+	Query(ctx context.Context, q string, opts *engine.Options) (*engine.Result, error)
+	// Columns lists the store's column names.
+	Columns() []string
+}
+
+// Essay2021Terms are the search terms of Birhane, Prabhu and Kahembwe
+// (2021), the built-in term list "essay2021-terms".
+var Essay2021Terms = []string{"beautiful", "small", "Asian", "Indian women", "Black women", "Latina",
+	"Desi", "mummy", "aunty", "abuela", "maa", "bhabhi"}
+
+// Options configure Run. The zero value audits Essay2021Terms with K 100.
+type Options struct {
+	// Terms are the search terms (default Essay2021Terms).
+	Terms []string
+	// K is the number of nearest rows of the CLIP views (default 100).
+	K int
+	// Filter is the pre-filter of the filtered CLIP view (default
+	// "nsfw = 'UNLIKELY'", the safe-search filter LAION's tools offer).
+	Filter string
+	// Lexicons are more keyword lists, besides essay2021, as in
+	// engine.Options.
+	Lexicons map[string][]string
+	// Progress, when set, is called before each term.
+	Progress func(i int, term string)
+	// Header fields of the report, set by the caller: the model's name,
+	// laiondb's version and the command line.
+	Model, Version, Command string
+	// Now is the report's date (default time.Now).
+	Now func() time.Time
+}
+
+// Report is the audit's result.
+type Report struct {
+	Fingerprint string    `json:"fingerprint"`
+	Model       string    `json:"model,omitempty"`
+	Version     string    `json:"version,omitempty"`
+	Command     string    `json:"command,omitempty"`
+	Date        time.Time `json:"date"`
+	K           int       `json:"k"`
+	Filter      string    `json:"filter"`
+	// Lexicon is the lexicon whose share each view reports.
+	Lexicon string `json:"lexicon"`
+	Terms   []Term `json:"terms"`
+}
+
+// Term is the audit of one search term.
+type Term struct {
+	Term  string `json:"term"`
+	Views []View `json:"views"`
+	// IndexRecall is, when the vector index answered the unfiltered CLIP
+	// view, the share of the exact top K it returned (recall@K for this
+	// term); nil when that view was an exact scan.
+	IndexRecall *float64 `json:"index_recall,omitempty"`
+}
+
+// View kinds.
+const (
+	ViewKNN         = "knn"          // knn('term', K)
+	ViewKNNFiltered = "knn filtered" // knn('term', K) where Filter
+	ViewContains    = "contains"     // all where text contains 'term'
+	ViewWord        = "word"         // all where text has word 'term'
+)
+
+// View is one way of looking at a term: a query and what it selected.
+type View struct {
+	Kind     string `json:"kind"`
+	Query    string `json:"query"`
+	Selected int    `json:"selected"`
+	Exact    bool   `json:"exact"`
+	Method   string `json:"method,omitempty"`
+	// NSFW counts the selected rows' nsfw values (nil without the column).
+	NSFW []engine.LabelCount `json:"nsfw,omitempty"`
+	// Lexicon is the share of selected rows the lexicon flags in text or
+	// url, with its 95% Wilson interval.
+	Lexicon engine.Proportion `json:"lexicon"`
+	// ScoreMin and ScoreMax are the score range of a CLIP view.
+	ScoreMin float32 `json:"score_min,omitempty"`
+	ScoreMax float32 `json:"score_max,omitempty"`
+}
+
+// quote writes s as a query string literal.
+func quote(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
+// Run audits the store q.
+func Run(ctx context.Context, q Querier, o *Options) (*Report, error) {
+	var opts Options
+	if o != nil {
+		opts = *o
+	}
+	if len(opts.Terms) == 0 {
+		opts.Terms = Essay2021Terms
+	}
+	if opts.K <= 0 {
+		opts.K = 100
+	}
+	if opts.Filter == "" {
+		opts.Filter = "nsfw = 'UNLIKELY'"
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	for _, t := range opts.Terms {
+		if strings.TrimSpace(t) == "" {
+			return nil, errors.New("audit: an empty search term")
+		}
+	}
+	cols := q.Columns()
+	hasNSFW, hasText := slices.Contains(cols, "nsfw"), slices.Contains(cols, "text")
+	rep := &Report{Model: opts.Model, Version: opts.Version, Command: opts.Command, Date: opts.Now().UTC(),
+		K: opts.K, Filter: opts.Filter, Lexicon: engine.BuiltinLexicon}
+	eo := &engine.Options{Lexicons: opts.Lexicons}
+	for i, term := range opts.Terms {
+		if opts.Progress != nil {
+			opts.Progress(i, term)
+		}
+		t := Term{Term: term}
+		knn := fmt.Sprintf("knn(%s, %d)", quote(term), opts.K)
+		queries := []struct{ kind, q string }{{ViewKNN, knn}}
+		if hasNSFW {
+			queries = append(queries, struct{ kind, q string }{ViewKNNFiltered, knn + " where " + opts.Filter})
+		}
+		if hasText {
+			queries = append(queries,
+				struct{ kind, q string }{ViewContains, "all where text contains " + quote(term)},
+				struct{ kind, q string }{ViewWord, "all where text has word " + quote(term)})
+		}
+		for _, vq := range queries {
+			res, err := q.Query(ctx, vq.q, eo)
+			if err != nil {
+				return nil, fmt.Errorf("audit: term %q: %w", term, err)
+			}
+			if rep.Fingerprint == "" {
+				rep.Fingerprint = res.Fingerprint
+			} else if res.Fingerprint != rep.Fingerprint {
+				return nil, fmt.Errorf("audit: the store changed during the audit (fingerprint %s, then %s)", rep.Fingerprint, res.Fingerprint)
+			}
+			v := View{Kind: vq.kind, Query: res.Query, Selected: res.Selected, Exact: res.Exact}
+			if res.NSFW != nil {
+				v.NSFW = res.NSFW.Values
+			}
+			if len(res.Lexicons) > 0 {
+				v.Lexicon = res.Lexicons[0].Either
+			}
+			if s := res.Search; s != nil {
+				v.Method, v.ScoreMin, v.ScoreMax = s.Method, s.ScoreMin, s.ScoreMax
+			}
+			t.Views = append(t.Views, v)
+			if vq.kind == ViewKNN && !res.Exact {
+				exact, err := q.Query(ctx, vq.q, &engine.Options{Lexicons: opts.Lexicons, Exact: true})
+				if err != nil {
+					return nil, fmt.Errorf("audit: term %q, exact top %d: %w", term, opts.K, err)
+				}
+				r := overlap(res.Hits, exact.Hits)
+				t.IndexRecall = &r
+			}
+		}
+		rep.Terms = append(rep.Terms, t)
+	}
+	return rep, nil
+}
+
+// overlap is the share of the exact hits that got are.
+func overlap(got, exact []engine.Hit) float64 {
+	if len(exact) == 0 {
+		return 1
+	}
+	in := map[uint32]bool{}
+	for _, h := range exact {
+		in[h.Row] = true
+	}
+	n := 0
+	for _, h := range got {
+		if in[h.Row] {
+			n++
+		}
+	}
+	return float64(n) / float64(len(exact))
+}
+
+// Count returns the count of an nsfw value in v (null: the null bucket).
+func (v *View) Count(value string, null bool) int {
+	for _, l := range v.NSFW {
+		if l.Null == null && (null || l.Value == value) {
+			return l.Count
+		}
+	}
+	return 0
+}

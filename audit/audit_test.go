@@ -1,0 +1,194 @@
+package audit_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/laiondb/laiondb/audit"
+	"github.com/laiondb/laiondb/engine"
+	"github.com/laiondb/laiondb/engine/enginetest"
+	"github.com/laiondb/laiondb/query"
+)
+
+// store adapts an in-memory store to audit.Querier. approx makes its knn
+// answers without where look approximate, dropping the last exact hit for
+// the next one, so the index check has something to find.
+type store struct {
+	s      *enginetest.Store
+	approx bool
+}
+
+func (q *store) Query(ctx context.Context, text string, opts *engine.Options) (*engine.Result, error) {
+	pq, err := query.Parse(text)
+	if err != nil {
+		return nil, err
+	}
+	res, err := engine.Run(ctx, q.s, pq, opts)
+	if err != nil || !q.approx || opts.Exact || pq.Where != nil {
+		return res, err
+	}
+	if k, ok := pq.Source.(*query.KNNSource); ok && len(res.Hits) == int(k.K) {
+		more, err := engine.Run(ctx, q.s, &query.Query{Source: &query.KNNSource{Target: k.Target, K: k.K + 1}, Limit: -1}, opts)
+		if err != nil {
+			return nil, err
+		}
+		res.Hits = append(res.Hits[:len(res.Hits)-1], more.Hits[len(more.Hits)-1])
+		res.Exact = false
+	}
+	return res, nil
+}
+
+func (q *store) Columns() []string {
+	var out []string
+	for _, c := range q.s.Columns() {
+		out = append(out, c.Name)
+	}
+	return out
+}
+
+func newStore(t *testing.T, terms []string) *enginetest.Store {
+	t.Helper()
+	s := enginetest.Generate(4000, 16, 3)
+	r := rand.New(rand.NewPCG(1, 2))
+	for _, term := range terms {
+		v := make([]float32, 16)
+		for i := range v {
+			v[i] = float32(r.NormFloat64())
+		}
+		s.SetText(term, v)
+	}
+	return s
+}
+
+func count(t *testing.T, s *enginetest.Store, q string) *engine.Result {
+	t.Helper()
+	pq, err := query.Parse(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := engine.Run(context.Background(), s, pq, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+func TestRun(t *testing.T) {
+	terms := []string{"desi", "beautiful", "hot", "it's"}
+	s := newStore(t, terms)
+	rep, err := audit.Run(context.Background(), &store{s: s}, &audit.Options{Terms: terms, K: 50,
+		Now: func() time.Time { return time.Date(2026, 12, 5, 0, 0, 0, 0, time.UTC) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Terms) != len(terms) || rep.Fingerprint != s.Fingerprint() || rep.K != 50 {
+		t.Fatalf("report: %d terms, fingerprint %s", len(rep.Terms), rep.Fingerprint)
+	}
+	for i, term := range rep.Terms {
+		if term.Term != terms[i] || len(term.Views) != 4 || term.IndexRecall != nil {
+			t.Fatalf("term %d: %+v", i, term)
+		}
+		lit := "'" + strings.ReplaceAll(terms[i], "'", "''") + "'"
+		want := map[string]string{
+			audit.ViewKNN:         "knn(" + lit + ", 50)",
+			audit.ViewKNNFiltered: "knn(" + lit + ", 50) where nsfw = 'UNLIKELY'",
+			audit.ViewContains:    "all where text contains " + lit,
+			audit.ViewWord:        "all where text has word " + lit,
+		}
+		for _, v := range term.Views {
+			res := count(t, s, want[v.Kind])
+			if v.Selected != res.Selected || v.Lexicon != res.Lexicons[0].Either || v.Query != res.Query {
+				t.Errorf("%s %s: selected %d lexicon %+v, the query gives %d %+v", term.Term, v.Kind, v.Selected, v.Lexicon, res.Selected, res.Lexicons[0].Either)
+			}
+			for _, l := range res.NSFW.Values {
+				if v.Count(l.Value, l.Null) != l.Count {
+					t.Errorf("%s %s: nsfw %q %d, want %d", term.Term, v.Kind, l.Value, v.Count(l.Value, l.Null), l.Count)
+				}
+			}
+			if v.Kind == audit.ViewKNNFiltered && v.Count("UNLIKELY", false) != v.Selected {
+				t.Errorf("%s: the filtered view holds other labels", term.Term)
+			}
+		}
+	}
+	// "desi" is a substring of "design", not a word of it.
+	d := rep.Terms[0].Views
+	if d[2].Selected <= d[3].Selected || d[3].Selected == 0 {
+		t.Errorf("desi: contains %d, word %d", d[2].Selected, d[3].Selected)
+	}
+}
+
+// TestIndexRecall: when the knn view is approximate, the audit measures
+// its overlap with the exact top K.
+func TestIndexRecall(t *testing.T) {
+	s := newStore(t, []string{"desi"})
+	rep, err := audit.Run(context.Background(), &store{s: s, approx: true}, &audit.Options{Terms: []string{"desi"}, K: 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rep.Terms[0].IndexRecall
+	if r == nil || *r != 19.0/20 {
+		t.Fatalf("index recall %v, want 0.95", r)
+	}
+}
+
+// TestReportFolder: the report files hold the figures and no row text.
+func TestReportFolder(t *testing.T) {
+	terms := []string{"desi", "beautiful"}
+	s := newStore(t, terms)
+	rep, err := audit.Run(context.Background(), &store{s: s}, &audit.Options{Terms: terms, K: 30, Command: "laiondb audit --k 30", Version: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := rep.WriteDir(dir); err != nil {
+		t.Fatal(err)
+	}
+	var back audit.Report
+	b, err := os.ReadFile(filepath.Join(dir, "results.json"))
+	if err != nil || json.Unmarshal(b, &back) != nil || back.Terms[1].Views[0].Selected != 30 || back.Command != "laiondb audit --k 30" {
+		t.Fatalf("results.json: %v %s", err, b)
+	}
+	texts := s.Column("text")
+	for _, name := range []string{"report.html", "report.md", "results.json"} {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Contains(b, []byte(rep.Fingerprint)) {
+			t.Errorf("%s does not name the store's fingerprint", name)
+		}
+		// No caption of a selected row (the generated captions have 3+
+		// words; single words are terms and vocabulary).
+		for i := 0; i < s.NumRows(); i++ {
+			if c := string(texts.Str.At(i)); !texts.IsNull(i) && len(strings.Fields(c)) >= 3 && bytes.Contains(b, []byte(c)) {
+				t.Fatalf("%s holds row %d's text %q", name, i, c)
+			}
+		}
+	}
+	html, _ := os.ReadFile(filepath.Join(dir, "report.html"))
+	if bytes.Count(html, []byte("<svg")) != 2 || bytes.Contains(html, []byte("http://")) && !bytes.Contains(html, []byte(`xmlns="http://www.w3.org/2000/svg"`)) {
+		t.Errorf("report.html: want two inline SVG charts and no external resources")
+	}
+	if bytes.Contains(html, []byte("<script")) || bytes.Contains(html, []byte("src=")) {
+		t.Errorf("report.html loads something")
+	}
+	var tb, cb bytes.Buffer
+	if err := rep.WriteTable(&tb); err != nil || !strings.Contains(tb.String(), `"desi"`) {
+		t.Errorf("table: %v\n%s", err, tb.String())
+	}
+	if err := rep.WriteCSV(&cb); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := csv.NewReader(&cb).ReadAll()
+	if err != nil || len(recs) != 1+2*4 || len(recs[0]) != len(audit.CSVHeader) {
+		t.Fatalf("csv: %d records, %v", len(recs), err)
+	}
+}
