@@ -1,7 +1,9 @@
 package engine
 
 import (
+	"math"
 	"slices"
+	"strconv"
 
 	"github.com/laiondb/laiondb/table"
 )
@@ -23,6 +25,13 @@ func init() {
 		if s.has("nsfw") != "" {
 			cols = append(cols, "nsfw")
 		}
+		agree := ""
+		if sw.col == "similarity" {
+			if t, ok := s.cols[recomputedColumn]; ok && t == table.TypeFloat {
+				agree = recomputedColumn
+				cols = append(cols, agree)
+			}
+		}
 		if sw.flag != nil {
 			for _, c := range sw.flag.cols {
 				if !slices.Contains(cols, c) {
@@ -31,7 +40,7 @@ func init() {
 			}
 		}
 		return []statistic{{desc: "sweep " + sw.col, cols: cols, new: func() stat {
-			return &sweepStats{spec: sw, nsfw: s.has("nsfw"), rows: make([]sweepCounts, len(sw.at))}
+			return &sweepStats{spec: sw, nsfw: s.has("nsfw"), agree: agree, rows: make([]sweepCounts, len(sw.at))}
 		}}}
 	})
 }
@@ -56,7 +65,47 @@ type SweepStats struct {
 	Missing int `json:"missing"`
 	// Thresholds has one entry per threshold, in the order of the query.
 	Thresholds []SweepRow `json:"thresholds"`
+	// Agreement compares the released similarity with pair_cos, the
+	// cosine recomputed from the stored embeddings, when the sweep is over
+	// similarity and the store has both embeddings.
+	Agreement *Agreement `json:"agreement,omitempty"`
 }
+
+// recomputedColumn is the column holding the recomputed image-text cosine
+// (db.PairCosColumn).
+const recomputedColumn = "pair_cos"
+
+// AgreementTolerance is the difference between the released similarity and
+// the recomputed cosine above which Agreement counts a row as differing.
+const AgreementTolerance = 0.01
+
+// Agreement compares the released similarity of the selected rows with the
+// cosine of their stored image and text embeddings (pair_cos).
+type Agreement struct {
+	// Compared counts rows with a valid similarity (a number in [-1, 1])
+	// and a pair_cos; Differ those among them whose two values differ by
+	// more than AgreementTolerance; MaxDiff is the largest difference.
+	Compared int     `json:"compared"`
+	Differ   int     `json:"differ"`
+	MaxDiff  float64 `json:"max_diff"`
+	// Invalid counts rows with a pair_cos whose similarity is null, NaN,
+	// above 1 or below -1 (LAION-400M's 6016.0); Examples lists the first
+	// of them in store order, with the recomputed cosine.
+	Invalid  int            `json:"invalid"`
+	Examples []InvalidScore `json:"examples,omitempty"`
+}
+
+// InvalidScore is a row whose released similarity is not a cosine.
+type InvalidScore struct {
+	Row uint32 `json:"row"`
+	// Similarity is the released value in Go's shortest form ("6016",
+	// "NaN", "-2"), or "null".
+	Similarity string  `json:"similarity"`
+	PairCos    float64 `json:"pair_cos"`
+}
+
+// maxExamples is the number of invalid scores Agreement lists.
+const maxExamples = 20
 
 // SweepRow is what a cut at column >= Threshold does to the selection.
 type SweepRow struct {
@@ -94,6 +143,8 @@ type sweepCounts struct {
 type sweepStats struct {
 	spec    *sweepSpec
 	nsfw    string
+	agree   string // the pair_cos column, or ""
+	ag      Agreement
 	n       int
 	missing int
 	labels  counter // nsfw values of the selected rows with a value to cut
@@ -116,6 +167,9 @@ func (a *sweepStats) Add(s *selection) {
 	var nsfw *table.Column
 	if a.nsfw != "" {
 		nsfw = b.Cols[a.nsfw]
+	}
+	if a.agree != "" {
+		a.addAgreement(b, c, b.Cols[a.agree], s.sel)
 	}
 	forEachBit(s.sel, func(i int) {
 		if c == nil || c.Missing(i) {
@@ -194,8 +248,61 @@ func (a *sweepStats) labelID(c *table.Column, i int) int {
 	return a.labels.id(a.labels.buf)
 }
 
+// addAgreement compares similarity (sim) with pair_cos (pc) on the
+// selected rows.
+func (a *sweepStats) addAgreement(b *table.Batch, sim, pc *table.Column, sel []uint64) {
+	if pc == nil {
+		return
+	}
+	forEachBit(sel, func(i int) {
+		if pc.Missing(i) {
+			return
+		}
+		p := pc.Float[i]
+		var x float64
+		null := sim == nil || sim.IsNull(i)
+		if !null {
+			if sim.Type == table.TypeInt {
+				x = float64(sim.Int[i])
+			} else {
+				x = sim.Float[i]
+			}
+		}
+		if null || x != x || x > 1 || x < -1 {
+			a.ag.Invalid++
+			ex := InvalidScore{Row: b.Row(i), PairCos: p, Similarity: "null"}
+			if !null {
+				ex.Similarity = strconv.FormatFloat(x, 'g', -1, 64)
+			}
+			a.ag.Examples = append(a.ag.Examples, ex)
+			return
+		}
+		a.ag.Compared++
+		d := math.Abs(x - p)
+		a.ag.MaxDiff = max(a.ag.MaxDiff, d)
+		if d > AgreementTolerance {
+			a.ag.Differ++
+		}
+	})
+	a.ag.Examples = firstExamples(a.ag.Examples)
+}
+
+// firstExamples keeps the maxExamples examples of lowest row.
+func firstExamples(xs []InvalidScore) []InvalidScore {
+	slices.SortFunc(xs, func(p, q InvalidScore) int { return int(int64(p.Row) - int64(q.Row)) })
+	if len(xs) > maxExamples {
+		xs = xs[:maxExamples]
+	}
+	return xs
+}
+
 func (a *sweepStats) Merge(o stat) {
 	t := o.(*sweepStats)
+	a.ag.Compared += t.ag.Compared
+	a.ag.Differ += t.ag.Differ
+	a.ag.MaxDiff = max(a.ag.MaxDiff, t.ag.MaxDiff)
+	a.ag.Invalid += t.ag.Invalid
+	a.ag.Examples = firstExamples(append(a.ag.Examples, t.ag.Examples...))
 	a.n += t.n
 	a.missing += t.missing
 	// Map t's label ids to a's.
@@ -250,6 +357,10 @@ func (a *sweepStats) Write(res *Result) {
 			}
 		}
 		st.Thresholds = append(st.Thresholds, row)
+	}
+	if a.agree != "" {
+		ag := a.ag
+		st.Agreement = &ag
 	}
 	res.Sweep = st
 }

@@ -120,3 +120,99 @@ func TestSweepErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestSweepAgreement plants released scores against recomputed ones: equal,
+// within and beyond the tolerance, and invalid (null, NaN, 6016.0, -2), on
+// rows with and without a pair_cos.
+func TestSweepAgreement(t *testing.T) {
+	const n = 600
+	sim := make([]float64, n)
+	simNull := make([]bool, n)
+	pc := make([]float64, n)
+	pcNull := make([]bool, n)
+	var compared, differ, invalid int
+	var firstInvalid []uint32
+	maxDiff := 0.0
+	for i := range n {
+		pc[i] = 0.2 + float64(i%37)/300
+		switch i % 10 {
+		case 0:
+			sim[i] = pc[i]
+		case 1:
+			sim[i] = pc[i] + 0.005
+		case 2:
+			sim[i] = pc[i] - 0.02
+		case 3:
+			simNull[i] = true
+		case 4:
+			sim[i] = math.NaN()
+		case 5:
+			sim[i] = 6016
+		case 6:
+			sim[i] = -2
+		case 7:
+			sim[i] = pc[i] + 0.3
+		case 8:
+			pcNull[i] = true
+			sim[i] = 6016 // no pair_cos: not compared, not counted
+		default:
+			sim[i] = 0.31
+		}
+		if pcNull[i] {
+			continue
+		}
+		x := sim[i]
+		if simNull[i] || x != x || x > 1 || x < -1 {
+			invalid++
+			if len(firstInvalid) < 20 {
+				firstInvalid = append(firstInvalid, uint32(i))
+			}
+			continue
+		}
+		compared++
+		d := math.Abs(x - pc[i])
+		maxDiff = max(maxDiff, d)
+		if d > engine.AgreementTolerance {
+			differ++
+		}
+	}
+	s := enginetest.New(n).AddFloats("similarity", sim, simNull).AddFloats("pair_cos", pc, pcNull)
+	s.BatchSize = 64
+	pq, err := query.Parse("all sweep similarity at (0.3)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := engine.Run(context.Background(), s, pq, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ag := res.Sweep.Agreement
+	if ag == nil {
+		t.Fatal("no agreement")
+	}
+	if ag.Compared != compared || ag.Differ != differ || ag.Invalid != invalid || ag.MaxDiff != maxDiff {
+		t.Errorf("agreement %+v, want compared %d differ %d invalid %d max %v", *ag, compared, differ, invalid, maxDiff)
+	}
+	if len(ag.Examples) != 20 {
+		t.Fatalf("%d examples", len(ag.Examples))
+	}
+	for i, x := range ag.Examples {
+		if x.Row != firstInvalid[i] {
+			t.Errorf("example %d is row %d, want %d", i, x.Row, firstInvalid[i])
+		}
+		if x.PairCos != pc[x.Row] {
+			t.Errorf("row %d: pair_cos %v", x.Row, x.PairCos)
+		}
+	}
+	if got := ag.Examples[1].Similarity; got != "NaN" {
+		t.Errorf("row 4's similarity written %q", got)
+	}
+	// A sweep of another column, or a store without pair_cos, has none.
+	for _, q := range []string{"all sweep pair_cos at (0.3)"} {
+		pq, _ := query.Parse(q)
+		res, err := engine.Run(context.Background(), s, pq, nil)
+		if err != nil || res.Sweep.Agreement != nil {
+			t.Errorf("%s: agreement %+v, %v", q, res.Sweep.Agreement, err)
+		}
+	}
+}

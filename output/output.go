@@ -175,6 +175,15 @@ func WriteTable(w io.Writer, r *engine.Result) error {
 				p("\n")
 			}
 		}
+		if ag := sw.Agreement; ag != nil {
+			p("\nsimilarity against pair_cos\trows\n")
+			p("compared\t%d\n", ag.Compared)
+			p("differ by more than %g\t%d\t(largest difference %s)\n", engine.AgreementTolerance, ag.Differ, ffloat(ag.MaxDiff))
+			p("invalid similarity\t%d\n", ag.Invalid)
+			for _, x := range ag.Examples {
+				p("  row %d\tsimilarity %s\tpair_cos %s\n", x.Row, x.Similarity, ffloat(x.PairCos))
+			}
+		}
 	}
 	if len(r.Rows) > 0 && len(r.RowColumns) > 0 {
 		p("\nrow\tsource\tscore\t%s\n", strings.Join(r.RowColumns, "\t"))
@@ -239,7 +248,7 @@ var CSVHeader = []string{"section", "group", "key", "field", "count", "share", "
 
 // WriteCSV writes the statistics of r in long form, one figure a line, under
 // CSVHeader: section is summary, search, label, lexicon, keyword,
-// crosstab, similarity, sweep or row. Sweep lines have the column as group,
+// crosstab, similarity, sweep, agreement or row. Sweep lines have the column as group,
 // the threshold as value, the NSFW value as key (by-label counts) and what
 // is counted as field (kept, dropped, kept_flagged, ...). Rows (when asked for) follow as section
 // "row" lines: group is the store row, key the source file:row, field the
@@ -355,6 +364,16 @@ func WriteCSV(w io.Writer, r *engine.Result) error {
 	}
 	if sw := r.Sweep; sw != nil {
 		rec("sweep", sw.Column, "", "missing", sw.Missing, nil, nil, nil, "")
+		if ag := sw.Agreement; ag != nil {
+			rec("agreement", sw.Column, "", "compared", ag.Compared, nil, nil, nil, "")
+			rec("agreement", sw.Column, "", "differ", ag.Differ, nil, nil, nil, strconv.FormatFloat(engine.AgreementTolerance, 'g', -1, 64))
+			rec("agreement", sw.Column, "", "max_diff", -1, nil, nil, nil, strconv.FormatFloat(ag.MaxDiff, 'g', -1, 64))
+			rec("agreement", sw.Column, "", "invalid", ag.Invalid, nil, nil, nil, "")
+			for _, x := range ag.Examples {
+				rec("agreement", sw.Column, strconv.FormatUint(uint64(x.Row), 10), "invalid_example", -1, nil, nil, nil,
+					x.Similarity+" "+strconv.FormatFloat(x.PairCos, 'g', -1, 64))
+			}
+		}
 		for _, t := range sw.Thresholds {
 			th := strconv.FormatFloat(t.Threshold, 'g', -1, 64)
 			rec("sweep", sw.Column, "", "kept", t.Kept, nil, nil, nil, th)

@@ -135,6 +135,11 @@
 //	knn('beautiful', 100) sweep similarity
 //	all where text contains 'aunty' sweep pair_cos at (0.25, 0.3)
 //
+// A sweep of similarity on a store with both embeddings also compares the
+// released score with pair_cos, row by row: how many differ by more than
+// 0.01, and the rows whose similarity is not a cosine at all (null, NaN,
+// 6016.0) with the cosine recomputed for them.
+//
 // # Predicates and nulls
 //
 // Comparisons work on any column: strings compare byte-wise and
