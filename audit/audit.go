@@ -68,6 +68,9 @@ type Term struct {
 	IndexRecall *float64 `json:"index_recall,omitempty"`
 }
 
+// TopDomains is the number of hosts a View lists.
+const TopDomains = 5
+
 // View kinds.
 const (
 	ViewKNN         = "knn"          // knn('term', K)
@@ -88,6 +91,9 @@ type View struct {
 	// Lexicon is the share of selected rows the lexicon flags in text or
 	// url, with its 95% Wilson interval.
 	Lexicon engine.Proportion `json:"lexicon"`
+	// Domains are the most frequent hosts of the selected rows' URLs
+	// (domain(url)), at most TopDomains of them; nil without a url column.
+	Domains []engine.LabelCount `json:"domains,omitempty"`
 	// ScoreMin and ScoreMax are the score range of a CLIP view.
 	ScoreMin float32 `json:"score_min,omitempty"`
 	ScoreMax float32 `json:"score_max,omitempty"`
@@ -120,7 +126,11 @@ func Run(ctx context.Context, q Querier, o *Options) (*Report, error) {
 		}
 	}
 	cols := q.Columns()
-	hasNSFW, hasText := slices.Contains(cols, "nsfw"), slices.Contains(cols, "text")
+	hasNSFW, hasText, hasURL := slices.Contains(cols, "nsfw"), slices.Contains(cols, "text"), slices.Contains(cols, "url")
+	by := ""
+	if hasURL {
+		by = " by domain(url)"
+	}
 	rep := &Report{Model: opts.Model, Version: opts.Version, Command: opts.Command, Date: opts.Now().UTC(),
 		K: opts.K, Filter: opts.Filter, Lexicon: engine.BuiltinLexicon}
 	eo := &engine.Options{Lexicons: opts.Lexicons}
@@ -140,7 +150,7 @@ func Run(ctx context.Context, q Querier, o *Options) (*Report, error) {
 				struct{ kind, q string }{ViewWord, "all where text has word " + quote(term)})
 		}
 		for _, vq := range queries {
-			res, err := q.Query(ctx, vq.q, eo)
+			res, err := q.Query(ctx, vq.q+by, eo)
 			if err != nil {
 				return nil, fmt.Errorf("audit: term %q: %w", term, err)
 			}
@@ -156,12 +166,19 @@ func Run(ctx context.Context, q Querier, o *Options) (*Report, error) {
 			if len(res.Lexicons) > 0 {
 				v.Lexicon = res.Lexicons[0].Either
 			}
+			if len(res.By) > 0 {
+				for _, d := range res.By[0].Values {
+					if !d.Null && len(v.Domains) < TopDomains {
+						v.Domains = append(v.Domains, d)
+					}
+				}
+			}
 			if s := res.Search; s != nil {
 				v.Method, v.ScoreMin, v.ScoreMax = s.Method, s.ScoreMin, s.ScoreMax
 			}
 			t.Views = append(t.Views, v)
 			if vq.kind == ViewKNN && !res.Exact {
-				exact, err := q.Query(ctx, vq.q, &engine.Options{Lexicons: opts.Lexicons, Exact: true})
+				exact, err := q.Query(ctx, vq.q+by, &engine.Options{Lexicons: opts.Lexicons, Exact: true})
 				if err != nil {
 					return nil, fmt.Errorf("audit: term %q, exact top %d: %w", term, opts.K, err)
 				}

@@ -104,7 +104,10 @@ func TestRun(t *testing.T) {
 			audit.ViewWord:        "all where text has word " + lit,
 		}
 		for _, v := range term.Views {
-			res := count(t, s, want[v.Kind])
+			res := count(t, s, want[v.Kind]+" by domain(url)")
+			if len(res.By[0].Values) > 0 && res.By[0].Values[0].Null == false && (len(v.Domains) == 0 || v.Domains[0] != res.By[0].Values[0]) {
+				t.Errorf("%s %s: domains %v, the query's %v", term.Term, v.Kind, v.Domains, res.By[0].Values)
+			}
 			if v.Selected != res.Selected || v.Lexicon != res.Lexicons[0].Either || v.Query != res.Query {
 				t.Errorf("%s %s: selected %d lexicon %+v, the query gives %d %+v", term.Term, v.Kind, v.Selected, v.Lexicon, res.Selected, res.Lexicons[0].Either)
 			}

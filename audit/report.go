@@ -51,6 +51,15 @@ func share(v *View) string {
 	return fmt.Sprintf("%s [%s, %s]", pct(p.Share), pct(p.Lo), pct(p.Hi))
 }
 
+// domains lists a view's top hosts with their counts.
+func domains(v *View) string {
+	var parts []string
+	for _, d := range v.Domains {
+		parts = append(parts, fmt.Sprintf("%s %d", d.Value, d.Count))
+	}
+	return strings.Join(parts, ", ")
+}
+
 func recall(t *Term, v *View) string {
 	switch {
 	case v.Kind != ViewKNN:
@@ -179,6 +188,14 @@ func (r *Report) writeMarkdown(w io.Writer) error {
 			c := split(v)
 			fmt.Fprintf(&b, "| %s | %s | %d | %d | %d | %d | %d | %d | %s | %s |\n", strings.ReplaceAll(t.Term, "|", `\|`), v.Kind, v.Selected,
 				c[0], c[1], c[2], c[3], c[4], share(v), recall(t, v))
+		}
+	}
+	b.WriteString("\n## Top domains (hosts of the selected rows' URLs)\n\n| term | view | domains |\n|---|---|---|\n")
+	for i := range r.Terms {
+		t := &r.Terms[i]
+		for j := range t.Views {
+			v := &t.Views[j]
+			fmt.Fprintf(&b, "| %s | %s | %s |\n", strings.ReplaceAll(t.Term, "|", `\|`), v.Kind, strings.ReplaceAll(domains(v), "|", `\|`))
 		}
 	}
 	b.WriteString("\nCharts: report.html. Every number: results.json.\n")
@@ -320,6 +337,14 @@ func (r *Report) writeHTML(w io.Writer) error {
 				b.WriteString("<td>" + html.EscapeString(c) + "</td>")
 			}
 			b.WriteString("</tr>\n")
+		}
+	}
+	b.WriteString("</table>\n<h2>Top domains (hosts of the selected rows' URLs)</h2>\n<table><tr><th>term</th><th>view</th><th>domains</th></tr>\n")
+	for i := range r.Terms {
+		t := &r.Terms[i]
+		for j := range t.Views {
+			v := &t.Views[j]
+			b.WriteString("<tr><td>" + html.EscapeString(t.Term) + "</td><td>" + v.Kind + "</td><td style=\"text-align:left\">" + html.EscapeString(domains(v)) + "</td></tr>\n")
 		}
 	}
 	b.WriteString("</table>\n<p>Every number is in results.json.</p>\n</body></html>\n")

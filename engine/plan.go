@@ -139,11 +139,14 @@ func NewPlan(q *query.Query, s Store, opts *Options) (*Plan, error) {
 		}
 	}
 	for _, f := range q.By {
-		name, _, err := pl.resolve(f)
+		name, typ, err := pl.resolve(f)
 		if err != nil {
 			return nil, err
 		}
-		sch.by = append(sch.by, name)
+		if f.Func == "domain" && typ != table.TypeString {
+			return nil, pl.errorf(f.Offset, "domain() needs a column of URLs (strings); %s holds %s values", name, typ)
+		}
+		sch.by = append(sch.by, byItem{col: name, fn: f.Func})
 	}
 	if sw := q.Sweep; sw != nil {
 		name, typ, err := pl.resolve(sw.Field)

@@ -52,10 +52,16 @@ type statistic struct {
 type schema struct {
 	cols     map[string]table.Type // the store's columns
 	lexicons []*lexicon            // essay2021, then Options.Lexicons by name
-	by       []string              // the columns named by "by"
+	by       []byItem              // the columns (or domains of columns) named by "by"
 	sweep    *sweepSpec            // the sweep clause, resolved, or nil
 	// notes say why a statistic the reader may expect is not computed.
 	notes []string
+}
+
+// byItem is one entry of "by": a column, or with fn "domain" the hosts of
+// the URLs it holds.
+type byItem struct {
+	col, fn string
 }
 
 // has returns name if the store has that column, "" if not.

@@ -18,8 +18,13 @@ func init() {
 	})
 	register(40, func(s *schema) []statistic {
 		var out []statistic
-		for _, c := range s.by {
-			out = append(out, labelStat(c, "counts by "+c, func(res *Result, lc *LabelCounts) { res.By = append(res.By, lc) }))
+		for _, b := range s.by {
+			put := func(res *Result, lc *LabelCounts) { res.By = append(res.By, lc) }
+			if b.fn == "domain" {
+				out = append(out, domainStat(b.col, put))
+				continue
+			}
+			out = append(out, labelStat(b.col, "counts by "+b.col, put))
 		}
 		return out
 	})
@@ -68,18 +73,45 @@ func labelStat(col, desc string, put func(*Result, *LabelCounts)) statistic {
 	}}
 }
 
-// labels counts the values of one column.
+// domainStat is the statistic counting the hosts of the URLs in column
+// col (see urlHost), reported under the name domain(col).
+func domainStat(col string, put func(*Result, *LabelCounts)) statistic {
+	name := "domain(" + col + ")"
+	return statistic{desc: "counts by " + name, cols: []string{col}, new: func() stat {
+		return &labels{col: col, name: name, domain: true, put: put}
+	}}
+}
+
+// labels counts the values of one column, or the hosts of its URLs.
 type labels struct {
-	col string
-	put func(*Result, *LabelCounts)
-	n   int // rows added
+	col    string
+	name   string // the name reported, when not col
+	domain bool
+	put    func(*Result, *LabelCounts)
+	n      int // rows added
 	counter
 }
 
 func (la *labels) Add(s *selection) {
 	la.n += s.count
 	c := s.ec.b.Cols[la.col]
-	forEachBit(s.sel, func(i int) { la.add(c, i) })
+	if !la.domain {
+		forEachBit(s.sel, func(i int) { la.add(c, i) })
+		return
+	}
+	forEachBit(s.sel, func(i int) {
+		if c == nil || c.IsNull(i) {
+			la.null++
+			return
+		}
+		h, ok := urlHost(c.Str.At(i), la.buf[:0])
+		if !ok {
+			la.null++
+			return
+		}
+		la.buf = h
+		la.counts[la.id(h)]++
+	})
 }
 
 func (la *labels) Merge(o stat) {
@@ -90,7 +122,11 @@ func (la *labels) Merge(o stat) {
 
 // Write writes the counts most frequent first, ties by value, null last.
 func (la *labels) Write(res *Result) {
-	lc := &LabelCounts{Column: la.col, Values: []LabelCount{}}
+	name := la.col
+	if la.name != "" {
+		name = la.name
+	}
+	lc := &LabelCounts{Column: name, Values: []LabelCount{}}
 	share := func(k int) float64 {
 		if la.n == 0 {
 			return 0

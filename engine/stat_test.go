@@ -59,7 +59,7 @@ func mergeBatch(rng *rand.Rand, n int) *table.Batch {
 	}
 	return &table.Batch{Len: n, Cols: map[string]*table.Column{
 		"text":       str(0.05, caption),
-		"url":        str(0, func() string { return "http://x/" + caption() }),
+		"url":        str(0.02, func() string { return []string{"http://x/", "https://IMG.x.org/", "//cdn.y/", "x.org/"}[rng.IntN(4)] + caption() }),
 		"nsfw":       str(0.05, func() string { return nsfws[rng.IntN(len(nsfws))] }),
 		"similarity": sim,
 		"width":      width,
@@ -76,7 +76,7 @@ func TestStatsMerge(t *testing.T) {
 		cols: map[string]table.Type{"text": table.TypeString, "url": table.TypeString, "nsfw": table.TypeString,
 			"similarity": table.TypeFloat, "width": table.TypeInt},
 		lexicons: []*lexicon{newLexicon(BuiltinLexicon, Essay2021), newLexicon("mine", []string{"desi", " aunty", "Σ"})},
-		by:       []string{"width", "similarity", "nsfw"},
+		by:       []byItem{{col: "width"}, {col: "similarity"}, {col: "nsfw"}, {col: "url", fn: "domain"}},
 	}
 	sts := planStats(sch)
 	one, two := newStats(sts), [2]stats{newStats(sts), newStats(sts)}
@@ -108,7 +108,7 @@ func TestStatsMerge(t *testing.T) {
 		t.Fatalf("merged statistics differ:\n%s\nwant:\n%s", g, w)
 	}
 	// The data exercise every statistic.
-	if want.Selected == 0 || want.NSFW == nil || len(want.By) != 3 || want.Similarity == nil || want.Similarity.Invalid == 0 ||
+	if want.Selected == 0 || want.NSFW == nil || len(want.By) != 4 || len(want.By[3].Values) < 2 || want.Similarity == nil || want.Similarity.Invalid == 0 ||
 		len(want.Lexicons) != 2 || want.Lexicons[1].Either.Count == 0 || len(want.Lexicons[0].ByNSFW) == 0 {
 		t.Fatalf("the test data miss a statistic: %+v", want)
 	}

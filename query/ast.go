@@ -441,6 +441,9 @@ type Field struct {
 	// Name is the lower-cased column name; empty when Any is set.
 	Name string
 	Any  bool
+	// Func is "domain" for domain(column) in a by clause: the host of the
+	// URL the column holds; empty for the column itself.
+	Func string
 }
 
 // Pos implements Node.
@@ -450,6 +453,9 @@ func (f *Field) Pos() int { return f.Offset }
 func (f *Field) String() string {
 	if f.Any {
 		return "any"
+	}
+	if f.Func != "" {
+		return f.Func + "(" + identString(f.Name) + ")"
 	}
 	return identString(f.Name)
 }

@@ -25,7 +25,7 @@
 // Keywords and column names are case-insensitive; strings are not.
 //
 //	query     = source [ "where" expr ] [ "limit" int ]
-//	            [ "post" "where" expr ] [ "by" column { "," column } ]
+//	            [ "post" "where" expr ] [ "by" byitem { "," byitem } ]
 //	            [ "sweep" column [ "at" "(" number { "," number } ")" ] ] .
 //	source    = ( "all" | "scan" ) [ "(" ")" ]
 //	          | "knn" "(" target "," int ")" [ "in" space ]
@@ -47,6 +47,7 @@
 //	          | field "has" "word" string
 //	          | field "matches" string
 //	          | field "lexicon" name .
+//	byitem    = column | "domain" "(" column ")" .
 //	cmp       = "=" | "==" | "!=" | "<>" | "<" | "<=" | ">" | ">=" .
 //	field     = column | "any" .
 //	column    = ident | quoted-ident .
@@ -122,6 +123,12 @@
 // first otherwise); post where is applied after limit.
 //
 // by c1, c2 reports the value counts of more label-like columns.
+// by domain(url) counts the hosts of the URLs instead: what Python 3.11's
+// urllib.parse.urlsplit(url).hostname gives (lower case, no port, no
+// user), with null for a URL without one ("img.example.com/a.jpg" has
+// none: no "//"). Where Python raises ValueError (a '[' without ']'),
+// the host is the rest of the netloc. A column named domain stays
+// reachable as by domain, or by "domain".
 //
 // sweep c at (t1, t2, ...) reports, for each threshold t, how many selected
 // rows a filter c >= t keeps and drops, split by NSFW value and counting

@@ -168,7 +168,7 @@ func (p *parser) parseQuery() *Query {
 	if p.isWord("by") {
 		p.next()
 		for {
-			f := p.parseField("after by")
+			f := p.parseByItem()
 			if f.Any {
 				p.errorf(f.Offset, "by needs a column, not any")
 			}
@@ -198,6 +198,28 @@ func (p *parser) parseQuery() *Query {
 		p.errorf(p.tok.pos, "syntax error: expected %s, found %s", want, p.tok)
 	}
 	return q
+}
+
+// byItem = column | "domain" "(" column ")" .
+//
+// A column named domain stays a column: domain( makes the function.
+func (p *parser) parseByItem() *Field {
+	if !p.isWord("domain") {
+		return p.parseField("after by")
+	}
+	t := p.tok
+	p.next()
+	if p.tok.typ != itemLParen {
+		return &Field{Offset: t.pos, Name: strings.ToLower(t.val)}
+	}
+	p.next()
+	f := p.parseField("in domain(...)")
+	if f.Any {
+		p.errorf(f.Offset, "domain needs a column, not any")
+	}
+	p.expect(itemRParen, "after domain's column")
+	f.Offset, f.Func = t.pos, "domain"
+	return f
 }
 
 // sweep = "sweep" column [ "at" "(" number { "," number } ")" ] .

@@ -67,6 +67,8 @@ var parseTests = []struct{ in, want string }{
 	{`knn(id(7).TEXT, 5)`, `knn(id(7).text, 5)`},
 	{`all where text in ('a') and s = .5`, `all where (text in ('a') and s = 0.5)`},
 	{`all sweep similarity`, `all sweep similarity at (0.26, 0.28, 0.3, 0.32)`},
+	{`all by domain(URL), domain, nsfw`, `all by domain(url), domain, nsfw`},
+	{`all by Domain ( "image url" )`, `all by domain("image url")`},
 	{`knn('x', 5) by nsfw SWEEP pair_cos AT (0.3,.25)`, `knn('x', 5) by nsfw sweep pair_cos at (0.3, 0.25)`},
 	{`all where a = 1 sweep "at" at (1)`, `all where a = 1 sweep at at (1.0)`},
 }
@@ -162,6 +164,8 @@ var errorTests = []struct {
 	{`knn(row(99999999999), 3)`, "out of range", 8},
 	{`knn(id(1.5), 3)`, "SAMPLE_ID must be an integer", 7},
 	{`all sweep any`, "sweep needs a column", 10},
+	{`all by domain(any)`, "domain needs a column", 14},
+	{`all by domain(url`, "expected ')'", 17},
 	{`all sweep s at (0.3, 0.3)`, "given twice", 21},
 	{`all sweep s at ()`, "expected number threshold", 16},
 	{`all sweep s by x`, "expected end of query", 12},
