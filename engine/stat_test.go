@@ -58,8 +58,10 @@ func mergeBatch(rng *rand.Rand, n int) *table.Batch {
 		width.Int[i] = int64(64 * rng.IntN(4))
 	}
 	return &table.Batch{Len: n, Cols: map[string]*table.Column{
-		"text":       str(0.05, caption),
-		"url":        str(0.02, func() string { return []string{"http://x/", "https://IMG.x.org/", "//cdn.y/", "x.org/"}[rng.IntN(4)] + caption() }),
+		"text": str(0.05, caption),
+		"url": str(0.02, func() string {
+			return []string{"http://x/", "https://IMG.x.org/", "//cdn.y/", "x.org/"}[rng.IntN(4)] + caption()
+		}),
 		"nsfw":       str(0.05, func() string { return nsfws[rng.IntN(len(nsfws))] }),
 		"similarity": sim,
 		"width":      width,
