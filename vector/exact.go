@@ -329,6 +329,88 @@ func Exact(ctx context.Context, m Matrix, q []float32, k int, allow AllowList) (
 	return all, scored, nil
 }
 
+// ExactBatch answers several exact k-NN queries over the same rows in one
+// pass: each row is read from memory once, widened to float32 once, and
+// scored against every query while it is in cache, so Q queries read the
+// matrix once instead of Q times. Answer i is exactly Exact(ctx, m, qs[i], k, allow): the same
+// scores (the same kernel), the same order. It returns the number of rows
+// visited (each scored len(qs) times).
+func ExactBatch(ctx context.Context, m Matrix, qs [][]float32, k int, allow AllowList) ([][]Hit, int, error) {
+	for _, q := range qs {
+		if err := checkDim(m, q); err != nil {
+			return nil, 0, err
+		}
+	}
+	out := make([][]Hit, len(qs))
+	if k <= 0 || len(qs) == 0 {
+		return out, 0, nil
+	}
+	n := m.Len()
+	workers := runtime.GOMAXPROCS(0)
+	heaps := make([][]topK, workers) // worker, query
+	for w := range heaps {
+		heaps[w] = make([]topK, len(qs))
+		for i := range heaps[w] {
+			heaps[w][i].k = k
+		}
+	}
+	bad := newNonFinite(workers)
+	// A float16 row is widened once (exactly) for all the queries; Dot on
+	// the widened row runs the same sums as DotF16 on the stored one, so
+	// the scores are Exact's to the bit (TestExactBatch).
+	bufs := make([][]float32, workers)
+	for w := range bufs {
+		bufs[w] = make([]float32, m.Dim)
+	}
+	scores := make([][]float32, workers)
+	for w := range scores {
+		scores[w] = make([]float32, len(qs))
+	}
+	visited, _, err := visitRows(ctx, n, allow, func(w int, id uint32) {
+		hs, sc := heaps[w], scores[w]
+		row := m.rowF32(int(id), bufs[w])
+		i := 0
+		for ; i+3 <= len(qs); i += 3 {
+			sc[i], sc[i+1], sc[i+2] = dot3(row, qs[i], qs[i+1], qs[i+2])
+		}
+		for ; i < len(qs); i++ {
+			sc[i] = Dot(qs[i], row)
+		}
+		for i, s := range sc {
+			if m.Inv != nil {
+				s *= m.Inv[id]
+			}
+			if s-s != 0 {
+				bad.note(w, id, s)
+				return
+			}
+			t := &hs[i]
+			if t.full() && s < t.h[0].Score {
+				continue
+			}
+			t.push(Hit{id, s})
+		}
+	})
+	if err == nil {
+		err = bad.err()
+	}
+	if err != nil {
+		return nil, visited, err
+	}
+	for i := range qs {
+		var all []Hit
+		for w := range heaps {
+			all = append(all, heaps[w][i].h...)
+		}
+		SortHits(all)
+		if len(all) > k {
+			all = all[:k:k]
+		}
+		out[i] = all
+	}
+	return out, visited, nil
+}
+
 // ErrNonFinite is returned by the exact scans when a row scores NaN or
 // ±Inf against a finite query: its stored vector is not finite (a damaged
 // file), and no answer that leaves it out could be trusted.

@@ -63,6 +63,16 @@ func InvNorms(m Matrix, lo, hi int, dst []float32) []float32 {
 	return dst
 }
 
+// rowF32 returns row i as float32: the stored row itself for a float32
+// matrix, else widened into buf (of length Dim).
+func (m Matrix) rowF32(i int, buf []float32) []float32 {
+	if m.F16 == nil {
+		return m.F32[i*m.Dim : (i+1)*m.Dim]
+	}
+	F16ToF32(buf, m.F16[i*m.Dim:(i+1)*m.Dim])
+	return buf
+}
+
 // Row copies row i into dst (grown as needed) as float32 and returns it.
 func (m Matrix) Row(i int, dst []float32) []float32 {
 	if cap(dst) < m.Dim {
@@ -129,6 +139,16 @@ func Dot(a, b []float32) float32 {
 		return dotAVX2(a, b)
 	}
 	return dotGeneric(a, b)
+}
+
+// dot3 returns Dot(q0, row), Dot(q1, row) and Dot(q2, row), each equal
+// to Dot's to the bit, reading row once.
+func dot3(row, q0, q1, q2 []float32) (float32, float32, float32) {
+	n := len(row)
+	if useAsm {
+		return dot3AVX2(row, q0[:n], q1[:n], q2[:n])
+	}
+	return dotGeneric(q0, row), dotGeneric(q1, row), dotGeneric(q2, row)
 }
 
 func dotGeneric(a, b []float32) float32 {

@@ -13,6 +13,9 @@ func dotAVX2(a, b []float32) float32
 func dotF16AVX2(q []float32, h []uint16) float32
 
 //go:noescape
+func dot3AVX2(row, q0, q1, q2 []float32) (s0, s1, s2 float32)
+
+//go:noescape
 func f16ToF32AVX2(dst []float32, src []uint16)
 
 //go:noescape

@@ -242,3 +242,113 @@ bdone:
 	VZEROUPPER
 	MOVSS X0, ret+48(FP)
 	RET
+
+// func dot3AVX2(row, q0, q1, q2 []float32) (s0, s1, s2 float32)
+//
+// Three dotAVX2(qi, row) at once: for each query the same accumulators,
+// the same order of additions and the same reduction as dotAVX2, so each
+// result equals dotAVX2's to the bit; the row is loaded once for the three,
+// and twelve independent sums keep the FMA units busy where one query's
+// four chains wait on FMA latency.
+TEXT ·dot3AVX2(SB), NOSPLIT, $0-108
+	MOVQ row_base+0(FP), DI
+	MOVQ row_len+8(FP), CX
+	MOVQ q0_base+24(FP), SI
+	MOVQ q1_base+48(FP), R8
+	MOVQ q2_base+72(FP), R9
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+
+t32:
+	CMPQ CX, $32
+	JL   t8
+	VMOVUPS (DI), Y12
+	VMOVUPS 32(DI), Y13
+	VMOVUPS 64(DI), Y14
+	VMOVUPS 96(DI), Y15
+	VFMADD231PS (SI), Y12, Y0
+	VFMADD231PS 32(SI), Y13, Y1
+	VFMADD231PS 64(SI), Y14, Y2
+	VFMADD231PS 96(SI), Y15, Y3
+	VFMADD231PS (R8), Y12, Y4
+	VFMADD231PS 32(R8), Y13, Y5
+	VFMADD231PS 64(R8), Y14, Y6
+	VFMADD231PS 96(R8), Y15, Y7
+	VFMADD231PS (R9), Y12, Y8
+	VFMADD231PS 32(R9), Y13, Y9
+	VFMADD231PS 64(R9), Y14, Y10
+	VFMADD231PS 96(R9), Y15, Y11
+	ADDQ $128, DI
+	ADDQ $128, SI
+	ADDQ $128, R8
+	ADDQ $128, R9
+	SUBQ $32, CX
+	JMP  t32
+
+t8:
+	CMPQ CX, $8
+	JL   tsum
+	VMOVUPS (DI), Y12
+	VFMADD231PS (SI), Y12, Y0
+	VFMADD231PS (R8), Y12, Y4
+	VFMADD231PS (R9), Y12, Y8
+	ADDQ $32, DI
+	ADDQ $32, SI
+	ADDQ $32, R8
+	ADDQ $32, R9
+	SUBQ $8, CX
+	JMP  t8
+
+tsum:
+	VADDPS Y1, Y0, Y0
+	VADDPS Y3, Y2, Y2
+	VADDPS Y2, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	VHADDPS X0, X0, X0
+	VHADDPS X0, X0, X0
+	VADDPS Y5, Y4, Y4
+	VADDPS Y7, Y6, Y6
+	VADDPS Y6, Y4, Y4
+	VEXTRACTF128 $1, Y4, X5
+	VADDPS X5, X4, X4
+	VHADDPS X4, X4, X4
+	VHADDPS X4, X4, X4
+	VADDPS Y9, Y8, Y8
+	VADDPS Y11, Y10, Y10
+	VADDPS Y10, Y8, Y8
+	VEXTRACTF128 $1, Y8, X9
+	VADDPS X9, X8, X8
+	VHADDPS X8, X8, X8
+	VHADDPS X8, X8, X8
+
+t1:
+	TESTQ CX, CX
+	JE    tdone
+	VMOVSS (DI), X12
+	VFMADD231SS (SI), X12, X0
+	VFMADD231SS (R8), X12, X4
+	VFMADD231SS (R9), X12, X8
+	ADDQ $4, DI
+	ADDQ $4, SI
+	ADDQ $4, R8
+	ADDQ $4, R9
+	DECQ CX
+	JMP  t1
+
+tdone:
+	VZEROUPPER
+	MOVSS X0, s0+96(FP)
+	MOVSS X4, s1+100(FP)
+	MOVSS X8, s2+104(FP)
+	RET
