@@ -104,6 +104,13 @@ func (s *Store) Query(ctx context.Context, q string, opts *engine.Options) (*eng
 	return res, Hint(err)
 }
 
+// QueryBatch runs several queries against one snapshot (see
+// db.DB.QueryBatch) and explains errors a user can act on.
+func (s *Store) QueryBatch(ctx context.Context, qs []string, opts *engine.Options) ([]*engine.Result, error) {
+	res, err := s.DB.QueryBatch(ctx, qs, opts)
+	return res, Hint(err)
+}
+
 // Columns lists the names of the store's columns.
 func (s *Store) Columns() []string {
 	m, err := s.Manifest()

@@ -18,6 +18,29 @@ type Querier interface {
 	Columns() []string
 }
 
+// BatchQuerier is a Querier that answers several queries at once against
+// one snapshot, each as Query would (*laiondb.Store does, sharing one pass
+// over the vectors among the exact searches). Run uses it when it can.
+type BatchQuerier interface {
+	QueryBatch(ctx context.Context, qs []string, opts *engine.Options) ([]*engine.Result, error)
+}
+
+// queryAll answers qs with one QueryBatch when q has it, else one by one.
+func queryAll(ctx context.Context, q Querier, qs []string, opts *engine.Options) ([]*engine.Result, error) {
+	if b, ok := q.(BatchQuerier); ok {
+		return b.QueryBatch(ctx, qs, opts)
+	}
+	out := make([]*engine.Result, len(qs))
+	for i, s := range qs {
+		r, err := q.Query(ctx, s, opts)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = r
+	}
+	return out, nil
+}
+
 // Essay2021Terms are the search terms of Birhane, Prabhu and Kahembwe
 // (2021), the built-in term list "essay2021-terms".
 var Essay2021Terms = []string{"beautiful", "small", "Asian", "Indian women", "Black women", "Latina",
@@ -35,8 +58,8 @@ type Options struct {
 	// Lexicons are more keyword lists, besides essay2021, as in
 	// engine.Options.
 	Lexicons map[string][]string
-	// Progress, when set, is called before each term.
-	Progress func(i int, term string)
+	// Progress, when set, is told what the audit is doing.
+	Progress func(step int, what string)
 	// Header fields of the report, set by the caller: the model's name,
 	// laiondb's version and the command line.
 	Model, Version, Command string
@@ -134,59 +157,82 @@ func Run(ctx context.Context, q Querier, o *Options) (*Report, error) {
 	rep := &Report{Model: opts.Model, Version: opts.Version, Command: opts.Command, Date: opts.Now().UTC(),
 		K: opts.K, Filter: opts.Filter, Lexicon: engine.BuiltinLexicon}
 	eo := &engine.Options{Lexicons: opts.Lexicons}
+	// Every view of every term, asked at once.
+	type view struct {
+		term int
+		kind string
+		q    string
+	}
+	var views []view
 	for i, term := range opts.Terms {
-		if opts.Progress != nil {
-			opts.Progress(i, term)
-		}
-		t := Term{Term: term}
 		knn := fmt.Sprintf("knn(%s, %d)", quote(term), opts.K)
-		queries := []struct{ kind, q string }{{ViewKNN, knn}}
+		views = append(views, view{i, ViewKNN, knn + by})
 		if hasNSFW {
-			queries = append(queries, struct{ kind, q string }{ViewKNNFiltered, knn + " where " + opts.Filter})
+			views = append(views, view{i, ViewKNNFiltered, knn + " where " + opts.Filter + by})
 		}
 		if hasText {
-			queries = append(queries,
-				struct{ kind, q string }{ViewContains, "all where text contains " + quote(term)},
-				struct{ kind, q string }{ViewWord, "all where text has word " + quote(term)})
+			views = append(views, view{i, ViewContains, "all where text contains " + quote(term) + by},
+				view{i, ViewWord, "all where text has word " + quote(term) + by})
 		}
-		for _, vq := range queries {
-			res, err := q.Query(ctx, vq.q+by, eo)
-			if err != nil {
-				return nil, fmt.Errorf("audit: term %q: %w", term, err)
-			}
-			if rep.Fingerprint == "" {
-				rep.Fingerprint = res.Fingerprint
-			} else if res.Fingerprint != rep.Fingerprint {
-				return nil, fmt.Errorf("audit: the store changed during the audit (fingerprint %s, then %s)", rep.Fingerprint, res.Fingerprint)
-			}
-			v := View{Kind: vq.kind, Query: res.Query, Selected: res.Selected, Exact: res.Exact}
-			if res.NSFW != nil {
-				v.NSFW = res.NSFW.Values
-			}
-			if len(res.Lexicons) > 0 {
-				v.Lexicon = res.Lexicons[0].Either
-			}
-			if len(res.By) > 0 {
-				for _, d := range res.By[0].Values {
-					if !d.Null && len(v.Domains) < TopDomains {
-						v.Domains = append(v.Domains, d)
-					}
+	}
+	if opts.Progress != nil {
+		opts.Progress(0, fmt.Sprintf("%d queries for %d terms", len(views), len(opts.Terms)))
+	}
+	qs := make([]string, len(views))
+	for i, v := range views {
+		qs[i] = v.q
+	}
+	results, err := queryAll(ctx, q, qs, eo)
+	if err != nil {
+		return nil, fmt.Errorf("audit: %w", err)
+	}
+	rep.Terms = make([]Term, len(opts.Terms))
+	var approx []int // views answered approximately by the index
+	for i, vq := range views {
+		res := results[i]
+		t := &rep.Terms[vq.term]
+		t.Term = opts.Terms[vq.term]
+		if rep.Fingerprint == "" {
+			rep.Fingerprint = res.Fingerprint
+		} else if res.Fingerprint != rep.Fingerprint {
+			return nil, fmt.Errorf("audit: the store changed during the audit (fingerprint %s, then %s)", rep.Fingerprint, res.Fingerprint)
+		}
+		v := View{Kind: vq.kind, Query: res.Query, Selected: res.Selected, Exact: res.Exact}
+		if res.NSFW != nil {
+			v.NSFW = res.NSFW.Values
+		}
+		if len(res.Lexicons) > 0 {
+			v.Lexicon = res.Lexicons[0].Either
+		}
+		if len(res.By) > 0 {
+			for _, d := range res.By[0].Values {
+				if !d.Null && len(v.Domains) < TopDomains {
+					v.Domains = append(v.Domains, d)
 				}
 			}
-			if s := res.Search; s != nil {
-				v.Method, v.ScoreMin, v.ScoreMax = s.Method, s.ScoreMin, s.ScoreMax
-			}
-			t.Views = append(t.Views, v)
-			if vq.kind == ViewKNN && !res.Exact {
-				exact, err := q.Query(ctx, vq.q+by, &engine.Options{Lexicons: opts.Lexicons, Exact: true})
-				if err != nil {
-					return nil, fmt.Errorf("audit: term %q, exact top %d: %w", term, opts.K, err)
-				}
-				r := overlap(res.Hits, exact.Hits)
-				t.IndexRecall = &r
-			}
 		}
-		rep.Terms = append(rep.Terms, t)
+		if s := res.Search; s != nil {
+			v.Method, v.ScoreMin, v.ScoreMax = s.Method, s.ScoreMin, s.ScoreMax
+		}
+		t.Views = append(t.Views, v)
+		if vq.kind == ViewKNN && !res.Exact {
+			approx = append(approx, i)
+		}
+	}
+	// The index against an exact scan, for the views it answered.
+	if len(approx) > 0 {
+		eqs := make([]string, len(approx))
+		for j, i := range approx {
+			eqs[j] = views[i].q
+		}
+		exact, err := queryAll(ctx, q, eqs, &engine.Options{Lexicons: opts.Lexicons, Exact: true})
+		if err != nil {
+			return nil, fmt.Errorf("audit: exact top %d: %w", opts.K, err)
+		}
+		for j, i := range approx {
+			r := overlap(results[i].Hits, exact[j].Hits)
+			rep.Terms[views[i].term].IndexRecall = &r
+		}
 	}
 	return rep, nil
 }

@@ -195,3 +195,45 @@ func TestReportFolder(t *testing.T) {
 		t.Fatalf("csv: %d records, %v", len(recs), err)
 	}
 }
+
+// batchStore is store with QueryBatch, through engine.RunBatch.
+type batchStore struct {
+	store
+	calls int
+}
+
+func (q *batchStore) QueryBatch(ctx context.Context, qs []string, opts *engine.Options) ([]*engine.Result, error) {
+	q.calls++
+	plans := make([]*engine.Plan, len(qs))
+	for i, text := range qs {
+		pq, err := query.Parse(text)
+		if err != nil {
+			return nil, err
+		}
+		if plans[i], err = engine.NewPlan(pq, q.s, opts); err != nil {
+			return nil, err
+		}
+	}
+	return engine.RunBatch(ctx, q.s, plans)
+}
+
+// TestRunBatch: a Querier with QueryBatch gets one call, and the same report.
+func TestRunBatch(t *testing.T) {
+	terms := []string{"desi", "beautiful", "hot"}
+	s := newStore(t, terms)
+	now := func() time.Time { return time.Date(2026, 12, 5, 0, 0, 0, 0, time.UTC) }
+	one, err := audit.Run(context.Background(), &store{s: s}, &audit.Options{Terms: terms, K: 25, Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bq := &batchStore{store: store{s: s}}
+	two, err := audit.Run(context.Background(), bq, &audit.Options{Terms: terms, K: 25, Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := json.Marshal(one)
+	b, _ := json.Marshal(two)
+	if string(a) != string(b) || bq.calls != 1 {
+		t.Errorf("%d batch calls; reports differ:\n%s\n%s", bq.calls, a, b)
+	}
+}

@@ -85,6 +85,72 @@ func (d *DB) Query(ctx context.Context, q string, opts *engine.Options) (*engine
 	return p.Run(ctx, v)
 }
 
+// QueryBatch runs several queries against one snapshot of the store and
+// returns their results in order, each equal to Query's. Their knn
+// searches run together (engine.RunBatch): the text targets encoded in one
+// call, each where clause evaluated once, and the exact scans over the
+// same rows done in one pass. A query with a row or id target runs on its
+// own.
+func (d *DB) QueryBatch(ctx context.Context, qs []string, opts *engine.Options) ([]*engine.Result, error) {
+	v, err := d.view()
+	if err != nil {
+		return nil, err
+	}
+	plans := make([]*engine.Plan, len(qs))
+	for i, q := range qs {
+		parsed, err := query.Parse(q)
+		if err != nil {
+			return nil, err
+		}
+		if plans[i], err = engine.NewPlan(parsed, v, opts); err != nil {
+			return nil, err
+		}
+	}
+	// RunBatch runs the plans it cannot batch one by one on the store it
+	// is given; a row target leaves state in a view, so those get a view
+	// of their own (the same snapshot).
+	out := make([]*engine.Result, len(qs))
+	var batch []*engine.Plan
+	var at []int
+	for i, q := range qs {
+		if hasRowTarget(q) {
+			own := v.clone()
+			if out[i], err = plans[i].Run(ctx, own); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		batch = append(batch, plans[i])
+		at = append(at, i)
+	}
+	res, err := engine.RunBatch(ctx, v, batch)
+	if err != nil {
+		return nil, err
+	}
+	for j, i := range at {
+		out[i] = res[j]
+	}
+	return out, nil
+}
+
+// hasRowTarget reports whether a query's source names a stored row.
+func hasRowTarget(q string) bool {
+	parsed, err := query.Parse(q)
+	if err != nil {
+		return false
+	}
+	var tn *query.TargetNode
+	switch s := parsed.Source.(type) {
+	case *query.KNNSource:
+		tn = s.Target
+	case *query.WithinSource:
+		tn = s.Target
+	default:
+		return false
+	}
+	return tn.Target.Kind == query.TargetRow || tn.Target.Kind == query.TargetSampleID
+}
+
 // Explain returns the plan of a query without running it.
 func (d *DB) Explain(q string, opts *engine.Options) (*engine.Plan, error) {
 	p, _, err := d.plan(q, opts)

@@ -249,23 +249,22 @@ func (d *DB) buildIndex(ctx context.Context, o *IndexOptions) error {
 	return nil
 }
 
-// search answers a k-NN request. This is the one place that decides
-// between an exact scan and the index, and at which effort: the store
-// scans when asked to, when it has no usable index, when the candidates
-// are few (Options.ExactUpTo), when calibration found no effort good
-// enough, or when the index says a scan of the allowed rows is cheaper;
-// otherwise the index answers for the rows it covers and rows added since
-// are scanned exactly.
-func (v *view) search(ctx context.Context, req engine.SearchRequest) (engine.SearchResult, error) {
+// choice is how a k-NN request is answered: by an exact scan of the rows
+// allow admits (why says why, for the plan), or by the index at effort ef.
+type choice struct {
+	scan       bool
+	why        string
+	allow      vector.AllowList // the rows with vectors the request allows
+	graphAllow vector.AllowList // those of them the index covers
+	ef         int
+	efWhy      string
+}
+
+// choose makes the decision search describes.
+func (v *view) choose(req engine.SearchRequest) choice {
 	allow := v.allow(req.Allow, req.Space)
 	if req.Space == query.SpaceText {
-		// The index covers the image embeddings only.
-		hits, scanned, err := vector.Exact(ctx, v.txt, req.Vec, req.K, allow)
-		if err != nil {
-			return engine.SearchResult{}, err
-		}
-		return engine.SearchResult{Hits: v.selfFirst(toHits(hits), req.Vec, req.Space, req.K, allow), Exact: true, Scanned: scanned,
-			Method: fmt.Sprintf("exact scan of %d text vectors (the index covers the image embeddings)", scanned)}, nil
+		return choice{scan: true, allow: allow, why: " (the index covers the image embeddings)"}
 	}
 	cheap := false
 	if limit := v.d.exactUpTo(); v.ix != nil && !req.Exact && limit > 0 {
@@ -299,14 +298,28 @@ func (v *view) search(ctx context.Context, req engine.SearchRequest) (engine.Sea
 	default:
 		scan = false
 	}
-	if scan {
-		hits, scanned, err := vector.Exact(ctx, v.img, req.Vec, req.K, allow)
+	return choice{scan: scan, why: why, allow: allow, graphAllow: graphAllow, ef: ef, efWhy: efWhy}
+}
+
+// search answers a k-NN request. This is the one place that decides
+// between an exact scan and the index, and at which effort: the store
+// scans when asked to, when it has no usable index, when the candidates
+// are few (Options.ExactUpTo), when calibration found no effort good
+// enough, or when the index says a scan of the allowed rows is cheaper;
+// otherwise the index answers for the rows it covers and rows added since
+// are scanned exactly.
+func (v *view) search(ctx context.Context, req engine.SearchRequest) (engine.SearchResult, error) {
+	c := v.choose(req)
+	if c.scan {
+		m := v.matrix(req.Space)
+		hits, scanned, err := vector.Exact(ctx, m, req.Vec, req.K, c.allow)
 		if err != nil {
 			return engine.SearchResult{}, err
 		}
-		return engine.SearchResult{Hits: v.selfFirst(toHits(hits), req.Vec, req.Space, req.K, allow), Exact: true, Scanned: scanned,
-			Method: fmt.Sprintf("exact scan of %d vectors%s", scanned, why)}, nil
+		return engine.SearchResult{Hits: v.selfFirst(toHits(hits), req.Vec, req.Space, req.K, c.allow), Exact: true, Scanned: scanned,
+			Method: fmt.Sprintf("exact scan of %d %svectors%s", scanned, spaceWord(req.Space), c.why)}, nil
 	}
+	allow, graphAllow, ef, efWhy := c.allow, c.graphAllow, c.ef, c.efWhy
 	r, err := v.ix.Search(ctx, req.Vec, req.K, IndexSearch{Effort: ef, Allow: graphAllow})
 	if err != nil {
 		return engine.SearchResult{}, err
@@ -438,4 +451,59 @@ func (d *DB) checkIndex(v *view, add func(string, string, ...any)) error {
 		add(filepath.Base(path), "%v (rebuild with 'laiondb index --rebuild')", v.ixErr)
 	}
 	return nil
+}
+
+// SearchBatch answers k-NN requests as search does, one by one, except
+// that the requests search chooses to scan exactly and that scan the same
+// rows (same allow-list, space and k) share one pass over the vectors
+// (vector.ExactBatch: each answer identical to its own scan's).
+func (v *view) SearchBatch(ctx context.Context, reqs []engine.SearchRequest) ([]engine.SearchResult, error) {
+	out := make([]engine.SearchResult, len(reqs))
+	type key struct {
+		allow *vector.Bitset
+		space query.Space
+		k     int
+	}
+	groups := map[key][]int{}
+	var order []key
+	for i, req := range reqs {
+		if err := v.checkVec(req.Vec, req.Space); err != nil {
+			return nil, err
+		}
+		c := v.choose(req)
+		if !c.scan || v.self >= 0 {
+			var err error
+			if out[i], err = v.search(ctx, req); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		k := key{req.Allow, req.Space, req.K}
+		if groups[k] == nil {
+			order = append(order, k)
+		}
+		groups[k] = append(groups[k], i)
+	}
+	for _, k := range order {
+		idx := groups[k]
+		first := reqs[idx[0]]
+		c := v.choose(first)
+		qs := make([][]float32, len(idx))
+		for j, i := range idx {
+			qs[j] = reqs[i].Vec
+		}
+		hits, scanned, err := vector.ExactBatch(ctx, v.matrix(k.space), qs, k.k, c.allow)
+		if err != nil {
+			return nil, err
+		}
+		shared := ""
+		if len(idx) > 1 {
+			shared = fmt.Sprintf("; one pass shared by %d searches", len(idx))
+		}
+		for j, i := range idx {
+			out[i] = engine.SearchResult{Hits: toHits(hits[j]), Exact: true, Scanned: scanned,
+				Method: fmt.Sprintf("exact scan of %d %svectors%s%s", scanned, spaceWord(k.space), v.choose(reqs[i]).why, shared)}
+		}
+	}
+	return out, nil
 }

@@ -45,6 +45,8 @@ type view struct {
 	// that tie with it. A view serves one query.
 	self      int64
 	selfSpace query.Space
+	// encoded holds text targets encoded ahead by Vectors.
+	encoded map[string][]float32
 }
 
 // rowsWith returns the rows of the segments for which has is true, or nil
@@ -545,6 +547,39 @@ func toHits(h []vector.Hit) []engine.Hit {
 	return out
 }
 
+// Vectors resolves several targets as Vector does, encoding all text
+// targets in one call to the CLIP text encoder.
+func (v *view) Vectors(ctx context.Context, ts []query.Target) ([][]float32, error) {
+	var texts []string
+	for _, t := range ts {
+		if t.Kind == query.TargetText && !slices.Contains(texts, t.Text) {
+			texts = append(texts, t.Text)
+		}
+	}
+	if e := v.d.opts.Embedder; e != nil && len(texts) > 1 {
+		enc, err := e.EncodeText(ctx, texts)
+		if err != nil {
+			return nil, err
+		}
+		if len(enc) != len(texts) {
+			return nil, fmt.Errorf("db: the model encoded %d texts of %d", len(enc), len(texts))
+		}
+		v.encoded = map[string][]float32{}
+		for i, t := range texts {
+			v.encoded[t] = enc[i]
+		}
+	}
+	out := make([][]float32, len(ts))
+	for i, t := range ts {
+		q, err := v.Vector(ctx, t)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = q
+	}
+	return out, nil
+}
+
 // Vector resolves a knn or range target to a unit-norm query vector.
 func (v *view) Vector(ctx context.Context, t query.Target) ([]float32, error) {
 	var q []float32
@@ -556,9 +591,12 @@ func (v *view) Vector(ctx context.Context, t query.Target) ([]float32, error) {
 		}
 		var out [][]float32
 		var err error
-		if t.Kind == query.TargetText {
+		switch {
+		case t.Kind == query.TargetText && v.encoded[t.Text] != nil:
+			out = [][]float32{append([]float32(nil), v.encoded[t.Text]...)}
+		case t.Kind == query.TargetText:
 			out, err = e.EncodeText(ctx, []string{t.Text})
-		} else {
+		default:
 			out, err = e.EncodeImage(ctx, []string{t.Path})
 		}
 		if err != nil {
@@ -656,4 +694,11 @@ func (d *DB) lookupSampleID(v *view, id int64) (uint32, error) {
 		return 0, fmt.Errorf("%w: no row has SAMPLE_ID %d", ErrNotFound, id)
 	}
 	return uint32(best), nil
+}
+
+// clone returns a view of the same snapshot for another query.
+func (v *view) clone() *view {
+	c := *v
+	c.self, c.selfSpace, c.encoded = -1, query.SpaceImage, nil
+	return &c
 }

@@ -472,6 +472,78 @@ func searchSpace(src query.Source) query.Space {
 // Run runs the plan against s, which must be the store (or have the
 // columns of the store) the plan was made for.
 func (p *Plan) Run(ctx context.Context, s Store) (*Result, error) {
+	return p.run(ctx, s, nil)
+}
+
+// searched is a search step done ahead of run, by RunBatch.
+type searched struct {
+	sr          SearchResult
+	rowsScanned int
+}
+
+// searchStats fills the kind and parameters of a knn or within source.
+func (p *Plan) searchStats(st *SearchStats) *query.TargetNode {
+	switch src := p.q.Source.(type) {
+	case *query.KNNSource:
+		st.Kind, st.K = "knn", int(src.K)
+		return src.Target
+	case *query.WithinSource:
+		st.Kind, st.Threshold = "within", src.Threshold
+		return src.Target
+	}
+	return nil
+}
+
+// searchRequest resolves the target and evaluates where into the
+// allow-list: the request of a knn or within source, and the rows scanned.
+func (p *Plan) searchRequest(ctx context.Context, s Store, st *SearchStats) (SearchRequest, int, error) {
+	tn := p.searchStats(st)
+	vec, err := s.Vector(ctx, tn.Target)
+	if err != nil {
+		return SearchRequest{}, 0, &query.Error{Query: p.q.Text, Off: tn.Offset, Msg: fmt.Sprintf("target %s: %v", tn, err), Err: err}
+	}
+	return p.request(ctx, s, vec, nil)
+}
+
+// request builds the search request for the target vector vec; allow, when
+// not nil, is the where clause's answer computed already.
+func (p *Plan) request(ctx context.Context, s Store, vec []float32, allow *vector.Bitset) (SearchRequest, int, error) {
+	var st SearchStats
+	tn := p.searchStats(&st)
+	req := SearchRequest{Exact: p.opts.Exact, K: st.K, MinScore: float32(st.Threshold),
+		Vec: vec, Image: tn.Target.ImageEmbedding(), Space: searchSpace(p.q.Source)}
+	if p.where == nil {
+		return req, 0, nil
+	}
+	if allow == nil {
+		var err error
+		if allow, _, err = scanSelect(ctx, s, s.NumRows(), p.where.cols, p.where.p, nil); err != nil {
+			return req, 0, err
+		}
+	}
+	req.Allow = allow
+	return req, s.NumRows(), nil
+}
+
+// search runs a request: nothing when where allows no row.
+func (p *Plan) search(ctx context.Context, s Store, req SearchRequest, kind string) (SearchResult, error) {
+	if req.Allow != nil && req.Allow.Count() == 0 {
+		return SearchResult{Exact: true, Method: "none: no row satisfies where"}, nil
+	}
+	var sr SearchResult
+	var err error
+	if kind == "knn" {
+		sr, err = s.Search(ctx, req)
+	} else {
+		sr, err = s.Within(ctx, req)
+	}
+	if err != nil {
+		return SearchResult{}, fmt.Errorf("query: %s search: %w", kind, err)
+	}
+	return sr, nil
+}
+
+func (p *Plan) run(ctx context.Context, s Store, pre *searched) (*Result, error) {
 	res := &Result{
 		Notes:       p.notes,
 		RowColumns:  p.rowCols,
@@ -487,7 +559,7 @@ func (p *Plan) Run(ctx context.Context, s Store) (*Result, error) {
 		where, whereCols = p.where.p, p.where.cols
 	}
 	method := ""
-	switch src := p.q.Source.(type) {
+	switch p.q.Source.(type) {
 	case *query.AllSource:
 		if p.onePass {
 			cols := union(whereCols, p.statCols())
@@ -538,40 +610,20 @@ func (p *Plan) Run(ctx context.Context, s Store) (*Result, error) {
 			return nil, err
 		}
 	case *query.KNNSource, *query.WithinSource:
-		var tn *query.TargetNode
+		var sr SearchResult
 		st := &SearchStats{}
-		req := SearchRequest{Exact: p.opts.Exact}
-		if k, ok := src.(*query.KNNSource); ok {
-			tn, st.Kind, st.K, req.K = k.Target, "knn", int(k.K), int(k.K)
+		if pre != nil {
+			sr, res.RowsScanned = pre.sr, pre.rowsScanned
+			p.searchStats(st)
 		} else {
-			w := src.(*query.WithinSource)
-			tn, st.Kind, st.Threshold, req.MinScore = w.Target, "within", w.Threshold, float32(w.Threshold)
-		}
-		vec, err := s.Vector(ctx, tn.Target)
-		if err != nil {
-			return nil, &query.Error{Query: p.q.Text, Off: tn.Offset, Msg: fmt.Sprintf("target %s: %v", tn, err), Err: err}
-		}
-		req.Vec, req.Image, req.Space = vec, tn.Target.ImageEmbedding(), searchSpace(src)
-		if where != nil {
-			allow, _, err := scanSelect(ctx, s, n, whereCols, where, nil)
+			req, scanned, err := p.searchRequest(ctx, s, st)
 			if err != nil {
 				return nil, err
 			}
-			res.RowsScanned = n
-			req.Allow = allow
-		}
-		var sr SearchResult
-		if req.Allow == nil || req.Allow.Count() > 0 {
-			if st.Kind == "knn" {
-				sr, err = s.Search(ctx, req)
-			} else {
-				sr, err = s.Within(ctx, req)
+			res.RowsScanned = scanned
+			if sr, err = p.search(ctx, s, req, st.Kind); err != nil {
+				return nil, err
 			}
-			if err != nil {
-				return nil, fmt.Errorf("query: %s search: %w", st.Kind, err)
-			}
-		} else {
-			sr = SearchResult{Exact: true, Method: "none: no row satisfies where"}
 		}
 		st.Returned, st.Method, st.Exact, st.NearThreshold = len(sr.Hits), sr.Method, sr.Exact, sr.NearThreshold
 		method = sr.Method

@@ -143,14 +143,11 @@ func runAudit(e *env, fs *pflag.FlagSet) error {
 	}
 	rep, err := audit.Run(ctx, d, &audit.Options{Terms: terms, K: f.k, Filter: f.filter, Lexicons: lex,
 		Model: model, Version: version(), Command: "laiondb " + strings.Join(os.Args[1:], " "),
-		Progress: func(i int, term string) {
+		Progress: func(_ int, what string) {
 			if e.isTerminal {
-				fmt.Fprintf(e.stderr, "\raudit: term %d of %d %-30q", i+1, len(terms), term)
+				fmt.Fprintf(e.stderr, "audit: %s\n", what)
 			}
 		}})
-	if e.isTerminal {
-		fmt.Fprintln(e.stderr)
-	}
 	if err != nil {
 		return laiondb.Hint(err)
 	}
