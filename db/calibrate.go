@@ -3,6 +3,7 @@ package db
 import (
 	"context"
 
+	"github.com/laiondb/laiondb/query"
 	"github.com/laiondb/laiondb/vector"
 )
 
@@ -58,39 +59,61 @@ var calibrationK = []int{10, 100}
 // calibrate measures the default ef of ix over the rows of m with image
 // vectors (img), for image queries and, if the store has text
 // embeddings, text queries.
-func (d *DB) calibrate(ctx context.Context, ix VectorIndex, kind indexKind, m *Manifest, img vector.Matrix) (*Calibration, error) {
+func (d *DB) calibrate(ctx context.Context, ix VectorIndex, kind indexKind, m *Manifest, sp query.Space) (*Calibration, error) {
+	// The index's own embeddings (sp) are queried leaving their own row
+	// out, as a new item of that kind is not in the store; the other
+	// space's embeddings are queried as they are (a caption is not its
+	// image). Calibration.Image holds the image-embedding queries and
+	// Text the text-embedding ones, whichever space the index covers.
 	var withImg, withTxt vector.Ranges
 	for _, s := range m.Segments {
-		if !s.HasImage || s.Rows == 0 {
+		if s.Rows == 0 {
 			continue
 		}
 		r := vector.Range{Lo: uint32(s.Base), Hi: uint32(s.Base + s.Rows)}
-		withImg = append(withImg, r)
+		if s.HasImage {
+			withImg = append(withImg, r)
+		}
 		if s.HasText {
 			withTxt = append(withTxt, r)
 		}
 	}
-	cal := &Calibration{Version: calibrationVersion, MaxEffort: kind.efforts[len(kind.efforts)-1]}
-	rows := spread(withImg, calibrationQueries)
-	qs := make([][]float32, len(rows))
-	skip := make([]int64, len(rows))
-	for i, r := range rows {
-		qs[i], skip[i] = img.Row(int(r), nil), int64(r)
+	own, other := withImg, withTxt
+	ownFile, otherFile := d.imgFile(nil), d.txtFile(nil)
+	if sp == query.SpaceText {
+		own, other, ownFile, otherFile = withTxt, withImg, otherFile, ownFile
 	}
-	var err error
-	if cal.Image, err = calibrateKs(ctx, ix, qs, skip); err != nil {
+	cal := &Calibration{Version: calibrationVersion, MaxEffort: kind.efforts[len(kind.efforts)-1]}
+	sample := func(vf *vecFile, rs vector.Ranges, self bool) ([]vector.Calibration, error) {
+		if vf == nil || len(rs) == 0 {
+			return nil, nil
+		}
+		mat := vf.matrix(m.Rows)
+		rows := spread(rs, calibrationQueries)
+		qs := make([][]float32, len(rows))
+		var skip []int64
+		if self {
+			skip = make([]int64, len(rows))
+		}
+		for i, r := range rows {
+			qs[i] = mat.Row(int(r), nil)
+			if self {
+				skip[i] = int64(r)
+			}
+		}
+		return calibrateKs(ctx, ix, qs, skip)
+	}
+	ownCal, err := sample(ownFile, own, true)
+	if err != nil {
 		return nil, err
 	}
-	if txt := d.txtFile(nil); txt != nil && len(withTxt) > 0 {
-		tm := txt.matrix(m.Rows)
-		rows := spread(withTxt, calibrationQueries)
-		qs := make([][]float32, len(rows))
-		for i, r := range rows {
-			qs[i] = tm.Row(int(r), nil)
-		}
-		if cal.Text, err = calibrateKs(ctx, ix, qs, nil); err != nil {
-			return nil, err
-		}
+	otherCal, err := sample(otherFile, other, false)
+	if err != nil {
+		return nil, err
+	}
+	cal.Image, cal.Text = ownCal, otherCal
+	if sp == query.SpaceText {
+		cal.Image, cal.Text = otherCal, ownCal
 	}
 	return cal, nil
 }

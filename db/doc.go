@@ -34,6 +34,8 @@
 //	vectors/img.hnsw  the HNSW graph over the image embeddings with their SQ8
 //	                  codes (package hnsw); the manifest records the rows it
 //	                  covers and its calibration (see Calibration)
+//	vectors/txt.hnsw  the same over the text embeddings, when built
+//	                  (IndexOptions.Space; the manifest's text_index)
 //
 // Rows are numbered 0..Rows-1 in ingest order; each ingested unit (a
 // metadata parquet file with its embedding files) is a segment holding a

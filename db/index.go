@@ -6,6 +6,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/laiondb/laiondb/engine"
 	"github.com/laiondb/laiondb/query"
@@ -87,6 +88,8 @@ type IndexOptions struct {
 	EfConstruction int
 	// Rebuild discards the current index and builds a new one.
 	Rebuild bool
+	// Space is the embeddings indexed: image (the default) or text.
+	Space query.Space
 	// Progress, when set, is called with the rows linked so far.
 	Progress func(done, total int64)
 }
@@ -104,26 +107,67 @@ func (o *IndexOptions) params(k indexKind) map[string]int {
 	return p
 }
 
-func indexPath(dir string, k indexKind) string { return filepath.Join(dir, "vectors", k.file) }
+// indexPath is the file of an index of kind k over the embeddings of space
+// sp: the kind's file name (img.hnsw), with txt. for img. in text space.
+func indexPath(dir string, k indexKind, sp query.Space) string {
+	name := k.file
+	if sp == query.SpaceText {
+		name = "txt." + strings.TrimPrefix(name, "img.")
+	}
+	return filepath.Join(dir, "vectors", name)
+}
 
-// openIndex opens the index the manifest records, if any. A missing,
+// indexInfo returns the manifest's index over the embeddings of sp.
+func (m *Manifest) indexInfo(sp query.Space) *IndexInfo {
+	if sp == query.SpaceText {
+		return m.TextIndex
+	}
+	return m.Index
+}
+
+// setIndexInfo records the index over the embeddings of sp.
+func (m *Manifest) setIndexInfo(sp query.Space, ix *IndexInfo) {
+	if sp == query.SpaceText {
+		m.TextIndex = ix
+	} else {
+		m.Index = ix
+	}
+}
+
+// rebuildHint is the command that rebuilds the index of a space.
+func rebuildHint(sp query.Space) string {
+	if sp == query.SpaceText {
+		return "'laiondb index --space text --rebuild'"
+	}
+	return "'laiondb index --rebuild'"
+}
+
+// openIndex opens the indexes the manifest records, if any. A missing,
 // damaged or stale file is not an error: the store answers by exact scans
 // and says so.
 func (d *DB) openIndex(m *Manifest) {
-	if m.Index == nil || d.img == nil {
-		return
+	for _, sp := range []query.Space{query.SpaceImage, query.SpaceText} {
+		info, vf := m.indexInfo(sp), d.img
+		if sp == query.SpaceText {
+			vf = d.txt
+		}
+		if info == nil || vf == nil {
+			continue
+		}
+		k, err := lookupIndex(info.Kind)
+		var ix VectorIndex
+		if err == nil {
+			ix, err = k.open(indexPath(d.dir, k, sp), vf.matrix(m.Rows))
+		}
+		if err != nil {
+			d.opts.Warn(fmt.Sprintf("the vector index over the %s embeddings cannot be used (%v); searches scan exactly until it is rebuilt with %s", sp, err, rebuildHint(sp)))
+		}
+		if sp == query.SpaceText {
+			d.tix, d.tixErr = ix, err
+		} else {
+			d.ix, d.ixErr = ix, err
+		}
 	}
-	k, err := lookupIndex(m.Index.Kind)
-	var ix VectorIndex
-	if err == nil {
-		ix, err = k.open(indexPath(d.dir, k), d.img.matrix(m.Rows))
-	}
-	if err != nil {
-		d.ixErr = err
-		d.opts.Warn(fmt.Sprintf("the vector index cannot be used (%v); searches scan exactly until it is rebuilt with 'laiondb index --rebuild'", err))
-		return
-	}
-	d.ix = ix
 }
 
 // BuildIndex brings the vector index up to date: it links the rows with
@@ -146,25 +190,38 @@ func (d *DB) buildIndex(ctx context.Context, o *IndexOptions) error {
 	if o != nil {
 		opts = *o
 	}
+	sp := opts.Space
 	m, err := d.snapshot()
 	if err != nil {
 		return err
 	}
-	img := d.imgFile(nil)
-	if img == nil || m.Dim == 0 {
+	vf := d.imgFile(nil)
+	has := func(s *Segment) bool { return s.HasImage }
+	if sp == query.SpaceText {
+		vf = d.txtFile(nil)
+		has = func(s *Segment) bool { return s.HasText }
+	}
+	if vf == nil || m.Dim == 0 {
+		if sp == query.SpaceText && o != nil {
+			return fmt.Errorf("%w: the store has no text embeddings to index", ErrNoVectors)
+		}
 		return nil
 	}
+	info := m.indexInfo(sp)
 	d.mu.RLock()
 	ix := d.ix
+	if sp == query.SpaceText {
+		ix = d.tix
+	}
 	d.mu.RUnlock()
 	kindName := opts.Kind
 	if kindName == "" {
 		kindName = defaultIndexKind
 	}
 	from := int64(0)
-	if ix != nil && m.Index != nil && !opts.Rebuild && (opts.Kind == "" || opts.Kind == m.Index.Kind) {
-		from = m.Index.Rows
-		kindName = m.Index.Kind
+	if ix != nil && info != nil && !opts.Rebuild && (opts.Kind == "" || opts.Kind == info.Kind) {
+		from = info.Rows
+		kindName = info.Kind
 	} else {
 		k, err := lookupIndex(kindName)
 		if err != nil {
@@ -179,26 +236,27 @@ func (d *DB) buildIndex(ctx context.Context, o *IndexOptions) error {
 		return fmt.Errorf("db: index: %w", err)
 	}
 	var add vector.Ranges
-	for _, s := range m.Segments {
+	for i := range m.Segments {
+		s := &m.Segments[i]
 		lo, hi := max(s.Base, from), s.Base+s.Rows
-		if s.HasImage && lo < hi {
+		if has(s) && lo < hi {
 			add = append(add, vector.Range{Lo: uint32(lo), Hi: uint32(hi)})
 		}
 	}
-	if len(add) == 0 && from == m.Rows && m.Index != nil && !opts.Rebuild {
-		if c := m.Index.Calibration; c != nil && c.Version == calibrationVersion {
+	if len(add) == 0 && from == m.Rows && info != nil && !opts.Rebuild {
+		if c := info.Calibration; c != nil && c.Version == calibrationVersion {
 			return nil
 		}
 		// Nothing to link, but the calibration is missing or from an
 		// older method: measure it again.
-		cal, err := d.calibrate(ctx, ix, kind, m, img.matrix(m.Rows))
+		cal, err := d.calibrate(ctx, ix, kind, m, sp)
 		if err != nil {
 			return fmt.Errorf("db: calibrating the index: %w", err)
 		}
 		next := m.clone()
-		info := *m.Index
-		info.Calibration = cal
-		next.Index = &info
+		ni := *info
+		ni.Calibration = cal
+		next.setIndexInfo(sp, &ni)
 		if err := writeManifest(d.dir, next); err != nil {
 			return fmt.Errorf("db: recording the index: %w", err)
 		}
@@ -211,8 +269,10 @@ func (d *DB) buildIndex(ctx context.Context, o *IndexOptions) error {
 	if opts.Progress != nil {
 		progress = func(done, total int) { opts.Progress(int64(done), int64(total)) }
 	}
-	mat := img.matrix(m.Rows)
-	fresh := ix != d.ix
+	mat := vf.matrix(m.Rows)
+	d.mu.RLock()
+	fresh := ix != d.ix && ix != d.tix
+	d.mu.RUnlock()
 	if err := ix.Add(ctx, mat, add, progress); err != nil {
 		// A shared graph keeps the rows linked so far: searches restrict
 		// it to the covered rows, and the next build skips them.
@@ -221,32 +281,47 @@ func (d *DB) buildIndex(ctx context.Context, o *IndexOptions) error {
 		}
 		return fmt.Errorf("db: building the index: %w", err)
 	}
-	cal, err := d.calibrate(ctx, ix, kind, m, mat)
+	cal, err := d.calibrate(ctx, ix, kind, m, sp)
 	if err != nil {
 		if fresh {
 			ix.Close()
 		}
 		return fmt.Errorf("db: calibrating the index: %w", err)
 	}
-	if err := ix.Write(indexPath(d.dir, kind)); err != nil {
+	if err := ix.Write(indexPath(d.dir, kind, sp)); err != nil {
 		if fresh {
 			ix.Close()
 		}
 		return fmt.Errorf("db: writing the index: %w", err)
 	}
 	next := m.clone()
-	next.Index = &IndexInfo{Kind: kindName, Params: ix.Params(), Rows: m.Rows, Fingerprint: fmt.Sprintf("%016x", ix.Fingerprint()), Calibration: cal}
+	next.setIndexInfo(sp, &IndexInfo{Kind: kindName, Params: ix.Params(), Rows: m.Rows, Fingerprint: fmt.Sprintf("%016x", ix.Fingerprint()), Calibration: cal})
 	if err := writeManifest(d.dir, next); err != nil {
 		return fmt.Errorf("db: recording the index: %w", err)
 	}
 	d.mu.Lock()
-	old := d.ix
-	d.ix, d.ixErr, d.man = ix, nil, next
+	var old VectorIndex
+	if sp == query.SpaceText {
+		old = d.tix
+		d.tix, d.tixErr, d.man = ix, nil, next
+	} else {
+		old = d.ix
+		d.ix, d.ixErr, d.man = ix, nil, next
+	}
 	d.mu.Unlock()
 	if old != nil && old != ix {
 		d.retired = append(d.retired, old)
 	}
 	return nil
+}
+
+// index returns the view's index over the embeddings of sp, the rows it
+// covers and why it is unusable; nil when there is none.
+func (v *view) index(sp query.Space) (VectorIndex, int64, error, *IndexInfo) {
+	if sp == query.SpaceText {
+		return v.tix, v.tixRows, v.tixErr, v.m.TextIndex
+	}
+	return v.ix, v.ixRows, v.ixErr, v.m.Index
 }
 
 // choice is how a k-NN request is answered: by an exact scan of the rows
@@ -263,18 +338,16 @@ type choice struct {
 // choose makes the decision search describes.
 func (v *view) choose(req engine.SearchRequest) choice {
 	allow := v.allow(req.Allow, req.Space)
-	if req.Space == query.SpaceText {
-		return choice{scan: true, allow: allow, why: " (the index covers the image embeddings)"}
-	}
+	ix, ixRows, ixErr, info := v.index(req.Space)
 	cheap := false
-	if limit := v.d.exactUpTo(); v.ix != nil && !req.Exact && limit > 0 {
-		candidates := v.img.Len()
+	if limit := v.d.exactUpTo(); ix != nil && !req.Exact && limit > 0 {
+		candidates := v.matrix(req.Space).Len()
 		if allow != nil {
 			candidates = allow.Count()
 		}
 		cheap = candidates <= limit
 	}
-	covered := vector.Ranges{{Lo: 0, Hi: uint32(v.ixRows)}}
+	covered := vector.Ranges{{Lo: 0, Hi: uint32(ixRows)}}
 	var graphAllow vector.AllowList = covered
 	if allow != nil {
 		graphAllow = vector.And(allow, covered)
@@ -287,13 +360,15 @@ func (v *view) choose(req engine.SearchRequest) choice {
 	case req.Exact:
 	case cheap:
 		why = fmt.Sprintf(" (searches over at most %d vectors are answered exactly; the index answers larger ones)", v.d.exactUpTo())
-	case v.ixErr != nil:
-		why = " (the index is unusable: rebuild it with 'laiondb index --rebuild')"
-	case v.m.Index == nil || v.ix == nil:
+	case ixErr != nil:
+		why = " (the index is unusable: rebuild it with " + rebuildHint(req.Space) + ")"
+	case (info == nil || ix == nil) && req.Space == query.SpaceText:
+		why = " (the store has no index over the text embeddings: 'laiondb index --space text' builds one)"
+	case info == nil || ix == nil:
 		why = " (the store has no index)"
 	case ef == 0:
 		why = " (" + efWhy + ")"
-	case v.ix.PreferExact(vector.CountHint(graphAllow), max(ef, req.K)):
+	case ix.PreferExact(vector.CountHint(graphAllow), max(ef, req.K)):
 		why = fmt.Sprintf(" (planner: cheaper than a graph search at this size and filter with ef=%d (%s))", ef, efWhy)
 	default:
 		scan = false
@@ -320,7 +395,9 @@ func (v *view) search(ctx context.Context, req engine.SearchRequest) (engine.Sea
 			Method: fmt.Sprintf("exact scan of %d %svectors%s", scanned, spaceWord(req.Space), c.why)}, nil
 	}
 	allow, graphAllow, ef, efWhy := c.allow, c.graphAllow, c.ef, c.efWhy
-	r, err := v.ix.Search(ctx, req.Vec, req.K, IndexSearch{Effort: ef, Allow: graphAllow})
+	ix, ixRows, _, _ := v.index(req.Space)
+	m := v.matrix(req.Space)
+	r, err := ix.Search(ctx, req.Vec, req.K, IndexSearch{Effort: ef, Allow: graphAllow})
 	if err != nil {
 		return engine.SearchResult{}, err
 	}
@@ -330,14 +407,14 @@ func (v *view) search(ctx context.Context, req engine.SearchRequest) (engine.Sea
 	} else {
 		res.Method = fmt.Sprintf("%s (%s), %d vectors scored (approximate; --exact scans)", r.Method, efWhy, r.Scored)
 	}
-	if v.ixRows < v.m.Rows {
+	if ixRows < v.m.Rows {
 		// Rows ingested since the index was built: scan them and merge.
-		rest := vector.Ranges{{Lo: uint32(v.ixRows), Hi: uint32(v.m.Rows)}}
+		rest := vector.Ranges{{Lo: uint32(ixRows), Hi: uint32(v.m.Rows)}}
 		var restAllow vector.AllowList = rest
 		if allow != nil {
 			restAllow = vector.And(allow, rest)
 		}
-		hits, scanned, err := vector.Exact(ctx, v.img, req.Vec, req.K, restAllow)
+		hits, scanned, err := vector.Exact(ctx, m, req.Vec, req.K, restAllow)
 		if err != nil {
 			return engine.SearchResult{}, err
 		}
@@ -364,8 +441,8 @@ func (v *view) ef(req engine.SearchRequest) (int, string) {
 		return ef, "set by option"
 	}
 	var cal *Calibration
-	if v.m.Index != nil {
-		cal = v.m.Index.Calibration
+	if _, _, _, info := v.index(req.Space); info != nil {
+		cal = info.Calibration
 	}
 	kind, list := "text", []vector.Calibration(nil)
 	if cal != nil {
@@ -430,25 +507,28 @@ func mergeHits(a, b []engine.Hit, k int) []engine.Hit {
 // checkIndex verifies the index file's checksums and graph, and that it
 // matches the vectors.
 func (d *DB) checkIndex(v *view, add func(string, string, ...any)) error {
-	if v.m.Index == nil {
-		return nil
-	}
-	k, err := lookupIndex(v.m.Index.Kind)
-	if err != nil {
-		add(manifestName, "%v", err)
-		return nil
-	}
-	path := indexPath(d.dir, k)
-	if _, err := os.Stat(path); err != nil {
-		add(path, "missing: %v (rebuild with 'laiondb index --rebuild')", err)
-		return nil
-	}
-	if err := k.verify(path); err != nil {
-		add(filepath.Base(path), "%v (rebuild with 'laiondb index --rebuild')", err)
-		return nil
-	}
-	if v.ixErr != nil {
-		add(filepath.Base(path), "%v (rebuild with 'laiondb index --rebuild')", v.ixErr)
+	for _, sp := range []query.Space{query.SpaceImage, query.SpaceText} {
+		_, _, ixErr, info := v.index(sp)
+		if info == nil {
+			continue
+		}
+		k, err := lookupIndex(info.Kind)
+		if err != nil {
+			add(manifestName, "%v", err)
+			continue
+		}
+		path := indexPath(d.dir, k, sp)
+		if _, err := os.Stat(path); err != nil {
+			add(path, "missing: %v (rebuild with %s)", err, rebuildHint(sp))
+			continue
+		}
+		if err := k.verify(path); err != nil {
+			add(filepath.Base(path), "%v (rebuild with %s)", err, rebuildHint(sp))
+			continue
+		}
+		if ixErr != nil {
+			add(filepath.Base(path), "%v (rebuild with %s)", ixErr, rebuildHint(sp))
+		}
 	}
 	return nil
 }

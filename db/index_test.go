@@ -121,7 +121,7 @@ func TestIndexedSearch(t *testing.T) {
 		t.Fatalf("reopened: method %q, warnings %v", res.Method, warned)
 	}
 	d2.Close()
-	flip(t, indexPath(dir, indexKinds[defaultIndexKind]), 100000)
+	flip(t, indexPath(dir, indexKinds[defaultIndexKind], query.SpaceImage), 100000)
 	d3, err := Open(dir, &Options{EfSearch: 48, ExactUpTo: -1, Warn: func(s string) { warned = append(warned, s) }})
 	if err != nil {
 		t.Fatal(err)
@@ -148,7 +148,7 @@ func TestIndexedSearch(t *testing.T) {
 	if !strings.Contains(res.Method, "hnsw") {
 		t.Errorf("after rebuild: %q", res.Method)
 	}
-	if _, err := os.Stat(indexPath(dir, indexKinds[defaultIndexKind])); err != nil {
+	if _, err := os.Stat(indexPath(dir, indexKinds[defaultIndexKind], query.SpaceImage)); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -330,11 +330,11 @@ func TestRecalibrate(t *testing.T) {
 		d.mu.Lock()
 		d.man = next
 		d.mu.Unlock()
-		before, _ := os.Stat(indexPath(d.dir, indexKinds[defaultIndexKind]))
+		before, _ := os.Stat(indexPath(d.dir, indexKinds[defaultIndexKind], query.SpaceImage))
 		if err := d.BuildIndex(ctx, nil); err != nil {
 			t.Fatal(err)
 		}
-		after, _ := os.Stat(indexPath(d.dir, indexKinds[defaultIndexKind]))
+		after, _ := os.Stat(indexPath(d.dir, indexKinds[defaultIndexKind], query.SpaceImage))
 		got, _ := d.Manifest()
 		if c := got.Index.Calibration; c == nil || c.Version != calibrationVersion || len(c.Image) != 2 || len(c.Text) != 2 {
 			t.Errorf("recalibrated: %+v", c)

@@ -37,6 +37,8 @@ type VectorInfo struct {
 	Normalized int64  `json:"normalized"`
 	// Index describes the vector index, nil when there is none.
 	Index *IndexInfo `json:"index,omitempty"`
+	// TextIndex describes the index over the text embeddings, if any.
+	TextIndex *IndexInfo `json:"text_index,omitempty"`
 }
 
 // ColumnStats describes one column.
@@ -62,7 +64,7 @@ func (d *DB) Info() (*Info, error) {
 		return nil, err
 	}
 	in := &Info{Dir: d.dir, FormatVersion: m.FormatVersion, Fingerprint: m.fingerprint(), Rows: m.Rows,
-		Vectors: VectorInfo{Dim: m.Dim, DType: m.DType, Model: m.Model, Index: m.Index}, Files: m.Segments}
+		Vectors: VectorInfo{Dim: m.Dim, DType: m.DType, Model: m.Model, Index: m.Index, TextIndex: m.TextIndex}, Files: m.Segments}
 	nsfw := map[string]int64{}
 	var nsfwNull int64
 	hasNSFW := m.column("nsfw") != nil
@@ -163,6 +165,18 @@ func (in *Info) WriteText(w io.Writer) error {
 			}
 		} else {
 			fmt.Fprintf(tw, "index\tnone: searches scan exactly ('laiondb index' builds one)\n")
+		}
+		if ix := in.Vectors.TextIndex; ix != nil {
+			fmt.Fprintf(tw, "text index\t%s", strings.Replace(ix.Describe(), " (", " over the text embeddings of rows 0-"+fmt.Sprint(ix.Rows-1)+" (", 1))
+			if ix.Rows < in.Rows {
+				fmt.Fprintf(tw, "; rows after %d are searched by exact scan until 'laiondb index --space text'", ix.Rows-1)
+			}
+			fmt.Fprintln(tw)
+			if c := ix.Calibration; c != nil {
+				for _, l := range c.Lines() {
+					fmt.Fprintf(tw, "text-space ef\t%s\n", l)
+				}
+			}
 		}
 	}
 	tw.Flush()

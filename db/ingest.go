@@ -21,6 +21,7 @@ import (
 
 	"github.com/laiondb/laiondb/internal/atomicfile"
 	"github.com/laiondb/laiondb/internal/npy"
+	"github.com/laiondb/laiondb/query"
 	"github.com/laiondb/laiondb/table"
 	"github.com/laiondb/laiondb/vector"
 )
@@ -124,6 +125,15 @@ func (d *DB) Ingest(ctx context.Context, srcs []Source, opts *IngestOptions) ([]
 	if !o.NoIndex {
 		if err := d.buildIndex(ctx, &o.Index); err != nil {
 			return results, err
+		}
+		// A store with an index over its text embeddings keeps it up to
+		// date too.
+		if m, err := d.snapshot(); err == nil && m.TextIndex != nil {
+			to := o.Index
+			to.Space, to.Kind, to.Rebuild = query.SpaceText, "", false
+			if err := d.buildIndex(ctx, &to); err != nil {
+				return results, err
+			}
 		}
 	}
 	return results, nil

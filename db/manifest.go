@@ -50,8 +50,12 @@ type Manifest struct {
 	Columns []ManifestColumn `json:"columns"`
 	// Segments lists the ingested units in row order.
 	Segments []Segment `json:"segments"`
-	// Index describes the vector index, nil when there is none.
+	// Index describes the vector index over the image embeddings, nil
+	// when there is none.
 	Index *IndexInfo `json:"index,omitempty"`
+	// TextIndex describes the vector index over the text embeddings
+	// (laiondb index --space text), nil when there is none.
+	TextIndex *IndexInfo `json:"text_index,omitempty"`
 	// NextSegment is the id the next segment gets; ids are never reused.
 	NextSegment uint32 `json:"next_segment"`
 	// Checksum is the SHA-256 of the file's bytes with these 64 hex
@@ -206,6 +210,10 @@ func (m *Manifest) clone() *Manifest {
 		ix := *m.Index
 		c.Index = &ix
 	}
+	if m.TextIndex != nil {
+		ix := *m.TextIndex
+		c.TextIndex = &ix
+	}
 	return &c
 }
 
@@ -263,6 +271,9 @@ func readManifest(dir string) (*Manifest, error) {
 	}
 	if m.Index != nil {
 		m.Index.upgrade()
+	}
+	if m.TextIndex != nil {
+		m.TextIndex.upgrade()
 	}
 	return &m, nil
 }

@@ -32,10 +32,14 @@ type view struct {
 	// hasImg, when non-nil, restricts searches to rows that have image
 	// vectors (nil: every row has one).
 	hasImg vector.Ranges
-	// ix is the vector index covering rows [0, ixRows), or nil.
-	ix     VectorIndex
-	ixRows int64
-	ixErr  error
+	// ix is the vector index covering rows [0, ixRows), or nil; tix the
+	// one over the text embeddings.
+	ix      VectorIndex
+	ixRows  int64
+	ixErr   error
+	tix     VectorIndex
+	tixRows int64
+	tixErr  error
 	// hasTxt lists the rows that have text vectors (nil: every row has
 	// one, when the store has text vectors).
 	hasTxt vector.Ranges
@@ -105,11 +109,16 @@ func (d *DB) view() (*view, error) {
 	if d.closed {
 		return nil, ErrClosed
 	}
-	v := &view{d: d, m: d.man, metas: d.metas, ix: d.ix, ixErr: d.ixErr, self: -1}
+	v := &view{d: d, m: d.man, metas: d.metas, ix: d.ix, ixErr: d.ixErr, tix: d.tix, tixErr: d.tixErr, self: -1}
 	if d.ix != nil && d.man.Index != nil {
 		v.ixRows = d.man.Index.Rows
 	} else {
 		v.ix = nil
+	}
+	if d.tix != nil && d.man.TextIndex != nil {
+		v.tixRows = d.man.TextIndex.Rows
+	} else {
+		v.tix = nil
 	}
 	if d.img != nil {
 		v.img = d.img.matrix(d.man.Rows)

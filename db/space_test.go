@@ -4,13 +4,16 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/laiondb/laiondb/demodata"
 	"github.com/laiondb/laiondb/engine"
 	"github.com/laiondb/laiondb/internal/npy"
+	"github.com/laiondb/laiondb/query"
 )
 
 // f16 widens a float16 bit pattern to float64 by its definition, without
@@ -220,5 +223,91 @@ func TestPairCos(t *testing.T) {
 	res, err = f.d.Query(ctx, "all where pair_cos is null", nil)
 	if err != nil || res.Selected != 300 {
 		t.Fatalf("pair_cos is null: %d rows, %v; want the 300 metadata-only rows", res.Selected, err)
+	}
+}
+
+// TestTextIndex builds the index over the text embeddings, searches it in
+// text against exact scans, keeps it up to date across an ingest, and
+// checks it.
+func TestTextIndex(t *testing.T) {
+	tmp := t.TempDir()
+	emb, err := demodata.EmbeddingFolder(filepath.Join(tmp, "emb"), demodata.Config{Seed: 41, Parts: 2, Rows: 5000, Dim: 16, Fine: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(tmp, "store")
+	d := openTest(t, dir)
+	all, err := ExpandPaths([]string{emb.Dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := d.Ingest(ctx, all[:1], nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.BuildIndex(ctx, &IndexOptions{Space: query.SpaceText}); err != nil {
+		t.Fatal(err)
+	}
+	m, _ := d.Manifest()
+	if m.TextIndex == nil || m.TextIndex.Rows != 5000 || m.TextIndex.Calibration == nil || len(m.TextIndex.Calibration.Text) == 0 {
+		t.Fatalf("text index: %+v", m.TextIndex)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "vectors", "txt.hnsw")); err != nil {
+		t.Fatal(err)
+	}
+	// The next ingest extends it.
+	if _, err := d.Ingest(ctx, all[1:], nil); err != nil {
+		t.Fatal(err)
+	}
+	m, _ = d.Manifest()
+	if m.TextIndex.Rows != 10000 || m.Index == nil || m.Index.Rows != 10000 {
+		t.Fatalf("after an ingest: text index %d rows, image index %+v", m.TextIndex.Rows, m.Index)
+	}
+	d.Close()
+	r, err := Open(dir, &Options{ReadOnly: true, ExactUpTo: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	found, want := 0, 0
+	for row := 0; row < 10000; row += 500 {
+		q := fmt.Sprintf("knn(row(%d).text, 10) in text", row)
+		res, err := r.Query(ctx, q, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(res.Search.Method, "hnsw") {
+			t.Fatalf("%s: method %q, want the text index", q, res.Search.Method)
+		}
+		ex, err := r.Query(ctx, q, &engine.Options{Exact: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		in := map[uint32]bool{}
+		for _, h := range ex.Hits {
+			in[h.Row] = true
+		}
+		for _, h := range res.Hits {
+			if in[h.Row] {
+				found++
+			}
+		}
+		want += len(ex.Hits)
+	}
+	if recall := float64(found) / float64(want); recall < 0.95 {
+		t.Errorf("text index recall@10 %.3f against exact scans", recall)
+	}
+	rep, err := r.Check(ctx)
+	if err != nil || !rep.OK() {
+		t.Errorf("check: %+v %v", rep, err)
+	}
+	in, err := r.Info()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sb strings.Builder
+	in.WriteText(&sb)
+	if !strings.Contains(sb.String(), "text index") {
+		t.Errorf("info does not show the text index:\n%s", sb.String())
 	}
 }

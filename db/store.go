@@ -95,11 +95,13 @@ type DB struct {
 	// metas are the open metadata databases by name (Segment.Meta); a
 	// database once opened stays open until Close. The map is replaced,
 	// never changed, so views may keep it.
-	metas map[string]*badger.DB
-	img   *vecFile
-	txt   *vecFile
-	ix    VectorIndex // nil without a usable index
-	ixErr error       // why the recorded index is unusable
+	metas  map[string]*badger.DB
+	img    *vecFile
+	txt    *vecFile
+	ix     VectorIndex // nil without a usable index
+	ixErr  error       // why the recorded index is unusable
+	tix    VectorIndex // the same for the index over the text embeddings
+	tixErr error
 	// retired indexes may still serve searches that started before a
 	// rebuild replaced them; they are closed with the store.
 	retired []VectorIndex
@@ -308,7 +310,7 @@ func (d *DB) Close() error {
 	}
 	d.closed = true
 	var errs []error
-	for _, ix := range append(d.retired, d.ix) {
+	for _, ix := range append(d.retired, d.ix, d.tix) {
 		if ix != nil {
 			errs = append(errs, ix.Close())
 		}

@@ -104,7 +104,9 @@
 //	knn(row(7).text, 10) in text       // caption → captions
 //
 // Rows without an embedding in the space searched are never selected.
-// Searches in text are exact scans (the index covers image embeddings).
+// Searches in text use the index over the text embeddings when the store
+// has one ('laiondb index --space text', calibrated like the image index),
+// else they scan exactly.
 // "in image" and ".image" name the default and print as nothing in the
 // canonical form.
 //

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/laiondb/laiondb/db"
+	"github.com/laiondb/laiondb/query"
 )
 
 var indexFlags struct {
@@ -17,6 +18,7 @@ var indexFlags struct {
 	idx     indexParams
 	rebuild bool
 	quiet   bool
+	space   string
 }
 
 // indexParams are the HNSW build parameters shared by ingest and index.
@@ -32,19 +34,29 @@ func (p *indexParams) add(fs *pflag.FlagSet) {
 func init() {
 	register(&command{
 		name:    "index",
-		summary: "build or update the vector index (HNSW) over the store's image embeddings",
-		usage:   "--store DIR [--rebuild]\n\nIngest keeps the index up to date; use this after 'ingest --no-index', or to rebuild a damaged index.",
+		summary: "build or update the vector index (HNSW) over the store's image or text embeddings",
+		usage: "--store DIR [--space image|text] [--rebuild]\n\nIngest keeps the indexes up to date; use this after 'ingest --no-index', to rebuild a damaged\n" +
+			"index, or with --space text to index the text embeddings (searches 'in text' scan exactly without it).",
 		flags: func(fs *pflag.FlagSet) {
 			f := &indexFlags
 			f.store.add(fs)
 			f.idx.add(fs)
 			fs.BoolVar(&f.rebuild, "rebuild", false, "discard the index and build it anew")
+			fs.StringVar(&f.space, "space", "image", "the embeddings to index: image or text")
 			fs.BoolVarP(&f.quiet, "quiet", "q", false, "no progress bar")
 		},
 		run: func(e *env, fs *pflag.FlagSet) error {
 			f := &indexFlags
 			if fs.NArg() > 0 {
 				return usageErrorf("unexpected arguments %v", fs.Args())
+			}
+			sp := query.SpaceImage
+			switch f.space {
+			case "image":
+			case "text":
+				sp = query.SpaceText
+			default:
+				return usageErrorf("--space %q: want image or text", f.space)
 			}
 			d, err := f.store.open(e, false)
 			if err != nil {
@@ -55,7 +67,7 @@ func init() {
 			defer stop()
 			cb, finish := progress(e, f.quiet, "index")
 			start := time.Now()
-			err = d.BuildIndex(ctx, &db.IndexOptions{M: f.idx.m, EfConstruction: f.idx.efc, Rebuild: f.rebuild, Progress: cb})
+			err = d.BuildIndex(ctx, &db.IndexOptions{M: f.idx.m, EfConstruction: f.idx.efc, Rebuild: f.rebuild, Progress: cb, Space: sp})
 			finish()
 			if err != nil {
 				return err
@@ -64,12 +76,16 @@ func init() {
 			if err != nil {
 				return err
 			}
-			if m.Index == nil {
-				fmt.Fprintln(e.stdout, "the store has no image embeddings to index")
+			info := m.Index
+			if sp == query.SpaceText {
+				info = m.TextIndex
+			}
+			if info == nil {
+				fmt.Fprintf(e.stdout, "the store has no %s embeddings to index\n", sp)
 				return nil
 			}
-			fmt.Fprintf(e.stdout, "index covers %d rows (%s), %.1fs\n", m.Index.Rows, m.Index.DescribeParams(), time.Since(start).Seconds())
-			if c := m.Index.Calibration; c != nil {
+			fmt.Fprintf(e.stdout, "%s index covers %d rows (%s), %.1fs\n", sp, info.Rows, info.DescribeParams(), time.Since(start).Seconds())
+			if c := info.Calibration; c != nil {
 				for _, l := range c.Lines() {
 					fmt.Fprintf(e.stdout, "default ef for %s\n", l)
 				}
