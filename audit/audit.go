@@ -117,6 +117,10 @@ type View struct {
 	// Domains are the most frequent hosts of the selected rows' URLs
 	// (domain(url)), at most TopDomains of them; nil without a url column.
 	Domains []engine.LabelCount `json:"domains,omitempty"`
+	// Sweep is, for the CLIP views of a store with a similarity column,
+	// what cuts at the sweep thresholds keep and drop of the selected rows
+	// (see engine.SweepStats); nil otherwise.
+	Sweep *engine.SweepStats `json:"sweep,omitempty"`
 	// ScoreMin and ScoreMax are the score range of a CLIP view.
 	ScoreMin float32 `json:"score_min,omitempty"`
 	ScoreMax float32 `json:"score_max,omitempty"`
@@ -154,6 +158,12 @@ func Run(ctx context.Context, q Querier, o *Options) (*Report, error) {
 	if hasURL {
 		by = " by domain(url)"
 	}
+	// The CLIP views also sweep the released similarity around LAION's
+	// cuts (a numeric column is checked by the query itself).
+	sweep := ""
+	if slices.Contains(cols, "similarity") {
+		sweep = " sweep similarity"
+	}
 	rep := &Report{Model: opts.Model, Version: opts.Version, Command: opts.Command, Date: opts.Now().UTC(),
 		K: opts.K, Filter: opts.Filter, Lexicon: engine.BuiltinLexicon}
 	eo := &engine.Options{Lexicons: opts.Lexicons}
@@ -166,9 +176,9 @@ func Run(ctx context.Context, q Querier, o *Options) (*Report, error) {
 	var views []view
 	for i, term := range opts.Terms {
 		knn := fmt.Sprintf("knn(%s, %d)", quote(term), opts.K)
-		views = append(views, view{i, ViewKNN, knn + by})
+		views = append(views, view{i, ViewKNN, knn + by + sweep})
 		if hasNSFW {
-			views = append(views, view{i, ViewKNNFiltered, knn + " where " + opts.Filter + by})
+			views = append(views, view{i, ViewKNNFiltered, knn + " where " + opts.Filter + by + sweep})
 		}
 		if hasText {
 			views = append(views, view{i, ViewContains, "all where text contains " + quote(term) + by},
@@ -214,6 +224,7 @@ func Run(ctx context.Context, q Querier, o *Options) (*Report, error) {
 		if s := res.Search; s != nil {
 			v.Method, v.ScoreMin, v.ScoreMax = s.Method, s.ScoreMin, s.ScoreMax
 		}
+		v.Sweep = res.Sweep
 		t.Views = append(t.Views, v)
 		if vq.kind == ViewKNN && !res.Exact {
 			approx = append(approx, i)

@@ -98,13 +98,16 @@ func TestRun(t *testing.T) {
 		}
 		lit := "'" + strings.ReplaceAll(terms[i], "'", "''") + "'"
 		want := map[string]string{
-			audit.ViewKNN:         "knn(" + lit + ", 50)",
-			audit.ViewKNNFiltered: "knn(" + lit + ", 50) where nsfw = 'UNLIKELY'",
-			audit.ViewContains:    "all where text contains " + lit,
-			audit.ViewWord:        "all where text has word " + lit,
+			audit.ViewKNN:         "knn(" + lit + ", 50) by domain(url) sweep similarity",
+			audit.ViewKNNFiltered: "knn(" + lit + ", 50) where nsfw = 'UNLIKELY' by domain(url) sweep similarity",
+			audit.ViewContains:    "all where text contains " + lit + " by domain(url)",
+			audit.ViewWord:        "all where text has word " + lit + " by domain(url)",
 		}
 		for _, v := range term.Views {
-			res := count(t, s, want[v.Kind]+" by domain(url)")
+			res := count(t, s, want[v.Kind])
+			if (v.Sweep == nil) != (res.Sweep == nil) || v.Sweep != nil && v.Sweep.Thresholds[2].Kept != res.Sweep.Thresholds[2].Kept {
+				t.Errorf("%s %s: sweep %+v, the query's %+v", term.Term, v.Kind, v.Sweep, res.Sweep)
+			}
 			if len(res.By[0].Values) > 0 && res.By[0].Values[0].Null == false && (len(v.Domains) == 0 || v.Domains[0] != res.By[0].Values[0]) {
 				t.Errorf("%s %s: domains %v, the query's %v", term.Term, v.Kind, v.Domains, res.By[0].Values)
 			}
@@ -177,8 +180,8 @@ func TestReportFolder(t *testing.T) {
 		}
 	}
 	html, _ := os.ReadFile(filepath.Join(dir, "report.html"))
-	if bytes.Count(html, []byte("<svg")) != 2 || bytes.Contains(html, []byte("http://")) && !bytes.Contains(html, []byte(`xmlns="http://www.w3.org/2000/svg"`)) {
-		t.Errorf("report.html: want two inline SVG charts and no external resources")
+	if bytes.Count(html, []byte("<svg")) != 3 || bytes.Contains(html, []byte("http://")) && !bytes.Contains(html, []byte(`xmlns="http://www.w3.org/2000/svg"`)) {
+		t.Errorf("report.html: want three inline SVG charts and no external resources")
 	}
 	if bytes.Contains(html, []byte("<script")) || bytes.Contains(html, []byte("src=")) {
 		t.Errorf("report.html loads something")

@@ -18,8 +18,10 @@
 //	contains      all where text contains 'T'      Python's substring test, as the essay did
 //	word          all where text has word 'T'      whole word, case-insensitive
 //
-// Each view reports its selected rows, their NSFW values and the share the
-// essay2021 lexicon flags in text or url with its 95% Wilson interval.
+// Each view reports its selected rows, their NSFW values, the share the
+// essay2021 lexicon flags in text or url with its 95% Wilson interval, and
+// its top domains; the CLIP views of a store with a similarity column also
+// sweep it (sweep similarity: what cuts at 0.26 ... 0.32 keep and drop).
 // When the index answered the knn view approximately, Run repeats it by an
 // exact scan and reports the overlap (Term.IndexRecall), so a difference
 // between the filtered and unfiltered views can be told apart from the

@@ -198,6 +198,21 @@ func (r *Report) writeMarkdown(w io.Writer) error {
 			fmt.Fprintf(&b, "| %s | %s | %s |\n", strings.ReplaceAll(t.Term, "|", `\|`), v.Kind, strings.ReplaceAll(domains(v), "|", `\|`))
 		}
 	}
+	if head, rows := r.sweepTable(); head != nil {
+		b.WriteString("\n## The similarity cut: what each threshold keeps of the CLIP views\n\n|")
+		for _, h := range head {
+			b.WriteString(" " + h + " |")
+		}
+		b.WriteString("\n|" + strings.Repeat("---|", len(head)) + "\n")
+		for _, row := range rows {
+			b.WriteString("|")
+			for _, c := range row {
+				b.WriteString(" " + strings.ReplaceAll(c, "|", `\|`) + " |")
+			}
+			b.WriteString("\n")
+		}
+		b.WriteString("\nRows whose similarity is null or NaN are neither kept nor dropped.\n")
+	}
 	b.WriteString("\nCharts: report.html. Every number: results.json.\n")
 	_, err := io.WriteString(w, b.String())
 	return err
@@ -308,6 +323,111 @@ func (r *Report) lexiconChart() string {
 	return b.String()
 }
 
+// sweepThresholds returns the thresholds of the CLIP views' sweeps; nil
+// when the views have none.
+func (r *Report) sweepThresholds() []float64 {
+	for i := range r.Terms {
+		for j := range r.Terms[i].Views {
+			if sw := r.Terms[i].Views[j].Sweep; sw != nil {
+				var out []float64
+				for _, t := range sw.Thresholds {
+					out = append(out, t.Threshold)
+				}
+				return out
+			}
+		}
+	}
+	return nil
+}
+
+// sweepChart draws, per term and CLIP view, the share of the selected rows
+// with a similarity that a cut at each threshold keeps (NSFW rows among the
+// kept in red, at the bar's start).
+func (r *Report) sweepChart() string {
+	ths := r.sweepThresholds()
+	if ths == nil {
+		return ""
+	}
+	const left, cell, bar, gap = 150, 110, 12, 8
+	var b strings.Builder
+	rows := 0
+	for i := range r.Terms {
+		rows += len(knnViews(&r.Terms[i]))
+	}
+	height := 30 + rows*(bar+2) + len(r.Terms)*gap + 30
+	width := left + cell*len(ths) + 20
+	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" font-family="sans-serif" font-size="11" role="img" aria-label="rows kept by similarity cuts">`, width, height)
+	for k, th := range ths {
+		fmt.Fprintf(&b, `<text x="%d" y="14" text-anchor="middle">similarity &gt;= %s</text>`, left+k*cell+cell/2-5, strconv.FormatFloat(th, 'f', -1, 64))
+	}
+	y := 24
+	for i := range r.Terms {
+		t := &r.Terms[i]
+		for _, v := range knnViews(t) {
+			name := t.Term
+			if v.Kind == ViewKNNFiltered {
+				name = "  filtered"
+			}
+			fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="end">%s</text>`, left-6, y+bar-3, html.EscapeString(name))
+			if sw := v.Sweep; sw != nil {
+				for k, row := range sw.Thresholds {
+					x0 := left + k*cell
+					n := row.Kept + row.Dropped
+					fmt.Fprintf(&b, `<rect x="%d" y="%d" width="%d" height="%d" fill="#eee"/>`, x0, y, cell-20, bar)
+					if n == 0 {
+						continue
+					}
+					nsfwKept := 0
+					for _, l := range row.ByNSFW {
+						if !l.Null && l.NSFW == "NSFW" {
+							nsfwKept = l.Kept
+						}
+					}
+					wk := float64(cell-20) * float64(row.Kept) / float64(n)
+					wn := float64(cell-20) * float64(nsfwKept) / float64(n)
+					fmt.Fprintf(&b, `<rect x="%d" y="%d" width="%.2f" height="%d" fill="%s"><title>kept %d of %d (NSFW %d)</title></rect>`, x0, y, wk, bar, colors[0], row.Kept, n, nsfwKept)
+					if wn > 0 {
+						fmt.Fprintf(&b, `<rect x="%d" y="%d" width="%.2f" height="%d" fill="%s"/>`, x0, y, wn, bar, colors[2])
+					}
+				}
+			}
+			y += bar + 2
+		}
+		y += gap
+	}
+	fmt.Fprintf(&b, `<rect x="%d" y="%d" width="10" height="10" fill="%s"/><text x="%d" y="%d">kept (share of rows with a similarity)</text>`, left, y, colors[0], left+14, y+9)
+	fmt.Fprintf(&b, `<rect x="%d" y="%d" width="10" height="10" fill="%s"/><text x="%d" y="%d">of which NSFW</text>`, left+260, y, colors[2], left+274, y+9)
+	b.WriteString(`</svg>`)
+	return b.String()
+}
+
+// sweepTable returns the sweep figures as rows of cells: term, view, then
+// kept/dropped (NSFW kept) per threshold.
+func (r *Report) sweepTable() (head []string, rows [][]string) {
+	ths := r.sweepThresholds()
+	if ths == nil {
+		return nil, nil
+	}
+	head = []string{"term", "view"}
+	for _, th := range ths {
+		head = append(head, "kept / dropped at "+strconv.FormatFloat(th, 'f', -1, 64))
+	}
+	for i := range r.Terms {
+		t := &r.Terms[i]
+		for _, v := range knnViews(t) {
+			if v.Sweep == nil {
+				continue
+			}
+			row := []string{t.Term, v.Kind}
+			for _, x := range v.Sweep.Thresholds {
+				row = append(row, fmt.Sprintf("%d / %d", x.Kept, x.Dropped))
+			}
+			rows = append(rows, row)
+		}
+	}
+	return head, rows
+}
+
 func (r *Report) writeHTML(w io.Writer) error {
 	var b strings.Builder
 	b.WriteString("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>laiondb audit</title>\n")
@@ -320,6 +440,22 @@ func (r *Report) writeHTML(w io.Writer) error {
 	b.WriteString("</ul>\n<p>No row text and no image is included in this report.</p>\n")
 	b.WriteString("<h2>NSFW labels of the CLIP views</h2>\n" + r.labelChart() + "\n")
 	b.WriteString("<h2>Lexicon share per view, with 95% intervals</h2>\n" + r.lexiconChart() + "\n")
+	if chart := r.sweepChart(); chart != "" {
+		b.WriteString("<h2>The similarity cut: what each threshold keeps of the CLIP views</h2>\n" + chart + "\n<table><tr>")
+		head, rows := r.sweepTable()
+		for _, h := range head {
+			b.WriteString("<th>" + html.EscapeString(h) + "</th>")
+		}
+		b.WriteString("</tr>\n")
+		for _, row := range rows {
+			b.WriteString("<tr>")
+			for _, c := range row {
+				b.WriteString("<td>" + html.EscapeString(c) + "</td>")
+			}
+			b.WriteString("</tr>\n")
+		}
+		b.WriteString("</table>\n<p>Rows whose similarity is null or NaN are neither kept nor dropped.</p>\n")
+	}
 	b.WriteString("<h2>All figures</h2>\n<table><tr>")
 	for _, h := range []string{"term", "view", "selected", "UNLIKELY", "UNSURE", "NSFW", "other", "null", r.Lexicon + " share [95% CI]", "index recall"} {
 		b.WriteString("<th>" + html.EscapeString(h) + "</th>")
