@@ -58,6 +58,10 @@ type Options struct {
 	// Lexicons are more keyword lists, besides essay2021, as in
 	// engine.Options.
 	Lexicons map[string][]string
+	// Rows is how many selected rows of each CLIP view the report shows
+	// (their source, score, nsfw, url and text). The default, 0, shows
+	// none: an audit report carries no row text unless asked to.
+	Rows int
 	// Progress, when set, is told what the audit is doing.
 	Progress func(step int, what string)
 	// Header fields of the report, set by the caller: the model's name,
@@ -78,7 +82,9 @@ type Report struct {
 	Filter      string    `json:"filter"`
 	// Lexicon is the lexicon whose share each view reports.
 	Lexicon string `json:"lexicon"`
-	Terms   []Term `json:"terms"`
+	// Rows is how many rows of each CLIP view the report shows (0: none).
+	Rows  int    `json:"rows,omitempty"`
+	Terms []Term `json:"terms"`
 }
 
 // Term is the audit of one search term.
@@ -121,6 +127,9 @@ type View struct {
 	// what cuts at the sweep thresholds keep and drop of the selected rows
 	// (see engine.SweepStats); nil otherwise.
 	Sweep *engine.SweepStats `json:"sweep,omitempty"`
+	// Rows are the first Options.Rows selected rows of a CLIP view, best
+	// first; empty unless asked for.
+	Rows []engine.ResultRow `json:"rows,omitempty"`
 	// ScoreMin and ScoreMax are the score range of a CLIP view.
 	ScoreMin float32 `json:"score_min,omitempty"`
 	ScoreMax float32 `json:"score_max,omitempty"`
@@ -164,9 +173,12 @@ func Run(ctx context.Context, q Querier, o *Options) (*Report, error) {
 	if slices.Contains(cols, "similarity") {
 		sweep = " sweep similarity"
 	}
+	if opts.Rows < 0 {
+		return nil, fmt.Errorf("audit: negative Options.Rows %d", opts.Rows)
+	}
 	rep := &Report{Model: opts.Model, Version: opts.Version, Command: opts.Command, Date: opts.Now().UTC(),
-		K: opts.K, Filter: opts.Filter, Lexicon: engine.BuiltinLexicon}
-	eo := &engine.Options{Lexicons: opts.Lexicons}
+		K: opts.K, Filter: opts.Filter, Lexicon: engine.BuiltinLexicon, Rows: opts.Rows}
+	eo := &engine.Options{Lexicons: opts.Lexicons, Rows: opts.Rows}
 	// Every view of every term, asked at once.
 	type view struct {
 		term int
@@ -225,6 +237,9 @@ func Run(ctx context.Context, q Querier, o *Options) (*Report, error) {
 			v.Method, v.ScoreMin, v.ScoreMax = s.Method, s.ScoreMin, s.ScoreMax
 		}
 		v.Sweep = res.Sweep
+		if vq.kind == ViewKNN || vq.kind == ViewKNNFiltered {
+			v.Rows = res.Rows
+		}
 		t.Views = append(t.Views, v)
 		if vq.kind == ViewKNN && !res.Exact {
 			approx = append(approx, i)

@@ -8,6 +8,8 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"regexp"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -239,4 +241,99 @@ func TestRunBatch(t *testing.T) {
 	if string(a) != string(b) || bq.calls != 1 {
 		t.Errorf("%d batch calls; reports differ:\n%s\n%s", bq.calls, a, b)
 	}
+}
+
+// TestRowsOptIn: with Rows the report shows the first rows of each CLIP
+// view, text included, and says so.
+func TestRowsOptIn(t *testing.T) {
+	s := newStore(t, []string{"desi"})
+	rep, err := audit.Run(context.Background(), &store{s: s}, &audit.Options{Terms: []string{"desi"}, K: 10, Rows: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := rep.Terms[0].Views[0]
+	if len(v.Rows) != 3 || v.Rows[0].Text == nil || len(rep.Terms[0].Views[2].Rows) != 0 {
+		t.Fatalf("rows: %+v", v.Rows)
+	}
+	dir := t.TempDir()
+	if err := rep.WriteDir(dir); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"report.md", "report.html"} {
+		b, _ := os.ReadFile(filepath.Join(dir, name))
+		if !bytes.Contains(b, []byte("first 3 rows")) {
+			t.Errorf("%s does not say it holds rows", name)
+		}
+	}
+}
+
+// TestViewsBruteForce recomputes the views from the generated rows: the
+// substring and whole-word counts, and the CLIP views' rows by cosine.
+func TestViewsBruteForce(t *testing.T) {
+	terms := []string{"design", "hot"}
+	s := newStore(t, terms)
+	rep, err := audit.Run(context.Background(), &store{s: s}, &audit.Options{Terms: terms, K: 15, Rows: 15})
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, nsfw := s.Column("text"), s.Column("nsfw")
+	vecs := s.Vectors()
+	for ti, term := range terms {
+		contains, word := 0, 0
+		wordRE := regexp.MustCompile(`(?i)(^|[^\p{L}\p{N}_])` + regexp.QuoteMeta(term) + `($|[^\p{L}\p{N}_])`)
+		for i := 0; i < s.NumRows(); i++ {
+			if text.IsNull(i) {
+				continue
+			}
+			c := string(text.Str.At(i))
+			if strings.Contains(strings.ToLower(c), term) {
+				contains++
+			}
+			if wordRE.MatchString(c) {
+				word++
+			}
+		}
+		views := rep.Terms[ti].Views
+		if views[2].Selected != contains || views[3].Selected != word {
+			t.Errorf("%s: contains %d word %d, brute force %d %d", term, views[2].Selected, views[3].Selected, contains, word)
+		}
+		// The CLIP views: the K rows of highest cosine, among UNLIKELY rows
+		// for the filtered one.
+		q := textVector(s, term)
+		for vi, filtered := range []bool{false, true} {
+			type hit struct {
+				row   int
+				score float64
+			}
+			var hs []hit
+			for i, v := range vecs {
+				if filtered && (nsfw.IsNull(i) || string(nsfw.Str.At(i)) != "UNLIKELY") {
+					continue
+				}
+				var dot float64
+				for j := range v {
+					dot += float64(v[j]) * float64(q[j])
+				}
+				hs = append(hs, hit{i, dot})
+			}
+			sort.Slice(hs, func(a, b int) bool { return hs[a].score > hs[b].score })
+			got := views[vi].Rows
+			for k := range 15 {
+				if int(got[k].Row) != hs[k].row {
+					t.Errorf("%s view %d: rank %d is row %d, brute force %d", term, vi, k, got[k].Row, hs[k].row)
+					break
+				}
+			}
+		}
+	}
+}
+
+// textVector is the unit vector newStore gave term.
+func textVector(s *enginetest.Store, term string) []float32 {
+	pq, _ := query.Parse("knn('" + term + "', 1)")
+	v, err := s.Vector(context.Background(), pq.Source.(*query.KNNSource).Target.Target)
+	if err != nil {
+		panic(err)
+	}
+	return v
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/laiondb/laiondb/engine"
 	"github.com/laiondb/laiondb/internal/atomicfile"
 )
 
@@ -172,13 +173,41 @@ func (r *Report) header() []string {
 	return h
 }
 
+// welfare says whether the report holds row text.
+func (r *Report) welfare() string {
+	if r.Rows == 0 {
+		return "No row text and no image is included in this report."
+	}
+	return fmt.Sprintf("This report includes the text and URL of the first %d rows of each CLIP view (asked with --rows); no image.", r.Rows)
+}
+
+// rowCells are a row's row, source, score, nsfw, url and text.
+func rowCells(row engine.ResultRow) []string {
+	s := func(p *string) string {
+		if p == nil {
+			return "(null)"
+		}
+		return *p
+	}
+	score := ""
+	if row.Score != nil {
+		score = strconv.FormatFloat(float64(*row.Score), 'f', 4, 32)
+	}
+	return []string{strconv.FormatUint(uint64(row.Row), 10), fmt.Sprintf("%s:%d", row.File, row.FileRow), score, s(row.NSFW), s(row.URL), s(row.Text)}
+}
+
+// md escapes a Markdown table cell.
+func md(s string) string {
+	return strings.NewReplacer("|", `\|`, "\n", " ", "\r", " ").Replace(s)
+}
+
 func (r *Report) writeMarkdown(w io.Writer) error {
 	var b strings.Builder
 	b.WriteString("# laiondb audit\n\n")
 	for _, h := range r.header() {
 		b.WriteString("- " + h + "\n")
 	}
-	b.WriteString("\nNo row text and no image is included in this report.\n\n")
+	b.WriteString("\n" + r.welfare() + "\n\n")
 	fmt.Fprintf(&b, "| term | view | selected | UNLIKELY | UNSURE | NSFW | other | null | %s share [95%% CI] | index recall |\n", r.Lexicon)
 	b.WriteString("|---|---|---|---|---|---|---|---|---|---|\n")
 	for i := range r.Terms {
@@ -212,6 +241,22 @@ func (r *Report) writeMarkdown(w io.Writer) error {
 			b.WriteString("\n")
 		}
 		b.WriteString("\nRows whose similarity is null or NaN are neither kept nor dropped.\n")
+	}
+	if r.Rows > 0 {
+		fmt.Fprintf(&b, "\n## Rows (the first %d of each CLIP view, as asked with --rows)\n\n| term | view | row | source | score | nsfw | url | text |\n|---|---|---|---|---|---|---|---|\n", r.Rows)
+		for i := range r.Terms {
+			t := &r.Terms[i]
+			for _, v := range knnViews(t) {
+				for _, row := range v.Rows {
+					cells := rowCells(row)
+					fmt.Fprintf(&b, "| %s | %s |", md(t.Term), v.Kind)
+					for _, c := range cells {
+						b.WriteString(" " + md(c) + " |")
+					}
+					b.WriteString("\n")
+				}
+			}
+		}
 	}
 	b.WriteString("\nCharts: report.html. Every number: results.json.\n")
 	_, err := io.WriteString(w, b.String())
@@ -437,7 +482,7 @@ func (r *Report) writeHTML(w io.Writer) error {
 	for _, h := range r.header() {
 		b.WriteString("<li>" + html.EscapeString(h) + "</li>\n")
 	}
-	b.WriteString("</ul>\n<p>No row text and no image is included in this report.</p>\n")
+	b.WriteString("</ul>\n<p>" + html.EscapeString(r.welfare()) + "</p>\n")
 	b.WriteString("<h2>NSFW labels of the CLIP views</h2>\n" + r.labelChart() + "\n")
 	b.WriteString("<h2>Lexicon share per view, with 95% intervals</h2>\n" + r.lexiconChart() + "\n")
 	if chart := r.sweepChart(); chart != "" {
@@ -481,6 +526,25 @@ func (r *Report) writeHTML(w io.Writer) error {
 		for j := range t.Views {
 			v := &t.Views[j]
 			b.WriteString("<tr><td>" + html.EscapeString(t.Term) + "</td><td>" + v.Kind + "</td><td style=\"text-align:left\">" + html.EscapeString(domains(v)) + "</td></tr>\n")
+		}
+	}
+	if r.Rows > 0 {
+		fmt.Fprintf(&b, "</table>\n<h2>Rows (the first %d of each CLIP view, as asked with --rows)</h2>\n<table><tr>", r.Rows)
+		for _, h := range []string{"term", "view", "row", "source", "score", "nsfw", "url", "text"} {
+			b.WriteString("<th>" + h + "</th>")
+		}
+		b.WriteString("</tr>\n")
+		for i := range r.Terms {
+			t := &r.Terms[i]
+			for _, v := range knnViews(t) {
+				for _, row := range v.Rows {
+					b.WriteString("<tr><td>" + html.EscapeString(t.Term) + "</td><td>" + v.Kind + "</td>")
+					for _, c := range rowCells(row) {
+						b.WriteString("<td style=\"text-align:left\">" + html.EscapeString(c) + "</td>")
+					}
+					b.WriteString("</tr>\n")
+				}
+			}
 		}
 	}
 	b.WriteString("</table>\n<p>Every number is in results.json.</p>\n</body></html>\n")

@@ -27,6 +27,7 @@ var auditFlags struct {
 	exactMax int
 	ef       int
 	lexicons []string
+	rows     int
 }
 
 func init() {
@@ -52,6 +53,7 @@ func init() {
 			fs.IntVar(&f.exactMax, "exact-up-to", 0, "as for query")
 			fs.IntVar(&f.ef, "ef", 0, "as for query")
 			fs.StringArrayVar(&f.lexicons, "lexicon", nil, "as for query (NAME=FILE; repeatable)")
+			fs.IntVar(&f.rows, "rows", 0, "also show the first N rows of each CLIP view (source, score, nsfw, url, text) in the JSON and the report; by default the report holds no row text")
 		},
 		run: runAudit,
 	})
@@ -117,6 +119,9 @@ func runAudit(e *env, fs *pflag.FlagSet) error {
 	if f.k < 1 {
 		return usageErrorf("--k %d: want 1 or more", f.k)
 	}
+	if f.rows < 0 {
+		return usageErrorf("--rows %d: want 0 or more", f.rows)
+	}
 	terms, err := readTerms(f.terms)
 	if err != nil {
 		return err
@@ -141,7 +146,7 @@ func runAudit(e *env, fs *pflag.FlagSet) error {
 	if f.model.dir != "" {
 		model = strings.TrimSpace(model + " (queries encoded by " + f.model.dir + ")")
 	}
-	rep, err := audit.Run(ctx, d, &audit.Options{Terms: terms, K: f.k, Filter: f.filter, Lexicons: lex,
+	rep, err := audit.Run(ctx, d, &audit.Options{Terms: terms, K: f.k, Filter: f.filter, Lexicons: lex, Rows: f.rows,
 		Model: model, Version: version(), Command: "laiondb " + strings.Join(os.Args[1:], " "),
 		Progress: func(_ int, what string) {
 			if e.isTerminal {
