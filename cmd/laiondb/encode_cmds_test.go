@@ -49,7 +49,7 @@ func needRuntime(t *testing.T) {
 func runCmd(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	var o, e bytes.Buffer
-	code = run(&env{stdout: &o, stderr: &e}, args)
+	code = run(&env{stdin: strings.NewReader(""), stdout: &o, stderr: &e}, args)
 	return code, o.String(), e.String()
 }
 

@@ -43,7 +43,7 @@ func init() {
 			f.idx.add(fs)
 			fs.BoolVar(&f.rebuild, "rebuild", false, "discard the index and build it anew")
 			fs.StringVar(&f.space, "space", "image", "the embeddings to index: image or text")
-			fs.BoolVarP(&f.quiet, "quiet", "q", false, "no progress bar")
+			fs.BoolVarP(&f.quiet, "quiet", "q", false, "print nothing on success (no progress bar, no summary)")
 		},
 		run: func(e *env, fs *pflag.FlagSet) error {
 			f := &indexFlags
@@ -75,6 +75,9 @@ func init() {
 			m, err := d.Manifest()
 			if err != nil {
 				return err
+			}
+			if f.quiet {
+				return nil
 			}
 			info := m.Index
 			if sp == query.SpaceText {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"strings"
@@ -47,7 +48,7 @@ func init() {
 			fs.StringVar(&f.model, "model-name", "", "record the CLIP model the embeddings came from (e.g. ViT-B-32/openai); queries through another model are warned about")
 			fs.BoolVar(&f.noIndex, "no-index", false, "do not add the new rows to the vector index now (searches scan them exactly until 'laiondb index')")
 			f.idx.add(fs)
-			fs.BoolVarP(&f.quiet, "quiet", "q", false, "no progress bar")
+			fs.BoolVarP(&f.quiet, "quiet", "q", false, "print nothing on success (no progress bar, no per-file lines); warnings and errors still go to stderr")
 			fs.BoolVar(&f.strict, "strict", false, "refuse to ingest when a folder holds files that would be left out")
 		},
 		run: runIngest,
@@ -128,25 +129,29 @@ func runIngest(e *env, fs *pflag.FlagSet) error {
 		Index: db.IndexOptions{M: f.idx.m, EfConstruction: f.idx.efc, Progress: icb}})
 	finish()
 	ifinish()
+	out := e.stdout
+	if f.quiet {
+		out = io.Discard
+	}
 	var rows int64
 	for _, r := range res {
 		switch {
 		case r.Skipped:
-			fmt.Fprintf(e.stdout, "%s: already in the store, skipped\n", r.Name)
+			fmt.Fprintf(out, "%s: already in the store, skipped\n", r.Name)
 		default:
 			rows += r.Rows
-			fmt.Fprintf(e.stdout, "%s: %d rows", r.Name, r.Rows)
+			fmt.Fprintf(out, "%s: %d rows", r.Name, r.Rows)
 			if len(r.Missing) > 0 {
 				fmt.Fprintf(e.stderr, "laiondb ingest: warning: %s lacks the columns %s: predicates on them select nothing and their statistics are empty ('laiondb info' lists them per file)\n",
 					r.Name, strings.Join(r.Missing, ", "))
 			}
 			if len(r.Ignored) > 0 {
-				fmt.Fprintf(e.stdout, "; nested columns not stored: %s", strings.Join(r.Ignored, ", "))
+				fmt.Fprintf(out, "; nested columns not stored: %s", strings.Join(r.Ignored, ", "))
 			}
 			if r.Normalized > 0 {
-				fmt.Fprintf(e.stdout, "; %d vectors were not unit-norm and were normalised", r.Normalized)
+				fmt.Fprintf(out, "; %d vectors were not unit-norm and were normalised", r.Normalized)
 			}
-			fmt.Fprintln(e.stdout)
+			fmt.Fprintln(out)
 		}
 	}
 	if err != nil {
@@ -156,10 +161,10 @@ func runIngest(e *env, fs *pflag.FlagSet) error {
 		return discard(err)
 	}
 	el := time.Since(start)
-	fmt.Fprintf(e.stdout, "ingested %d rows in %.1fs (%.0f rows/s)", rows, el.Seconds(), float64(rows)/el.Seconds())
+	fmt.Fprintf(out, "ingested %d rows in %.1fs (%.0f rows/s)", rows, el.Seconds(), float64(rows)/el.Seconds())
 	if skipped > 0 {
-		fmt.Fprintf(e.stdout, "; %d files skipped (listed on stderr)", skipped)
+		fmt.Fprintf(out, "; %d files skipped (listed on stderr)", skipped)
 	}
-	fmt.Fprintln(e.stdout)
+	fmt.Fprintln(out)
 	return nil
 }

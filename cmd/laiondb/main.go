@@ -34,6 +34,7 @@ type command struct {
 
 // env is what a command runs with; tests substitute the streams.
 type env struct {
+	stdin  io.Reader
 	stdout io.Writer
 	stderr io.Writer
 	// isTerminal reports whether stderr is a terminal (progress bars).
@@ -48,7 +49,7 @@ func register(c *command) { commands[c.name] = c }
 var errUsage = errors.New("usage")
 
 func main() {
-	e := &env{stdout: os.Stdout, stderr: os.Stderr, isTerminal: isTerminal(os.Stderr)}
+	e := &env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, isTerminal: isTerminal(os.Stderr)}
 	os.Exit(run(e, os.Args[1:]))
 }
 
@@ -76,20 +77,22 @@ func run(e *env, args []string) int {
 	if c.flags != nil {
 		c.flags(fs)
 	}
-	fs.Usage = func() {
-		fmt.Fprintf(e.stderr, "usage: laiondb %s %s\n\n%s\n\n", c.name, c.usage, c.summary)
-		fs.PrintDefaults()
+	printUsage := func(w io.Writer) {
+		fmt.Fprintf(w, "usage: laiondb %s %s\n\n%s\n\n", c.name, c.usage, c.summary)
+		printFlags(w, fs)
 	}
+	fs.Usage = func() {} // pflag's own printing is replaced by the lines below
 	if err := fs.Parse(args[1:]); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
+			printUsage(e.stdout)
 			return 0
 		}
+		fmt.Fprintf(e.stderr, "laiondb %s: %s\n", c.name, flagError(c, fs, args[1:], err))
 		return 2
 	}
 	if err := c.run(e, fs); err != nil {
 		if errors.Is(err, errUsage) {
-			fmt.Fprintf(e.stderr, "laiondb %s: %v\n", c.name, err)
-			fs.Usage()
+			fmt.Fprintf(e.stderr, "laiondb %s: %s (see 'laiondb %s --help')\n", c.name, strings.TrimPrefix(err.Error(), "usage: "), c.name)
 			return 2
 		}
 		// One line names the command; an error that names it again (the
@@ -110,7 +113,9 @@ func usage(w io.Writer) {
 	for _, n := range names {
 		fmt.Fprintf(w, "  %-10s %s\n", n, commands[n].summary)
 	}
-	fmt.Fprintln(w, "\nRun 'laiondb COMMAND --help' for a command's flags, 'laiondb help query' for the query\nlanguage and 'laiondb help models' for exporting a CLIP model.")
+	fmt.Fprintln(w, "\nRun 'laiondb COMMAND --help' for a command's flags, 'laiondb help query' for the query\nlanguage and 'laiondb help models' for exporting a CLIP model.\n\n"+
+		"Exit codes: 0 success, 1 a failure while running, 2 a usage mistake (an unknown command or\n"+
+		"flag, a missing or malformed value, a wrong number of arguments).")
 }
 
 // usageErrorf returns an error that prints the command's usage.

@@ -20,7 +20,7 @@ func init() {
 	if os.Getenv("LAIONDB_TEST_AS_CLI") == "" {
 		return
 	}
-	e := &env{stdout: os.Stdout, stderr: os.Stderr}
+	e := &env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr}
 	os.Exit(run(e, os.Args[1:]))
 }
 

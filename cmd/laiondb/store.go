@@ -21,7 +21,11 @@ type storeFlags struct {
 }
 
 func (s *storeFlags) add(fs *pflag.FlagSet) {
-	fs.StringVar(&s.dir, "store", envOr("LAIONDB_STORE", "laiondb-store"), "store directory (env LAIONDB_STORE)")
+	s.dir = "laiondb-store"
+	if v, ok := os.LookupEnv("LAIONDB_STORE"); ok {
+		s.dir = v
+	}
+	fs.Var(&onceString{val: &s.dir, name: "store"}, "store", "store directory (default $LAIONDB_STORE, else laiondb-store); give it once")
 	fs.BoolVar(&s.verbose, "verbose", false, "print storage engine messages to stderr")
 }
 
@@ -37,6 +41,9 @@ func (s *storeFlags) open(e *env, readOnly bool) (*db.DB, error) {
 // openAudit opens the store through package laiondb, with the store flags'
 // warnings and log on stderr.
 func (s *storeFlags) openAudit(e *env, o *laiondb.Options) (*laiondb.Store, error) {
+	if s.dir == "" {
+		return nil, usageErrorf("%v", errEmptyStore)
+	}
 	o.Warn = func(msg string) { fmt.Fprintf(e.stderr, "laiondb: warning: %s\n", msg) }
 	tune := o.Tune
 	o.Tune = func(dbo *db.Options) {

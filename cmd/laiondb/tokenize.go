@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"fmt"
 	"strconv"
 	"strings"
@@ -18,7 +19,9 @@ func init() {
 	register(&command{
 		name:    "tokenize",
 		summary: "print the CLIP token ids of texts, one line per text",
-		usage: "[--model DIR | --vocab FILE] [--full] TEXT...\n\n" +
+		usage: "[--model DIR | --vocab FILE] [--full] TEXT... | -\n\n" +
+			"With -, the texts are read from standard input, one a line (no quoting needed). A text that\n" +
+			"begins with '-' goes after --: laiondb tokenize -- \"- a caption\".\n\n" +
 			"Each line is <|startoftext|> (49406), the BPE ids, <|endoftext|> (49407), cut to 77 ids;\n" +
 			"--full adds the padding. The tokenizer comes from --vocab (bpe_simple_vocab_16e6.txt.gz,\n" +
 			"tokenizer.json or vocab.json with merges.txt), else from the model folder (--model or\n" +
@@ -41,8 +44,20 @@ func init() {
 			if err != nil {
 				return err
 			}
+			texts := fs.Args()
+			if len(texts) == 1 && texts[0] == "-" {
+				texts = nil
+				sc := bufio.NewScanner(e.stdin)
+				sc.Buffer(make([]byte, 64<<10), 16<<20)
+				for sc.Scan() {
+					texts = append(texts, strings.TrimSuffix(sc.Text(), "\r"))
+				}
+				if err := sc.Err(); err != nil {
+					return fmt.Errorf("reading texts from standard input: %w", err)
+				}
+			}
 			var b strings.Builder
-			for _, text := range fs.Args() {
+			for _, text := range texts {
 				ids, n := tok.Tokenize(text)
 				if f.full {
 					n = len(ids)
