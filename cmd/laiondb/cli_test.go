@@ -128,7 +128,7 @@ func TestCLIIngestInfoQuery(t *testing.T) {
 	}
 	// A rebuilt index reports its calibration, and a search through the
 	// graph names the calibrated ef it used.
-	code, out, errs = runCmd(t, "index", "--store", store, "--rebuild", "-q")
+	code, out, errs = runCmd(t, "index", "--store", store, "--rebuild")
 	if code != 0 || !strings.Contains(out, "index covers 2000 rows") ||
 		!strings.Contains(out, "default ef for image queries: k 10 ef ") || !strings.Contains(out, "default ef for text queries: k 10 ef ") {
 		t.Errorf("index --rebuild: exit %d: %s %s", code, out, errs)
