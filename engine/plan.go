@@ -177,7 +177,7 @@ func NewPlan(q *query.Query, s Store, opts *Options) (*Plan, error) {
 		}
 	}
 	p.stats = planStats(sch)
-	p.notes = sch.notes
+	p.notes = append(pl.notes, sch.notes...)
 	p.nsfw, p.text, p.url = sch.has("nsfw"), sch.has("text"), sch.has("url")
 	_, isAll := q.Source.(*query.AllSource)
 	p.onePass = isAll && q.Limit < 0 && q.Post == nil
@@ -187,6 +187,7 @@ func NewPlan(q *query.Query, s Store, opts *Options) (*Plan, error) {
 // planner holds the state of NewPlan.
 type planner struct {
 	q        *query.Query
+	notes    []string // what the plan says about its predicates
 	cols     map[string]table.Type
 	names    []string
 	lexicons map[string]*lexicon
@@ -271,6 +272,21 @@ func (pl *planner) compile(e query.Expr) (pred, error) {
 		name, t, err := pl.resolve(e.Field)
 		if err != nil {
 			return nil, err
+		}
+		if e.File != nil {
+			match, n, err := listMatch(t, e.File)
+			if err != nil {
+				return nil, pl.errorf(e.File.Offset, "%s: %v", e.File, err)
+			}
+			how := "as exact bytes"
+			switch {
+			case e.File.Mode == "url":
+				how = "as URLs with the scheme and host in lower case and one trailing slash dropped"
+			case t != table.TypeString:
+				how = "as numbers"
+			}
+			pl.notes = append(pl.notes, fmt.Sprintf("%s in %s: %d distinct values, compared %s", name, e.File, n, how))
+			return &leafPred{col: name, neg: e.Not, match: match}, nil
 		}
 		for _, v := range e.Values {
 			if err := pl.checkLit(name, t, v); err != nil {

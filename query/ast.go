@@ -310,6 +310,26 @@ type InExpr struct {
 	Field  *Field
 	Not    bool
 	Values []*Literal
+	// File, when set, is the list in place of Values: in file('path').
+	File *ListFile
+}
+
+// ListFile is file('path') or file('path', 'url') after in: the values of a
+// file, one a line. Mode "url" compares URLs after lower-casing their
+// scheme and host and dropping one trailing slash, on both sides; "" (the
+// default) compares the exact bytes.
+type ListFile struct {
+	Offset int
+	Path   string
+	Mode   string
+}
+
+// String implements Node.
+func (l *ListFile) String() string {
+	if l.Mode != "" {
+		return "file(" + quoteString(l.Path) + ", " + quoteString(l.Mode) + ")"
+	}
+	return "file(" + quoteString(l.Path) + ")"
 }
 
 // MatchKind is the kind of a text match.
@@ -397,6 +417,11 @@ func (e *InExpr) String() string {
 	b.WriteString(e.Field.String())
 	if e.Not {
 		b.WriteString(" not")
+	}
+	if e.File != nil {
+		b.WriteString(" in ")
+		b.WriteString(e.File.String())
+		return b.String()
 	}
 	b.WriteString(" in (")
 	for i, v := range e.Values {

@@ -42,6 +42,7 @@
 //	unary     = "not" unary | "(" expr ")" | predicate .
 //	predicate = column cmp literal
 //	          | column [ "not" ] "in" "(" literal { "," literal } ")"
+//	          | column [ "not" ] "in" "file" "(" string [ "," "'url'" ] ")"
 //	          | column "is" [ "not" ] "null"
 //	          | field ( "contains" | "~" ) string
 //	          | field "has" "word" string
@@ -157,6 +158,19 @@
 // on a float column 1 and 1.0 are the same literal, and on an int column
 // width in (1.0) matches 1 while width in (1.5) matches nothing (a string
 // column against a number is an error).
+//
+// in file('path') tests a column against a list file, one value a line
+// (a trailing CR dropped, empty lines skipped, duplicates ignored): URLs,
+// SAMPLE_IDs, LAION's hash values, removal lists of millions of entries.
+// Strings compare as exact bytes; file('path', 'url') compares URLs after
+// lower-casing their scheme and host and dropping one trailing slash, on
+// both sides. On a numeric column every line must be a number (an error
+// names the file and line). The result's notes say how many distinct values
+// the list held and how they were compared. The path is read by the
+// process that runs the query.
+//
+//	all where url in file('removed.txt') by nsfw
+//	all where sample_id not in file('kept-ids.txt')
 //
 // Float32 columns (LAION-5B's punsafe and pwatermark) are widened exactly to
 // float64 at ingest: comparisons and text use the float64 value, so a

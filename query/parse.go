@@ -592,8 +592,25 @@ func (p *parser) parsePredicate() Expr {
 			}
 			p.next()
 			p.anyCheck(f, "in")
-			p.expect(itemLParen, "after in")
 			e := &InExpr{Field: f, Not: not}
+			if p.isWord("file") {
+				lf := &ListFile{Offset: p.tok.pos}
+				p.next()
+				p.expect(itemLParen, "after file")
+				lf.Path = p.expect(itemString, "(a file path) in file(...)").val
+				if p.tok.typ == itemComma {
+					p.next()
+					mode := p.expect(itemString, "(a comparison: 'url') after the file path")
+					if mode.val != "url" {
+						p.errorf(mode.pos, "file(...): unknown comparison %s (want 'url', or nothing for exact bytes)", quoteString(mode.val))
+					}
+					lf.Mode = mode.val
+				}
+				p.expect(itemRParen, "after file(...)")
+				e.File = lf
+				return e
+			}
+			p.expect(itemLParen, "after in")
 			for {
 				e.Values = append(e.Values, p.parseLiteral("in list"))
 				if p.tok.typ == itemRParen {
