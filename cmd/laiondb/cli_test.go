@@ -523,3 +523,35 @@ func TestCLIAudit(t *testing.T) {
 		t.Errorf("a missing term file: exit %d, %s", code, errs)
 	}
 }
+
+// TestCLIDiff: a new store without one of the old store's parts.
+func TestCLIDiff(t *testing.T) {
+	tmp := t.TempDir()
+	paths, _, err := demodata.LAION400M(filepath.Join(tmp, "parts"), demodata.Config{Seed: 6, Parts: 2, Rows: 300})
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldS, newS := filepath.Join(tmp, "old"), filepath.Join(tmp, "new")
+	if code, _, errs := runCmd(t, "ingest", "--quiet", "--store", oldS, paths[0], paths[1]); code != 0 {
+		t.Fatal(errs)
+	}
+	if code, _, errs := runCmd(t, "ingest", "--quiet", "--store", newS, paths[0]); code != 0 {
+		t.Fatal(errs)
+	}
+	csvPath := filepath.Join(tmp, "removed.csv")
+	code, out, errs := runCmd(t, "diff", "--old", oldS, "--new", newS, "--removed", csvPath)
+	out = spaces.ReplaceAllString(out, " ")
+	if code != 0 || !strings.Contains(out, "only in old (removed) 300 rows") || !strings.Contains(out, "file "+paths[1]+" 300") ||
+		!strings.Contains(out, "only in new (added) 0 rows") {
+		t.Fatalf("exit %d: %s %s", code, out, errs)
+	}
+	f, err := os.Open(csvPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	recs, err := csv.NewReader(f).ReadAll()
+	if err != nil || len(recs) != 301 || recs[0][3] != "sample_id" || recs[1][1] != paths[1] {
+		t.Errorf("removed.csv: %d records, %v, %q", len(recs), err, recs[:2])
+	}
+}
