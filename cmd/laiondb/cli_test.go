@@ -555,3 +555,28 @@ func TestCLIDiff(t *testing.T) {
 		t.Errorf("removed.csv: %d records, %v, %q", len(recs), err, recs[:2])
 	}
 }
+
+// TestCLIDups: SAMPLE_IDs of a generated part are unique; the table form
+// prints the counts.
+func TestCLIDups(t *testing.T) {
+	tmp := t.TempDir()
+	paths, _, err := demodata.LAION400M(filepath.Join(tmp, "parts"), demodata.Config{Seed: 7, Parts: 1, Rows: 400})
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := filepath.Join(tmp, "s")
+	if code, _, errs := runCmd(t, "ingest", "--quiet", "--store", store, paths[0]); code != 0 {
+		t.Fatal(errs)
+	}
+	code, out, errs := runCmd(t, "dups", "--store", store, "--key", "sample_id", "--format", "json", "--drop", filepath.Join(tmp, "drop.csv"))
+	var r struct {
+		Rows, Keys, Duplicates int
+	}
+	if code != 0 || json.Unmarshal([]byte(out), &r) != nil || r.Rows != 400 || r.Keys != 400 || r.Duplicates != 0 {
+		t.Fatalf("exit %d: %s %s", code, out, errs)
+	}
+	code, out, errs = runCmd(t, "dups", "--store", store)
+	if code != 0 || !strings.Contains(spaces.ReplaceAllString(out, " "), "distinct keys ") {
+		t.Errorf("exit %d: %s %s", code, out, errs)
+	}
+}
