@@ -95,7 +95,9 @@ func TestListFiles(t *testing.T) {
 	}
 	// Errors name the file and the line.
 	bad := write("bad.txt", []string{"12", "x12"}, "\n")
+	empty := write("empty.txt", []string{"", ""}, "\r\n")
 	for q, msg := range map[string]string{
+		fmt.Sprintf("all where url in file('%s')", empty):                         "holds no values",
 		fmt.Sprintf("all where sample_id in file('%s')", bad):                     "line 2",
 		fmt.Sprintf("all where url in file('%s')", filepath.Join(dir, "missing")): "missing",
 	} {

@@ -275,6 +275,9 @@ func (pl *planner) compile(e query.Expr) (pred, error) {
 		}
 		if e.File != nil {
 			match, n, err := listMatch(t, e.File)
+			if err == nil && n == 0 {
+				err = fmt.Errorf("%s holds no values (empty lines are skipped): an empty list would select nothing", e.File.Path)
+			}
 			if err != nil {
 				return nil, pl.errorf(e.File.Offset, "%s: %v", e.File, err)
 			}
