@@ -19,7 +19,6 @@ import (
 	"github.com/cespare/xxhash/v2"
 	"github.com/dgraph-io/badger/v4"
 
-	"github.com/laiondb/laiondb/internal/atomicfile"
 	"github.com/laiondb/laiondb/internal/npy"
 	"github.com/laiondb/laiondb/query"
 	"github.com/laiondb/laiondb/table"
@@ -309,22 +308,15 @@ func (d *DB) ingestOne(ctx context.Context, p *prepared, progress func(int64)) (
 	// From here on, failure must undo what was written.
 	ok := false
 	var img, txt *vecFile
-	wdb, err := d.createMeta(seg.Meta)
+	pm, err := d.beginMeta(seg.Meta)
 	if err != nil {
 		return res, err
 	}
-	var rdb *badger.DB // wdb reopened read-only, once written
 	defer func() {
 		if ok {
 			return
 		}
-		if wdb != nil {
-			wdb.Close()
-		}
-		if rdb != nil {
-			rdb.Close()
-		}
-		os.RemoveAll(filepath.Join(d.dir, filepath.FromSlash(seg.Meta)))
+		d.discard(pm)
 		for _, v := range []*vecFile{img, txt} {
 			if v != nil {
 				v.rollback(m.Rows)
@@ -351,7 +343,7 @@ func (d *DB) ingestOne(ctx context.Context, p *prepared, progress func(int64)) (
 		progress(units / max(unitsPerRow, 1))
 	}
 
-	if err := d.writeColumns(ctx, wdb, p, next, &seg, advance); err != nil {
+	if err := d.writeColumns(ctx, pm.w, p, next, &seg, advance); err != nil {
 		return res, err
 	}
 	if p.img != nil {
@@ -394,7 +386,7 @@ func (d *DB) ingestOne(ctx context.Context, p *prepared, progress func(int64)) (
 			next.Columns = append(next.Columns, ManifestColumn{ID: uint16(len(next.Columns)), Name: PairCosColumn, Type: table.TypeFloat})
 			mc = &next.Columns[len(next.Columns)-1]
 		}
-		if err := writePairCos(ctx, wdb, &seg, mc.ID, d.imgFile(img).matrix(rows), d.txtFile(txt).matrix(rows)); err != nil {
+		if err := writePairCos(ctx, pm.w, &seg, mc.ID, d.imgFile(img).matrix(rows), d.txtFile(txt).matrix(rows)); err != nil {
 			return res, err
 		}
 		seg.Columns = append(seg.Columns, PairCosColumn)
@@ -402,17 +394,9 @@ func (d *DB) ingestOne(ctx context.Context, p *prepared, progress func(int64)) (
 	next.Rows = rows
 	next.NextSegment++
 	next.Segments = append(next.Segments, seg)
-	// Closing the database syncs it; readers open it read-only once the
-	// manifest lists it, and it never changes again.
-	err = wdb.Close()
-	wdb = nil
-	if err != nil {
-		return res, fmt.Errorf("db: syncing metadata: %w", err)
-	}
-	if err := atomicfile.SyncDir(filepath.Join(d.dir, metaDir)); err != nil {
-		return res, fmt.Errorf("db: syncing metadata: %w", err)
-	}
-	if rdb, err = d.openMeta(seg.Meta); err != nil {
+	// Readers open the database read-only once the manifest lists it, and
+	// it never changes again.
+	if err := d.seal(pm); err != nil {
 		return res, err
 	}
 	if err := ctx.Err(); err != nil {
@@ -434,7 +418,7 @@ func (d *DB) ingestOne(ctx context.Context, p *prepared, progress func(int64)) (
 	d.mu.Lock()
 	d.man = next
 	metas := maps.Clone(d.metas) // views hold the old map
-	metas[seg.Meta] = rdb
+	metas[seg.Meta] = pm.r
 	d.metas = metas
 	if img != nil {
 		d.img = img

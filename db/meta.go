@@ -136,6 +136,48 @@ func (d *DB) createMeta(name string) (*badger.DB, error) {
 	return bdb, nil
 }
 
+// pendingMeta is a metadata database being written: created empty, filled
+// through w, then sealed (closed, which syncs it, and reopened read-only as
+// r) before the manifest that lists it is committed; discarded on failure.
+type pendingMeta struct {
+	name string
+	w, r *badger.DB
+}
+
+// beginMeta creates the database name for writing.
+func (d *DB) beginMeta(name string) (*pendingMeta, error) {
+	w, err := d.createMeta(name)
+	if err != nil {
+		return nil, err
+	}
+	return &pendingMeta{name: name, w: w}, nil
+}
+
+// seal closes the written database and opens it read-only.
+func (d *DB) seal(p *pendingMeta) error {
+	err := p.w.Close()
+	p.w = nil
+	if err == nil {
+		err = atomicfile.SyncDir(filepath.Join(d.dir, metaDir))
+	}
+	if err != nil {
+		return fmt.Errorf("db: syncing metadata %s: %w", p.name, err)
+	}
+	p.r, err = d.openMeta(p.name)
+	return err
+}
+
+// discard closes the database and removes it.
+func (d *DB) discard(p *pendingMeta) {
+	if p.w != nil {
+		p.w.Close()
+	}
+	if p.r != nil {
+		p.r.Close()
+	}
+	os.RemoveAll(filepath.Join(d.dir, filepath.FromSlash(p.name)))
+}
+
 // removeUnlisted deletes the metadata databases no segment of m uses: those
 // of interrupted ingests. A database some reader still has open (it holds
 // Badger's shared lock) is left for a later writer.
@@ -266,25 +308,17 @@ func (d *DB) mergeMetas(ctx context.Context) error {
 	d.mu.RLock()
 	metas := d.metas
 	d.mu.RUnlock()
-	wdb, err := d.createMeta(name)
+	pm, err := d.beginMeta(name)
 	if err != nil {
 		return err
 	}
 	ok := false
-	var rdb *badger.DB
 	defer func() {
-		if ok {
-			return
+		if !ok {
+			d.discard(pm)
 		}
-		if wdb != nil {
-			wdb.Close()
-		}
-		if rdb != nil {
-			rdb.Close()
-		}
-		os.RemoveAll(filepath.Join(d.dir, filepath.FromSlash(name)))
 	}()
-	wb := wdb.NewWriteBatch()
+	wb := pm.w.NewWriteBatch()
 	defer wb.Cancel()
 	for _, g := range run {
 		src := metas[g.name]
@@ -316,15 +350,7 @@ func (d *DB) mergeMetas(ctx context.Context) error {
 	if err := wb.Flush(); err != nil {
 		return fmt.Errorf("db: merging metadata: %w", err)
 	}
-	err = wdb.Close()
-	wdb = nil
-	if err != nil {
-		return fmt.Errorf("db: merging metadata: %w", err)
-	}
-	if err := atomicfile.SyncDir(filepath.Join(d.dir, metaDir)); err != nil {
-		return fmt.Errorf("db: merging metadata: %w", err)
-	}
-	if rdb, err = d.openMeta(name); err != nil {
+	if err := d.seal(pm); err != nil {
 		return err
 	}
 	next := m.clone()
@@ -337,7 +363,7 @@ func (d *DB) mergeMetas(ctx context.Context) error {
 	ok = true
 	d.mu.Lock()
 	nm := maps.Clone(d.metas)
-	nm[name] = rdb
+	nm[name] = pm.r
 	d.metas = nm
 	d.man = next
 	d.mu.Unlock()

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/csv"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/signal"
@@ -76,10 +75,7 @@ func runDiff(e *env, fs *pflag.FlagSet) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	key := make([]string, len(f.key))
-	for i, k := range f.key {
-		key[i] = strings.ToLower(strings.TrimSpace(k))
-	}
+	key := keyColumns(f.key)
 	r, err := audit.Diff(ctx, o, n, &audit.DiffOptions{Key: key, KeepRows: f.removed != ""})
 	if err != nil {
 		return err
@@ -90,9 +86,7 @@ func runDiff(e *env, fs *pflag.FlagSet) error {
 		}
 	}
 	if f.format == "json" {
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(r)
+		return writeJSON(e.stdout, r)
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "key\t%s\n", strings.Join(r.Key, ", "))

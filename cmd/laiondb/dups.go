@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/signal"
@@ -57,10 +56,7 @@ func init() {
 			}
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 			defer stop()
-			key := make([]string, len(f.key))
-			for i, k := range f.key {
-				key[i] = strings.ToLower(strings.TrimSpace(k))
-			}
+			key := keyColumns(f.key)
 			r, err := audit.Duplicates(ctx, s, &audit.DupsOptions{Key: key, KeepRows: f.drop != ""})
 			if err != nil {
 				return err
@@ -71,9 +67,7 @@ func init() {
 				}
 			}
 			if f.format == "json" {
-				enc := json.NewEncoder(e.stdout)
-				enc.SetIndent("", "  ")
-				return enc.Encode(r)
+				return writeJSON(e.stdout, r)
 			}
 			tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
 			fmt.Fprintf(tw, "key\t%s\n", strings.Join(r.Key, ", "))

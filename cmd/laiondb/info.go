@@ -1,8 +1,6 @@
 package main
 
 import (
-	"encoding/json"
-
 	"github.com/spf13/pflag"
 )
 
@@ -34,9 +32,7 @@ func init() {
 				return err
 			}
 			if infoFlags.asJSON {
-				enc := json.NewEncoder(e.stdout)
-				enc.SetIndent("", "  ")
-				return enc.Encode(in)
+				return writeJSON(e.stdout, in)
 			}
 			return in.WriteText(e.stdout)
 		},

@@ -8,6 +8,7 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -116,6 +117,22 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "\nRun 'laiondb COMMAND --help' for a command's flags, 'laiondb help query' for the query\nlanguage and 'laiondb help models' for exporting a CLIP model.\n\n"+
 		"Exit codes: 0 success, 1 a failure while running, 2 a usage mistake (an unknown command or\n"+
 		"flag, a missing or malformed value, a wrong number of arguments).")
+}
+
+// writeJSON writes v as one indented JSON document.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// keyColumns normalises a --key list: lower case, spaces trimmed.
+func keyColumns(key []string) []string {
+	out := make([]string, len(key))
+	for i, k := range key {
+		out[i] = strings.ToLower(strings.TrimSpace(k))
+	}
+	return out
 }
 
 // usageErrorf returns an error that prints the command's usage.
