@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -127,7 +128,13 @@ func printFlags(w io.Writer, fs *pflag.FlagSet) {
 		right := f.Usage
 		def := f.DefValue
 		if def != "" && def != "false" && def != "0" && def != "[]" && !strings.Contains(right, "default") {
-			right += fmt.Sprintf(" (default %q)", def)
+			switch f.Value.Type() {
+			case "string":
+				def = strconv.Quote(def)
+			case "stringSlice":
+				def = strings.Trim(def, "[]")
+			}
+			right += " (default " + def + ")"
 		}
 		lines = append(lines, line{left, right})
 		width = max(width, len(left))
