@@ -15,29 +15,23 @@ import (
 )
 
 // A list file (col in file('path')) holds one value a line; a trailing CR
-// is dropped and empty lines are skipped. Strings are held as the file's
-// bytes plus a hash table of 4-byte entries (about the file's size plus 8
-// bytes a value: 10M URLs of 80 bytes take about 0.9 GB); numbers as a
-// sorted array. Membership is exact: a hash hit is confirmed by comparing
+// is dropped and empty lines are skipped. Strings are held in the file's
+// own bytes (URLs normalised in place) with 8 bytes of bounds a value and
+// a hash table of 4-byte slots at most half full; numbers as a sorted
+// array. Membership is exact: a hash hit is confirmed by comparing
 // the bytes.
 
-// stringSet is a set of byte strings.
+// stringSet is a set of byte strings, held in the list file's own bytes.
 type stringSet struct {
-	arena []byte
-	off   []uint32 // entry i starts at arena[off[i]] and ends where i+1 starts
+	arena []byte   // the file, URLs normalised in place
+	start []uint32 // entry i is arena[start[i]:end[i]]
+	end   []uint32
 	slots []uint32 // open addressing: entry index + 1, 0 empty
 	mask  uint64
 	url   bool // values are normalised as URLs before lookup
 }
 
-func (s *stringSet) end(i int) uint32 {
-	if i+1 < len(s.off) {
-		return s.off[i+1]
-	}
-	return uint32(len(s.arena))
-}
-
-func (s *stringSet) entry(i int) []byte { return s.arena[s.off[i]:s.end(i)] }
+func (s *stringSet) entry(i int) []byte { return s.arena[s.start[i]:s.end[i]] }
 
 // find returns the slot of v, and whether v is there (else the slot is the
 // empty one where it would go).
@@ -58,16 +52,16 @@ func (s *stringSet) has(v []byte) bool {
 	return ok
 }
 
-// add inserts v unless present.
-func (s *stringSet) add(v []byte) {
-	j, ok := s.find(v)
+// add inserts arena[lo:hi] unless present.
+func (s *stringSet) add(lo, hi int) {
+	j, ok := s.find(s.arena[lo:hi])
 	if ok {
 		return
 	}
-	s.off = append(s.off, uint32(len(s.arena)))
-	s.arena = append(s.arena, v...)
-	s.slots[j] = uint32(len(s.off))
-	if len(s.off)*2 > len(s.slots) {
+	s.start = append(s.start, uint32(lo))
+	s.end = append(s.end, uint32(hi))
+	s.slots[j] = uint32(len(s.start))
+	if len(s.start)*2 > len(s.slots) {
 		s.resize(len(s.slots) * 2)
 	}
 }
@@ -80,7 +74,7 @@ func (s *stringSet) resize(n int) {
 	}
 	s.slots = make([]uint32, size)
 	s.mask = uint64(size - 1)
-	for i := range s.off {
+	for i := range s.start {
 		j := xxhash.Sum64(s.entry(i)) & s.mask
 		for s.slots[j] != 0 {
 			j = (j + 1) & s.mask
@@ -89,25 +83,23 @@ func (s *stringSet) resize(n int) {
 	}
 }
 
-// listLines calls fn with each line of the file at path and its number.
-func listLines(path string, fn func(line []byte, n int) error) error {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return err
-	}
-	for n := 1; len(b) > 0; n++ {
-		i := bytes.IndexByte(b, '\n')
-		var line []byte
-		if i < 0 {
-			line, b = b, nil
-		} else {
-			line, b = b[:i], b[i+1:]
+// lines calls fn with the bounds of each line of b (a trailing CR dropped,
+// empty lines skipped) and its number.
+func lines(b []byte, fn func(lo, hi, n int) error) error {
+	for pos, n := 0, 1; pos < len(b); n++ {
+		hi := len(b)
+		if i := bytes.IndexByte(b[pos:], '\n'); i >= 0 {
+			hi = pos + i
 		}
-		line = bytes.TrimSuffix(line, []byte{'\r'})
-		if len(line) == 0 {
+		lo, next := pos, hi+1
+		if hi > lo && b[hi-1] == '\r' {
+			hi--
+		}
+		pos = next
+		if hi == lo {
 			continue
 		}
-		if err := fn(line, n); err != nil {
+		if err := fn(lo, hi, n); err != nil {
 			return err
 		}
 	}
@@ -116,22 +108,20 @@ func listLines(path string, fn func(line []byte, n int) error) error {
 
 // newStringSet reads a list of strings.
 func newStringSet(path string, url bool) (*stringSet, error) {
-	st, err := os.Stat(path)
+	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	if st.Size() >= math.MaxUint32 {
-		return nil, fmt.Errorf("%s: %d bytes; lists up to 4 GiB are supported", path, st.Size())
+	if len(b) >= math.MaxUint32 {
+		return nil, fmt.Errorf("%s: %d bytes; lists up to 4 GiB are supported", path, len(b))
 	}
-	s := &stringSet{url: url, arena: make([]byte, 0, st.Size())}
-	s.resize(max(16, int(st.Size()/40)*2))
-	var buf []byte
-	err = listLines(path, func(line []byte, _ int) error {
+	s := &stringSet{url: url, arena: b}
+	s.resize(max(16, len(b)/40*2))
+	err = lines(b, func(lo, hi, _ int) error {
 		if url {
-			buf = normalizeURL(buf[:0], line)
-			line = buf
+			hi = lo + len(normalizeURL(b[lo:lo], b[lo:hi]))
 		}
-		s.add(line)
+		s.add(lo, hi)
 		return nil
 	})
 	return s, err
@@ -173,8 +163,13 @@ func (s numberSet[T]) has(x T) bool {
 // newNumberSet reads a list of numbers with parse; a line that is not a
 // number is an error naming the file and line.
 func newNumberSet[T int64 | float64](path string, what string, parse func(string) (T, error)) (numberSet[T], error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
 	var out numberSet[T]
-	err := listLines(path, func(line []byte, n int) error {
+	err = lines(b, func(lo, hi, n int) error {
+		line := b[lo:hi]
 		x, err := parse(string(bytes.TrimSpace(line)))
 		if err != nil {
 			return fmt.Errorf("%s, line %d: %q is not %s", path, n, line, what)
@@ -210,7 +205,7 @@ func listMatch(t table.Type, lf *query.ListFile) (func(ec *evalCtx, c *table.Col
 					setBit(m, i)
 				}
 			}
-		}, len(s.off), nil
+		}, len(s.start), nil
 	case table.TypeInt:
 		s, err := newNumberSet(lf.Path, "an integer", func(v string) (int64, error) { return strconv.ParseInt(v, 10, 64) })
 		if err != nil {
