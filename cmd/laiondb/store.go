@@ -57,13 +57,6 @@ func (s *storeFlags) openAudit(e *env, o *laiondb.Options) (*laiondb.Store, erro
 	return laiondb.Open(s.dir, o)
 }
 
-func envOr(name, def string) string {
-	if v := os.Getenv(name); v != "" {
-		return v
-	}
-	return def
-}
-
 // progress returns an ingest progress callback drawing a bar on stderr, or
 // nil when stderr is not a terminal or quiet is set.
 func progress(e *env, quiet bool, what string) (func(done, total int64), func()) {
