@@ -136,3 +136,11 @@ func (ss stats) write(res *Result) {
 		st.Write(res)
 	}
 }
+
+// number returns value i of a numeric column (int or float) as a float64.
+func number(c *table.Column, i int) float64 {
+	if c.Type == table.TypeInt {
+		return float64(c.Int[i])
+	}
+	return c.Float[i]
+}

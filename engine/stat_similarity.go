@@ -60,12 +60,7 @@ func (s *similarity) Add(sel *selection) {
 			s.null++
 			return
 		}
-		var x float64
-		if c.Type == table.TypeInt {
-			x = float64(c.Int[i])
-		} else {
-			x = c.Float[i]
-		}
+		x := number(c, i)
 		switch {
 		case x != x:
 			s.nan++

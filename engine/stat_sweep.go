@@ -176,12 +176,7 @@ func (a *sweepStats) Add(s *selection) {
 			a.missing++
 			return
 		}
-		var x float64
-		if c.Type == table.TypeInt {
-			x = float64(c.Int[i])
-		} else {
-			x = c.Float[i]
-		}
+		x := number(c, i)
 		label, null := -1, true
 		if nsfw != nil && !nsfw.Missing(i) {
 			label, null = a.labelID(nsfw, i), false
@@ -262,11 +257,7 @@ func (a *sweepStats) addAgreement(b *table.Batch, sim, pc *table.Column, sel []u
 		var x float64
 		null := sim == nil || sim.IsNull(i)
 		if !null {
-			if sim.Type == table.TypeInt {
-				x = float64(sim.Int[i])
-			} else {
-				x = sim.Float[i]
-			}
+			x = number(sim, i)
 		}
 		if null || x != x || x > 1 || x < -1 {
 			a.ag.Invalid++

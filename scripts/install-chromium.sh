@@ -14,31 +14,7 @@ if command -v chromium >/dev/null 2>&1; then
 	exit 0
 fi
 
-command -v apt-get >/dev/null 2>&1 || {
-	echo "install-chromium: no chromium and no apt-get to install it; install Chromium another way (the browser test skips without it)" >&2
-	exit 1
-}
-sudo=
-if [ "$(id -u)" -ne 0 ]; then
-	if command -v sudo >/dev/null 2>&1; then
-		sudo=sudo
-	else
-		echo "install-chromium: installing $pkg needs root (or sudo)" >&2
-		exit 1
-	fi
-fi
-
-install() {
-	$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-		-o DPkg::Lock::Timeout=600 $pkg
-}
-
-echo "install-chromium: installing $pkg with apt-get"
-if ! install; then
-	echo "install-chromium: apt-get install failed; running apt-get update and trying again"
-	$sudo apt-get update -q -o DPkg::Lock::Timeout=600
-	install
-fi
+sh "$(dirname "$0")/apt-install.sh" install-chromium $pkg
 
 if command -v chromium >/dev/null 2>&1; then
 	echo "install-chromium: installed $(command -v chromium)"

@@ -20,32 +20,7 @@ if [ -x "$py" ] && v=$(versions); then
 	exit 0
 fi
 
-command -v apt-get >/dev/null 2>&1 || {
-	echo "install-oracle: $py cannot import pandas and numpy, and there is no apt-get to install $pkgs; install them another way" >&2
-	exit 1
-}
-sudo=
-if [ "$(id -u)" -ne 0 ]; then
-	if command -v sudo >/dev/null 2>&1; then
-		sudo=sudo
-	else
-		echo "install-oracle: installing $pkgs needs root (or sudo)" >&2
-		exit 1
-	fi
-fi
-
-# Wait for another apt or dpkg run rather than failing on its lock.
-install() {
-	$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-		-o DPkg::Lock::Timeout=600 $pkgs
-}
-
-echo "install-oracle: installing $pkgs with apt-get"
-if ! install; then
-	echo "install-oracle: apt-get install failed; running apt-get update and trying again"
-	$sudo apt-get update -q -o DPkg::Lock::Timeout=600
-	install
-fi
+sh "$(dirname "$0")/apt-install.sh" install-oracle $pkgs
 
 if v=$(versions); then
 	echo "install-oracle: installed $pkgs; $py has $v"
