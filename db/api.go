@@ -148,7 +148,7 @@ func hasRowTarget(q string) bool {
 	default:
 		return false
 	}
-	return tn.Target.Kind == query.TargetRow || tn.Target.Kind == query.TargetSampleID
+	return tn.Target.Kind.Stored()
 }
 
 // Explain returns the plan of a query without running it.

@@ -30,11 +30,7 @@ func batchable(p *Plan) bool {
 	if !ok {
 		return false
 	}
-	switch k.Target.Target.Kind {
-	case query.TargetRow, query.TargetSampleID:
-		return false
-	}
-	return true
+	return !k.Target.Target.Kind.Stored()
 }
 
 // RunBatch runs plans made for s and returns their results in order, each

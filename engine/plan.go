@@ -466,6 +466,13 @@ func describeTarget(t *query.TargetNode) string {
 		return "text " + t.String() + " (CLIP text encoder)"
 	case query.TargetImage:
 		return t.String() + " (CLIP image encoder)"
+	case query.TargetRows, query.TargetIDs:
+		what := "positions"
+		if t.Target.Kind == query.TargetIDs {
+			what = "SAMPLE_IDs"
+		}
+		return fmt.Sprintf("the %s embeddings of the seed rows whose %s %s lists, each searched among the rows other than the seeds; the answers merged",
+			t.Target.Space, what, (&query.ListFile{Path: t.Target.Path}).String())
 	case query.TargetRow, query.TargetSampleID:
 		if t.Target.Space == query.SpaceText {
 			return "the text embedding of " + t.String()
@@ -630,10 +637,25 @@ func (p *Plan) run(ctx context.Context, s Store, pre *searched) (*Result, error)
 		}
 	case *query.KNNSource, *query.WithinSource:
 		var sr SearchResult
+		var seeds map[uint32][]uint32 // a seed set's: the seeds that reached each row
 		st := &SearchStats{}
 		if pre != nil {
 			sr, res.RowsScanned = pre.sr, pre.rowsScanned
 			p.searchStats(st)
+		} else if tn := p.searchStats(st); tn.Target.Kind.Seeds() {
+			var allow *vector.Bitset
+			if p.where != nil {
+				var err error
+				if allow, _, err = scanSelect(ctx, s, n, whereCols, where, nil); err != nil {
+					return nil, err
+				}
+				res.RowsScanned = n
+			}
+			sd, err := p.seedSearch(ctx, s, tn, allow, st.Kind)
+			if err != nil {
+				return nil, err
+			}
+			sr, seeds, st.Seeds = sd.sr, sd.seeds, sd.n
 		} else {
 			req, scanned, err := p.searchRequest(ctx, s, st)
 			if err != nil {
@@ -659,6 +681,15 @@ func (p *Plan) run(ctx context.Context, s Store, pre *searched) (*Result, error)
 		}
 		if err := p.finish(ctx, s, res, rows, scores); err != nil {
 			return nil, err
+		}
+		if seeds != nil {
+			res.Seeds = make([][]uint32, len(res.Hits))
+			for i, h := range res.Hits {
+				res.Seeds[i] = seeds[h.Row]
+			}
+			for i := range res.Rows {
+				res.Rows[i].Seeds = seeds[res.Rows[i].Row]
+			}
 		}
 		for i, h := range res.Hits {
 			if i == 0 || h.Score < st.ScoreMin {

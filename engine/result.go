@@ -60,6 +60,10 @@ type Result struct {
 	// Hits are the selected rows with their scores, best first, for knn
 	// and within; nil for all.
 	Hits []Hit `json:"-"`
+	// Seeds, for a seed-set target (rows(file(...)), ids(file(...))),
+	// holds for each of Hits the seed rows whose search reached it,
+	// ascending; nil otherwise.
+	Seeds [][]uint32 `json:"-"`
 }
 
 // SearchStats describes the vector search of a knn or within query.
@@ -75,6 +79,9 @@ type SearchStats struct {
 	ScoreMax float32 `json:"score_max"`
 	Method   string  `json:"method"`
 	Exact    bool    `json:"exact"`
+	// Seeds is the number of seed rows of a seed-set target, each
+	// searched on its own; 0 otherwise.
+	Seeds int `json:"seeds,omitempty"`
 	// NearThreshold counts, for within, the rows whose cosine lies within
 	// ScoreTolerance of the threshold, on either side: float32 rounding
 	// decides whether they are in.
@@ -125,6 +132,9 @@ type ResultRow struct {
 	NSFW     *string  `json:"nsfw,omitempty"`
 	URL      *string  `json:"url,omitempty"`
 	Text     *string  `json:"text,omitempty"`
+	// Seeds, for a seed-set target, are the seed rows whose search
+	// reached this row, ascending.
+	Seeds []uint32 `json:"seeds,omitempty"`
 	// Columns holds, when Options.Columns names them, those columns'
 	// values as Python's str() gives them (nil for null), instead of
 	// SampleID, NSFW, URL and Text.

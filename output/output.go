@@ -87,10 +87,14 @@ func WriteTable(w io.Writer, r *engine.Result) error {
 	p("scanned\t%d rows, %d vectors\n", r.RowsScanned, r.VectorsScanned)
 	p("exact\t%s\n", yesNo(r.Exact))
 	if s := r.Search; s != nil {
+		from := ""
+		if s.Seeds > 0 {
+			from = fmt.Sprintf(" from each of %d seeds", s.Seeds)
+		}
 		if s.Kind == "knn" {
-			p("knn\tk=%d asked, %d returned by the search, %d selected\n", s.K, s.Returned, r.Selected)
+			p("knn\tk=%d asked%s, %d returned by the search, %d selected\n", s.K, from, s.Returned, r.Selected)
 		} else {
-			p("within\tthreshold %s, %d returned by the search, %d selected\n", floatLit(s.Threshold), s.Returned, r.Selected)
+			p("within\tthreshold %s%s, %d returned by the search, %d selected\n", floatLit(s.Threshold), from, s.Returned, r.Selected)
 			if s.NearThreshold > 0 {
 				p("\t%d rows lie within %g of the threshold: float32 rounding decides their side\n", s.NearThreshold, engine.ScoreTolerance)
 			}
@@ -185,13 +189,26 @@ func WriteTable(w io.Writer, r *engine.Result) error {
 			}
 		}
 	}
+	// A seed set's rows show the seeds that reached them after the score.
+	seeded := r.Search != nil && r.Search.Seeds > 0
+	scoreHead := "score"
+	if seeded {
+		scoreHead = "score\tseeds"
+	}
+	scoreCell := func(row *engine.ResultRow) string {
+		score := ""
+		if row.Score != nil {
+			score = strconv.FormatFloat(float64(*row.Score), 'f', 4, 32)
+		}
+		if seeded {
+			score += "\t" + seedList(row.Seeds)
+		}
+		return score
+	}
 	if len(r.Rows) > 0 && len(r.RowColumns) > 0 {
-		p("\nrow\tsource\tscore\t%s\n", strings.Join(r.RowColumns, "\t"))
+		p("\nrow\tsource\t%s\t%s\n", scoreHead, strings.Join(r.RowColumns, "\t"))
 		for _, row := range r.Rows {
-			score := ""
-			if row.Score != nil {
-				score = strconv.FormatFloat(float64(*row.Score), 'f', 4, 32)
-			}
+			score := scoreCell(&row)
 			cells := make([]string, len(r.RowColumns))
 			for i, c := range r.RowColumns {
 				cells[i] = cell(row.Columns[c])
@@ -202,15 +219,12 @@ func WriteTable(w io.Writer, r *engine.Result) error {
 		// The nsfw column only when the store has one (Result.NSFW).
 		nsfw := r.NSFW != nil
 		if nsfw {
-			p("\nrow\tsource\tscore\tsample_id\tnsfw\turl\ttext\n")
+			p("\nrow\tsource\t%s\tsample_id\tnsfw\turl\ttext\n", scoreHead)
 		} else {
-			p("\nrow\tsource\tscore\tsample_id\turl\ttext\n")
+			p("\nrow\tsource\t%s\tsample_id\turl\ttext\n", scoreHead)
 		}
 		for _, row := range r.Rows {
-			score, id := "", ""
-			if row.Score != nil {
-				score = strconv.FormatFloat(float64(*row.Score), 'f', 4, 32)
-			}
+			score, id := scoreCell(&row), ""
 			if row.SampleID != nil {
 				id = strconv.FormatInt(*row.SampleID, 10)
 			}
@@ -297,6 +311,9 @@ func WriteCSV(w io.Writer, r *engine.Result) error {
 		} else {
 			val("search", "threshold", strconv.FormatFloat(s.Threshold, 'g', -1, 64))
 			rec("search", "", "near_threshold", "", s.NearThreshold, nil, nil, nil, "")
+		}
+		if s.Seeds > 0 {
+			rec("search", "", "seeds", "", s.Seeds, nil, nil, nil, "")
 		}
 		rec("search", "", "returned", "", s.Returned, nil, nil, nil, "")
 		val("search", "score_min", strconv.FormatFloat(float64(s.ScoreMin), 'g', -1, 32))
@@ -397,6 +414,9 @@ func WriteCSV(w io.Writer, r *engine.Result) error {
 		if row.Score != nil {
 			rec("row", g, k, "score", -1, nil, nil, nil, strconv.FormatFloat(float64(*row.Score), 'g', -1, 32))
 		}
+		if row.Seeds != nil {
+			rec("row", g, k, "seeds", -1, nil, nil, nil, seedList(row.Seeds))
+		}
 		if row.SampleID != nil {
 			rec("row", g, k, "sample_id", -1, nil, nil, nil, strconv.FormatInt(*row.SampleID, 10))
 		}
@@ -436,4 +456,13 @@ func csvKey(v string, null bool) string {
 	enc.SetEscapeHTML(false)
 	enc.Encode(v)
 	return strings.TrimSuffix(b.String(), "\n")
+}
+
+// seedList writes seed rows as "3 17 250".
+func seedList(rows []uint32) string {
+	parts := make([]string, len(rows))
+	for i, r := range rows {
+		parts[i] = strconv.FormatUint(uint64(r), 10)
+	}
+	return strings.Join(parts, " ")
 }

@@ -212,6 +212,10 @@ func (t *TargetNode) String() string {
 		return "id(" + strconv.FormatInt(tg.SampleID, 10) + ")" + tg.Space.member()
 	case TargetNpy:
 		return "vector(" + quoteString(tg.Path) + ")"
+	case TargetRows:
+		return "rows(file(" + quoteString(tg.Path) + "))" + tg.Space.member()
+	case TargetIDs:
+		return "ids(file(" + quoteString(tg.Path) + "))" + tg.Space.member()
 	case TargetVector:
 		var b strings.Builder
 		b.WriteByte('[')
@@ -238,6 +242,8 @@ const (
 	TargetSampleID                       // a stored row's own embedding, by SAMPLE_ID
 	TargetVector                         // an inline vector
 	TargetNpy                            // a vector read from an .npy file (first row)
+	TargetRows                           // seeds: the stored rows at the positions listed in a file
+	TargetIDs                            // seeds: the stored rows with the SAMPLE_IDs listed in a file
 )
 
 // Target describes the first argument of knn or within as written: a
@@ -247,20 +253,32 @@ const (
 type Target struct {
 	Kind     TargetKind
 	Text     string    // TargetText
-	Path     string    // TargetImage, TargetNpy
+	Path     string    // TargetImage, TargetNpy, TargetRows, TargetIDs
 	Row      uint32    // TargetRow
 	SampleID int64     // TargetSampleID
 	Vec      []float32 // TargetVector
-	// Space says which of the row's embeddings a TargetRow or
-	// TargetSampleID names: its image embedding (row(N), the default) or
-	// its text embedding (row(N).text).
+	// Space says which of the rows' embeddings a stored-row target
+	// (TargetRow, TargetSampleID, TargetRows, TargetIDs) names: the image
+	// embedding (row(N), the default) or the text embedding (row(N).text).
 	Space Space
 }
 
 // IsImage reports whether targets of this kind can be image embeddings:
 // image files and stored rows.
 func (k TargetKind) IsImage() bool {
-	return k == TargetImage || k == TargetRow || k == TargetSampleID
+	return k == TargetImage || k.Stored()
+}
+
+// Stored reports whether targets of this kind name stored rows: row(N),
+// id(N), and the seed sets rows(file(...)) and ids(file(...)).
+func (k TargetKind) Stored() bool {
+	return k == TargetRow || k == TargetSampleID || k.Seeds()
+}
+
+// Seeds reports whether targets of this kind are seed sets, a file of
+// stored rows whose neighbours a search merges.
+func (k TargetKind) Seeds() bool {
+	return k == TargetRows || k == TargetIDs
 }
 
 // ImageEmbedding reports whether the target's vector is an image embedding:

@@ -35,6 +35,7 @@
 //	          | "image" "(" string ")"      // an image file, through the CLIP image encoder
 //	          | "row" "(" int ")" [ "." space ] // an embedding of the row at this store position
 //	          | ( "id" | "sample" ) "(" int ")" [ "." space ] // an embedding of the row with this SAMPLE_ID
+//	          | ( "rows" | "ids" ) "(" "file" "(" string ")" ")" [ "." space ] // seeds: rows listed in a file
 //	          | "vector" "(" string ")"     // the one vector of an .npy file (1-D or one row)
 //	          | "[" number { "," number } "]" . // an inline vector
 //	expr      = and { "or" and } .
@@ -88,6 +89,27 @@
 //
 // within(T, S) is every row whose cosine similarity to T is at least S,
 // best first, with an exact count.
+//
+// # Seed sets
+//
+// rows(file('seeds.txt')) names the rows at the store positions the file
+// lists, and ids(file('ids.txt')) the rows whose SAMPLE_ID it lists (every
+// row holding a listed ID): one value a line, a trailing CR dropped, empty
+// lines skipped, repeats ignored. A search from a seed set is the review
+// queue of an audit that starts from confirmed rows: each seed is
+// searched on its own, among the rows other than the seeds (and
+// satisfying where), and the answers are merged. knn(rows(...), K) is the
+// union of each seed's K nearest rows; within(rows(...), S) the union of
+// the rows at least S from some seed. A row reached from several seeds
+// appears once, with its best score, and the result lists, for each row,
+// the seeds that reached it. limit, post where, the statistics and the
+// order (best score first, then store position) apply to the union. A
+// line that is not an integer, a position past the store, a SAMPLE_ID
+// that no row holds, a seed without an embedding in the space named, and
+// a file with no seeds are errors that name the file and line:
+//
+//	knn(rows(file('confirmed.txt')), 100) where nsfw != 'NSFW'
+//	within(ids(file('seed-ids.txt')).text, 0.9) in text
 //
 // # Embedding spaces
 //

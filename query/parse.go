@@ -336,6 +336,7 @@ func (p *parser) parseMember(src string) Space {
 // target = string | "image" "(" string ")" | "row" "(" int ")" member
 //
 //	| ("id" | "sample") "(" int ")" member | "vector" "(" string ")"
+//	| ( "rows" | "ids" ) "(" "file" "(" string ")" ")" member
 //	| "[" number { "," number } "]" .
 func (p *parser) parseTarget(src string) *TargetNode {
 	t := p.tok
@@ -368,6 +369,20 @@ func (p *parser) parseTarget(src string) *TargetNode {
 		tg.Kind, tg.Row = TargetRow, uint32(r)
 		p.expect(itemRParen, "after row position")
 		tg.Space = p.parseMember("row")
+	case p.isWord("rows") || p.isWord("ids"):
+		name := strings.ToLower(t.val)
+		call(name)
+		if !p.isWord("file") {
+			p.unexpected("file('path') (a file of seeds, one a line)", "in "+name+"(...)")
+		}
+		call("file")
+		tg.Kind, tg.Path = TargetRows, p.expect(itemString, "(a file path) in "+name+"(file(...))").val
+		if name == "ids" {
+			tg.Kind = TargetIDs
+		}
+		p.expect(itemRParen, "after file(...)")
+		p.expect(itemRParen, "after "+name+"(file(...))")
+		tg.Space = p.parseMember(name)
 	case p.isWord("id") || p.isWord("sample"):
 		call(strings.ToLower(t.val))
 		lit := p.parseNumber("(a SAMPLE_ID) in " + strings.ToLower(t.val) + "(...)")
@@ -398,7 +413,7 @@ func (p *parser) parseTarget(src string) *TargetNode {
 			p.expect(itemComma, "or ']' in vector")
 		}
 	default:
-		p.unexpected("a target ('text', image('path'), row(n), id(n), vector('file.npy') or [x, y, ...])", "in "+src)
+		p.unexpected("a target ('text', image('path'), row(n), id(n), rows(file('path')), ids(file('path')), vector('file.npy') or [x, y, ...])", "in "+src)
 	}
 	return n
 }

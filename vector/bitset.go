@@ -58,3 +58,19 @@ func (b *Bitset) ForEach(fn func(r uint32) bool) {
 		}
 	}
 }
+
+// Clear removes row r.
+func (b *Bitset) Clear(r uint32) { b.w[r>>6] &^= 1 << (r & 63) }
+
+// Fill adds every row 0..Cap()-1.
+func (b *Bitset) Fill() {
+	for i := range b.w {
+		b.w[i] = ^uint64(0)
+	}
+	if r := b.n % 64; r != 0 {
+		b.w[len(b.w)-1] = 1<<r - 1
+	}
+}
+
+// Clone returns a copy of the set.
+func (b *Bitset) Clone() *Bitset { return &Bitset{w: append([]uint64(nil), b.w...), n: b.n} }

@@ -179,3 +179,20 @@ func BenchmarkDotQ8(b *testing.B) {
 	}
 	_ = s
 }
+
+func TestBitsetFillClearClone(t *testing.T) {
+	for _, n := range []int{0, 1, 63, 64, 65, 130} {
+		b := NewBitset(n)
+		b.Fill()
+		if b.Count() != n {
+			t.Fatalf("n=%d: Fill holds %d rows", n, b.Count())
+		}
+		c := b.Clone()
+		if n > 0 {
+			b.Clear(uint32(n - 1))
+			if b.Contains(uint32(n-1)) || b.Count() != n-1 || c.Count() != n {
+				t.Fatalf("n=%d: after Clear %d (clone %d)", n, b.Count(), c.Count())
+			}
+		}
+	}
+}
