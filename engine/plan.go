@@ -58,6 +58,10 @@ type Plan struct {
 	onePass bool
 	// rowCols are the store columns of Options.Columns, resolved.
 	rowCols []string
+	// files are the store's source files when by file or sample needs
+	// them; byFile asks for the rates by file.
+	files  []fileRange
+	byFile bool
 	// notes go into Result.Notes.
 	notes []string
 }
@@ -139,6 +143,10 @@ func NewPlan(q *query.Query, s Store, opts *Options) (*Plan, error) {
 		}
 	}
 	for _, f := range q.By {
+		if f.Func == "file" {
+			sch.byFile = true
+			continue
+		}
 		name, typ, err := pl.resolve(f)
 		if err != nil {
 			return nil, err
@@ -176,11 +184,16 @@ func NewPlan(q *query.Query, s Store, opts *Options) (*Plan, error) {
 			p.rowCols = append(p.rowCols, name)
 		}
 	}
+	if sch.byFile || q.Sample != nil {
+		sch.files = sourceFiles(s)
+		p.files = sch.files
+	}
+	p.byFile = sch.byFile
 	p.stats = planStats(sch)
 	p.notes = append(pl.notes, sch.notes...)
 	p.nsfw, p.text, p.url = sch.has("nsfw"), sch.has("text"), sch.has("url")
 	_, isAll := q.Source.(*query.AllSource)
-	p.onePass = isAll && q.Limit < 0 && q.Post == nil
+	p.onePass = isAll && q.Limit < 0 && q.Post == nil && q.Sample == nil
 	return p, nil
 }
 
@@ -400,6 +413,13 @@ func (p *Plan) describe(method string) string {
 	}
 	switch src := p.q.Source.(type) {
 	case *query.AllSource:
+		if sp := p.q.Sample; sp != nil {
+			of := fmt.Sprintf("of the store's %d rows, seed %d (PCG seeded with (%d, 0))", p.numRows, sp.Seed, sp.Seed)
+			if sp.PerFile {
+				of = fmt.Sprintf("of each of the %d source files (all rows of a file with fewer), seed %d (PCG seeded with (%d, xxhash64 of the file's base name))", len(p.files), sp.Seed, sp.Seed)
+			}
+			line("sample: %d rows drawn uniformly without replacement %s; Algorithm S", sp.N, of)
+		}
 		if p.where != nil {
 			if p.onePass {
 				scan(p.where, "; statistics in the same pass")
@@ -579,6 +599,17 @@ func (p *Plan) run(ctx context.Context, s Store, pre *searched) (*Result, error)
 		TotalRows:   s.NumRows(),
 	}
 	n := s.NumRows()
+	var sample *vector.Bitset
+	var drawn []int // the sample's rows in each file
+	if sp := p.q.Sample; sp != nil {
+		var err error
+		if sample, drawn, err = drawSample(ctx, n, p.files, sp); err != nil {
+			return nil, err
+		}
+	}
+	if p.byFile {
+		res.Files = p.fileRates(drawn)
+	}
 	var where pred
 	var whereCols []string
 	if p.where != nil {
@@ -609,12 +640,18 @@ func (p *Plan) run(ctx context.Context, s Store, pre *searched) (*Result, error)
 			break
 		}
 		var rows []uint32
-		if where != nil {
-			sel, _, err := scanSelect(ctx, s, n, whereCols, where, nil)
-			if err != nil {
-				return nil, err
+		if where != nil || sample != nil {
+			sel := sample
+			if where != nil {
+				var err error
+				if sel, _, err = scanSelect(ctx, s, n, whereCols, where, nil); err != nil {
+					return nil, err
+				}
+				res.RowsScanned = n
+				if sample != nil {
+					sel.And(sample)
+				}
 			}
-			res.RowsScanned = n
 			sel.ForEach(func(r uint32) bool {
 				if p.q.Limit >= 0 && len(rows) >= int(p.q.Limit) {
 					return false
@@ -983,4 +1020,21 @@ func (p *Plan) rowColumnsText() string {
 		return "columns " + strings.Join(p.rowCols, ", ")
 	}
 	return "text and url"
+}
+
+// fileRates returns the rates by file to fill, with each file's
+// population: the rows the sample drew from it (drawn), or all its rows.
+func (p *Plan) fileRates(drawn []int) *FileRates {
+	fr := &FileRates{Population: "every row of each file", Files: make([]FileRate, len(p.files))}
+	if sp := p.q.Sample; sp != nil {
+		fr.Population = "the rows of " + sp.String()
+	}
+	for i, f := range p.files {
+		fr.Files[i] = FileRate{File: f.name, Rows: int(f.hi - f.lo)}
+		fr.Files[i].Rate.Of = fr.Files[i].Rows
+		if drawn != nil {
+			fr.Files[i].Rate.Of = drawn[i]
+		}
+	}
+	return fr
 }

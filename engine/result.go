@@ -43,6 +43,9 @@ type Result struct {
 	// Similarity is the distribution of the similarity column; nil if the
 	// store has no numeric similarity column (check before use).
 	Similarity *SimilarityStats `json:"similarity,omitempty"`
+	// Files are the rates by source file asked for by "by file"; nil
+	// otherwise.
+	Files *FileRates `json:"files,omitempty"`
 	// Sweep is the threshold sweep asked for by "sweep column at (...)";
 	// nil otherwise.
 	Sweep *SweepStats `json:"sweep,omitempty"`

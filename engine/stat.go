@@ -54,6 +54,10 @@ type schema struct {
 	lexicons []*lexicon            // essay2021, then Options.Lexicons by name
 	by       []byItem              // the columns (or domains of columns) named by "by"
 	sweep    *sweepSpec            // the sweep clause, resolved, or nil
+	// byFile asks for the rates by source file of files, the store's
+	// source files (read when by file or sample needs them).
+	byFile bool
+	files  []fileRange
 	// notes say why a statistic the reader may expect is not computed.
 	notes []string
 }

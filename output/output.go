@@ -119,6 +119,14 @@ func WriteTable(w io.Writer, r *engine.Result) error {
 	for _, lc := range r.By {
 		labels(lc)
 	}
+	if fr := r.Files; fr != nil {
+		p("\nby file\trows\tof\tselected\tshare\t95%% CI (Wilson)\n")
+		for _, f := range fr.Files {
+			p("%s\t%d\t%d\t%d\t%s\t%s\n", f.File, f.Rows, f.Rate.Of, f.Rate.Count, share(&f.Rate), ci(&f.Rate))
+		}
+		p("pooled\t%d\t%d\t%d\t%s\t%s\n", r.TotalRows, fr.Pooled.Of, fr.Pooled.Count, share(&fr.Pooled), ci(&fr.Pooled))
+		p("of\t%s\n", fr.Population)
+	}
 	for _, lx := range r.Lexicons {
 		kws := make([]string, len(lx.Keywords))
 		for i, k := range lx.Keywords {
@@ -336,6 +344,22 @@ func WriteCSV(w io.Writer, r *engine.Result) error {
 	}
 	for _, lc := range r.By {
 		labels(lc)
+	}
+	if fr := r.Files; fr != nil {
+		rate := func(key string, rows int, p *engine.Proportion) {
+			rec("file", key, "", "rows", rows, nil, nil, nil, "")
+			rec("file", key, "", "of", p.Of, nil, nil, nil, "")
+			if p.Defined() {
+				rec("file", key, "", "selected", p.Count, &p.Share, &p.Lo, &p.Hi, "")
+			} else {
+				rec("file", key, "", "selected", p.Count, nil, nil, nil, "")
+			}
+		}
+		val("file", "population", fr.Population)
+		for _, f := range fr.Files {
+			rate(f.File, f.Rows, &f.Rate)
+		}
+		rate("", r.TotalRows, &fr.Pooled)
 	}
 	for _, lx := range r.Lexicons {
 		prop := func(field string, p *engine.Proportion) {

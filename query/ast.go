@@ -34,6 +34,33 @@ type Query struct {
 	By []*Field
 	// Sweep, when set, asks for the threshold sweep of a numeric column.
 	Sweep *Sweep
+	// Sample, when set, draws the rows of all from a seeded uniform
+	// sample (of the store, or of each source file) before where.
+	Sample *Sample
+}
+
+// Sample is "sample N [per file] [seed S]" after all: a uniform random
+// sample of N rows without replacement, of the whole store or of each
+// source file (every row of a file with fewer rows), drawn from seed S (0
+// when absent) so that the same query on the same store draws the same
+// rows. Package engine documents the draw.
+type Sample struct {
+	Offset  int
+	N       int64
+	PerFile bool
+	Seed    int64
+}
+
+// Pos implements Node.
+func (s *Sample) Pos() int { return s.Offset }
+
+// String implements Node: the seed is always written out.
+func (s *Sample) String() string {
+	out := "sample " + strconv.FormatInt(s.N, 10)
+	if s.PerFile {
+		out += " per file"
+	}
+	return out + " seed " + strconv.FormatInt(s.Seed, 10)
 }
 
 // Sweep is "sweep column [at (t1, t2, ...)]": for each threshold, how many
@@ -78,6 +105,10 @@ func (q *Query) Pos() int { return q.Source.Pos() }
 func (q *Query) String() string {
 	var b strings.Builder
 	b.WriteString(q.Source.String())
+	if q.Sample != nil {
+		b.WriteByte(' ')
+		b.WriteString(q.Sample.String())
+	}
 	if q.Where != nil {
 		b.WriteString(" where ")
 		b.WriteString(q.Where.String())
@@ -485,7 +516,8 @@ type Field struct {
 	Name string
 	Any  bool
 	// Func is "domain" for domain(column) in a by clause: the host of the
-	// URL the column holds; empty for the column itself.
+	// URL the column holds; "file" for the word file there, the rows'
+	// source file (Name empty); empty for the column itself.
 	Func string
 }
 
@@ -497,10 +529,13 @@ func (f *Field) String() string {
 	if f.Any {
 		return "any"
 	}
-	if f.Func != "" {
-		return f.Func + "(" + identString(f.Name) + ")"
+	switch f.Func {
+	case "":
+		return identString(f.Name)
+	case "file":
+		return "file"
 	}
-	return identString(f.Name)
+	return f.Func + "(" + identString(f.Name) + ")"
 }
 
 // LiteralKind is the type of a literal.
@@ -597,5 +632,5 @@ var keywords = map[string]bool{
 	"not": true, "in": true, "contains": true, "has": true, "word": true,
 	"matches": true, "lexicon": true, "is": true, "null": true, "true": true,
 	"false": true, "any": true, "image": true, "row": true, "id": true,
-	"sample": true, "vector": true,
+	"sample": true, "vector": true, "file": true, "per": true, "seed": true,
 }

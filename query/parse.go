@@ -151,6 +151,12 @@ func (p *parser) unexpected(want, context string) {
 func (p *parser) parseQuery() *Query {
 	q := &Query{Text: p.text, Limit: -1}
 	q.Source = p.parseSource()
+	if p.isWord("sample") {
+		q.Sample = p.parseSample()
+		if _, ok := q.Source.(*AllSource); !ok {
+			p.errorf(q.Sample.Offset, "sample draws from all: knn and within choose their rows by score")
+		}
+	}
 	if p.isWord("where") {
 		p.next()
 		q.Where = p.parseExpr()
@@ -186,6 +192,11 @@ func (p *parser) parseQuery() *Query {
 		want := "end of query"
 		switch {
 		case q.Sweep != nil:
+		case q.Where == nil && q.Limit < 0 && q.Post == nil && q.By == nil && q.Sample == nil:
+			want = "sample, where, limit, post where, by, sweep or end of query"
+			if _, ok := q.Source.(*AllSource); !ok {
+				want = "where, limit, post where, by, sweep or end of query"
+			}
 		case q.Where == nil && q.Limit < 0 && q.Post == nil && q.By == nil:
 			want = "where, limit, post where, by, sweep or end of query"
 		case q.Limit < 0 && q.Post == nil && q.By == nil:
@@ -200,10 +211,33 @@ func (p *parser) parseQuery() *Query {
 	return q
 }
 
-// byItem = column | "domain" "(" column ")" .
+// sample = "sample" int [ "per" "file" ] [ "seed" int ] .
+func (p *parser) parseSample() *Sample {
+	s := &Sample{Offset: p.tok.pos}
+	p.next()
+	s.N = p.parseInt("after sample", 1)
+	if p.isWord("per") {
+		p.next()
+		p.expectWord("file", "after sample N per")
+		s.PerFile = true
+	}
+	if p.isWord("seed") {
+		p.next()
+		s.Seed = p.parseInt("after seed", 0)
+	}
+	return s
+}
+
+// byItem = column | "domain" "(" column ")" | "file" .
 //
-// A column named domain stays a column: domain( makes the function.
+// A column named domain stays a column: domain( makes the function. The
+// word file is the rows' source file; a column named file is "file".
 func (p *parser) parseByItem() *Field {
+	if p.isWord("file") {
+		f := &Field{Offset: p.tok.pos, Func: "file"}
+		p.next()
+		return f
+	}
 	if !p.isWord("domain") {
 		return p.parseField("after by")
 	}

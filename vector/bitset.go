@@ -74,3 +74,10 @@ func (b *Bitset) Fill() {
 
 // Clone returns a copy of the set.
 func (b *Bitset) Clone() *Bitset { return &Bitset{w: append([]uint64(nil), b.w...), n: b.n} }
+
+// And keeps only the rows also in o.
+func (b *Bitset) And(o *Bitset) {
+	for i := range b.w {
+		b.w[i] &= o.w[i]
+	}
+}
