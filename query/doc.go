@@ -174,6 +174,10 @@
 //
 //	all sample 100000 per file seed 42 where any lexicon essay2021 by file
 //
+// laiondb compare (audit.CompareRates) sets two such results side by side:
+// the difference of the pooled rates with Newcombe's interval, and
+// Welch's t-test across files.
+//
 // sweep c at (t1, t2, ...) reports, for each threshold t, how many selected
 // rows a filter c >= t keeps and drops, split by NSFW value and counting
 // the rows the essay2021 lexicon flags (in text or url); rows whose c is

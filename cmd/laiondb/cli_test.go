@@ -14,7 +14,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/laiondb/laiondb/audit"
 	"github.com/laiondb/laiondb/demodata"
+	"github.com/laiondb/laiondb/engine"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -578,5 +580,47 @@ func TestCLIDups(t *testing.T) {
 	code, out, errs = runCmd(t, "dups", "--store", store)
 	if code != 0 || !strings.Contains(spaces.ReplaceAllString(out, " "), "distinct keys ") {
 		t.Errorf("exit %d: %s %s", code, out, errs)
+	}
+}
+
+// TestCLICompare runs compare on one store with two queries, and on two
+// stores with one, checking the numbers against each query's own output.
+func TestCLICompare(t *testing.T) {
+	tmp := t.TempDir()
+	paths, _, err := demodata.LAION400M(filepath.Join(tmp, "parts"), demodata.Config{Seed: 7, Parts: 3, Rows: 300})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := filepath.Join(tmp, "a"), filepath.Join(tmp, "b")
+	for _, st := range []struct {
+		dir   string
+		parts []string
+	}{{a, paths}, {b, paths[:2]}} {
+		if code, _, errs := runCmd(t, append([]string{"ingest", "--quiet", "--store", st.dir}, st.parts...)...); code != 0 {
+			t.Fatal(errs)
+		}
+	}
+	qa := "all sample 100 per file seed 3 where text contains 'a' by file"
+	code, out, errs := runCmd(t, "query", "--store", a, "--format", "json", qa)
+	var ref struct{ Files engine.FileRates }
+	if code != 0 || json.Unmarshal([]byte(out), &ref) != nil || len(ref.Files.Files) != 3 || ref.Files.Pooled.Of != 300 {
+		t.Fatalf("query: exit %d: %s %s", code, out, errs)
+	}
+	code, out, errs = runCmd(t, "compare", "--store", a, "--other", b, "--format", "json", qa)
+	var c audit.RateComparison
+	if code != 0 || json.Unmarshal([]byte(out), &c) != nil {
+		t.Fatalf("compare: exit %d: %s %s", code, out, errs)
+	}
+	if c.A.Pooled != ref.Files.Pooled || c.A.Files != 3 || c.B.Files != 2 || c.Welch == nil || c.Difference != c.A.Pooled.Share-c.B.Pooled.Share {
+		t.Errorf("compare: %+v, want side A's pooled %+v", c, ref.Files.Pooled)
+	}
+	code, out, errs = runCmd(t, "compare", "--store", a, qa, "all where text contains 'e' by file")
+	if code != 0 || !strings.Contains(out, "Welch's t") || !strings.Contains(out, "Newcombe") {
+		t.Errorf("compare two queries: exit %d: %s %s", code, out, errs)
+	}
+	for _, args := range [][]string{{"compare", "--store", a, qa}, {"compare", "--store", a, "all", "all by file"}} {
+		if code, _, errs := runCmd(t, args...); code == 0 || !(strings.Contains(errs, "QUERY_B or --other") || strings.Contains(errs, "by file")) {
+			t.Errorf("%q: exit %d: %s", args, code, errs)
+		}
 	}
 }
