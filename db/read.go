@@ -670,6 +670,22 @@ func (v *view) rowVector(row uint32, sp query.Space) ([]float32, error) {
 	return m.Row(int(row), nil), nil
 }
 
+// RowVectors implements engine.RowVectorer: the rows' embeddings in sp,
+// as stored (float16 widened to float32, not normalised).
+func (v *view) RowVectors(ctx context.Context, rows []uint32, sp query.Space) ([][]float32, error) {
+	out := make([][]float32, len(rows))
+	for i, r := range rows {
+		if int64(r) >= v.m.Rows {
+			return nil, fmt.Errorf("%w: row %d (the store has %d rows)", ErrNotFound, r, v.m.Rows)
+		}
+		var err error
+		if out[i], err = v.rowVector(r, sp); err != nil {
+			return nil, err
+		}
+	}
+	return out, ctx.Err()
+}
+
 // lookupSampleID finds the row with that SAMPLE_ID (the first, if several)
 // by scanning the sample_id column: an id lookup is rare (a query target),
 // and a per-row index would cost a key per row at ingest.

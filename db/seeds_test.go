@@ -76,3 +76,25 @@ func TestSeedSetIsMergedRowSearches(t *testing.T) {
 		}
 	}
 }
+
+// TestDedupOnStore: on a real store, dedup reads the rows' stored vectors:
+// of rows 0..5, rows 1 and 2 copy row 0 and row 4 copies row 3, so
+// knn(row(0), 3) dedup is rows 0, 3 and 5 — the copies dropped, and the
+// search repeated deeper to keep three.
+func TestDedupOnStore(t *testing.T) {
+	d, _ := vectorStore(t, [][]float32{{1, 0, 0}, {1, 0, 0}, {1, 0, 0}, {0.8, 0.6, 0}, {0.8, 0.6, 0}, {0, 0.6, 0.8}})
+	res, err := d.Query(context.Background(), "knn(row(0), 3) dedup", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := hitRows(res); !slices.Equal(got, []uint32{0, 3, 5}) || res.Search.Deduped != 3 {
+		t.Errorf("rows %v, %d dropped; want [0 3 5], 3", got, res.Search.Deduped)
+	}
+	res, err = d.Query(context.Background(), "within(row(0), 0.7) dedup 0.99", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := hitRows(res); !slices.Equal(got, []uint32{0, 3}) || res.Search.Deduped != 3 {
+		t.Errorf("within: rows %v, %d dropped; want [0 3], 3", got, res.Search.Deduped)
+	}
+}

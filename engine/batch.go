@@ -24,13 +24,14 @@ type TargetEncoder interface {
 
 // batchable reports whether a plan's search can join a batch: a knn
 // source whose target is not a stored row (a row target makes the store
-// rank that row first among ties, state that belongs to one query).
+// rank that row first among ties, state that belongs to one query) and
+// that does not dedup (which may search again, deeper).
 func batchable(p *Plan) bool {
 	k, ok := p.q.Source.(*query.KNNSource)
 	if !ok {
 		return false
 	}
-	return !k.Target.Target.Kind.Stored()
+	return !k.Target.Target.Kind.Stored() && k.Dedup == 0
 }
 
 // RunBatch runs plans made for s and returns their results in order, each

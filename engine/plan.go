@@ -453,6 +453,13 @@ func (p *Plan) describe(method string) string {
 		if method != "" {
 			fmt.Fprintf(&b, "   method: %s\n", method)
 		}
+		if t := dedupSpec(src); t > 0 {
+			more := ""
+			if _, ok := src.(*query.KNNSource); ok {
+				more = "; searched deeper until K rows remain"
+			}
+			line("dedup: drop each row whose cosine with a row kept before it is >= %s (best first)%s", floatLit(t), more)
+		}
 	}
 	if p.q.Limit >= 0 {
 		order := "best first"
@@ -701,6 +708,11 @@ func (p *Plan) run(ctx context.Context, s Store, pre *searched) (*Result, error)
 			res.RowsScanned = scanned
 			if sr, err = p.search(ctx, s, req, st.Kind); err != nil {
 				return nil, err
+			}
+			if st.Dedup = dedupSpec(p.q.Source); st.Dedup > 0 {
+				if sr, st.Deduped, err = p.dedup(ctx, s, req, sr, st.Kind); err != nil {
+					return nil, err
+				}
 			}
 		}
 		st.Returned, st.Method, st.Exact, st.NearThreshold = len(sr.Hits), sr.Method, sr.Exact, sr.NearThreshold

@@ -85,6 +85,10 @@ type SearchStats struct {
 	// Seeds is the number of seed rows of a seed-set target, each
 	// searched on its own; 0 otherwise.
 	Seeds int `json:"seeds,omitempty"`
+	// Dedup is the threshold of "dedup" (0 without), and Deduped the rows
+	// it dropped as near-duplicates of a better row kept before them.
+	Dedup   float64 `json:"dedup,omitempty"`
+	Deduped int     `json:"deduped,omitempty"`
 	// NearThreshold counts, for within, the rows whose cosine lies within
 	// ScoreTolerance of the threshold, on either side: float32 rounding
 	// decides whether they are in.

@@ -99,6 +99,9 @@ func WriteTable(w io.Writer, r *engine.Result) error {
 				p("\t%d rows lie within %g of the threshold: float32 rounding decides their side\n", s.NearThreshold, engine.ScoreTolerance)
 			}
 		}
+		if s.Dedup > 0 {
+			p("dedup\t%d rows dropped: cosine >= %s with a better row kept\n", s.Deduped, floatLit(s.Dedup))
+		}
 		if r.Selected > 0 {
 			p("scores\t%.4f .. %.4f\n", s.ScoreMin, s.ScoreMax)
 		}
@@ -322,6 +325,10 @@ func WriteCSV(w io.Writer, r *engine.Result) error {
 		}
 		if s.Seeds > 0 {
 			rec("search", "", "seeds", "", s.Seeds, nil, nil, nil, "")
+		}
+		if s.Dedup > 0 {
+			val("search", "dedup", strconv.FormatFloat(s.Dedup, 'g', -1, 64))
+			rec("search", "", "deduped", "", s.Deduped, nil, nil, nil, "")
 		}
 		rec("search", "", "returned", "", s.Returned, nil, nil, nil, "")
 		val("search", "score_min", strconv.FormatFloat(float64(s.ScoreMin), 'g', -1, 32))

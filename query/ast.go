@@ -155,6 +155,9 @@ type KNNSource struct {
 	Target *TargetNode
 	K      int64
 	Space  Space
+	// Dedup, when above 0, drops each row whose cosine with a row kept
+	// before it is at least Dedup, before the K are taken ("dedup t").
+	Dedup float64
 }
 
 // WithinSource is within(target, threshold) [in space]: every row whose
@@ -165,6 +168,20 @@ type WithinSource struct {
 	Target    *TargetNode
 	Threshold float64
 	Space     Space
+	// Dedup is as for KNNSource.
+	Dedup float64
+}
+
+// DefaultDedup is the threshold of "dedup" without a number: the cosine
+// at which clip-retrieval's back end hides duplicates.
+const DefaultDedup = 0.94
+
+// dedupSuffix is " dedup t" as the canonical form writes it, or nothing.
+func dedupSuffix(t float64) string {
+	if t <= 0 {
+		return ""
+	}
+	return " dedup " + formatFloat(t)
 }
 
 // Space names the embeddings a search compares the target with: the rows'
@@ -212,12 +229,12 @@ func (s *AllSource) String() string { return "all" }
 
 // String implements Node.
 func (s *KNNSource) String() string {
-	return "knn(" + s.Target.String() + ", " + strconv.FormatInt(s.K, 10) + ")" + s.Space.suffix()
+	return "knn(" + s.Target.String() + ", " + strconv.FormatInt(s.K, 10) + ")" + s.Space.suffix() + dedupSuffix(s.Dedup)
 }
 
 // String implements Node.
 func (s *WithinSource) String() string {
-	return "within(" + s.Target.String() + ", " + formatFloat(s.Threshold) + ")" + s.Space.suffix()
+	return "within(" + s.Target.String() + ", " + formatFloat(s.Threshold) + ")" + s.Space.suffix() + dedupSuffix(s.Dedup)
 }
 
 // TargetNode is the first argument of knn or within.
@@ -632,5 +649,5 @@ var keywords = map[string]bool{
 	"not": true, "in": true, "contains": true, "has": true, "word": true,
 	"matches": true, "lexicon": true, "is": true, "null": true, "true": true,
 	"false": true, "any": true, "image": true, "row": true, "id": true,
-	"sample": true, "vector": true, "file": true, "per": true, "seed": true,
+	"sample": true, "vector": true, "file": true, "per": true, "seed": true, "dedup": true,
 }

@@ -28,8 +28,9 @@
 //	            [ "post" "where" expr ] [ "by" byitem { "," byitem } ]
 //	            [ "sweep" column [ "at" "(" number { "," number } ")" ] ] .
 //	source    = ( "all" | "scan" ) [ "(" ")" ]
-//	          | "knn" "(" target "," int ")" [ "in" space ]
-//	          | "within" "(" target "," number ")" [ "in" space ] .
+//	          | "knn" "(" target "," int ")" [ "in" space ] [ dedup ]
+//	          | "within" "(" target "," number ")" [ "in" space ] [ dedup ] .
+//	dedup     = "dedup" [ number ] .            // (0, 1]; 0.94 when absent
 //	sample    = "sample" int [ "per" "file" ] [ "seed" int ] . // after all only
 //	space     = "image" | "text" .          // the rows' embeddings searched; image by default
 //	target    = string                      // a text, through the CLIP text encoder
@@ -90,6 +91,26 @@
 //
 // within(T, S) is every row whose cosine similarity to T is at least S,
 // best first, with an exact count.
+//
+// # Near-duplicates in an answer
+//
+// knn(T, K) dedup t drops, going down the ranking, each row whose cosine
+// with a row kept before it is at least t (0.94, clip-retrieval's
+// threshold, when t is not given), and keeps going until K rows are
+// kept: the search is repeated with 4 times as many candidates as often
+// as needed, so the answer holds K rows, none a near-duplicate of a better
+// one, whenever the store has them. within(T, S) dedup t applies the same
+// rule to every row at or above S. where restricts the candidates first;
+// limit and post where apply to the rows kept. The rule is greedy, so a
+// row's fate depends only on the rows above it (clip-retrieval drops
+// every row connected to a better one through a chain of near-copies; a
+// row whose only near-copy was itself dropped is kept here). The result
+// counts the rows dropped (deduped). Cosines between rows are those of
+// the stored vectors, computed in float64 and rounded to float32. dedup
+// does not apply to a seed set, whose answer lists each row once already.
+//
+//	knn('beautiful', 100) dedup where nsfw = 'UNLIKELY'
+//	within(row(7), 0.5) dedup 0.9
 //
 // # Seed sets
 //

@@ -317,7 +317,9 @@ func (p *parser) parseSource() Source {
 		if k > math.MaxInt32 {
 			p.errorf(kpos, "k too large")
 		}
-		return &KNNSource{Offset: t.pos, Target: tg, K: k, Space: p.parseSpace("knn")}
+		src := &KNNSource{Offset: t.pos, Target: tg, K: k, Space: p.parseSpace("knn")}
+		src.Dedup = p.parseDedup(tg)
+		return src
 	case p.isWord("within"):
 		p.next()
 		p.expect(itemLParen, "after within")
@@ -329,10 +331,33 @@ func (p *parser) parseSource() Source {
 		if v < -1 || v > 1 {
 			p.errorf(th.Offset, "threshold %s outside [-1, 1]", th)
 		}
-		return &WithinSource{Offset: t.pos, Target: tg, Threshold: v, Space: p.parseSpace("within")}
+		src := &WithinSource{Offset: t.pos, Target: tg, Threshold: v, Space: p.parseSpace("within")}
+		src.Dedup = p.parseDedup(tg)
+		return src
 	}
 	p.errorf(t.pos, "syntax error: expected a source (knn(...), within(...) or all), found %s", t)
 	return nil
+}
+
+// dedup = [ "dedup" [ number ] ] .
+func (p *parser) parseDedup(tg *TargetNode) float64 {
+	if !p.isWord("dedup") {
+		return 0
+	}
+	pos := p.tok.pos
+	p.next()
+	if tg.Target.Kind.Seeds() {
+		p.errorf(pos, "dedup does not apply to a seed set: each row reached appears once already")
+	}
+	if p.tok.typ != itemNumber {
+		return DefaultDedup
+	}
+	th := p.parseNumber("after dedup")
+	if v := th.num(); v > 0 && v <= 1 {
+		return v
+	}
+	p.errorf(th.Offset, "dedup threshold %s outside (0, 1]", th)
+	return 0
 }
 
 // space = [ "in" ( "image" | "text" ) ] .

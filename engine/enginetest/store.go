@@ -328,6 +328,19 @@ func (s *Store) Fetch(ctx context.Context, rows []uint32, cols []string) (*table
 // ErrNoModel is returned for text and image targets without SetText.
 var ErrNoModel = errors.New("enginetest: no CLIP model configured")
 
+// RowVectors implements engine.RowVectorer.
+func (s *Store) RowVectors(ctx context.Context, rows []uint32, sp query.Space) ([][]float32, error) {
+	vecs := s.space(sp)
+	out := make([][]float32, len(rows))
+	for i, r := range rows {
+		if int(r) >= len(vecs) || vecs[r] == nil {
+			return nil, fmt.Errorf("enginetest: row %d has no %s vector", r, sp)
+		}
+		out[i] = vecs[r]
+	}
+	return out, nil
+}
+
 // Vector implements engine.Store.
 func (s *Store) Vector(ctx context.Context, t query.Target) ([]float32, error) {
 	switch t.Kind {
