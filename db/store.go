@@ -355,6 +355,22 @@ func (d *DB) SetModel(name string) error {
 }
 
 // Dir returns the store directory.
+// Changed reports whether the store on disk has changed since this DB read
+// it: another process committed an ingest or an index build. A reader
+// that must see such commits (a server) opens the store again when it
+// has. The manifest is read and its checksum compared; a manifest being
+// replaced at that moment may make it report an error, not a change.
+func (d *DB) Changed() (bool, error) {
+	d.mu.RLock()
+	cur := d.man.Checksum
+	d.mu.RUnlock()
+	m, err := readManifest(d.dir)
+	if err != nil {
+		return false, err
+	}
+	return m.Checksum != cur, nil
+}
+
 func (d *DB) Dir() string { return d.dir }
 
 // Manifest returns a copy of the store's current manifest.

@@ -624,3 +624,26 @@ func TestCLICompare(t *testing.T) {
 		}
 	}
 }
+
+// TestServeRefusesOpenListenWithoutToken: serve listens beyond loopback
+// only with a bearer token, and an empty token file is an error.
+func TestServeRefusesOpenListenWithoutToken(t *testing.T) {
+	t.Setenv("LAIONDB_TOKEN", "")
+	tok := filepath.Join(t.TempDir(), "token")
+	os.WriteFile(tok, []byte("\n"), 0o600)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"serve", "--store", "s", "--listen", "0.0.0.0:0"}, "give a bearer token"},
+		{[]string{"serve", "--store", "s", "--listen", "192.168.1.5:80"}, "give a bearer token"},
+		{[]string{"serve", "--store", "s", "--listen", "nonsense"}, "--listen"},
+		{[]string{"serve", "--store", "s", "--token", tok}, "is empty"},
+		{[]string{"serve", "--store", "n="}, "the store path is empty"},
+	} {
+		code, _, errs := runCmd(t, tc.args...)
+		if code != 2 || !strings.Contains(errs, tc.want) {
+			t.Errorf("%q: exit %d: %s", tc.args, code, errs)
+		}
+	}
+}

@@ -1,0 +1,388 @@
+package server
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/laiondb/laiondb"
+	"github.com/laiondb/laiondb/db"
+	"github.com/laiondb/laiondb/engine"
+	"github.com/laiondb/laiondb/output"
+	"github.com/laiondb/laiondb/query"
+)
+
+// Index is a store served under a name (clip-retrieval's indice_name).
+type Index struct {
+	Name string
+	Dir  string
+}
+
+// Options configure New. Zero fields take the defaults documented on each.
+type Options struct {
+	// Indexes are the stores served; the first is the default index.
+	Indexes []Index
+	// Open opens a store read-only (with the CLIP model the server
+	// encodes text and images with). It is called again when a store
+	// changes on disk.
+	Open func(dir string) (*laiondb.Store, error)
+	// Token, when set, is the bearer token every request but /healthz
+	// must carry (Authorization: Bearer TOKEN).
+	Token string
+	// MaxBody is the largest request body in bytes (default 16 MiB: a
+	// base64 image fits).
+	MaxBody int64
+	// MaxResults caps num_images, num_result_ids and K (default 10,000).
+	MaxResults int
+	// MaxRows caps the rows a query returns (default 10,000).
+	MaxRows int
+	// Timeout bounds each query (default 1 minute); a query is also
+	// cancelled when its client goes away.
+	Timeout time.Duration
+	// AllowFiles lets image_url name a file on the server's disk
+	// (file:///path or /path); without it, image_url is refused: the
+	// server never fetches from the network.
+	AllowFiles bool
+	// Columns are the metadata columns /knn-service and /metadata return,
+	// by store name (default: url, text as "caption", nsfw as "NSFW").
+	Columns []string
+	// Refresh is how often a store is checked for commits by other
+	// processes (default 1s).
+	Refresh time.Duration
+	// Now is the clock (default time.Now), for tests.
+	Now func() time.Time
+}
+
+// Server serves the stores of Options.Indexes over HTTP. It is an
+// http.Handler; Close releases the stores.
+type Server struct {
+	opts    Options
+	indexes map[string]*index
+	order   []string
+	mux     *http.ServeMux
+	metrics *metrics
+}
+
+// New returns a server for o.Indexes. It opens every store once, so that
+// a missing or damaged store is an error at start.
+func New(o *Options) (*Server, error) {
+	if o == nil || len(o.Indexes) == 0 {
+		return nil, errors.New("server: no store to serve")
+	}
+	s := &Server{opts: *o, indexes: map[string]*index{}}
+	op := &s.opts
+	if op.Open == nil {
+		op.Open = func(dir string) (*laiondb.Store, error) { return laiondb.Open(dir, &laiondb.Options{ReadOnly: true}) }
+	}
+	if op.MaxBody <= 0 {
+		op.MaxBody = 16 << 20
+	}
+	if op.MaxResults <= 0 {
+		op.MaxResults = 10000
+	}
+	if op.MaxRows <= 0 {
+		op.MaxRows = 10000
+	}
+	if op.Timeout <= 0 {
+		op.Timeout = time.Minute
+	}
+	if op.Refresh <= 0 {
+		op.Refresh = time.Second
+	}
+	if op.Now == nil {
+		op.Now = time.Now
+	}
+	if len(op.Columns) == 0 {
+		op.Columns = []string{"url", "text", "nsfw"}
+	}
+	for _, ix := range op.Indexes {
+		if ix.Name == "" || strings.ContainsAny(ix.Name, "/ \t\n") {
+			s.Close()
+			return nil, fmt.Errorf("server: index name %q: want a name without spaces or slashes", ix.Name)
+		}
+		if s.indexes[ix.Name] != nil {
+			s.Close()
+			return nil, fmt.Errorf("server: index %q named twice", ix.Name)
+		}
+		st, err := op.Open(ix.Dir)
+		if err != nil {
+			s.Close()
+			return nil, fmt.Errorf("server: index %s: %w", ix.Name, err)
+		}
+		s.indexes[ix.Name] = &index{name: ix.Name, dir: ix.Dir, open: op.Open, every: op.Refresh, now: op.Now, cur: &handle{st: st}, checked: op.Now()}
+		s.order = append(s.order, ix.Name)
+	}
+	s.metrics = newMetrics()
+	s.mux = http.NewServeMux()
+	s.route("GET /healthz", "healthz", false, s.healthz)
+	s.route("GET /metrics", "metrics", true, s.metrics.serve)
+	s.route("GET /indices-list", "indices-list", true, s.indicesList)
+	s.route("POST /knn-service", "knn-service", true, s.knnService)
+	s.route("POST /metadata", "metadata", true, s.metadata)
+	s.route("POST /api/query", "api-query", true, s.apiQuery)
+	s.route("GET /{$}", "page", false, s.page)
+	s.route("/", "not-found", false, func(w http.ResponseWriter, r *http.Request) {
+		httpError(w, http.StatusNotFound, fmt.Sprintf("no route %s %s (routes: /knn-service, /metadata, /indices-list, /api/query, /metrics, /healthz, /)", r.Method, r.URL.Path))
+	})
+	return s, nil
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+// Close closes the stores once the requests using them are done.
+func (s *Server) Close() error {
+	for _, ix := range s.indexes {
+		ix.mu.Lock()
+		if h := ix.cur; h != nil {
+			ix.cur = nil
+			h.retire()
+		}
+		ix.mu.Unlock()
+	}
+	return nil
+}
+
+// route registers h under pattern, with metrics, the token check when
+// auth is set, and the body limit.
+func (s *Server) route(pattern, name string, auth bool, h http.HandlerFunc) {
+	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
+		defer func() { s.metrics.observe(name, rec.code, time.Since(start)) }()
+		if auth && s.opts.Token != "" && !s.authorized(r) {
+			rec.Header().Set("WWW-Authenticate", `Bearer realm="laiondb"`)
+			httpError(rec, http.StatusUnauthorized, "missing or wrong bearer token (Authorization: Bearer TOKEN)")
+			return
+		}
+		r.Body = http.MaxBytesReader(rec, r.Body, s.opts.MaxBody)
+		h(rec, r)
+	})
+}
+
+func (s *Server) authorized(r *http.Request) bool {
+	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	return ok && subtle.ConstantTimeCompare([]byte(got), []byte(s.opts.Token)) == 1
+}
+
+// statusRecorder remembers the status code written, for the metrics.
+type statusRecorder struct {
+	http.ResponseWriter
+	code int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.code = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	io.WriteString(w, "ok\n")
+}
+
+func (s *Server) indicesList(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, s.order)
+}
+
+// index returns the index named name ("" or absent: the first), or
+// writes a 400 naming the indexes.
+func (s *Server) index(w http.ResponseWriter, name string) (*handle, bool) {
+	if name == "" {
+		name = s.order[0]
+	}
+	ix := s.indexes[name]
+	if ix == nil {
+		httpError(w, http.StatusBadRequest, fmt.Sprintf("unknown indice_name %q (this server has: %s)", name, strings.Join(s.order, ", ")))
+		return nil, false
+	}
+	h, err := ix.acquire()
+	if err != nil {
+		httpError(w, http.StatusServiceUnavailable, fmt.Sprintf("index %s: %v", name, err))
+		return nil, false
+	}
+	return h, true
+}
+
+// queryContext bounds a query by the server's timeout and the client's
+// connection.
+func (s *Server) queryContext(r *http.Request) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(r.Context(), s.opts.Timeout)
+}
+
+// queryError writes err as the status it deserves: 400 for what the
+// request asked wrongly, 504 for a timeout, 499 for a client gone.
+func (s *Server) queryError(w http.ResponseWriter, r *http.Request, err error) {
+	var qe *query.Error
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		httpError(w, http.StatusGatewayTimeout, fmt.Sprintf("the query ran longer than the server's limit of %s (laiondb serve --timeout)", s.opts.Timeout))
+	case r.Context().Err() != nil:
+		httpError(w, 499, "client closed the request")
+	case errors.As(err, &qe), errors.Is(err, db.ErrNotFound), errors.Is(err, db.ErrNoVectors), errors.Is(err, db.ErrDimension),
+		errors.Is(err, engine.ErrUnknownLexicon), errors.Is(err, db.ErrNoModel):
+		httpError(w, http.StatusBadRequest, err.Error())
+	default:
+		httpError(w, http.StatusInternalServerError, err.Error())
+	}
+}
+
+// apiRequest is the body of POST /api/query.
+type apiRequest struct {
+	Query string `json:"query"`
+	// Index names the store (default: the first).
+	Index string `json:"index"`
+	// Rows asks for the first N selected rows (at most Options.MaxRows).
+	Rows    int      `json:"rows"`
+	Columns []string `json:"columns"`
+	Exact   bool     `json:"exact"`
+}
+
+// apiQuery answers a query in laiondb's language with the JSON document
+// 'laiondb query --format json' prints.
+func (s *Server) apiQuery(w http.ResponseWriter, r *http.Request) {
+	var req apiRequest
+	if !decode(w, r, &req) {
+		return
+	}
+	if strings.TrimSpace(req.Query) == "" {
+		httpError(w, http.StatusBadRequest, `"query" is empty: send {"query": "all where text contains 'desi'"}`)
+		return
+	}
+	if req.Rows < 0 || req.Rows > s.opts.MaxRows {
+		httpError(w, http.StatusBadRequest, fmt.Sprintf(`"rows" %d: want 0 to %d (laiondb serve --max-rows)`, req.Rows, s.opts.MaxRows))
+		return
+	}
+	if len(req.Columns) > 0 && req.Rows == 0 {
+		httpError(w, http.StatusBadRequest, `"columns" says what "rows" returns: give "rows" too`)
+		return
+	}
+	h, ok := s.index(w, req.Index)
+	if !ok {
+		return
+	}
+	defer h.release()
+	ctx, cancel := s.queryContext(r)
+	defer cancel()
+	if err := s.checkK(req.Query); err != nil {
+		httpError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	res, err := h.st.Query(ctx, req.Query, &engine.Options{Rows: req.Rows, Columns: req.Columns, Exact: req.Exact})
+	if err != nil {
+		s.queryError(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	output.WriteJSON(w, res)
+}
+
+// checkK refuses a knn whose K exceeds MaxResults (a parse error is left
+// for the query to report).
+func (s *Server) checkK(q string) error {
+	parsed, err := query.Parse(q)
+	if err != nil {
+		return nil
+	}
+	if k, ok := parsed.Source.(*query.KNNSource); ok && k.K > int64(s.opts.MaxResults) {
+		return fmt.Errorf("knn asks for %d rows; this server answers at most %d (laiondb serve --max-results)", k.K, s.opts.MaxResults)
+	}
+	return nil
+}
+
+// decode reads a JSON body into v, or writes a 400 (413 when too large).
+func decode(w http.ResponseWriter, r *http.Request, v any) bool {
+	dec := json.NewDecoder(r.Body)
+	dec.UseNumber()
+	if err := dec.Decode(v); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			httpError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body over %d bytes (laiondb serve --max-body)", tooBig.Limit))
+			return false
+		}
+		httpError(w, http.StatusBadRequest, "request body is not the JSON expected: "+err.Error())
+		return false
+	}
+	return true
+}
+
+// httpError writes {"error": msg} with code.
+func httpError(w http.ResponseWriter, code int, msg string) {
+	writeJSON(w, code, map[string]string{"error": msg})
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	json.NewEncoder(w).Encode(v)
+}
+
+// index is a served store. When the store changes on disk (another
+// process committed), the next request opens it again; requests already
+// running finish on the old one, which is closed after them.
+type index struct {
+	name, dir string
+	open      func(string) (*laiondb.Store, error)
+	every     time.Duration
+	now       func() time.Time
+
+	mu      sync.Mutex
+	cur     *handle
+	checked time.Time
+}
+
+// handle is one open copy of a store with the requests using it.
+type handle struct {
+	st      *laiondb.Store
+	refs    atomic.Int64
+	retired atomic.Bool
+	once    sync.Once
+}
+
+// acquire returns the current store, opened again first if it changed.
+func (ix *index) acquire() (*handle, error) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	if ix.cur == nil {
+		return nil, errors.New("the server is closing")
+	}
+	if now := ix.now(); now.Sub(ix.checked) >= ix.every {
+		ix.checked = now
+		if changed, err := ix.cur.st.Changed(); err == nil && changed {
+			st, err := ix.open(ix.dir)
+			if err != nil {
+				return nil, fmt.Errorf("the store changed on disk and did not open again: %w", err)
+			}
+			old := ix.cur
+			ix.cur = &handle{st: st}
+			old.retire()
+		}
+	}
+	ix.cur.refs.Add(1)
+	return ix.cur, nil
+}
+
+// release ends a request's use of h.
+func (h *handle) release() {
+	if h.refs.Add(-1) == 0 && h.retired.Load() {
+		h.close()
+	}
+}
+
+// retire closes h once no request uses it.
+func (h *handle) retire() {
+	h.retired.Store(true)
+	if h.refs.Load() == 0 {
+		h.close()
+	}
+}
+
+func (h *handle) close() { h.once.Do(func() { h.st.Close() }) }
