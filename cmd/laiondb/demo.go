@@ -196,6 +196,12 @@ func runDemo(e *env, fs *pflag.FlagSet) error {
 			"the real tokenizer and ONNX Runtime, but its neighbours carry no meaning. Point --model at an\n"+
 			"exported CLIP model (Hugging Face or open_clip ONNX) for real audits.\n", f.model)
 	}
+	serve := []string{"serve", "--store", "demo=" + storeDir}
+	if withModel {
+		serve = append(serve, "--model", f.model, "--vocab", f.vocab)
+	}
+	fmt.Fprintf(e.stdout, "\nTo browse the demo store, and to call it as clip-retrieval's back end (index name demo):\n"+
+		"  laiondb %s\nthen open http://127.0.0.1:1234/\n", quoteArgs(serve))
 	return nil
 }
 
