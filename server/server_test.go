@@ -438,3 +438,52 @@ func FuzzRequests(f *testing.F) {
 		}
 	})
 }
+
+// TestConcurrentRequests mixes every kind of request from 16 clients at
+// once (run under -race by make test): each answer equals the one given
+// alone.
+func TestConcurrentRequests(t *testing.T) {
+	f := newFixture(t, nil)
+	vec := rowVector(t, f.dir, 9)
+	reqs := []struct{ path, body string }{
+		{"/knn-service", clipBody("embedding_input="+vec, 10, `, "where": "nsfw = 'UNLIKELY'"`)},
+		{"/knn-service", clipBody("embedding_input="+vec, 10, `, "threshold": 0.3`)},
+		{"/metadata", `{"ids": [1, 2, 3, 500]}`},
+		{"/api/query", `{"query": "all where text contains 'e' by nsfw"}`},
+		{"/api/query", `{"query": "knn(row(4), 20) where nsfw != 'NSFW'", "rows": 5}`},
+	}
+	want := make([]string, len(reqs))
+	for i, r := range reqs {
+		code, b, _ := f.do("POST", r.path, r.body)
+		if code != 200 {
+			t.Fatalf("%s: %d %s", r.path, code, b)
+		}
+		want[i] = string(b)
+	}
+	errs := make(chan error, 16)
+	for c := range 16 {
+		go func() {
+			for j := range 10 {
+				i := (c + j) % len(reqs)
+				req, _ := http.NewRequest("POST", f.hs.URL+reqs[i].path, strings.NewReader(reqs[i].body))
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					errs <- err
+					return
+				}
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if string(b) != want[i] {
+					errs <- fmt.Errorf("%s %s: answered differently under load:\n%s\nwant\n%s", reqs[i].path, reqs[i].body, b, want[i])
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range 16 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}
