@@ -128,9 +128,10 @@ func New(o *Options) (*Server, error) {
 	s.route("POST /knn-service", "knn-service", true, s.knnService)
 	s.route("POST /metadata", "metadata", true, s.metadata)
 	s.route("POST /api/query", "api-query", true, s.apiQuery)
+	s.route("POST /api/audit", "api-audit", true, s.apiAudit)
 	s.route("GET /{$}", "page", false, s.page)
 	s.route("/", "not-found", false, func(w http.ResponseWriter, r *http.Request) {
-		httpError(w, http.StatusNotFound, fmt.Sprintf("no route %s %s (routes: /knn-service, /metadata, /indices-list, /api/query, /metrics, /healthz, /)", r.Method, r.URL.Path))
+		httpError(w, http.StatusNotFound, fmt.Sprintf("no route %s %s (routes: /knn-service, /metadata, /indices-list, /api/query, /api/audit, /metrics, /healthz, /)", r.Method, r.URL.Path))
 	})
 	return s, nil
 }

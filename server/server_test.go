@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -484,6 +485,68 @@ func TestConcurrentRequests(t *testing.T) {
 	for range 16 {
 		if err := <-errs; err != nil {
 			t.Error(err)
+		}
+	}
+}
+
+// TestAPIAudit runs the term-list audit through the server with the tiny
+// test model and checks each view against the same query run directly;
+// without a model it is a 400 that says so.
+func TestAPIAudit(t *testing.T) {
+	vocab, _ := filepath.Abs("../../shared/clip/bpe_simple_vocab_16e6.txt.gz")
+	lib, _ := filepath.Abs("../third_party/onnxruntime/libonnxruntime.so.1")
+	for _, p := range []string{vocab, lib} {
+		if _, err := os.Stat(p); err != nil {
+			if os.Getenv("CI") != "" {
+				t.Fatalf("under CI: %v", err)
+			}
+			t.Skipf("%v (make test installs ONNX Runtime; the vocabulary lives in ../shared)", err)
+		}
+	}
+	model, _ := filepath.Abs("../encode/testdata/models/hf")
+	open := func(dir string) (*laiondb.Store, error) {
+		return laiondb.Open(dir, &laiondb.Options{ReadOnly: true, Model: model, Vocab: vocab, ORTLib: lib})
+	}
+	f := newFixture(t, &server.Options{Open: open})
+	code, b, _ := f.do("POST", "/api/audit", `{"terms": ["desi", " ", "beautiful"], "k": 30}`)
+	var rep struct {
+		K     int
+		Terms []struct {
+			Term  string
+			Views []struct {
+				Kind, Query string
+				Selected    int
+			}
+		}
+	}
+	if code != 200 || json.Unmarshal(b, &rep) != nil || rep.K != 30 || len(rep.Terms) != 2 || rep.Terms[1].Term != "beautiful" {
+		t.Fatalf("%d: %.500s", code, b)
+	}
+	st, err := open(f.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	for _, term := range rep.Terms {
+		if len(term.Views) != 4 {
+			t.Errorf("%s: %d views", term.Term, len(term.Views))
+		}
+		for _, v := range term.Views {
+			res, err := st.Query(context.Background(), v.Query, nil)
+			if err != nil || res.Selected != v.Selected {
+				t.Errorf("%s %s: %d selected, the query alone %v (%v)", term.Term, v.Kind, v.Selected, res, err)
+			}
+		}
+	}
+	g := newFixture(t, nil)
+	for body, want := range map[string]string{
+		`{"terms": ["desi"]}`:             "no CLIP model",
+		`{"terms": ["desi"], "k": 20000}`: "--max-results",
+		`{"terms": "desi"}`:               "not the JSON expected",
+	} {
+		code, b, _ := g.do("POST", "/api/audit", body)
+		if code != 400 || !strings.Contains(string(b), want) {
+			t.Errorf("%s: %d %s, want 400 with %q", body, code, b, want)
 		}
 	}
 }
