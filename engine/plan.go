@@ -420,7 +420,9 @@ func (p *Plan) describe(method string) string {
 			}
 			line("sample: %d rows drawn uniformly without replacement %s; Algorithm S", sp.N, of)
 		}
-		if p.where != nil {
+		if p.where != nil && p.q.Sample != nil {
+			line("fetch the sampled rows' columns [%s]: where %s", strings.Join(p.where.cols, ", "), p.where.expr)
+		} else if p.where != nil {
 			if p.onePass {
 				scan(p.where, "; statistics in the same pass")
 			} else {
@@ -649,15 +651,19 @@ func (p *Plan) run(ctx context.Context, s Store, pre *searched) (*Result, error)
 		var rows []uint32
 		if where != nil || sample != nil {
 			sel := sample
-			if where != nil {
+			switch {
+			case where != nil && sample != nil:
+				// where is evaluated on the sample's rows only.
+				var err error
+				if sel, res.RowsScanned, err = p.filter(ctx, s, sample, p.where); err != nil {
+					return nil, err
+				}
+			case where != nil:
 				var err error
 				if sel, _, err = scanSelect(ctx, s, n, whereCols, where, nil); err != nil {
 					return nil, err
 				}
 				res.RowsScanned = n
-				if sample != nil {
-					sel.And(sample)
-				}
 			}
 			sel.ForEach(func(r uint32) bool {
 				if p.q.Limit >= 0 && len(rows) >= int(p.q.Limit) {
@@ -1049,4 +1055,45 @@ func (p *Plan) fileRates(drawn []int) *FileRates {
 		}
 	}
 	return fr
+}
+
+// filter returns the rows of in that satisfy c, fetched in chunks, and the
+// number of rows evaluated.
+func (p *Plan) filter(ctx context.Context, s Store, in *vector.Bitset, c *compiled) (*vector.Bitset, int, error) {
+	out := vector.NewBitset(s.NumRows())
+	ec := newEvalCtx()
+	var rows []uint32
+	n := 0
+	flush := func() error {
+		if len(rows) == 0 {
+			return nil
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		b, err := s.Fetch(ctx, rows, c.cols)
+		if err != nil {
+			return fmt.Errorf("query: fetching rows: %w", err)
+		}
+		ec.reset(b)
+		t := ec.push()
+		f := ec.push()
+		c.p.eval(ec, t, f)
+		forEachBit(t, func(i int) { out.Set(rows[i]) })
+		n += len(rows)
+		rows = rows[:0]
+		return nil
+	}
+	var err error
+	in.ForEach(func(r uint32) bool {
+		rows = append(rows, r)
+		if len(rows) == fetchChunk {
+			err = flush()
+		}
+		return err == nil
+	})
+	if err == nil {
+		err = flush()
+	}
+	return out, n, err
 }
