@@ -98,3 +98,25 @@ func TestDedupOnStore(t *testing.T) {
 		t.Errorf("within: rows %v, %d dropped; want [0 3], 3", got, res.Search.Deduped)
 	}
 }
+
+// TestChanged: a reader learns that another handle committed.
+func TestChanged(t *testing.T) {
+	d, _ := vectorStore(t, [][]float32{{1, 0}, {0, 1}})
+	r, err := Open(d.Dir(), &Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if ch, err := r.Changed(); err != nil || ch {
+		t.Fatalf("fresh reader: changed %v, %v", ch, err)
+	}
+	if err := d.SetModel("another-model"); err != nil {
+		t.Fatal(err)
+	}
+	if ch, err := r.Changed(); err != nil || !ch {
+		t.Errorf("after a commit: changed %v, %v", ch, err)
+	}
+	if ch, err := d.Changed(); err != nil || ch {
+		t.Errorf("the writer itself: changed %v, %v", ch, err)
+	}
+}
