@@ -178,7 +178,15 @@ type Answer struct {
 		ScoreMax  float64 `json:"score_max"`
 	} `json:"search"`
 	NSFW []Label `json:"nsfw"`
-	By   []struct {
+	// Files are the rates by file (by file), nil without.
+	Files *struct {
+		Files []struct {
+			Rows int  `json:"rows"`
+			Rate Prop `json:"rate"`
+		} `json:"files"`
+		Pooled Prop `json:"pooled"`
+	} `json:"files"`
+	By []struct {
 		Column string  `json:"column"`
 		Values []Label `json:"values"`
 	} `json:"by"`

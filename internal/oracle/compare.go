@@ -143,6 +143,20 @@ func Compare(res *engine.Result, qerr error, a *Answer) []Diff {
 		}
 	}
 
+	if (res.Files == nil) != (a.Files == nil) {
+		c.add("files", res.Files != nil, a.Files != nil)
+	} else if res.Files != nil {
+		if len(res.Files.Files) != len(a.Files.Files) {
+			c.add("files", len(res.Files.Files), len(a.Files.Files))
+		} else {
+			for i, f := range res.Files.Files {
+				c.int(fmt.Sprintf("files[%d].rows", i), f.Rows, a.Files.Files[i].Rows)
+				c.prop(fmt.Sprintf("files[%d].rate", i), &f.Rate, &a.Files.Files[i].Rate)
+			}
+		}
+		c.prop("files.pooled", &res.Files.Pooled, &a.Files.Pooled)
+	}
+
 	if len(res.Lexicons) != len(a.Lexicons) {
 		c.add("lexicons", len(res.Lexicons), len(a.Lexicons))
 	} else {

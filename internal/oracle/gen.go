@@ -20,6 +20,8 @@ type Query struct {
 	Limit  *string `json:"limit,omitempty"`
 	Post   *Expr   `json:"post,omitempty"`
 	By     []Field `json:"by,omitempty"`
+	// ByFile adds "file" to by: the rates by source file.
+	ByFile bool `json:"by_file,omitempty"`
 	// Lexicons is Options.Lexicons of the run.
 	Lexicons map[string][]string `json:"lexicons,omitempty"`
 	// Style seeds the rendering choices that do not change the meaning.
@@ -94,7 +96,7 @@ func (q *Query) IsSearch() bool { return q.Source.Kind == "knn" || q.Source.Kind
 // store's search list, which the oracle checks and then uses.
 func (q *Query) Aux() *Query {
 	a := *q
-	a.Limit, a.Post, a.By = nil, nil, nil
+	a.Limit, a.Post, a.By, a.ByFile = nil, nil, nil, false
 	return &a
 }
 
@@ -130,7 +132,7 @@ func (q *Query) Text() string {
 		rd.sp()
 		rd.expr(q.Post)
 	}
-	if len(q.By) > 0 {
+	if len(q.By) > 0 || q.ByFile {
 		rd.sp()
 		rd.kw("by")
 		rd.sp()
@@ -141,6 +143,14 @@ func (q *Query) Text() string {
 				rd.osp()
 			}
 			rd.field(&q.By[i])
+		}
+		if q.ByFile {
+			if len(q.By) > 0 {
+				rd.osp()
+				rd.w(",")
+				rd.osp()
+			}
+			rd.kw("file")
 		}
 	}
 	return rd.b.String()
@@ -523,6 +533,7 @@ func (g *Gen) Query(r Rand) *Query {
 			q.By = append(q.By, g.byField(r))
 		}
 	}
+	q.ByFile = r.IntN(6) == 1
 	return q
 }
 
@@ -1066,6 +1077,9 @@ func (q *Query) Shrinks() []*Query {
 	}
 	for i := range q.By {
 		with(func(c *Query) { c.By = append(c.By[:i:i], c.By[i+1:]...) })
+	}
+	if q.ByFile {
+		with(func(c *Query) { c.ByFile = false })
 	}
 	if q.Style != 0 {
 		with(func(c *Query) { c.Style = 0 })

@@ -15,6 +15,8 @@ numpy, with the semantics of query/doc.go written out in Python:
     selected only when the predicate is true. `is null` is true for NaN.
   * numbers compare numerically whatever their spelling and column type
     (Python's exact int/float comparison).
+  * by file: each part (a source file) counts its selected rows of all its
+    rows, with the Wilson interval, and the pooled share of all rows.
   * search scores are the cosine of the stored vectors, in float64:
     dot / (|a| |b|); knn returns the top K, best first, ties (equal scores)
     broken by the target row itself first, then store position; within
@@ -470,10 +472,12 @@ class Dataset:
                     raise Unsupported("column %s has two types" % n)
         vals = {n: [] for n in names}
         vecs = []
+        self.part_rows = []  # the rows of each part (a source file), in store order
         for p in parts:
             v = np.load(p["npy"]).astype(np.float64)
             rows = v.shape[0]
             vecs.append(v)
+            self.part_rows.append(rows)
             have = {}
             for c in p["columns"]:
                 have[self.canonical(c["name"])] = c["values"]
@@ -729,7 +733,19 @@ class Dataset:
             s["score_min"] = min(scores) if scores else 0.0
             s["score_max"] = max(scores) if scores else 0.0
         self.stats(rows, lex, by, ans)
+        if q.get("by_file"):
+            ans["files"] = self.files(rows)
         return ans
+
+    def files(self, rows):
+        """by file: each part's selected rows of all its rows, Wilson."""
+        sel = set(rows)
+        out, lo = [], 0
+        for n in self.part_rows:
+            k = sum(1 for r in range(lo, lo + n) if r in sel)
+            out.append({"rows": n, "rate": wilson(k, n)})
+            lo += n
+        return {"files": out, "pooled": wilson(len(rows), self.n)}
 
     def search(self, src, where, observed, ans):
         v, trow = self.target(src["target"])
