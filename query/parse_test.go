@@ -264,3 +264,18 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestFiles(t *testing.T) {
+	for q, want := range map[string]string{
+		`all`:                     ``,
+		`knn('x', 5) where a = 1`: ``,
+		`knn(image('a.jpg'), 5) where url in file('u.txt') or not (b not in file('b.txt', 'url')) post where c in file('c')`: `a.jpg u.txt b.txt c`,
+		`within(rows(file('s.txt')), 0.5)`:    `s.txt`,
+		`knn(ids(file('i')).text, 3) in text`: `i`,
+		`knn(vector('q.npy'), 3)`:             `q.npy`,
+	} {
+		if got := strings.Join(MustParse(q).Files(), " "); got != want {
+			t.Errorf("%s: files %q, want %q", q, got, want)
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/laiondb/laiondb/audit"
+	"github.com/laiondb/laiondb/query"
 )
 
 // auditRequest is the body of POST /api/audit: the essay's audit of a
@@ -41,6 +42,17 @@ func (s *Server) apiAudit(w http.ResponseWriter, r *http.Request) {
 	if req.K < 0 || req.K > s.opts.MaxResults {
 		httpError(w, http.StatusBadRequest, fmt.Sprintf(`"k" %d: want 1 to %d (laiondb serve --max-results; 0 means 100)`, req.K, s.opts.MaxResults))
 		return
+	}
+	if req.Filter != "" {
+		p, err := query.Parse("all where " + req.Filter)
+		if err != nil {
+			httpError(w, http.StatusBadRequest, "filter: "+err.Error())
+			return
+		}
+		if err := s.checkFiles(p); err != nil {
+			httpError(w, http.StatusBadRequest, "filter: "+err.Error())
+			return
+		}
 	}
 	h, ok := s.index(w, req.Index)
 	if !ok {

@@ -171,6 +171,10 @@ func (s *Server) knnService(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		q.Where = p.Where
+		if err := s.checkFiles(p); err != nil {
+			bad("where: %v", err)
+			return
+		}
 	}
 	ctx, cancel := s.queryContext(r)
 	defer cancel()

@@ -50,7 +50,10 @@
 //
 // # Security and limits
 //
-// Nothing writes to a store. Options.Token, when set, is required as a
+// Nothing writes to a store, and nothing reads a file a request names: a
+// query with in file(...), rows(file(...)), ids(file(...)), image(...)
+// or vector(...) is refused unless Options.AllowFiles (laiondb serve
+// --allow-files), which also lets image_url name a local file. Options.Token, when set, is required as a
 // bearer token by every route but /healthz and the page; the laiondb
 // command refuses to listen beyond loopback without one. Request bodies,
 // K and ids lists, returned rows and query time are bounded (Options);

@@ -47,9 +47,10 @@ type Options struct {
 	// Timeout bounds each query (default 1 minute); a query is also
 	// cancelled when its client goes away.
 	Timeout time.Duration
-	// AllowFiles lets image_url name a file on the server's disk
-	// (file:///path or /path); without it, image_url is refused: the
-	// server never fetches from the network.
+	// AllowFiles lets requests name files on the server's disk: image_url
+	// as file:///path or /path, and queries with in file(...), seed files,
+	// image(...) or vector(...). Without it those are refused. The server
+	// never fetches from the network.
 	AllowFiles bool
 	// Columns are the metadata columns /knn-service and /metadata return,
 	// by store name (default: url, text as "caption", nsfw as "NSFW").
@@ -273,7 +274,7 @@ func (s *Server) apiQuery(w http.ResponseWriter, r *http.Request) {
 	defer h.release()
 	ctx, cancel := s.queryContext(r)
 	defer cancel()
-	if err := s.checkK(req.Query); err != nil {
+	if err := s.checkQuery(req.Query); err != nil {
 		httpError(w, http.StatusBadRequest, err.Error())
 		return
 	}
@@ -286,15 +287,25 @@ func (s *Server) apiQuery(w http.ResponseWriter, r *http.Request) {
 	output.WriteJSON(w, res)
 }
 
-// checkK refuses a knn whose K exceeds MaxResults (a parse error is left
-// for the query to report).
-func (s *Server) checkK(q string) error {
+// checkQuery refuses a knn whose K exceeds MaxResults and, without
+// AllowFiles, a query that reads files on the server (a parse error is
+// left for the query to report).
+func (s *Server) checkQuery(q string) error {
 	parsed, err := query.Parse(q)
 	if err != nil {
 		return nil
 	}
 	if k, ok := parsed.Source.(*query.KNNSource); ok && k.K > int64(s.opts.MaxResults) {
 		return fmt.Errorf("knn asks for %d rows; this server answers at most %d (laiondb serve --max-results)", k.K, s.opts.MaxResults)
+	}
+	return s.checkFiles(parsed)
+}
+
+// checkFiles refuses, without AllowFiles, a query that reads files on the
+// server's disk: list files, seed files, image and vector files.
+func (s *Server) checkFiles(q *query.Query) error {
+	if fs := q.Files(); len(fs) > 0 && !s.opts.AllowFiles {
+		return fmt.Errorf("the query reads %q on the server; this server reads no file a request names (laiondb serve --allow-files)", fs[0])
 	}
 	return nil
 }

@@ -317,6 +317,11 @@ func TestRequestErrors(t *testing.T) {
 		{"/api/query", `{"query": "knn(row(1), 51)"}`, 400, "--max-results"},
 		{"/api/query", `{"query": "all", "rows": 100000}`, 400, "--max-rows"},
 		{"/api/query", `{"query": "all where x = 1"}`, 400, "unknown column"},
+		{"/api/query", `{"query": "all where url in file('/etc/passwd')"}`, 400, "reads \"/etc/passwd\" on the server"},
+		{"/api/query", `{"query": "knn(rows(file('/etc/hostname')), 3)"}`, 400, "--allow-files"},
+		{"/api/query", `{"query": "knn(vector('/tmp/q.npy'), 3)"}`, 400, "--allow-files"},
+		{"/knn-service", `{"embedding_input": ` + vec + `, "num_images": 3, "where": "url in file('/etc/passwd')"}`, 400, "--allow-files"},
+		{"/api/audit", `{"filter": "url in file('/etc/passwd')"}`, 400, "--allow-files"},
 		{"/nothing", ``, 404, "no route"},
 	} {
 		method := "POST"
@@ -331,8 +336,8 @@ func TestRequestErrors(t *testing.T) {
 	}
 	// Metrics count them by route and code.
 	_, b, _ := f.do("GET", "/metrics", "")
-	for _, want := range []string{`laiondb_http_requests_total{route="knn-service",code="400"} 18`, `laiondb_http_requests_total{route="knn-service",code="413"} 1`,
-		`laiondb_http_request_duration_seconds_count{route="api-query"} 5`, `laiondb_http_request_duration_seconds_bucket{route="metadata",le="+Inf"} 2`} {
+	for _, want := range []string{`laiondb_http_requests_total{route="knn-service",code="400"} 19`, `laiondb_http_requests_total{route="knn-service",code="413"} 1`,
+		`laiondb_http_request_duration_seconds_count{route="api-query"} 8`, `laiondb_http_request_duration_seconds_bucket{route="metadata",le="+Inf"} 2`} {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("metrics lack %s:\n%s", want, b)
 		}

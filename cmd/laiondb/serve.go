@@ -52,7 +52,7 @@ func init() {
 			fs.StringVar(&f.listen, "listen", "127.0.0.1:1234", "address to listen on; other than loopback only with --token")
 			fs.StringVar(&f.token, "token", "", "file holding the bearer token requests must carry (default $"+TokenEnv+")")
 			f.model.add(fs)
-			fs.BoolVar(&f.allowFiles, "allow-files", false, "let image_url name a file on this machine (the server never downloads)")
+			fs.BoolVar(&f.allowFiles, "allow-files", false, "let requests name files on this machine: image_url, and queries with file(...), image(...), vector(...) (the server never downloads)")
 			fs.IntVar(&f.maxResults, "max-results", 10000, "largest num_images, num_result_ids, K and ids list")
 			fs.IntVar(&f.maxRows, "max-rows", 10000, "largest number of rows /api/query returns")
 			fs.Int64Var(&f.maxBody, "max-body", 16<<20, "largest request body in bytes")
