@@ -24,13 +24,29 @@ var (
 // DefaultImageSize is the input side of ViT-B/32, ViT-B/16 and ViT-L/14.
 const DefaultImageSize = 224
 
+// MaxImagePixels is the largest image DecodeImageFile decodes: Pillow's
+// limit, above which it raises DecompressionBombError (twice its
+// MAX_IMAGE_PIXELS), so that a small file cannot ask for gigabytes.
+const MaxImagePixels = 2 * 89478485
+
 // DecodeImageFile decodes a JPEG, PNG, WebP or GIF file (the first frame).
+// An image of more than MaxImagePixels pixels is an error.
 func DecodeImageFile(path string) (image.Image, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("encode: %w", err)
 	}
 	defer f.Close()
+	cfg, _, err := image.DecodeConfig(bufio.NewReader(f))
+	if err != nil {
+		return nil, fmt.Errorf("encode: decoding image %s: %w", path, err)
+	}
+	if px := int64(cfg.Width) * int64(cfg.Height); px > MaxImagePixels {
+		return nil, fmt.Errorf("encode: image %s is %dx%d, %d pixels: more than %d (a decompression bomb?)", path, cfg.Width, cfg.Height, px, MaxImagePixels)
+	}
+	if _, err := f.Seek(0, 0); err != nil {
+		return nil, fmt.Errorf("encode: %w", err)
+	}
 	img, format, err := image.Decode(bufio.NewReader(f))
 	if err != nil {
 		return nil, fmt.Errorf("encode: decoding image %s: %w", path, err)
