@@ -102,7 +102,7 @@ func (d *DB) QueryBatch(ctx context.Context, qs []string, opts *engine.Options) 
 		if err != nil {
 			return nil, err
 		}
-		if plans[i], err = engine.NewPlan(parsed, v, opts); err != nil {
+		if plans[i], err = engine.NewPlan(parsed, v, d.withCache(opts)); err != nil {
 			return nil, err
 		}
 	}
@@ -167,6 +167,20 @@ func (d *DB) plan(q string, opts *engine.Options) (*engine.Plan, *view, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	p, err := engine.NewPlan(parsed, v, opts)
+	p, err := engine.NewPlan(parsed, v, d.withCache(opts))
 	return p, v, err
+}
+
+// withCache returns opts with the store's allow-list cache, unless opts
+// has one.
+func (d *DB) withCache(opts *engine.Options) *engine.Options {
+	if d.allow == nil || opts != nil && opts.AllowCache != nil {
+		return opts
+	}
+	var o engine.Options
+	if opts != nil {
+		o = *opts
+	}
+	o.AllowCache = d.allow
+	return &o
 }

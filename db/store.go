@@ -1,6 +1,7 @@
 package db
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"syscall"
 
 	"github.com/dgraph-io/badger/v4"
+	"github.com/laiondb/laiondb/engine"
 )
 
 // Errors returned by the store. They are wrapped with the operation, file
@@ -74,6 +76,10 @@ type Options struct {
 	// but may not mean what the user thinks (a query model other than the
 	// one the store's embeddings came from).
 	Warn func(msg string)
+	// AllowCacheBytes bounds the allow-lists of searches' where clauses
+	// kept for later queries on the same store content (engine.AllowCache);
+	// 0 means 64 MiB, negative keeps none.
+	AllowCacheBytes int64
 }
 
 // DB is an open store. Its methods are safe for concurrent use: queries and
@@ -106,6 +112,8 @@ type DB struct {
 	// rebuild replaced them; they are closed with the store.
 	retired []VectorIndex
 	closed  bool
+	// allow keeps searches' allow-lists (nil: none kept).
+	allow *engine.AllowCache
 }
 
 // Open opens the store in dir, creating it when dir does not exist or is an
@@ -128,6 +136,11 @@ func Open(dir string, opts *Options) (*DB, error) {
 		o.Warn = func(string) {}
 	}
 	d, err := openOnce(dir, o)
+	defer func() {
+		if d != nil && o.AllowCacheBytes >= 0 {
+			d.allow = engine.NewAllowCache(cmp.Or(o.AllowCacheBytes, 64<<20))
+		}
+	}()
 	for try := 0; errors.Is(err, errMoved) && try < 8; try++ {
 		// A writer committed (and merged away a database this open
 		// was about to read) meanwhile: open the new commit.

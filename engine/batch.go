@@ -75,22 +75,30 @@ func RunBatch(ctx context.Context, s Store, plans []*Plan) ([]*Result, error) {
 	}
 	// Allow-lists, one per distinct where clause, and the requests.
 	allows := map[string]*vector.Bitset{}
+	fromCache := map[string]bool{}
 	reqs := make([]SearchRequest, len(idx))
 	scanned := make([]int, len(idx))
+	cached := make([]bool, len(idx))
 	for j, i := range idx {
 		p := plans[i]
 		var allow *vector.Bitset
 		key := ""
 		if p.where != nil {
 			key = p.where.expr.String()
-			allow = allows[key]
+			if allow = allows[key]; allow == nil {
+				var err error
+				if allow, fromCache[key], err = p.allowList(ctx, s); err != nil {
+					return nil, err
+				}
+				allows[key] = allow
+			}
+			cached[j] = fromCache[key]
 		}
 		req, n, err := p.request(ctx, s, vecs[j], allow)
 		if err != nil {
 			return nil, err
 		}
 		if p.where != nil {
-			allows[key] = req.Allow
 			scanned[j] = n
 		}
 		reqs[j] = req
@@ -126,7 +134,7 @@ func RunBatch(ctx context.Context, s Store, plans []*Plan) ([]*Result, error) {
 		}
 	}
 	for j, i := range idx {
-		res, err := plans[i].run(ctx, s, &searched{sr: srs[j], rowsScanned: scanned[j]})
+		res, err := plans[i].run(ctx, s, &searched{sr: srs[j], rowsScanned: scanned[j], cached: cached[j]})
 		if err != nil {
 			return nil, err
 		}

@@ -32,6 +32,10 @@ type Options struct {
 	Columns []string
 	// Exact forces an exact vector search.
 	Exact bool
+	// AllowCache, when set, keeps the allow-lists of search queries' where
+	// clauses for later queries on the same store content (package db
+	// sets its own).
+	AllowCache *AllowCache
 }
 
 // AllRows asks Options.Rows for every selected row.
@@ -534,6 +538,7 @@ func (p *Plan) Run(ctx context.Context, s Store) (*Result, error) {
 type searched struct {
 	sr          SearchResult
 	rowsScanned int
+	cached      bool // the allow-list came from Options.AllowCache
 }
 
 // searchStats fills the kind and parameters of a knn or within source.
@@ -550,14 +555,23 @@ func (p *Plan) searchStats(st *SearchStats) *query.TargetNode {
 }
 
 // searchRequest resolves the target and evaluates where into the
-// allow-list: the request of a knn or within source, and the rows scanned.
-func (p *Plan) searchRequest(ctx context.Context, s Store, st *SearchStats) (SearchRequest, int, error) {
+// allow-list: the request of a knn or within source, the rows scanned, and
+// whether the allow-list came from Options.AllowCache.
+func (p *Plan) searchRequest(ctx context.Context, s Store, st *SearchStats) (SearchRequest, int, bool, error) {
 	tn := p.searchStats(st)
 	vec, err := s.Vector(ctx, tn.Target)
 	if err != nil {
-		return SearchRequest{}, 0, &query.Error{Query: p.q.Text, Off: tn.Offset, Msg: fmt.Sprintf("target %s: %v", tn, err), Err: err}
+		return SearchRequest{}, 0, false, &query.Error{Query: p.q.Text, Off: tn.Offset, Msg: fmt.Sprintf("target %s: %v", tn, err), Err: err}
 	}
-	return p.request(ctx, s, vec, nil)
+	var allow *vector.Bitset
+	cached := false
+	if p.where != nil {
+		if allow, cached, err = p.allowList(ctx, s); err != nil {
+			return SearchRequest{}, 0, false, err
+		}
+	}
+	req, n, err := p.request(ctx, s, vec, allow)
+	return req, n, cached, err
 }
 
 // request builds the search request for the target vector vec; allow, when
@@ -572,13 +586,37 @@ func (p *Plan) request(ctx context.Context, s Store, vec []float32, allow *vecto
 	}
 	if allow == nil {
 		var err error
-		if allow, _, err = scanSelect(ctx, s, s.NumRows(), p.where.cols, p.where.p, nil); err != nil {
+		if allow, _, err = p.allowList(ctx, s); err != nil {
 			return req, 0, err
 		}
 	}
 	req.Allow = allow
 	return req, s.NumRows(), nil
 }
+
+// allowList evaluates where over every row into a search's allow-list, or
+// takes it from Options.AllowCache (cached reports which). Either way the
+// answer counts every row as scanned, so that a result does not depend on
+// the cache: only its method says where the list came from.
+func (p *Plan) allowList(ctx context.Context, s Store) (allow *vector.Bitset, cached bool, err error) {
+	key, keep := p.allowKey(s)
+	if keep {
+		if b := p.opts.AllowCache.get(key); b != nil {
+			return b, true, nil
+		}
+	}
+	if allow, _, err = scanSelect(ctx, s, s.NumRows(), p.where.cols, p.where.p, nil); err != nil {
+		return nil, false, err
+	}
+	if keep {
+		p.opts.AllowCache.put(key, allow)
+	}
+	return allow, false, nil
+}
+
+// cachedNote is added to a search's method when its allow-list came from
+// the cache.
+const cachedNote = " (where: the allow-list of an earlier search on this store content, reused)"
 
 // search runs a request: nothing when where allows no row.
 func (p *Plan) search(ctx context.Context, s Store, req SearchRequest, kind string) (SearchResult, error) {
@@ -689,14 +727,15 @@ func (p *Plan) run(ctx context.Context, s Store, pre *searched) (*Result, error)
 		var sr SearchResult
 		var seeds map[uint32][]uint32 // a seed set's: the seeds that reached each row
 		st := &SearchStats{}
+		cached := false // the allow-list came from Options.AllowCache
 		if pre != nil {
-			sr, res.RowsScanned = pre.sr, pre.rowsScanned
+			sr, res.RowsScanned, cached = pre.sr, pre.rowsScanned, pre.cached
 			p.searchStats(st)
 		} else if tn := p.searchStats(st); tn.Target.Kind.Seeds() {
 			var allow *vector.Bitset
 			if p.where != nil {
 				var err error
-				if allow, _, err = scanSelect(ctx, s, n, whereCols, where, nil); err != nil {
+				if allow, cached, err = p.allowList(ctx, s); err != nil {
 					return nil, err
 				}
 				res.RowsScanned = n
@@ -707,11 +746,11 @@ func (p *Plan) run(ctx context.Context, s Store, pre *searched) (*Result, error)
 			}
 			sr, seeds, st.Seeds = sd.sr, sd.seeds, sd.n
 		} else {
-			req, scanned, err := p.searchRequest(ctx, s, st)
+			req, scanned, c, err := p.searchRequest(ctx, s, st)
 			if err != nil {
 				return nil, err
 			}
-			res.RowsScanned = scanned
+			res.RowsScanned, cached = scanned, c
 			if sr, err = p.search(ctx, s, req, st.Kind); err != nil {
 				return nil, err
 			}
@@ -720,6 +759,9 @@ func (p *Plan) run(ctx context.Context, s Store, pre *searched) (*Result, error)
 					return nil, err
 				}
 			}
+		}
+		if cached {
+			sr.Method += cachedNote
 		}
 		st.Returned, st.Method, st.Exact, st.NearThreshold = len(sr.Hits), sr.Method, sr.Exact, sr.NearThreshold
 		method = sr.Method
