@@ -333,6 +333,8 @@ type choice struct {
 	graphAllow vector.AllowList // those of them the index covers
 	ef         int
 	efWhy      string
+	// err is why a request that forces the index cannot have it.
+	err error
 }
 
 // choose makes the decision search describes.
@@ -340,7 +342,7 @@ func (v *view) choose(req engine.SearchRequest) choice {
 	allow := v.allow(req.Allow, req.Space)
 	ix, ixRows, ixErr, info := v.index(req.Space)
 	cheap := false
-	if limit := v.d.exactUpTo(); ix != nil && !req.Exact && limit > 0 {
+	if limit := v.d.exactUpTo(); ix != nil && !req.Exact && !req.Index && limit > 0 {
 		candidates := v.matrix(req.Space).Len()
 		if allow != nil {
 			candidates = allow.Count()
@@ -368,12 +370,16 @@ func (v *view) choose(req engine.SearchRequest) choice {
 		why = " (the store has no index)"
 	case ef == 0:
 		why = " (" + efWhy + ")"
-	case ix.PreferExact(vector.CountHint(graphAllow), max(ef, req.K)):
+	case !req.Index && ix.PreferExact(vector.CountHint(graphAllow), max(ef, req.K)):
 		why = fmt.Sprintf(" (planner: cheaper than a graph search at this size and filter with ef=%d (%s))", ef, efWhy)
 	default:
 		scan = false
 	}
-	return choice{scan: scan, why: why, allow: allow, graphAllow: graphAllow, ef: ef, efWhy: efWhy}
+	c := choice{scan: scan, why: why, allow: allow, graphAllow: graphAllow, ef: ef, efWhy: efWhy}
+	if req.Index && scan && !req.Exact {
+		c.err = fmt.Errorf("%w: the index was asked for, but the store scans%s", ErrNoIndex, why)
+	}
+	return c
 }
 
 // search answers a k-NN request. This is the one place that decides
@@ -385,6 +391,9 @@ func (v *view) choose(req engine.SearchRequest) choice {
 // are scanned exactly.
 func (v *view) search(ctx context.Context, req engine.SearchRequest) (engine.SearchResult, error) {
 	c := v.choose(req)
+	if c.err != nil {
+		return engine.SearchResult{}, c.err
+	}
 	if c.scan {
 		m := v.matrix(req.Space)
 		hits, scanned, err := vector.Exact(ctx, m, req.Vec, req.K, c.allow)
@@ -437,6 +446,9 @@ func defaultEf(k int) int { return max(256, 2*k) }
 // if set, else the calibrated ef for the query's kind and k (0 if
 // calibration found none good enough), else defaultEf.
 func (v *view) ef(req engine.SearchRequest) (int, string) {
+	if req.Ef > 0 {
+		return req.Ef, "set by the request"
+	}
 	if ef := v.d.opts.EfSearch; ef > 0 {
 		return ef, "set by option"
 	}
@@ -551,6 +563,9 @@ func (v *view) SearchBatch(ctx context.Context, reqs []engine.SearchRequest) ([]
 			return nil, err
 		}
 		c := v.choose(req)
+		if c.err != nil {
+			return nil, c.err
+		}
 		if !c.scan || v.self >= 0 {
 			var err error
 			if out[i], err = v.search(ctx, req); err != nil {

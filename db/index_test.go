@@ -2,6 +2,7 @@ package db
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -395,5 +396,51 @@ func TestLegacyIndexManifest(t *testing.T) {
 	res, err := d2.Query(context.Background(), "knn(row(3), 5)", nil)
 	if err != nil || !strings.Contains(res.Plan, "hnsw graph search") {
 		t.Errorf("search after opening a legacy manifest: %v\n%s", err, res.Plan)
+	}
+}
+
+// TestForceIndex: a program that embeds the store can force the graph,
+// with an allow-list and its own ef, where the planner would scan; a
+// store without an index refuses the request rather than scan.
+func TestForceIndex(t *testing.T) {
+	dir := checkStore(t) // 600 rows with an index
+	d, err := Open(dir, &Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	ctx := context.Background()
+	s, _ := d.Snapshot()
+	q, err := s.Vector(ctx, query.Target{Kind: query.TargetRow, Row: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	allow := vector.NewBitset(600)
+	for r := uint32(0); r < 600; r += 3 {
+		allow.Set(r)
+	}
+	exact, err := d.Search(ctx, engine.SearchRequest{Vec: q, K: 10, Allow: allow, Exact: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := d.Search(ctx, engine.SearchRequest{Vec: q, K: 10, Allow: allow, Index: true, Ef: 200})
+	if err != nil || !strings.Contains(res.Method, "ef=200") || !strings.HasPrefix(res.Method, "hnsw") {
+		t.Fatalf("forced index: %+v %v", res, err)
+	}
+	for _, h := range res.Hits {
+		if !allow.Contains(h.Row) {
+			t.Errorf("row %d is not allowed", h.Row)
+		}
+	}
+	if r := recall(res.Hits, exact.Hits); r < 0.9 {
+		t.Errorf("recall %.2f of the forced graph search at ef 200", r)
+	}
+	// Exact wins over Index; without an index, Index is an error.
+	if res, err := d.Search(ctx, engine.SearchRequest{Vec: q, K: 10, Index: true, Exact: true}); err != nil || !res.Exact {
+		t.Errorf("Exact and Index: %+v %v", res, err)
+	}
+	// The store has text embeddings but no index over them.
+	if _, err := d.Search(ctx, engine.SearchRequest{Vec: q, K: 10, Space: query.SpaceText, Index: true}); !errors.Is(err, ErrNoIndex) {
+		t.Errorf("no text index: %v", err)
 	}
 }

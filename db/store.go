@@ -33,6 +33,7 @@ var (
 	ErrNoVectors = errors.New("db: store has no vectors")
 	ErrNoModel   = errors.New("db: no CLIP model configured")
 	ErrNotFound  = errors.New("db: not found")
+	ErrNoIndex   = errors.New("db: no usable vector index")
 	ErrNoSpace   = errors.New("db: not enough disk space")
 )
 

@@ -27,6 +27,15 @@ type SearchRequest struct {
 	Allow *vector.Bitset
 	// Exact forces an exact scan.
 	Exact bool
+	// Index forces the vector index for a k-NN search (for programs that
+	// embed the store and choose the path themselves): no exact scan
+	// because the candidates are few or a scan looks cheaper; a store
+	// without a usable index answers with an error. Exact wins over it;
+	// range searches (Within) are always exact.
+	Index bool
+	// Ef, when above 0, is the index's effort (HNSW's candidate list
+	// size) for this search, instead of the store's calibrated one.
+	Ef int
 	// Image reports that Vec is an image embedding (targets image(), row()
 	// and id()). A store may search such queries more narrowly than text
 	// queries, which lie far from the images they match; inline vectors
