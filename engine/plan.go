@@ -71,6 +71,11 @@ type compiled struct {
 	p    pred
 	cols []string
 	expr query.Expr
+	// index is what the store's text index narrows expr to (nil: it
+	// cannot); why says why it cannot, when expr has text predicates on
+	// indexed columns.
+	index *textQuery
+	why   []string
 }
 
 // Run plans the parsed query q against s and runs it: it is NewPlan
@@ -100,6 +105,9 @@ func NewPlan(q *query.Query, s Store, opts *Options) (*Plan, error) {
 		pl.names = append(pl.names, c.Name)
 	}
 	sort.Strings(pl.names)
+	if ti, ok := s.(TextIndexer); ok && slices.ContainsFunc(pl.names, ti.TextIndexed) {
+		pl.ti = ti
+	}
 	p := &Plan{q: q, opts: *opts, numRows: s.NumRows()}
 
 	// Lexicons: essay2021, then the user's by name.
@@ -205,6 +213,8 @@ type planner struct {
 	names    []string
 	lexicons map[string]*lexicon
 	used     []string
+	// ti is the store's text index, nil when it indexes no column.
+	ti TextIndexer
 }
 
 // ErrUnknownLexicon is the cause of the error for a lexicon the query names
@@ -217,12 +227,7 @@ func (pl *planner) errorf(off int, format string, args ...any) error {
 
 // resolve maps a field to a store column.
 func (pl *planner) resolve(f *query.Field) (string, table.Type, error) {
-	name := f.Name
-	t, ok := pl.cols[name]
-	if !ok && name == "caption" {
-		name = "text"
-		t, ok = pl.cols[name]
-	}
+	name, t, ok := pl.lookup(f)
 	if !ok {
 		return "", 0, pl.errorf(f.Offset, "unknown column %q (the store has: %s)", f.Name, strings.Join(pl.names, ", "))
 	}
@@ -238,7 +243,13 @@ func (pl *planner) compileTop(e query.Expr) (*compiled, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &compiled{p: p, cols: pl.used, expr: e}, nil
+	c := &compiled{p: p, cols: pl.used, expr: e}
+	if pl.ti != nil {
+		c.index, c.why = pl.indexQuery(e)
+		slices.Sort(c.why)
+		c.why = slices.Compact(c.why)
+	}
+	return c, nil
 }
 
 func (pl *planner) compile(e query.Expr) (pred, error) {
@@ -361,10 +372,7 @@ func (pl *planner) textLeaf(f *query.Field, mk func(name string) func(*evalCtx, 
 		return &leafPred{col: name, match: mk(name)}, nil
 	}
 	var p pred
-	for _, name := range []string{"text", "url"} {
-		if _, ok := pl.cols[name]; !ok {
-			continue
-		}
+	for _, name := range pl.textCols(f) {
 		pl.resolve(&query.Field{Offset: f.Offset, Name: name})
 		leaf := &leafPred{col: name, match: mk(name)}
 		if p == nil {
@@ -398,9 +406,12 @@ func (pl *planner) checkLit(name string, t table.Type, l *query.Literal) error {
 }
 
 // String describes the plan, one step a line.
-func (p *Plan) String() string { return p.describe("") }
+func (p *Plan) String() string { return p.describe("", "") }
 
-func (p *Plan) describe(method string) string {
+// describe is the plan after a run whose search was answered by method and
+// whose where clause was evaluated as how says (see Plan.candidates); both
+// are empty before a run.
+func (p *Plan) describe(method, how string) string {
 	var b strings.Builder
 	step := 0
 	line := func(format string, args ...any) {
@@ -408,8 +419,23 @@ func (p *Plan) describe(method string) string {
 		fmt.Fprintf(&b, "%d. %s\n", step, fmt.Sprintf(format, args...))
 	}
 	fmt.Fprintf(&b, "query: %s\n", p.q)
+	const samePass = "; statistics in the same pass" // a scan's, not a fetch's
+	indexed := func(what string) string { return strings.TrimSuffix(what, samePass) }
 	scan := func(c *compiled, what string) {
-		line("scan %d rows, columns [%s]: where %s%s", p.numRows, strings.Join(c.cols, ", "), c.expr, what)
+		cols := strings.Join(c.cols, ", ")
+		switch {
+		case strings.HasPrefix(how, "text index:"):
+			line("%s; fetch them, columns [%s]: where %s%s", how, cols, c.expr, indexed(what))
+		case how != "":
+			line("scan %d rows, columns [%s]: where %s%s (%s)", p.numRows, cols, c.expr, what, how)
+		case c.index != nil:
+			line("text index: candidates of the rows whose folded text holds the needles' trigrams (a scan when they are more than 1/%d of the %d rows); fetch them, columns [%s]: where %s%s",
+				maxCandidateShare, p.numRows, cols, c.expr, indexed(what))
+		case len(c.why) > 0:
+			line("scan %d rows, columns [%s]: where %s%s (scan: %s)", p.numRows, cols, c.expr, what, strings.Join(c.why, "; "))
+		default:
+			line("scan %d rows, columns [%s]: where %s%s", p.numRows, cols, c.expr, what)
+		}
 	}
 	switch src := p.q.Source.(type) {
 	case *query.AllSource:
@@ -421,10 +447,14 @@ func (p *Plan) describe(method string) string {
 			line("sample: %d rows drawn uniformly without replacement %s; Algorithm S", sp.N, of)
 		}
 		if p.where != nil && p.q.Sample != nil {
-			line("fetch the sampled rows' columns [%s]: where %s", strings.Join(p.where.cols, ", "), p.where.expr)
+			of := ""
+			if how != "" {
+				of = " (" + how + ")"
+			}
+			line("fetch the sampled rows' columns [%s]%s: where %s", strings.Join(p.where.cols, ", "), of, p.where.expr)
 		} else if p.where != nil {
 			if p.onePass {
-				scan(p.where, "; statistics in the same pass")
+				scan(p.where, samePass)
 			} else {
 				scan(p.where, "")
 			}
@@ -532,8 +562,8 @@ func (p *Plan) Run(ctx context.Context, s Store) (*Result, error) {
 
 // searched is a search step done ahead of run, by RunBatch.
 type searched struct {
-	sr          SearchResult
-	rowsScanned int
+	sr  SearchResult
+	sel *selected // where's answer; nil without where
 }
 
 // searchStats fills the kind and parameters of a knn or within source.
@@ -550,34 +580,36 @@ func (p *Plan) searchStats(st *SearchStats) *query.TargetNode {
 }
 
 // searchRequest resolves the target and evaluates where into the
-// allow-list: the request of a knn or within source, and the rows scanned.
-func (p *Plan) searchRequest(ctx context.Context, s Store, st *SearchStats) (SearchRequest, int, error) {
+// allow-list: the request of a knn or within source, and where's answer
+// (nil without where).
+func (p *Plan) searchRequest(ctx context.Context, s Store, st *SearchStats) (SearchRequest, *selected, error) {
 	tn := p.searchStats(st)
 	vec, err := s.Vector(ctx, tn.Target)
 	if err != nil {
-		return SearchRequest{}, 0, &query.Error{Query: p.q.Text, Off: tn.Offset, Msg: fmt.Sprintf("target %s: %v", tn, err), Err: err}
+		return SearchRequest{}, nil, &query.Error{Query: p.q.Text, Off: tn.Offset, Msg: fmt.Sprintf("target %s: %v", tn, err), Err: err}
 	}
 	return p.request(ctx, s, vec, nil)
 }
 
-// request builds the search request for the target vector vec; allow, when
-// not nil, is the where clause's answer computed already.
-func (p *Plan) request(ctx context.Context, s Store, vec []float32, allow *vector.Bitset) (SearchRequest, int, error) {
+// request builds the search request for the target vector vec; sel, when
+// not nil, is the where clause's answer computed already. It returns
+// where's answer (nil without where).
+func (p *Plan) request(ctx context.Context, s Store, vec []float32, sel *selected) (SearchRequest, *selected, error) {
 	var st SearchStats
 	tn := p.searchStats(&st)
 	req := SearchRequest{Exact: p.opts.Exact, K: st.K, MinScore: float32(st.Threshold),
 		Vec: vec, Image: tn.Target.ImageEmbedding(), Space: searchSpace(p.q.Source)}
 	if p.where == nil {
-		return req, 0, nil
+		return req, nil, nil
 	}
-	if allow == nil {
+	if sel == nil {
 		var err error
-		if allow, _, err = scanSelect(ctx, s, s.NumRows(), p.where.cols, p.where.p, nil); err != nil {
-			return req, 0, err
+		if sel, err = p.selectWhere(ctx, s); err != nil {
+			return req, nil, err
 		}
 	}
-	req.Allow = allow
-	return req, s.NumRows(), nil
+	req.Allow = sel.rows
+	return req, sel, nil
 }
 
 // search runs a request: nothing when where allows no row.
@@ -624,10 +656,17 @@ func (p *Plan) run(ctx context.Context, s Store, pre *searched) (*Result, error)
 	if p.where != nil {
 		where, whereCols = p.where.p, p.where.cols
 	}
-	method := ""
+	method, how := "", ""
 	switch p.q.Source.(type) {
 	case *query.AllSource:
-		if p.onePass {
+		// The text index's candidates, when it narrows where: where is
+		// evaluated on them only (of the sample's rows, with a sample).
+		cand, h, err := p.candidates(ctx, s, sample)
+		if err != nil {
+			return nil, err
+		}
+		how = h
+		if p.onePass && cand == nil {
 			cols := union(whereCols, p.statCols())
 			sel, st, err := scanSelect(ctx, s, n, cols, where, p.stats)
 			if err != nil {
@@ -652,14 +691,16 @@ func (p *Plan) run(ctx context.Context, s Store, pre *searched) (*Result, error)
 		if where != nil || sample != nil {
 			sel := sample
 			switch {
+			case where != nil && cand != nil:
+				if sel, res.RowsScanned, err = p.filter(ctx, s, cand, p.where); err != nil {
+					return nil, err
+				}
 			case where != nil && sample != nil:
 				// where is evaluated on the sample's rows only.
-				var err error
 				if sel, res.RowsScanned, err = p.filter(ctx, s, sample, p.where); err != nil {
 					return nil, err
 				}
 			case where != nil:
-				var err error
 				if sel, _, err = scanSelect(ctx, s, n, whereCols, where, nil); err != nil {
 					return nil, err
 				}
@@ -690,16 +731,19 @@ func (p *Plan) run(ctx context.Context, s Store, pre *searched) (*Result, error)
 		var seeds map[uint32][]uint32 // a seed set's: the seeds that reached each row
 		st := &SearchStats{}
 		if pre != nil {
-			sr, res.RowsScanned = pre.sr, pre.rowsScanned
+			sr = pre.sr
+			if pre.sel != nil {
+				res.RowsScanned, how = pre.sel.n, pre.sel.how
+			}
 			p.searchStats(st)
 		} else if tn := p.searchStats(st); tn.Target.Kind.Seeds() {
 			var allow *vector.Bitset
 			if p.where != nil {
-				var err error
-				if allow, _, err = scanSelect(ctx, s, n, whereCols, where, nil); err != nil {
+				sel, err := p.selectWhere(ctx, s)
+				if err != nil {
 					return nil, err
 				}
-				res.RowsScanned = n
+				allow, res.RowsScanned, how = sel.rows, sel.n, sel.how
 			}
 			sd, err := p.seedSearch(ctx, s, tn, allow, st.Kind)
 			if err != nil {
@@ -707,11 +751,13 @@ func (p *Plan) run(ctx context.Context, s Store, pre *searched) (*Result, error)
 			}
 			sr, seeds, st.Seeds = sd.sr, sd.seeds, sd.n
 		} else {
-			req, scanned, err := p.searchRequest(ctx, s, st)
+			req, sel, err := p.searchRequest(ctx, s, st)
 			if err != nil {
 				return nil, err
 			}
-			res.RowsScanned = scanned
+			if sel != nil {
+				res.RowsScanned, how = sel.n, sel.how
+			}
 			if sr, err = p.search(ctx, s, req, st.Kind); err != nil {
 				return nil, err
 			}
@@ -756,7 +802,7 @@ func (p *Plan) run(ctx context.Context, s Store, pre *searched) (*Result, error)
 		}
 		res.Search = st
 	}
-	res.Plan = p.describe(method)
+	res.Plan = p.describe(method, how)
 	return res, nil
 }
 
