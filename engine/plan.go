@@ -419,18 +419,16 @@ func (p *Plan) describe(method, how string) string {
 		fmt.Fprintf(&b, "%d. %s\n", step, fmt.Sprintf(format, args...))
 	}
 	fmt.Fprintf(&b, "query: %s\n", p.q)
-	const samePass = "; statistics in the same pass" // a scan's, not a fetch's
-	indexed := func(what string) string { return strings.TrimSuffix(what, samePass) }
 	scan := func(c *compiled, what string) {
 		cols := strings.Join(c.cols, ", ")
 		switch {
 		case strings.HasPrefix(how, "text index:"):
-			line("%s; fetch them, columns [%s]: where %s%s", how, cols, c.expr, indexed(what))
+			line("%s; fetch them, columns [%s]: where %s%s", how, cols, c.expr, what)
 		case how != "":
 			line("scan %d rows, columns [%s]: where %s%s (%s)", p.numRows, cols, c.expr, what, how)
 		case c.index != nil:
 			line("text index: candidates of the rows whose folded text holds the needles' trigrams (a scan when they are more than 1/%d of the %d rows); fetch them, columns [%s]: where %s%s",
-				maxCandidateShare, p.numRows, cols, c.expr, indexed(what))
+				maxCandidateShare, p.numRows, cols, c.expr, what)
 		case len(c.why) > 0:
 			line("scan %d rows, columns [%s]: where %s%s (scan: %s)", p.numRows, cols, c.expr, what, strings.Join(c.why, "; "))
 		default:
@@ -454,7 +452,7 @@ func (p *Plan) describe(method, how string) string {
 			line("fetch the sampled rows' columns [%s]%s: where %s", strings.Join(p.where.cols, ", "), of, p.where.expr)
 		} else if p.where != nil {
 			if p.onePass {
-				scan(p.where, samePass)
+				scan(p.where, "; statistics in the same pass")
 			} else {
 				scan(p.where, "")
 			}
@@ -666,13 +664,19 @@ func (p *Plan) run(ctx context.Context, s Store, pre *searched) (*Result, error)
 			return nil, err
 		}
 		how = h
-		if p.onePass && cand == nil {
+		if p.onePass {
 			cols := union(whereCols, p.statCols())
-			sel, st, err := scanSelect(ctx, s, n, cols, where, p.stats)
+			var sel *vector.Bitset
+			var st stats
+			if cand != nil {
+				sel, st, res.RowsScanned, err = fetchSelect(ctx, s, cand, cols, where, p.stats)
+			} else {
+				sel, st, err = scanSelect(ctx, s, n, cols, where, p.stats)
+				res.RowsScanned = n
+			}
 			if err != nil {
 				return nil, err
 			}
-			res.RowsScanned = n
 			st.write(res)
 			res.Selection = sel
 			if p.opts.Rows > 0 {
@@ -692,12 +696,12 @@ func (p *Plan) run(ctx context.Context, s Store, pre *searched) (*Result, error)
 			sel := sample
 			switch {
 			case where != nil && cand != nil:
-				if sel, res.RowsScanned, err = p.filter(ctx, s, cand, p.where); err != nil {
+				if sel, _, res.RowsScanned, err = fetchSelect(ctx, s, cand, whereCols, where, nil); err != nil {
 					return nil, err
 				}
 			case where != nil && sample != nil:
 				// where is evaluated on the sample's rows only.
-				if sel, res.RowsScanned, err = p.filter(ctx, s, sample, p.where); err != nil {
+				if sel, _, res.RowsScanned, err = fetchSelect(ctx, s, sample, whereCols, where, nil); err != nil {
 					return nil, err
 				}
 			case where != nil:
@@ -1103,10 +1107,15 @@ func (p *Plan) fileRates(drawn []int) *FileRates {
 	return fr
 }
 
-// filter returns the rows of in that satisfy c, fetched in chunks, and the
-// number of rows evaluated.
-func (p *Plan) filter(ctx context.Context, s Store, in *vector.Bitset, c *compiled) (*vector.Bitset, int, error) {
+// fetchSelect evaluates where on the rows of in, fetched in chunks with
+// the columns cols, and returns the rows where it holds, when sts is
+// non-nil those statistics of them, and the number of rows evaluated.
+func fetchSelect(ctx context.Context, s Store, in *vector.Bitset, cols []string, where pred, sts []statistic) (*vector.Bitset, stats, int, error) {
 	out := vector.NewBitset(s.NumRows())
+	var st stats
+	if sts != nil {
+		st = newStats(sts)
+	}
 	ec := newEvalCtx()
 	var rows []uint32
 	n := 0
@@ -1117,15 +1126,18 @@ func (p *Plan) filter(ctx context.Context, s Store, in *vector.Bitset, c *compil
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		b, err := s.Fetch(ctx, rows, c.cols)
+		b, err := s.Fetch(ctx, rows, cols)
 		if err != nil {
 			return fmt.Errorf("query: fetching rows: %w", err)
 		}
 		ec.reset(b)
 		t := ec.push()
 		f := ec.push()
-		c.p.eval(ec, t, f)
+		where.eval(ec, t, f)
 		forEachBit(t, func(i int) { out.Set(rows[i]) })
+		if st != nil {
+			st.add(ec, t)
+		}
 		n += len(rows)
 		rows = rows[:0]
 		return nil
@@ -1141,5 +1153,5 @@ func (p *Plan) filter(ctx context.Context, s Store, in *vector.Bitset, c *compil
 	if err == nil {
 		err = flush()
 	}
-	return out, n, err
+	return out, st, n, err
 }

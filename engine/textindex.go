@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 	"regexp/syntax"
-	"strings"
+	"slices"
 	"unicode"
 	"unicode/utf8"
 
@@ -24,10 +24,12 @@ import (
 // is a byte substring of the folded value, so a row can match only if its
 // folded value holds every trigram of the folded needle. matches tests the
 // value as stored; every match of a regular expression contains the
-// literal strings that regexpQuery derives from it, and for the runes
-// whose lower case does not depend on their neighbours (every rune but
-// capital sigma, and never U+FFFD, which an invalid byte also matches) the
-// folded value then holds the folded literal.
+// literal strings that regexpQuery derives from it, and the folded value
+// then holds one of the literal's folded forms: each rune lowers on its
+// own, except capital sigma (σ or ς, by its neighbours); with (?i) a rune
+// matches its whole folding orbit, whose runes may lower differently (s,
+// S and ſ); and U+FFFD also matches an invalid byte, whose folded text is
+// that byte, so a literal is split there.
 
 // Trigram is three consecutive bytes of a value's folded text.
 type Trigram [3]byte
@@ -83,14 +85,23 @@ func tqAnd(x, y *textQuery) *textQuery {
 	case y == nil:
 		return x
 	}
-	return &textQuery{and: []*textQuery{x, y}}
+	return &textQuery{and: append(flat(x, x.and), flat(y, y.and)...)}
 }
 
 func tqOr(x, y *textQuery) *textQuery {
 	if x == nil || y == nil {
 		return nil
 	}
-	return &textQuery{or: []*textQuery{x, y}}
+	return &textQuery{or: append(flat(x, x.or), flat(y, y.or)...)}
+}
+
+// flat returns q's operands when it is the operation whose operands are
+// subs, else q itself: and(and(a, b), c) is and(a, b, c).
+func flat(q *textQuery, subs []*textQuery) []*textQuery {
+	if subs != nil {
+		return slices.Clone(subs)
+	}
+	return []*textQuery{q}
 }
 
 // tqLeaf is the rows of col whose folded text contains folded; nil when it
@@ -148,29 +159,38 @@ func (q *textQuery) candidates(ctx context.Context, ti TextIndexer) (*vector.Bit
 	return c, nil
 }
 
-// foldedRune returns the folded text of rune r in a literal of a regular
-// expression (with fold, matched case-insensitively: any rune of r's
-// simple-folding orbit), and whether every input the literal matches
-// folds to it whatever its neighbours: false for capital sigma, whose
-// lower case depends on them, for U+FFFD, which an invalid byte matches,
-// and for a folding orbit whose runes lower differently (s and ſ).
-func foldedRune(r rune, fold bool) (string, bool) {
-	one := func(r rune) (string, bool) {
-		if r == utf8.RuneError || r == 0x3A3 || r < 0 || r > unicode.MaxRune {
-			return "", false
+// foldedRune returns the folded texts that a rune matched by rune r in a
+// literal of a regular expression may have in the folded value (with
+// fold, matched case-insensitively: any rune of r's simple-folding orbit,
+// such as s, S and ſ, which lowers to itself): capital sigma lowers to σ
+// or ς by its neighbours. It returns nil for U+FFFD, which an invalid byte
+// also matches: its folded text is unknown.
+func foldedRune(r rune, fold bool) []string {
+	one := func(r rune) []string {
+		switch {
+		case r == utf8.RuneError || r < 0 || r > unicode.MaxRune:
+			return nil
+		case r == 0x3A3:
+			return []string{"σ", "ς"}
 		}
-		return pyLower(string(r)), true
+		return []string{pyLower(string(r))}
 	}
-	s, ok := one(r)
-	if !ok || !fold {
-		return s, ok
+	alts := one(r)
+	if alts == nil || !fold {
+		return alts
 	}
 	for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
-		if t, ok := one(f); !ok || t != s {
-			return "", false
+		o := one(f)
+		if o == nil {
+			return nil
+		}
+		for _, x := range o {
+			if !slices.Contains(alts, x) {
+				alts = append(alts, x)
+			}
 		}
 	}
-	return s, true
+	return alts
 }
 
 // regexpQuery returns what every match of re requires of the folded text of
@@ -209,30 +229,59 @@ func regexpQuery(col string, re *syntax.Regexp) *textQuery {
 	return nil
 }
 
-// literalQuery requires the folded text of consecutive literals, split
-// where a rune's folded text is not certain (see foldedRune).
+// maxLiteralAlts bounds the folded forms of a run of literal runes (the
+// product of each rune's, see foldedRune); a longer run is split.
+const maxLiteralAlts = 16
+
+// literalQuery requires of consecutive literals that the folded value hold
+// one of their folded forms, split where a rune's form is unknown or the
+// forms would be more than maxLiteralAlts.
 func literalQuery(col string, lits []*syntax.Regexp) *textQuery {
 	var q *textQuery
-	var b strings.Builder
+	cur := []string{""} // the folded forms of the run so far
+	flush := func() {
+		var or *textQuery
+		for i, x := range cur {
+			leaf := tqLeaf(col, []byte(x))
+			if i == 0 {
+				or = leaf
+			} else {
+				or = tqOr(or, leaf)
+			}
+		}
+		q = tqAnd(q, or)
+		cur = []string{""}
+	}
 	for _, l := range lits {
 		for _, r := range l.Rune {
-			s, ok := foldedRune(r, l.Flags&syntax.FoldCase != 0)
-			if !ok {
-				q = tqAnd(q, tqLeaf(col, []byte(b.String())))
-				b.Reset()
+			alts := foldedRune(r, l.Flags&syntax.FoldCase != 0)
+			if alts == nil {
+				flush()
 				continue
 			}
-			b.WriteString(s)
+			if len(cur)*len(alts) > maxLiteralAlts {
+				flush()
+			}
+			next := make([]string, 0, len(cur)*len(alts))
+			for _, c := range cur {
+				for _, a := range alts {
+					next = append(next, c+a)
+				}
+			}
+			cur = next
 		}
 	}
-	return tqAnd(q, tqLeaf(col, []byte(b.String())))
+	flush()
+	return q
 }
 
-// maxCandidateShare is the largest share of the store's rows that the
-// text index's candidates may be for the index to be used: fetching rows
-// one block at a time costs more per row than a scan, so above it where is
-// evaluated by a scan.
-const maxCandidateShare = 8 // candidates * maxCandidateShare <= rows
+// maxCandidateShare bounds the share of the store's rows that the text
+// index's candidates may be for the index to be used: Fetch reads rows one
+// by one, on one core, at about 25 times a scan's cost per row
+// (BenchmarkTextQuery in package db, on a 1M-row demo store under load:
+// 37,059 candidates, 3.7% of the rows, cost about what the scan does), so
+// above 1/32 where is evaluated by a scan.
+const maxCandidateShare = 32 // candidates * maxCandidateShare <= rows
 
 // lookup maps a field to a store column without recording its use.
 func (pl *planner) lookup(f *query.Field) (string, table.Type, bool) {
@@ -392,7 +441,7 @@ func (p *Plan) selectWhere(ctx context.Context, s Store) (*selected, error) {
 	}
 	sel := &selected{n: s.NumRows(), how: how}
 	if cand != nil {
-		sel.rows, sel.n, err = p.filter(ctx, s, cand, p.where)
+		sel.rows, _, sel.n, err = fetchSelect(ctx, s, cand, p.where.cols, p.where.p, nil)
 	} else {
 		sel.rows, _, err = scanSelect(ctx, s, s.NumRows(), p.where.cols, p.where.p, nil)
 	}
