@@ -1,10 +1,17 @@
 package enginetest
 
 import (
+	"context"
+	"encoding/json"
+	"fmt"
 	"math/rand/v2"
 	"regexp"
+	"slices"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/laiondb/laiondb/engine"
+	"github.com/laiondb/laiondb/query"
 )
 
 // Hostile are strings whose lower case changes length ('İ' → "i̇", 'ẞ' →
@@ -105,4 +112,36 @@ func TextQuery(rng *rand.Rand, cols, vals []string) (where string, lx []string) 
 		return "not (" + leaf() + " and " + leaf() + ") and " + leaf(), lx
 	}
 	return leaf(), lx
+}
+
+// SameAnswer runs q on indexed, a store with a text index, and on plain,
+// the same store without one, and reports the first difference: in the
+// rows selected, or in any part of the result but the plan and the number
+// of rows evaluated. It returns the indexed run's plan.
+func SameAnswer(ctx context.Context, indexed, plain engine.Store, q *query.Query, opts *engine.Options) (string, error) {
+	want, err := engine.Run(ctx, plain, q, opts)
+	if err != nil {
+		return "", fmt.Errorf("%s: scan: %w", q, err)
+	}
+	got, err := engine.Run(ctx, indexed, q, opts)
+	if err != nil {
+		return "", fmt.Errorf("%s: index: %w", q, err)
+	}
+	plan := got.Plan
+	if !slices.Equal(got.Selection.Words(), want.Selection.Words()) {
+		return plan, fmt.Errorf("%s: the index selects %d rows, the scan %d\nplan:\n%s", q, got.Selected, want.Selected, plan)
+	}
+	got.Plan, got.RowsScanned, want.Plan, want.RowsScanned = "", 0, "", 0
+	gj, err := json.Marshal(got)
+	if err != nil {
+		return plan, err
+	}
+	wj, err := json.Marshal(want)
+	if err != nil {
+		return plan, err
+	}
+	if string(gj) != string(wj) {
+		return plan, fmt.Errorf("%s: results differ:\nindex %s\nscan  %s", q, gj, wj)
+	}
+	return plan, nil
 }
