@@ -282,3 +282,49 @@ func TestTextIndexChild(t *testing.T) {
 	}
 	d.Close()
 }
+
+// TestTextIndexConcurrent runs text queries from several goroutines on a
+// freshly opened store, whose index files open on first use (run it with
+// -race).
+func TestTextIndexConcurrent(t *testing.T) {
+	dir := t.TempDir()
+	d, _, vals := triStore(t, dir, 500, 400, 300)
+	if err := d.BuildTextIndex(context.Background(), &TextIndexOptions{Columns: []string{"text", "url"}}); err != nil {
+		t.Fatal(err)
+	}
+	d.Close()
+	d = openTest(t, filepath.Join(dir, "store"))
+	errc := make(chan error, 8)
+	for g := range 8 {
+		go func() {
+			v, err := d.view()
+			if err != nil {
+				errc <- err
+				return
+			}
+			rng := rand.New(rand.NewPCG(uint64(g), 5))
+			for range 20 {
+				where, lx := enginetest.TextQuery(rng, []string{"text", "url"}, vals)
+				q, err := query.Parse("all where " + where)
+				if err != nil {
+					errc <- err
+					return
+				}
+				opts := &engine.Options{}
+				if lx != nil {
+					opts.Lexicons = map[string][]string{"lx": lx}
+				}
+				if _, err := enginetest.SameAnswer(context.Background(), v, scanOnly{v}, q, opts); err != nil {
+					errc <- err
+					return
+				}
+			}
+			errc <- nil
+		}()
+	}
+	for range 8 {
+		if err := <-errc; err != nil {
+			t.Error(err)
+		}
+	}
+}
