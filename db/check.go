@@ -37,8 +37,8 @@ func (r *CheckReport) OK() bool { return len(r.Problems) == 0 }
 
 // Check reads the whole store and verifies it against the manifest: every
 // column block's checksum, row count and the statistics info reports; the
-// vector files' sizes, digests and values; and the index, when there is
-// one. It reports what is wrong rather than stopping at the first problem.
+// vector files' sizes, digests and values; the index, when there is
+// one; and the text index files' sizes, digests and bitmaps. It reports what is wrong rather than stopping at the first problem.
 // The manifest itself is verified by Open.
 func (d *DB) Check(ctx context.Context) (*CheckReport, error) {
 	v, err := d.view()
@@ -70,6 +70,7 @@ func (d *DB) Check(ctx context.Context) (*CheckReport, error) {
 		d.checkSegment(v, &m.Segments[i], r, add)
 	}
 	d.checkVectors(ctx, v, r, add)
+	d.checkTrigrams(ctx, v, add)
 	if err := d.checkIndex(v, add); err != nil {
 		return r, err
 	}

@@ -19,6 +19,9 @@ type Info struct {
 	Vectors       VectorInfo    `json:"vectors"`
 	Columns       []ColumnStats `json:"columns"`
 	Files         []Segment     `json:"files"`
+	// Trigrams describes the trigram index of text columns, nil when
+	// there is none; Files lists each segment's files.
+	Trigrams *TrigramInfo `json:"trigrams,omitempty"`
 	// NSFW counts every value of the nsfw column, the empty string and
 	// null apart (null has Null set); a value that is not valid UTF-8 is
 	// shown Go-quoted.
@@ -64,7 +67,7 @@ func (d *DB) Info() (*Info, error) {
 		return nil, err
 	}
 	in := &Info{Dir: d.dir, FormatVersion: m.FormatVersion, Fingerprint: m.fingerprint(), Rows: m.Rows,
-		Vectors: VectorInfo{Dim: m.Dim, DType: m.DType, Model: m.Model, Index: m.Index, TextIndex: m.TextIndex}, Files: m.Segments}
+		Vectors: VectorInfo{Dim: m.Dim, DType: m.DType, Model: m.Model, Index: m.Index, TextIndex: m.TextIndex}, Files: m.Segments, Trigrams: m.Trigrams}
 	nsfw := map[string]int64{}
 	var nsfwNull int64
 	hasNSFW := m.column("nsfw") != nil
@@ -177,6 +180,22 @@ func (in *Info) WriteText(w io.Writer) error {
 					fmt.Fprintf(tw, "text-space ef\t%s\n", l)
 				}
 			}
+		}
+	}
+	if tr := in.Trigrams; tr != nil {
+		for _, c := range tr.Columns {
+			segs, size := 0, int64(0)
+			for i := range in.Files {
+				if f := in.Files[i].trigramFile(c); f != nil {
+					segs++
+					size += f.Size
+				}
+			}
+			fmt.Fprintf(tw, "trigram index	column %s: %d of %d segments, %d bytes", c, segs, len(in.Files), size)
+			if segs < len(in.Files) {
+				fmt.Fprintf(tw, "; the others are scanned until 'laiondb index --text %s'", c)
+			}
+			fmt.Fprintln(tw)
 		}
 	}
 	tw.Flush()

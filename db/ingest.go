@@ -32,8 +32,9 @@ type IngestOptions struct {
 	// Progress, when set, is called from time to time with the rows done
 	// and the rows in all sources; never from two goroutines at once.
 	Progress func(done, total int64)
-	// NoIndex skips adding the new rows to the vector index; searches
-	// still find them, by an exact scan, until BuildIndex runs.
+	// NoIndex skips adding the new rows to the vector index and the new
+	// segments to the text index; searches still find them, by an exact
+	// scan, until BuildIndex (BuildTextIndex) runs.
 	NoIndex bool
 	// Index sets the parameters of a new index and its progress callback.
 	Index IndexOptions
@@ -122,6 +123,10 @@ func (d *DB) Ingest(ctx context.Context, srcs []Source, opts *IngestOptions) ([]
 		return results, fmt.Errorf("%w (every source is committed; the next ingest merges again)", err)
 	}
 	if !o.NoIndex {
+		// A store with a text index indexes the new segments too.
+		if err := d.buildTextIndex(ctx, TextIndexOptions{}); err != nil {
+			return results, err
+		}
 		if err := d.buildIndex(ctx, &o.Index); err != nil {
 			return results, err
 		}

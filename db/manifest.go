@@ -56,6 +56,9 @@ type Manifest struct {
 	// TextIndex describes the vector index over the text embeddings
 	// (laiondb index --space text), nil when there is none.
 	TextIndex *IndexInfo `json:"text_index,omitempty"`
+	// Trigrams describes the text index (textindex.go), nil when there
+	// is none.
+	Trigrams *TrigramInfo `json:"trigrams,omitempty"`
 	// NextSegment is the id the next segment gets; ids are never reused.
 	NextSegment uint32 `json:"next_segment"`
 	// Checksum is the SHA-256 of the file's bytes with these 64 hex
@@ -163,6 +166,9 @@ type Segment struct {
 	ConvertedFrom string `json:"converted_from,omitempty"`
 	// Stats are per-column statistics of this segment's rows.
 	Stats SegmentStats `json:"stats"`
+	// Trigrams are the segment's text index files, one per indexed
+	// column (textindex.go).
+	Trigrams []TrigramFile `json:"trigrams,omitempty"`
 	// Meta is the Badger database holding the segment's column blocks, a
 	// path relative to the store ("meta/s00000003"); empty means badger/,
 	// where format-1 stores keep every segment.

@@ -112,7 +112,9 @@ type DB struct {
 	// retired indexes may still serve searches that started before a
 	// rebuild replaced them; they are closed with the store.
 	retired []VectorIndex
-	closed  bool
+	// tri holds the text index files opened so far.
+	tri    trigramFiles
+	closed bool
 	// allow keeps searches' allow-lists (nil: none kept).
 	allow *engine.AllowCache
 }
@@ -305,6 +307,9 @@ func (d *DB) recover(m *Manifest) error {
 	if err := d.removeUnlisted(m); err != nil {
 		return err
 	}
+	if err := d.removeUnlistedTrigrams(m); err != nil {
+		return err
+	}
 	if n := len(m.Segments); n > 0 && m.NextSegment <= m.Segments[n-1].ID {
 		return fmt.Errorf("%w: %s: next segment id %d not above the last (%d)", ErrCorrupt, d.dir, m.NextSegment, m.Segments[n-1].ID)
 	}
@@ -335,7 +340,7 @@ func (d *DB) Close() error {
 	if d.txt != nil {
 		errs = append(errs, d.txt.close())
 	}
-	errs = append(errs, closeMetas(d.metas))
+	errs = append(errs, closeMetas(d.metas), d.tri.close())
 	if !d.opts.ReadOnly && d.man != nil {
 		// Databases merged away while this store was open; readers that
 		// still have one open keep it until a later writer.

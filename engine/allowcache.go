@@ -7,8 +7,6 @@ import (
 	"sync"
 
 	"github.com/cespare/xxhash/v2"
-
-	"github.com/laiondb/laiondb/vector"
 )
 
 // AllowCache keeps the allow-lists of where clauses already evaluated, so
@@ -32,7 +30,7 @@ type AllowCache struct {
 
 type allowEntry struct {
 	key   string
-	allow *vector.Bitset
+	sel   *selected
 	bytes int64
 }
 
@@ -49,20 +47,20 @@ func (c *AllowCache) Stats() (hits, misses int64) {
 	return c.hits, c.misses
 }
 
-func (c *AllowCache) get(key string) *vector.Bitset {
+func (c *AllowCache) get(key string) *selected {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if e, ok := c.byKey[key]; ok {
 		c.ll.MoveToFront(e)
 		c.hits++
-		return e.Value.(*allowEntry).allow
+		return e.Value.(*allowEntry).sel
 	}
 	c.misses++
 	return nil
 }
 
-func (c *AllowCache) put(key string, allow *vector.Bitset) {
-	size := int64(len(allow.Words())*8 + len(key))
+func (c *AllowCache) put(key string, sel *selected) {
+	size := int64(len(sel.rows.Words())*8 + len(key) + len(sel.how))
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if size > c.max {
@@ -71,7 +69,7 @@ func (c *AllowCache) put(key string, allow *vector.Bitset) {
 	if _, ok := c.byKey[key]; ok {
 		return
 	}
-	c.byKey[key] = c.ll.PushFront(&allowEntry{key, allow, size})
+	c.byKey[key] = c.ll.PushFront(&allowEntry{key, sel, size})
 	c.used += size
 	for c.used > c.max {
 		e := c.ll.Back()

@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"github.com/laiondb/laiondb/query"
-	"github.com/laiondb/laiondb/vector"
 )
 
 // BatchSearcher is a Store that answers several k-NN requests at once, for
@@ -74,34 +73,23 @@ func RunBatch(ctx context.Context, s Store, plans []*Plan) ([]*Result, error) {
 		}
 	}
 	// Allow-lists, one per distinct where clause, and the requests.
-	allows := map[string]*vector.Bitset{}
-	fromCache := map[string]bool{}
+	allows := map[string]*selected{}
 	reqs := make([]SearchRequest, len(idx))
-	scanned := make([]int, len(idx))
-	cached := make([]bool, len(idx))
+	sels := make([]*selected, len(idx))
 	for j, i := range idx {
 		p := plans[i]
-		var allow *vector.Bitset
 		key := ""
 		if p.where != nil {
 			key = p.where.expr.String()
-			if allow = allows[key]; allow == nil {
-				var err error
-				if allow, fromCache[key], err = p.allowList(ctx, s); err != nil {
-					return nil, err
-				}
-				allows[key] = allow
-			}
-			cached[j] = fromCache[key]
 		}
-		req, n, err := p.request(ctx, s, vecs[j], allow)
+		req, sel, err := p.request(ctx, s, vecs[j], allows[key])
 		if err != nil {
 			return nil, err
 		}
-		if p.where != nil {
-			scanned[j] = n
+		if sel != nil {
+			allows[key] = sel
 		}
-		reqs[j] = req
+		reqs[j], sels[j] = req, sel
 	}
 	// Searches.
 	srs := make([]SearchResult, len(idx))
@@ -134,7 +122,7 @@ func RunBatch(ctx context.Context, s Store, plans []*Plan) ([]*Result, error) {
 		}
 	}
 	for j, i := range idx {
-		res, err := plans[i].run(ctx, s, &searched{sr: srs[j], rowsScanned: scanned[j], cached: cached[j]})
+		res, err := plans[i].run(ctx, s, &searched{sr: srs[j], sel: sels[j]})
 		if err != nil {
 			return nil, err
 		}

@@ -75,6 +75,11 @@ type compiled struct {
 	p    pred
 	cols []string
 	expr query.Expr
+	// index is what the store's text index narrows expr to (nil: it
+	// cannot); why says why it cannot, when expr has text predicates on
+	// indexed columns.
+	index *textQuery
+	why   []string
 }
 
 // Run plans the parsed query q against s and runs it: it is NewPlan
@@ -104,6 +109,9 @@ func NewPlan(q *query.Query, s Store, opts *Options) (*Plan, error) {
 		pl.names = append(pl.names, c.Name)
 	}
 	sort.Strings(pl.names)
+	if ti, ok := s.(TextIndexer); ok && slices.ContainsFunc(pl.names, ti.TextIndexed) {
+		pl.ti = ti
+	}
 	p := &Plan{q: q, opts: *opts, numRows: s.NumRows()}
 
 	// Lexicons: essay2021, then the user's by name.
@@ -209,6 +217,8 @@ type planner struct {
 	names    []string
 	lexicons map[string]*lexicon
 	used     []string
+	// ti is the store's text index, nil when it indexes no column.
+	ti TextIndexer
 }
 
 // ErrUnknownLexicon is the cause of the error for a lexicon the query names
@@ -221,12 +231,7 @@ func (pl *planner) errorf(off int, format string, args ...any) error {
 
 // resolve maps a field to a store column.
 func (pl *planner) resolve(f *query.Field) (string, table.Type, error) {
-	name := f.Name
-	t, ok := pl.cols[name]
-	if !ok && name == "caption" {
-		name = "text"
-		t, ok = pl.cols[name]
-	}
+	name, t, ok := pl.lookup(f)
 	if !ok {
 		return "", 0, pl.errorf(f.Offset, "unknown column %q (the store has: %s)", f.Name, strings.Join(pl.names, ", "))
 	}
@@ -242,7 +247,13 @@ func (pl *planner) compileTop(e query.Expr) (*compiled, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &compiled{p: p, cols: pl.used, expr: e}, nil
+	c := &compiled{p: p, cols: pl.used, expr: e}
+	if pl.ti != nil {
+		c.index, c.why = pl.indexQuery(e)
+		slices.Sort(c.why)
+		c.why = slices.Compact(c.why)
+	}
+	return c, nil
 }
 
 func (pl *planner) compile(e query.Expr) (pred, error) {
@@ -365,10 +376,7 @@ func (pl *planner) textLeaf(f *query.Field, mk func(name string) func(*evalCtx, 
 		return &leafPred{col: name, match: mk(name)}, nil
 	}
 	var p pred
-	for _, name := range []string{"text", "url"} {
-		if _, ok := pl.cols[name]; !ok {
-			continue
-		}
+	for _, name := range pl.textCols(f) {
 		pl.resolve(&query.Field{Offset: f.Offset, Name: name})
 		leaf := &leafPred{col: name, match: mk(name)}
 		if p == nil {
@@ -402,9 +410,12 @@ func (pl *planner) checkLit(name string, t table.Type, l *query.Literal) error {
 }
 
 // String describes the plan, one step a line.
-func (p *Plan) String() string { return p.describe("") }
+func (p *Plan) String() string { return p.describe("", "") }
 
-func (p *Plan) describe(method string) string {
+// describe is the plan after a run whose search was answered by method and
+// whose where clause was evaluated as how says (see Plan.candidates); both
+// are empty before a run.
+func (p *Plan) describe(method, how string) string {
 	var b strings.Builder
 	step := 0
 	line := func(format string, args ...any) {
@@ -413,7 +424,20 @@ func (p *Plan) describe(method string) string {
 	}
 	fmt.Fprintf(&b, "query: %s\n", p.q)
 	scan := func(c *compiled, what string) {
-		line("scan %d rows, columns [%s]: where %s%s", p.numRows, strings.Join(c.cols, ", "), c.expr, what)
+		cols := strings.Join(c.cols, ", ")
+		switch {
+		case strings.HasPrefix(how, "text index:"):
+			line("%s; fetch them, columns [%s]: where %s%s", how, cols, c.expr, what)
+		case how != "":
+			line("scan %d rows, columns [%s]: where %s%s (%s)", p.numRows, cols, c.expr, what, how)
+		case c.index != nil:
+			line("text index: candidates of the rows whose folded text holds the needles' trigrams (a scan when they are more than 1/%d of the %d rows); fetch them, columns [%s]: where %s%s",
+				maxCandidateShare, p.numRows, cols, c.expr, what)
+		case len(c.why) > 0:
+			line("scan %d rows, columns [%s]: where %s%s (scan: %s)", p.numRows, cols, c.expr, what, strings.Join(c.why, "; "))
+		default:
+			line("scan %d rows, columns [%s]: where %s%s", p.numRows, cols, c.expr, what)
+		}
 	}
 	switch src := p.q.Source.(type) {
 	case *query.AllSource:
@@ -425,7 +449,11 @@ func (p *Plan) describe(method string) string {
 			line("sample: %d rows drawn uniformly without replacement %s; Algorithm S", sp.N, of)
 		}
 		if p.where != nil && p.q.Sample != nil {
-			line("fetch the sampled rows' columns [%s]: where %s", strings.Join(p.where.cols, ", "), p.where.expr)
+			of := ""
+			if how != "" {
+				of = " (" + how + ")"
+			}
+			line("fetch the sampled rows' columns [%s]%s: where %s", strings.Join(p.where.cols, ", "), of, p.where.expr)
 		} else if p.where != nil {
 			if p.onePass {
 				scan(p.where, "; statistics in the same pass")
@@ -536,9 +564,8 @@ func (p *Plan) Run(ctx context.Context, s Store) (*Result, error) {
 
 // searched is a search step done ahead of run, by RunBatch.
 type searched struct {
-	sr          SearchResult
-	rowsScanned int
-	cached      bool // the allow-list came from Options.AllowCache
+	sr  SearchResult
+	sel *selected // where's answer; nil without where
 }
 
 // searchStats fills the kind and parameters of a knn or within source.
@@ -555,63 +582,59 @@ func (p *Plan) searchStats(st *SearchStats) *query.TargetNode {
 }
 
 // searchRequest resolves the target and evaluates where into the
-// allow-list: the request of a knn or within source, the rows scanned, and
-// whether the allow-list came from Options.AllowCache.
-func (p *Plan) searchRequest(ctx context.Context, s Store, st *SearchStats) (SearchRequest, int, bool, error) {
+// allow-list: the request of a knn or within source, and where's answer
+// (nil without where).
+func (p *Plan) searchRequest(ctx context.Context, s Store, st *SearchStats) (SearchRequest, *selected, error) {
 	tn := p.searchStats(st)
 	vec, err := s.Vector(ctx, tn.Target)
 	if err != nil {
-		return SearchRequest{}, 0, false, &query.Error{Query: p.q.Text, Off: tn.Offset, Msg: fmt.Sprintf("target %s: %v", tn, err), Err: err}
+		return SearchRequest{}, nil, &query.Error{Query: p.q.Text, Off: tn.Offset, Msg: fmt.Sprintf("target %s: %v", tn, err), Err: err}
 	}
-	var allow *vector.Bitset
-	cached := false
-	if p.where != nil {
-		if allow, cached, err = p.allowList(ctx, s); err != nil {
-			return SearchRequest{}, 0, false, err
-		}
-	}
-	req, n, err := p.request(ctx, s, vec, allow)
-	return req, n, cached, err
+	return p.request(ctx, s, vec, nil)
 }
 
-// request builds the search request for the target vector vec; allow, when
-// not nil, is the where clause's answer computed already.
-func (p *Plan) request(ctx context.Context, s Store, vec []float32, allow *vector.Bitset) (SearchRequest, int, error) {
+// request builds the search request for the target vector vec; sel, when
+// not nil, is the where clause's answer computed already. It returns
+// where's answer (nil without where).
+func (p *Plan) request(ctx context.Context, s Store, vec []float32, sel *selected) (SearchRequest, *selected, error) {
 	var st SearchStats
 	tn := p.searchStats(&st)
 	req := SearchRequest{Exact: p.opts.Exact, K: st.K, MinScore: float32(st.Threshold),
 		Vec: vec, Image: tn.Target.ImageEmbedding(), Space: searchSpace(p.q.Source)}
 	if p.where == nil {
-		return req, 0, nil
+		return req, nil, nil
 	}
-	if allow == nil {
+	if sel == nil {
 		var err error
-		if allow, _, err = p.allowList(ctx, s); err != nil {
-			return req, 0, err
+		if sel, err = p.selectCached(ctx, s); err != nil {
+			return req, nil, err
 		}
 	}
-	req.Allow = allow
-	return req, s.NumRows(), nil
+	req.Allow = sel.rows
+	return req, sel, nil
 }
 
-// allowList evaluates where over every row into a search's allow-list, or
-// takes it from Options.AllowCache (cached reports which). Either way the
-// answer counts every row as scanned, so that a result does not depend on
-// the cache: only its method says where the list came from.
-func (p *Plan) allowList(ctx context.Context, s Store) (allow *vector.Bitset, cached bool, err error) {
+// selectCached answers a search's where (selectWhere), or takes the
+// answer from Options.AllowCache. A cached answer keeps the rows counted
+// when it was computed, so that a result does not depend on the cache:
+// only its method says where the allow-list came from (selected.cached).
+func (p *Plan) selectCached(ctx context.Context, s Store) (*selected, error) {
 	key, keep := p.allowKey(s)
 	if keep {
-		if b := p.opts.AllowCache.get(key); b != nil {
-			return b, true, nil
+		if sel := p.opts.AllowCache.get(key); sel != nil {
+			c := *sel
+			c.cached = true
+			return &c, nil
 		}
 	}
-	if allow, _, err = scanSelect(ctx, s, s.NumRows(), p.where.cols, p.where.p, nil); err != nil {
-		return nil, false, err
+	sel, err := p.selectWhere(ctx, s)
+	if err != nil {
+		return nil, err
 	}
 	if keep {
-		p.opts.AllowCache.put(key, allow)
+		p.opts.AllowCache.put(key, sel)
 	}
-	return allow, false, nil
+	return sel, nil
 }
 
 // cachedNote is added to a search's method when its allow-list came from
@@ -662,16 +685,29 @@ func (p *Plan) run(ctx context.Context, s Store, pre *searched) (*Result, error)
 	if p.where != nil {
 		where, whereCols = p.where.p, p.where.cols
 	}
-	method := ""
+	method, how := "", ""
 	switch p.q.Source.(type) {
 	case *query.AllSource:
+		// The text index's candidates, when it narrows where: where is
+		// evaluated on them only (of the sample's rows, with a sample).
+		cand, h, err := p.candidates(ctx, s, sample)
+		if err != nil {
+			return nil, err
+		}
+		how = h
 		if p.onePass {
 			cols := union(whereCols, p.statCols())
-			sel, st, err := scanSelect(ctx, s, n, cols, where, p.stats)
+			var sel *vector.Bitset
+			var st stats
+			if cand != nil {
+				sel, st, res.RowsScanned, err = fetchSelect(ctx, s, cand, cols, where, p.stats)
+			} else {
+				sel, st, err = scanSelect(ctx, s, n, cols, where, p.stats)
+				res.RowsScanned = n
+			}
 			if err != nil {
 				return nil, err
 			}
-			res.RowsScanned = n
 			st.write(res)
 			res.Selection = sel
 			if p.opts.Rows > 0 {
@@ -690,14 +726,16 @@ func (p *Plan) run(ctx context.Context, s Store, pre *searched) (*Result, error)
 		if where != nil || sample != nil {
 			sel := sample
 			switch {
+			case where != nil && cand != nil:
+				if sel, _, res.RowsScanned, err = fetchSelect(ctx, s, cand, whereCols, where, nil); err != nil {
+					return nil, err
+				}
 			case where != nil && sample != nil:
 				// where is evaluated on the sample's rows only.
-				var err error
-				if sel, res.RowsScanned, err = p.filter(ctx, s, sample, p.where); err != nil {
+				if sel, _, res.RowsScanned, err = fetchSelect(ctx, s, sample, whereCols, where, nil); err != nil {
 					return nil, err
 				}
 			case where != nil:
-				var err error
 				if sel, _, err = scanSelect(ctx, s, n, whereCols, where, nil); err != nil {
 					return nil, err
 				}
@@ -729,16 +767,19 @@ func (p *Plan) run(ctx context.Context, s Store, pre *searched) (*Result, error)
 		st := &SearchStats{}
 		cached := false // the allow-list came from Options.AllowCache
 		if pre != nil {
-			sr, res.RowsScanned, cached = pre.sr, pre.rowsScanned, pre.cached
+			sr = pre.sr
+			if pre.sel != nil {
+				res.RowsScanned, how, cached = pre.sel.n, pre.sel.how, pre.sel.cached
+			}
 			p.searchStats(st)
 		} else if tn := p.searchStats(st); tn.Target.Kind.Seeds() {
 			var allow *vector.Bitset
 			if p.where != nil {
-				var err error
-				if allow, cached, err = p.allowList(ctx, s); err != nil {
+				sel, err := p.selectCached(ctx, s)
+				if err != nil {
 					return nil, err
 				}
-				res.RowsScanned = n
+				allow, res.RowsScanned, how, cached = sel.rows, sel.n, sel.how, sel.cached
 			}
 			sd, err := p.seedSearch(ctx, s, tn, allow, st.Kind)
 			if err != nil {
@@ -746,11 +787,13 @@ func (p *Plan) run(ctx context.Context, s Store, pre *searched) (*Result, error)
 			}
 			sr, seeds, st.Seeds = sd.sr, sd.seeds, sd.n
 		} else {
-			req, scanned, c, err := p.searchRequest(ctx, s, st)
+			req, sel, err := p.searchRequest(ctx, s, st)
 			if err != nil {
 				return nil, err
 			}
-			res.RowsScanned, cached = scanned, c
+			if sel != nil {
+				res.RowsScanned, how, cached = sel.n, sel.how, sel.cached
+			}
 			if sr, err = p.search(ctx, s, req, st.Kind); err != nil {
 				return nil, err
 			}
@@ -798,7 +841,7 @@ func (p *Plan) run(ctx context.Context, s Store, pre *searched) (*Result, error)
 		}
 		res.Search = st
 	}
-	res.Plan = p.describe(method)
+	res.Plan = p.describe(method, how)
 	return res, nil
 }
 
@@ -1099,10 +1142,15 @@ func (p *Plan) fileRates(drawn []int) *FileRates {
 	return fr
 }
 
-// filter returns the rows of in that satisfy c, fetched in chunks, and the
-// number of rows evaluated.
-func (p *Plan) filter(ctx context.Context, s Store, in *vector.Bitset, c *compiled) (*vector.Bitset, int, error) {
+// fetchSelect evaluates where on the rows of in, fetched in chunks with
+// the columns cols, and returns the rows where it holds, when sts is
+// non-nil those statistics of them, and the number of rows evaluated.
+func fetchSelect(ctx context.Context, s Store, in *vector.Bitset, cols []string, where pred, sts []statistic) (*vector.Bitset, stats, int, error) {
 	out := vector.NewBitset(s.NumRows())
+	var st stats
+	if sts != nil {
+		st = newStats(sts)
+	}
 	ec := newEvalCtx()
 	var rows []uint32
 	n := 0
@@ -1113,15 +1161,18 @@ func (p *Plan) filter(ctx context.Context, s Store, in *vector.Bitset, c *compil
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		b, err := s.Fetch(ctx, rows, c.cols)
+		b, err := s.Fetch(ctx, rows, cols)
 		if err != nil {
 			return fmt.Errorf("query: fetching rows: %w", err)
 		}
 		ec.reset(b)
 		t := ec.push()
 		f := ec.push()
-		c.p.eval(ec, t, f)
+		where.eval(ec, t, f)
 		forEachBit(t, func(i int) { out.Set(rows[i]) })
+		if st != nil {
+			st.add(ec, t)
+		}
 		n += len(rows)
 		rows = rows[:0]
 		return nil
@@ -1137,5 +1188,5 @@ func (p *Plan) filter(ctx context.Context, s Store, in *vector.Bitset, c *compil
 	if err == nil {
 		err = flush()
 	}
-	return out, n, err
+	return out, st, n, err
 }

@@ -163,7 +163,7 @@ func (p *Plan) seedSearch(ctx context.Context, s Store, tn *query.TargetNode, al
 		if err != nil {
 			return nil, &query.Error{Query: p.q.Text, Off: tn.Offset, Msg: fmt.Sprintf("target %s: seed row %d: %v", tn, r, err), Err: err}
 		}
-		req, _, err := p.request(ctx, s, vec, allow)
+		req, _, err := p.request(ctx, s, vec, &selected{rows: allow})
 		if err != nil {
 			return nil, err
 		}

@@ -647,3 +647,54 @@ func TestServeRefusesOpenListenWithoutToken(t *testing.T) {
 		}
 	}
 }
+
+// TestCLITextIndex builds the trigram index through the CLI: a query's
+// answer stays the same, its plan names the index, and check passes.
+func TestCLITextIndex(t *testing.T) {
+	_, store := testStore(t)
+	const q = "all where text contains 'desi'"
+	selected := func() int {
+		t.Helper()
+		code, out, errs := runCmd(t, "query", "--store", store, "--format", "json", q)
+		var res struct {
+			Selected int    `json:"selected"`
+			Plan     string `json:"plan"`
+		}
+		if code != 0 || json.Unmarshal([]byte(out), &res) != nil {
+			t.Fatalf("query: exit %d: %s %s", code, out, errs)
+		}
+		return res.Selected
+	}
+	before := selected()
+	code, out, errs := runCmd(t, "index", "--store", store, "--text", "text,url")
+	if code != 0 || !strings.Contains(out, "text index of text: 3 of 3 segments, ") || !strings.Contains(out, "text index of url: 3 of 3 segments, ") {
+		t.Fatalf("index --text: exit %d: %s %s", code, out, errs)
+	}
+	if after := selected(); after != before || before == 0 {
+		t.Errorf("%s selects %d rows with the index, %d without", q, after, before)
+	}
+	code, out, _ = runCmd(t, "query", "--store", store, "--explain", q)
+	if code != 0 || !strings.Contains(out, "text index: candidates") {
+		t.Errorf("explain: exit %d: %s", code, out)
+	}
+	code, out, _ = runCmd(t, "query", "--store", store, "--explain", "all where text contains 'de'")
+	if code != 0 || !strings.Contains(out, "(scan: needle shorter than 3 bytes)") {
+		t.Errorf("explain: exit %d: %s", code, out)
+	}
+	code, out, errs = runCmd(t, "check", "--store", store)
+	if code != 0 {
+		t.Errorf("check: exit %d: %s %s", code, out, errs)
+	}
+	code, out, _ = runCmd(t, "info", "--store", store)
+	if code != 0 || !strings.Contains(out, "trigram index  column url: 3 of 3 segments, ") {
+		t.Errorf("info: exit %d: %s", code, out)
+	}
+	code, _, errs = runCmd(t, "index", "--store", store, "--text", "nope")
+	if code != 1 || !strings.Contains(errs, `no column "nope"`) {
+		t.Errorf("index --text nope: exit %d: %s", code, errs)
+	}
+	code, _, _ = runCmd(t, "index", "--store", store, "--text", "text", "--rebuild")
+	if code != 2 {
+		t.Errorf("index --text --rebuild: exit %d, want 2", code)
+	}
+}

@@ -19,6 +19,7 @@ var indexFlags struct {
 	rebuild bool
 	quiet   bool
 	space   string
+	text    []string
 }
 
 // indexParams are the HNSW build parameters shared by ingest and index.
@@ -34,15 +35,19 @@ func (p *indexParams) add(fs *pflag.FlagSet) {
 func init() {
 	register(&command{
 		name:    "index",
-		summary: "build or update the vector index (HNSW) over the store's image or text embeddings",
-		usage: "--store DIR [--space image|text] [--rebuild]\n\nIngest keeps the indexes up to date; use this after 'ingest --no-index', to rebuild a damaged\n" +
-			"index, or with --space text to index the text embeddings (searches 'in text' scan exactly without it).",
+		summary: "build or update the vector index (HNSW) over the store's image or text embeddings, or the trigram index of text columns",
+		usage: "--store DIR [--space image|text] [--rebuild]\n       --store DIR --text COL,...\n\nIngest keeps the indexes up to date; use this after 'ingest --no-index', to rebuild a damaged\n" +
+			"index, or with --space text to index the text embeddings (searches 'in text' scan exactly without it).\n" +
+			"--text builds the trigram index of the columns named (and of those indexed already) in every segment that\n" +
+			"lacks it, one committed file at a time, so an interrupted build resumes; contains, has word, matches and\n" +
+			"lexicon predicates then evaluate only the rows it leaves (answers are a scan's).",
 		flags: func(fs *pflag.FlagSet) {
 			f := &indexFlags
 			f.store.add(fs)
 			f.idx.add(fs)
 			fs.BoolVar(&f.rebuild, "rebuild", false, "discard the index and build it anew")
 			fs.StringVar(&f.space, "space", "image", "the embeddings to index: image or text")
+			fs.StringSliceVar(&f.text, "text", nil, "build the trigram index of these columns (e.g. text,url) instead of a vector index")
 			fs.BoolVarP(&f.quiet, "quiet", "q", false, "print nothing on success (no progress bar, no summary)")
 		},
 		run: func(e *env, fs *pflag.FlagSet) error {
@@ -67,6 +72,17 @@ func init() {
 			defer stop()
 			cb, finish := progress(e, f.quiet, "index")
 			start := time.Now()
+			if len(f.text) > 0 {
+				if fs.Changed("space") || f.rebuild || f.idx.m > 0 || f.idx.efc > 0 {
+					return usageErrorf("--text builds the trigram index: --space, --rebuild, --m and --ef-construction are for vector indexes")
+				}
+				err := d.BuildTextIndex(ctx, &db.TextIndexOptions{Columns: f.text, Progress: cb})
+				finish()
+				if err != nil || f.quiet {
+					return err
+				}
+				return printTextIndex(e, d, time.Since(start))
+			}
 			err = d.BuildIndex(ctx, &db.IndexOptions{M: f.idx.m, EfConstruction: f.idx.efc, Rebuild: f.rebuild, Progress: cb, Space: sp})
 			finish()
 			if err != nil {
@@ -96,4 +112,28 @@ func init() {
 			return nil
 		},
 	})
+}
+
+// printTextIndex summarises the store's trigram index.
+func printTextIndex(e *env, d *db.DB, took time.Duration) error {
+	m, err := d.Manifest()
+	if err != nil {
+		return err
+	}
+	files, done := map[string]int64{}, map[string]int{}
+	for _, s := range m.Segments {
+		for _, f := range s.Trigrams {
+			files[f.Column] += f.Size
+			done[f.Column]++
+		}
+	}
+	for _, c := range m.Trigrams.Columns {
+		per := 0.0
+		if m.Rows > 0 {
+			per = float64(files[c]) / float64(m.Rows)
+		}
+		fmt.Fprintf(e.stdout, "text index of %s: %d of %d segments, %d bytes (%.1f bytes/row)\n", c, done[c], len(m.Segments), files[c], per)
+	}
+	fmt.Fprintf(e.stdout, "%.1fs\n", took.Seconds())
+	return nil
 }

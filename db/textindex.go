@@ -1,0 +1,566 @@
+package db
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+
+	"github.com/RoaringBitmap/roaring/v2"
+	"github.com/cespare/xxhash/v2"
+
+	"github.com/laiondb/laiondb/engine"
+	"github.com/laiondb/laiondb/internal/atomicfile"
+	"github.com/laiondb/laiondb/table"
+	"github.com/laiondb/laiondb/vector"
+)
+
+// The text index: for each segment and each indexed column, a file
+// textidx/s<segment>.c<column id>.tri listing, for every trigram of the
+// column's folded text (engine.AppendFoldedText: Python's str() lowered by
+// str.lower(), in UTF-8), the segment's rows whose folded value holds it,
+// as a Roaring bitmap of row numbers within the segment. The engine uses
+// it to narrow contains, has word, matches and lexicon predicates to
+// candidate rows, and evaluates the predicates exactly on them
+// (engine.TextIndexer), so answers never depend on it.
+//
+// The index follows segments, not metadata databases: merging databases
+// (meta.go) moves no row between segments, so a segment's file stays
+// valid through merges and is never rewritten. The manifest lists the
+// indexed columns (Manifest.Trigrams) and each segment's files with their
+// size and xxhash64 (Segment.Trigrams); a segment without a file for an
+// indexed column (an ingest with NoIndex, an interrupted build) has all
+// its rows as candidates until BuildTextIndex indexes it. A file whose size
+// or digest differs from the manifest's is not used (a warning says so;
+// Check reports it).
+//
+// File format, little-endian:
+//
+//	magic    "LDBTRI1\n"
+//	rows     uint32   rows of the segment
+//	n        uint32   number of trigrams
+//	dir      n × { trigram uint32 (b0<<16 | b1<<8 | b2), end uint64 }
+//	         sorted by trigram; end is where its bitmap ends in data
+//	data     the bitmaps, in Roaring's portable serialization, in order
+
+// trigramMagic starts every text index file.
+const trigramMagic = "LDBTRI1\n"
+
+// trigramDir is the text index's subdirectory of the store.
+const trigramDir = "textidx"
+
+// TrigramInfo describes the text index in the manifest.
+type TrigramInfo struct {
+	// Columns are the indexed columns; ingests index them in new segments.
+	Columns []string `json:"columns"`
+}
+
+// TrigramFile is one segment's text index file of one column.
+type TrigramFile struct {
+	Column string `json:"column"`
+	// File is the path relative to the store (textidx/s00000003.c0002.tri).
+	File string `json:"file"`
+	Size int64  `json:"size"`
+	// Sum is the xxhash64 of the file's bytes.
+	Sum string `json:"sum"`
+}
+
+// trigramFile returns the segment's file for column col, or nil.
+func (s *Segment) trigramFile(col string) *TrigramFile {
+	for i := range s.Trigrams {
+		if s.Trigrams[i].Column == col {
+			return &s.Trigrams[i]
+		}
+	}
+	return nil
+}
+
+// trigramKey packs a trigram into the file's key.
+func trigramKey(g engine.Trigram) uint32 {
+	return uint32(g[0])<<16 | uint32(g[1])<<8 | uint32(g[2])
+}
+
+// TextIndexOptions are the parameters of BuildTextIndex.
+type TextIndexOptions struct {
+	// Columns are the columns to index, added to those indexed already;
+	// none means just those (to index the segments they lack).
+	Columns []string
+	// Progress, when set, is called with the rows indexed so far (each
+	// row once per column).
+	Progress func(done, total int64)
+}
+
+// BuildTextIndex indexes the trigrams of the given columns (and those
+// indexed already) in every segment that lacks their file. Each segment's
+// file is committed to the manifest as soon as it is written, so an
+// interrupted build resumes where it stopped. It stops when ctx is
+// cancelled.
+func (d *DB) BuildTextIndex(ctx context.Context, o *TextIndexOptions) error {
+	if d.opts.ReadOnly {
+		return ErrReadOnly
+	}
+	var opts TextIndexOptions
+	if o != nil {
+		opts = *o
+	}
+	d.ingestMu.Lock()
+	defer d.ingestMu.Unlock()
+	return d.buildTextIndex(ctx, opts)
+}
+
+// buildTextIndex is BuildTextIndex with ingestMu held.
+func (d *DB) buildTextIndex(ctx context.Context, o TextIndexOptions) error {
+	m, err := d.snapshot()
+	if err != nil {
+		return err
+	}
+	var cols []string
+	if m.Trigrams != nil {
+		cols = slices.Clone(m.Trigrams.Columns)
+	}
+	for _, c := range o.Columns {
+		name := strings.ToLower(c)
+		if m.column(name) == nil {
+			var have []string
+			for _, mc := range m.Columns {
+				have = append(have, mc.Name)
+			}
+			return fmt.Errorf("db: text index: no column %q (the store has: %s)", c, strings.Join(have, ", "))
+		}
+		if !slices.Contains(cols, name) {
+			cols = append(cols, name)
+		}
+	}
+	if len(cols) == 0 {
+		return nil
+	}
+	if m.Trigrams == nil || !slices.Equal(m.Trigrams.Columns, cols) {
+		next := m.clone()
+		next.Trigrams = &TrigramInfo{Columns: cols}
+		if err := d.commit(next); err != nil {
+			return fmt.Errorf("db: recording the text index: %w", err)
+		}
+		m = next
+	}
+	var total, done int64
+	for i := range m.Segments {
+		for _, c := range cols {
+			if m.Segments[i].trigramFile(c) == nil {
+				total += m.Segments[i].Rows
+			}
+		}
+	}
+	if err := os.MkdirAll(filepath.Join(d.dir, trigramDir), 0o755); err != nil {
+		return fmt.Errorf("db: text index: %w", err)
+	}
+	for i := range m.Segments {
+		for _, c := range cols {
+			s := &m.Segments[i]
+			if s.trigramFile(c) != nil {
+				continue
+			}
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			tf, err := d.writeTrigramFile(ctx, m, s, c)
+			if err != nil {
+				return fmt.Errorf("db: text index of %s, column %s: %w", s.Name, c, err)
+			}
+			next := m.clone()
+			ns := &next.Segments[i]
+			ns.Trigrams = append(slices.Clone(ns.Trigrams), *tf)
+			if err := d.commit(next); err != nil {
+				return fmt.Errorf("db: recording the text index of %s: %w", s.Name, err)
+			}
+			m = next
+			done += s.Rows
+			if o.Progress != nil {
+				o.Progress(done, total)
+			}
+		}
+	}
+	return nil
+}
+
+// commit writes the manifest next and makes it the store's.
+func (d *DB) commit(next *Manifest) error {
+	if err := writeManifest(d.dir, next); err != nil {
+		return err
+	}
+	d.mu.Lock()
+	d.man = next
+	d.mu.Unlock()
+	return nil
+}
+
+// writeTrigramFile builds segment s's index of column col and writes it.
+func (d *DB) writeTrigramFile(ctx context.Context, m *Manifest, s *Segment, col string) (*TrigramFile, error) {
+	post, err := d.segmentTrigrams(ctx, m, s, col)
+	if err != nil {
+		return nil, err
+	}
+	keys := make([]uint32, 0, len(post))
+	for k, bm := range post {
+		bm.RunOptimize()
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	mc := m.column(col)
+	tf := &TrigramFile{Column: col, File: fmt.Sprintf("%s/s%08d.c%04d.tri", trigramDir, s.ID, mc.ID)}
+	hdr := binary.LittleEndian.AppendUint32([]byte(trigramMagic), uint32(s.Rows))
+	hdr = binary.LittleEndian.AppendUint32(hdr, uint32(len(keys)))
+	dir := make([]byte, 12*len(keys))
+	var end uint64
+	for i, k := range keys {
+		end += post[k].GetSerializedSizeInBytes()
+		binary.LittleEndian.PutUint32(dir[i*12:], k)
+		binary.LittleEndian.PutUint64(dir[i*12+4:], end)
+	}
+	h := xxhash.New()
+	err = atomicfile.Write(filepath.Join(d.dir, filepath.FromSlash(tf.File)), func(w io.Writer) error {
+		bw := bufio.NewWriterSize(io.MultiWriter(w, h), 1<<20)
+		bw.Write(hdr)
+		bw.Write(dir)
+		for _, k := range keys {
+			if _, err := post[k].WriteTo(bw); err != nil {
+				return err
+			}
+		}
+		return bw.Flush()
+	})
+	if err != nil {
+		return nil, err
+	}
+	tf.Size = int64(len(hdr)+len(dir)) + int64(end)
+	tf.Sum = fmt.Sprintf("%016x", h.Sum64())
+	return tf, nil
+}
+
+// segmentTrigrams returns the postings of column col in segment s: for
+// each trigram key, the rows (within the segment) whose folded value holds
+// it. The segment's blocks are read in parallel; each block's postings
+// are added under a lock.
+func (d *DB) segmentTrigrams(ctx context.Context, m *Manifest, s *Segment, col string) (map[uint32]*roaring.Bitmap, error) {
+	v, err := d.view()
+	if err != nil {
+		return nil, err
+	}
+	one := *m
+	one.Segments = []Segment{*s}
+	v.m = &one
+	var mu sync.Mutex
+	post := map[uint32]*roaring.Bitmap{}
+	err = v.Scan(ctx, []string{col}, func(b *table.Batch) error {
+		c := b.Cols[col]
+		if c == nil {
+			return nil
+		}
+		// (key, row) pairs of the block, sorted: each key's rows in order.
+		var pairs []uint64
+		var buf []byte
+		var grams []engine.Trigram
+		lo := b.Start - uint32(s.Base)
+		for i := 0; i < b.Len; i++ {
+			buf = engine.AppendFoldedText(buf[:0], c, i)
+			grams = engine.AppendTrigrams(grams[:0], buf)
+			for _, g := range grams {
+				pairs = append(pairs, uint64(trigramKey(g))<<32|uint64(lo+uint32(i)))
+			}
+		}
+		slices.Sort(pairs)
+		pairs = slices.Compact(pairs)
+		mu.Lock()
+		defer mu.Unlock()
+		var rows []uint32
+		for j := 0; j < len(pairs); {
+			k := uint32(pairs[j] >> 32)
+			rows = rows[:0]
+			for ; j < len(pairs) && uint32(pairs[j]>>32) == k; j++ {
+				rows = append(rows, uint32(pairs[j]))
+			}
+			bm := post[k]
+			if bm == nil {
+				bm = roaring.New()
+				post[k] = bm
+			}
+			bm.AddMany(rows)
+		}
+		return nil
+	})
+	return post, err
+}
+
+// triFile is a text index file, memory-mapped and verified.
+type triFile struct {
+	data []byte // the mapping
+	rows uint32
+	keys []byte // the directory: n × 12 bytes
+	body []byte // the bitmaps
+}
+
+// openTrigramFile maps f and checks its size, digest and header against
+// the segment.
+func openTrigramFile(dir string, f *TrigramFile, s *Segment) (*triFile, error) {
+	path := filepath.Join(dir, filepath.FromSlash(f.File))
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer fh.Close()
+	st, err := fh.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if st.Size() != f.Size {
+		return nil, fmt.Errorf("%s: size %d, the manifest says %d", f.File, st.Size(), f.Size)
+	}
+	if f.Size < int64(len(trigramMagic))+8 {
+		return nil, fmt.Errorf("%s: too short for a header", f.File)
+	}
+	data, err := syscall.Mmap(int(fh.Fd()), 0, int(f.Size), syscall.PROT_READ, syscall.MAP_SHARED)
+	if err != nil {
+		return nil, fmt.Errorf("mapping %s: %w", f.File, err)
+	}
+	t, err := parseTrigramFile(data, f, s)
+	if err != nil {
+		syscall.Munmap(data)
+		return nil, err
+	}
+	return t, nil
+}
+
+// parseTrigramFile checks a file's bytes and header.
+func parseTrigramFile(data []byte, f *TrigramFile, s *Segment) (*triFile, error) {
+	if sum := fmt.Sprintf("%016x", xxhash.Sum64(data)); sum != f.Sum {
+		return nil, fmt.Errorf("%s: digest %s, the manifest says %s (the file was changed or damaged)", f.File, sum, f.Sum)
+	}
+	if !bytes.HasPrefix(data, []byte(trigramMagic)) {
+		return nil, fmt.Errorf("%s: not a text index file", f.File)
+	}
+	h := data[len(trigramMagic):]
+	t := &triFile{data: data, rows: binary.LittleEndian.Uint32(h), body: h[8:]}
+	n := int(binary.LittleEndian.Uint32(h[4:]))
+	if int64(t.rows) != s.Rows {
+		return nil, fmt.Errorf("%s: indexes %d rows, the segment has %d", f.File, t.rows, s.Rows)
+	}
+	if n*12 > len(t.body) {
+		return nil, fmt.Errorf("%s: directory of %d trigrams past the end", f.File, n)
+	}
+	t.keys, t.body = t.body[:n*12], t.body[n*12:]
+	if n > 0 && binary.LittleEndian.Uint64(t.keys[(n-1)*12+4:]) != uint64(len(t.body)) {
+		return nil, fmt.Errorf("%s: bitmaps end at %d, the file at %d", f.File, binary.LittleEndian.Uint64(t.keys[(n-1)*12+4:]), len(t.body))
+	}
+	return t, nil
+}
+
+// posting returns the rows holding trigram key, nil when none does.
+func (t *triFile) posting(key uint32) (*roaring.Bitmap, error) {
+	n := len(t.keys) / 12
+	i := sort.Search(n, func(i int) bool { return binary.LittleEndian.Uint32(t.keys[i*12:]) >= key })
+	if i == n || binary.LittleEndian.Uint32(t.keys[i*12:]) != key {
+		return nil, nil
+	}
+	lo := uint64(0)
+	if i > 0 {
+		lo = binary.LittleEndian.Uint64(t.keys[(i-1)*12+4:])
+	}
+	hi := binary.LittleEndian.Uint64(t.keys[i*12+4:])
+	if lo > hi || hi > uint64(len(t.body)) {
+		return nil, fmt.Errorf("bitmap %06x at %d-%d is out of bounds", key, lo, hi)
+	}
+	bm := roaring.New()
+	if _, err := bm.FromBuffer(t.body[lo:hi]); err != nil {
+		return nil, fmt.Errorf("bitmap %06x: %w", key, err)
+	}
+	return bm, nil
+}
+
+// check decodes every bitmap and checks that its rows are in the segment.
+func (t *triFile) check() error {
+	n := len(t.keys) / 12
+	prev := int64(-1)
+	for i := 0; i < n; i++ {
+		k := binary.LittleEndian.Uint32(t.keys[i*12:])
+		if int64(k) <= prev {
+			return fmt.Errorf("trigram %06x after %06x: the directory is not sorted", k, prev)
+		}
+		prev = int64(k)
+		bm, err := t.posting(k)
+		if err != nil {
+			return err
+		}
+		if bm.IsEmpty() || bm.Maximum() >= t.rows {
+			return fmt.Errorf("bitmap %06x: rows outside the segment's %d, or none", k, t.rows)
+		}
+	}
+	return nil
+}
+
+// trigramFiles are the open text index files of a DB, by file name.
+type trigramFiles struct {
+	mu    sync.Mutex
+	files map[string]*triFile
+	bad   map[string]error // files that failed to open, warned about once
+}
+
+// trigramFile returns the open file f of segment s, opening it on first use; nil
+// with the reason when it cannot be used.
+func (d *DB) trigramFile(f *TrigramFile, s *Segment) (*triFile, error) {
+	d.tri.mu.Lock()
+	defer d.tri.mu.Unlock()
+	if t := d.tri.files[f.File]; t != nil {
+		return t, nil
+	}
+	if err := d.tri.bad[f.File]; err != nil {
+		return nil, err
+	}
+	t, err := openTrigramFile(d.dir, f, s)
+	if err != nil {
+		if d.tri.bad == nil {
+			d.tri.bad = map[string]error{}
+		}
+		d.tri.bad[f.File] = err
+		d.opts.Warn(fmt.Sprintf("the text index file %s cannot be used (%v); text predicates scan segment %s until it is rebuilt with 'laiondb index --text'", f.File, err, s.Name))
+		return nil, err
+	}
+	if d.tri.files == nil {
+		d.tri.files = map[string]*triFile{}
+	}
+	d.tri.files[f.File] = t
+	return t, nil
+}
+
+// close unmaps every open file.
+func (tf *trigramFiles) close() error {
+	tf.mu.Lock()
+	defer tf.mu.Unlock()
+	var errs []error
+	for _, t := range tf.files {
+		errs = append(errs, syscall.Munmap(t.data))
+	}
+	tf.files = nil
+	return errors.Join(errs...)
+}
+
+// TextIndexed reports whether column col has a text index.
+func (v *view) TextIndexed(col string) bool {
+	return v.m.Trigrams != nil && slices.Contains(v.m.Trigrams.Columns, col)
+}
+
+// TextCandidates returns the rows whose folded value of col may hold every
+// trigram of grams: in each segment with a usable file, the intersection
+// of the trigrams' rows; every row of a segment without one.
+func (v *view) TextCandidates(ctx context.Context, col string, grams []engine.Trigram) (*vector.Bitset, bool, error) {
+	if !v.TextIndexed(col) {
+		return nil, false, nil
+	}
+	keys := make([]uint32, len(grams))
+	for i, g := range grams {
+		keys[i] = trigramKey(g)
+	}
+	slices.Sort(keys)
+	keys = slices.Compact(keys)
+	out := vector.NewBitset(int(v.m.Rows))
+	for i := range v.m.Segments {
+		if err := ctx.Err(); err != nil {
+			return nil, false, err
+		}
+		s := &v.m.Segments[i]
+		var t *triFile
+		if f := s.trigramFile(col); f != nil {
+			t, _ = v.d.trigramFile(f, s) // unusable: warned about, and scanned
+		}
+		if t == nil {
+			for r := s.Base; r < s.Base+s.Rows; r++ {
+				out.Set(uint32(r))
+			}
+			continue
+		}
+		var acc *roaring.Bitmap
+		for _, k := range keys {
+			bm, err := t.posting(k)
+			if err != nil {
+				return nil, false, fmt.Errorf("db: text index of %s, column %s: %w", s.Name, col, err)
+			}
+			if bm == nil {
+				acc = nil
+				break
+			}
+			if acc == nil {
+				acc = bm.Clone()
+			} else {
+				acc.And(bm)
+			}
+			if acc.IsEmpty() {
+				break
+			}
+		}
+		if acc == nil {
+			continue
+		}
+		base := uint32(s.Base)
+		acc.Iterate(func(x uint32) bool {
+			out.Set(base + x)
+			return true
+		})
+	}
+	return out, true, nil
+}
+
+// removeUnlistedTrigrams deletes the text index files no segment of m
+// lists: those of interrupted builds.
+func (d *DB) removeUnlistedTrigrams(m *Manifest) error {
+	used := map[string]bool{}
+	for i := range m.Segments {
+		for _, f := range m.Segments[i].Trigrams {
+			used[f.File] = true
+		}
+	}
+	ents, err := os.ReadDir(filepath.Join(d.dir, trigramDir))
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil
+		}
+		return fmt.Errorf("db: %w", err)
+	}
+	for _, e := range ents {
+		if name := trigramDir + "/" + e.Name(); !used[name] {
+			if err := os.Remove(filepath.Join(d.dir, trigramDir, e.Name())); err != nil {
+				return fmt.Errorf("db: removing %s, left by an interrupted text index build: %w", name, err)
+			}
+		}
+	}
+	return nil
+}
+
+// checkTrigrams verifies each text index file: its size and digest against
+// the manifest, its header against the segment, and every bitmap.
+func (d *DB) checkTrigrams(ctx context.Context, v *view, add func(string, string, ...any)) {
+	for i := range v.m.Segments {
+		s := &v.m.Segments[i]
+		for j := range s.Trigrams {
+			if ctx.Err() != nil {
+				return
+			}
+			f := &s.Trigrams[j]
+			t, err := openTrigramFile(d.dir, f, s)
+			if err == nil {
+				err = t.check()
+				syscall.Munmap(t.data)
+			}
+			if err != nil {
+				add(f.File, "text index of %s, column %s: %v", s.Name, f.Column, err)
+			}
+		}
+	}
+}

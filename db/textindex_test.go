@@ -1,0 +1,330 @@
+package db
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/laiondb/laiondb/engine"
+	"github.com/laiondb/laiondb/engine/enginetest"
+	"github.com/laiondb/laiondb/internal/oracle"
+	"github.com/laiondb/laiondb/query"
+)
+
+// triColumns are the columns the tests index: two string columns and a
+// float one, whose text is Python's str() of the value.
+var triColumns = []string{"text", "url", "similarity"}
+
+// triStore ingests the oracle's generated parts (captions and URLs with
+// 'İ', sigma, the Kelvin sign, long s, spaces at the ends...) into a
+// store in dir and returns it with the values needles are cut from.
+func triStore(t testing.TB, dir string, parts ...int) (*DB, *oracle.Dataset, []string) {
+	t.Helper()
+	ds, err := oracle.Generate(filepath.Join(dir, "input"), oracle.Config{Seed: 11, PartRows: parts, Dim: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := openTest(t, filepath.Join(dir, "store"))
+	var srcs []Source
+	for _, p := range ds.Parts {
+		srcs = append(srcs, Source{Metadata: p.Parquet, ImageEmb: p.Npy})
+	}
+	if _, err := d.Ingest(context.Background(), srcs, nil); err != nil {
+		t.Fatal(err)
+	}
+	var vals []string
+	for _, r := range ds.Rows {
+		for _, s := range []*string{r.Text, r.URL} {
+			if s != nil {
+				vals = append(vals, *s)
+			}
+		}
+		if r.Similarity != nil {
+			vals = append(vals, fmt.Sprint(*r.Similarity))
+		}
+	}
+	return d, ds, vals
+}
+
+// scanOnly hides a store's text index from the engine.
+type scanOnly struct{ engine.Store }
+
+// compareIndexed runs n random text queries on d through its text index
+// and by a scan, and fails on the first answer that differs; it returns
+// how many used the index.
+func compareIndexed(t *testing.T, d *DB, vals []string, n int, seed uint64) int {
+	t.Helper()
+	v, err := d.view()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(seed, 1))
+	used := 0
+	for i := range n {
+		where, lx := enginetest.TextQuery(rng, triColumns, vals)
+		qs := []string{"all", "all", "knn(row(3), 10)", "all sample 300 seed 1"}[i%4] + " where " + where
+		q, err := query.Parse(qs)
+		if err != nil {
+			t.Fatalf("%s: %v", qs, err)
+		}
+		opts := &engine.Options{Rows: 3}
+		if lx != nil {
+			opts.Lexicons = map[string][]string{"lx": lx}
+		}
+		plan, err := enginetest.SameAnswer(context.Background(), v, scanOnly{v}, q, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(plan, "text index:") {
+			used++
+		}
+	}
+	return used
+}
+
+// TestTrigramIndex builds the text index of a generated store and compares
+// random text queries through it with scans; an ingest afterwards indexes
+// its segment too, and check passes.
+func TestTrigramIndex(t *testing.T) {
+	d, _, vals := triStore(t, t.TempDir(), 900, 700, 800)
+	var calls []int64
+	err := d.BuildTextIndex(context.Background(), &TextIndexOptions{Columns: triColumns, Progress: func(done, total int64) {
+		calls = append(calls, done, total)
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []int64{900, 7200, 1800, 7200}; !slices.Equal(calls[:4], want) || calls[len(calls)-2] != 7200 {
+		t.Errorf("progress %v, want it to start with %v and reach 7200", calls, want)
+	}
+	m, _ := d.Manifest()
+	for _, s := range m.Segments {
+		if len(s.Trigrams) != len(triColumns) {
+			t.Fatalf("segment %s has %d text index files, want %d", s.Name, len(s.Trigrams), len(triColumns))
+		}
+	}
+	const n = 600
+	used := compareIndexed(t, d, vals, n, 1)
+	if used < n/5 {
+		t.Errorf("only %d of %d queries used the index", used, n)
+	}
+	rep, err := d.Check(context.Background())
+	if err != nil || !rep.OK() {
+		t.Fatalf("check: %v %v", rep.Problems, err)
+	}
+
+	// A new segment is indexed by its ingest.
+	ds, err := oracle.Generate(filepath.Join(t.TempDir(), "more"), oracle.Config{Seed: 12, PartRows: []int{500}, Dim: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Ingest(context.Background(), []Source{{Name: "more", Metadata: ds.Parts[0].Parquet, ImageEmb: ds.Parts[0].Npy}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	m, _ = d.Manifest()
+	if last := m.Segments[len(m.Segments)-1]; len(last.Trigrams) != len(triColumns) {
+		t.Fatalf("the ingested segment has %d text index files, want %d", len(last.Trigrams), len(triColumns))
+	}
+	compareIndexed(t, d, vals, 100, 2)
+}
+
+// TestTextIndexDamage damages an index file: check reports it, the store
+// warns and scans that segment, and answers stay those of a scan.
+func TestTextIndexDamage(t *testing.T) {
+	dir := t.TempDir()
+	d, _, vals := triStore(t, dir, 600, 500)
+	if err := d.BuildTextIndex(context.Background(), &TextIndexOptions{Columns: []string{"text"}}); err != nil {
+		t.Fatal(err)
+	}
+	m, _ := d.Manifest()
+	f := m.Segments[1].Trigrams[0]
+	d.Close()
+	path := filepath.Join(dir, "store", filepath.FromSlash(f.File))
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[len(b)/2] ^= 0x40
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var warned []string
+	d, err = Open(filepath.Join(dir, "store"), &Options{Warn: func(s string) { warned = append(warned, s) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	rep, err := d.Check(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Problems) != 1 || rep.Problems[0].Where != f.File || !strings.Contains(rep.Problems[0].What, "digest") {
+		t.Fatalf("check found %v, want the digest of %s", rep.Problems, f.File)
+	}
+	compareIndexed(t, d, vals, 200, 3)
+	if len(warned) != 1 || !strings.Contains(warned[0], f.File) {
+		t.Errorf("warnings %q, want one about %s", warned, f.File)
+	}
+}
+
+// TestTextIndexResume cancels a build after its first file: the files
+// committed stay, the next build writes only the others.
+func TestTextIndexResume(t *testing.T) {
+	d, _, vals := triStore(t, t.TempDir(), 400, 300, 500)
+	ctx, cancel := context.WithCancel(context.Background())
+	err := d.BuildTextIndex(ctx, &TextIndexOptions{Columns: []string{"text", "url"}, Progress: func(done, total int64) { cancel() }})
+	if err == nil {
+		t.Fatal("a cancelled build returned no error")
+	}
+	m, _ := d.Manifest()
+	files := 0
+	for _, s := range m.Segments {
+		files += len(s.Trigrams)
+	}
+	if files != 1 || !slices.Equal(m.Trigrams.Columns, []string{"text", "url"}) {
+		t.Fatalf("after the cancel: %d files and columns %v, want 1 and [text url]", files, m.Trigrams.Columns)
+	}
+	first := m.Segments[0].Trigrams[0]
+	compareIndexed(t, d, vals, 100, 4) // a partial index answers too
+	var total int64
+	if err := d.BuildTextIndex(context.Background(), &TextIndexOptions{Progress: func(done, t int64) { total = t }}); err != nil {
+		t.Fatal(err)
+	}
+	if want := int64(2*1200 - 400); total != want {
+		t.Errorf("the resumed build indexed %d rows, want %d", total, want)
+	}
+	m, _ = d.Manifest()
+	if m.Segments[0].Trigrams[0] != first {
+		t.Errorf("the resumed build rewrote %s", first.File)
+	}
+}
+
+// TestKillDuringTextIndex kills a child process building the text index at
+// random moments: the store must open, check clean and answer as a scan,
+// and a build afterwards completes it.
+func TestKillDuringTextIndex(t *testing.T) {
+	if os.Getenv("LAIONDB_KILL_CHILD") != "" {
+		t.Skip("child")
+	}
+	kills := 4
+	if testing.Short() {
+		kills = 2
+	}
+	dir := t.TempDir()
+	d, _, vals := triStore(t, dir, 3000, 3000, 3000, 3000)
+	d.Close()
+	store := filepath.Join(dir, "store")
+	r := rand.New(rand.NewPCG(3, 3))
+	for k := range kills {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestTextIndexChild$")
+		cmd.Env = append(os.Environ(), "LAIONDB_KILL_CHILD=1", "LAIONDB_KILL_STORE="+store)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		wait := time.Duration(20+r.IntN(400)) * time.Millisecond
+		time.Sleep(wait)
+		cmd.Process.Signal(syscall.SIGKILL)
+		cmd.Wait()
+		d, err := Open(store, nil)
+		if err != nil {
+			t.Fatalf("kill %d: reopen: %v", k, err)
+		}
+		rep, err := d.Check(context.Background())
+		if err != nil || !rep.OK() {
+			t.Fatalf("kill %d: check: %v %v", k, rep.Problems, err)
+		}
+		m, _ := d.Manifest()
+		files := 0
+		for _, s := range m.Segments {
+			files += len(s.Trigrams)
+		}
+		ents, _ := os.ReadDir(filepath.Join(store, trigramDir))
+		if len(ents) != files {
+			t.Fatalf("kill %d: %d files in %s, the manifest lists %d: debris was left", k, len(ents), trigramDir, files)
+		}
+		t.Logf("kill %d after %v: %d of %d files committed", k, wait, files, 2*len(m.Segments))
+		compareIndexed(t, d, vals, 30, uint64(k))
+		d.Close()
+	}
+	d = openTest(t, store)
+	if err := d.BuildTextIndex(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	m, _ := d.Manifest()
+	for _, s := range m.Segments {
+		if len(s.Trigrams) != 2 {
+			t.Fatalf("segment %s has %d files after the build, want 2", s.Name, len(s.Trigrams))
+		}
+	}
+	compareIndexed(t, d, vals, 100, 9)
+}
+
+// TestTextIndexChild is the child of TestKillDuringTextIndex.
+func TestTextIndexChild(t *testing.T) {
+	store := os.Getenv("LAIONDB_KILL_STORE")
+	if os.Getenv("LAIONDB_KILL_CHILD") == "" || store == "" {
+		t.Skip("run by TestKillDuringTextIndex")
+	}
+	d, err := Open(store, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.BuildTextIndex(context.Background(), &TextIndexOptions{Columns: []string{"text", "url"}}); err != nil {
+		t.Fatal(err)
+	}
+	d.Close()
+}
+
+// TestTextIndexConcurrent runs text queries from several goroutines on a
+// freshly opened store, whose index files open on first use (run it with
+// -race).
+func TestTextIndexConcurrent(t *testing.T) {
+	dir := t.TempDir()
+	d, _, vals := triStore(t, dir, 500, 400, 300)
+	if err := d.BuildTextIndex(context.Background(), &TextIndexOptions{Columns: []string{"text", "url"}}); err != nil {
+		t.Fatal(err)
+	}
+	d.Close()
+	d = openTest(t, filepath.Join(dir, "store"))
+	errc := make(chan error, 8)
+	for g := range 8 {
+		go func() {
+			v, err := d.view()
+			if err != nil {
+				errc <- err
+				return
+			}
+			rng := rand.New(rand.NewPCG(uint64(g), 5))
+			for range 20 {
+				where, lx := enginetest.TextQuery(rng, []string{"text", "url"}, vals)
+				q, err := query.Parse("all where " + where)
+				if err != nil {
+					errc <- err
+					return
+				}
+				opts := &engine.Options{}
+				if lx != nil {
+					opts.Lexicons = map[string][]string{"lx": lx}
+				}
+				if _, err := enginetest.SameAnswer(context.Background(), v, scanOnly{v}, q, opts); err != nil {
+					errc <- err
+					return
+				}
+			}
+			errc <- nil
+		}()
+	}
+	for range 8 {
+		if err := <-errc; err != nil {
+			t.Error(err)
+		}
+	}
+}
