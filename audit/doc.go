@@ -27,4 +27,29 @@
 // between the filtered and unfiltered views can be told apart from the
 // index's error. Views a store cannot answer (filtered without an nsfw
 // column, text views without a text column) are left out.
+//
+// # Store-level operations
+//
+// The audits that followed the essay work on engine.Store snapshots:
+//
+//   - Diff compares two stores by a key: the rows one holds and the other
+//     lacks (removals such as Re-LAION-5B's).
+//   - Duplicates counts exact duplicates by a key (url, url and text, any
+//     columns): groups of rows sharing it, the rows a dedup drops (each
+//     group's rows after its first), the histogram of group sizes.
+//   - NearDuplicates counts near-duplicate embeddings: rows joined when
+//     their cosine is at least a threshold (clip-retrieval's 0.94 by
+//     default) as the store scores it from either row, grouped as
+//     connected components, each group represented by its lowest row. Its
+//     exact method scores every pair once (from the lower row, with the
+//     pairs just below the threshold rescored from the other) by exact
+//     range searches that share passes over the vectors; its index method
+//     keeps each row's K nearest rows at or above the threshold and
+//     measures its pair recall against exact range searches for a seeded
+//     sample of rows. The report says which method ran, whether the answer
+//     is exact, and what was scanned.
+//
+// Both duplicate counts take a selection of rows (laiondb dups --where
+// makes one from a predicate) and can return the drop list with the row
+// each dropped row's group keeps.
 package audit

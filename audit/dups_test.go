@@ -9,6 +9,7 @@ import (
 
 	"github.com/laiondb/laiondb/audit"
 	"github.com/laiondb/laiondb/engine/enginetest"
+	"github.com/laiondb/laiondb/vector"
 )
 
 // TestDuplicates plants groups of equal URLs (and null URLs) and checks the
@@ -64,5 +65,32 @@ func TestDuplicates(t *testing.T) {
 	}
 	if len(rep.Sizes) != len(sizes) || len(rep.Largest) != 10 || rep.Largest[0].Rows < rep.Largest[9].Rows {
 		t.Errorf("sizes %v, largest %v", rep.Sizes, rep.Largest)
+	}
+
+	// The even rows only: each dropped row keeps its key's first even row.
+	sel := vector.NewBitset(n)
+	for i := 0; i < n; i += 2 {
+		sel.Set(uint32(i))
+	}
+	rep, err = audit.Duplicates(context.Background(), s, &audit.DupsOptions{Selection: sel, KeepRows: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := map[string]uint32{}
+	drop = nil
+	var kept []uint32
+	for i := 0; i < n; i += 2 {
+		k := "v" + urls[i]
+		if null[i] {
+			k = "null"
+		}
+		if f, ok := first[k]; ok {
+			drop, kept = append(drop, uint32(i)), append(kept, f)
+		} else {
+			first[k] = uint32(i)
+		}
+	}
+	if rep.Rows != n/2 || rep.StoreRows != n || rep.Keys != len(first) || !slices.Equal(rep.Drop, drop) || !slices.Equal(rep.Kept, kept) {
+		t.Errorf("even rows: %d rows of %d, %d keys, %d dropped; want %d, %d, %d", rep.Rows, rep.StoreRows, rep.Keys, len(rep.Drop), n/2, len(first), len(drop))
 	}
 }

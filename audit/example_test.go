@@ -50,3 +50,28 @@ func ExampleRun() {
 	// contains       209 rows, 165 UNLIKELY
 	// word           209 rows, 165 UNLIKELY
 }
+
+func ExampleNearDuplicates() {
+	s := enginetest.New(6).SetVectors([][]float32{
+		{1, 0, 0},
+		{0, 1, 0},
+		{0.98, 0.199, 0}, // cosine 0.98 to row 0
+		{0, 0, 1},
+		{0.9, 0.436, 0}, // 0.97 to row 2, 0.90 to row 0: one group through row 2
+		{0, 0.05, 1},    // 0.999 to row 3
+	})
+	r, err := audit.NearDuplicates(context.Background(), s, &audit.NearOptions{KeepRows: true})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Printf("%s, exact %v: %d pairs at cosine >= %v, %d groups, %d duplicates\n", r.Method, r.Exact, r.Pairs, r.Threshold, r.Groups, r.Duplicates)
+	for i, row := range r.Drop {
+		fmt.Printf("drop row %d, keep row %d\n", row, r.Kept[i])
+	}
+	// Output:
+	// exact, exact true: 3 pairs at cosine >= 0.94, 2 groups, 3 duplicates
+	// drop row 2, keep row 0
+	// drop row 4, keep row 0
+	// drop row 5, keep row 3
+}

@@ -3,6 +3,7 @@ package db
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"hash/fnv"
 	"math/rand/v2"
 	"path/filepath"
@@ -12,6 +13,8 @@ import (
 
 	"github.com/laiondb/laiondb/demodata"
 	"github.com/laiondb/laiondb/engine"
+	"github.com/laiondb/laiondb/query"
+	"github.com/laiondb/laiondb/vector"
 )
 
 // fakeEmbedder maps each text to a fixed pseudo-random vector and counts
@@ -112,5 +115,62 @@ func TestQueryBatch(t *testing.T) {
 	}
 	if shared < 4 {
 		t.Errorf("%d searches shared a pass, want the 5 text-target knn searches over image embeddings in 2 groups", shared)
+	}
+}
+
+// TestWithinBatch: every answer of a batch of range searches equals
+// Within's for the request alone, and VectorRows lists the rows that have
+// an embedding in each space.
+func TestWithinBatch(t *testing.T) {
+	ctx := context.Background()
+	s, err := newSpaceFixture(t).d.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sp := range []query.Space{query.SpaceImage, query.SpaceText} {
+		rows := s.VectorRows(sp)
+		if rows.Count() != 800 || !rows.Contains(0) || !rows.Contains(799) || rows.Contains(800) || rows.Cap() != 1100 {
+			t.Errorf("%s: VectorRows holds %d rows of %d", sp, rows.Count(), rows.Cap())
+		}
+	}
+	odd := vector.NewBitset(1100)
+	for r := uint32(1); r < 1100; r += 2 {
+		odd.Set(r)
+	}
+	var reqs []engine.SearchRequest
+	for i, row := range []uint32{3, 3, 17, 500, 700, 701} {
+		sp := query.Space(i % 2)
+		q, err := s.Vector(ctx, query.Target{Kind: query.TargetRow, Row: row, Space: sp})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, allow := range []*vector.Bitset{nil, odd} {
+			for _, min := range []float32{0.5, 0.9} {
+				reqs = append(reqs, engine.SearchRequest{Vec: q, MinScore: min, Allow: allow, Space: sp})
+			}
+		}
+	}
+	got, err := s.(engine.WithinBatcher).WithinBatch(ctx, reqs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, req := range reqs {
+		want, err := s.Within(ctx, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		g := got[i]
+		if !strings.HasPrefix(g.Method, want.Method+"; one pass shared by") {
+			t.Errorf("request %d: method %q, want %q and a shared pass", i, g.Method, want.Method)
+		}
+		g.Method = want.Method
+		a, _ := json.Marshal(g)
+		b, _ := json.Marshal(want)
+		if string(a) != string(b) {
+			t.Errorf("request %d: batch answer\n%s\nwant\n%s", i, a, b)
+		}
+	}
+	if _, err := s.(engine.WithinBatcher).WithinBatch(ctx, []engine.SearchRequest{{Vec: make([]float32, 5)}}); !errors.Is(err, ErrDimension) {
+		t.Errorf("a short vector: %v", err)
 	}
 }

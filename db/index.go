@@ -556,8 +556,7 @@ func (v *view) SearchBatch(ctx context.Context, reqs []engine.SearchRequest) ([]
 		space query.Space
 		k     int
 	}
-	groups := map[key][]int{}
-	var order []key
+	var ps passes[key]
 	for i, req := range reqs {
 		if err := v.checkVec(req.Vec, req.Space); err != nil {
 			return nil, err
@@ -573,32 +572,54 @@ func (v *view) SearchBatch(ctx context.Context, reqs []engine.SearchRequest) ([]
 			}
 			continue
 		}
-		k := key{req.Allow, req.Space, req.K}
-		if groups[k] == nil {
-			order = append(order, k)
-		}
-		groups[k] = append(groups[k], i)
+		ps.add(key{req.Allow, req.Space, req.K}, i)
 	}
-	for _, k := range order {
-		idx := groups[k]
-		first := reqs[idx[0]]
-		c := v.choose(first)
-		qs := make([][]float32, len(idx))
-		for j, i := range idx {
-			qs[j] = reqs[i].Vec
-		}
-		hits, scanned, err := vector.ExactBatch(ctx, v.matrix(k.space), qs, k.k, c.allow)
+	for _, k := range ps.order {
+		idx := ps.idx[k]
+		c := v.choose(reqs[idx[0]])
+		hits, scanned, err := vector.ExactBatch(ctx, v.matrix(k.space), ps.vecs(k, reqs), k.k, c.allow)
 		if err != nil {
 			return nil, err
 		}
-		shared := ""
-		if len(idx) > 1 {
-			shared = fmt.Sprintf("; one pass shared by %d searches", len(idx))
-		}
 		for j, i := range idx {
 			out[i] = engine.SearchResult{Hits: toHits(hits[j]), Exact: true, Scanned: scanned,
-				Method: fmt.Sprintf("exact scan of %d %svectors%s%s", scanned, spaceWord(k.space), v.choose(reqs[i]).why, shared)}
+				Method: fmt.Sprintf("exact scan of %d %svectors%s%s", scanned, spaceWord(k.space), v.choose(reqs[i]).why, shared(len(idx)))}
 		}
 	}
 	return out, nil
+}
+
+// passes groups the requests of a batch that scan the same rows, by a key
+// saying what they scan, in the order each key first comes.
+type passes[K comparable] struct {
+	order []K
+	idx   map[K][]int
+}
+
+// add puts request i in the group of k.
+func (p *passes[K]) add(k K, i int) {
+	if p.idx == nil {
+		p.idx = map[K][]int{}
+	}
+	if p.idx[k] == nil {
+		p.order = append(p.order, k)
+	}
+	p.idx[k] = append(p.idx[k], i)
+}
+
+// vecs returns the query vectors of the group of k.
+func (p *passes[K]) vecs(k K, reqs []engine.SearchRequest) [][]float32 {
+	qs := make([][]float32, len(p.idx[k]))
+	for j, i := range p.idx[k] {
+		qs[j] = reqs[i].Vec
+	}
+	return qs
+}
+
+// shared is what a search's method says of a pass shared by n searches.
+func shared(n int) string {
+	if n < 2 {
+		return ""
+	}
+	return fmt.Sprintf("; one pass shared by %d searches", n)
 }

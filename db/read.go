@@ -481,13 +481,52 @@ func (v *view) Within(ctx context.Context, req engine.SearchRequest) (engine.Sea
 	if err := v.checkVec(req.Vec, req.Space); err != nil {
 		return engine.SearchResult{}, err
 	}
-	// Scan down to the band below the threshold, to count the rows whose
-	// float32 cosine is too close to it for its side to be certain.
-	lo := req.MinScore - engine.ScoreTolerance
-	hits, scanned, err := vector.ExactRange(ctx, v.matrix(req.Space), req.Vec, lo, v.allow(req.Allow, req.Space))
+	hits, scanned, err := vector.ExactRange(ctx, v.matrix(req.Space), req.Vec, bandFloor(req), v.allow(req.Allow, req.Space))
 	if err != nil {
 		return engine.SearchResult{}, err
 	}
+	return v.withinResult(req, hits, scanned), nil
+}
+
+// WithinBatch answers range searches as Within does, those over the same
+// rows (same allow-list, space and threshold) in one pass over the vectors
+// (vector.ExactRangeBatch: each answer identical to its own scan's).
+func (v *view) WithinBatch(ctx context.Context, reqs []engine.SearchRequest) ([]engine.SearchResult, error) {
+	type key struct {
+		allow *vector.Bitset
+		space query.Space
+		min   float32
+	}
+	var ps passes[key]
+	for i, req := range reqs {
+		if err := v.checkVec(req.Vec, req.Space); err != nil {
+			return nil, err
+		}
+		ps.add(key{req.Allow, req.Space, req.MinScore}, i)
+	}
+	out := make([]engine.SearchResult, len(reqs))
+	for _, k := range ps.order {
+		idx := ps.idx[k]
+		hits, scanned, err := vector.ExactRangeBatch(ctx, v.matrix(k.space), ps.vecs(k, reqs), bandFloor(reqs[idx[0]]), v.allow(k.allow, k.space))
+		if err != nil {
+			return nil, err
+		}
+		for j, i := range idx {
+			out[i] = v.withinResult(reqs[i], hits[j], scanned)
+			out[i].Method += shared(len(idx))
+		}
+	}
+	return out, nil
+}
+
+// bandFloor is the score a range search scans down to: the band below its
+// threshold, to count the rows whose float32 cosine is too close to it for
+// its side to be certain.
+func bandFloor(req engine.SearchRequest) float32 { return req.MinScore - engine.ScoreTolerance }
+
+// withinResult is the answer of a range search from the hits at or above
+// bandFloor(req), best first.
+func (v *view) withinResult(req engine.SearchRequest, hits []vector.Hit, scanned int) engine.SearchResult {
 	band := 0
 	keep := hits[:0]
 	for _, h := range hits {
@@ -499,7 +538,24 @@ func (v *view) Within(ctx context.Context, req engine.SearchRequest) (engine.Sea
 		}
 	}
 	return engine.SearchResult{Hits: v.selfFirst(toHits(keep), req.Vec, req.Space, -1, nil), Exact: true, Scanned: scanned, NearThreshold: band,
-		Method: fmt.Sprintf("exact scan of %d %svectors", scanned, spaceWord(req.Space))}, nil
+		Method: fmt.Sprintf("exact scan of %d %svectors", scanned, spaceWord(req.Space))}
+}
+
+// VectorRows returns the rows that have an embedding in space sp.
+func (v *view) VectorRows(sp query.Space) *vector.Bitset {
+	out := vector.NewBitset(int(v.m.Rows))
+	has := v.hasImg
+	if sp == query.SpaceText {
+		has = v.hasTxt
+	}
+	if v.matrix(sp).Dim == 0 {
+		return out
+	}
+	if has == nil {
+		has = vector.Ranges{{Lo: 0, Hi: uint32(v.m.Rows)}}
+	}
+	has.ForEach(func(r uint32) bool { out.Set(r); return true })
+	return out
 }
 
 // spaceWord names the text space in a search method ("text "), and

@@ -14,6 +14,13 @@ type BatchSearcher interface {
 	SearchBatch(ctx context.Context, reqs []SearchRequest) ([]SearchResult, error)
 }
 
+// WithinBatcher is a Store that answers several range searches at once,
+// for example with one exact scan for all the requests over the same rows.
+// Each answer must be the one Within gives for the request alone.
+type WithinBatcher interface {
+	WithinBatch(ctx context.Context, reqs []SearchRequest) ([]SearchResult, error)
+}
+
 // TargetEncoder is a Store that resolves several targets at once, for
 // example encoding all text targets in one call to the CLIP text encoder.
 // Each vector must be the one Vector gives for the target alone.

@@ -151,8 +151,8 @@ type ResultRow struct {
 // wilsonZ is the 97.5% quantile of the standard normal distribution.
 const wilsonZ = 1.959963984540054
 
-// newProportion returns k of n with its Wilson score interval.
-func newProportion(k, n int) Proportion {
+// NewProportion returns k of n with its Wilson score interval (95%).
+func NewProportion(k, n int) Proportion {
 	if n == 0 {
 		return Proportion{Count: k}
 	}

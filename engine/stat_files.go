@@ -67,8 +67,8 @@ func (fc *fileCounts) Write(res *Result) {
 	fr := res.Files
 	sel, pop := 0, 0
 	for i, k := range fc.n {
-		fr.Files[i].Rate = newProportion(k, fr.Files[i].Rate.Of)
+		fr.Files[i].Rate = NewProportion(k, fr.Files[i].Rate.Of)
 		sel, pop = sel+k, pop+fr.Files[i].Rate.Of
 	}
-	fr.Pooled = newProportion(sel, pop)
+	fr.Pooled = NewProportion(sel, pop)
 }

@@ -214,13 +214,13 @@ func (a *lexStats) Write(res *Result) {
 	res.Lexicons = []*LexiconStats{}
 	for l, lx := range a.lexicons {
 		lc := &a.lex[l]
-		ls := &LexiconStats{Name: lx.name, Keywords: lx.keywords, Either: newProportion(lc.either, n), PerKeyword: []KeywordCount{}}
+		ls := &LexiconStats{Name: lx.name, Keywords: lx.keywords, Either: NewProportion(lc.either, n), PerKeyword: []KeywordCount{}}
 		if a.fields[0] != "" {
-			p := newProportion(lc.text, n)
+			p := NewProportion(lc.text, n)
 			ls.Text = &p
 		}
 		if a.fields[1] != "" {
-			p := newProportion(lc.url, n)
+			p := NewProportion(lc.url, n)
 			ls.URL = &p
 		}
 		for k, kw := range lx.keywords {

@@ -95,6 +95,10 @@ type Store interface {
 	// Within returns every row whose score is at least req.MinScore,
 	// among req.Allow; always exact.
 	Within(ctx context.Context, req SearchRequest) (SearchResult, error)
+	// VectorRows returns the rows that have an embedding in space sp, as a
+	// new set of NumRows rows; it is empty when the store holds no
+	// embeddings there.
+	VectorRows(sp query.Space) *vector.Bitset
 	// Source names the file a row came from and its row number in that file.
 	Source(row uint32) (file string, fileRow int64)
 }

@@ -46,6 +46,17 @@ func (b *Bitset) Or(o *Bitset) {
 	}
 }
 
+// And keeps only the rows that o holds too.
+func (b *Bitset) And(o *Bitset) {
+	for i := range b.w {
+		if i < len(o.w) {
+			b.w[i] &= o.w[i]
+		} else {
+			b.w[i] = 0
+		}
+	}
+}
+
 // ForEach calls fn for each row in ascending order until fn returns false.
 func (b *Bitset) ForEach(fn func(r uint32) bool) {
 	for i, w := range b.w {
@@ -74,10 +85,3 @@ func (b *Bitset) Fill() {
 
 // Clone returns a copy of the set.
 func (b *Bitset) Clone() *Bitset { return &Bitset{w: append([]uint64(nil), b.w...), n: b.n} }
-
-// And keeps only the rows also in o.
-func (b *Bitset) And(o *Bitset) {
-	for i := range b.w {
-		b.w[i] &= o.w[i]
-	}
-}

@@ -345,7 +345,6 @@ func ExactBatch(ctx context.Context, m Matrix, qs [][]float32, k int, allow Allo
 	if k <= 0 || len(qs) == 0 {
 		return out, 0, nil
 	}
-	n := m.Len()
 	workers := runtime.GOMAXPROCS(0)
 	heaps := make([][]topK, workers) // worker, query
 	for w := range heaps {
@@ -354,36 +353,9 @@ func ExactBatch(ctx context.Context, m Matrix, qs [][]float32, k int, allow Allo
 			heaps[w][i].k = k
 		}
 	}
-	bad := newNonFinite(workers)
-	// A float16 row is widened once (exactly) for all the queries; Dot on
-	// the widened row runs the same sums as DotF16 on the stored one, so
-	// the scores are Exact's to the bit (TestExactBatch).
-	bufs := make([][]float32, workers)
-	for w := range bufs {
-		bufs[w] = make([]float32, m.Dim)
-	}
-	scores := make([][]float32, workers)
-	for w := range scores {
-		scores[w] = make([]float32, len(qs))
-	}
-	visited, _, err := visitRows(ctx, n, allow, func(w int, id uint32) {
-		hs, sc := heaps[w], scores[w]
-		row := m.rowF32(int(id), bufs[w])
-		i := 0
-		for ; i+3 <= len(qs); i += 3 {
-			sc[i], sc[i+1], sc[i+2] = dot3(row, qs[i], qs[i+1], qs[i+2])
-		}
-		for ; i < len(qs); i++ {
-			sc[i] = Dot(qs[i], row)
-		}
+	visited, err := scanBatch(ctx, m, qs, allow, workers, func(w int, id uint32, sc []float32) {
+		hs := heaps[w]
 		for i, s := range sc {
-			if m.Inv != nil {
-				s *= m.Inv[id]
-			}
-			if s-s != 0 {
-				bad.note(w, id, s)
-				return
-			}
 			t := &hs[i]
 			if t.full() && s < t.h[0].Score {
 				continue
@@ -391,9 +363,6 @@ func ExactBatch(ctx context.Context, m Matrix, qs [][]float32, k int, allow Allo
 			t.push(Hit{id, s})
 		}
 	})
-	if err == nil {
-		err = bad.err()
-	}
 	if err != nil {
 		return nil, visited, err
 	}
@@ -409,6 +378,95 @@ func ExactBatch(ctx context.Context, m Matrix, qs [][]float32, k int, allow Allo
 		out[i] = all
 	}
 	return out, visited, nil
+}
+
+// ExactRangeBatch answers several range queries over the same rows in one
+// pass, as ExactBatch does for k-NN queries: answer i is exactly
+// ExactRange(ctx, m, qs[i], min, allow), the same scores in the same
+// order. It returns the number of rows visited (each scored len(qs)
+// times).
+func ExactRangeBatch(ctx context.Context, m Matrix, qs [][]float32, min float32, allow AllowList) ([][]Hit, int, error) {
+	for _, q := range qs {
+		if err := checkDim(m, q); err != nil {
+			return nil, 0, err
+		}
+	}
+	if math.IsNaN(float64(min)) {
+		return nil, 0, fmt.Errorf("vector: exact range: threshold is NaN")
+	}
+	out := make([][]Hit, len(qs))
+	if len(qs) == 0 {
+		return out, 0, nil
+	}
+	workers := runtime.GOMAXPROCS(0)
+	found := make([][][]Hit, workers) // worker, query
+	for w := range found {
+		found[w] = make([][]Hit, len(qs))
+	}
+	visited, err := scanBatch(ctx, m, qs, allow, workers, func(w int, id uint32, sc []float32) {
+		f := found[w]
+		for i, s := range sc {
+			if s >= min {
+				f[i] = append(f[i], Hit{id, s})
+			}
+		}
+	})
+	if err != nil {
+		return nil, visited, err
+	}
+	for i := range qs {
+		var all []Hit
+		for w := range found {
+			all = append(all, found[w][i]...)
+		}
+		SortHits(all)
+		out[i] = all
+	}
+	return out, visited, nil
+}
+
+// scanBatch scores every row allow admits against all of qs, on workers
+// goroutines, and calls keep(worker, row, scores) with the row's scores
+// (scores[i] against qs[i]; the slice is reused). A float16 row is widened
+// once (exactly) for all the queries; Dot on the widened row runs the same
+// sums as DotF16 on the stored one, so the scores are Exact's and
+// ExactRange's to the bit (TestExactBatch, TestExactRangeBatch). A row
+// that scores NaN or ±Inf is not kept and makes the scan fail
+// (ErrNonFinite). It returns the number of rows visited.
+func scanBatch(ctx context.Context, m Matrix, qs [][]float32, allow AllowList, workers int, keep func(w int, id uint32, scores []float32)) (int, error) {
+	bad := newNonFinite(workers)
+	bufs := make([][]float32, workers)
+	scores := make([][]float32, workers)
+	for w := range bufs {
+		bufs[w] = make([]float32, m.Dim)
+		scores[w] = make([]float32, len(qs))
+	}
+	visited, _, err := visitRows(ctx, m.Len(), allow, func(w int, id uint32) {
+		sc := scores[w]
+		row := m.rowF32(int(id), bufs[w])
+		i := 0
+		for ; i+3 <= len(qs); i += 3 {
+			sc[i], sc[i+1], sc[i+2] = dot3(row, qs[i], qs[i+1], qs[i+2])
+		}
+		for ; i < len(qs); i++ {
+			sc[i] = Dot(qs[i], row)
+		}
+		for i, s := range sc {
+			if m.Inv != nil {
+				s *= m.Inv[id]
+				sc[i] = s
+			}
+			if s-s != 0 {
+				bad.note(w, id, s)
+				return
+			}
+		}
+		keep(w, id, sc)
+	})
+	if err == nil {
+		err = bad.err()
+	}
+	return visited, err
 }
 
 // ErrNonFinite is returned by the exact scans when a row scores NaN or

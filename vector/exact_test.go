@@ -143,14 +143,17 @@ func TestExactNonFinite(t *testing.T) {
 	if _, _, err := ExactRange(context.Background(), m, q, 0.1, nil); !errors.Is(err, ErrNonFinite) || !strings.Contains(err.Error(), "row 2") {
 		t.Errorf("ExactRange: %v, want ErrNonFinite naming row 2", err)
 	}
+	if _, _, err := ExactRangeBatch(context.Background(), m, [][]float32{q, q}, 0.1, nil); !errors.Is(err, ErrNonFinite) || !strings.Contains(err.Error(), "row 2") {
+		t.Errorf("ExactRangeBatch: %v, want ErrNonFinite naming row 2", err)
+	}
 	allow := Ranges{{Lo: 0, Hi: 2}, {Lo: 3, Hi: 4}}
 	if h, _, err := Exact(context.Background(), m, q, 2, allow); err != nil || len(h) != 2 {
 		t.Errorf("Exact over finite rows only: %v %v", h, err)
 	}
 }
 
-// TestExactBatch: each answer of a batch scan is the single scan's, ties
-// and allow-lists included.
+// TestExactBatch: each answer of a batch scan, k-NN or range, is the
+// single scan's, ties and allow-lists included.
 func TestExactBatch(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
 	m := quantMatrix(r, 5000, 24, 3) // many ties
@@ -184,9 +187,30 @@ func TestExactBatch(t *testing.T) {
 				}
 			}
 		}
+		for _, min := range []float32{-1, 4, 6, 100} {
+			got, visited, err := ExactRangeBatch(context.Background(), m, qs, min, allow)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, q := range qs {
+				want, n, err := ExactRange(context.Background(), m, q, min, allow)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !slices.Equal(got[i], want) || visited != n {
+					t.Fatalf("allow %T min %v query %d: batch %d hits %v (%d visited), single %d %v (%d)", allow, min, i, len(got[i]), head(got[i]), visited, len(want), head(want), n)
+				}
+			}
+		}
 	}
 	if _, _, err := ExactBatch(context.Background(), m, [][]float32{qs[0], qs[1][:5]}, 3, nil); !errors.Is(err, ErrDimension) {
 		t.Errorf("a short query: %v", err)
+	}
+	if _, _, err := ExactRangeBatch(context.Background(), m, [][]float32{qs[0], qs[1][:5]}, 0, nil); !errors.Is(err, ErrDimension) {
+		t.Errorf("a short query, range: %v", err)
+	}
+	if _, _, err := ExactRangeBatch(context.Background(), m, qs, float32(math.NaN()), nil); err == nil {
+		t.Errorf("a NaN threshold: no error")
 	}
 }
 

@@ -581,6 +581,88 @@ func TestCLIDups(t *testing.T) {
 	if code != 0 || !strings.Contains(spaces.ReplaceAllString(out, " "), "distinct keys ") {
 		t.Errorf("exit %d: %s %s", code, out, errs)
 	}
+	// --where: the rows of the query's selection.
+	code, out, errs = runCmd(t, "query", "--store", store, "--format", "json", "all where nsfw = 'NSFW'")
+	var q struct{ Selected int }
+	if code != 0 || json.Unmarshal([]byte(out), &q) != nil || q.Selected == 0 {
+		t.Fatalf("exit %d: %s %s", code, out, errs)
+	}
+	code, out, errs = runCmd(t, "dups", "--store", store, "--key", "nsfw", "--where", "nsfw = 'NSFW'", "--format", "json")
+	if code != 0 || json.Unmarshal([]byte(out), &r) != nil || r.Rows != q.Selected || r.Keys != 1 || r.Duplicates != q.Selected-1 {
+		t.Errorf("--where: exit %d: %s %s", code, out, errs)
+	}
+}
+
+// TestCLIDupsNear: planted near-duplicate image embeddings are found by
+// both methods, --drop names each dropped row's kept row, --where
+// restricts the rows, and mistakes are usage errors.
+func TestCLIDupsNear(t *testing.T) {
+	tmp := t.TempDir()
+	emb, err := demodata.EmbeddingFolder(filepath.Join(tmp, "emb"), demodata.Config{Seed: 8, Parts: 2, Rows: 500, Dim: 64, Fine: 20, NoText: true, NearDups: 0.1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := filepath.Join(tmp, "s")
+	if code, _, errs := runCmd(t, "ingest", "--quiet", "--store", store, emb.Dir); code != 0 {
+		t.Fatal(errs)
+	}
+	type report struct {
+		Where                    string
+		Method                   string
+		Exact                    bool
+		Rows, Groups, Duplicates int
+		Pairs                    int64
+		Index                    *struct{ Searches int }
+	}
+	dups := func(args ...string) report {
+		t.Helper()
+		code, out, errs := runCmd(t, append([]string{"dups", "--store", store, "--near", "--format", "json"}, args...)...)
+		var r report
+		if code != 0 || json.Unmarshal([]byte(out), &r) != nil {
+			t.Fatalf("dups %q: exit %d: %s %s", args, code, out, errs)
+		}
+		return r
+	}
+	drop := filepath.Join(tmp, "drop.csv")
+	ex := dups("--drop", drop)
+	if ex.Method != "exact" || !ex.Exact || ex.Rows != 1000 || ex.Duplicates < len(emb.NearDups)*9/10 || ex.Groups == 0 {
+		t.Errorf("exact: %+v for %d planted", ex, len(emb.NearDups))
+	}
+	f, err := os.Open(drop)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	recs, err := csv.NewReader(f).ReadAll()
+	if err != nil || len(recs) != 1+ex.Duplicates || strings.Join(recs[0][:3], ",") != "row,kept_row,file" || recs[1][1] >= recs[1][0] {
+		t.Errorf("drop.csv: %d records, %v, %q", len(recs), err, recs[:min(2, len(recs))])
+	}
+	ix := dups("--method", "index", "--k", "8", "--sample", "200")
+	if ix.Method != "index" || ix.Index == nil || ix.Index.Searches != 1000 || ix.Duplicates != ex.Duplicates {
+		t.Errorf("index: %+v, exact %+v", ix, ex)
+	}
+	if r := dups("--where", "nsfw = 'no such label'"); r.Rows != 0 || r.Groups != 0 || !r.Exact || r.Where == "" {
+		t.Errorf("an empty selection: %+v", r)
+	}
+	if r := dups("--where", "nsfw = 'UNLIKELY'", "--threshold", "0.97"); r.Rows == 0 || r.Rows >= 1000 || r.Pairs >= ex.Pairs {
+		t.Errorf("a selection at 0.97: %+v", r)
+	}
+	code, out, errs := runCmd(t, "dups", "--store", store, "--near")
+	if code != 0 || !strings.Contains(spaces.ReplaceAllString(out, " "), "method exact (the answer is exact)") {
+		t.Errorf("table: exit %d: %s %s", code, out, errs)
+	}
+	if code, _, errs := runCmd(t, "dups", "--store", store, "--near", "--space", "text"); code != 1 || !strings.Contains(errs, "no text embeddings") {
+		t.Errorf("--space text without text embeddings: exit %d, %s", code, errs)
+	}
+	for _, args := range [][]string{
+		{"--near", "--threshold", "0"}, {"--near", "--threshold", "1.5"}, {"--near", "--threshold", "-1"},
+		{"--threshold", "0.9"}, {"--near", "--key", "url"}, {"--near", "--space", "audio"}, {"--near", "--method", "fast"},
+		{"--near", "--k", "0"}, {"--near", "--sample", "-1"}, {"--where", "nsfw = 'NSFW' limit 3"},
+	} {
+		if code, out, errs := runCmd(t, append([]string{"dups", "--store", store}, args...)...); code != 2 || out != "" {
+			t.Errorf("dups %q: exit %d, %q %q; want a usage error", args, code, out, errs)
+		}
+	}
 }
 
 // TestCLICompare runs compare on one store with two queries, and on two

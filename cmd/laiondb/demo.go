@@ -20,6 +20,7 @@ var demoFlags struct {
 	rows  int
 	parts int
 	dim   int
+	near  float64
 	fresh bool
 	quiet bool
 	model string
@@ -45,6 +46,7 @@ func init() {
 			fs.IntVar(&f.parts, "parts", 2, "files of each kind to generate")
 			fs.IntVar(&f.rows, "rows", 50000, "rows per generated file")
 			fs.IntVar(&f.dim, "dim", 0, "embedding dimension (default: the demo model's, else 512)")
+			fs.Float64Var(&f.near, "near-dups", 0, "share of rows whose image embedding is a planted near-duplicate of an earlier row's (cosine 0.95 to 1)")
 			fs.StringVar(&f.model, "model", demoModel, "CLIP model folder for the text searches")
 			fs.StringVar(&f.vocab, "vocab", demoVocab, "tokenizer file for the model")
 			fs.BoolVar(&f.fresh, "fresh", false, "delete DIR first")
@@ -100,7 +102,10 @@ func runDemo(e *env, fs *pflag.FlagSet) error {
 	}
 	data := filepath.Join(f.dir, "data")
 	storeDir := filepath.Join(f.dir, "store")
-	cfg := demodata.Config{Seed: 2021, Parts: f.parts, Rows: f.rows, Dim: f.dim}
+	if f.near < 0 || f.near > 1 {
+		return usageErrorf("--near-dups %v: want a share between 0 and 1", f.near)
+	}
+	cfg := demodata.Config{Seed: 2021, Parts: f.parts, Rows: f.rows, Dim: f.dim, NearDups: f.near}
 	if b, err := os.ReadFile(filepath.Join(data, "done")); err != nil || string(b) != fmt.Sprint(cfg) {
 		// Start again from a marked, empty folder (claimed above).
 		if err := os.RemoveAll(f.dir); err != nil {
@@ -114,8 +119,12 @@ func runDemo(e *env, fs *pflag.FlagSet) error {
 		if _, _, err := demodata.LAION400M(filepath.Join(data, "laion400m-meta"), cfg); err != nil {
 			return fmt.Errorf("generating parquet parts: %w", err)
 		}
-		if _, err := demodata.EmbeddingFolder(filepath.Join(data, "laion-emb"), cfg); err != nil {
+		emb, err := demodata.EmbeddingFolder(filepath.Join(data, "laion-emb"), cfg)
+		if err != nil {
 			return fmt.Errorf("generating embedding folder: %w", err)
+		}
+		if len(emb.NearDups) > 0 {
+			fmt.Fprintf(e.stdout, "planted %d near-duplicate image embeddings\n", len(emb.NearDups))
 		}
 		if err := os.WriteFile(filepath.Join(data, "done"), []byte(fmt.Sprint(cfg)), 0o644); err != nil {
 			return err

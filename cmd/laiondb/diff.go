@@ -81,7 +81,7 @@ func runDiff(e *env, fs *pflag.FlagSet) error {
 		return err
 	}
 	if f.removed != "" {
-		if err := writeRemoved(ctx, f.removed, o, key, r.Old.OnlyRows); err != nil {
+		if err := writeRemoved(ctx, f.removed, o, key, r.Old.OnlyRows, nil); err != nil {
 			return err
 		}
 	}
@@ -117,12 +117,14 @@ func runDiff(e *env, fs *pflag.FlagSet) error {
 }
 
 // writeRemoved writes rows of store s as CSV: store row, source file and
-// row, the key columns, nsfw, url and text (those the store has).
+// row, the key columns, nsfw, url and text (those the store has). With
+// kept (not nil), the second column is kept_row: kept[i] for rows[i], the
+// row of its group that a dedup keeps.
 func writeRemoved(ctx context.Context, path string, s interface {
 	Columns() []table.ColumnInfo
 	Fetch(context.Context, []uint32, []string) (*table.Batch, error)
 	Source(uint32) (string, int64)
-}, key []string, rows []uint32) error {
+}, key []string, rows, kept []uint32) error {
 	cols := slices.Clone(key)
 	for _, c := range []string{"nsfw", "url", "text"} {
 		if !slices.Contains(cols, c) && slices.ContainsFunc(s.Columns(), func(ci table.ColumnInfo) bool { return ci.Name == c }) {
@@ -134,7 +136,11 @@ func writeRemoved(ctx context.Context, path string, s interface {
 		return err
 	}
 	w := csv.NewWriter(out)
-	w.Write(append([]string{"row", "file", "file_row"}, cols...))
+	head := []string{"row", "file", "file_row"}
+	if kept != nil {
+		head = slices.Insert(head, 1, "kept_row")
+	}
+	w.Write(append(head, cols...))
 	for lo := 0; lo < len(rows); lo += 65536 {
 		chunk := rows[lo:min(len(rows), lo+65536)]
 		b, err := s.Fetch(ctx, chunk, cols)
@@ -145,6 +151,9 @@ func writeRemoved(ctx context.Context, path string, s interface {
 		for i, r := range chunk {
 			file, fr := s.Source(r)
 			rec := []string{strconv.FormatUint(uint64(r), 10), file, strconv.FormatInt(fr, 10)}
+			if kept != nil {
+				rec = slices.Insert(rec, 1, strconv.FormatUint(uint64(kept[lo+i]), 10))
+			}
 			for _, c := range cols {
 				rec = append(rec, cellString(b.Cols[c], i))
 			}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"strings"
@@ -12,80 +13,254 @@ import (
 
 	"github.com/laiondb/laiondb"
 	"github.com/laiondb/laiondb/audit"
+	"github.com/laiondb/laiondb/db"
+	"github.com/laiondb/laiondb/engine"
+	"github.com/laiondb/laiondb/query"
+	"github.com/laiondb/laiondb/vector"
 )
 
 var dupsFlags struct {
-	store  storeFlags
-	key    []string
-	format string
-	drop   string
+	store     storeFlags
+	key       []string
+	where     string
+	format    string
+	drop      string
+	near      bool
+	threshold float64
+	space     string
+	method    string
+	k         int
+	sample    int
+	seed      uint64
 }
+
+// nearOnly are the flags that only --near uses.
+var nearOnly = []string{"threshold", "space", "method", "k", "sample", "seed"}
 
 func init() {
 	register(&command{
 		name:    "dups",
-		summary: "count a store's exact duplicates by a key (url, url and text, or any columns)",
-		usage: "[--store DIR] [--key url|url,text|COLUMNS] [--format table|json] [--drop FILE.csv]\n\n" +
+		summary: "count a store's duplicates: exact by a key (url, url and text, any columns), or near by embedding",
+		usage: "[--store DIR] [--key url|url,text|COLUMNS] [--where PREDICATE] [--format table|json] [--drop FILE.csv]\n" +
+			"       laiondb dups --near [--threshold 0.94] [--space image|text] [--method auto|exact|index] [--k 32]\n" +
+			"                    [--sample 1000] [--seed 0] [--where PREDICATE] [--format table|json] [--drop FILE.csv]\n\n" +
 			"Rows that hold the same key form a group; a dedup keeps each group's first row in store\n" +
 			"order and drops the others. Prints the groups, the rows a dedup drops and the histogram of\n" +
-			"group sizes; --drop writes the dropped rows (store row, source file and row, key, nsfw, url,\n" +
-			"text) as CSV. Nulls are values: rows with a null URL form one group.",
+			"group sizes; --drop writes the dropped rows (store row, the row it keeps, source file and row,\n" +
+			"key, nsfw, url, text) as CSV. Nulls are values: rows with a null URL form one group.\n\n" +
+			"With --near, rows are near-duplicates when their embeddings' cosine is at least --threshold\n" +
+			"(clip-retrieval's 0.94 by default), as the store scores it from either row: the pairs that\n" +
+			"within(row(N), T) finds. Groups are connected components (a ~ b and b ~ c is one group even\n" +
+			"when a and c lie further apart); a dedup keeps each group's lowest row. --method exact scores\n" +
+			"every pair (the default for up to 100000 rows); index asks the store's index for each row's\n" +
+			"--k nearest rows (the default above that), and measures its recall against exact range\n" +
+			"searches for --sample rows. The output says which, whether the answer is exact, and why.\n\n" +
+			"--where restricts either kind to the rows a predicate of the query language selects\n" +
+			"(the rows of 'all where PREDICATE'; 'laiondb help query').",
 		flags: func(fs *pflag.FlagSet) {
 			f := &dupsFlags
 			f.store.add(fs)
 			fs.StringSliceVar(&f.key, "key", []string{"url"}, "the columns that identify a row, comma-separated")
+			fs.StringVar(&f.where, "where", "", "count only the rows this predicate selects, e.g. \"nsfw = 'UNLIKELY'\"")
 			fs.StringVar(&f.format, "format", "table", "output format: table or json")
 			fs.StringVar(&f.drop, "drop", "", "write the rows a dedup drops to this CSV file")
+			fs.BoolVar(&f.near, "near", false, "near-duplicates by embedding instead of exact duplicates by key")
+			fs.Float64Var(&f.threshold, "threshold", audit.DefaultNearThreshold, "with --near: the cosine at or above which two rows are near-duplicates")
+			fs.StringVar(&f.space, "space", "image", "with --near: the embeddings compared, image or text")
+			fs.StringVar(&f.method, "method", "auto", "with --near: exact, index, or auto (exact up to 100000 rows)")
+			fs.IntVar(&f.k, "k", audit.DefaultNearK, "with --near --method index: the neighbours asked for each row")
+			fs.IntVar(&f.sample, "sample", audit.DefaultRecallSample, "with --near --method index: rows whose pairs are found exactly to measure the recall (0: none)")
+			fs.Uint64Var(&f.seed, "seed", 0, "with --near --method index: the seed that draws the recall sample")
 		},
-		run: func(e *env, fs *pflag.FlagSet) error {
-			f := &dupsFlags
-			if fs.NArg() != 0 {
-				return usageErrorf("dups takes no arguments, got %q", fs.Args())
-			}
-			if f.format != "table" && f.format != "json" {
-				return usageErrorf("--format %q: want table or json", f.format)
-			}
-			st, err := f.store.openAudit(e, &laiondb.Options{ReadOnly: true})
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			s, err := st.Snapshot()
-			if err != nil {
-				return err
-			}
-			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-			defer stop()
-			key := keyColumns(f.key)
-			r, err := audit.Duplicates(ctx, s, &audit.DupsOptions{Key: key, KeepRows: f.drop != ""})
-			if err != nil {
-				return err
-			}
-			if f.drop != "" {
-				if err := writeRemoved(ctx, f.drop, s, key, r.Drop); err != nil {
-					return err
-				}
-			}
-			if f.format == "json" {
-				return writeJSON(e.stdout, r)
-			}
-			tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
-			fmt.Fprintf(tw, "key\t%s\n", strings.Join(r.Key, ", "))
-			fmt.Fprintf(tw, "store\t%d rows, fingerprint %s\n", r.Rows, r.Fingerprint)
-			fmt.Fprintf(tw, "distinct keys\t%d\n", r.Keys)
-			fmt.Fprintf(tw, "groups\t%d keys held by 2 rows or more\n", r.Groups)
-			share := 0.0
-			if r.Rows > 0 {
-				share = 100 * float64(r.Duplicates) / float64(r.Rows)
-			}
-			fmt.Fprintf(tw, "duplicates\t%d rows a dedup drops (%.2f%%)\n", r.Duplicates, share)
-			for _, g := range r.Sizes {
-				fmt.Fprintf(tw, "  groups of %d rows\t%d\n", g.Size, g.Groups)
-			}
-			for _, g := range r.Largest {
-				fmt.Fprintf(tw, "  largest: %d rows, first row %d\n", g.Rows, g.First)
-			}
-			return tw.Flush()
-		},
+		run: runDups,
 	})
+}
+
+func runDups(e *env, fs *pflag.FlagSet) error {
+	f := &dupsFlags
+	if fs.NArg() != 0 {
+		return usageErrorf("dups takes no arguments, got %q", fs.Args())
+	}
+	if f.format != "table" && f.format != "json" {
+		return usageErrorf("--format %q: want table or json", f.format)
+	}
+	var near *audit.NearOptions
+	if f.near {
+		var err error
+		if near, err = nearOptions(fs); err != nil {
+			return err
+		}
+	} else {
+		for _, name := range nearOnly {
+			if fs.Changed(name) {
+				return usageErrorf("--%s is for near-duplicates: give --near too", name)
+			}
+		}
+	}
+	// With --near, k-NN searches use the index whenever the store has one
+	// (the index method exists because an exact scan for every row is too
+	// slow at its sizes); the planner still scans where that is cheaper.
+	st, err := f.store.openAudit(e, &laiondb.Options{ReadOnly: true, Tune: func(o *db.Options) {
+		if near != nil {
+			o.ExactUpTo = -1
+		}
+	}})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	s, err := st.Snapshot()
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	var sel *vector.Bitset
+	selected := 0
+	if f.where != "" {
+		if sel, selected, err = whereRows(ctx, s, f.where); err != nil {
+			return err
+		}
+	}
+	var report any
+	var drop, kept []uint32
+	var key []string
+	var table func() error
+	if near != nil {
+		near.Selection, near.Where, near.KeepRows = sel, f.where, f.drop != ""
+		r, err := audit.NearDuplicates(ctx, s, near)
+		if err != nil {
+			return err
+		}
+		report, drop, kept = r, r.Drop, r.Kept
+		table = func() error { return nearTable(e.stdout, r, selected) }
+	} else {
+		key = keyColumns(f.key)
+		r, err := audit.Duplicates(ctx, s, &audit.DupsOptions{Key: key, Selection: sel, Where: f.where, KeepRows: f.drop != ""})
+		if err != nil {
+			return err
+		}
+		report, drop, kept = r, r.Drop, r.Kept
+		table = func() error { return dupsTable(e.stdout, r, selected) }
+	}
+	if f.drop != "" {
+		if err := writeRemoved(ctx, f.drop, s, key, drop, append([]uint32{}, kept...)); err != nil {
+			return err
+		}
+	}
+	if f.format == "json" {
+		return writeJSON(e.stdout, report)
+	}
+	return table()
+}
+
+// dupsTable prints an exact-duplicates report as a table.
+func dupsTable(w io.Writer, r *audit.DupsReport, selected int) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "key\t%s\n", strings.Join(r.Key, ", "))
+	fmt.Fprintf(tw, "store\t%d rows, fingerprint %s\n", r.StoreRows, r.Fingerprint)
+	if r.Where != "" {
+		fmt.Fprintf(tw, "where\t%s: %d rows\n", r.Where, selected)
+	}
+	fmt.Fprintf(tw, "distinct keys\t%d\n", r.Keys)
+	fmt.Fprintf(tw, "groups\t%d keys held by 2 rows or more\n", r.Groups)
+	groupLines(tw, r.GroupStats, r.Rows, "first row")
+	return tw.Flush()
+}
+
+// nearOptions reads the --near flags.
+func nearOptions(fs *pflag.FlagSet) (*audit.NearOptions, error) {
+	f := &dupsFlags
+	if fs.Changed("key") {
+		return nil, usageErrorf("--key is for exact duplicates: --near compares embeddings")
+	}
+	o := &audit.NearOptions{Threshold: f.threshold, K: f.k, RecallSample: f.sample, Seed: f.seed}
+	if !(f.threshold > 0 && f.threshold <= 1) {
+		return nil, usageErrorf("--threshold %v: want a cosine above 0 and at most 1", f.threshold)
+	}
+	switch f.space {
+	case "image":
+	case "text":
+		o.Space = query.SpaceText
+	default:
+		return nil, usageErrorf("--space %q: want image or text", f.space)
+	}
+	switch f.method {
+	case "auto":
+	case audit.NearExact, audit.NearIndex:
+		o.Method = f.method
+	default:
+		return nil, usageErrorf("--method %q: want auto, exact or index", f.method)
+	}
+	if f.k < 1 {
+		return nil, usageErrorf("--k %d: want 1 or more neighbours", f.k)
+	}
+	switch {
+	case f.sample < 0:
+		return nil, usageErrorf("--sample %d: want 0 (no recall measured) or more rows", f.sample)
+	case f.sample == 0:
+		o.RecallSample = -1
+	}
+	return o, nil
+}
+
+// whereRows returns the rows of s that the predicate pred selects, as the
+// query "all where pred" does, and how many they are.
+func whereRows(ctx context.Context, s engine.Store, pred string) (*vector.Bitset, int, error) {
+	q, err := query.Parse("all where " + pred)
+	if err != nil {
+		return nil, 0, fmt.Errorf("--where: %w", err)
+	}
+	if q.Limit >= 0 || q.Post != nil || q.By != nil || q.Sweep != nil {
+		return nil, 0, usageErrorf("--where %q: want a predicate only, without limit, post where, by or sweep", pred)
+	}
+	res, err := engine.Run(ctx, s, q, nil)
+	if err != nil {
+		return nil, 0, fmt.Errorf("--where: %w", err)
+	}
+	return res.Selection, res.Selected, nil
+}
+
+// nearTable prints a near-duplicates report as a table.
+func nearTable(w io.Writer, r *audit.NearReport, selected int) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "near-duplicates\t%s embeddings at cosine >= %g\n", r.Space, r.Threshold)
+	fmt.Fprintf(tw, "store\t%d rows, fingerprint %s\n", r.StoreRows, r.Fingerprint)
+	if r.Where != "" {
+		fmt.Fprintf(tw, "where\t%s: %d rows\n", r.Where, selected)
+	}
+	fmt.Fprintf(tw, "rows\t%d with %s embedding\n", r.Rows, map[string]string{"image": "an image", "text": "a text"}[r.Space])
+	exact := "the answer is exact"
+	if !r.Exact {
+		exact = "approximate: pairs may be missing (see recall)"
+	}
+	fmt.Fprintf(tw, "method\t%s (%s)\n", r.Method, exact)
+	fmt.Fprintf(tw, "pairs\t%d at or above the threshold (%d within %g of it)\n", r.Pairs, r.NearThreshold, engine.ScoreTolerance)
+	fmt.Fprintf(tw, "groups\t%d groups of 2 rows or more\n", r.Groups)
+	groupLines(tw, r.GroupStats, r.Rows, "representative row")
+	if ip := r.Index; ip != nil && ip.Recall != nil && ip.Recall.Pairs.Defined() {
+		p := ip.Recall.Pairs
+		fmt.Fprintf(tw, "recall\t%.4f of %d pairs of %d sample rows (95%% CI %.4f–%.4f); %.4f in one group\n", p.Share, p.Of, ip.Recall.Sample, p.Lo, p.Hi, ip.Recall.Joined.Share)
+	}
+	fmt.Fprintf(tw, "scores computed\t%d\n", r.Scored)
+	for _, line := range r.Plan {
+		fmt.Fprintf(tw, "plan\t%s\n", line)
+	}
+	return tw.Flush()
+}
+
+// groupLines prints the rows a dedup drops, the histogram of group sizes
+// and the largest groups.
+func groupLines(tw io.Writer, st audit.GroupStats, rows int, first string) {
+	share := 0.0
+	if rows > 0 {
+		share = 100 * float64(st.Duplicates) / float64(rows)
+	}
+	fmt.Fprintf(tw, "duplicates\t%d rows a dedup drops (%.2f%%)\n", st.Duplicates, share)
+	for _, g := range st.Sizes {
+		fmt.Fprintf(tw, "  groups of %d rows\t%d\n", g.Size, g.Groups)
+	}
+	for _, g := range st.Largest {
+		fmt.Fprintf(tw, "  largest: %d rows, %s %d\n", g.Rows, first, g.First)
+	}
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/laiondb/laiondb/engine"
 	"github.com/laiondb/laiondb/query"
 	"github.com/laiondb/laiondb/table"
+	"github.com/laiondb/laiondb/vector"
 )
 
 // Store is an in-memory engine.Store. Build it with New and the Add methods,
@@ -429,6 +430,17 @@ func (s *Store) Within(ctx context.Context, req engine.SearchRequest) (engine.Se
 	n := len(hits)
 	k := sort.Search(len(hits), func(i int) bool { return hits[i].Score < req.MinScore })
 	return engine.SearchResult{Hits: hits[:k], Exact: true, Method: fmt.Sprintf("brute force over %d vectors", n), Scanned: n}, nil
+}
+
+// VectorRows implements engine.Store.
+func (s *Store) VectorRows(sp query.Space) *vector.Bitset {
+	b := vector.NewBitset(s.n)
+	for r, v := range s.space(sp) {
+		if v != nil {
+			b.Set(uint32(r))
+		}
+	}
+	return b
 }
 
 // Source implements engine.Store.
