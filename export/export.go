@@ -347,7 +347,7 @@ func Columns(s engine.Store, search bool, o *Options) ([]Column, error) {
 		return nil, fmt.Errorf("export: unknown shape %q (want rows, img2dataset or clipsubset)", shape)
 	}
 	if shape != Rows && len(opts.Columns) > 0 {
-		return nil, fmt.Errorf("export: the %s shape has fixed columns; Columns picks those of the rows shape", shape)
+		return nil, fmt.Errorf("export: the %s shape has fixed columns; Columns (--columns) picks those of the rows shape", shape)
 	}
 	store := s.Columns()
 	switch shape {
