@@ -53,7 +53,7 @@ func init() {
 			fs.StringVar(&f.out, "out", "", "the file to write, or - for stdout (required)")
 			fs.StringVar(&f.format, "format", "", "parquet, jsonl, csv or json (default: from --out's extension)")
 			fs.StringVar(&f.shape, "shape", "rows", "rows (provenance, score and rank, the store's columns), img2dataset (url, caption) or clipsubset (clip-retrieval's clipsubset.json)")
-			fs.StringSliceVar(&f.columns, "columns", nil, "with --shape rows, the columns to write, in order: store columns and row, file, file_row, score, rank (default: those five, then every store column but pair_cos)")
+			fs.StringSliceVar(&f.columns, "columns", nil, "with --shape rows, the columns to write, in order: store columns and row, file, file_row, score, rank (default: row, file, file_row, score and rank for searches, then every store column but pair_cos)")
 			fs.BoolVarP(&f.quiet, "quiet", "q", false, "print no summary")
 			f.search.add(fs)
 		},
