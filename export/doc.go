@@ -56,8 +56,8 @@
 // stay null, NaN stays NaN), the added ones required. Snappy pages, a row
 // group per chunk, and key-value metadata laiondb.query,
 // laiondb.fingerprint and laiondb.exact. laiondb ingests it back with its
-// types (row, file and file_row become ordinary columns), and DuckDB and
-// pyarrow read it.
+// types (row, file and file_row become ordinary columns), and DuckDB reads
+// it with the same rows and types (TestRoundTrip and internal/duckcheck).
 //
 // JSONL: one object a line, keys in the columns' order. JSON: one array
 // of such objects, laid out as JSON.stringify(rows, null, 2) lays it out.
