@@ -31,11 +31,15 @@ oracle-long:
 demo: ort build
 	./laiondb demo --dir demo-store
 
+# The last line reads an exported parquet file in DuckDB: a module of its own
+# (internal/duckcheck), so that laiondb does not link DuckDB; BENCHMARKS.md
+# ("Export") has its build time. LAIONDB_NO_DUCKDB=1 skips it.
 test: ort oracle browser
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo 'gofmt: files above need formatting'; exit 1; }
 	$(GO) test -count=1 ./...
 	$(GO) test -count=1 -race ./db/... ./hnsw/... ./vector/... ./query/... ./engine/... ./output/... ./table/... ./internal/... ./server/...
+	cd internal/duckcheck && $(GO) vet ./... && $(GO) test -count=1 ./...
 
 # Run every fuzz target for FUZZSECONDS each (default 60).
 FUZZSECONDS ?= 60

@@ -131,15 +131,15 @@ func (d *DB) view() (*view, error) {
 	return v, nil
 }
 
-// Columns lists the store's columns, with pair_cos when some rows have
-// both embeddings.
+// Columns lists the store's columns, with pair_cos (marked Computed) when
+// some rows have both embeddings.
 func (v *view) Columns() []table.ColumnInfo {
 	out := make([]table.ColumnInfo, len(v.m.Columns))
 	for i, c := range v.m.Columns {
-		out[i] = table.ColumnInfo{Name: c.Name, Type: c.Type}
+		out[i] = table.ColumnInfo{Name: c.Name, Type: c.Type, Computed: c.Name == PairCosColumn}
 	}
 	if v.m.column(PairCosColumn) == nil && v.pairCosComputed() {
-		out = append(out, table.ColumnInfo{Name: PairCosColumn, Type: table.TypeFloat})
+		out = append(out, table.ColumnInfo{Name: PairCosColumn, Type: table.TypeFloat, Computed: true})
 	}
 	return out
 }

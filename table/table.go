@@ -33,6 +33,10 @@ func (t Type) String() string {
 type ColumnInfo struct {
 	Name string `json:"name"`
 	Type Type   `json:"type"`
+	// Computed marks a column the store computes from its own data rather
+	// than reads from a source file (pair_cos, the cosine of each row's
+	// image and text embeddings): it is not part of the dataset released.
+	Computed bool `json:"computed,omitempty"`
 }
 
 // Strings is a column of strings laid out as one byte slice and n+1 offsets:

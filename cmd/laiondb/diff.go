@@ -2,8 +2,8 @@ package main
 
 import (
 	"context"
-	"encoding/csv"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"slices"
@@ -15,6 +15,9 @@ import (
 
 	"github.com/laiondb/laiondb"
 	"github.com/laiondb/laiondb/audit"
+	"github.com/laiondb/laiondb/engine"
+	"github.com/laiondb/laiondb/export"
+	"github.com/laiondb/laiondb/internal/atomicfile"
 	"github.com/laiondb/laiondb/table"
 )
 
@@ -116,72 +119,29 @@ func runDiff(e *env, fs *pflag.FlagSet) error {
 	return tw.Flush()
 }
 
-// writeRemoved writes rows of store s as CSV: store row, source file and
-// row, the key columns, nsfw, url and text (those the store has). With
-// kept (not nil), the second column is kept_row: kept[i] for rows[i], the
-// row of its group that a dedup keeps.
-func writeRemoved(ctx context.Context, path string, s interface {
-	Columns() []table.ColumnInfo
-	Fetch(context.Context, []uint32, []string) (*table.Batch, error)
-	Source(uint32) (string, int64)
-}, key []string, rows, kept []uint32) error {
-	cols := slices.Clone(key)
+// writeRemoved writes rows of store s as CSV (export.WriteRows), replacing
+// path only once it is complete: store row, source file and row, the key
+// columns, nsfw, url and text (those the store has). With kept (not nil),
+// the second column is kept_row: kept[i] for rows[i], the row of its group
+// that a dedup keeps.
+func writeRemoved(ctx context.Context, path string, s engine.Store, key []string, rows, kept []uint32) error {
+	cols := append([]string{"row", "file", "file_row"}, key...)
+	var extra []export.Extra
+	if kept != nil {
+		ints := make([]int64, len(kept))
+		for i, r := range kept {
+			ints[i] = int64(r)
+		}
+		extra = []export.Extra{{Name: "kept_row", Ints: ints}}
+		cols = slices.Insert(cols, 1, "kept_row")
+	}
 	for _, c := range []string{"nsfw", "url", "text"} {
 		if !slices.Contains(cols, c) && slices.ContainsFunc(s.Columns(), func(ci table.ColumnInfo) bool { return ci.Name == c }) {
 			cols = append(cols, c)
 		}
 	}
-	out, err := os.Create(path)
-	if err != nil {
+	return atomicfile.Write(path, func(w io.Writer) error {
+		_, err := export.WriteRows(ctx, s, rows, w, &export.Options{Format: export.CSV, Columns: cols, Extra: extra})
 		return err
-	}
-	w := csv.NewWriter(out)
-	head := []string{"row", "file", "file_row"}
-	if kept != nil {
-		head = slices.Insert(head, 1, "kept_row")
-	}
-	w.Write(append(head, cols...))
-	for lo := 0; lo < len(rows); lo += 65536 {
-		chunk := rows[lo:min(len(rows), lo+65536)]
-		b, err := s.Fetch(ctx, chunk, cols)
-		if err != nil {
-			out.Close()
-			return err
-		}
-		for i, r := range chunk {
-			file, fr := s.Source(r)
-			rec := []string{strconv.FormatUint(uint64(r), 10), file, strconv.FormatInt(fr, 10)}
-			if kept != nil {
-				rec = slices.Insert(rec, 1, strconv.FormatUint(uint64(kept[lo+i]), 10))
-			}
-			for _, c := range cols {
-				rec = append(rec, cellString(b.Cols[c], i))
-			}
-			w.Write(rec)
-		}
-	}
-	w.Flush()
-	if err := w.Error(); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
-}
-
-// cellString is value i of c as text; empty for null.
-func cellString(c *table.Column, i int) string {
-	if c == nil || c.IsNull(i) {
-		return ""
-	}
-	switch c.Type {
-	case table.TypeString:
-		return string(c.Str.At(i))
-	case table.TypeInt:
-		return strconv.FormatInt(c.Int[i], 10)
-	case table.TypeFloat:
-		return strconv.FormatFloat(c.Float[i], 'g', -1, 64)
-	case table.TypeBool:
-		return strconv.FormatBool(c.Bool[i])
-	}
-	return ""
+	})
 }

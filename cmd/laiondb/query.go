@@ -21,16 +21,13 @@ import (
 )
 
 var queryFlags struct {
-	store    storeFlags
-	model    modelFlags
-	format   string
-	rows     string
-	columns  []string
-	explain  bool
-	exact    bool
-	exactMax int
-	ef       int
-	lexicons []string
+	store   storeFlags
+	model   modelFlags
+	format  string
+	rows    string
+	columns []string
+	explain bool
+	search  searchFlags
 }
 
 func init() {
@@ -50,10 +47,7 @@ func init() {
 			fs.StringVar(&f.rows, "rows", "0", "also print the first N selected rows, or all of them (all): source file and row, score, and the columns of --columns")
 			fs.StringSliceVar(&f.columns, "columns", nil, "columns the printed rows show (default: sample_id, nsfw, url, text, those the store has)")
 			fs.BoolVar(&f.explain, "explain", false, "print the plan without running it")
-			fs.BoolVar(&f.exact, "exact", false, "answer vector searches by an exact scan")
-			fs.IntVar(&f.exactMax, "exact-up-to", 0, "scan exactly whenever a knn search has at most this many candidate vectors, index or not (default 1048576; -1: use the index whenever there is one)")
-			fs.IntVar(&f.ef, "ef", 0, "HNSW candidate list size for index searches (default: the ef the index build calibrated for recall 0.99, per query kind; see 'laiondb info'); larger is slower and closer to exact")
-			fs.StringArrayVar(&f.lexicons, "lexicon", nil, "a keyword list file, one keyword per line, as NAME=FILE or FILE (named after the file); repeatable")
+			f.search.add(fs)
 		},
 		run: runQuery,
 	})
@@ -80,13 +74,12 @@ func runQuery(e *env, fs *pflag.FlagSet) error {
 	if len(f.columns) > 0 && rows == 0 {
 		return usageErrorf("--columns says what --rows prints: give --rows N or --rows all too")
 	}
-	lex, err := laiondb.Lexicons(f.lexicons)
+	opts, err := f.search.options()
 	if err != nil {
 		return err
 	}
-	opts := &engine.Options{Rows: rows, Columns: f.columns, Exact: f.exact, Lexicons: lex}
-	d, err := f.store.openAudit(e, &laiondb.Options{ReadOnly: true, Model: f.model.dir, Vocab: f.model.vocab, ORTLib: f.model.ortLib,
-		Tune: func(o *db.Options) { o.EfSearch, o.ExactUpTo = f.ef, f.exactMax }})
+	opts.Rows, opts.Columns = rows, f.columns
+	d, err := f.search.open(e, &f.store, &f.model)
 	if err != nil {
 		return err
 	}
@@ -112,6 +105,38 @@ func runQuery(e *env, fs *pflag.FlagSet) error {
 		return output.WriteCSV(e.stdout, res)
 	}
 	return output.WriteTable(e.stdout, res)
+}
+
+// searchFlags say how a query's searches run, and the lexicons it may
+// name: the flags query and export share.
+type searchFlags struct {
+	exact    bool
+	exactMax int
+	ef       int
+	lexicons []string
+}
+
+func (s *searchFlags) add(fs *pflag.FlagSet) {
+	fs.BoolVar(&s.exact, "exact", false, "answer vector searches by an exact scan")
+	fs.IntVar(&s.exactMax, "exact-up-to", 0, "scan exactly whenever a knn search has at most this many candidate vectors, index or not (default 1048576; -1: use the index whenever there is one)")
+	fs.IntVar(&s.ef, "ef", 0, "HNSW candidate list size for index searches (default: the ef the index build calibrated for recall 0.99, per query kind; see 'laiondb info'); larger is slower and closer to exact")
+	fs.StringArrayVar(&s.lexicons, "lexicon", nil, "a keyword list file, one keyword per line, as NAME=FILE or FILE (named after the file); repeatable")
+}
+
+// options returns the engine options the flags ask for, lexicons read.
+func (s *searchFlags) options() (*engine.Options, error) {
+	lex, err := laiondb.Lexicons(s.lexicons)
+	if err != nil {
+		return nil, err
+	}
+	return &engine.Options{Exact: s.exact, Lexicons: lex}, nil
+}
+
+// open opens the store read-only with the model for text and image
+// targets and the flags' search settings.
+func (s *searchFlags) open(e *env, st *storeFlags, m *modelFlags) (*laiondb.Store, error) {
+	return st.openAudit(e, &laiondb.Options{ReadOnly: true, Model: m.dir, Vocab: m.vocab, ORTLib: m.ortLib,
+		Tune: func(o *db.Options) { o.EfSearch, o.ExactUpTo = s.ef, s.exactMax }})
 }
 
 // modelFlags select the CLIP model used for text and image targets.
