@@ -13,6 +13,7 @@
 //	POST /metadata       {"ids": [...], "indice_name": ...} -> [{"id", "metadata": {...}}]
 //	POST /api/query      {"query", "index", "rows", "columns", "exact"} -> the JSON of 'laiondb query --format json'
 //	POST /api/audit      {"terms", "index", "k", "filter"} -> the report of 'laiondb audit --format json' (no row text)
+//	POST /api/export     {"query", "index", "format", "shape", "columns"} -> the file 'laiondb export' writes
 //	GET  /               the audit page (no data in it; it asks for the token)
 //
 // An id is a store row position. Errors are {"error": "..."} with a 4xx

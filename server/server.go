@@ -44,6 +44,9 @@ type Options struct {
 	MaxResults int
 	// MaxRows caps the rows a query returns (default 10,000).
 	MaxRows int
+	// MaxExport caps the rows /api/export writes (default 1,000,000);
+	// 'laiondb export' has no such limit.
+	MaxExport int
 	// Timeout bounds each query (default 1 minute); a query is also
 	// cancelled when its client goes away.
 	Timeout time.Duration
@@ -92,6 +95,9 @@ func New(o *Options) (*Server, error) {
 	if op.MaxRows <= 0 {
 		op.MaxRows = 10000
 	}
+	if op.MaxExport <= 0 {
+		op.MaxExport = 1000000
+	}
 	if op.Timeout <= 0 {
 		op.Timeout = time.Minute
 	}
@@ -130,9 +136,10 @@ func New(o *Options) (*Server, error) {
 	s.route("POST /metadata", "metadata", true, s.metadata)
 	s.route("POST /api/query", "api-query", true, s.apiQuery)
 	s.route("POST /api/audit", "api-audit", true, s.apiAudit)
+	s.route("POST /api/export", "api-export", true, s.apiExport)
 	s.route("GET /{$}", "page", false, s.page)
 	s.route("/", "not-found", false, func(w http.ResponseWriter, r *http.Request) {
-		httpError(w, http.StatusNotFound, fmt.Sprintf("no route %s %s (routes: /knn-service, /metadata, /indices-list, /api/query, /api/audit, /metrics, /healthz, /)", r.Method, r.URL.Path))
+		httpError(w, http.StatusNotFound, fmt.Sprintf("no route %s %s (routes: /knn-service, /metadata, /indices-list, /api/query, /api/audit, /api/export, /metrics, /healthz, /)", r.Method, r.URL.Path))
 	})
 	return s, nil
 }

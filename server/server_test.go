@@ -18,6 +18,7 @@ import (
 	"github.com/laiondb/laiondb/db"
 	"github.com/laiondb/laiondb/demodata"
 	"github.com/laiondb/laiondb/engine"
+	"github.com/laiondb/laiondb/export"
 	"github.com/laiondb/laiondb/output"
 	"github.com/laiondb/laiondb/server"
 )
@@ -555,6 +556,46 @@ func TestAPIAudit(t *testing.T) {
 		`{"terms": "desi"}`:               "not the JSON expected",
 	} {
 		code, b, _ := g.do("POST", "/api/audit", body)
+		if code != 400 || !strings.Contains(string(b), want) {
+			t.Errorf("%s: %d %s, want 400 with %q", body, code, b, want)
+		}
+	}
+}
+
+// TestAPIExport: /api/export sends the file export.Write writes for the
+// query, and refuses what it cannot do.
+func TestAPIExport(t *testing.T) {
+	f := newFixture(t, &server.Options{MaxExport: 100})
+	q := "all where nsfw = 'UNLIKELY' limit 50"
+	code, b, resp := f.do("POST", "/api/export", `{"query": "`+q+`", "format": "csv"}`)
+	if code != 200 || resp.Header.Get("Content-Type") != "text/csv; charset=utf-8" || resp.Header.Get("X-Laiondb-Rows") != "50" {
+		t.Fatalf("%d %v: %.300s", code, resp.Header, b)
+	}
+	st, err := laiondb.Open(f.dir, &laiondb.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	res, err := st.Query(context.Background(), q, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap, _ := st.Snapshot()
+	var want bytes.Buffer
+	if _, err := export.Write(context.Background(), snap, res, &want, &export.Options{Format: export.CSV}); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(b, want.Bytes()) {
+		t.Errorf("export differs from export.Write's:\n%.300s\nwant\n%.300s", b, want.Bytes())
+	}
+	for body, want := range map[string]string{
+		`{"query": "all"}`:                                  "exports at most 100",
+		`{"query": "all limit 5", "format": "xlsx"}`:        "unknown format",
+		`{"query": "all limit 5", "shape": "bogus"}`:        "unknown shape",
+		`{"query": "all limit 5", "columns": ["nope"]}`:     `no column \"nope\"`,
+		`{"query": "all where url in file('/etc/passwd')"}`: "--allow-files",
+	} {
+		code, b, _ := f.do("POST", "/api/export", body)
 		if code != 400 || !strings.Contains(string(b), want) {
 			t.Errorf("%s: %d %s, want 400 with %q", body, code, b, want)
 		}

@@ -30,6 +30,7 @@ var serveFlags struct {
 	allowFiles bool
 	maxResults int
 	maxRows    int
+	maxExport  int
 	maxBody    int64
 	timeout    time.Duration
 	columns    []string
@@ -55,6 +56,7 @@ func init() {
 			fs.BoolVar(&f.allowFiles, "allow-files", false, "let requests name files on this machine: image_url, and queries with file(...), image(...), vector(...) (the server never downloads)")
 			fs.IntVar(&f.maxResults, "max-results", 10000, "largest num_images, num_result_ids, K and ids list")
 			fs.IntVar(&f.maxRows, "max-rows", 10000, "largest number of rows /api/query returns")
+			fs.IntVar(&f.maxExport, "max-export", 1000000, "largest number of rows /api/export writes")
 			fs.Int64Var(&f.maxBody, "max-body", 16<<20, "largest request body in bytes")
 			fs.DurationVar(&f.timeout, "timeout", time.Minute, "longest a query may run; it is also cancelled when the client goes away")
 			fs.StringSliceVar(&f.columns, "columns", []string{"url", "text", "nsfw"}, "metadata columns /knn-service and /metadata return (text as caption, nsfw as NSFW)")
@@ -104,7 +106,7 @@ func runServe(e *env, fs *pflag.FlagSet) error {
 			Warn: func(msg string) { fmt.Fprintf(e.stderr, "laiondb: warning: %s\n", msg) }})
 	}
 	srv, err := server.New(&server.Options{Indexes: idx, Open: open, Token: token, MaxBody: f.maxBody, MaxResults: f.maxResults,
-		MaxRows: f.maxRows, Timeout: f.timeout, AllowFiles: f.allowFiles, Columns: keyColumns(f.columns)})
+		MaxRows: f.maxRows, MaxExport: f.maxExport, Timeout: f.timeout, AllowFiles: f.allowFiles, Columns: keyColumns(f.columns)})
 	if err != nil {
 		return err
 	}
