@@ -4,9 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
+	"slices"
 
 	"github.com/laiondb/laiondb/query"
+	"github.com/laiondb/laiondb/vector"
 )
 
 // RowVectorer is a Store that gives the stored embeddings of rows, for
@@ -58,7 +59,8 @@ func (d *deduper) offer(ctx context.Context, hits []Hit, want int) error {
 			if want >= 0 && len(d.hits) >= want {
 				return nil
 			}
-			u := unit(v)
+			u := slices.Clone(v)
+			vector.Normalize(u)
 			dup := false
 			for _, k := range d.kept {
 				if dot32(u, k) >= d.t {
@@ -136,23 +138,6 @@ func prefixOf(a, b []Hit) bool {
 		}
 	}
 	return true
-}
-
-// unit returns v divided by its norm (computed in float64).
-func unit(v []float32) []float32 {
-	var ss float64
-	for _, x := range v {
-		ss += float64(x) * float64(x)
-	}
-	out := make([]float32, len(v))
-	if ss == 0 {
-		return out
-	}
-	inv := 1 / math.Sqrt(ss)
-	for i, x := range v {
-		out[i] = float32(float64(x) * inv)
-	}
-	return out
 }
 
 // dot32 is the inner product of a and b, accumulated in float64.

@@ -54,13 +54,11 @@ func (s *Server) apiAudit(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	h, ok := s.index(w, req.Index)
+	h, ctx, end, ok := s.begin(w, r, req.Index)
 	if !ok {
 		return
 	}
-	defer h.release()
-	ctx, cancel := s.queryContext(r)
-	defer cancel()
+	defer end()
 	rep, err := audit.Run(ctx, h.st, &audit.Options{Terms: terms, K: req.K, Filter: req.Filter, Command: "POST /api/audit"})
 	if err != nil {
 		s.queryError(w, r, err)

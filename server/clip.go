@@ -112,11 +112,11 @@ func (s *Server) knnService(w http.ResponseWriter, r *http.Request) {
 	if req.IndiceName != nil {
 		name = *req.IndiceName
 	}
-	h, ok := s.index(w, name)
+	h, ctx, end, ok := s.begin(w, r, name)
 	if !ok {
 		return
 	}
-	defer h.release()
+	defer end()
 
 	// The target.
 	tn := &query.TargetNode{}
@@ -176,8 +176,6 @@ func (s *Server) knnService(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	ctx, cancel := s.queryContext(r)
-	defer cancel()
 	res, err := h.st.Query(ctx, q.String(), &engine.Options{Exact: req.Exact != nil && *req.Exact})
 	if err != nil {
 		s.queryError(w, r, err)
@@ -249,11 +247,11 @@ func (s *Server) metadata(w http.ResponseWriter, r *http.Request) {
 	if req.IndiceName != nil {
 		name = *req.IndiceName
 	}
-	h, ok := s.index(w, name)
+	h, ctx, end, ok := s.begin(w, r, name)
 	if !ok {
 		return
 	}
-	defer h.release()
+	defer end()
 	rows := make([]uint32, len(req.IDs))
 	n, err := h.st.Snapshot()
 	if err != nil {
@@ -267,8 +265,6 @@ func (s *Server) metadata(w http.ResponseWriter, r *http.Request) {
 		}
 		rows[i] = uint32(id)
 	}
-	ctx, cancel := s.queryContext(r)
-	defer cancel()
 	metas, err := s.fetchMetadata(ctx, h, rows)
 	if err != nil {
 		s.queryError(w, r, err)

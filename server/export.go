@@ -43,13 +43,11 @@ func (s *Server) apiExport(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	h, ok := s.index(w, req.Index)
+	h, ctx, end, ok := s.begin(w, r, req.Index)
 	if !ok {
 		return
 	}
-	defer h.release()
-	ctx, cancel := s.queryContext(r)
-	defer cancel()
+	defer end()
 	snap, err := h.st.Snapshot()
 	if err != nil {
 		s.queryError(w, r, err)

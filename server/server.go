@@ -221,10 +221,15 @@ func (s *Server) index(w http.ResponseWriter, name string) (*handle, bool) {
 	return h, true
 }
 
-// queryContext bounds a query by the server's timeout and the client's
-// connection.
-func (s *Server) queryContext(r *http.Request) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(r.Context(), s.opts.Timeout)
+// begin starts a request's use of an index: the index named name (or
+// writes a 400), and a context bounded by the server's timeout and the
+// client's connection. end releases both.
+func (s *Server) begin(w http.ResponseWriter, r *http.Request, name string) (h *handle, ctx context.Context, end func(), ok bool) {
+	if h, ok = s.index(w, name); !ok {
+		return nil, nil, nil, false
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), s.opts.Timeout)
+	return h, ctx, func() { cancel(); h.release() }, true
 }
 
 // queryError writes err as the status it deserves: 400 for what the
@@ -274,13 +279,11 @@ func (s *Server) apiQuery(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusBadRequest, `"columns" says what "rows" returns: give "rows" too`)
 		return
 	}
-	h, ok := s.index(w, req.Index)
+	h, ctx, end, ok := s.begin(w, r, req.Index)
 	if !ok {
 		return
 	}
-	defer h.release()
-	ctx, cancel := s.queryContext(r)
-	defer cancel()
+	defer end()
 	if err := s.checkQuery(req.Query); err != nil {
 		httpError(w, http.StatusBadRequest, err.Error())
 		return
