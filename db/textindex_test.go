@@ -215,7 +215,7 @@ func TestKillDuringTextIndex(t *testing.T) {
 		t.Skip("child")
 	}
 	kills := 4
-	if testing.Short() {
+	if testing.Short() || raceEnabled { // the race run has its own children, 10 times slower
 		kills = 2
 	}
 	dir := t.TempDir()
