@@ -30,7 +30,7 @@ type knnRequest struct {
 	Modality            *string         `json:"modality"`
 	NumImages           *int            `json:"num_images"`
 	NumResultIDs        *int            `json:"num_result_ids"`
-	IndiceName          *string         `json:"indice_name"`
+	IndiceName          string          `json:"indice_name"` // null reads as ""
 	Deduplicate         *bool           `json:"deduplicate"`
 	UseSafetyModel      *bool           `json:"use_safety_model"`
 	UseViolenceDetector *bool           `json:"use_violence_detector"`
@@ -108,11 +108,7 @@ func (s *Server) knnService(w http.ResponseWriter, r *http.Request) {
 	if a := strings.TrimSpace(string(req.AestheticScore)); a != "" && a != "null" && a != `""` {
 		ignored = append(ignored, "aesthetic_score", "aesthetic_weight")
 	}
-	var name string
-	if req.IndiceName != nil {
-		name = *req.IndiceName
-	}
-	h, ctx, end, ok := s.begin(w, r, name)
+	h, ctx, end, ok := s.begin(w, r, req.IndiceName)
 	if !ok {
 		return
 	}
@@ -231,7 +227,7 @@ func imageFile(b64 string) (string, error) {
 // metadataRequest is the body of POST /metadata.
 type metadataRequest struct {
 	IDs        []int64 `json:"ids"`
-	IndiceName *string `json:"indice_name"`
+	IndiceName string  `json:"indice_name"`
 }
 
 func (s *Server) metadata(w http.ResponseWriter, r *http.Request) {
@@ -243,11 +239,7 @@ func (s *Server) metadata(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusBadRequest, fmt.Sprintf("%d ids: at most %d a request (laiondb serve --max-results)", len(req.IDs), s.opts.MaxResults))
 		return
 	}
-	var name string
-	if req.IndiceName != nil {
-		name = *req.IndiceName
-	}
-	h, ctx, end, ok := s.begin(w, r, name)
+	h, ctx, end, ok := s.begin(w, r, req.IndiceName)
 	if !ok {
 		return
 	}
