@@ -637,7 +637,7 @@ func TestCLIDupsNear(t *testing.T) {
 	if err != nil || len(recs) != 1+ex.Duplicates || strings.Join(recs[0][:3], ",") != "row,kept_row,file" || recs[1][1] >= recs[1][0] {
 		t.Errorf("drop.csv: %d records, %v, %q", len(recs), err, recs[:min(2, len(recs))])
 	}
-	ix := dups("--method", "index", "--k", "8", "--sample", "200")
+	ix := dups("--method", "index", "--k", "8", "--ef", "32", "--sample", "200")
 	if ix.Method != "index" || ix.Index == nil || ix.Index.Searches != 1000 || ix.Duplicates != ex.Duplicates {
 		t.Errorf("index: %+v, exact %+v", ix, ex)
 	}
@@ -657,7 +657,7 @@ func TestCLIDupsNear(t *testing.T) {
 	for _, args := range [][]string{
 		{"--near", "--threshold", "0"}, {"--near", "--threshold", "1.5"}, {"--near", "--threshold", "-1"},
 		{"--threshold", "0.9"}, {"--near", "--key", "url"}, {"--near", "--space", "audio"}, {"--near", "--method", "fast"},
-		{"--near", "--k", "0"}, {"--near", "--sample", "-1"}, {"--where", "nsfw = 'NSFW' limit 3"},
+		{"--near", "--k", "0"}, {"--near", "--sample", "-1"}, {"--near", "--ef", "-1"}, {"--ef", "64"}, {"--where", "nsfw = 'NSFW' limit 3"},
 	} {
 		if code, out, errs := runCmd(t, append([]string{"dups", "--store", store}, args...)...); code != 2 || out != "" {
 			t.Errorf("dups %q: exit %d, %q %q; want a usage error", args, code, out, errs)

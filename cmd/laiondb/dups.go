@@ -30,19 +30,20 @@ var dupsFlags struct {
 	space     string
 	method    string
 	k         int
+	ef        int
 	sample    int
 	seed      uint64
 }
 
 // nearOnly are the flags that only --near uses.
-var nearOnly = []string{"threshold", "space", "method", "k", "sample", "seed"}
+var nearOnly = []string{"threshold", "space", "method", "k", "ef", "sample", "seed"}
 
 func init() {
 	register(&command{
 		name:    "dups",
 		summary: "count a store's duplicates: exact by a key (url, url and text, any columns), or near by embedding",
 		usage: "[--store DIR] [--key url|url,text|COLUMNS] [--where PREDICATE] [--format table|json] [--drop FILE.csv]\n" +
-			"       laiondb dups --near [--threshold 0.94] [--space image|text] [--method auto|exact|index] [--k 32]\n" +
+			"       laiondb dups --near [--threshold 0.94] [--space image|text] [--method auto|exact|index] [--k 32] [--ef N]\n" +
 			"                    [--sample 1000] [--seed 0] [--where PREDICATE] [--format table|json] [--drop FILE.csv]\n\n" +
 			"Rows that hold the same key form a group; a dedup keeps each group's first row in store\n" +
 			"order and drops the others. Prints the groups, the rows a dedup drops and the histogram of\n" +
@@ -69,6 +70,7 @@ func init() {
 			fs.StringVar(&f.space, "space", "image", "with --near: the embeddings compared, image or text")
 			fs.StringVar(&f.method, "method", "auto", "with --near: exact, index, or auto (exact up to 100000 rows)")
 			fs.IntVar(&f.k, "k", audit.DefaultNearK, "with --near --method index: the neighbours asked for each row")
+			fs.IntVar(&f.ef, "ef", 0, "with --near --method index: HNSW candidate list size (default: the ef the index build calibrated for recall@100 0.99; near-duplicates, far closer than most neighbours, are found at much less: the recall line says)")
 			fs.IntVar(&f.sample, "sample", audit.DefaultRecallSample, "with --near --method index: rows whose pairs are found exactly to measure the recall (0: none)")
 			fs.Uint64Var(&f.seed, "seed", 0, "with --near --method index: the seed that draws the recall sample")
 		},
@@ -102,7 +104,7 @@ func runDups(e *env, fs *pflag.FlagSet) error {
 	// slow at its sizes); the planner still scans where that is cheaper.
 	st, err := f.store.openAudit(e, &laiondb.Options{ReadOnly: true, Tune: func(o *db.Options) {
 		if near != nil {
-			o.ExactUpTo = -1
+			o.ExactUpTo, o.EfSearch = -1, f.ef
 		}
 	}})
 	if err != nil {
@@ -194,6 +196,9 @@ func nearOptions(fs *pflag.FlagSet) (*audit.NearOptions, error) {
 	}
 	if f.k < 1 {
 		return nil, usageErrorf("--k %d: want 1 or more neighbours", f.k)
+	}
+	if f.ef < 0 {
+		return nil, usageErrorf("--ef %d: want 1 or more, or 0 for the calibrated default", f.ef)
 	}
 	switch {
 	case f.sample < 0:
