@@ -339,11 +339,11 @@ func (ix *Index) searchLayer(s *scratch, q []float32, ep cand, ef, lc int, locke
 		if !s.visit(e.id) {
 			continue
 		}
-		s.cands.push(e)
+		s.cands.Push(e)
 		if allow == nil || allow.Contains(e.id) {
-			s.res.push(e)
+			s.res.Push(e)
 			if len(s.res) > ef {
-				s.res.pop()
+				s.res.Pop()
 			}
 		}
 	}
@@ -352,7 +352,7 @@ func (ix *Index) searchLayer(s *scratch, q []float32, ep cand, ef, lc int, locke
 		if len(s.res) >= ef && c.score < s.res[0].score {
 			break
 		}
-		s.cands.pop()
+		s.cands.Pop()
 		todo := s.todo[:0]
 		for _, nb := range ix.neighbors(c.id, lc, locked, s.buf) {
 			if nb < n && s.visit(nb) {
@@ -370,11 +370,11 @@ func (ix *Index) searchLayer(s *scratch, q []float32, ep cand, ef, lc int, locke
 			sc := ix.score(s, q, nb)
 			visited++
 			if len(s.res) < ef || sc > s.res[0].score {
-				s.cands.push(cand{sc, nb})
+				s.cands.Push(cand{sc, nb})
 				if allow == nil || allow.Contains(nb) {
-					s.res.push(cand{sc, nb})
+					s.res.Push(cand{sc, nb})
 					if len(s.res) > ef {
-						s.res.pop()
+						s.res.Pop()
 					}
 				}
 			}

@@ -141,10 +141,10 @@ func (ix *Index) seeds(s *scratch, hs *hubSet, q []float32, k int) []cand {
 			sc = ix.vecs.Dot(q, int(id))
 		}
 		if len(h) < k {
-			h.push(cand{sc, id})
+			h.Push(cand{sc, id})
 		} else if sc > h[0].score {
-			h.pop()
-			h.push(cand{sc, id})
+			h.Pop()
+			h.Push(cand{sc, id})
 		}
 	}
 	return h

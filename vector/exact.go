@@ -10,6 +10,7 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/laiondb/laiondb/internal/heap"
 	"github.com/laiondb/laiondb/internal/par"
 )
 
@@ -145,50 +146,23 @@ func SortHits(h []Hit) {
 	})
 }
 
-// topK is a bounded min-heap (worst at the root) keeping the k best hits.
+// topK keeps the k best hits in a heap with the worst at the root.
 type topK struct {
 	k int
-	h []Hit
+	h heap.Heap[Hit, worse]
 }
+
+// worse orders a topK: the hit that better ranks last is the root.
+type worse struct{}
+
+func (worse) Before(a, b Hit) bool { return better(b, a) }
 
 func (t *topK) push(x Hit) {
-	if len(t.h) < t.k {
-		t.h = append(t.h, x)
-		// sift up
-		i := len(t.h) - 1
-		for i > 0 {
-			p := (i - 1) / 2
-			if !better(t.h[p], t.h[i]) {
-				break
-			}
-			t.h[p], t.h[i] = t.h[i], t.h[p]
-			i = p
-		}
-		return
-	}
-	if !better(x, t.h[0]) {
-		return
-	}
-	t.h[0] = x
-	t.down(0)
-}
-
-func (t *topK) down(i int) {
-	n := len(t.h)
-	for {
-		l := 2*i + 1
-		if l >= n {
-			return
-		}
-		w := l
-		if r := l + 1; r < n && better(t.h[l], t.h[r]) {
-			w = r
-		}
-		if !better(t.h[i], t.h[w]) {
-			return
-		}
-		t.h[i], t.h[w] = t.h[w], t.h[i]
-		i = w
+	switch {
+	case len(t.h) < t.k:
+		t.h.Push(x)
+	case better(x, t.h[0]):
+		t.h.Replace(x)
 	}
 }
 
