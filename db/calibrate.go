@@ -50,8 +50,11 @@ const calibrationQueries = 500
 // recall of 0.995; on a 1M store it chose ef 64 for image queries, where
 // new images reached only 0.987. Version 2 kept the searches out of those
 // nodes, which alone did not change that. Version 3 also takes 500
-// queries and requires the lower confidence bound to reach 0.99.
-const calibrationVersion = 3
+// queries and requires the lower confidence bound to reach 0.99. Version 4
+// adds the planner's costs (plancost.go) and searches the graph as the
+// store does at every effort (before, the index scanned exactly where its
+// own planner found that cheaper, which the store never lets it do).
+const calibrationVersion = 4
 
 // calibrationK are the k the calibration measures.
 var calibrationK = []int{10, 100}
@@ -84,9 +87,13 @@ func (d *DB) calibrate(ctx context.Context, ix VectorIndex, kind indexKind, m *M
 		own, other, ownFile, otherFile = withTxt, withImg, otherFile, ownFile
 	}
 	cal := &Calibration{Version: calibrationVersion, MaxEffort: kind.efforts[len(kind.efforts)-1]}
-	sample := func(vf *vecFile, rs vector.Ranges, self bool) ([]vector.Calibration, error) {
+	var ownMat vector.Matrix
+	if ownFile != nil {
+		ownMat = ownFile.matrix(m.Rows)
+	}
+	sample := func(vf *vecFile, rs vector.Ranges, self bool) ([]vector.Calibration, *Costs, error) {
 		if vf == nil || len(rs) == 0 {
-			return nil, nil
+			return nil, nil, nil
 		}
 		mat := vf.matrix(m.Rows)
 		rows := spread(rs, calibrationQueries)
@@ -101,28 +108,31 @@ func (d *DB) calibrate(ctx context.Context, ix VectorIndex, kind indexKind, m *M
 				skip[i] = int64(r)
 			}
 		}
-		return calibrateKs(ctx, ix, qs, skip)
+		if len(qs) == 0 {
+			return nil, nil, nil
+		}
+		cs, err := ix.Calibrate(ctx, qs, skip, calibrationK, CalibrationTarget, IndexCalibrate{Efforts: kind.efforts})
+		if err != nil {
+			return nil, nil, err
+		}
+		costs, err := measureCosts(ctx, ix, kind, ownMat, own, qs, skip, cs)
+		return cs, costs, err
 	}
-	ownCal, err := sample(ownFile, own, true)
+	ownCal, ownCosts, err := sample(ownFile, own, true)
 	if err != nil {
 		return nil, err
 	}
-	otherCal, err := sample(otherFile, other, false)
+	otherCal, otherCosts, err := sample(otherFile, other, false)
 	if err != nil {
 		return nil, err
 	}
 	cal.Image, cal.Text = ownCal, otherCal
+	cal.ImageCosts, cal.TextCosts = ownCosts, otherCosts
 	if sp == query.SpaceText {
 		cal.Image, cal.Text = otherCal, ownCal
+		cal.ImageCosts, cal.TextCosts = otherCosts, ownCosts
 	}
 	return cal, nil
-}
-
-func calibrateKs(ctx context.Context, ix VectorIndex, qs [][]float32, skip []int64) ([]vector.Calibration, error) {
-	if len(qs) == 0 {
-		return nil, nil
-	}
-	return ix.Calibrate(ctx, qs, skip, calibrationK, CalibrationTarget)
 }
 
 // spread returns up to n rows of rs, evenly spaced over their total count:

@@ -74,6 +74,11 @@ type Calibration struct {
 	Text []vector.Calibration `json:"text,omitempty"`
 	// MaxEffort is the largest effort calibration tried.
 	MaxEffort int `json:"max_effort,omitempty"`
+	// ImageCosts and TextCosts are what the planner weighs for image and
+	// text queries (version 4 on; see plancost.go): nil before, or when
+	// the store has no embeddings of that kind.
+	ImageCosts *Costs `json:"image_costs,omitempty"`
+	TextCosts  *Costs `json:"text_costs,omitempty"`
 }
 
 // IndexOptions are the parameters of a new index.
@@ -357,6 +362,29 @@ func (v *view) choose(req engine.SearchRequest) choice {
 	// ef 0: calibration found no ef reaching the target for this kind of
 	// query, so the index is not good enough and the store scans.
 	ef, efWhy := v.ef(req)
+	// With the costs the index build measured, a filtered search takes the
+	// ef calibrated for its share of rows, and the planner prices both
+	// paths; without them (an index calibrated before version 4) the
+	// index's own rule decides.
+	var est *estimate
+	if costs, own := info.costs(req.Image); costs != nil && ix != nil && ixErr == nil && !req.Exact && !cheap {
+		allowed := vector.CountHint(graphAllow)
+		if own && allow != nil && req.Ef <= 0 && v.d.opts.EfSearch <= 0 && costs.share(allowed) < 1 {
+			// A forced index search keeps the unfiltered ef where no
+			// filtered one kept the promise.
+			switch fef, lower, at := costs.filteredEf(allowed, req.K); {
+			case fef > 0:
+				ef, efWhy = fef, fmt.Sprintf("calibrated for filtered searches: recall@10 lower bound %.4f with %.3g%% of the rows allowed", lower, 100*at)
+			case !req.Index:
+				ef, efWhy = 0, fmt.Sprintf("at index build, no ef up to %d reached recall@10 %.2f in filtered searches with about %.3g%% of the rows allowed",
+					info.Calibration.MaxEffort, CalibrationTarget, 100*costs.share(allowed))
+			}
+		}
+		if ef > 0 {
+			e := costs.estimate(allowed, max(ef, req.K))
+			est = &e
+		}
+	}
 	why, scan := "", true
 	switch {
 	case req.Exact:
@@ -370,12 +398,17 @@ func (v *view) choose(req engine.SearchRequest) choice {
 		why = " (the store has no index)"
 	case ef == 0:
 		why = " (" + efWhy + ")"
-	case !req.Index && ix.PreferExact(vector.CountHint(graphAllow), max(ef, req.K)):
+	case !req.Index && est != nil && est.scan():
+		why = fmt.Sprintf(" (%s; ef %d: %s)", est, est.ef, efWhy)
+	case !req.Index && est == nil && ix.PreferExact(vector.CountHint(graphAllow), max(ef, req.K)):
 		why = fmt.Sprintf(" (planner: cheaper than a graph search at this size and filter with ef=%d (%s))", ef, efWhy)
 	default:
 		scan = false
 	}
 	c := choice{scan: scan, why: why, allow: allow, graphAllow: graphAllow, ef: ef, efWhy: efWhy}
+	if !scan && est != nil && !req.Index {
+		c.efWhy += "; " + est.String()
+	}
 	if req.Index && scan && !req.Exact {
 		c.err = fmt.Errorf("%w: the index was asked for, but the store scans%s", ErrNoIndex, why)
 	}

@@ -65,8 +65,12 @@ type Options struct {
 	Embedder Embedder
 	// ExactUpTo is the largest number of candidate vectors (rows with
 	// vectors that the filter allows) a k-NN search scans exactly even
-	// when the store has an index; 0 means 1,048,576, negative means the
-	// index answers every search it can.
+	// when the store has an index; 0 means 1,048,576 (exact answers up to
+	// a million vectors), negative means the planner chooses every search's
+	// path: the faster of the index and a scan of the allowed rows, by the
+	// costs the index build measured (see Costs), at the ef calibrated for
+	// the search's share of allowed rows. SearchRequest.Index and Exact
+	// force either path.
 	ExactUpTo int
 	// EfSearch is the HNSW candidate list size of searches; 0 means the
 	// ef the index build calibrated for the query's kind and k (see

@@ -27,11 +27,12 @@ type VectorIndex interface {
 	PreferExact(allowed, effort int) bool
 	// Add links rows of m, the store's vectors, into the index.
 	Add(ctx context.Context, m vector.Matrix, rows vector.Ranges, progress func(done, total int)) error
-	// Calibrate measures, for each k of ks, the smallest effort of the
-	// kind's ladder at which the lower confidence bound of the recall of the
-	// sample queries reaches target (see vector.Calibration). skip[i],
-	// when not negative, is a row left out of query i's answers.
-	Calibrate(ctx context.Context, qs [][]float32, skip []int64, ks []int, target float64) ([]vector.Calibration, error)
+	// Calibrate measures, for each k of ks, the smallest effort of
+	// o.Efforts at which the lower confidence bound of the recall of the
+	// sample queries reaches target (see vector.Calibration), searching
+	// among the rows o.Allow admits (nil: all). skip[i], when not
+	// negative, is a row left out of query i's answers.
+	Calibrate(ctx context.Context, qs [][]float32, skip []int64, ks []int, target float64, o IndexCalibrate) ([]vector.Calibration, error)
 	// Write saves the index to path atomically.
 	Write(path string) error
 	// Fingerprint identifies the vectors the index was built over.
@@ -49,6 +50,15 @@ type IndexSearch struct {
 	// Effort is the search effort (ef for graphs), chosen by the store.
 	Effort int
 	// Allow, when not nil, restricts the answer to these rows.
+	Allow vector.AllowList
+}
+
+// IndexCalibrate scopes one VectorIndex.Calibrate.
+type IndexCalibrate struct {
+	// Efforts are the efforts tried, smallest first.
+	Efforts []int
+	// Allow, when not nil, restricts the searches to these rows: the
+	// calibration of filtered searches.
 	Allow vector.AllowList
 }
 
@@ -70,8 +80,9 @@ type indexKind struct {
 	file string
 	// params are the default build parameters; IndexOptions override them.
 	params map[string]int
-	// efforts is the ladder of efforts Calibrate tries, smallest first.
-	efforts []int
+	// efforts is the ladder of efforts Calibrate tries, smallest first;
+	// filterEfforts the ladder for filtered searches.
+	efforts, filterEfforts []int
 	// name is the kind as people read it ("HNSW"); params describes
 	// build parameters ("M 16, efConstruction 200").
 	name     string

@@ -32,6 +32,10 @@ type Options struct {
 	Columns []string
 	// Exact forces an exact vector search.
 	Exact bool
+	// Index forces the vector index for k-NN searches, even where the
+	// store's planner finds a scan cheaper (SearchRequest.Index). Exact
+	// wins over it.
+	Index bool
 	// AllowCache, when set, keeps the allow-lists of search queries' where
 	// clauses for later queries on the same store content (package db
 	// sets its own).
@@ -599,7 +603,7 @@ func (p *Plan) searchRequest(ctx context.Context, s Store, st *SearchStats) (Sea
 func (p *Plan) request(ctx context.Context, s Store, vec []float32, sel *selected) (SearchRequest, *selected, error) {
 	var st SearchStats
 	tn := p.searchStats(&st)
-	req := SearchRequest{Exact: p.opts.Exact, K: st.K, MinScore: float32(st.Threshold),
+	req := SearchRequest{Exact: p.opts.Exact, Index: p.opts.Index, K: st.K, MinScore: float32(st.Threshold),
 		Vec: vec, Image: tn.Target.ImageEmbedding(), Space: searchSpace(p.q.Source)}
 	if p.where == nil {
 		return req, nil, nil

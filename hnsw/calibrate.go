@@ -13,11 +13,24 @@ import (
 // EfLadder is the sequence of ef values Calibrate tries, smallest first.
 var EfLadder = []int{32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024, 1536, 2048, 3072, 4096, 6144, 8192}
 
+// CalibrateOptions tune Calibrate. The zero value calibrates unfiltered
+// searches without hub seeds over EfLadder.
+type CalibrateOptions struct {
+	// Seeds is the number of hub seeds of the searches (see
+	// SearchOptions.Seeds).
+	Seeds int
+	// Allow, when not nil, restricts both the exact and the graph answers
+	// to these rows: the calibration of filtered searches.
+	Allow vector.AllowList
+	// Ladder is the ef values tried, smallest first; nil means EfLadder.
+	Ladder []int
+}
+
 // Calibrate measures, for a sample of queries and each k of ks, recall@k
-// of the graph search (with seeds hub seeds) against the exact scan, at
-// increasing ef from EfLadder, and returns per k the smallest ef at which
-// a lower confidence bound of the recall (Calibration.Lower) reaches
-// target.
+// of the graph search against the exact scan, at increasing ef from the
+// ladder, and returns per k the smallest ef at which a lower confidence
+// bound of the recall (Calibration.Lower) reaches target, with the mean
+// number of vectors a search scored there.
 //
 // skip[i], when not negative, is a row left out of query i's answers, both
 // exact and approximate, and which the graph search does not pass through:
@@ -29,7 +42,15 @@ var EfLadder = []int{32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024, 1536, 2
 // The cost is one exact scan per query (at the largest k) plus graph
 // searches at each ef tried; queries run in parallel on GOMAXPROCS
 // goroutines, and ctx stops the work.
-func (ix *Index) Calibrate(ctx context.Context, queries [][]float32, skip []int64, ks []int, target float64, seeds int) ([]vector.Calibration, error) {
+func (ix *Index) Calibrate(ctx context.Context, queries [][]float32, skip []int64, ks []int, target float64, o *CalibrateOptions) ([]vector.Calibration, error) {
+	var opts CalibrateOptions
+	if o != nil {
+		opts = *o
+	}
+	ladder := opts.Ladder
+	if ladder == nil {
+		ladder = EfLadder
+	}
 	if skip != nil && len(skip) != len(queries) {
 		return nil, fmt.Errorf("hnsw: calibrate: %d queries but %d rows to skip", len(queries), len(skip))
 	}
@@ -60,7 +81,7 @@ func (ix *Index) Calibrate(ctx context.Context, queries [][]float32, skip []int6
 	exact := make([][]vector.Hit, len(queries))
 	if kmax > 0 && len(queries) > 0 {
 		err := parallelQueries(ctx, len(queries), func(i int) error {
-			r, err := ix.Search(ctx, queries[i], kmax+1, &SearchOptions{Exact: true})
+			r, err := ix.Search(ctx, queries[i], kmax+1, &SearchOptions{Exact: true, Allow: opts.Allow})
 			exact[i] = r.Hits
 			return err
 		})
@@ -79,7 +100,7 @@ func (ix *Index) Calibrate(ctx context.Context, queries [][]float32, skip []int6
 				asked++
 			}
 		}
-		for _, ef := range EfLadder {
+		for _, ef := range ladder {
 			if asked == 0 {
 				break
 			}
@@ -87,8 +108,9 @@ func (ix *Index) Calibrate(ctx context.Context, queries [][]float32, skip []int6
 				continue
 			}
 			found := make([]int, len(queries))
+			scored := make([]int, len(queries))
 			err := parallelQueries(ctx, len(queries), func(i int) error {
-				so := SearchOptions{Ef: ef, Seeds: seeds}
+				so := SearchOptions{Ef: ef, Seeds: opts.Seeds, Allow: opts.Allow, Planned: true}
 				if sk := skipOf(i); sk >= 0 {
 					so.skip, so.hasSkip = uint32(sk), true
 				}
@@ -96,6 +118,7 @@ func (ix *Index) Calibrate(ctx context.Context, queries [][]float32, skip []int6
 				if err != nil {
 					return err
 				}
+				scored[i] = r.Scored
 				in := make(map[uint32]bool, len(truth[i]))
 				for _, id := range truth[i] {
 					in[id] = true
@@ -129,6 +152,11 @@ func (ix *Index) Calibrate(ctx context.Context, queries [][]float32, skip []int6
 			// Rounded to 6 decimals: beyond that the digits are noise,
 			// and the store's manifest shows them.
 			c.Recall, c.Lower = math.Round(mean*1e6)/1e6, math.Round((mean-2*se)*1e6)/1e6
+			total := 0
+			for _, x := range scored {
+				total += x
+			}
+			c.Scored = math.Round(float64(total) / float64(len(queries)))
 			if c.Lower >= target {
 				c.Ef = ef
 				break

@@ -41,7 +41,7 @@ func TestCalibrate(t *testing.T) {
 				return out
 			}
 			e, _, _ := vector.Exact(context.Background(), m, q, k+1, nil)
-			so := SearchOptions{Ef: ef}
+			so := SearchOptions{Ef: ef, Planned: true}
 			if sk >= 0 {
 				so.skip, so.hasSkip = uint32(sk), true
 			}
@@ -91,7 +91,7 @@ func TestCalibrate(t *testing.T) {
 		skip []int64
 	}{{"held-out", qs, nil}, {"leave-one-out", rows, skip}} {
 		ks := []int{k, 3 * k}
-		cs, err := ix.Calibrate(context.Background(), tc.qs, tc.skip, ks, 0.98, 0)
+		cs, err := ix.Calibrate(context.Background(), tc.qs, tc.skip, ks, 0.98, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -112,20 +112,55 @@ func TestCalibrate(t *testing.T) {
 			t.Logf("%s: %+v", tc.name, c)
 		}
 	}
+	// Filtered: a tenth of the rows allowed, on a ladder that starts low;
+	// the recall recomputed with the same allow-list matches.
+	allow := vector.NewBitset(n)
+	for i := 0; i < n; i += 10 {
+		allow.Set(uint32(i))
+	}
+	ladder := []int{10, 16, 24, 32, 48, 64, 96, 128}
+	fc, err := ix.Calibrate(context.Background(), qs, nil, []int{k}, 0.98, &CalibrateOptions{Allow: allow, Ladder: ladder})
+	if err != nil || len(fc) != 1 {
+		t.Fatalf("filtered calibration: %+v, %v", fc, err)
+	}
+	var got, want float64
+	for _, q := range qs {
+		e, _, _ := vector.Exact(context.Background(), m, q, k, allow)
+		r, err := ix.Search(context.Background(), q, k+1, &SearchOptions{Ef: fc[0].Ef, Allow: allow, Planned: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		in := map[uint32]bool{}
+		for _, h := range e {
+			in[h.ID] = true
+		}
+		for _, h := range r.Hits[:min(k, len(r.Hits))] {
+			if !allow.Contains(h.ID) {
+				t.Fatalf("filtered search returned row %d", h.ID)
+			}
+			if in[h.ID] {
+				got++
+			}
+		}
+		want += float64(len(e))
+	}
+	if c := fc[0]; c.Ef == 0 || !slices.Contains(ladder, c.Ef) || math.Abs(got/want-c.Recall) > 1e-6 || c.Scored <= 0 {
+		t.Errorf("filtered calibration %+v; recall recomputed %.6f", c, got/want)
+	}
 	// An unreachable target reports the best recall and no ef.
-	cs, err := ix.Calibrate(context.Background(), qs[:5], nil, []int{k}, 1.01, 0)
+	cs, err := ix.Calibrate(context.Background(), qs[:5], nil, []int{k}, 1.01, nil)
 	if err != nil || len(cs) != 1 || cs[0].Ef != 0 || cs[0].Recall <= 0 {
 		t.Errorf("unreachable target: %+v, %v", cs, err)
 	}
-	if _, err := ix.Calibrate(context.Background(), qs, skip[:3], []int{k}, 0.9, 0); err == nil {
+	if _, err := ix.Calibrate(context.Background(), qs, skip[:3], []int{k}, 0.9, nil); err == nil {
 		t.Error("mismatched skip list accepted")
 	}
-	if _, err := ix.Calibrate(context.Background(), qs, nil, []int{0}, 0.9, 0); err == nil {
+	if _, err := ix.Calibrate(context.Background(), qs, nil, []int{0}, 0.9, nil); err == nil {
 		t.Error("k = 0 accepted")
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := ix.Calibrate(ctx, qs, nil, []int{k}, 0.9, 0); err == nil {
+	if _, err := ix.Calibrate(ctx, qs, nil, []int{k}, 0.9, nil); err == nil {
 		t.Error("cancelled calibration returned no error")
 	}
 }

@@ -100,7 +100,9 @@
 // visitsPerEf = 16, and a graph score costs about graphCostRatio = 4 times
 // a score in the scan of a sparse allow-list. The same rule sends tiny
 // indexes (n < 64·ef) to the scan. A caller that has already weighed the
-// two (package db does) sets SearchOptions.Planned.
+// two sets SearchOptions.Planned: package db does, with costs its index
+// build measured on the store (the rule above, with fixed constants, is
+// for programs that use this package alone), and Calibrate searches as it.
 //
 // Above the cutoff the graph search runs with only allowed rows entering
 // its result list: it still walks through disallowed rows, and the list

@@ -670,7 +670,11 @@ func (ix *Index) extendSQ8(m vector.Matrix, n int) *vector.SQ8 {
 	return q
 }
 
-// build links ids on ix.opts.Workers goroutines, holding the read lock.
+// serialAdd is the largest add that build links on one goroutine.
+const serialAdd = 10_000
+
+// build links ids on ix.opts.Workers goroutines (one for at most serialAdd
+// ids), holding the read lock.
 func (ix *Index) build(ctx context.Context, ids []uint32, done []bool, progress func(done, total int)) error {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
@@ -697,9 +701,15 @@ func (ix *Index) build(ctx context.Context, ids []uint32, done []bool, progress 
 		start = 1
 		linked.Add(1)
 	}
-	// Each worker keeps one scratch for all its chunks.
-	scratches := make([]*scratch, ix.opts.Workers)
-	_, err := par.ChunksN(ctx, ix.opts.Workers, len(ids)-start, chunk, func(w, lo, hi int) {
+	// Each worker keeps one scratch for all its chunks. Small adds link
+	// on one goroutine: the same rows then make the same graph (and the
+	// store's calibration the same figures), at little cost.
+	workers := ix.opts.Workers
+	if len(ids) <= serialAdd {
+		workers = 1
+	}
+	scratches := make([]*scratch, workers)
+	_, err := par.ChunksN(ctx, workers, len(ids)-start, chunk, func(w, lo, hi int) {
 		s := scratches[w]
 		if s == nil {
 			s = ix.getScratch()

@@ -23,4 +23,7 @@ type Calibration struct {
 	// a bound that counts each neighbour as an independent trial. Ef is
 	// the smallest effort whose Lower reaches Target.
 	Lower float64 `json:"lower"`
+	// Scored is the mean number of vectors a search scored at Ef (at the
+	// largest effort tried when Ef is 0): the work the effort costs.
+	Scored float64 `json:"scored,omitempty"`
 }

@@ -172,10 +172,10 @@ func (t *topK) full() bool { return len(t.h) >= t.k }
 // scanChunk is the number of rows a worker scores between context checks.
 const scanChunk = 8192
 
-// scan calls visit(worker, lo, hi) over [0, total) in chunks from
-// GOMAXPROCS workers, stopping early when ctx is cancelled.
-func scan(ctx context.Context, total int, visit func(w, lo, hi int)) (int, error) {
-	w, err := par.Chunks(ctx, total, scanChunk, visit)
+// scan calls visit(worker, lo, hi) over [0, total) in chunks from up to
+// workers goroutines, stopping early when ctx is cancelled.
+func scan(ctx context.Context, workers, total int, visit func(w, lo, hi int)) (int, error) {
+	w, err := par.ChunksN(ctx, workers, total, scanChunk, visit)
 	if err != nil {
 		return w, fmt.Errorf("vector: exact scan: %w", err)
 	}
@@ -217,15 +217,14 @@ func checkDim(m Matrix, q []float32) error {
 
 // visitRows runs fn(worker, id) in parallel for every row of m admitted by
 // allow (nil: all rows) and returns the number of rows visited.
-func visitRows(ctx context.Context, n int, allow AllowList, fn func(w int, id uint32)) (int, []int, error) {
+func visitRows(ctx context.Context, workers, n int, allow AllowList, fn func(w int, id uint32)) (int, []int, error) {
 	ids, sparse := candidates(n, allow)
 	total := n
 	if sparse {
 		total = len(ids)
 	}
-	workers := runtime.GOMAXPROCS(0)
 	counts := make([]int, workers)
-	_, err := scan(ctx, total, func(w, lo, hi int) {
+	_, err := scan(ctx, workers, total, func(w, lo, hi int) {
 		c := 0
 		switch {
 		case sparse:
@@ -261,6 +260,12 @@ func visitRows(ctx context.Context, n int, allow AllowList, fn func(w int, id ui
 // number of vectors scored. A row that scores NaN or ±Inf is an error (ErrNonFinite). It
 // runs on GOMAXPROCS goroutines and checks ctx between chunks of rows.
 func Exact(ctx context.Context, m Matrix, q []float32, k int, allow AllowList) ([]Hit, int, error) {
+	return ExactOn(ctx, runtime.GOMAXPROCS(0), m, q, k, allow)
+}
+
+// ExactOn is Exact on at most workers goroutines: the store's planner
+// measures the scan's cost on one thread with it.
+func ExactOn(ctx context.Context, workers int, m Matrix, q []float32, k int, allow AllowList) ([]Hit, int, error) {
 	if err := checkDim(m, q); err != nil {
 		return nil, 0, err
 	}
@@ -268,13 +273,13 @@ func Exact(ctx context.Context, m Matrix, q []float32, k int, allow AllowList) (
 		return nil, 0, nil
 	}
 	n := m.Len()
-	workers := runtime.GOMAXPROCS(0)
+	workers = max(workers, 1)
 	heaps := make([]topK, workers)
 	for i := range heaps {
 		heaps[i].k = k
 	}
 	bad := newNonFinite(workers)
-	scored, _, err := visitRows(ctx, n, allow, func(w int, id uint32) {
+	scored, _, err := visitRows(ctx, workers, n, allow, func(w int, id uint32) {
 		s := m.Dot(q, int(id))
 		if s-s != 0 { // NaN or ±Inf: a damaged row
 			bad.note(w, id, s)
@@ -415,7 +420,7 @@ func scanBatch(ctx context.Context, m Matrix, qs [][]float32, allow AllowList, w
 		bufs[w] = make([]float32, m.Dim)
 		scores[w] = make([]float32, len(qs))
 	}
-	visited, _, err := visitRows(ctx, m.Len(), allow, func(w int, id uint32) {
+	visited, _, err := visitRows(ctx, workers, m.Len(), allow, func(w int, id uint32) {
 		sc := scores[w]
 		row := m.rowF32(int(id), bufs[w])
 		i := 0
@@ -496,7 +501,7 @@ func ExactRange(ctx context.Context, m Matrix, q []float32, min float32, allow A
 	workers := runtime.GOMAXPROCS(0)
 	out := make([][]Hit, workers)
 	bad := newNonFinite(workers)
-	scored, _, err := visitRows(ctx, n, allow, func(w int, id uint32) {
+	scored, _, err := visitRows(ctx, workers, n, allow, func(w int, id uint32) {
 		s := m.Dot(q, int(id))
 		if s-s != 0 {
 			bad.note(w, id, s)

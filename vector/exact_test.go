@@ -77,6 +77,12 @@ func TestExact(t *testing.T) {
 				if n := len(naive(m, q, allow, func(int, Hit) bool { return true })); scored != n {
 					t.Errorf("scored %d, want %d", scored, n)
 				}
+				for _, w := range []int{0, 1, 3} {
+					one, scoredOne, err := ExactOn(ctx, w, m, q, tc.k, allow)
+					if err != nil || !slices.Equal(one, want) || scoredOne != scored {
+						t.Fatalf("ExactOn(%d workers): %d hits, %d scored, %v; want %d, %d", w, len(one), scoredOne, err, len(want), scored)
+					}
+				}
 				min := float32(tc.dim) / 4
 				gotR, _, err := ExactRange(ctx, m, q, min, allow)
 				if err != nil {

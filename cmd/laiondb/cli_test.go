@@ -135,7 +135,7 @@ func TestCLIIngestInfoQuery(t *testing.T) {
 		!strings.Contains(out, "default ef for image queries: k 10 ef ") || !strings.Contains(out, "default ef for text queries: k 10 ef ") {
 		t.Errorf("index --rebuild: exit %d: %s %s", code, out, errs)
 	}
-	code, out, errs = runCmd(t, "query", "--store", store, "--exact-up-to", "-1", "--ef", "0", "--format", "json", "knn(row(3), 10)")
+	code, out, errs = runCmd(t, "query", "--store", store, "--index", "--ef", "0", "--format", "json", "knn(row(3), 10)")
 	if code != 0 || !strings.Contains(out, "(calibrated: recall@10 ") || !strings.Contains(out, " image embeddings of this store") {
 		t.Errorf("graph query: exit %d: %s %s", code, out, errs)
 	}

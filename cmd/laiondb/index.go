@@ -108,6 +108,9 @@ func init() {
 				for _, l := range c.Lines() {
 					fmt.Fprintf(e.stdout, "default ef for %s\n", l)
 				}
+				for _, l := range c.CostLines() {
+					fmt.Fprintf(e.stdout, "planner costs (one thread) for %s\n", l)
+				}
 			}
 			return nil
 		},

@@ -111,6 +111,7 @@ func runQuery(e *env, fs *pflag.FlagSet) error {
 // name: the flags query and export share.
 type searchFlags struct {
 	exact    bool
+	index    bool
 	exactMax int
 	ef       int
 	lexicons []string
@@ -118,7 +119,8 @@ type searchFlags struct {
 
 func (s *searchFlags) add(fs *pflag.FlagSet) {
 	fs.BoolVar(&s.exact, "exact", false, "answer vector searches by an exact scan")
-	fs.IntVar(&s.exactMax, "exact-up-to", 0, "scan exactly whenever a knn search has at most this many candidate vectors, index or not (default 1048576; -1: use the index whenever there is one)")
+	fs.BoolVar(&s.index, "index", false, "answer knn searches through the index, even where a scan is cheaper (the store has no index: an error); --exact wins")
+	fs.IntVar(&s.exactMax, "exact-up-to", 0, "scan exactly whenever a knn search has at most this many candidate vectors, index or not (default 1048576: exact answers; -1: the planner picks the faster of the index and a scan, by costs measured at index build)")
 	fs.IntVar(&s.ef, "ef", 0, "HNSW candidate list size for index searches (default: the ef the index build calibrated for recall 0.99, per query kind; see 'laiondb info'); larger is slower and closer to exact")
 	fs.StringArrayVar(&s.lexicons, "lexicon", nil, "a keyword list file, one keyword per line, as NAME=FILE or FILE (named after the file); repeatable")
 }
@@ -129,7 +131,7 @@ func (s *searchFlags) options() (*engine.Options, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &engine.Options{Exact: s.exact, Lexicons: lex}, nil
+	return &engine.Options{Exact: s.exact, Index: s.index, Lexicons: lex}, nil
 }
 
 // open opens the store read-only with the model for text and image

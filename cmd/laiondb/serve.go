@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/laiondb/laiondb"
+	"github.com/laiondb/laiondb/db"
 	"github.com/laiondb/laiondb/server"
 )
 
@@ -35,6 +36,7 @@ var serveFlags struct {
 	timeout    time.Duration
 	columns    []string
 	verbose    bool
+	exactMax   int
 }
 
 func init() {
@@ -61,6 +63,7 @@ func init() {
 			fs.DurationVar(&f.timeout, "timeout", time.Minute, "longest a query may run; it is also cancelled when the client goes away")
 			fs.StringSliceVar(&f.columns, "columns", []string{"url", "text", "nsfw"}, "metadata columns /knn-service and /metadata return (text as caption, nsfw as NSFW)")
 			fs.BoolVar(&f.verbose, "verbose", false, "log each request to stderr")
+			fs.IntVar(&f.exactMax, "exact-up-to", 0, "as for query: knn searches over at most this many candidate vectors scan exactly (default 1048576; -1: the planner picks the faster of the index and a scan)")
 		},
 		run: runServe,
 	})
@@ -103,7 +106,8 @@ func runServe(e *env, fs *pflag.FlagSet) error {
 	}
 	open := func(dir string) (*laiondb.Store, error) {
 		return laiondb.Open(dir, &laiondb.Options{ReadOnly: true, Model: f.model.dir, Vocab: f.model.vocab, ORTLib: f.model.ortLib,
-			Warn: func(msg string) { fmt.Fprintf(e.stderr, "laiondb: warning: %s\n", msg) }})
+			Warn: func(msg string) { fmt.Fprintf(e.stderr, "laiondb: warning: %s\n", msg) },
+			Tune: func(o *db.Options) { o.ExactUpTo = f.exactMax }})
 	}
 	srv, err := server.New(&server.Options{Indexes: idx, Open: open, Token: token, MaxBody: f.maxBody, MaxResults: f.maxResults,
 		MaxRows: f.maxRows, MaxExport: f.maxExport, Timeout: f.timeout, AllowFiles: f.allowFiles, Columns: keyColumns(f.columns)})

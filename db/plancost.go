@@ -1,0 +1,350 @@
+package db
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"strings"
+	"time"
+
+	"github.com/laiondb/laiondb/vector"
+)
+
+// The planner's costs.
+//
+// A k-NN search restricted to some rows (a `where`) can be answered by an
+// exact scan of the allowed rows or by a filtered graph search, which
+// keeps expanding until it holds ef allowed rows. Which is faster, and at
+// which ef the graph keeps the recall promise, depends on the share of rows
+// allowed, on the data and on the machine: on 1M CLIP-like rows a search
+// admitting 10% is about 20 times faster through the graph, one admitting
+// 0.1% about 10 times faster by scanning. So the index build measures it.
+// For each query kind it draws allow-lists of 1%, 10% and 50% of the
+// indexed rows at random (and takes all of them), finds the smallest ef at
+// which a filtered search of the calibration sample reaches the recall
+// target, as the unfiltered calibration does, and times on one thread,
+// sequentially, graph searches at that ef and exact scans of the same
+// allowed rows. The planner interpolates between the measured shares (in
+// the logarithm of the share) and takes the faster path; the plan prints
+// both estimates. Times are CPU time on one thread: the scan runs on every
+// core, but a store serving many searches has no core to spare.
+
+// costShares are the shares of indexed rows whose filtered searches the
+// calibration measures, besides 1 (no filter).
+var costShares = []float64{0.01, 0.1, 0.5}
+
+// costK is the k of the measured searches; the planner scales the
+// estimates of larger k.
+const costK = 10
+
+// minCostRows is the fewest allowed rows a share is measured at: below it
+// a scan is cheaper than any graph search.
+const minCostRows = 200
+
+// costBudget bounds the timing of one path at one share; at least
+// minTimed searches are timed, at most maxTimed.
+const (
+	costBudget = 300 * time.Millisecond
+	minTimed   = 5
+	maxTimed   = 100
+)
+
+// Costs are the planner's measurements for one kind of query (image or
+// text embeddings as queries).
+type Costs struct {
+	// Rows is the number of indexed rows they were measured on.
+	Rows int `json:"rows"`
+	// Points are the measurements by share of rows allowed, ascending; the
+	// last is the unfiltered search (share 1).
+	Points []CostPoint `json:"points"`
+}
+
+// CostPoint is the measurement at one share of rows allowed.
+type CostPoint struct {
+	// Share is the allowed rows' share of the indexed rows.
+	Share float64 `json:"share"`
+	// Ef is the smallest ef at which the filtered search's recall@10
+	// lower confidence bound reached the target (0: none did); at share
+	// 1, the unfiltered calibration's ef for k 10.
+	Ef int `json:"ef"`
+	// Recall and Lower are the recall@10 measured at Ef and its lower
+	// confidence bound (at the largest ef tried when Ef is 0).
+	Recall float64 `json:"recall"`
+	Lower  float64 `json:"lower"`
+	// GraphNs is the mean time of one graph search at GraphEf (Ef, or
+	// the largest ef tried when Ef is 0), in nanoseconds on one thread.
+	GraphNs float64 `json:"graph_ns"`
+	GraphEf int     `json:"graph_ef"`
+	// ScanNsPerRow is the time of the exact scan of the allowed rows,
+	// in nanoseconds per allowed row on one thread.
+	ScanNsPerRow float64 `json:"scan_ns_per_row"`
+}
+
+// costs returns the planner's costs for image queries (image true) or
+// text queries, and whether they were measured with queries of that kind:
+// a store without text embeddings prices text queries (inline vectors,
+// vector files) with the image queries' costs, but has no filtered ef
+// calibrated for them. nil when the index has no costs.
+func (ix *IndexInfo) costs(image bool) (*Costs, bool) {
+	if ix == nil || ix.Calibration == nil {
+		return nil, false
+	}
+	c, own := ix.Calibration.TextCosts, true
+	if image {
+		c = ix.Calibration.ImageCosts
+	}
+	if c == nil || len(c.Points) == 0 {
+		c, own = ix.Calibration.ImageCosts, false
+	}
+	if c == nil || len(c.Points) == 0 {
+		return nil, false
+	}
+	return c, own
+}
+
+// CostLines describes the planner's costs, one line per query kind that
+// has them: at each share measured, the filtered ef and the two paths'
+// times on one thread. They are timings of the machine that built the
+// index, so they differ from one build to the next.
+func (c *Calibration) CostLines() []string {
+	var out []string
+	for _, k := range []struct {
+		kind  string
+		costs *Costs
+	}{{"image", c.ImageCosts}, {"text", c.TextCosts}} {
+		if k.costs == nil {
+			continue
+		}
+		var b strings.Builder
+		fmt.Fprintf(&b, "%s queries:", k.kind)
+		for i, p := range k.costs.Points {
+			sep := ";"
+			if i == 0 {
+				sep = ""
+			}
+			ef := fmt.Sprintf("ef %d", p.Ef)
+			if p.Ef == 0 {
+				ef = fmt.Sprintf("no ef reached the target (best lower bound %.4f)", p.Lower)
+			}
+			fmt.Fprintf(&b, "%s %.3g%% allowed: %s, graph %s, scan %s", sep, 100*p.Share, ef,
+				millis(p.GraphNs), millis(p.ScanNsPerRow*p.Share*float64(k.costs.Rows)))
+		}
+		out = append(out, b.String())
+	}
+	return out
+}
+
+// measureCosts measures the Costs of one query kind: qs (with skip, as for
+// Calibrate) against ix, built over the rows covered of mat. unfiltered is
+// the kind's calibration for calibrationK.
+func measureCosts(ctx context.Context, ix VectorIndex, kind indexKind, mat vector.Matrix, covered vector.Ranges, qs [][]float32, skip []int64, unfiltered []vector.Calibration) (*Costs, error) {
+	total := covered.Count()
+	if total == 0 || len(qs) == 0 || len(kind.filterEfforts) == 0 {
+		return nil, nil
+	}
+	costs := &Costs{Rows: total}
+	for i, share := range costShares {
+		if share*float64(total) < minCostRows {
+			continue
+		}
+		allow := randomRows(mat.Len(), covered, share, uint64(i+1))
+		cs, err := ix.Calibrate(ctx, qs, skip, []int{costK}, CalibrationTarget, IndexCalibrate{Efforts: kind.filterEfforts, Allow: allow})
+		if err != nil {
+			return nil, err
+		}
+		c := cs[0]
+		p := CostPoint{Share: float64(allow.Count()) / float64(total), Ef: c.Ef, Recall: c.Recall, Lower: c.Lower}
+		ef := c.Ef
+		if ef == 0 {
+			ef = kind.filterEfforts[len(kind.filterEfforts)-1]
+		}
+		p.GraphEf = ef
+		if p.GraphNs, p.ScanNsPerRow, err = timeCosts(ctx, ix, mat, qs, allow, allow.Count(), ef); err != nil {
+			return nil, err
+		}
+		costs.Points = append(costs.Points, p)
+	}
+	p := CostPoint{Share: 1}
+	ef := kind.efforts[len(kind.efforts)-1]
+	for _, c := range unfiltered {
+		if c.K == costK {
+			p.Ef, p.Recall, p.Lower = c.Ef, c.Recall, c.Lower
+			if c.Ef > 0 {
+				ef = c.Ef
+			}
+		}
+	}
+	p.GraphEf = ef
+	var err error
+	if p.GraphNs, p.ScanNsPerRow, err = timeCosts(ctx, ix, mat, qs, covered, total, ef); err != nil {
+		return nil, err
+	}
+	costs.Points = append(costs.Points, p)
+	return costs, nil
+}
+
+// randomRows draws each row of covered with probability share, from a
+// fixed seed: the same rows for the same store.
+func randomRows(n int, covered vector.Ranges, share float64, seed uint64) *vector.Bitset {
+	r := rand.New(rand.NewPCG(seed, 0x9a11e7))
+	b := vector.NewBitset(n)
+	for _, rg := range covered {
+		for id := rg.Lo; id < rg.Hi; id++ {
+			if r.Float64() < share {
+				b.Set(id)
+			}
+		}
+	}
+	return b
+}
+
+// timeCosts times, on this goroutine, graph searches at ef and exact scans
+// of the allowed rows for some of qs: the mean nanoseconds of a graph
+// search and of the scan per allowed row.
+func timeCosts(ctx context.Context, ix VectorIndex, mat vector.Matrix, qs [][]float32, allow vector.AllowList, allowed, ef int) (graphNs, scanNsPerRow float64, err error) {
+	nq := min(len(qs), maxTimed)
+	timeEach := func(run func(q []float32) error) (float64, error) {
+		var spent time.Duration
+		n := 0
+		for i := range nq {
+			t := time.Now()
+			if err := run(qs[i*len(qs)/nq]); err != nil {
+				return 0, err
+			}
+			spent += time.Since(t)
+			n++
+			if n >= minTimed && spent >= costBudget {
+				break
+			}
+		}
+		return float64(spent.Nanoseconds()) / float64(n), nil
+	}
+	graphNs, err = timeEach(func(q []float32) error {
+		_, err := ix.Search(ctx, q, costK, IndexSearch{Effort: ef, Allow: allow})
+		return err
+	})
+	if err != nil {
+		return 0, 0, err
+	}
+	scanNs, err := timeEach(func(q []float32) error {
+		_, _, err := vector.ExactOn(ctx, 1, mat, q, costK, allow)
+		return err
+	})
+	if err != nil {
+		return 0, 0, err
+	}
+	return math.Round(graphNs), math.Round(scanNs/float64(max(allowed, 1))*100) / 100, nil
+}
+
+// estimate is the planner's view of one search.
+type estimate struct {
+	share   float64 // allowed rows' share of the indexed rows
+	ef      int     // the ef of the graph search priced
+	graphNs float64
+	scanNs  float64
+}
+
+// around returns the measured points around share: lo at or below it, hi
+// at or above (the same point beyond either end), and where share lies
+// between them in the logarithm of the share (0 at lo, 1 at hi).
+func (c *Costs) around(share float64) (lo, hi CostPoint, t float64) {
+	ps := c.Points
+	h := len(ps) - 1
+	for i, p := range ps {
+		if p.Share >= share {
+			h = i
+			break
+		}
+	}
+	l := h
+	if h > 0 && ps[h].Share > share {
+		l = h - 1
+	}
+	if l != h {
+		t = (math.Log(share) - math.Log(ps[l].Share)) / (math.Log(ps[h].Share) - math.Log(ps[l].Share))
+	}
+	return ps[l], ps[h], t
+}
+
+// share is allowed's share of the indexed rows.
+func (c *Costs) share(allowed int) float64 { return float64(allowed) / float64(max(c.Rows, 1)) }
+
+// filteredEf returns the ef that keeps the recall promise for a filtered
+// search for k rows among allowed of the indexed rows: the larger of the
+// efs calibrated at the measured shares around it (the share between them
+// is not measured; the larger kept the promise at both), scaled for k
+// beyond the measured 10; 0 when either reached no ef. lower and at are
+// the recall@10 lower bound of that ef and the share it was measured at.
+func (c *Costs) filteredEf(allowed, k int) (ef int, lower, at float64) {
+	if len(c.Points) == 0 {
+		return 0, 0, 0
+	}
+	lo, hi, _ := c.around(c.share(allowed))
+	if lo.Ef == 0 || hi.Ef == 0 {
+		return 0, 0, 0
+	}
+	p := lo
+	if hi.Ef > lo.Ef {
+		p = hi
+	}
+	ef = p.Ef
+	if k > costK {
+		ef = ef * k / costK
+	}
+	return ef, p.Lower, p.Share
+}
+
+// estimate prices a search among allowed of the indexed rows: the exact
+// scan of those rows, and a graph search at ef. The costs per unit of ef
+// and per row are interpolated between the measured shares in the
+// logarithms; below the smallest share measured, the graph search visits
+// about 1/share rows to collect its allowed ones.
+func (c *Costs) estimate(allowed, ef int) estimate {
+	e := estimate{share: c.share(allowed), ef: ef}
+	if len(c.Points) == 0 {
+		return e
+	}
+	perEf := func(p CostPoint) float64 { return p.GraphNs / float64(max(p.GraphEf, 1)) }
+	lo, hi, t := c.around(e.share)
+	mix := func(a, b float64) float64 {
+		if a <= 0 || b <= 0 {
+			return max(a, b)
+		}
+		return math.Exp((1-t)*math.Log(a) + t*math.Log(b))
+	}
+	graphPerEf := mix(perEf(lo), perEf(hi))
+	scanPerRow := mix(lo.ScanNsPerRow, hi.ScanNsPerRow)
+	if first := c.Points[0]; e.share < first.Share {
+		graphPerEf = perEf(first) * first.Share / e.share
+		scanPerRow = first.ScanNsPerRow
+	}
+	e.graphNs = graphPerEf * float64(ef)
+	e.scanNs = scanPerRow * float64(allowed)
+	return e
+}
+
+// scan reports whether the scan is expected to be faster.
+func (e estimate) scan() bool { return e.scanNs <= e.graphNs }
+
+// String says what the planner weighed, for the plan.
+func (e estimate) String() string {
+	choice := "the graph is faster"
+	if e.scan() {
+		choice = "the scan is faster"
+	}
+	return fmt.Sprintf("planner, %.3g%% of the indexed rows allowed: exact scan ≈ %s, graph search at ef %d ≈ %s, on one thread by the costs measured at index build: %s",
+		100*e.share, millis(e.scanNs), e.ef, millis(e.graphNs), choice)
+}
+
+// millis formats nanoseconds as milliseconds with 2 significant digits.
+func millis(ns float64) string {
+	ms := ns / 1e6
+	switch {
+	case ms >= 10:
+		return fmt.Sprintf("%.0f ms", ms)
+	case ms >= 1:
+		return fmt.Sprintf("%.1f ms", ms)
+	}
+	return fmt.Sprintf("%.2f ms", ms)
+}

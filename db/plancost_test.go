@@ -1,0 +1,152 @@
+package db
+
+import (
+	"context"
+	"math"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/laiondb/laiondb/demodata"
+	"github.com/laiondb/laiondb/engine"
+	"github.com/laiondb/laiondb/vector"
+)
+
+// TestCostEstimate checks the planner's arithmetic on made-up costs.
+func TestCostEstimate(t *testing.T) {
+	c := &Costs{Rows: 1_000_000, Points: []CostPoint{
+		{Share: 0.01, Ef: 64, Lower: 0.991, GraphNs: 2_000_000, GraphEf: 64, ScanNsPerRow: 400},
+		{Share: 0.1, Ef: 24, Lower: 0.993, GraphNs: 600_000, GraphEf: 24, ScanNsPerRow: 300},
+		{Share: 0.5, Ef: 16, Lower: 0.995, GraphNs: 400_000, GraphEf: 16, ScanNsPerRow: 120},
+		{Share: 1, Ef: 384, Lower: 0.992, GraphNs: 1_500_000, GraphEf: 384, ScanNsPerRow: 100},
+	}}
+	near := func(got, want float64) bool { return math.Abs(got-want) <= 1e-9*math.Max(1, math.Abs(want)) }
+	// At a measured share the costs are the measured ones.
+	e := c.estimate(100_000, 24)
+	if !near(e.graphNs, 600_000) || !near(e.scanNs, 300*100_000) || e.scan() {
+		t.Errorf("at 10%%: %+v", e)
+	}
+	// Between two shares: the larger ef, the costs interpolated in the
+	// logarithms (the geometric mean halfway).
+	share := math.Sqrt(0.01 * 0.1)
+	allowed := int(math.Round(share * 1e6))
+	if ef, lower, at := c.filteredEf(allowed, 10); ef != 64 || lower != 0.991 || at != 0.01 {
+		t.Errorf("ef between 1%% and 10%%: %d %v %v", ef, lower, at)
+	}
+	e = c.estimate(allowed, 64)
+	perEf := math.Sqrt(2_000_000.0 / 64 * 600_000 / 24)
+	if math.Abs(e.graphNs/(perEf*64)-1) > 1e-3 || math.Abs(e.scanNs/(math.Sqrt(400*300.0)*float64(allowed))-1) > 1e-3 {
+		t.Errorf("between 1%% and 10%%: %+v", e)
+	}
+	// k beyond 10 scales the ef.
+	if ef, _, _ := c.filteredEf(100_000, 100); ef != 240 {
+		t.Errorf("k 100 at 10%%: ef %d", ef)
+	}
+	// Below the smallest share the graph visits 1/share rows for its
+	// allowed ones, and the scan of a few rows wins.
+	e = c.estimate(1000, 64)
+	if !near(e.graphNs, 2_000_000*10) || !near(e.scanNs, 400*1000) || !e.scan() {
+		t.Errorf("at 0.1%%: %+v", e)
+	}
+	// A share whose neighbour reached no ef has none.
+	c.Points[1].Ef = 0
+	if ef, _, _ := c.filteredEf(50_000, 10); ef != 0 {
+		t.Errorf("ef next to an unreached share: %d", ef)
+	}
+	// The plan names both estimates and the choice.
+	s := c.estimate(100_000, 24).String()
+	for _, want := range []string{"10% of the indexed rows allowed", "exact scan ≈ 30 ms", "graph search at ef 24 ≈ 0.60 ms", "the graph is faster"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("plan %q lacks %q", s, want)
+		}
+	}
+}
+
+// TestPlannerCosts builds an index, checks the costs its calibration
+// measured, and that filtered searches take the path and ef the costs
+// give, with the promised recall.
+func TestPlannerCosts(t *testing.T) {
+	if raceEnabled {
+		t.Skip("slow under the race detector")
+	}
+	tmp := t.TempDir()
+	const dim = 32
+	emb, err := demodata.EmbeddingFolder(filepath.Join(tmp, "emb"), demodata.Config{Seed: 8, Parts: 2, Rows: 10_000, Dim: dim, NoText: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srcs, _ := ExpandPaths([]string{emb.Dir})
+	d, err := Open(filepath.Join(tmp, "store"), &Options{ExactUpTo: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	ctx := context.Background()
+	if _, err := d.Ingest(ctx, srcs, nil); err != nil {
+		t.Fatal(err)
+	}
+	m, _ := d.Manifest()
+	cal := m.Index.Calibration
+	if cal == nil || cal.Version != calibrationVersion || cal.ImageCosts == nil || cal.TextCosts != nil {
+		t.Fatalf("calibration %+v", cal)
+	}
+	costs := cal.ImageCosts
+	var shares []float64
+	for _, p := range costs.Points {
+		shares = append(shares, p.Share)
+		if p.GraphNs <= 0 || p.ScanNsPerRow <= 0 || p.GraphEf <= 0 || (p.Ef != 0 && p.Lower < CalibrationTarget) {
+			t.Errorf("cost point %+v", p)
+		}
+	}
+	if costs.Rows != 20_000 || len(shares) != 4 || math.Abs(shares[0]-0.01) > 0.003 || math.Abs(shares[1]-0.1) > 0.01 ||
+		math.Abs(shares[2]-0.5) > 0.02 || shares[3] != 1 {
+		t.Fatalf("costs measured at %v on %d rows", shares, costs.Rows)
+	}
+	t.Logf("costs %+v", costs.Points)
+	if ls := cal.CostLines(); len(ls) != 1 || !strings.HasPrefix(ls[0], "image queries: 1.") || !strings.Contains(ls[0], "; 100% allowed: ef ") {
+		t.Errorf("cost lines %q", ls)
+	}
+	var all []float32
+	for _, p := range emb.Image {
+		all = append(all, p...)
+	}
+	// Allow-lists of 0.2%, 10% and 40% of the rows, scattered.
+	for _, every := range []int{500, 10, 2} {
+		allow := vector.NewBitset(20_000)
+		for r := 3; r < 20_000; r += every {
+			allow.Set(uint32(r))
+		}
+		allowed := allow.Count()
+		ef, _, _ := costs.filteredEf(allowed, 10)
+		want := costs.estimate(allowed, ef)
+		var sum float64
+		const nq = 40
+		for i := range nq {
+			q := all[(i*487)*dim : (i*487+1)*dim]
+			res, err := d.Search(ctx, engine.SearchRequest{Vec: q, K: 10, Allow: allow, Image: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(res.Method, "planner, ") || res.Exact != want.scan() {
+				t.Fatalf("1 in %d allowed: method %q, exact %v; the costs say scan %v", every, res.Method, res.Exact, want.scan())
+			}
+			if !want.scan() && !strings.Contains(res.Method, "calibrated for filtered searches") {
+				t.Fatalf("1 in %d allowed: method %q", every, res.Method)
+			}
+			sum += recall(res.Hits, bruteKNN(all, dim, q, 10, allow))
+			// Forcing the index takes the graph at the filtered ef.
+			if every <= 10 && i == 0 {
+				res, err := d.Search(ctx, engine.SearchRequest{Vec: q, K: 10, Allow: allow, Index: true, Image: true})
+				if err != nil || res.Exact || !strings.Contains(res.Method, "calibrated for filtered searches") {
+					t.Fatalf("forced index, 1 in %d allowed: %q %v", every, res.Method, err)
+				}
+			}
+		}
+		if r := sum / nq; r < 0.97 {
+			t.Errorf("1 in %d allowed (%s): recall@10 %.3f", every, want, r)
+		}
+		if every == 500 && !want.scan() {
+			t.Errorf("0.2%% allowed: the graph priced below a scan of %d rows: %s", allowed, want)
+		}
+	}
+}
