@@ -270,17 +270,31 @@ func (c *Costs) around(share float64) (lo, hi CostPoint, t float64) {
 // share is allowed's share of the indexed rows.
 func (c *Costs) share(allowed int) float64 { return float64(allowed) / float64(max(c.Rows, 1)) }
 
+// snapShare is how close (relative) a share must be to a measured one to
+// take its ef alone.
+const snapShare = 0.1
+
 // filteredEf returns the ef that keeps the recall promise for a filtered
-// search for k rows among allowed of the indexed rows: the larger of the
-// efs calibrated at the measured shares around it (the share between them
-// is not measured; the larger kept the promise at both), scaled for k
-// beyond the measured 10; 0 when either reached no ef. lower and at are
+// search for k rows among allowed of the indexed rows: the ef calibrated
+// at a measured share within snapShare of it, else the larger of the efs
+// calibrated at the measured shares around it (the share between them is
+// not measured; the larger kept the promise at both), scaled for k beyond
+// the measured 10; 0 when the ef it would take reached none. lower and at are
 // the recall@10 lower bound of that ef and the share it was measured at.
 func (c *Costs) filteredEf(allowed, k int) (ef int, lower, at float64) {
 	if len(c.Points) == 0 {
 		return 0, 0, 0
 	}
-	lo, hi, _ := c.around(c.share(allowed))
+	share := c.share(allowed)
+	lo, hi, _ := c.around(share)
+	// A share within snapShare of a measured one (relative) takes its ef:
+	// the recall changes little with the share, and the calibration's
+	// lower bound leaves a margin.
+	for _, p := range []CostPoint{lo, hi} {
+		if math.Abs(share-p.Share) <= snapShare*p.Share {
+			lo, hi = p, p
+		}
+	}
 	if lo.Ef == 0 || hi.Ef == 0 {
 		return 0, 0, 0
 	}

@@ -38,6 +38,16 @@ func TestCostEstimate(t *testing.T) {
 	if math.Abs(e.graphNs/(perEf*64)-1) > 1e-3 || math.Abs(e.scanNs/(math.Sqrt(400*300.0)*float64(allowed))-1) > 1e-3 {
 		t.Errorf("between 1%% and 10%%: %+v", e)
 	}
+	// Near a measured share (within 10%), its ef alone.
+	if ef, _, at := c.filteredEf(105_000, 10); ef != 24 || at != 0.1 {
+		t.Errorf("ef at 10.5%%: %d (at %v)", ef, at)
+	}
+	if ef, _, at := c.filteredEf(520_000, 10); ef != 16 || at != 0.5 {
+		t.Errorf("ef at 52%%: %d (at %v)", ef, at)
+	}
+	if ef, _, _ := c.filteredEf(600_000, 10); ef != 384 {
+		t.Errorf("ef at 60%%: %d", ef)
+	}
 	// k beyond 10 scales the ef.
 	if ef, _, _ := c.filteredEf(100_000, 100); ef != 240 {
 		t.Errorf("k 100 at 10%%: ef %d", ef)
