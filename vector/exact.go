@@ -216,8 +216,14 @@ func checkDim(m Matrix, q []float32) error {
 }
 
 // visitRows runs fn(worker, id) in parallel for every row of m admitted by
-// allow (nil: all rows) and returns the number of rows visited.
-func visitRows(ctx context.Context, workers, n int, allow AllowList, fn func(w int, id uint32)) (int, []int, error) {
+// allow (nil: all rows) and returns the number of rows visited. Each
+// worker visits its rows in ascending order. prefetch, when not nil, is
+// called for an allowed row a few rows before fn is: rows of a filtered
+// scan are scattered, and reading one from memory takes longer than
+// scoring it, so the next rows are fetched while the current one is
+// scored. A scan of every row reads memory in order, which the processor
+// prefetches by itself.
+func visitRows(ctx context.Context, workers, n int, allow AllowList, prefetch func(id uint32), fn func(w int, id uint32)) (int, []int, error) {
 	ids, sparse := candidates(n, allow)
 	total := n
 	if sparse {
@@ -227,23 +233,37 @@ func visitRows(ctx context.Context, workers, n int, allow AllowList, fn func(w i
 	_, err := scan(ctx, workers, total, func(w, lo, hi int) {
 		c := 0
 		switch {
-		case sparse:
-			for _, id := range ids[lo:hi] {
-				fn(w, id)
-			}
-			c = hi - lo
 		case allow == nil:
 			for id := lo; id < hi; id++ {
 				fn(w, uint32(id))
 			}
 			c = hi - lo
-		default:
+		case prefetch == nil && sparse:
+			for _, id := range ids[lo:hi] {
+				fn(w, id)
+			}
+			c = hi - lo
+		case prefetch == nil:
 			for id := lo; id < hi; id++ {
 				if allow.Contains(uint32(id)) {
 					fn(w, uint32(id))
 					c++
 				}
 			}
+		default:
+			a := ahead{prefetch: prefetch, fn: fn, w: w}
+			if sparse {
+				for _, id := range ids[lo:hi] {
+					a.push(id)
+				}
+			} else {
+				for id := lo; id < hi; id++ {
+					if allow.Contains(uint32(id)) {
+						a.push(uint32(id))
+					}
+				}
+			}
+			c = a.drain()
 		}
 		counts[w] += c
 	})
@@ -252,6 +272,44 @@ func visitRows(ctx context.Context, workers, n int, allow AllowList, fn func(w i
 		scored += c
 	}
 	return scored, counts, err
+}
+
+// prefetchAhead is how many allowed rows ahead of the one scored a
+// filtered scan prefetches (BenchmarkExactAllowed chose it).
+const prefetchAhead = 4
+
+// ahead delays fn by prefetchAhead rows, prefetching each row as it
+// arrives: a ring of the rows prefetched and not yet visited.
+type ahead struct {
+	ring     [prefetchAhead]uint32
+	head, n  int
+	visited  int
+	w        int
+	prefetch func(id uint32)
+	fn       func(w int, id uint32)
+}
+
+func (a *ahead) push(id uint32) {
+	a.prefetch(id)
+	if a.n < prefetchAhead {
+		a.ring[(a.head+a.n)%prefetchAhead] = id
+		a.n++
+		return
+	}
+	a.fn(a.w, a.ring[a.head])
+	a.visited++
+	a.ring[a.head] = id
+	a.head = (a.head + 1) % prefetchAhead
+}
+
+// drain visits the rows still in the ring and returns the number visited.
+func (a *ahead) drain() int {
+	for ; a.n > 0; a.n-- {
+		a.fn(a.w, a.ring[a.head])
+		a.visited++
+		a.head = (a.head + 1) % prefetchAhead
+	}
+	return a.visited
 }
 
 // Exact returns the k rows of m with the highest inner product with q among
@@ -279,7 +337,7 @@ func ExactOn(ctx context.Context, workers int, m Matrix, q []float32, k int, all
 		heaps[i].k = k
 	}
 	bad := newNonFinite(workers)
-	scored, _, err := visitRows(ctx, workers, n, allow, func(w int, id uint32) {
+	scored, _, err := visitRows(ctx, workers, n, allow, m.prefetcher(), func(w int, id uint32) {
 		s := m.Dot(q, int(id))
 		if s-s != 0 { // NaN or ±Inf: a damaged row
 			bad.note(w, id, s)
@@ -420,7 +478,7 @@ func scanBatch(ctx context.Context, m Matrix, qs [][]float32, allow AllowList, w
 		bufs[w] = make([]float32, m.Dim)
 		scores[w] = make([]float32, len(qs))
 	}
-	visited, _, err := visitRows(ctx, workers, m.Len(), allow, func(w int, id uint32) {
+	visited, _, err := visitRows(ctx, workers, m.Len(), allow, m.prefetcher(), func(w int, id uint32) {
 		sc := scores[w]
 		row := m.rowF32(int(id), bufs[w])
 		i := 0
@@ -501,7 +559,7 @@ func ExactRange(ctx context.Context, m Matrix, q []float32, min float32, allow A
 	workers := runtime.GOMAXPROCS(0)
 	out := make([][]Hit, workers)
 	bad := newNonFinite(workers)
-	scored, _, err := visitRows(ctx, workers, n, allow, func(w int, id uint32) {
+	scored, _, err := visitRows(ctx, workers, n, allow, m.prefetcher(), func(w int, id uint32) {
 		s := m.Dot(q, int(id))
 		if s-s != 0 {
 			bad.note(w, id, s)

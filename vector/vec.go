@@ -221,3 +221,12 @@ func (m Matrix) Prefetch(i int) {
 		prefetchAVX2(m.F16[i*m.Dim : (i+1)*m.Dim])
 	}
 }
+
+// prefetcher returns a function that prefetches a row, or nil when
+// Prefetch does nothing for m.
+func (m Matrix) prefetcher() func(id uint32) {
+	if !useAsm || m.F16 == nil {
+		return nil
+	}
+	return func(id uint32) { prefetchAVX2(m.F16[int(id)*m.Dim : int(id+1)*m.Dim]) }
+}
