@@ -155,7 +155,7 @@ func TestIndexedSearch(t *testing.T) {
 }
 
 // Small searches are answered exactly even with an index; ExactUpTo < 0
-// hands them to the index's planner.
+// hands them to the planner.
 func TestExactUpTo(t *testing.T) {
 	dir := checkStore(t) // 600 rows with an index
 	for _, c := range []struct {
@@ -173,7 +173,8 @@ func TestExactUpTo(t *testing.T) {
 		}
 		res, err := d.Search(context.Background(), engine.SearchRequest{Vec: q, K: 5})
 		d.Close()
-		if err != nil || !res.Exact || !strings.Contains(res.Method, c.want) || res.Hits[0].Row != 5 {
+		// With the planner, either path may be the faster on 600 rows.
+		if err != nil || (c.upTo == 0 && !res.Exact) || !strings.Contains(res.Method, c.want) || res.Hits[0].Row != 5 {
 			t.Errorf("ExactUpTo %d: %+v %v", c.upTo, res, err)
 		}
 	}
