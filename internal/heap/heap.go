@@ -1,7 +1,10 @@
 // Package heap is a binary heap over a slice, generic in its element and in
-// its order. The order is a type, not a function value, so that each
-// instantiation compiles its comparisons directly: the HNSW search pushes
-// and pops candidates in its innermost loop.
+// its order. The order is a type (an empty struct with a Before method), so
+// a heap carries no function value. The compiler shares one body between
+// instantiations of the same shape and calls Before through a dictionary;
+// the HNSW search, which pushes and pops candidates in its innermost loop,
+// measured the same with this heap as with the hand-written copies it
+// replaced (hnsw BenchmarkSearch, three alternating rounds, within noise).
 package heap
 
 // Order ranks elements: Before(a, b) reports whether a belongs nearer the
