@@ -13,6 +13,7 @@ import (
 	"github.com/laiondb/laiondb/demodata"
 	"github.com/laiondb/laiondb/engine"
 	"github.com/laiondb/laiondb/engine/enginetest"
+	"github.com/laiondb/laiondb/internal/captions"
 	"github.com/laiondb/laiondb/query"
 )
 
@@ -26,13 +27,13 @@ type TextRows struct {
 }
 
 var (
-	captionWords = strings.Fields(`photo image picture stock vector illustration beautiful woman man girl boy wedding
+	captionVocabulary = captions.Vocabulary{Capitalize: 8, Words: strings.Fields(`photo image picture stock vector illustration beautiful woman man girl boy wedding
 		dress red blue green black white vintage modern house garden kitchen interior logo icon background pattern
 		floral art print poster t-shirt shoes bag watch car street city beach sunset mountain dog cat food recipe
 		cake chocolate coffee table chair sofa lamp living room bedroom ring gold silver necklace earrings saree
 		lehenga kurta mehndi bollywood actress model fashion portrait close-up hand holding smiling happy family
 		christmas birthday party card flowers roses tree forest river lake sky clouds night lights indian punjabi
-		traditional festival holi diwali temple aunty bride groom couple love hot summer winter autumn spring`)
+		traditional festival holi diwali temple aunty bride groom couple love hot summer winter autumn spring`)}
 	// Words carrying the probe substring 'desi' (any case); "design" and
 	// friends match it too, as Python's 'desi' in str(x).lower() does.
 	desiWords   = []string{"desi", "Desi", "DESI", "desi-style", "Desi's", "desire", "Desiree", "desiccated"}
@@ -51,7 +52,6 @@ func GenerateTextRows(n int, seed uint64) *TextRows {
 	r := rand.New(rand.NewPCG(seed, 0x7e47))
 	t := &TextRows{Text: make([]string, n), TextNull: make([]bool, n), NSFW: make([]string, n), NSFWNull: make([]bool, n)}
 	odd := []string{"None", "nsfw", "unlikely ", "UNSURE\t", ""}
-	var b strings.Builder
 	for i := range n {
 		switch u := r.Float64(); {
 		case u < 0.005:
@@ -59,7 +59,6 @@ func GenerateTextRows(n int, seed uint64) *TextRows {
 		case u < 0.015:
 			t.Text[i] = otherCaptions[r.IntN(len(otherCaptions))]
 		default:
-			b.Reset()
 			words := 4 + r.IntN(12)
 			special := -1
 			var pool []string
@@ -69,24 +68,11 @@ func GenerateTextRows(n int, seed uint64) *TextRows {
 			case v < 0.031:
 				special, pool = r.IntN(words), designWords
 			}
-			for w := range words {
-				if w > 0 {
-					b.WriteByte(' ')
-				}
-				if w == special {
-					b.WriteString(pool[r.IntN(len(pool))])
-					continue
-				}
-				word := captionWords[r.IntN(len(captionWords))]
-				if w == 0 || r.IntN(8) == 0 {
-					word = strings.ToUpper(word[:1]) + word[1:]
-				}
-				b.WriteString(word)
-			}
+			c := captionVocabulary.With(r, words, special, pool)
 			if r.IntN(20) == 0 {
-				b.WriteString(`, "quoted", with comma`)
+				c += `, "quoted", with comma`
 			}
-			t.Text[i] = b.String()
+			t.Text[i] = c
 		}
 		switch u := r.Float64(); {
 		case u < 0.85:

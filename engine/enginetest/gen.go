@@ -5,6 +5,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"strings"
+
+	"github.com/laiondb/laiondb/internal/captions"
 )
 
 // Words are the vocabulary of generated captions: ordinary words, the
@@ -41,18 +43,13 @@ func Generate(n, dim int, seed uint64) *Store {
 	width := make([]int64, n)
 	sim := make([]float64, n)
 	simNull := make([]bool, n)
+	vocab := captions.Vocabulary{Words: Words}
 	caption := func(k int) string {
-		var b strings.Builder
-		for j := range k {
-			if j > 0 {
-				b.WriteByte(' ')
-			}
-			b.WriteString(Words[rng.IntN(len(Words))])
-		}
+		c := vocab.Caption(rng, k)
 		if rng.IntN(4) == 0 {
-			b.WriteByte(' ')
+			c += " "
 		}
-		return b.String()
+		return c
 	}
 	for i := range n {
 		ids[i] = int64(1000 + 3*i)

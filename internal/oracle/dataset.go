@@ -12,6 +12,7 @@ import (
 	"github.com/parquet-go/parquet-go/compress/snappy"
 	"github.com/x448/float16"
 
+	"github.com/laiondb/laiondb/internal/captions"
 	"github.com/laiondb/laiondb/internal/npy"
 )
 
@@ -116,19 +117,10 @@ var words = []string{
 	"adulthood", "ADULT", "FuCk", "the", "İi̇", "hot\tdog", "k", "s", "ſ",
 }
 
-var seps = []string{" ", " ", " ", "", "-", "_", "/", ", ", "  "}
+// textVocabulary joins them with spaces, nothing, or punctuation.
+var textVocabulary = captions.Vocabulary{Words: words, Seps: []string{" ", " ", " ", "", "-", "_", "/", ", ", "  "}}
 
-func genText(r Rand) string {
-	n := 1 + r.IntN(5)
-	s := ""
-	for i := 0; i < n; i++ {
-		if i > 0 {
-			s += seps[r.IntN(len(seps))]
-		}
-		s += words[r.IntN(len(words))]
-	}
-	return s
-}
+func genText(r Rand) string { return textVocabulary.Caption(r, 1+r.IntN(5)) }
 
 func genURL(r Rand) string {
 	hosts := []string{"img.example.com", "HOT.example.com", "cdn.desi.in", "example.com", "xn--sussex.uk", "İmg.example.com"}
