@@ -478,15 +478,35 @@ func scanBatch(ctx context.Context, m Matrix, qs [][]float32, allow AllowList, w
 		bufs[w] = make([]float32, m.Dim)
 		scores[w] = make([]float32, len(qs))
 	}
-	visited, _, err := visitRows(ctx, workers, m.Len(), allow, m.prefetcher(), func(w int, id uint32) {
-		sc := scores[w]
-		row := m.rowF32(int(id), bufs[w])
-		i := 0
-		for ; i+3 <= len(qs); i += 3 {
-			sc[i], sc[i+1], sc[i+2] = dot3(row, qs[i], qs[i+1], qs[i+2])
+	pf := m.prefetcher()
+	n := uint32(m.Len())
+	wide := has4(m.Dim)
+	visited, _, err := visitRows(ctx, workers, m.Len(), allow, pf, func(w int, id uint32) {
+		if allow == nil && pf != nil && id+batchAhead < n {
+			pf(id + batchAhead)
 		}
-		for ; i < len(qs); i++ {
-			sc[i] = Dot(qs[i], row)
+		sc := scores[w]
+		i := 0
+		if wide && m.F16 != nil {
+			h := m.F16[int(id)*m.Dim : int(id+1)*m.Dim]
+			for ; i+8 <= len(qs); i += 8 {
+				dot8F16(h, qs[i:i+8], sc[i:i+8])
+			}
+			for ; i+4 <= len(qs); i += 4 {
+				sc[i], sc[i+1], sc[i+2], sc[i+3] = dot4F16(h, qs[i], qs[i+1], qs[i+2], qs[i+3])
+			}
+		}
+		if i < len(qs) {
+			row := m.rowF32(int(id), bufs[w])
+			for ; wide && i+4 <= len(qs); i += 4 {
+				sc[i], sc[i+1], sc[i+2], sc[i+3] = dot4(row, qs[i], qs[i+1], qs[i+2], qs[i+3])
+			}
+			for ; i+3 <= len(qs); i += 3 {
+				sc[i], sc[i+1], sc[i+2] = dot3(row, qs[i], qs[i+1], qs[i+2])
+			}
+			for ; i < len(qs); i++ {
+				sc[i] = Dot(qs[i], row)
+			}
 		}
 		for i, s := range sc {
 			if m.Inv != nil {
@@ -505,6 +525,11 @@ func scanBatch(ctx context.Context, m Matrix, qs [][]float32, allow AllowList, w
 	}
 	return visited, err
 }
+
+// batchAhead is how many rows ahead of the one scored a batch scan of
+// every row prefetches. At 1M rows and 12 queries, 2 to 32 rows ahead
+// all scanned within 5% of each other, and 7% faster than no prefetch.
+const batchAhead = 8
 
 // ErrNonFinite is returned by the exact scans when a row scores NaN or
 // ±Inf against a finite query: its stored vector is not finite (a damaged

@@ -188,8 +188,16 @@ func TestExactNonFinite(t *testing.T) {
 // TestExactBatch: each answer of a batch scan, k-NN or range, is the
 // single scan's, ties and allow-lists included.
 func TestExactBatch(t *testing.T) {
+	// 24 dimensions take the 3-query kernel, 64 the 4-query one where the
+	// processor has it.
+	for _, dim := range []int{24, 64} {
+		t.Run(fmt.Sprint("dim=", dim), func(t *testing.T) { testExactBatch(t, dim) })
+	}
+}
+
+func testExactBatch(t *testing.T, dim int) {
 	r := rand.New(rand.NewPCG(5, 6))
-	m := quantMatrix(r, 5000, 24, 3) // many ties
+	m := quantMatrix(r, 5000, dim, 3) // many ties
 	qs := make([][]float32, 12)
 	for i := range qs {
 		qs[i] = m.Row(r.IntN(m.Len()), nil)

@@ -151,6 +151,30 @@ func dot3(row, q0, q1, q2 []float32) (float32, float32, float32) {
 	return dotGeneric(q0, row), dotGeneric(q1, row), dotGeneric(q2, row)
 }
 
+// has4 reports whether dot4 and dot4F16 apply to rows of dim elements:
+// with AVX-512, and dim a multiple of 32.
+func has4(dim int) bool { return useAVX512 && dim%32 == 0 }
+
+// dot4 returns Dot(qi, row) for four queries, each equal to Dot's to the
+// bit, reading row once. Only where has4(len(row)).
+func dot4(row, q0, q1, q2, q3 []float32) (s0, s1, s2, s3 float32) {
+	n := len(row)
+	return dot4AVX512(row, q0[:n], q1[:n], q2[:n], q3[:n])
+}
+
+// dot4F16 is dot4 on a float16 row, each score equal to DotF16's to the
+// bit. Only where has4(len(row)).
+func dot4F16(row []uint16, q0, q1, q2, q3 []float32) (s0, s1, s2, s3 float32) {
+	n := len(row)
+	return dot4F16AVX512(row, q0[:n], q1[:n], q2[:n], q3[:n])
+}
+
+// dot8F16 is dot4F16 for eight queries, q[0:8]. Only where has4(len(row)).
+func dot8F16(row []uint16, q [][]float32, s []float32) {
+	n := len(row)
+	s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7] = dot8F16AVX512(row, q[0][:n], q[1][:n], q[2][:n], q[3][:n], q[4][:n], q[5][:n], q[6][:n], q[7][:n])
+}
+
 func dotGeneric(a, b []float32) float32 {
 	var s0, s1, s2, s3 float32
 	i := 0

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -195,4 +196,57 @@ func TestBitsetFillClearClone(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestBatchKernelsBitExact: the kernels of a batch scan (dot3, dot4) give
+// each query exactly Dot's float32, on values of mixed magnitude where any
+// change in the order of additions shows.
+func TestBatchKernelsBitExact(t *testing.T) {
+	r := rand.New(rand.NewPCG(8, 8))
+	mixed := func(n int) []float32 {
+		v := randF32(r, n)
+		for i := range v {
+			v[i] *= float32(math.Pow(10, float64(r.IntN(9)-4)))
+		}
+		return v
+	}
+	ran4 := false
+	for _, n := range []int{0, 8, 24, 32, 40, 64, 96, 100, 512, 544, 768, 1024} {
+		for range 20 {
+			row := mixed(n)
+			q := [4][]float32{mixed(n), mixed(n), mixed(n), mixed(n)}
+			var want [4]float32
+			for i := range q {
+				want[i] = Dot(q[i], row)
+			}
+			s0, s1, s2 := dot3(row, q[0], q[1], q[2])
+			if got := [3]float32{s0, s1, s2}; got != [3]float32(want[:3]) {
+				t.Fatalf("dot3 n=%d: %v, Dot %v", n, got, want[:3])
+			}
+			if !has4(n) {
+				continue
+			}
+			ran4 = true
+			s0, s1, s2, s3 := dot4(row, q[0], q[1], q[2], q[3])
+			if got := [4]float32{s0, s1, s2, s3}; got != want {
+				t.Fatalf("dot4 n=%d: %v, Dot %v", n, got, want)
+			}
+			h := make([]uint16, n)
+			F32ToF16(h, row)
+			for i := range q {
+				want[i] = DotF16(q[i], h)
+			}
+			s0, s1, s2, s3 = dot4F16(h, q[0], q[1], q[2], q[3])
+			if got := [4]float32{s0, s1, s2, s3}; got != want {
+				t.Fatalf("dot4F16 n=%d: %v, DotF16 %v", n, got, want)
+			}
+			q8 := [][]float32{q[3], q[2], q[1], q[0], q[0], q[1], q[2], q[3]}
+			got8 := make([]float32, 8)
+			dot8F16(h, q8, got8)
+			if want8 := []float32{want[3], want[2], want[1], want[0], want[0], want[1], want[2], want[3]}; !slices.Equal(got8, want8) {
+				t.Fatalf("dot8F16 n=%d: %v, DotF16 %v", n, got8, want8)
+			}
+		}
+	}
+	t.Logf("AVX-512 4-query kernel: available %v, checked %v", useAVX512, ran4)
 }
