@@ -353,16 +353,50 @@ tdone:
 	MOVSS X8, s2+104(FP)
 	RET
 
+// The AVX-512 kernels of a batch scan score one row against four or eight
+// queries, for a length that is a multiple of 32 (the wrappers check).
+// dotAVX2's four 8-lane accumulators of a query sit in two 16-lane
+// registers: lanes 0–7 of the first are its first accumulator (elements
+// 32t..32t+7), lanes 8–15 its second, and the second register holds the
+// third and fourth. Each lane sums the same products in the same order,
+// and SUM16 reduces them as dotAVX2 does, so every score equals dotAVX2's
+// (and DotF16's) to the bit. The row goes to Z16 and Z17 once a
+// 32-element step for all the queries; they are zeroed before VZEROUPPER,
+// which clears only registers 0–15.
+
+// ROW16F32 loads 32 float32 elements of the row into Z16 and Z17.
+#define ROW16F32(lo, hi) \
+	VMOVUPS lo, Z16; \
+	VMOVUPS hi, Z17
+
+// ROW16F16 loads 32 float16 elements of the row, widened (exactly), into
+// Z16 and Z17.
+#define ROW16F16(lo, hi) \
+	VCVTPH2PS lo, Z16; \
+	VCVTPH2PS hi, Z17
+
+// FMA16 adds the step's products with the query at Q to its accumulators.
+#define FMA16(Q, ZA, ZB) \
+	VFMADD231PS (Q), Z16, ZA; \
+	VFMADD231PS 64(Q), Z17, ZB
+
+// SUM16 reduces a query's accumulators ZA and ZB (YA, YB, XA: the same
+// registers' lower parts) into lane 0 of XA, as dotAVX2's dsum does;
+// Y16, Y17 and X16 are scratch.
+#define SUM16(ZA, ZB, YA, YB, XA) \
+	VEXTRACTF64X4 $1, ZA, Y16; \
+	VEXTRACTF64X4 $1, ZB, Y17; \
+	VADDPS Y16, YA, YA; \
+	VADDPS Y17, YB, YB; \
+	VADDPS YB, YA, YA; \
+	VEXTRACTF32X4 $1, YA, X16; \
+	VADDPS X16, XA, XA; \
+	VHADDPS XA, XA, XA; \
+	VHADDPS XA, XA, XA
+
 // func dot4AVX512(row, q0, q1, q2, q3 []float32) (s0, s1, s2, s3 float32)
 //
-// Four dotAVX2(qi, row) at once, equal to dotAVX2's to the bit, for a
-// length that is a multiple of 32 (the wrapper checks). dotAVX2's four
-// 8-lane accumulators of a query sit in two 16-lane registers: lanes 0–7
-// of the first are its first accumulator (elements 32t..32t+7), lanes 8–15
-// its second, and the second register holds the third and fourth; each
-// lane sums the same products in the same order. The reduction then
-// splits them back and adds them as dotAVX2 does. The row is loaded once
-// for the four queries, in two 64-byte loads a 32-element step.
+// Four dotAVX2(qi, row) at once.
 TEXT ·dot4AVX512(SB), NOSPLIT, $0-136
 	MOVQ row_base+0(FP), DI
 	MOVQ row_len+8(FP), CX
@@ -379,76 +413,39 @@ TEXT ·dot4AVX512(SB), NOSPLIT, $0-136
 	VPXORD Z6, Z6, Z6
 	VPXORD Z7, Z7, Z7
 
-f32:
+dot432:
 	CMPQ CX, $32
-	JL   fsum
-	VMOVUPS (DI), Z10
-	VMOVUPS 64(DI), Z11
-	VFMADD231PS (SI), Z10, Z0
-	VFMADD231PS 64(SI), Z11, Z1
-	VFMADD231PS (R8), Z10, Z2
-	VFMADD231PS 64(R8), Z11, Z3
-	VFMADD231PS (R9), Z10, Z4
-	VFMADD231PS 64(R9), Z11, Z5
-	VFMADD231PS (R10), Z10, Z6
-	VFMADD231PS 64(R10), Z11, Z7
+	JL   dot4sum
+	ROW16F32(0(DI), 64(DI))
+	FMA16(SI, Z0, Z1)
+	FMA16(R8, Z2, Z3)
+	FMA16(R9, Z4, Z5)
+	FMA16(R10, Z6, Z7)
 	ADDQ $128, DI
 	ADDQ $128, SI
 	ADDQ $128, R8
 	ADDQ $128, R9
 	ADDQ $128, R10
 	SUBQ $32, CX
-	JMP  f32
+	JMP  dot432
 
-fsum:
-	// Query 0: Y0 = acc0, Y8 = acc1, Y1 = acc2, Y9 = acc3.
-	VEXTRACTF64X4 $1, Z0, Y8
-	VEXTRACTF64X4 $1, Z1, Y9
-	VADDPS Y8, Y0, Y0
-	VADDPS Y9, Y1, Y1
-	VADDPS Y1, Y0, Y0
-	VEXTRACTF128 $1, Y0, X8
-	VADDPS X8, X0, X0
-	VHADDPS X0, X0, X0
-	VHADDPS X0, X0, X0
-	MOVSS X0, s0+120(FP)
-	VEXTRACTF64X4 $1, Z2, Y8
-	VEXTRACTF64X4 $1, Z3, Y9
-	VADDPS Y8, Y2, Y2
-	VADDPS Y9, Y3, Y3
-	VADDPS Y3, Y2, Y2
-	VEXTRACTF128 $1, Y2, X8
-	VADDPS X8, X2, X2
-	VHADDPS X2, X2, X2
-	VHADDPS X2, X2, X2
-	MOVSS X2, s1+124(FP)
-	VEXTRACTF64X4 $1, Z4, Y8
-	VEXTRACTF64X4 $1, Z5, Y9
-	VADDPS Y8, Y4, Y4
-	VADDPS Y9, Y5, Y5
-	VADDPS Y5, Y4, Y4
-	VEXTRACTF128 $1, Y4, X8
-	VADDPS X8, X4, X4
-	VHADDPS X4, X4, X4
-	VHADDPS X4, X4, X4
-	MOVSS X4, s2+128(FP)
-	VEXTRACTF64X4 $1, Z6, Y8
-	VEXTRACTF64X4 $1, Z7, Y9
-	VADDPS Y8, Y6, Y6
-	VADDPS Y9, Y7, Y7
-	VADDPS Y7, Y6, Y6
-	VEXTRACTF128 $1, Y6, X8
-	VADDPS X8, X6, X6
-	VHADDPS X6, X6, X6
-	VHADDPS X6, X6, X6
-	MOVSS X6, s3+132(FP)
+dot4sum:
+	SUM16(Z0, Z1, Y0, Y1, X0)
+	VMOVSS X0, s0+120(FP)
+	SUM16(Z2, Z3, Y2, Y3, X2)
+	VMOVSS X2, s1+124(FP)
+	SUM16(Z4, Z5, Y4, Y5, X4)
+	VMOVSS X4, s2+128(FP)
+	SUM16(Z6, Z7, Y6, Y7, X6)
+	VMOVSS X6, s3+132(FP)
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
 	VZEROUPPER
 	RET
 
 // func dot4F16AVX512(row []uint16, q0, q1, q2, q3 []float32) (s0, s1, s2, s3 float32)
 //
-// dot4AVX512 on a float16 row, widened in registers (exactly) as it is
-// read: 32 bytes a 16-element load instead of 64.
+// Four DotF16(qi, row) at once.
 TEXT ·dot4F16AVX512(SB), NOSPLIT, $0-136
 	MOVQ row_base+0(FP), DI
 	MOVQ row_len+8(FP), CX
@@ -465,77 +462,39 @@ TEXT ·dot4F16AVX512(SB), NOSPLIT, $0-136
 	VPXORD Z6, Z6, Z6
 	VPXORD Z7, Z7, Z7
 
-h32:
+dot4f1632:
 	CMPQ CX, $32
-	JL   hsum
-	VCVTPH2PS (DI), Z10
-	VCVTPH2PS 32(DI), Z11
-	VFMADD231PS (SI), Z10, Z0
-	VFMADD231PS 64(SI), Z11, Z1
-	VFMADD231PS (R8), Z10, Z2
-	VFMADD231PS 64(R8), Z11, Z3
-	VFMADD231PS (R9), Z10, Z4
-	VFMADD231PS 64(R9), Z11, Z5
-	VFMADD231PS (R10), Z10, Z6
-	VFMADD231PS 64(R10), Z11, Z7
+	JL   dot4f16sum
+	ROW16F16(0(DI), 32(DI))
+	FMA16(SI, Z0, Z1)
+	FMA16(R8, Z2, Z3)
+	FMA16(R9, Z4, Z5)
+	FMA16(R10, Z6, Z7)
 	ADDQ $64, DI
 	ADDQ $128, SI
 	ADDQ $128, R8
 	ADDQ $128, R9
 	ADDQ $128, R10
 	SUBQ $32, CX
-	JMP  h32
+	JMP  dot4f1632
 
-hsum:
-	// Query 0: Y0 = acc0, Y8 = acc1, Y1 = acc2, Y9 = acc3.
-	VEXTRACTF64X4 $1, Z0, Y8
-	VEXTRACTF64X4 $1, Z1, Y9
-	VADDPS Y8, Y0, Y0
-	VADDPS Y9, Y1, Y1
-	VADDPS Y1, Y0, Y0
-	VEXTRACTF128 $1, Y0, X8
-	VADDPS X8, X0, X0
-	VHADDPS X0, X0, X0
-	VHADDPS X0, X0, X0
-	MOVSS X0, s0+120(FP)
-	VEXTRACTF64X4 $1, Z2, Y8
-	VEXTRACTF64X4 $1, Z3, Y9
-	VADDPS Y8, Y2, Y2
-	VADDPS Y9, Y3, Y3
-	VADDPS Y3, Y2, Y2
-	VEXTRACTF128 $1, Y2, X8
-	VADDPS X8, X2, X2
-	VHADDPS X2, X2, X2
-	VHADDPS X2, X2, X2
-	MOVSS X2, s1+124(FP)
-	VEXTRACTF64X4 $1, Z4, Y8
-	VEXTRACTF64X4 $1, Z5, Y9
-	VADDPS Y8, Y4, Y4
-	VADDPS Y9, Y5, Y5
-	VADDPS Y5, Y4, Y4
-	VEXTRACTF128 $1, Y4, X8
-	VADDPS X8, X4, X4
-	VHADDPS X4, X4, X4
-	VHADDPS X4, X4, X4
-	MOVSS X4, s2+128(FP)
-	VEXTRACTF64X4 $1, Z6, Y8
-	VEXTRACTF64X4 $1, Z7, Y9
-	VADDPS Y8, Y6, Y6
-	VADDPS Y9, Y7, Y7
-	VADDPS Y7, Y6, Y6
-	VEXTRACTF128 $1, Y6, X8
-	VADDPS X8, X6, X6
-	VHADDPS X6, X6, X6
-	VHADDPS X6, X6, X6
-	MOVSS X6, s3+132(FP)
+dot4f16sum:
+	SUM16(Z0, Z1, Y0, Y1, X0)
+	VMOVSS X0, s0+120(FP)
+	SUM16(Z2, Z3, Y2, Y3, X2)
+	VMOVSS X2, s1+124(FP)
+	SUM16(Z4, Z5, Y4, Y5, X4)
+	VMOVSS X4, s2+128(FP)
+	SUM16(Z6, Z7, Y6, Y7, X6)
+	VMOVSS X6, s3+132(FP)
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
 	VZEROUPPER
 	RET
 
 // func dot8F16AVX512(row []uint16, q0, q1, q2, q3, q4, q5, q6, q7 []float32) (s0, s1, s2, s3, s4, s5, s6, s7 float32)
 //
-// dot4F16AVX512 for eight queries: sixteen accumulators, each query's
-// sums and reduction as dotAVX2's, so each score equals DotF16's to the
-// bit. Length a multiple of 32 (the wrapper checks).
+// Eight DotF16(qi, row) at once.
 TEXT ·dot8F16AVX512(SB), NOSPLIT, $0-248
 	MOVQ row_base+0(FP), DI
 	MOVQ row_len+8(FP), CX
@@ -564,27 +523,18 @@ TEXT ·dot8F16AVX512(SB), NOSPLIT, $0-248
 	VPXORD Z14, Z14, Z14
 	VPXORD Z15, Z15, Z15
 
-e32:
+dot8f1632:
 	CMPQ CX, $32
-	JL   esum
-	VCVTPH2PS (DI), Z16
-	VCVTPH2PS 32(DI), Z17
-	VFMADD231PS (SI), Z16, Z0
-	VFMADD231PS 64(SI), Z17, Z1
-	VFMADD231PS (R8), Z16, Z2
-	VFMADD231PS 64(R8), Z17, Z3
-	VFMADD231PS (R9), Z16, Z4
-	VFMADD231PS 64(R9), Z17, Z5
-	VFMADD231PS (R10), Z16, Z6
-	VFMADD231PS 64(R10), Z17, Z7
-	VFMADD231PS (R11), Z16, Z8
-	VFMADD231PS 64(R11), Z17, Z9
-	VFMADD231PS (R12), Z16, Z10
-	VFMADD231PS 64(R12), Z17, Z11
-	VFMADD231PS (R13), Z16, Z12
-	VFMADD231PS 64(R13), Z17, Z13
-	VFMADD231PS (AX), Z16, Z14
-	VFMADD231PS 64(AX), Z17, Z15
+	JL   dot8f16sum
+	ROW16F16(0(DI), 32(DI))
+	FMA16(SI, Z0, Z1)
+	FMA16(R8, Z2, Z3)
+	FMA16(R9, Z4, Z5)
+	FMA16(R10, Z6, Z7)
+	FMA16(R11, Z8, Z9)
+	FMA16(R12, Z10, Z11)
+	FMA16(R13, Z12, Z13)
+	FMA16(AX, Z14, Z15)
 	ADDQ $64, DI
 	ADDQ $128, SI
 	ADDQ $128, R8
@@ -595,91 +545,24 @@ e32:
 	ADDQ $128, R13
 	ADDQ $128, AX
 	SUBQ $32, CX
-	JMP  e32
+	JMP  dot8f1632
 
-esum:
-	// Z16 and Z17 are zeroed so that VZEROUPPER leaves no upper state.
-	VPXORD Z16, Z16, Z16
-	VPXORD Z17, Z17, Z17
-	VEXTRACTF64X4 $1, Z0, Y16
-	VEXTRACTF64X4 $1, Z1, Y17
-	VADDPS Y16, Y0, Y0
-	VADDPS Y17, Y1, Y1
-	VADDPS Y1, Y0, Y0
-	VEXTRACTF32X4 $1, Y0, X16
-	VADDPS X16, X0, X0
-	VHADDPS X0, X0, X0
-	VHADDPS X0, X0, X0
+dot8f16sum:
+	SUM16(Z0, Z1, Y0, Y1, X0)
 	VMOVSS X0, s0+216(FP)
-	VEXTRACTF64X4 $1, Z2, Y16
-	VEXTRACTF64X4 $1, Z3, Y17
-	VADDPS Y16, Y2, Y2
-	VADDPS Y17, Y3, Y3
-	VADDPS Y3, Y2, Y2
-	VEXTRACTF32X4 $1, Y2, X16
-	VADDPS X16, X2, X2
-	VHADDPS X2, X2, X2
-	VHADDPS X2, X2, X2
+	SUM16(Z2, Z3, Y2, Y3, X2)
 	VMOVSS X2, s1+220(FP)
-	VEXTRACTF64X4 $1, Z4, Y16
-	VEXTRACTF64X4 $1, Z5, Y17
-	VADDPS Y16, Y4, Y4
-	VADDPS Y17, Y5, Y5
-	VADDPS Y5, Y4, Y4
-	VEXTRACTF32X4 $1, Y4, X16
-	VADDPS X16, X4, X4
-	VHADDPS X4, X4, X4
-	VHADDPS X4, X4, X4
+	SUM16(Z4, Z5, Y4, Y5, X4)
 	VMOVSS X4, s2+224(FP)
-	VEXTRACTF64X4 $1, Z6, Y16
-	VEXTRACTF64X4 $1, Z7, Y17
-	VADDPS Y16, Y6, Y6
-	VADDPS Y17, Y7, Y7
-	VADDPS Y7, Y6, Y6
-	VEXTRACTF32X4 $1, Y6, X16
-	VADDPS X16, X6, X6
-	VHADDPS X6, X6, X6
-	VHADDPS X6, X6, X6
+	SUM16(Z6, Z7, Y6, Y7, X6)
 	VMOVSS X6, s3+228(FP)
-	VEXTRACTF64X4 $1, Z8, Y16
-	VEXTRACTF64X4 $1, Z9, Y17
-	VADDPS Y16, Y8, Y8
-	VADDPS Y17, Y9, Y9
-	VADDPS Y9, Y8, Y8
-	VEXTRACTF32X4 $1, Y8, X16
-	VADDPS X16, X8, X8
-	VHADDPS X8, X8, X8
-	VHADDPS X8, X8, X8
+	SUM16(Z8, Z9, Y8, Y9, X8)
 	VMOVSS X8, s4+232(FP)
-	VEXTRACTF64X4 $1, Z10, Y16
-	VEXTRACTF64X4 $1, Z11, Y17
-	VADDPS Y16, Y10, Y10
-	VADDPS Y17, Y11, Y11
-	VADDPS Y11, Y10, Y10
-	VEXTRACTF32X4 $1, Y10, X16
-	VADDPS X16, X10, X10
-	VHADDPS X10, X10, X10
-	VHADDPS X10, X10, X10
+	SUM16(Z10, Z11, Y10, Y11, X10)
 	VMOVSS X10, s5+236(FP)
-	VEXTRACTF64X4 $1, Z12, Y16
-	VEXTRACTF64X4 $1, Z13, Y17
-	VADDPS Y16, Y12, Y12
-	VADDPS Y17, Y13, Y13
-	VADDPS Y13, Y12, Y12
-	VEXTRACTF32X4 $1, Y12, X16
-	VADDPS X16, X12, X12
-	VHADDPS X12, X12, X12
-	VHADDPS X12, X12, X12
+	SUM16(Z12, Z13, Y12, Y13, X12)
 	VMOVSS X12, s6+240(FP)
-	VEXTRACTF64X4 $1, Z14, Y16
-	VEXTRACTF64X4 $1, Z15, Y17
-	VADDPS Y16, Y14, Y14
-	VADDPS Y17, Y15, Y15
-	VADDPS Y15, Y14, Y14
-	VEXTRACTF32X4 $1, Y14, X16
-	VADDPS X16, X14, X14
-	VHADDPS X14, X14, X14
-	VHADDPS X14, X14, X14
+	SUM16(Z14, Z15, Y14, Y15, X14)
 	VMOVSS X14, s7+244(FP)
 	VPXORD Z16, Z16, Z16
 	VPXORD Z17, Z17, Z17

@@ -248,5 +248,5 @@ func TestBatchKernelsBitExact(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("AVX-512 4-query kernel: available %v, checked %v", useAVX512, ran4)
+	t.Logf("AVX-512 kernels: available %v, checked %v", useAVX512, ran4)
 }
