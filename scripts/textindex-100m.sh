@@ -69,4 +69,4 @@ LAIONDB_TRI_QUERIES="all where text contains 'desi'
 all where text has word 'desi'
 all where text matches '(?i)\\bdesi\\b'
 all where text contains 'istanbul'
-all where text lexicon essay2021" scripts/textindex-bench.sh "$dir/store" 3
+all where text lexicon essay2021" LAIONDB_TRI_RUNS=1 scripts/textindex-bench.sh "$dir/store" 3
