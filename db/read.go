@@ -280,6 +280,14 @@ func (v *view) scanBlock(ctx context.Context, txn *badger.Txn, job blockJob, col
 			b.Cols[cols[i].Name] = v.pairCosBlock(c, int(job.seg.Base)+int(job.start), job.n)
 			return load(i + 1)
 		}
+		ref := blockRef{seg: job.seg.ID, col: cols[i].ID, start: job.start, typ: cols[i].Type}
+		cache := v.d.cols
+		if cache != nil {
+			if cc := cache.get(ref); cc != nil {
+				b.Cols[cols[i].Name] = cc
+				return load(i + 1)
+			}
+		}
 		item, err := txn.Get(blockKey(job.seg.ID, cols[i].ID, job.start))
 		if errors.Is(err, badger.ErrKeyNotFound) {
 			nullColumn(c, cols[i].Type, job.n)
@@ -291,7 +299,14 @@ func (v *view) scanBlock(ctx context.Context, txn *badger.Txn, job blockJob, col
 		}
 		var inner error
 		err = item.Value(func(val []byte) error {
-			if err := decodeBlock(val, cols[i].Type, c); err != nil {
+			if cache != nil {
+				owned, err := ownedColumn(val, cols[i].Type)
+				if err != nil {
+					return fmt.Errorf("column %s of %s, rows from %d: %w", cols[i].Name, job.seg.Name, job.start, err)
+				}
+				cache.put(ref, owned)
+				c = owned
+			} else if err := decodeBlock(val, cols[i].Type, c); err != nil {
 				return fmt.Errorf("column %s of %s, rows from %d: %w", cols[i].Name, job.seg.Name, job.start, err)
 			}
 			b.Cols[cols[i].Name] = c

@@ -85,6 +85,10 @@ type Options struct {
 	// kept for later queries on the same store content (engine.AllowCache);
 	// 0 means 64 MiB, negative keeps none.
 	AllowCacheBytes int64
+	// ColumnCacheBytes bounds the decoded column blocks kept for later
+	// scans (a predicate evaluated again reads them from memory); 0 means
+	// 256 MiB, negative keeps none.
+	ColumnCacheBytes int64
 }
 
 // DB is an open store. Its methods are safe for concurrent use: queries and
@@ -121,6 +125,8 @@ type DB struct {
 	closed bool
 	// allow keeps searches' allow-lists (nil: none kept).
 	allow *engine.AllowCache
+	// cols keeps decoded column blocks (nil: none kept).
+	cols *columnCache
 }
 
 // Open opens the store in dir, creating it when dir does not exist or is an
@@ -146,6 +152,9 @@ func Open(dir string, opts *Options) (*DB, error) {
 	defer func() {
 		if d != nil && o.AllowCacheBytes >= 0 {
 			d.allow = engine.NewAllowCache(cmp.Or(o.AllowCacheBytes, 64<<20))
+		}
+		if d != nil && o.ColumnCacheBytes >= 0 {
+			d.cols = newColumnCache(cmp.Or(o.ColumnCacheBytes, 256<<20))
 		}
 	}()
 	for try := 0; errors.Is(err, errMoved) && try < 8; try++ {
