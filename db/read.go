@@ -290,7 +290,14 @@ func (v *view) scanBlock(ctx context.Context, txn *badger.Txn, job blockJob, col
 		}
 		item, err := txn.Get(blockKey(job.seg.ID, cols[i].ID, job.start))
 		if errors.Is(err, badger.ErrKeyNotFound) {
-			nullColumn(c, cols[i].Type, job.n)
+			if cache != nil {
+				// The segment lacks the column: keep its null block too.
+				c = new(table.Column)
+				nullColumn(c, cols[i].Type, job.n)
+				cache.put(ref, c)
+			} else {
+				nullColumn(c, cols[i].Type, job.n)
+			}
 			b.Cols[cols[i].Name] = c
 			return load(i + 1)
 		}

@@ -5,6 +5,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/laiondb/laiondb/table"
 )
 
 // TestCmpLoop compares the word-at-a-time comparison with the plain
@@ -82,5 +84,28 @@ func BenchmarkCmpLoop(b *testing.B) {
 				cmpLoop(vals, opLt, x, m)
 			}
 		})
+	}
+}
+
+// TestValid checks valid's null and NaN masks against the definition, at
+// word edges, on every pattern of eight flags.
+func TestValid(t *testing.T) {
+	for _, n := range []int{0, 1, 7, 8, 9, 63, 64, 65, 200, 256 * 8} {
+		c := &table.Column{Type: table.TypeFloat, Null: make([]bool, n), Float: make([]float64, n)}
+		for i := range n {
+			c.Null[i] = (i/8)>>(i%8)&1 == 1 // row i/8's byte pattern is i/8
+			if i%5 == 0 {
+				c.Float[i] = math.NaN()
+			}
+		}
+		ec := &evalCtx{n: n}
+		v := make([]uint64, (n+63)/64)
+		ec.valid(c, v)
+		for i := range n {
+			want := !c.Null[i] && i%5 != 0
+			if got := v[i/64]>>(i%64)&1 == 1; got != want {
+				t.Fatalf("n=%d row %d: valid %v, want %v", n, i, got, want)
+			}
+		}
 	}
 }

@@ -2,10 +2,12 @@ package engine
 
 import (
 	"bytes"
+	"encoding/binary"
 	"math"
 	"math/bits"
 	"regexp"
 	"slices"
+	"unsafe"
 
 	"github.com/laiondb/laiondb/query"
 	"github.com/laiondb/laiondb/table"
@@ -130,18 +132,36 @@ func (ec *evalCtx) valid(c *table.Column, v []uint64) {
 	}
 	ones(v, ec.n)
 	if c.Null != nil {
-		for i, isNull := range c.Null[:ec.n] {
-			if isNull {
-				v[i>>6] &^= 1 << (i & 63)
-			}
-		}
+		clearFlagged(c.Null[:ec.n], v)
 	}
 	if c.Type == table.TypeFloat {
-		for i, x := range c.Float[:ec.n] {
-			if x != x {
-				v[i>>6] &^= 1 << (i & 63)
-			}
+		nan := func(x []float64) uint64 {
+			return bit(x[0] != x[0]) | bit(x[1] != x[1])<<1 | bit(x[2] != x[2])<<2 | bit(x[3] != x[3])<<3 |
+				bit(x[4] != x[4])<<4 | bit(x[5] != x[5])<<5 | bit(x[6] != x[6])<<6 | bit(x[7] != x[7])<<7
 		}
+		f := c.Float[:ec.n]
+		i := 0
+		for ; i+8 <= len(f); i += 8 {
+			v[i>>6] &^= nan(f[i:i+8:i+8]) << (i & 63)
+		}
+		for ; i < len(f); i++ {
+			v[i>>6] &^= bit(f[i] != f[i]) << (i & 63)
+		}
+	}
+}
+
+// clearFlagged clears in v the bits of the rows whose flag is true, eight
+// flags (bytes of 0 or 1) a multiplication: the product with
+// 0x0102040810204080 gathers bit 0 of byte k into bit 56+k, and no two
+// partial products meet, so nothing carries.
+func clearFlagged(flags []bool, v []uint64) {
+	b := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(flags))), len(flags))
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		v[i>>6] &^= (binary.LittleEndian.Uint64(b[i:]) * 0x0102040810204080 >> 56) << (i & 63)
+	}
+	for ; i < len(b); i++ {
+		v[i>>6] &^= uint64(b[i]&1) << (i & 63)
 	}
 }
 

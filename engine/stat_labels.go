@@ -96,7 +96,21 @@ func (la *labels) Add(s *selection) {
 	la.n += s.count
 	c := s.ec.b.Cols[la.col]
 	if !la.domain {
-		forEachBit(s.sel, func(i int) { la.add(c, i) })
+		if c == nil {
+			la.null += s.count
+			return
+		}
+		sel := s.sel
+		if c.Null != nil || c.Type == table.TypeFloat {
+			// Count the missing rows by their mask; visit the others.
+			sp0 := s.ec.sp
+			defer func() { s.ec.sp = sp0 }()
+			sel = s.ec.push()
+			s.ec.valid(c, sel)
+			andInto(sel, s.sel)
+			la.null += s.count - popcount(sel)
+		}
+		forEachBit(sel, func(i int) { la.add(c, i) })
 		return
 	}
 	forEachBit(s.sel, func(i int) {
