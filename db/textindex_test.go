@@ -1,7 +1,9 @@
 package db
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -12,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/cespare/xxhash/v2"
 
 	"github.com/laiondb/laiondb/engine"
 	"github.com/laiondb/laiondb/engine/enginetest"
@@ -136,42 +140,59 @@ func TestTrigramIndex(t *testing.T) {
 	compareIndexed(t, d, vals, 100, 2)
 }
 
-// TestTextIndexDamage damages an index file: check reports it, the store
-// warns and scans that segment, and answers stay those of a scan.
+// TestTextIndexDamage damages an index file, in its directory (found when
+// the file is opened) or in its bitmaps (each found when a query reads
+// it): check reports it, the store warns once and scans that segment, and
+// answers stay those of a scan.
 func TestTextIndexDamage(t *testing.T) {
-	dir := t.TempDir()
-	d, _, vals := triStore(t, dir, 600, 500)
-	if err := d.BuildTextIndex(context.Background(), &TextIndexOptions{Columns: []string{"text"}}); err != nil {
-		t.Fatal(err)
-	}
-	m, _ := d.Manifest()
-	f := m.Segments[1].Trigrams[0]
-	d.Close()
-	path := filepath.Join(dir, "store", filepath.FromSlash(f.File))
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b[len(b)/2] ^= 0x40
-	if err := os.WriteFile(path, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	var warned []string
-	d, err = Open(filepath.Join(dir, "store"), &Options{Warn: func(s string) { warned = append(warned, s) }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
-	rep, err := d.Check(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(rep.Problems) != 1 || rep.Problems[0].Where != f.File || !strings.Contains(rep.Problems[0].What, "digest") {
-		t.Fatalf("check found %v, want the digest of %s", rep.Problems, f.File)
-	}
-	compareIndexed(t, d, vals, 200, 3)
-	if len(warned) != 1 || !strings.Contains(warned[0], f.File) {
-		t.Errorf("warnings %q, want one about %s", warned, f.File)
+	for _, where := range []string{"directory", "bitmaps"} {
+		t.Run(where, func(t *testing.T) {
+			dir := t.TempDir()
+			d, _, vals := triStore(t, dir, 600, 500)
+			if err := d.BuildTextIndex(context.Background(), &TextIndexOptions{Columns: []string{"text"}}); err != nil {
+				t.Fatal(err)
+			}
+			m, _ := d.Manifest()
+			f := m.Segments[1].Trigrams[0]
+			d.Close()
+			path := filepath.Join(dir, "store", filepath.FromSlash(f.File))
+			b, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.HasPrefix(b, []byte(trigramMagic)) {
+				t.Fatalf("%s is not of the current format", f.File)
+			}
+			h := len(trigramMagic)
+			data := h + 12 + 16*int(binary.LittleEndian.Uint32(b[h+4:]))
+			if where == "directory" {
+				b[h+12+20] ^= 0x40 // the second entry's end offset
+			} else {
+				for i := data; i < len(b); i += 64 {
+					b[i] ^= 0x40
+				}
+			}
+			if err := os.WriteFile(path, b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			var warned []string
+			d, err = Open(filepath.Join(dir, "store"), &Options{Warn: func(s string) { warned = append(warned, s) }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer d.Close()
+			rep, err := d.Check(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(rep.Problems) != 1 || rep.Problems[0].Where != f.File || !strings.Contains(rep.Problems[0].What, "digest") {
+				t.Fatalf("check found %v, want the digest of %s", rep.Problems, f.File)
+			}
+			compareIndexed(t, d, vals, 200, 3)
+			if len(warned) != 1 || !strings.Contains(warned[0], f.File) {
+				t.Errorf("warnings %q, want one about %s", warned, f.File)
+			}
+		})
 	}
 }
 
@@ -329,4 +350,83 @@ func TestTextIndexConcurrent(t *testing.T) {
 			t.Error(err)
 		}
 	}
+}
+
+// TestTrigramFormat1 reads a file of format 1 (no CRCs), made from one of
+// format 2: every posting is the same, and its digest is checked at open.
+func TestTrigramFormat1(t *testing.T) {
+	dir := t.TempDir()
+	d, _, _ := triStore(t, dir, 500)
+	if err := d.BuildTextIndex(context.Background(), &TextIndexOptions{Columns: []string{"text"}}); err != nil {
+		t.Fatal(err)
+	}
+	m, _ := d.Manifest()
+	seg := &m.Segments[0]
+	f2 := seg.Trigrams[0]
+	b, err := os.ReadFile(filepath.Join(dir, "store", filepath.FromSlash(f2.File)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t2, err := parseTrigramFile(b, &f2, seg, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := len(t2.keys) / 16
+	v1 := append([]byte(trigramMagic1), b[len(trigramMagic):len(trigramMagic)+8]...)
+	for i := range n {
+		v1 = append(v1, t2.keys[i*16:i*16+12]...)
+	}
+	v1 = append(v1, t2.body...)
+	f1 := TrigramFile{File: "v1.tri", Size: int64(len(v1)), Sum: fmt.Sprintf("%016x", xxhash.Sum64(v1))}
+	t1, err := parseTrigramFile(v1, &f1, seg, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := t1.check(); err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		k := binary.LittleEndian.Uint32(t2.keys[i*16:])
+		a, err1 := t1.posting(k)
+		b, err2 := t2.posting(k)
+		if err1 != nil || err2 != nil || !a.Equals(b) {
+			t.Fatalf("trigram %06x: format 1 %v (%v), format 2 %v (%v)", k, a, err1, b, err2)
+		}
+	}
+	v1[len(v1)-1] ^= 1
+	if _, err := parseTrigramFile(v1, &f1, seg, false); err == nil || !strings.Contains(err.Error(), "digest") {
+		t.Fatalf("a damaged file of format 1 opened: %v", err)
+	}
+}
+
+// FuzzTrigramFile opens mutated text index files without their digest
+// (as a query does) and reads every posting: errors, never a panic or a
+// row outside the segment.
+func FuzzTrigramFile(f *testing.F) {
+	dir := f.TempDir()
+	d, _, _ := triStore(f, dir, 300)
+	if err := d.BuildTextIndex(context.Background(), &TextIndexOptions{Columns: []string{"text"}}); err != nil {
+		f.Fatal(err)
+	}
+	m, _ := d.Manifest()
+	seg := m.Segments[0]
+	tf := seg.Trigrams[0]
+	b, err := os.ReadFile(filepath.Join(dir, "store", filepath.FromSlash(tf.File)))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(b)
+	f.Add(b[:len(b)/2])
+	f.Fuzz(func(t *testing.T, data []byte) {
+		tr, err := parseTrigramFile(data, &tf, &seg, false)
+		if err != nil {
+			return
+		}
+		for i := 0; i < len(tr.keys)/tr.entry; i++ {
+			bm, err := tr.posting(binary.LittleEndian.Uint32(tr.keys[i*tr.entry:]))
+			if err == nil && bm != nil && !bm.IsEmpty() && bm.Maximum() >= uint32(seg.Rows) && bytes.Equal(data, b) {
+				t.Fatalf("the undamaged file holds row %d of %d", bm.Maximum(), seg.Rows)
+			}
+		}
+	})
 }
