@@ -1,5 +1,5 @@
 #!/bin/sh
-# textindex-100m.sh DIR [PARTS] — issue 16's measurement at LAION scale, NOT RUN YET: build a store
+# textindex-100m.sh DIR [PARTS] — issue 16's measurement at LAION scale (run 2026-12-06: BENCHMARKS.md): build a store
 # of PARTS (default 100) metadata parts of 1,000,000 LAION-like captions each (bench.GenerateTextRows,
 # seed = part number: 0.6% 'desi' words, 2.5% 'design' words, 1% other scripts; no embeddings), then
 # the trigram index of TEXT, and time text queries through the index and by a scan.
