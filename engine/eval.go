@@ -151,7 +151,7 @@ func (ec *evalCtx) valid(c *table.Column, v []uint64) {
 }
 
 // clearFlagged clears in v the bits of the rows whose flag is true, eight
-// flags (bytes of 0 or 1) a multiplication: the product with
+// flags a multiplication (Go stores a bool as one byte, 0 or 1): the product with
 // 0x0102040810204080 gathers bit 0 of byte k into bit 56+k, and no two
 // partial products meet, so nothing carries.
 func clearFlagged(flags []bool, v []uint64) {

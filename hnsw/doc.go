@@ -63,8 +63,9 @@
 // Recall at a given ef depends on the data, its size and the query: text
 // queries, which sit in CLIP's text cone far from the images they match,
 // need a far larger ef than image queries. SearchOptions.Seeds also starts
-// the layer-0 search from the best hub nodes (rows on layer 2 and above,
-// scored from a packed copy). Index.Calibrate measures, against exact
+// the layer-0 search from the best hub nodes (at most MaxHubs rows of the
+// highest layers, scored from a packed copy, so seeding costs the same at
+// any size). Index.Calibrate measures, against exact
 // scans, the smallest ef of EfLadder at which a lower confidence bound of
 // the recall of a sample of queries (mean per-query recall minus two
 // standard errors) reaches a target; the store (package db) runs it at

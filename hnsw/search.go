@@ -45,8 +45,8 @@ type SearchOptions struct {
 	// Exact forces the exact scan.
 	Exact bool
 	// Seeds, when positive, starts the layer-0 search also from the
-	// Seeds best of the graph's hub nodes (those on layer 2 and above),
-	// besides the greedy descent's entry point. DefaultSeeds is what the
+	// Seeds best of the graph's hub nodes (at most MaxHubs rows of the
+	// highest layers: hubIDs), besides the greedy descent's entry point. DefaultSeeds is what the
 	// store uses.
 	Seeds int
 	// NoSQ8 traverses the graph with exact scores even when the index has
@@ -72,10 +72,68 @@ type SearchOptions struct {
 // (one per hub; BENCHMARKS.md).
 const DefaultSeeds = 16
 
-// hubSet is the graph's hub nodes (rows on layer 2 and above) with a
-// packed copy of their codes (or, without codes, of their rows), so that
-// scoring all of them reads memory sequentially instead of hopping across
-// the vector file. About n/256 rows: 2 bytes per row of the index.
+// MaxHubs bounds the hub nodes a seeded search scores, so that seeding
+// costs the same at any size of the graph (BenchmarkSeeds). Below about
+// 262,000 nodes (MaxHubs × M², M = 16) every node on layer 2 and above is
+// a hub, as before the bound.
+const MaxHubs = 1024
+
+// hubIDs returns the hub nodes of a graph whose rows have the given
+// levels: the nodes on layer 2 and above when they number at most max;
+// otherwise every node on the layers above the highest layer L at which
+// they would number more than max, then nodes of layer L, spread evenly
+// over its rows, up to max in all. Levels are drawn from a hash of the
+// row, so the hubs are a random sample of the rows, densest among the
+// nodes with the most links.
+func hubIDs(levels []uint8, max int) []uint32 {
+	var perLevel [256]int
+	for _, l := range levels {
+		if l != absent {
+			perLevel[l]++
+		}
+	}
+	// from is the lowest layer all of whose nodes (and those above) fit.
+	from, above := 2, 0
+	for l := 255; l >= 2; l-- {
+		if above+perLevel[l] > max {
+			from = l + 1
+			break
+		}
+		above += perLevel[l]
+	}
+	ids := make([]uint32, 0, max)
+	if from == 2 {
+		for id, l := range levels {
+			if l != absent && l >= 2 {
+				ids = append(ids, uint32(id))
+			}
+		}
+		return ids
+	}
+	// Layer from-1 fills the rest: every step-th of its nodes.
+	fill := max - above
+	step := float64(perLevel[from-1]) / float64(fill)
+	next, seen := 0.0, 0
+	for id, l := range levels {
+		switch {
+		case l == absent || int(l) < from-1:
+		case int(l) >= from:
+			ids = append(ids, uint32(id))
+		default:
+			if float64(seen) >= next && fill > 0 {
+				ids = append(ids, uint32(id))
+				fill--
+				next += step
+			}
+			seen++
+		}
+	}
+	return ids
+}
+
+// hubSet is the graph's hub nodes (hubIDs) with a packed copy of their
+// codes (or, without codes, of their rows), so that scoring all of them
+// reads memory sequentially instead of hopping across the vector file.
 type hubSet struct {
 	n   int         // len(levels) it was computed for
 	q8  *vector.SQ8 // the codes it was packed from, or nil
@@ -96,12 +154,7 @@ func (ix *Index) hubList() *hubSet {
 	if h := ix.hubs.Load(); valid(h) {
 		return h
 	}
-	h := &hubSet{n: len(ix.levels), q8: ix.q8}
-	for id, l := range ix.levels {
-		if l != absent && l >= 2 {
-			h.ids = append(h.ids, uint32(id))
-		}
-	}
+	h := &hubSet{n: len(ix.levels), q8: ix.q8, ids: hubIDs(ix.levels, MaxHubs)}
 	d := ix.dim
 	switch {
 	case ix.q8 != nil:

@@ -16,6 +16,8 @@
 // main laiondb binary does not link DuckDB. Run from the repository root:
 //
 //	go run ./bench/textscan --rows 1000000      (cd bench/textscan first: own module)
+//
+// With --pred N it times a numeric predicate instead (pred.go).
 package main
 
 import (
@@ -59,7 +61,15 @@ func main() {
 	seed := flag.Uint64("seed", 1, "seed of the generated rows")
 	out := flag.String("out", "../out/textscan", "output folder (CSV, report)")
 	reps := flag.Int("reps", 3, "repetitions per system (the fastest counts)")
+	pred := flag.Int("pred", 0, "instead, time a numeric predicate (width < W) in laiondb and DuckDB on one thread, this many alternating rounds")
 	flag.Parse()
+	if *pred > 0 {
+		if err := predBench(context.Background(), *out, *rows, *seed, *pred); err != nil {
+			fmt.Fprintln(os.Stderr, "textscan:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(*rows, *seed, *out, *reps); err != nil {
 		fmt.Fprintln(os.Stderr, "textscan:", err)
 		os.Exit(1)
