@@ -113,6 +113,16 @@ func popcount(w []uint64) (c int) {
 	return c
 }
 
+// anySet reports whether some bit of w is set.
+func anySet(w []uint64) bool {
+	for _, x := range w {
+		if x != 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // forEachBit calls fn for each set bit of w.
 func forEachBit(w []uint64, fn func(i int)) {
 	for k, x := range w {

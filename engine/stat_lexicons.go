@@ -112,6 +112,9 @@ func (a *lexStats) Add(s *selection) {
 			a.lowerSparse(ec, f, name, valid[f])
 		}
 	}
+	if !anySet(valid[0]) && !anySet(valid[1]) {
+		return // no selected row has text to match (a column of nulls): nothing to count
+	}
 	for l, lx := range a.lexicons {
 		lc := &a.lex[l]
 		var fb [2][]uint64
