@@ -73,10 +73,12 @@ type SearchOptions struct {
 const DefaultSeeds = 16
 
 // MaxHubs bounds the hub nodes a seeded search scores, so that seeding
-// costs the same at any size of the graph (BenchmarkSeeds). Below about
-// 262,000 nodes (MaxHubs × M², M = 16) every node on layer 2 and above is
-// a hub, as before the bound.
-const MaxHubs = 1024
+// costs the same at any size of the graph (BenchmarkSeeds). Up to about
+// 1,048,576 nodes (MaxHubs × M², M = 16) every node on layer 2 and above
+// is a hub, as before the bound. Fewer hubs seed worse: with 1,024 on 1M
+// vectors, recall@10 at ef 32 fell from 0.994 to 0.980 for image queries
+// and from 0.760 to 0.651 for text queries (BENCHMARKS.md).
+const MaxHubs = 4096
 
 // hubIDs returns the hub nodes of a graph whose rows have the given
 // levels: the nodes on layer 2 and above when they number at most max;
