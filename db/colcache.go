@@ -2,9 +2,8 @@ package db
 
 import (
 	"bytes"
-	"container/list"
-	"sync"
 
+	"github.com/laiondb/laiondb/internal/lru"
 	"github.com/laiondb/laiondb/table"
 )
 
@@ -18,11 +17,7 @@ import (
 // the least recently used blocks; it is safe for concurrent use, and the
 // columns it hands out are shared and never changed.
 type columnCache struct {
-	mu    sync.Mutex
-	max   int64
-	used  int64
-	ll    *list.List // of *cachedBlock, most recent first
-	byKey map[blockRef]*list.Element
+	c *lru.Cache[blockRef, *table.Column]
 }
 
 // blockRef names a decoded block: segment, column, first row within the
@@ -34,48 +29,21 @@ type blockRef struct {
 	typ   table.Type
 }
 
-type cachedBlock struct {
-	ref   blockRef
-	c     *table.Column
-	bytes int64
-}
-
 func newColumnCache(maxBytes int64) *columnCache {
-	return &columnCache{max: maxBytes, ll: list.New(), byKey: map[blockRef]*list.Element{}}
+	return &columnCache{c: lru.New[blockRef, *table.Column](maxBytes)}
 }
 
 // get returns the cached block, or nil.
 func (cc *columnCache) get(ref blockRef) *table.Column {
-	cc.mu.Lock()
-	defer cc.mu.Unlock()
-	e, ok := cc.byKey[ref]
-	if !ok {
-		return nil
-	}
-	cc.ll.MoveToFront(e)
-	return e.Value.(*cachedBlock).c
+	c, _ := cc.c.Get(ref)
+	return c
 }
 
 // put keeps c, which nobody may change afterwards, unless it alone takes
 // more than an eighth of the budget.
 func (cc *columnCache) put(ref blockRef, c *table.Column) {
-	n := columnBytes(c)
-	if n > cc.max/8 {
-		return
-	}
-	cc.mu.Lock()
-	defer cc.mu.Unlock()
-	if _, ok := cc.byKey[ref]; ok {
-		return
-	}
-	cc.byKey[ref] = cc.ll.PushFront(&cachedBlock{ref: ref, c: c, bytes: n})
-	cc.used += n
-	for cc.used > cc.max {
-		e := cc.ll.Back()
-		b := e.Value.(*cachedBlock)
-		cc.ll.Remove(e)
-		delete(cc.byKey, b.ref)
-		cc.used -= b.bytes
+	if n := columnBytes(c); n <= cc.c.Max()/8 {
+		cc.c.Put(ref, c, n)
 	}
 }
 

@@ -1,12 +1,12 @@
 package engine
 
 import (
-	"container/list"
 	"sort"
 	"strings"
-	"sync"
 
 	"github.com/cespare/xxhash/v2"
+
+	"github.com/laiondb/laiondb/internal/lru"
 )
 
 // AllowCache keeps the allow-lists of where clauses already evaluated, so
@@ -19,65 +19,25 @@ import (
 // It is safe for concurrent use; the bitsets it hands out are shared and
 // never changed.
 type AllowCache struct {
-	mu     sync.Mutex
-	max    int64
-	used   int64
-	ll     *list.List // of *allowEntry, most recent first
-	byKey  map[string]*list.Element
-	hits   int64
-	misses int64
-}
-
-type allowEntry struct {
-	key   string
-	sel   *selected
-	bytes int64
+	c *lru.Cache[string, *selected]
 }
 
 // NewAllowCache returns a cache of at most maxBytes of allow-lists (a
 // store of n rows costs n/8 bytes an entry).
 func NewAllowCache(maxBytes int64) *AllowCache {
-	return &AllowCache{max: maxBytes, ll: list.New(), byKey: map[string]*list.Element{}}
+	return &AllowCache{c: lru.New[string, *selected](maxBytes)}
 }
 
 // Stats returns the cache's hits and misses so far.
-func (c *AllowCache) Stats() (hits, misses int64) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.hits, c.misses
-}
+func (c *AllowCache) Stats() (hits, misses int64) { return c.c.Stats() }
 
 func (c *AllowCache) get(key string) *selected {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if e, ok := c.byKey[key]; ok {
-		c.ll.MoveToFront(e)
-		c.hits++
-		return e.Value.(*allowEntry).sel
-	}
-	c.misses++
-	return nil
+	sel, _ := c.c.Get(key)
+	return sel
 }
 
 func (c *AllowCache) put(key string, sel *selected) {
-	size := int64(len(sel.rows.Words())*8 + len(key) + len(sel.how))
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if size > c.max {
-		return
-	}
-	if _, ok := c.byKey[key]; ok {
-		return
-	}
-	c.byKey[key] = c.ll.PushFront(&allowEntry{key, sel, size})
-	c.used += size
-	for c.used > c.max {
-		e := c.ll.Back()
-		ent := e.Value.(*allowEntry)
-		c.ll.Remove(e)
-		delete(c.byKey, ent.key)
-		c.used -= ent.bytes
-	}
+	c.c.Put(key, sel, int64(len(sel.rows.Words())*8+len(key)+len(sel.how)))
 }
 
 // allowKey is the cache key of the plan's where on s, or false when the
