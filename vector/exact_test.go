@@ -188,17 +188,19 @@ func TestExactNonFinite(t *testing.T) {
 // TestExactBatch: each answer of a batch scan, k-NN or range, is the
 // single scan's, ties and allow-lists included.
 func TestExactBatch(t *testing.T) {
-	// 24 dimensions take the 3-query kernel, 64 the 4-query one where the
-	// processor has it.
+	// 24 dimensions take the 3-query kernel; 64 the 12-, 8- and 4-query
+	// ones where the processor has them (23 queries: 12+8+3, 28: 12+12+4).
 	for _, dim := range []int{24, 64} {
-		t.Run(fmt.Sprint("dim=", dim), func(t *testing.T) { testExactBatch(t, dim) })
+		for _, nq := range []int{5, 12, 23, 28} {
+			t.Run(fmt.Sprint("dim=", dim, "/queries=", nq), func(t *testing.T) { testExactBatch(t, dim, nq) })
+		}
 	}
 }
 
-func testExactBatch(t *testing.T, dim int) {
+func testExactBatch(t *testing.T, dim, nq int) {
 	r := rand.New(rand.NewPCG(5, 6))
 	m := quantMatrix(r, 5000, dim, 3) // many ties
-	qs := make([][]float32, 12)
+	qs := make([][]float32, nq)
 	for i := range qs {
 		qs[i] = m.Row(r.IntN(m.Len()), nil)
 	}

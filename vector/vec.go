@@ -175,6 +175,25 @@ func dot8F16(row []uint16, q [][]float32, s []float32) {
 	s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7] = dot8F16AVX512(row, q[0][:n], q[1][:n], q[2][:n], q[3][:n], q[4][:n], q[5][:n], q[6][:n], q[7][:n])
 }
 
+// pack12 lays out twelve queries of dim elements (a multiple of 32) for
+// dot12F16: for each 32-element step, that step of q[0], then of q[1],
+// ..., q[11].
+func pack12(q [][]float32, dim int) []float32 {
+	p := make([]float32, 0, 12*dim)
+	for t := 0; t < dim; t += 32 {
+		for _, qi := range q[:12] {
+			p = append(p, qi[t:t+32]...)
+		}
+	}
+	return p
+}
+
+// dot12F16 is dot8F16 for twelve queries packed by pack12, scores to
+// s[0:12]. Only where has4(len(row)).
+func dot12F16(row []uint16, p []float32, s []float32) {
+	dot12F16AVX512(row, p[:12*len(row)], s[:12])
+}
+
 func dotGeneric(a, b []float32) float32 {
 	var s0, s1, s2, s3 float32
 	i := 0

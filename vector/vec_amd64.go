@@ -7,7 +7,8 @@ import "golang.org/x/sys/cpu"
 var useAsm = cpu.X86.HasAVX2 && cpu.X86.HasFMA && cpu.X86.HasF16C
 
 // useAVX512 adds the 16-lane kernels of a batch scan (dot4AVX512,
-// dot4F16AVX512, dot8F16AVX512); cpu.X86.HasAVX512F already checks that
+// dot4F16AVX512, dot8F16AVX512, dot12F16AVX512); cpu.X86.HasAVX512F
+// already checks that
 // the OS saves the ZMM state.
 var useAVX512 = useAsm && cpu.X86.HasAVX512F && cpu.X86.HasAVX512VL
 
@@ -28,6 +29,9 @@ func dot4F16AVX512(row []uint16, q0, q1, q2, q3 []float32) (s0, s1, s2, s3 float
 
 //go:noescape
 func dot8F16AVX512(row []uint16, q0, q1, q2, q3, q4, q5, q6, q7 []float32) (s0, s1, s2, s3, s4, s5, s6, s7 float32)
+
+//go:noescape
+func dot12F16AVX512(row []uint16, qp []float32, s []float32)
 
 //go:noescape
 func f16ToF32AVX2(dst []float32, src []uint16)

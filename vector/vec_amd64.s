@@ -353,7 +353,7 @@ tdone:
 	MOVSS X8, s2+104(FP)
 	RET
 
-// The AVX-512 kernels of a batch scan score one row against four or eight
+// The AVX-512 kernels of a batch scan score one row against four, eight or twelve
 // queries, for a length that is a multiple of 32 (the wrappers check).
 // dotAVX2's four 8-lane accumulators of a query sit in two 16-lane
 // registers: lanes 0–7 of the first are its first accumulator (elements
@@ -566,5 +566,127 @@ dot8f16sum:
 	VMOVSS X14, s7+244(FP)
 	VPXORD Z16, Z16, Z16
 	VPXORD Z17, Z17, Z17
+	VZEROUPPER
+	RET
+
+// SUM16H is SUM16 with Y24, Y25 and X24 as scratch, for the kernels whose
+// accumulators include Z16 and Z17.
+#define SUM16H(ZA, ZB, YA, YB, XA) \
+	VEXTRACTF64X4 $1, ZA, Y24; \
+	VEXTRACTF64X4 $1, ZB, Y25; \
+	VADDPS Y24, YA, YA; \
+	VADDPS Y25, YB, YB; \
+	VADDPS YB, YA, YA; \
+	VEXTRACTF32X4 $1, YA, X24; \
+	VADDPS X24, XA, XA; \
+	VHADDPS XA, XA, XA; \
+	VHADDPS XA, XA, XA
+
+// FMAP adds the products of the row in Z24 and Z25 with the packed query
+// at off(SI) to its accumulators.
+#define FMAP(off, ZA, ZB) \
+	VFMADD231PS off(SI), Z24, ZA; \
+	VFMADD231PS off+64(SI), Z25, ZB
+
+// func dot12F16AVX512(row []uint16, qp []float32, s []float32)
+//
+// Twelve DotF16(qi, row) at once, the queries packed by pack12: for each
+// 32-element step t, the step's 32 elements of q0, then of q1, ..., q11,
+// so one pointer walks them all. Scores go to s[0:12].
+TEXT ·dot12F16AVX512(SB), NOSPLIT, $0-72
+	MOVQ row_base+0(FP), DI
+	MOVQ row_len+8(FP), CX
+	MOVQ qp_base+24(FP), SI
+	MOVQ s_base+48(FP), DX
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+	VPXORD Z23, Z23, Z23
+
+dot12f1632:
+	CMPQ CX, $32
+	JL   dot12f16sum
+	VCVTPH2PS 0(DI), Z24
+	VCVTPH2PS 32(DI), Z25
+	FMAP(0, Z0, Z1)
+	FMAP(128, Z2, Z3)
+	FMAP(256, Z4, Z5)
+	FMAP(384, Z6, Z7)
+	FMAP(512, Z8, Z9)
+	FMAP(640, Z10, Z11)
+	FMAP(768, Z12, Z13)
+	FMAP(896, Z14, Z15)
+	FMAP(1024, Z16, Z17)
+	FMAP(1152, Z18, Z19)
+	FMAP(1280, Z20, Z21)
+	FMAP(1408, Z22, Z23)
+	ADDQ $64, DI
+	ADDQ $1536, SI
+	SUBQ $32, CX
+	JMP  dot12f1632
+
+dot12f16sum:
+	SUM16H(Z0, Z1, Y0, Y1, X0)
+	VMOVSS X0, 0(DX)
+	SUM16H(Z2, Z3, Y2, Y3, X2)
+	VMOVSS X2, 4(DX)
+	SUM16H(Z4, Z5, Y4, Y5, X4)
+	VMOVSS X4, 8(DX)
+	SUM16H(Z6, Z7, Y6, Y7, X6)
+	VMOVSS X6, 12(DX)
+	SUM16H(Z8, Z9, Y8, Y9, X8)
+	VMOVSS X8, 16(DX)
+	SUM16H(Z10, Z11, Y10, Y11, X10)
+	VMOVSS X10, 20(DX)
+	SUM16H(Z12, Z13, Y12, Y13, X12)
+	VMOVSS X12, 24(DX)
+	SUM16H(Z14, Z15, Y14, Y15, X14)
+	VMOVSS X14, 28(DX)
+	VMOVAPS Z16, Z0
+	VMOVAPS Z17, Z1
+	VMOVAPS Z18, Z2
+	VMOVAPS Z19, Z3
+	VMOVAPS Z20, Z4
+	VMOVAPS Z21, Z5
+	VMOVAPS Z22, Z6
+	VMOVAPS Z23, Z7
+	SUM16H(Z0, Z1, Y0, Y1, X0)
+	VMOVSS X0, 32(DX)
+	SUM16H(Z2, Z3, Y2, Y3, X2)
+	VMOVSS X2, 36(DX)
+	SUM16H(Z4, Z5, Y4, Y5, X4)
+	VMOVSS X4, 40(DX)
+	SUM16H(Z6, Z7, Y6, Y7, X6)
+	VMOVSS X6, 44(DX)
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+	VPXORD Z23, Z23, Z23
+	VPXORD Z24, Z24, Z24
+	VPXORD Z25, Z25, Z25
 	VZEROUPPER
 	RET

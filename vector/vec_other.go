@@ -26,6 +26,17 @@ func dot8F16AVX512(row []uint16, q0, q1, q2, q3, q4, q5, q6, q7 []float32) (s0, 
 		dotF16Generic(q4, row), dotF16Generic(q5, row), dotF16Generic(q6, row), dotF16Generic(q7, row)
 }
 
+func dot12F16AVX512(row []uint16, qp []float32, s []float32) {
+	n := len(row)
+	for j := range s[:12] {
+		q := make([]float32, 0, n)
+		for t := 0; t < n; t += 32 {
+			q = append(q, qp[(t/32*12+j)*32:][:32]...)
+		}
+		s[j] = dotF16Generic(q, row)
+	}
+}
+
 func f16ToF32AVX2(dst []float32, src []uint16) { f16ToF32Generic(dst, src) }
 
 func dotQ8AVX2(q []float32, c []uint8) float32 { return dotQ8Generic(q, c) }

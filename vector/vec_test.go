@@ -198,9 +198,9 @@ func TestBitsetFillClearClone(t *testing.T) {
 	}
 }
 
-// TestBatchKernelsBitExact: the kernels of a batch scan (dot3, dot4) give
-// each query exactly Dot's float32, on values of mixed magnitude where any
-// change in the order of additions shows.
+// TestBatchKernelsBitExact: the kernels of a batch scan (dot3, dot4,
+// dot8F16, dot12F16) give each query exactly Dot's float32, on values of
+// mixed magnitude where any change in the order of additions shows.
 func TestBatchKernelsBitExact(t *testing.T) {
 	r := rand.New(rand.NewPCG(8, 8))
 	mixed := func(n int) []float32 {
@@ -243,8 +243,15 @@ func TestBatchKernelsBitExact(t *testing.T) {
 			q8 := [][]float32{q[3], q[2], q[1], q[0], q[0], q[1], q[2], q[3]}
 			got8 := make([]float32, 8)
 			dot8F16(h, q8, got8)
-			if want8 := []float32{want[3], want[2], want[1], want[0], want[0], want[1], want[2], want[3]}; !slices.Equal(got8, want8) {
+			want8 := []float32{want[3], want[2], want[1], want[0], want[0], want[1], want[2], want[3]}
+			if !slices.Equal(got8, want8) {
 				t.Fatalf("dot8F16 n=%d: %v, DotF16 %v", n, got8, want8)
+			}
+			q12 := append(q8, q[1], q[3], q[0], q[2])
+			got12 := make([]float32, 12)
+			dot12F16(h, pack12(q12, n), got12)
+			if want12 := append(want8, want[1], want[3], want[0], want[2]); !slices.Equal(got12, want12) {
+				t.Fatalf("dot12F16 n=%d: %v, DotF16 %v", n, got12, want12)
 			}
 		}
 	}
