@@ -8,8 +8,7 @@ var useAsm = cpu.X86.HasAVX2 && cpu.X86.HasFMA && cpu.X86.HasF16C
 
 // useAVX512 adds the 16-lane kernels of a batch scan (dot4AVX512,
 // dot4F16AVX512, dot8F16AVX512, dot12F16AVX512); cpu.X86.HasAVX512F
-// already checks that
-// the OS saves the ZMM state.
+// already checks that the OS saves the ZMM state.
 var useAVX512 = useAsm && cpu.X86.HasAVX512F && cpu.X86.HasAVX512VL
 
 //go:noescape

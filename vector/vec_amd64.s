@@ -353,8 +353,8 @@ tdone:
 	MOVSS X8, s2+104(FP)
 	RET
 
-// The AVX-512 kernels of a batch scan score one row against four, eight or twelve
-// queries, for a length that is a multiple of 32 (the wrappers check).
+// The AVX-512 kernels of a batch scan score one row against four, eight
+// or twelve queries, for a length that is a multiple of 32 (the wrappers check).
 // dotAVX2's four 8-lane accumulators of a query sit in two 16-lane
 // registers: lanes 0–7 of the first are its first accumulator (elements
 // 32t..32t+7), lanes 8–15 its second, and the second register holds the
