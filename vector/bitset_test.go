@@ -1,6 +1,7 @@
 package vector
 
 import (
+	"math/rand/v2"
 	"slices"
 	"testing"
 )
@@ -18,5 +19,56 @@ func TestBitsetAnd(t *testing.T) {
 	a.ForEach(func(r uint32) bool { got = append(got, r); return true })
 	if want := []uint32{5, 65}; !slices.Equal(got, want) || a.Count() != 2 {
 		t.Errorf("a and b = %v, want %v", got, want)
+	}
+}
+
+// TestAndMaterialised: And of a Bitset with a Bitset or Ranges (a new
+// Bitset) holds exactly the rows both hold, for ranges that start and end
+// inside words, on word boundaries, past the set's end and empty.
+func TestAndMaterialised(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for trial := range 200 {
+		n := 1 + r.IntN(700)
+		x := NewBitset(n)
+		for i := range n {
+			if r.IntN(3) > 0 {
+				x.Set(uint32(i))
+			}
+		}
+		var rs Ranges
+		for lo := uint32(r.IntN(70)); lo < uint32(n+130); {
+			hi := lo + uint32(r.IntN(150))
+			if r.IntN(4) == 0 {
+				hi = (lo/64 + 1) * 64 // a word boundary
+			}
+			rs = append(rs, Range{lo, hi})
+			lo = hi + uint32(r.IntN(100))
+		}
+		y := NewBitset(n - r.IntN(n))
+		for i := range y.Cap() {
+			if r.IntN(2) > 0 {
+				y.Set(uint32(i))
+			}
+		}
+		for name, o := range map[string]AllowList{"ranges": rs, "bitset": y} {
+			for _, got := range []AllowList{And(x, o), And(o, x)} {
+				if _, ok := got.(*Bitset); !ok {
+					t.Fatalf("And(Bitset, %s) is a %T, want a *Bitset", name, got)
+				}
+				want := 0
+				for id := uint32(0); id < uint32(n+200); id++ {
+					in := x.Contains(id) && o.Contains(id)
+					if in {
+						want++
+					}
+					if got.Contains(id) != in {
+						t.Fatalf("trial %d, %s: row %d: %v, want %v (ranges %v)", trial, name, id, got.Contains(id), in, rs)
+					}
+				}
+				if got.Count() != want {
+					t.Fatalf("trial %d, %s: Count %d, want %d", trial, name, got.Count(), want)
+				}
+			}
+		}
 	}
 }

@@ -82,8 +82,10 @@ func (r Ranges) ForEach(fn func(id uint32) bool) {
 }
 
 // And returns the intersection of two allow-lists; a nil argument means
-// "all rows". ForEach iterates the operand with the smaller Count; Count
-// is computed once, on first use, by iterating it.
+// "all rows". A Bitset with a Bitset or Ranges gives a new Bitset, built
+// in one pass over the words, so that membership is one bit test.
+// Otherwise ForEach iterates the operand with the smaller Count; Count is
+// computed once, on first use, by iterating it.
 func And(a, b AllowList) AllowList {
 	if a == nil {
 		return b
@@ -91,11 +93,57 @@ func And(a, b AllowList) AllowList {
 	if b == nil {
 		return a
 	}
+	if x, ok := a.(*Bitset); ok {
+		if s := andBits(x, b); s != nil {
+			return s
+		}
+	}
+	if x, ok := b.(*Bitset); ok {
+		if s := andBits(x, a); s != nil {
+			return s
+		}
+	}
 	ca, cb := a.Count(), b.Count()
 	if cb < ca {
 		a, b, ca = b, a, cb
 	}
 	return &and{a: a, b: b, bound: ca, count: -1}
+}
+
+// andBits returns the rows of x that o holds, as a Bitset, when o is a
+// Bitset or Ranges, and nil otherwise. A filtered search over the rows
+// with vectors (a Bitset and Ranges) tested every row it visited by a
+// binary search of the ranges: at 1M rows, most of the time of a knn with
+// a where.
+func andBits(x *Bitset, o AllowList) *Bitset {
+	switch y := o.(type) {
+	case *Bitset:
+		c := x.Clone()
+		c.And(y)
+		return c
+	case Ranges:
+		c := NewBitset(x.n)
+		end := uint32(len(x.w) * 64)
+		for _, r := range y {
+			lo, hi := r.Lo, min(r.Hi, end)
+			if lo >= hi {
+				continue
+			}
+			first, last := lo>>6, (hi-1)>>6
+			for i := first; i <= last; i++ {
+				m := ^uint64(0)
+				if i == first {
+					m &= ^uint64(0) << (lo & 63)
+				}
+				if i == last {
+					m &= ^uint64(0) >> (63 - ((hi - 1) & 63))
+				}
+				c.w[i] |= x.w[i] & m
+			}
+		}
+		return c
+	}
+	return nil
 }
 
 type and struct {
