@@ -624,21 +624,16 @@ func (p *Plan) request(ctx context.Context, s Store, vec []float32, sel *selecte
 // only its method says where the allow-list came from (selected.cached).
 func (p *Plan) selectCached(ctx context.Context, s Store) (*selected, error) {
 	key, keep := p.allowKey(s)
-	if keep {
-		if sel := p.opts.AllowCache.get(key); sel != nil {
-			c := *sel
-			c.cached = true
-			return &c, nil
-		}
+	if !keep {
+		return p.selectWhere(ctx, s)
 	}
-	sel, err := p.selectWhere(ctx, s)
-	if err != nil {
-		return nil, err
+	sel, cached, err := p.opts.AllowCache.do(ctx, key, func() (*selected, error) { return p.selectWhere(ctx, s) })
+	if err != nil || !cached {
+		return sel, err
 	}
-	if keep {
-		p.opts.AllowCache.put(key, sel)
-	}
-	return sel, nil
+	c := *sel
+	c.cached = true
+	return &c, nil
 }
 
 // cachedNote is added to a search's method when its allow-list came from
