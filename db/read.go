@@ -14,6 +14,7 @@ import (
 	"github.com/dgraph-io/badger/v4"
 
 	"github.com/laiondb/laiondb/engine"
+	"github.com/laiondb/laiondb/internal/lane"
 	"github.com/laiondb/laiondb/query"
 	"github.com/laiondb/laiondb/table"
 	"github.com/laiondb/laiondb/vector"
@@ -200,7 +201,9 @@ type blockJob struct {
 }
 
 // Scan calls fn with batches of consecutive rows covering the store, from
-// GOMAXPROCS goroutines. A column a segment lacks comes as all null.
+// GOMAXPROCS goroutines. A column a segment lacks comes as all null. A
+// background scan's workers give way to short requests between blocks
+// (lane.Yield).
 func (v *view) Scan(ctx context.Context, names []string, fn func(*table.Batch) error) error {
 	cols := v.colsFor(names)
 	var jobs []blockJob
@@ -225,6 +228,7 @@ func (v *view) Scan(ctx context.Context, names []string, fn func(*table.Batch) e
 			b := &table.Batch{Cols: map[string]*table.Column{}}
 			store := make([]table.Column, len(cols))
 			for job := range next {
+				lane.Yield(ctx)
 				txn, err := txns.of(job.seg)
 				if err == nil {
 					err = v.scanBlock(ctx, txn, job, cols, store, b, fn)

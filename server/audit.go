@@ -59,6 +59,12 @@ func (s *Server) apiAudit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer end()
+	ctx, done, err := s.admit(ctx, true)
+	if err != nil {
+		s.queryError(w, r, err)
+		return
+	}
+	defer done()
 	rep, err := audit.Run(ctx, h.st, &audit.Options{Terms: terms, K: req.K, Filter: req.Filter, Command: "POST /api/audit"})
 	if err != nil {
 		s.queryError(w, r, err)

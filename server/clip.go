@@ -113,6 +113,7 @@ func (s *Server) knnService(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer end()
+	defer s.gate.Enter()() // a short request: scans give way to it
 
 	// The target.
 	tn := &query.TargetNode{}
@@ -244,6 +245,7 @@ func (s *Server) metadata(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer end()
+	defer s.gate.Enter()() // a short request: scans give way to it
 	rows := make([]uint32, len(req.IDs))
 	n, err := h.st.Snapshot()
 	if err != nil {

@@ -62,4 +62,14 @@
 // ingests into is opened again, after its commit, by the next request
 // that checks it (Options.Refresh); requests under way finish on the old
 // copy.
+//
+// # Scans and searches
+//
+// A request that reads every row of a store (a query over all, an audit,
+// an export of all) waits for one of Options.ScanSlots (one by default)
+// and then runs in the background lane of package internal/lane: between
+// blocks of rows it gives way, for at most lane.MaxPause at a time, to the
+// short requests running (searches, lookups). So a filtered knn is not
+// held behind statistics over a million rows: BENCHMARKS.md, "The server
+// under load", measures both.
 package server

@@ -39,7 +39,13 @@ func (s *Server) apiExport(w http.ResponseWriter, r *http.Request) {
 		}
 		o.Format = f
 	}
-	if err := s.checkQuery(req.Query); err != nil {
+	parsed, err := s.checkQuery(req.Query)
+	if err != nil {
+		httpError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	if parsed == nil {
+		_, err := query.Parse(req.Query)
 		httpError(w, http.StatusBadRequest, err.Error())
 		return
 	}
@@ -53,16 +59,17 @@ func (s *Server) apiExport(w http.ResponseWriter, r *http.Request) {
 		s.queryError(w, r, err)
 		return
 	}
-	parsed, err := query.Parse(req.Query)
-	if err != nil {
-		httpError(w, http.StatusBadRequest, err.Error())
-		return
-	}
-	_, all := parsed.Source.(*query.AllSource)
+	all := scans(parsed)
 	if _, err := export.Columns(snap, !all, o); err != nil {
 		httpError(w, http.StatusBadRequest, err.Error())
 		return
 	}
+	ctx, done, err := s.admit(ctx, all)
+	if err != nil {
+		s.queryError(w, r, err)
+		return
+	}
+	defer done()
 	res, err := h.st.Query(ctx, req.Query, &engine.Options{Exact: req.Exact})
 	if err != nil {
 		s.queryError(w, r, err)

@@ -16,6 +16,7 @@ import (
 	"github.com/laiondb/laiondb"
 	"github.com/laiondb/laiondb/db"
 	"github.com/laiondb/laiondb/engine"
+	"github.com/laiondb/laiondb/internal/lane"
 	"github.com/laiondb/laiondb/output"
 	"github.com/laiondb/laiondb/query"
 )
@@ -61,6 +62,13 @@ type Options struct {
 	// Refresh is how often a store is checked for commits by other
 	// processes (default 1s).
 	Refresh time.Duration
+	// ScanSlots is how many requests that read every row of a store (a
+	// query over all, an audit, an export) run at once (default 1); more
+	// wait their turn, within their timeout. Searches and lookups never
+	// wait for a slot, and running scans give way to them between pieces
+	// of work (for at most lane.MaxPause at a time), so they are not held
+	// behind the scans.
+	ScanSlots int
 	// Now is the clock (default time.Now), for tests.
 	Now func() time.Time
 }
@@ -73,6 +81,8 @@ type Server struct {
 	order   []string
 	mux     *http.ServeMux
 	metrics *metrics
+	scans   chan struct{} // a token a scan running (Options.ScanSlots)
+	gate    lane.Gate     // the short requests running
 }
 
 // New returns a server for o.Indexes. It opens every store once, so that
@@ -107,6 +117,10 @@ func New(o *Options) (*Server, error) {
 	if op.Now == nil {
 		op.Now = time.Now
 	}
+	if op.ScanSlots <= 0 {
+		op.ScanSlots = 1
+	}
+	s.scans = make(chan struct{}, op.ScanSlots)
 	if len(op.Columns) == 0 {
 		op.Columns = []string{"url", "text", "nsfw"}
 	}
@@ -232,6 +246,32 @@ func (s *Server) begin(w http.ResponseWriter, r *http.Request, name string) (h *
 	return h, ctx, func() { cancel(); h.release() }, true
 }
 
+// admit starts a request's turn. A scan (a request that reads every
+// row) waits for one of the scan slots (Options.ScanSlots), giving up
+// with ctx's error when the request's time runs out or its client goes
+// away, and then runs in the background lane: between pieces of work it
+// gives way to short requests (lane.Yield). Any other request is short:
+// it starts at once, and background scans give way to it while it runs.
+// done ends the turn.
+func (s *Server) admit(ctx context.Context, scan bool) (_ context.Context, done func(), err error) {
+	if !scan {
+		return ctx, s.gate.Enter(), nil
+	}
+	select {
+	case s.scans <- struct{}{}:
+		return lane.Background(ctx, &s.gate), func() { <-s.scans }, nil
+	case <-ctx.Done():
+		return nil, nil, ctx.Err()
+	}
+}
+
+// scans reports whether a query reads every row of the store: a query
+// over all (with or without a sample) rather than a search.
+func scans(q *query.Query) bool {
+	_, all := q.Source.(*query.AllSource)
+	return all
+}
+
 // queryError writes err as the status it deserves: 400 for what the
 // request asked wrongly, 504 for a timeout, 499 for a client gone.
 func (s *Server) queryError(w http.ResponseWriter, r *http.Request, err error) {
@@ -284,10 +324,17 @@ func (s *Server) apiQuery(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer end()
-	if err := s.checkQuery(req.Query); err != nil {
+	parsed, err := s.checkQuery(req.Query)
+	if err != nil {
 		httpError(w, http.StatusBadRequest, err.Error())
 		return
 	}
+	ctx, done, err := s.admit(ctx, parsed != nil && scans(parsed))
+	if err != nil {
+		s.queryError(w, r, err)
+		return
+	}
+	defer done()
 	res, err := h.st.Query(ctx, req.Query, &engine.Options{Rows: req.Rows, Columns: req.Columns, Exact: req.Exact})
 	if err != nil {
 		s.queryError(w, r, err)
@@ -298,17 +345,18 @@ func (s *Server) apiQuery(w http.ResponseWriter, r *http.Request) {
 }
 
 // checkQuery refuses a knn whose K exceeds MaxResults and, without
-// AllowFiles, a query that reads files on the server (a parse error is
-// left for the query to report).
-func (s *Server) checkQuery(q string) error {
+// AllowFiles, a query that reads files on the server. It returns the
+// parsed query, or nil when it does not parse (the error is left for the
+// query to report).
+func (s *Server) checkQuery(q string) (*query.Query, error) {
 	parsed, err := query.Parse(q)
 	if err != nil {
-		return nil
+		return nil, nil
 	}
 	if k, ok := parsed.Source.(*query.KNNSource); ok && k.K > int64(s.opts.MaxResults) {
-		return fmt.Errorf("knn asks for %d rows; this server answers at most %d (laiondb serve --max-results)", k.K, s.opts.MaxResults)
+		return nil, fmt.Errorf("knn asks for %d rows; this server answers at most %d (laiondb serve --max-results)", k.K, s.opts.MaxResults)
 	}
-	return s.checkFiles(parsed)
+	return parsed, s.checkFiles(parsed)
 }
 
 // checkFiles refuses, without AllowFiles, a query that reads files on the

@@ -7,13 +7,16 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+
+	"github.com/laiondb/laiondb/internal/lane"
 )
 
 // Chunks calls visit(worker, lo, hi) for consecutive chunks [lo, hi) of
 // [0, total), at most chunk long, from up to GOMAXPROCS goroutines (worker
 // is 0 .. workers-1, so visit can keep per-worker state), and returns the
 // number of workers it used. It stops handing out chunks once ctx is done
-// and then returns ctx's error.
+// and then returns ctx's error. Before each chunk a worker gives way to
+// short requests when ctx is a background scan's (lane.Yield).
 func Chunks(ctx context.Context, total, chunk int, visit func(worker, lo, hi int)) (int, error) {
 	return ChunksN(ctx, runtime.GOMAXPROCS(0), total, chunk, visit)
 }
@@ -33,6 +36,7 @@ func ChunksN(ctx context.Context, workers, total, chunk int, visit func(worker, 
 		go func() {
 			defer wg.Done()
 			for ctx.Err() == nil {
+				lane.Yield(ctx)
 				lo := int(next.Add(int64(chunk))) - chunk
 				if lo >= total {
 					return
@@ -65,6 +69,7 @@ func ChunksErr(ctx context.Context, workers, total, chunk int, visit func(worker
 		go func() {
 			defer wg.Done()
 			for !stop.Load() {
+				lane.Yield(ctx)
 				lo := int(next.Add(int64(chunk))) - chunk
 				if lo >= total {
 					return
