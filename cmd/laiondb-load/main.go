@@ -8,11 +8,14 @@
 //	go run ./cmd/laiondb-load --url http://127.0.0.1:1234 --index demo --clients 16 --duration 30s --text
 //
 // The row targets are drawn at random (seeded) among rows that have an
-// image embedding, found by asking the server first. BENCHMARKS.md gives a run.
+// image embedding, found by asking the server first. Before the clock
+// starts, one request of each kind warms the server's caches (--warmup;
+// its latencies are printed, not counted). BENCHMARKS.md gives a run.
 package main
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -36,6 +39,8 @@ func main() {
 		text     = pflag.Bool("text", false, "also send clip-retrieval text searches (the server needs --model)")
 		token    = pflag.String("token", os.Getenv("LAIONDB_TOKEN"), "bearer token")
 		seed     = pflag.Uint64("seed", 1, "seed of the rows drawn")
+		slowest  = pflag.Int("slowest", 0, "also list the N slowest requests of each kind, with when they started")
+		warmup   = pflag.Bool("warmup", true, "send one request of each kind, uncounted, before the clock starts")
 	)
 	pflag.Parse()
 	c := &client{url: *url, token: *token, http: &http.Client{Timeout: 2 * time.Minute}}
@@ -87,11 +92,27 @@ func main() {
 				"num_images": 40, "num_result_ids": 40, "indice_name": *index, "deduplicate": true, "where": "nsfw = 'UNLIKELY'"}
 		}})
 	}
+	if *warmup {
+		r := rand.New(rand.NewPCG(*seed, 1<<32))
+		fmt.Printf("warm-up, one request of each kind, not counted:")
+		for _, kd := range kinds {
+			path, body := kd.req(r)
+			start := time.Now()
+			if err := c.post(path, body, nil); err != nil {
+				fmt.Fprintf(os.Stderr, "laiondb-load: warm-up %s: %v\n", kd.name, err)
+				os.Exit(1)
+			}
+			fmt.Printf(" %s %.1f ms;", kd.name, float64(time.Since(start).Microseconds())/1000)
+		}
+		fmt.Println()
+	}
 	var mu sync.Mutex
 	lat := make([][]time.Duration, len(kinds))
 	errs := make([]int, len(kinds))
+	at := make([][]timed, len(kinds))
 	var firstErr error
-	stop := time.Now().Add(*duration)
+	begun := time.Now()
+	stop := begun.Add(*duration)
 	var wg sync.WaitGroup
 	for w := range *clients {
 		wg.Add(1)
@@ -112,6 +133,7 @@ func main() {
 					}
 				} else {
 					lat[k] = append(lat[k], d)
+					at[k] = append(at[k], timed{d, start.Sub(begun)})
 				}
 				mu.Unlock()
 			}
@@ -133,11 +155,25 @@ func main() {
 	}
 	tw.Flush()
 	fmt.Printf("%d clients for %s against %s (%d rows)\n", *clients, *duration, *url, n)
+	for k, kd := range kinds {
+		if *slowest <= 0 {
+			break
+		}
+		slices.SortFunc(at[k], func(a, b timed) int { return cmp.Compare(b.d, a.d) })
+		fmt.Printf("slowest %s:", kd.name)
+		for _, t := range at[k][:min(*slowest, len(at[k]))] {
+			fmt.Printf(" %.1f ms at %.1f s;", float64(t.d.Microseconds())/1000, t.at.Seconds())
+		}
+		fmt.Println()
+	}
 	if firstErr != nil {
 		fmt.Fprintf(os.Stderr, "laiondb-load: first error: %v\n", firstErr)
 		os.Exit(1)
 	}
 }
+
+// timed is a request's latency and when it started, from the run's start.
+type timed struct{ d, at time.Duration }
 
 // kind is one kind of request: its name and a maker of its path and body.
 type kind struct {
