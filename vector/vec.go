@@ -265,10 +265,16 @@ func (m Matrix) Prefetch(i int) {
 	}
 }
 
+// minPrefetchDim is the shortest row (in elements) the scans prefetch: a
+// row of 32 float16 values is one cache line, which the processor's own
+// prefetcher brings in time, and prefetching it by hand made a filtered
+// scan slower.
+const minPrefetchDim = 64
+
 // prefetcher returns a function that prefetches a row, or nil when
-// Prefetch does nothing for m.
+// Prefetch does nothing for m or rows are too short to gain from it.
 func (m Matrix) prefetcher() func(id uint32) {
-	if !useAsm || m.F16 == nil {
+	if !useAsm || m.F16 == nil || m.Dim < minPrefetchDim {
 		return nil
 	}
 	return func(id uint32) { prefetchAVX2(m.F16[int(id)*m.Dim : int(id+1)*m.Dim]) }
