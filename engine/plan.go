@@ -40,6 +40,16 @@ type Options struct {
 	// clauses for later queries on the same store content (package db
 	// sets its own).
 	AllowCache *AllowCache
+	// Groups is the most values a "by" lists, most frequent first (0:
+	// DefaultGroups); the rest are counted in its LabelCounts.Groups and
+	// OtherRows.
+	Groups int
+	// GroupBytes is the memory the distinct values of a "by" may take
+	// before they are written to temporary files and counted from there,
+	// one partition at a time (0: DefaultGroupBytes).
+	GroupBytes int64
+	// TempDir is where those files go ("": os.TempDir()).
+	TempDir string
 }
 
 // AllRows asks Options.Rows for every selected row.
@@ -119,7 +129,7 @@ func NewPlan(q *query.Query, s Store, opts *Options) (*Plan, error) {
 	p := &Plan{q: q, opts: *opts, numRows: s.NumRows()}
 
 	// Lexicons: essay2021, then the user's by name.
-	sch := &schema{cols: pl.cols}
+	sch := &schema{cols: pl.cols, opts: &p.opts}
 	sch.lexicons = append(sch.lexicons, newLexicon(BuiltinLexicon, Essay2021))
 	var user []string
 	for name := range opts.Lexicons {
@@ -707,7 +717,9 @@ func (p *Plan) run(ctx context.Context, s Store, pre *searched) (*Result, error)
 			if err != nil {
 				return nil, err
 			}
-			st.write(res)
+			if err := st.write(res); err != nil {
+				return nil, err
+			}
 			res.Selection = sel
 			if p.opts.Rows > 0 {
 				var rows []uint32
@@ -886,7 +898,9 @@ func (p *Plan) finish(ctx context.Context, s Store, res *Result, rows []uint32, 
 			}
 		})
 	}
-	st.write(res)
+	if err := st.write(res); err != nil {
+		return err
+	}
 	res.Selection = sel
 	if scores != nil {
 		res.Hits = make([]Hit, len(keep))

@@ -60,6 +60,7 @@ type schema struct {
 	files  []fileRange
 	// notes say why a statistic the reader may expect is not computed.
 	notes []string
+	opts  *Options // the plan's (nil in some tests: the defaults)
 }
 
 // byItem is one entry of "by": a column, or with fn "domain" the hosts of
@@ -134,11 +135,18 @@ func (ss stats) merge(o stats) {
 	}
 }
 
-// write writes every statistic into res.
-func (ss stats) write(res *Result) {
+// write writes every statistic into res. A statistic that can fail (one
+// that wrote temporary files) says so through an err method.
+func (ss stats) write(res *Result) error {
 	for _, st := range ss {
 		st.Write(res)
+		if f, ok := st.(interface{ err() error }); ok {
+			if err := f.err(); err != nil {
+				return err
+			}
+		}
 	}
+	return nil
 }
 
 // number returns value i of a numeric column (int or float) as a float64.

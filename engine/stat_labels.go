@@ -21,10 +21,10 @@ func init() {
 		for _, b := range s.by {
 			put := func(res *Result, lc *LabelCounts) { res.By = append(res.By, lc) }
 			if b.fn == "domain" {
-				out = append(out, domainStat(b.col, put))
+				out = append(out, domainStat(b.col, s.opts, put))
 				continue
 			}
-			out = append(out, labelStat(b.col, "counts by "+b.col, put))
+			out = append(out, groupStat(b.col, s.opts, put))
 		}
 		return out
 	})
@@ -35,6 +35,12 @@ func init() {
 type LabelCounts struct {
 	Column string       `json:"column"`
 	Values []LabelCount `json:"values"`
+	// Groups, when not every value is listed (a "by" lists at most
+	// Options.Groups), is the number of distinct values, null counted as
+	// one; OtherRows is the number of rows holding the values not listed.
+	// The counts listed are exact either way.
+	Groups    int `json:"groups,omitempty"`
+	OtherRows int `json:"other_rows,omitempty"`
 }
 
 // All returns the counts, most frequent first; nil when lc is nil (a
@@ -73,13 +79,30 @@ func labelStat(col, desc string, put func(*Result, *LabelCounts)) statistic {
 	}}
 }
 
+// groupStat is the statistic of "by col": labelStat with at most
+// o.Groups values listed and the distinct values spilled to temporary
+// files past o.GroupBytes (see groups.go).
+func groupStat(col string, o *Options, put func(*Result, *LabelCounts)) statistic {
+	return statistic{desc: "counts by " + col, cols: []string{col}, new: func() stat {
+		return &labels{col: col, put: put, limit: groupLimit(o), sp: newSpill(o)}
+	}}
+}
+
 // domainStat is the statistic counting the hosts of the URLs in column
-// col (see urlHost), reported under the name domain(col).
-func domainStat(col string, put func(*Result, *LabelCounts)) statistic {
+// col (see urlHost), reported under the name domain(col), as groupStat
+// does.
+func domainStat(col string, o *Options, put func(*Result, *LabelCounts)) statistic {
 	name := "domain(" + col + ")"
 	return statistic{desc: "counts by " + name, cols: []string{col}, new: func() stat {
-		return &labels{col: col, name: name, domain: true, put: put}
+		return &labels{col: col, name: name, domain: true, put: put, limit: groupLimit(o), sp: newSpill(o)}
 	}}
+}
+
+func groupLimit(o *Options) int {
+	if o == nil || o.Groups <= 0 {
+		return DefaultGroups
+	}
+	return o.Groups
 }
 
 // labels counts the values of one column, or the hosts of its URLs.
@@ -90,6 +113,20 @@ type labels struct {
 	put    func(*Result, *LabelCounts)
 	n      int // rows added
 	counter
+	// For "by": at most limit values listed (0: all), and the spill of
+	// the values past the memory budget (nil: none).
+	limit int
+	sp    *spill
+	fail  error
+}
+
+func (la *labels) err() error { return la.fail }
+
+// spillIfFull writes the values out when they pass the budget.
+func (la *labels) spillIfFull() {
+	if la.sp != nil && la.held > la.sp.budget {
+		la.sp.write(&la.counter)
+	}
 }
 
 func (la *labels) Add(s *selection) {
@@ -111,8 +148,10 @@ func (la *labels) Add(s *selection) {
 			la.null += s.count - popcount(sel)
 		}
 		forEachBit(sel, func(i int) { la.add(c, i) })
+		la.spillIfFull()
 		return
 	}
+	defer la.spillIfFull()
 	forEachBit(s.sel, func(i int) {
 		if c == nil || c.IsNull(i) {
 			la.null++
@@ -131,7 +170,18 @@ func (la *labels) Add(s *selection) {
 func (la *labels) Merge(o stat) {
 	ob := o.(*labels)
 	la.n += ob.n
+	if la.sp != nil && la.sp.err == nil {
+		la.sp.err = ob.sp.err
+	}
+	if la.sp != nil && (len(la.sp.files) > 0 || len(ob.sp.files) > 0 || la.held+ob.held > la.sp.budget) {
+		// Not both in memory: what ob holds goes to its files.
+		ob.sp.write(&ob.counter)
+		la.null += ob.null
+		la.sp.merge(ob.sp)
+		return
+	}
 	la.counter.merge(&ob.counter)
+	la.spillIfFull()
 }
 
 // Write writes the counts most frequent first, ties by value, null last.
@@ -147,11 +197,30 @@ func (la *labels) Write(res *Result) {
 		}
 		return float64(k) / float64(la.n)
 	}
-	for _, id := range la.order() {
-		lc.Values = append(lc.Values, LabelCount{Value: la.keys[id], Count: la.counts[id], Share: share(la.counts[id])})
+	limit := la.limit
+	if limit <= 0 {
+		limit = len(la.keys)
+	}
+	keys, counts, groups, other, err := top(&la.counter, la.sp, limit)
+	if la.sp != nil {
+		if err == nil {
+			err = la.sp.err
+		}
+		la.sp.remove()
+	}
+	if err != nil {
+		la.fail = err
+		return
+	}
+	for i, k := range keys {
+		lc.Values = append(lc.Values, LabelCount{Value: k, Count: counts[i], Share: share(counts[i])})
 	}
 	if la.null > 0 {
 		lc.Values = append(lc.Values, LabelCount{Null: true, Count: la.null, Share: share(la.null)})
+		groups++
+	}
+	if len(lc.Values) < groups {
+		lc.Groups, lc.OtherRows = groups, other
 	}
 	la.put(res, lc)
 }
@@ -165,6 +234,12 @@ type counter struct {
 	counts []int
 	null   int
 	buf    []byte
+	held   int64 // memory the distinct values take, about
+}
+
+// reset forgets the values and their counts (not the null count).
+func (ct *counter) reset() {
+	ct.idx, ct.keys, ct.counts, ct.held = nil, nil, nil, 0
 }
 
 // add counts value i of c; a nil c is all null.
@@ -192,9 +267,11 @@ func (ct *counter) id(v []byte) int {
 			ct.idx = map[string]int{}
 		}
 		k = len(ct.keys)
-		ct.idx[string(v)] = k
-		ct.keys = append(ct.keys, string(v))
+		s := string(v)
+		ct.idx[s] = k
+		ct.keys = append(ct.keys, s)
 		ct.counts = append(ct.counts, 0)
+		ct.held += int64(len(s)) + entryBytes
 	}
 	return k
 }

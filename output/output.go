@@ -115,6 +115,10 @@ func WriteTable(w io.Writer, r *engine.Result) error {
 		for _, v := range lc.Values {
 			p("%s\t%d\t%s\n", label(v.Value, v.Null), v.Count, pct(v.Share))
 		}
+		if lc.Groups > 0 {
+			p("(%d other values)\t%d\t\n", lc.Groups-len(lc.Values), lc.OtherRows)
+			p("note\t%d distinct values, null as one; those not listed are summed above (more with laiondb query --groups); every count is exact\n", lc.Groups)
+		}
 	}
 	if r.NSFW != nil {
 		labels(r.NSFW)
@@ -344,6 +348,10 @@ func WriteCSV(w io.Writer, r *engine.Result) error {
 				field = "is_null" // not "null", which pandas reads as missing
 			}
 			rec("label", lc.Column, csvKey(v.Value, v.Null), field, v.Count, &share, nil, nil, "")
+		}
+		if lc.Groups > 0 {
+			rec("label", lc.Column, "", "groups", lc.Groups, nil, nil, nil, "")
+			rec("label", lc.Column, "", "other_rows", lc.OtherRows, nil, nil, nil, "")
 		}
 	}
 	if r.NSFW != nil {

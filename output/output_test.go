@@ -198,3 +198,34 @@ func TestRowsWithoutNSFW(t *testing.T) {
 		t.Errorf("rows show an nsfw column the store lacks:\n%s", b.String())
 	}
 }
+
+// TestGroupsNotListed: a "by" that lists only some of its values says, in
+// every format, how many values there are and how many rows the others
+// hold.
+func TestGroupsNotListed(t *testing.T) {
+	s := enginetest.New(6).AddStrings("k", []string{"a", "b", "a", "c", "d", ""}, []bool{false, false, false, false, false, true})
+	res, err := engine.Run(context.Background(), s, query.MustParse("all by k"), &engine.Options{Groups: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lc := res.By[0]
+	if len(lc.Values) != 3 || lc.Groups != 5 || lc.OtherRows != 2 {
+		t.Fatalf("by k, 2 groups: %+v", lc)
+	}
+	want := map[string][]string{
+		"table": {"(2 other values)  2", "5 distinct values"},
+		"json":  {`"groups": 5`, `"other_rows": 2`},
+		"csv":   {"label,k,,groups,5", "label,k,,other_rows,2"},
+	}
+	for name, w := range map[string]func(io.Writer, *engine.Result) error{"table": output.WriteTable, "json": output.WriteJSON, "csv": output.WriteCSV} {
+		var b bytes.Buffer
+		if err := w(&b, res); err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range want[name] {
+			if !strings.Contains(b.String(), s) {
+				t.Errorf("%s output lacks %q:\n%s", name, s, b.String())
+			}
+		}
+	}
+}

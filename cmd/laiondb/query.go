@@ -115,6 +115,9 @@ type searchFlags struct {
 	exactMax int
 	ef       int
 	lexicons []string
+	groups   int
+	groupMem int64
+	tempDir  string
 }
 
 func (s *searchFlags) add(fs *pflag.FlagSet) {
@@ -123,6 +126,9 @@ func (s *searchFlags) add(fs *pflag.FlagSet) {
 	fs.IntVar(&s.exactMax, "exact-up-to", 0, "scan exactly whenever a knn search has at most this many candidate vectors, index or not (default 1048576: exact answers; -1: the planner picks the faster of the index and a scan, by costs measured at index build)")
 	fs.IntVar(&s.ef, "ef", 0, "HNSW candidate list size for index searches (default: the ef the index build calibrated for recall 0.99, per query kind; see 'laiondb info'); larger is slower and closer to exact")
 	fs.StringArrayVar(&s.lexicons, "lexicon", nil, "a keyword list file, one keyword per line, as NAME=FILE or FILE (named after the file); repeatable")
+	fs.IntVar(&s.groups, "groups", engine.DefaultGroups, "a 'by' lists at most this many values, most frequent first, with exact counts; the rest are summed")
+	fs.Int64Var(&s.groupMem, "group-memory", engine.DefaultGroupBytes, "bytes the distinct values of a 'by' may take in memory before they go to temporary files (counted from there, exactly)")
+	fs.StringVar(&s.tempDir, "temp-dir", "", "where those files go (default $TMPDIR or /tmp)")
 }
 
 // options returns the engine options the flags ask for, lexicons read.
@@ -131,7 +137,10 @@ func (s *searchFlags) options() (*engine.Options, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &engine.Options{Exact: s.exact, Index: s.index, Lexicons: lex}, nil
+	if s.groups <= 0 || s.groupMem <= 0 {
+		return nil, usageErrorf("--groups and --group-memory must be positive")
+	}
+	return &engine.Options{Exact: s.exact, Index: s.index, Lexicons: lex, Groups: s.groups, GroupBytes: s.groupMem, TempDir: s.tempDir}, nil
 }
 
 // open opens the store read-only with the model for text and image
