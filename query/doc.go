@@ -169,7 +169,11 @@
 // limit N keeps the first N selected rows (in store order for all, best
 // first otherwise); post where is applied after limit.
 //
-// by c1, c2 reports the value counts of more label-like columns.
+// by c1, c2 reports the value counts of more label-like columns. A by
+// lists at most 1,000 values, most frequent first (laiondb query
+// --groups); the others are summed, with how many there are. Every count
+// is exact however many values a column holds: past a memory budget the
+// values are counted from temporary files.
 // by domain(url) counts the hosts of the URLs instead: what Python 3.11's
 // urllib.parse.urlsplit(url).hostname gives (lower case, no port, no
 // user), with null for a URL without one ("img.example.com/a.jpg" has
