@@ -3,17 +3,20 @@ package engine_test
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/laiondb/laiondb/engine"
 	"github.com/laiondb/laiondb/engine/enginetest"
 	"github.com/laiondb/laiondb/query"
+	"github.com/laiondb/laiondb/table"
 )
 
 // TestByGroups: "by" over a column of many distinct values gives the same
@@ -115,6 +118,16 @@ func TestByGroups(t *testing.T) {
 		}
 	}
 
+	// A scan that fails part way leaves no temporary files.
+	errBoom := errors.New("boom")
+	failing := failingScan{Store: s, after: 5, err: errBoom}
+	if _, err := engine.Run(context.Background(), failing, query.MustParse("all by key"), &engine.Options{GroupBytes: 1, TempDir: tmp}); !errors.Is(err, errBoom) {
+		t.Fatalf("a failing scan: %v, want boom", err)
+	}
+	if left, _ := os.ReadDir(tmp); len(left) > 0 {
+		t.Fatalf("a failed query left %d temporary files in %s", len(left), tmp)
+	}
+
 	// A place where the files cannot go fails the query with its reason.
 	file := filepath.Join(tmp, "not-a-dir")
 	os.WriteFile(file, nil, 0o644)
@@ -122,4 +135,21 @@ func TestByGroups(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "by:") {
 		t.Fatalf("spill to a file, not a directory: %v, want a by: error", err)
 	}
+}
+
+// failingScan is a store whose scans fail after a number of batches.
+type failingScan struct {
+	*enginetest.Store
+	after int
+	err   error
+}
+
+func (f failingScan) Scan(ctx context.Context, cols []string, fn func(*table.Batch) error) error {
+	var n atomic.Int32
+	return f.Store.Scan(ctx, cols, func(b *table.Batch) error {
+		if int(n.Add(1)) > f.after {
+			return f.err
+		}
+		return fn(b)
+	})
 }

@@ -869,6 +869,12 @@ func (p *Plan) finish(ctx context.Context, s Store, res *Result, rows []uint32, 
 	keep := rows[:0:0]
 	var keepScores []float32
 	sel := vector.NewBitset(s.NumRows())
+	written := false
+	defer func() {
+		if !written {
+			st.discard()
+		}
+	}()
 	for lo := 0; lo < len(rows); lo += fetchChunk {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -898,6 +904,7 @@ func (p *Plan) finish(ctx context.Context, s Store, res *Result, rows []uint32, 
 			}
 		})
 	}
+	written = true
 	if err := st.write(res); err != nil {
 		return err
 	}
@@ -1053,6 +1060,11 @@ func scanSelect(ctx context.Context, s Store, n int, cols []string, where pred, 
 		return nil
 	})
 	if err != nil {
+		for _, w := range all {
+			if w.stats != nil {
+				w.stats.discard()
+			}
+		}
 		return nil, nil, fmt.Errorf("query: scan: %w", err)
 	}
 	sel := vector.NewBitset(n)
@@ -1200,6 +1212,9 @@ func fetchSelect(ctx context.Context, s Store, in *vector.Bitset, cols []string,
 	})
 	if err == nil {
 		err = flush()
+	}
+	if err != nil && st != nil {
+		st.discard()
 	}
 	return out, st, n, err
 }

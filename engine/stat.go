@@ -135,6 +135,16 @@ func (ss stats) merge(o stats) {
 	}
 }
 
+// discard drops what the statistics keep outside memory (a by's
+// temporary files), for a query that ends without writing them.
+func (ss stats) discard() {
+	for _, st := range ss {
+		if d, ok := st.(interface{ discard() }); ok {
+			d.discard()
+		}
+	}
+}
+
 // write writes every statistic into res. A statistic that can fail (one
 // that wrote temporary files) says so through an err method.
 func (ss stats) write(res *Result) error {

@@ -122,6 +122,12 @@ type labels struct {
 
 func (la *labels) err() error { return la.fail }
 
+func (la *labels) discard() {
+	if la.sp != nil {
+		la.sp.remove()
+	}
+}
+
 // spillIfFull writes the values out when they pass the budget.
 func (la *labels) spillIfFull() {
 	if la.sp != nil && la.held > la.sp.budget {
