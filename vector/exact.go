@@ -123,9 +123,9 @@ func andBits(x *Bitset, o AllowList) *Bitset {
 		return c
 	case Ranges:
 		c := NewBitset(x.n)
-		end := uint32(len(x.w) * 64)
+		end := uint64(len(x.w)) * 64 // may be 2^32
 		for _, r := range y {
-			lo, hi := r.Lo, min(r.Hi, end)
+			lo, hi := uint64(r.Lo), min(uint64(r.Hi), end)
 			if lo >= hi {
 				continue
 			}
