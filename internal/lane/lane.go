@@ -3,8 +3,8 @@
 // Gate its short requests pass through; the scan loops (internal/par's
 // chunks, the store's column blocks) call Yield between pieces of work,
 // and a background scan waits there while short requests are running, so
-// that they have the processors. A scan is never held longer than
-// MaxPause at one call, so it always progresses.
+// that they have the processors. A scan is never held longer than the
+// gate's pause (MaxPause by default) at one call, so it always progresses.
 package lane
 
 import (
@@ -13,11 +13,13 @@ import (
 	"time"
 )
 
-// MaxPause is the longest one Yield waits.
+// MaxPause is the longest one Yield waits, unless a Gate says otherwise.
 const MaxPause = 50 * time.Millisecond
 
 // Gate counts the short requests running.
 type Gate struct {
+	// Pause is the longest one Yield waits (0: MaxPause).
+	Pause  time.Duration
 	mu     sync.Mutex
 	active int
 	free   chan struct{} // closed when active falls to 0; nil while it is 0
@@ -62,9 +64,16 @@ func Background(ctx context.Context, g *Gate) context.Context {
 	return context.WithValue(ctx, key{}, g)
 }
 
+// Waits reports whether Yield(ctx) would wait now: ctx is a background
+// scan's and short requests of its gate are running.
+func Waits(ctx context.Context) bool {
+	g, _ := ctx.Value(key{}).(*Gate)
+	return g != nil && g.busy() != nil
+}
+
 // Yield waits, when ctx is a background scan's and short requests are
-// running, until they are done, ctx is done, or MaxPause has passed. It
-// returns at once otherwise.
+// running, until they are done, ctx is done, or the gate's pause has
+// passed. It returns at once otherwise.
 func Yield(ctx context.Context) {
 	g, _ := ctx.Value(key{}).(*Gate)
 	if g == nil {
@@ -74,7 +83,11 @@ func Yield(ctx context.Context) {
 	if ch == nil {
 		return
 	}
-	t := time.NewTimer(MaxPause)
+	pause := g.Pause
+	if pause <= 0 {
+		pause = MaxPause
+	}
+	t := time.NewTimer(pause)
 	defer t.Stop()
 	select {
 	case <-ch:
