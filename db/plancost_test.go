@@ -131,17 +131,25 @@ func TestPlannerCosts(t *testing.T) {
 		want := costs.estimate(allowed, ef)
 		var sum float64
 		const nq = 40
+		fellBack := 0
 		for i := range nq {
 			q := all[(i*487)*dim : (i*487+1)*dim]
 			res, err := d.Search(ctx, engine.SearchRequest{Vec: q, K: 10, Allow: allow, Image: true})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !strings.Contains(res.Method, "planner, ") || res.Exact != want.scan() {
-				t.Fatalf("1 in %d allowed: method %q, exact %v; the costs say scan %v", every, res.Method, res.Exact, want.scan())
-			}
-			if !want.scan() && !strings.Contains(res.Method, "calibrated for filtered searches") {
-				t.Fatalf("1 in %d allowed: method %q", every, res.Method)
+			// A graph search may hand over to the exact scan when it runs
+			// out of its budget before finding k allowed rows (the graph,
+			// built on two goroutines, differs from run to run).
+			if !want.scan() && res.Exact && strings.Contains(res.Method, "could not find k allowed rows") {
+				fellBack++
+			} else {
+				if !strings.Contains(res.Method, "planner, ") || res.Exact != want.scan() {
+					t.Fatalf("1 in %d allowed: method %q, exact %v; the costs say scan %v", every, res.Method, res.Exact, want.scan())
+				}
+				if !want.scan() && !strings.Contains(res.Method, "calibrated for filtered searches") {
+					t.Fatalf("1 in %d allowed: method %q", every, res.Method)
+				}
 			}
 			sum += recall(res.Hits, bruteKNN(all, dim, q, 10, allow))
 			// Forcing the index takes the graph at the filtered ef.
@@ -151,6 +159,9 @@ func TestPlannerCosts(t *testing.T) {
 					t.Fatalf("forced index, 1 in %d allowed: %q %v", every, res.Method, err)
 				}
 			}
+		}
+		if fellBack > nq/4 {
+			t.Errorf("1 in %d allowed: %d of %d graph searches fell back to the exact scan", every, fellBack, nq)
 		}
 		if r := sum / nq; r < 0.97 {
 			t.Errorf("1 in %d allowed (%s): recall@10 %.3f", every, want, r)
