@@ -183,6 +183,22 @@ func (d *DB) prepare(s Source, skipText, sums bool) (*prepared, error) {
 	return p, nil
 }
 
+// MaxRows is the most rows one store holds: rows are numbered in 32 bits
+// (allow-lists, hits and the index name them so). LAION-5B's 5.85B rows
+// take more than one store; its own three subsets (laion2B-en,
+// laion2B-multi, laion1B-nolang) each fit in one.
+const MaxRows = math.MaxUint32
+
+// checkRowLimit refuses a source of add rows that would take a store of
+// have rows past MaxRows, before anything is written: past it, row numbers
+// would wrap and answers would name the wrong rows.
+func checkRowLimit(have, add int64, path string) error {
+	if have+add > MaxRows {
+		return fmt.Errorf("%w: %s: its %d rows would take the store to %d rows, past the %d one store holds (rows are numbered in 32 bits); ingest it into another store", ErrBadInput, path, add, have+add, int64(MaxRows))
+	}
+	return nil
+}
+
 // checkReader checks what an opened reader says of its segment.
 func (d *DB) checkReader(p *prepared) error {
 	in := &p.info
@@ -282,6 +298,9 @@ func (d *DB) ingestOne(ctx context.Context, p *prepared, progress func(int64)) (
 		if s.Files[0].SHA256 == p.files[0].SHA256 {
 			return res, fmt.Errorf("%w: %s has the same content as %s", ErrDuplicate, p.info.Path, s.Name)
 		}
+	}
+	if err := checkRowLimit(m.Rows, p.info.Rows, p.info.Path); err != nil {
+		return res, err
 	}
 	if err := d.checkSpace(p, m); err != nil {
 		return res, err
