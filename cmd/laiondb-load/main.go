@@ -107,7 +107,6 @@ func main() {
 		fmt.Println()
 	}
 	var mu sync.Mutex
-	lat := make([][]time.Duration, len(kinds))
 	errs := make([]int, len(kinds))
 	at := make([][]timed, len(kinds))
 	var firstErr error
@@ -132,7 +131,6 @@ func main() {
 						firstErr = err
 					}
 				} else {
-					lat[k] = append(lat[k], d)
 					at[k] = append(at[k], timed{d, start.Sub(begun)})
 				}
 				mu.Unlock()
@@ -143,13 +141,13 @@ func main() {
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(tw, "kind\trequests\terrors\tp50 ms\tp90 ms\tp99 ms\tmax ms\t\n")
 	for k, kd := range kinds {
-		l := lat[k]
-		slices.Sort(l)
+		l := at[k]
+		slices.SortFunc(l, func(a, b timed) int { return cmp.Compare(a.d, b.d) })
 		q := func(p float64) string {
 			if len(l) == 0 {
 				return "–"
 			}
-			return fmt.Sprintf("%.1f", float64(l[min(len(l)-1, int(p*float64(len(l))))].Microseconds())/1000)
+			return fmt.Sprintf("%.1f", float64(l[min(len(l)-1, int(p*float64(len(l))))].d.Microseconds())/1000)
 		}
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\t%s\t\n", kd.name, len(l), errs[k], q(0.5), q(0.9), q(0.99), q(1))
 	}
@@ -159,10 +157,10 @@ func main() {
 		if *slowest <= 0 {
 			break
 		}
-		slices.SortFunc(at[k], func(a, b timed) int { return cmp.Compare(b.d, a.d) })
 		fmt.Printf("slowest %s:", kd.name)
-		for _, t := range at[k][:min(*slowest, len(at[k]))] {
-			fmt.Printf(" %.1f ms at %.1f s;", float64(t.d.Microseconds())/1000, t.at.Seconds())
+		l := at[k] // sorted by latency above
+		for i := len(l) - 1; i >= max(0, len(l)-*slowest); i-- {
+			fmt.Printf(" %.1f ms at %.1f s;", float64(l[i].d.Microseconds())/1000, l[i].at.Seconds())
 		}
 		fmt.Println()
 	}
