@@ -38,16 +38,14 @@ func TestIndexedSearch(t *testing.T) {
 	}
 	srcs, _ := ExpandPaths([]string{emb.Dir})
 	dir := filepath.Join(tmp, "store")
-	// A narrow search (ef 48) so that the planner uses the graph on this
-	// small set: the default ef would scan 7000 vectors exactly.
+	// A narrow search (ef 48) through the graph, forced (Index) since on
+	// this small set the planner may find a scan of 7000 vectors cheaper.
 	d, err := Open(dir, &Options{EfSearch: 48, ExactUpTo: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { d.Close() })
 	// The first two files with the index, the third without.
-	// The planner scans exactly below sqrt(4·16·ef·n) allowed rows: n must
-	// exceed 4·16·96 = 6144 for the graph to answer.
 	if _, err := d.Ingest(context.Background(), srcs[:2], &IngestOptions{Index: IndexOptions{EfConstruction: 100}}); err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +62,7 @@ func TestIndexedSearch(t *testing.T) {
 	const queries = 40
 	for i := 0; i < queries; i++ {
 		q := append([]float32(nil), all[(i*181)*64:(i*181+1)*64]...)
-		res, err := d.Search(ctx, engine.SearchRequest{Vec: q, K: 10})
+		res, err := d.Search(ctx, engine.SearchRequest{Vec: q, K: 10, Index: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -229,7 +227,7 @@ func TestCalibratedEf(t *testing.T) {
 	const nq = 50
 	for i := 0; i < nq; i++ {
 		q := more.Text[4][i*97*dim : (i*97+1)*dim]
-		res, err := d.Search(ctx, engine.SearchRequest{Vec: q, K: 10})
+		res, err := d.Search(ctx, engine.SearchRequest{Vec: q, K: 10, Index: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -253,7 +251,7 @@ func TestCalibratedEf(t *testing.T) {
 		{50, fmt.Sprintf("ef=%d (calibrated: recall@100 %.4f on %d image embeddings", max(50, cal.Image[1].Ef), cal.Image[1].Recall, calibrationQueries)},
 		{300, fmt.Sprintf("ef=%d (scaled from ef %d, calibrated for recall@100", cal.Image[1].Ef*3, cal.Image[1].Ef)},
 	} {
-		res, err := d.Search(ctx, engine.SearchRequest{Vec: q, K: tc.k, Image: true})
+		res, err := d.Search(ctx, engine.SearchRequest{Vec: q, K: tc.k, Image: true, Index: true})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/bits"
 	"runtime"
 	"slices"
 	"sync"
@@ -234,17 +235,19 @@ func scan(ctx context.Context, workers, total int, visit func(w, lo, hi int)) (i
 // iterated (ForEach) instead of testing Contains on every row.
 const sparseFactor = 8
 
-// candidates returns the allowed ids when iterating them beats a full scan,
-// else nil. Ids >= n are dropped.
-func candidates(n int, allow AllowList) (ids []uint32, sparse bool) {
-	if allow == nil {
-		return nil, false
+// sparseIDs returns the ids below n that allow admits, when iterating
+// them beats walking every row, else nil. A Bitset and Ranges are walked
+// in place, whatever their density.
+func sparseIDs(n int, allow AllowList) []uint32 {
+	switch allow.(type) {
+	case nil, *Bitset, Ranges:
+		return nil
 	}
 	c := CountHint(allow)
-	if _, ok := allow.(Ranges); !ok && c*sparseFactor > n {
-		return nil, false
+	if c*sparseFactor > n {
+		return nil
 	}
-	ids = make([]uint32, 0, min(c, n))
+	ids := make([]uint32, 0, min(c, n))
 	allow.ForEach(func(id uint32) bool {
 		if int(id) >= n {
 			return false
@@ -252,7 +255,7 @@ func candidates(n int, allow AllowList) (ids []uint32, sparse bool) {
 		ids = append(ids, id)
 		return true
 	})
-	return ids, true
+	return ids
 }
 
 // checkDim validates q against m.
@@ -263,101 +266,163 @@ func checkDim(m Matrix, q []float32) error {
 	return nil
 }
 
-// visitRows runs fn(worker, id) in parallel for every row of m admitted by
-// allow (nil: all rows) and returns the number of rows visited. Each
-// worker visits its rows in ascending order. prefetch, when not nil, is
-// called for an allowed row a few rows before fn is: rows of a filtered
-// scan are scattered, and reading one from memory takes longer than
-// scoring it, so the next rows are fetched while the current one is
-// scored. A scan of every row reads memory in order, which the processor
-// prefetches by itself.
-func visitRows(ctx context.Context, workers, n int, allow AllowList, prefetch func(id uint32), fn func(w int, id uint32)) (int, []int, error) {
-	ids, sparse := candidates(n, allow)
+// idBlock is the most rows a scan hands its scorer at once: enough that
+// the per-call costs vanish, few enough that the ids and their scores
+// stay in L1.
+const idBlock = 256
+
+// visitBlocks runs fn(worker, ids) in parallel over the rows of [0, n)
+// admitted by allow (nil: all rows), in blocks of at most idBlock
+// ascending ids (fn must not keep ids), and returns the number of rows
+// visited. Rows are handed out in chunks of scanChunk, and ctx is checked
+// between chunks.
+func visitBlocks(ctx context.Context, workers, n int, allow AllowList, fn func(w int, ids []uint32)) (int, error) {
+	list := sparseIDs(n, allow)
 	total := n
-	if sparse {
-		total = len(ids)
+	if list != nil {
+		total = len(list)
 	}
-	counts := make([]int, workers)
+	blocks := make([]block, workers)
+	for w := range blocks {
+		blocks[w] = block{w: w, fn: fn}
+	}
 	_, err := scan(ctx, workers, total, func(w, lo, hi int) {
-		c := 0
-		switch {
-		case allow == nil:
-			for id := lo; id < hi; id++ {
-				fn(w, uint32(id))
+		b := &blocks[w]
+		if list != nil {
+			for ; lo < hi; lo += idBlock {
+				ids := list[lo:min(lo+idBlock, hi)]
+				b.visited += len(ids)
+				fn(w, ids)
 			}
-			c = hi - lo
-		case prefetch == nil && sparse:
-			for _, id := range ids[lo:hi] {
-				fn(w, id)
-			}
-			c = hi - lo
-		case prefetch == nil:
+			return
+		}
+		switch a := allow.(type) {
+		case nil:
 			for id := lo; id < hi; id++ {
-				if allow.Contains(uint32(id)) {
-					fn(w, uint32(id))
-					c++
+				b.add(uint32(id))
+			}
+		case Ranges:
+			i, _ := slices.BinarySearchFunc(a, uint32(lo), func(r Range, id uint32) int {
+				if r.Hi <= id {
+					return -1
 				}
+				return 1
+			})
+			for ; i < len(a) && int(a[i].Lo) < hi; i++ {
+				for id := max(int(a[i].Lo), lo); id < min(int(a[i].Hi), hi); id++ {
+					b.add(uint32(id))
+				}
+			}
+		case *Bitset:
+			words := a.Words()
+			hi = min(hi, len(words)*64)
+			for id := lo; id < hi; {
+				end := min(id&^63+64, hi)
+				word := words[id>>6] >> (id & 63)
+				if k := end - id; k < 64 {
+					word &= 1<<k - 1
+				}
+				for ; word != 0; word &= word - 1 {
+					b.add(uint32(id + bits.TrailingZeros64(word)))
+				}
+				id = end
 			}
 		default:
-			a := ahead{prefetch: prefetch, fn: fn, w: w}
-			if sparse {
-				for _, id := range ids[lo:hi] {
-					a.push(id)
-				}
-			} else {
-				for id := lo; id < hi; id++ {
-					if allow.Contains(uint32(id)) {
-						a.push(uint32(id))
-					}
+			for id := lo; id < hi; id++ {
+				if allow.Contains(uint32(id)) {
+					b.add(uint32(id))
 				}
 			}
-			c = a.drain()
 		}
-		counts[w] += c
+		b.flush()
 	})
-	scored := 0
-	for _, c := range counts {
-		scored += c
+	visited := 0
+	for _, b := range blocks {
+		visited += b.visited
 	}
-	return scored, counts, err
+	return visited, err
+}
+
+// block gathers one worker's allowed ids for visitBlocks.
+type block struct {
+	ids     [idBlock]uint32
+	n       int
+	w       int
+	visited int
+	fn      func(w int, ids []uint32)
+	_       [64]byte // workers' blocks sit side by side: keep their counts off each other's lines
+}
+
+func (b *block) add(id uint32) {
+	b.ids[b.n] = id
+	b.n++
+	if b.n == idBlock {
+		b.flush()
+	}
+}
+
+func (b *block) flush() {
+	if b.n > 0 {
+		b.visited += b.n
+		b.fn(b.w, b.ids[:b.n])
+		b.n = 0
+	}
 }
 
 // prefetchAhead is how many allowed rows ahead of the one scored a
 // filtered scan prefetches (BenchmarkExactAllowed chose it).
 const prefetchAhead = 4
 
-// ahead delays fn by prefetchAhead rows, prefetching each row as it
-// arrives: a ring of the rows prefetched and not yet visited.
-type ahead struct {
-	ring     [prefetchAhead]uint32
-	head, n  int
-	visited  int
-	w        int
-	prefetch func(id uint32)
-	fn       func(w int, id uint32)
+// dots sets out[j] to m.Dot(q, ids[j]), bit for bit, for the ids of one
+// block. Rows that are not consecutive (a filtered scan's) are prefetched
+// a few ahead: reading a scattered row from memory takes longer than
+// scoring it. Consecutive rows are read in order, which the processor
+// prefetches by itself.
+func (m Matrix) dots(q []float32, ids []uint32, out []float32) {
+	out = out[:len(ids)]
+	d := m.Dim
+	switch {
+	case m.F16 != nil && useAsm:
+		ahead := m.Dim >= minPrefetchDim && len(ids) > 1 && int(ids[len(ids)-1]-ids[0]) != len(ids)-1
+		if ahead {
+			for _, id := range ids[:min(prefetchAhead, len(ids))] {
+				prefetchAVX2(m.F16[int(id)*d : int(id)*d+d])
+			}
+		}
+		for j, id := range ids {
+			if ahead && j+prefetchAhead < len(ids) {
+				p := int(ids[j+prefetchAhead]) * d
+				prefetchAVX2(m.F16[p : p+d])
+			}
+			o := int(id) * d
+			out[j] = dotF16AVX2(q, m.F16[o:o+d])
+		}
+	case m.F16 != nil:
+		for j, id := range ids {
+			o := int(id) * d
+			out[j] = DotF16(q, m.F16[o:o+d])
+		}
+	default:
+		for j, id := range ids {
+			o := int(id) * d
+			out[j] = Dot(q, m.F32[o:o+d])
+		}
+	}
+	if m.Inv != nil {
+		for j, id := range ids {
+			out[j] *= m.Inv[id]
+		}
+	}
 }
 
-func (a *ahead) push(id uint32) {
-	a.prefetch(id)
-	if a.n < prefetchAhead {
-		a.ring[(a.head+a.n)%prefetchAhead] = id
-		a.n++
-		return
+// blockScores returns per-worker buffers for a block's scores, each on
+// cache lines of its own.
+func blockScores(workers int) [][]float32 {
+	s := make([][]float32, workers)
+	for w := range s {
+		s[w] = padded(idBlock)
 	}
-	a.fn(a.w, a.ring[a.head])
-	a.visited++
-	a.ring[a.head] = id
-	a.head = (a.head + 1) % prefetchAhead
-}
-
-// drain visits the rows still in the ring and returns the number visited.
-func (a *ahead) drain() int {
-	for ; a.n > 0; a.n-- {
-		a.fn(a.w, a.ring[a.head])
-		a.visited++
-		a.head = (a.head + 1) % prefetchAhead
-	}
-	return a.visited
+	return s
 }
 
 // Exact returns the k rows of m with the highest inner product with q among
@@ -385,17 +450,20 @@ func ExactOn(ctx context.Context, workers int, m Matrix, q []float32, k int, all
 		heaps[i].k = k
 	}
 	bad := newNonFinite(workers)
-	scored, _, err := visitRows(ctx, workers, n, allow, m.prefetcher(), func(w int, id uint32) {
-		s := m.Dot(q, int(id))
-		if s-s != 0 { // NaN or ±Inf: a damaged row
-			bad.note(w, id, s)
-			return
-		}
+	scores := blockScores(workers)
+	scored, err := visitBlocks(ctx, workers, n, allow, func(w int, ids []uint32) {
+		sc := scores[w][:len(ids)]
+		m.dots(q, ids, sc)
 		t := &heaps[w]
-		if t.full() && s < t.h[0].Score {
-			return
+		for j, s := range sc {
+			switch {
+			case s-s != 0: // NaN or ±Inf: a damaged row
+				bad.note(w, ids[j], s)
+			case t.full() && s < t.h[0].Score:
+			default:
+				t.push(Hit{ids[j], s})
+			}
 		}
-		t.push(Hit{id, s})
 	})
 	if err == nil {
 		err = bad.err()
@@ -535,10 +603,7 @@ func scanBatch(ctx context.Context, m Matrix, qs [][]float32, allow AllowList, w
 			packs = append(packs, pack12(qs[i:i+12], m.Dim))
 		}
 	}
-	visited, _, err := visitRows(ctx, workers, m.Len(), allow, pf, func(w int, id uint32) {
-		if allow == nil && pf != nil && id+batchAhead < n {
-			pf(id + batchAhead)
-		}
+	one := func(w int, id uint32) {
 		sc := scores[w]
 		i := 0
 		if wide && m.F16 != nil {
@@ -577,6 +642,18 @@ func scanBatch(ctx context.Context, m Matrix, qs [][]float32, allow AllowList, w
 			}
 		}
 		keep(w, id, sc)
+	}
+	visited, err := visitBlocks(ctx, workers, m.Len(), allow, func(w int, ids []uint32) {
+		for j, id := range ids {
+			if pf != nil {
+				if allow == nil && id+batchAhead < n {
+					pf(id + batchAhead)
+				} else if allow != nil && j+prefetchAhead < len(ids) {
+					pf(ids[j+prefetchAhead])
+				}
+			}
+			one(w, id)
+		}
 	})
 	if err == nil {
 		err = bad.err()
@@ -651,12 +728,16 @@ func ExactRange(ctx context.Context, m Matrix, q []float32, min float32, allow A
 	workers := runtime.GOMAXPROCS(0)
 	out := make([][]Hit, workers)
 	bad := newNonFinite(workers)
-	scored, _, err := visitRows(ctx, workers, n, allow, m.prefetcher(), func(w int, id uint32) {
-		s := m.Dot(q, int(id))
-		if s-s != 0 {
-			bad.note(w, id, s)
-		} else if s >= min {
-			out[w] = append(out[w], Hit{id, s})
+	scores := blockScores(workers)
+	scored, err := visitBlocks(ctx, workers, n, allow, func(w int, ids []uint32) {
+		sc := scores[w][:len(ids)]
+		m.dots(q, ids, sc)
+		for j, s := range sc {
+			if s-s != 0 {
+				bad.note(w, ids[j], s)
+			} else if s >= min {
+				out[w] = append(out[w], Hit{ids[j], s})
+			}
 		}
 	})
 	if err == nil {
