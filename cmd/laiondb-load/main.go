@@ -8,7 +8,9 @@
 //	go run ./cmd/laiondb-load --url http://127.0.0.1:1234 --index demo --clients 16 --duration 30s --text
 //
 // The row targets are drawn at random (seeded) among rows that have an
-// image embedding, found by asking the server first. Before the clock
+// image embedding, found by asking the server first. --kinds sends only
+// some kinds (--kinds knn,within,metadata: short requests only, no scan
+// for them to wait behind). Before the clock
 // starts, one request of each kind warms the server's caches (--warmup;
 // its latencies are printed, not counted). BENCHMARKS.md gives a run.
 package main
@@ -41,6 +43,7 @@ func main() {
 		seed     = pflag.Uint64("seed", 1, "seed of the rows drawn")
 		slowest  = pflag.Int("slowest", 0, "also list the N slowest requests of each kind, with when they started")
 		warmup   = pflag.Bool("warmup", true, "send one request of each kind, uncounted, before the clock starts")
+		only     = pflag.StringSlice("kinds", nil, "send only these kinds, by key: knn, within, all, metadata, text (default: all of them; text with --text)")
 	)
 	pflag.Parse()
 	c := &client{url: *url, token: *token, http: &http.Client{Timeout: 2 * time.Minute}}
@@ -68,16 +71,16 @@ func main() {
 	}
 	row := func(r *rand.Rand) int { return rows[r.IntN(len(rows))] }
 	kinds := []kind{
-		{"knn where (api)", func(r *rand.Rand) (string, any) {
+		{"knn", "knn where (api)", func(r *rand.Rand) (string, any) {
 			return "/api/query", map[string]any{"index": *index, "query": fmt.Sprintf("knn(row(%d), 10) where nsfw = 'UNLIKELY'", row(r))}
 		}},
-		{"within (api)", func(r *rand.Rand) (string, any) {
+		{"within", "within (api)", func(r *rand.Rand) (string, any) {
 			return "/api/query", map[string]any{"index": *index, "query": fmt.Sprintf("within(row(%d), 0.9)", row(r))}
 		}},
-		{"all where (api)", func(r *rand.Rand) (string, any) {
+		{"all", "all where (api)", func(r *rand.Rand) (string, any) {
 			return "/api/query", map[string]any{"index": *index, "query": "all where text contains 'desi' by nsfw"}
 		}},
-		{"metadata", func(r *rand.Rand) (string, any) {
+		{"metadata", "metadata", func(r *rand.Rand) (string, any) {
 			ids := make([]int, 20)
 			for i := range ids {
 				ids[i] = r.IntN(n)
@@ -87,10 +90,22 @@ func main() {
 	}
 	if *text {
 		words := []string{"beautiful", "desi", "wedding", "cat", "landscape", "portrait", "aunty", "saree"}
-		kinds = append(kinds, kind{"knn-service text", func(r *rand.Rand) (string, any) {
+		kinds = append(kinds, kind{"text", "knn-service text", func(r *rand.Rand) (string, any) {
 			return "/knn-service", map[string]any{"text": words[r.IntN(len(words))] + " " + words[r.IntN(len(words))], "modality": "image",
 				"num_images": 40, "num_result_ids": 40, "indice_name": *index, "deduplicate": true, "where": "nsfw = 'UNLIKELY'"}
 		}})
+	}
+	if len(*only) > 0 {
+		var keep []kind
+		for _, key := range *only {
+			i := slices.IndexFunc(kinds, func(k kind) bool { return k.key == key })
+			if i < 0 {
+				fmt.Fprintf(os.Stderr, "laiondb-load: --kinds: no kind %q (knn, within, all, metadata, text with --text)\n", key)
+				os.Exit(2)
+			}
+			keep = append(keep, kinds[i])
+		}
+		kinds = keep
 	}
 	if *warmup {
 		r := rand.New(rand.NewPCG(*seed, 1<<32))
@@ -173,8 +188,10 @@ func main() {
 // timed is a request's latency and when it started, from the run's start.
 type timed struct{ d, at time.Duration }
 
-// kind is one kind of request: its name and a maker of its path and body.
+// kind is one kind of request: its key for --kinds, its name and a maker
+// of its path and body.
 type kind struct {
+	key  string
 	name string
 	req  func(*rand.Rand) (string, any)
 }
