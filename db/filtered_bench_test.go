@@ -21,8 +21,12 @@ import (
 // (widths uniform in [200, 1000), as laiondb demo writes them). It
 // reports the median and 99th percentile latency, the share of queries
 // the graph answered, and recall@10 against the exact answers (computed
-// after the timing). Run it with -cpu 1 for the one-thread figures and
-// -benchtime 1000x for one pass over the queries.
+// after the timing). Each share runs three ways: path=planner (the
+// store's choice), path=exact (Options.Exact: the scan of the allowed
+// rows) and path=graph (Options.Index: the graph at the ef calibrated for
+// that share). Run it with -cpu 1 for the one-thread figures and
+// -benchtime 1000x for one pass over the queries;
+// scripts/filtered-vs-faiss.sh alternates it with FAISS on the same rows.
 func BenchmarkFilteredKNN(b *testing.B) {
 	dir := os.Getenv("LAIONDB_FILTER_STORE")
 	if dir == "" {
@@ -50,45 +54,53 @@ func BenchmarkFilteredKNN(b *testing.B) {
 		for i := range queries {
 			queries[i] = fmt.Sprintf("knn(row(%d), 10) where width < %d", (i*7919)%rows, f.width)
 		}
-		b.Run("allowed="+f.name, func(b *testing.B) {
-			var lat []time.Duration
-			graph := 0
-			got := map[int][]uint32{}
-			i := 0
-			for b.Loop() {
-				t := time.Now()
-				res, err := d.Query(ctx, queries[i%nq], nil)
-				if err != nil {
-					b.Fatal(err)
+		for _, path := range []struct {
+			name string
+			opt  *engine.Options
+		}{{"planner", nil}, {"exact", &engine.Options{Exact: true}}, {"graph", &engine.Options{Index: true}}} {
+			b.Run("allowed="+f.name+"/path="+path.name, func(b *testing.B) {
+				var lat []time.Duration
+				graph := 0
+				got := map[int][]uint32{}
+				i := 0
+				for b.Loop() {
+					t := time.Now()
+					res, err := d.Query(ctx, queries[i%nq], path.opt)
+					if err != nil {
+						b.Fatal(err)
+					}
+					lat = append(lat, time.Since(t))
+					if !res.Search.Exact {
+						graph++
+					}
+					if _, ok := got[i%nq]; !ok {
+						got[i%nq] = hitRows(res)
+					}
+					i++
 				}
-				lat = append(lat, time.Since(t))
-				if !res.Search.Exact {
-					graph++
+				b.StopTimer()
+				slices.Sort(lat)
+				b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+				b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+				b.ReportMetric(float64(graph)/float64(len(lat)), "graph-share")
+				if path.name == "exact" {
+					return // the reference itself
 				}
-				if _, ok := got[i%nq]; !ok {
-					got[i%nq] = hitRows(res)
-				}
-				i++
-			}
-			b.StopTimer()
-			slices.Sort(lat)
-			b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
-			b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
-			b.ReportMetric(float64(graph)/float64(len(lat)), "graph-share")
-			found, want := 0, 0
-			for j, g := range got {
-				ex, err := d.Query(ctx, queries[j], &engine.Options{Exact: true})
-				if err != nil {
-					b.Fatal(err)
-				}
-				for _, r := range hitRows(ex) {
-					want++
-					if slices.Contains(g, r) {
-						found++
+				found, want := 0, 0
+				for j, g := range got {
+					ex, err := d.Query(ctx, queries[j], &engine.Options{Exact: true})
+					if err != nil {
+						b.Fatal(err)
+					}
+					for _, r := range hitRows(ex) {
+						want++
+						if slices.Contains(g, r) {
+							found++
+						}
 					}
 				}
-			}
-			b.ReportMetric(float64(found)/float64(max(want, 1)), "recall@10")
-		})
+				b.ReportMetric(float64(found)/float64(max(want, 1)), "recall@10")
+			})
+		}
 	}
 }

@@ -180,8 +180,63 @@ func BenchmarkExactAllowed(b *testing.B) {
 				}
 				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(rows), "ns/row")
 			})
+			if dim < minPrefetchDim {
+				continue
+			}
+			// The memory's share: the same rows in the same order with the
+			// same prefetching, one load per cache line and no arithmetic.
+			b.Run(fmt.Sprintf("read/allowed=%dpct/n=%d/dim=%d/f16/workers=1", pct, n, dim), func(b *testing.B) {
+				var sink uint32
+				for b.Loop() {
+					if _, err := visitBlocks(context.Background(), 1, n, allow, func(_ int, ids []uint32) { sink += touchRows(m, ids) }); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(rows), "ns/row")
+				b.ReportMetric(float64(rows)*float64(dim*2)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GB/s")
+				_ = sink
+			})
+		}
+		if dim >= minPrefetchDim {
+			// Every row in order: what one thread reads when nothing is
+			// scattered.
+			b.Run(fmt.Sprintf("read/allowed=100pct/n=%d/dim=%d/f16/workers=1", n, dim), func(b *testing.B) {
+				var sink uint32
+				for b.Loop() {
+					if _, err := visitBlocks(context.Background(), 1, n, nil, func(_ int, ids []uint32) { sink += touchRows(m, ids) }); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/row")
+				b.ReportMetric(float64(n)*float64(dim*2)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GB/s")
+				_ = sink
+			})
 		}
 	}
+}
+
+// touchRows loads one value of every cache line of the rows ids, with the
+// prefetching of Matrix.dots, and returns their sum.
+func touchRows(m Matrix, ids []uint32) uint32 {
+	d := m.Dim
+	ahead := len(ids) > 1 && int(ids[len(ids)-1]-ids[0]) != len(ids)-1
+	if ahead {
+		for _, id := range ids[:min(prefetchAhead, len(ids))] {
+			prefetchAVX2(m.F16[int(id)*d : int(id)*d+d])
+		}
+	}
+	var s uint32
+	for j, id := range ids {
+		if ahead && j+prefetchAhead < len(ids) {
+			p := int(ids[j+prefetchAhead]) * d
+			prefetchAVX2(m.F16[p : p+d])
+		}
+		row := m.F16[int(id)*d : int(id)*d+d]
+		for i := 0; i < d; i += 32 {
+			s += uint32(row[i])
+		}
+	}
+	return s
 }
 
 // TestExactNonFinite: a row whose stored vector is not finite makes both
