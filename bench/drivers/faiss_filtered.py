@@ -134,7 +134,7 @@ def main():
             r = recall(got, truth)
             sh["hnsw"].append({"ef": ef, "p50_ms": p50, "p99_ms": p99, "recall10": r})
             log("  hnsw ef %d: p50 %.2f ms, recall@10 %.4f" % (ef, p50, r))
-            if r >= 0.999:
+            if r >= 0.99:  # a larger ef only costs more
                 break
         res["shares"].append(sh)
     out = json.dumps(res)
