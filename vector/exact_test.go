@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -360,4 +361,60 @@ func BenchmarkExactBatch(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestVisitBlocks: the scans' walk hands every allowed row below n to
+// exactly one worker, in ascending blocks of at most idBlock, for each
+// kind of allow-list (none, ranges that run past n, bitsets smaller and
+// larger than n, an intersection walked by Contains, a sparse one walked
+// by its ids), and counts them.
+func TestVisitBlocks(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 7))
+	bits := func(c int, pct int) *Bitset {
+		b := NewBitset(c)
+		for i := range c {
+			if r.IntN(100) < pct {
+				b.Set(uint32(i))
+			}
+		}
+		return b
+	}
+	for _, n := range []int{0, 1, 63, 64, 65, 1000, 20000, 70001} {
+		lists := map[string]AllowList{
+			"nil":          nil,
+			"ranges":       Ranges{{0, 3}, {60, 130}, {999, 1001}, {19990, 20010}, {69000, 80000}},
+			"bitset":       bits(n, 30),
+			"bitset-short": bits(n/2, 50),
+			"bitset-long":  bits(n+100, 50),
+			"contains":     &and{a: bits(n, 40), b: bits(n, 60), bound: n, count: -1},
+			"sparse":       &and{a: bits(n, 1), b: bits(n, 90), bound: n / 100, count: -1},
+		}
+		for name, allow := range lists {
+			for _, workers := range []int{1, 2, 3} {
+				var mu sync.Mutex
+				var got []uint32
+				visited, err := visitBlocks(context.Background(), workers, n, allow, func(w int, ids []uint32) {
+					if len(ids) == 0 || len(ids) > idBlock || !slices.IsSorted(ids) {
+						t.Errorf("n %d %s: a block of %d ids, sorted %v", n, name, len(ids), slices.IsSorted(ids))
+					}
+					mu.Lock()
+					got = append(got, ids...)
+					mu.Unlock()
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				slices.Sort(got)
+				var want []uint32
+				for id := range n {
+					if allow == nil || allow.Contains(uint32(id)) {
+						want = append(want, uint32(id))
+					}
+				}
+				if !slices.Equal(got, want) || visited != len(want) {
+					t.Errorf("n %d %s workers %d: visited %d rows (%d reported), want %d", n, name, workers, len(got), visited, len(want))
+				}
+			}
+		}
+	}
 }
