@@ -403,7 +403,11 @@ func TestNearDuplicatesIndex(t *testing.T) {
 	}
 	checkGroups(t, "index", ix, pairs, rep)
 	ip := ix.Index
-	if ip == nil || ip.Approximate != 5000 || !strings.Contains(ip.Method, "hnsw") || ix.Exact || ip.Recall == nil {
+	// The store's planner may find a scan of 5,000 vectors cheaper than
+	// the graph (costs measured at index build, on this machine): then
+	// every search is exact, and says so.
+	graph := ip != nil && strings.Contains(ip.Method, "hnsw")
+	if ip == nil || ip.Recall == nil || graph && (ip.Approximate != 5000 || ix.Exact) || !graph && (ip.Approximate != 0 || !ix.Exact) {
 		t.Fatalf("index pass %+v, exact %v", ip, ix.Exact)
 	}
 	if rc := ip.Recall; rc.Sample != 700 || rc.Pairs.Of < 20 || rc.Pairs.Share < 0.95 || rc.Joined.Share < rc.Pairs.Share {
