@@ -115,7 +115,7 @@ func TestIndexedSearch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, _ = d2.Search(ctx, engine.SearchRequest{Vec: q, K: 10})
+	res, _ = d2.Search(ctx, engine.SearchRequest{Vec: q, K: 10, Index: true})
 	if !strings.Contains(res.Method, "hnsw") || len(warned) > 0 {
 		t.Fatalf("reopened: method %q, warnings %v", res.Method, warned)
 	}
@@ -143,7 +143,7 @@ func TestIndexedSearch(t *testing.T) {
 	if rep, _ := d3.Check(ctx); !rep.OK() {
 		t.Errorf("check after rebuild: %v", rep.Problems)
 	}
-	res, _ = d3.Search(ctx, engine.SearchRequest{Vec: q, K: 10})
+	res, _ = d3.Search(ctx, engine.SearchRequest{Vec: q, K: 10, Index: true})
 	if !strings.Contains(res.Method, "hnsw") {
 		t.Errorf("after rebuild: %q", res.Method)
 	}
