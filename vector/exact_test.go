@@ -186,34 +186,28 @@ func BenchmarkExactAllowed(b *testing.B) {
 			}
 			// The memory's share: the same rows in the same order with the
 			// same prefetching, one load per cache line and no arithmetic.
-			b.Run(fmt.Sprintf("read/allowed=%dpct/n=%d/dim=%d/f16/workers=1", pct, n, dim), func(b *testing.B) {
-				var sink uint32
-				for b.Loop() {
-					if _, err := visitBlocks(context.Background(), 1, n, allow, func(_ int, ids []uint32) { sink += touchRows(m, ids) }); err != nil {
-						b.Fatal(err)
-					}
-				}
-				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(rows), "ns/row")
-				b.ReportMetric(float64(rows)*float64(dim*2)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GB/s")
-				_ = sink
-			})
+			b.Run(fmt.Sprintf("read/allowed=%dpct/n=%d/dim=%d/f16/workers=1", pct, n, dim), func(b *testing.B) { benchRead(b, m, allow, rows) })
 		}
 		if dim >= minPrefetchDim {
 			// Every row in order: what one thread reads when nothing is
 			// scattered.
-			b.Run(fmt.Sprintf("read/allowed=100pct/n=%d/dim=%d/f16/workers=1", n, dim), func(b *testing.B) {
-				var sink uint32
-				for b.Loop() {
-					if _, err := visitBlocks(context.Background(), 1, n, nil, func(_ int, ids []uint32) { sink += touchRows(m, ids) }); err != nil {
-						b.Fatal(err)
-					}
-				}
-				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/row")
-				b.ReportMetric(float64(n)*float64(dim*2)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GB/s")
-				_ = sink
-			})
+			b.Run(fmt.Sprintf("read/allowed=100pct/n=%d/dim=%d/f16/workers=1", n, dim), func(b *testing.B) { benchRead(b, m, nil, n) })
 		}
 	}
+}
+
+// benchRead times touchRows over the rows allow admits (rows of them) on
+// one goroutine, per row and in bytes a second.
+func benchRead(b *testing.B, m Matrix, allow AllowList, rows int) {
+	var sink uint32
+	for b.Loop() {
+		if _, err := visitBlocks(context.Background(), 1, m.Len(), allow, func(_ int, ids []uint32) { sink += touchRows(m, ids) }); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(rows), "ns/row")
+	b.ReportMetric(float64(rows)*float64(m.Dim*2)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GB/s")
+	_ = sink
 }
 
 // touchRows loads one value of every cache line of the rows ids, with the
