@@ -68,6 +68,22 @@ func newColBuilder(t table.Type) *colBuilder {
 	return b
 }
 
+// newColBuilderCap returns a builder with room for n values.
+func newColBuilderCap(t table.Type, n int) *colBuilder {
+	b := &colBuilder{typ: t, nulls: make([]bool, 0, n)}
+	switch t {
+	case table.TypeString:
+		b.off = make([]uint32, 1, n+1)
+	case table.TypeInt:
+		b.ints = make([]int64, 0, n)
+	case table.TypeFloat:
+		b.flts = make([]float64, 0, n)
+	case table.TypeBool:
+		b.bools = make([]bool, 0, n)
+	}
+	return b
+}
+
 func (b *colBuilder) reset() {
 	b.n, b.any = 0, false
 	b.nulls = b.nulls[:0]
@@ -117,6 +133,43 @@ func (b *colBuilder) appendBool(v bool) {
 	b.nulls = append(b.nulls, false)
 	b.n++
 	b.bools = append(b.bools, v)
+}
+
+// column returns the values appended as a column, sharing b's slices.
+func (b *colBuilder) column() *table.Column {
+	c := &table.Column{Type: b.typ}
+	if b.any {
+		c.Null = b.nulls
+	}
+	switch b.typ {
+	case table.TypeString:
+		c.Str = table.Strings{Data: b.data, Off: b.off}
+	case table.TypeInt:
+		c.Int = b.ints
+	case table.TypeFloat:
+		c.Float = b.flts
+	case table.TypeBool:
+		c.Bool = b.bools
+	}
+	return c
+}
+
+// appendFrom appends value i of c, a column of b's type.
+func (b *colBuilder) appendFrom(c *table.Column, i int) {
+	if c.IsNull(i) {
+		b.appendNull()
+		return
+	}
+	switch b.typ {
+	case table.TypeString:
+		b.appendString(c.Str.At(i))
+	case table.TypeInt:
+		b.appendInt(c.Int[i])
+	case table.TypeFloat:
+		b.appendFloat(c.Float[i])
+	case table.TypeBool:
+		b.appendBool(c.Bool[i])
+	}
 }
 
 // encode returns the block's bytes.
@@ -375,6 +428,27 @@ func (br blockReader) at(i int) (cell, error) {
 		c.b = br.p[i] != 0
 	}
 	return c, nil
+}
+
+// appendTo appends value i to b, converted to the column type want; a
+// string is copied straight into b.
+func (br blockReader) appendTo(b *colBuilder, i int, want table.Type) error {
+	if br.typ == table.TypeString && want == table.TypeString && i >= 0 && i < br.n && (br.nulls == nil || br.nulls[i] == 0) {
+		lo := binary.LittleEndian.Uint32(br.p[4*i:])
+		hi := binary.LittleEndian.Uint32(br.p[4*i+4:])
+		data := br.p[4*(br.n+1):]
+		if lo > hi || int(hi) > len(data) {
+			return fmt.Errorf("%w: string offsets out of range", ErrCorrupt)
+		}
+		b.appendString(data[lo:hi])
+		return nil
+	}
+	c, err := br.at(i)
+	if err != nil {
+		return err
+	}
+	c.appendTo(b, want)
+	return nil
 }
 
 // appendTo appends the value to b, converted to the column type want.

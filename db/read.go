@@ -372,12 +372,16 @@ func (v *view) Fetch(ctx context.Context, rows []uint32, names []string) (*table
 	for i := range order {
 		order[i] = i
 	}
-	sort.SliceStable(order, func(a, b int) bool { return rows[order[a]] < rows[order[b]] })
-	vals := make([]cell, len(rows))
+	sorted := slices.IsSorted(rows)
+	if !sorted {
+		sort.SliceStable(order, func(a, b int) bool { return rows[order[a]] < rows[order[b]] })
+	}
 	txns := v.txns()
 	defer txns.discard()
 	err := func() error {
 		for _, c := range cols {
+			// The values in store order (order), then in the order given.
+			bld := newColBuilderCap(c.Type, len(rows))
 			for k := 0; k < len(order); {
 				if err := ctx.Err(); err != nil {
 					return err
@@ -396,7 +400,7 @@ func (v *view) Fetch(ctx context.Context, rows []uint32, names []string) (*table
 				}
 				if pairCosOnTheFly(&c, s) {
 					for _, slot := range order[k:e] {
-						vals[slot] = cell{typ: table.TypeFloat, f: pairCos(v.img, v.txt, int(rows[slot]), nil, nil)}
+						bld.appendFloat(pairCos(v.img, v.txt, int(rows[slot]), nil, nil))
 					}
 					k = e
 					continue
@@ -408,8 +412,8 @@ func (v *view) Fetch(ctx context.Context, rows []uint32, names []string) (*table
 				item, err := txn.Get(blockKey(s.ID, c.ID, uint32(start)))
 				switch {
 				case errors.Is(err, badger.ErrKeyNotFound):
-					for _, slot := range order[k:e] {
-						vals[slot] = cell{null: true}
+					for range order[k:e] {
+						bld.appendNull()
 					}
 				case err != nil:
 					return err
@@ -421,8 +425,7 @@ func (v *view) Fetch(ctx context.Context, rows []uint32, names []string) (*table
 							return err
 						}
 						for _, slot := range order[k:e] {
-							i := int(int64(rows[slot]) - s.Base - start)
-							if vals[slot], err = br.at(i); err != nil {
+							if err := br.appendTo(bld, int(int64(rows[slot])-s.Base-start), c.Type); err != nil {
 								return err
 							}
 						}
@@ -434,13 +437,19 @@ func (v *view) Fetch(ctx context.Context, rows []uint32, names []string) (*table
 				}
 				k = e
 			}
-			b := newColBuilder(c.Type)
-			for _, x := range vals {
-				x.appendTo(b, c.Type)
-			}
-			col := &table.Column{}
-			if err := decodeBlock(b.encode(), c.Type, col); err != nil {
-				return err
+			col := bld.column()
+			if !sorted {
+				// Value i of col is that of row rows[order[i]].
+				perm := newColBuilderCap(c.Type, len(rows))
+				perm.data = make([]byte, 0, len(col.Str.Data))
+				at := make([]int, len(order))
+				for i, slot := range order {
+					at[slot] = i
+				}
+				for _, i := range at {
+					perm.appendFrom(col, i)
+				}
+				col = perm.column()
 			}
 			out.Cols[c.Name] = col
 		}
