@@ -5,6 +5,9 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"hash/crc32"
+	"maps"
+	"math/bits"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -15,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/RoaringBitmap/roaring/v2"
 	"github.com/cespare/xxhash/v2"
 
 	"github.com/laiondb/laiondb/engine"
@@ -164,9 +168,9 @@ func TestTextIndexDamage(t *testing.T) {
 				t.Fatalf("%s is not of the current format", f.File)
 			}
 			h := len(trigramMagic)
-			data := h + 12 + 16*int(binary.LittleEndian.Uint32(b[h+4:]))
+			data := h + 16 + 16*int(binary.LittleEndian.Uint32(b[h+8:]))
 			if where == "directory" {
-				b[h+12+20] ^= 0x40 // the second entry's end offset
+				b[h+16+20] ^= 0x40 // the second entry's end offset
 			} else {
 				for i := data; i < len(b); i += 64 {
 					b[i] ^= 0x40
@@ -352,9 +356,11 @@ func TestTextIndexConcurrent(t *testing.T) {
 	}
 }
 
-// TestTrigramFormat1 reads a file of format 1 (no CRCs), made from one of
-// format 2: every posting is the same, and its digest is checked at open.
-func TestTrigramFormat1(t *testing.T) {
+// TestTrigramOldFormats reads files of formats 2 and 1 (Roaring bitmaps
+// of rows), written as they were, beside the segment's file of format 3:
+// every trigram's rows, taken by units, are the units of format 3; a
+// format-1 file's digest is checked at open.
+func TestTrigramOldFormats(t *testing.T) {
 	dir := t.TempDir()
 	d, _, _ := triStore(t, dir, 500)
 	if err := d.BuildTextIndex(context.Background(), &TextIndexOptions{Columns: []string{"text"}}); err != nil {
@@ -362,37 +368,85 @@ func TestTrigramFormat1(t *testing.T) {
 	}
 	m, _ := d.Manifest()
 	seg := &m.Segments[0]
-	f2 := seg.Trigrams[0]
-	b, err := os.ReadFile(filepath.Join(dir, "store", filepath.FromSlash(f2.File)))
+	f3 := seg.Trigrams[0]
+	b3, err := os.ReadFile(filepath.Join(dir, "store", filepath.FromSlash(f3.File)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t2, err := parseTrigramFile(b, &f2, seg, true)
+	t3, err := parseTrigramFile(b3, &f3, seg, true)
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := len(t2.keys) / 16
-	v1 := append([]byte(trigramMagic1), b[len(trigramMagic):len(trigramMagic)+8]...)
-	for i := range n {
-		v1 = append(v1, t2.keys[i*16:i*16+12]...)
+	if t3.version != 3 || t3.shift != textUnitShift {
+		t.Fatalf("a new file is of format %d with units of 2^%d rows", t3.version, t3.shift)
 	}
-	v1 = append(v1, t2.body...)
-	f1 := TrigramFile{File: "v1.tri", Size: int64(len(v1)), Sum: fmt.Sprintf("%016x", xxhash.Sum64(v1))}
-	t1, err := parseTrigramFile(v1, &f1, seg, false)
+	// Format 2, as writeTrigramFile wrote it before format 3.
+	post, err := d.segmentTrigrams(context.Background(), m, seg, "text", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := t1.check(); err != nil {
-		t.Fatal(err)
+	keys := slices.Sorted(maps.Keys(post))
+	var body, dir2, dir1 []byte
+	for _, k := range keys {
+		bm := roaring.BitmapOf(post[k]...)
+		bm.RunOptimize()
+		b, err := bm.ToBytes()
+		if err != nil {
+			t.Fatal(err)
+		}
+		body = append(body, b...)
+		e := binary.LittleEndian.AppendUint32(nil, k)
+		e = binary.LittleEndian.AppendUint64(e, uint64(len(body)))
+		dir1 = append(dir1, e...)
+		dir2 = binary.LittleEndian.AppendUint32(append(dir2, e...), crc32.Checksum(b, castagnoli))
 	}
-	for i := range n {
-		k := binary.LittleEndian.Uint32(t2.keys[i*16:])
-		a, err1 := t1.posting(k)
-		b, err2 := t2.posting(k)
-		if err1 != nil || err2 != nil || !a.Equals(b) {
-			t.Fatalf("trigram %06x: format 1 %v (%v), format 2 %v (%v)", k, a, err1, b, err2)
+	v2 := binary.LittleEndian.AppendUint32([]byte(trigramMagic2), uint32(seg.Rows))
+	v2 = binary.LittleEndian.AppendUint32(v2, uint32(len(keys)))
+	v2 = binary.LittleEndian.AppendUint32(v2, crc32.Checksum(dir2, castagnoli))
+	v2 = append(append(v2, dir2...), body...)
+	v1 := binary.LittleEndian.AppendUint32([]byte(trigramMagic1), uint32(seg.Rows))
+	v1 = binary.LittleEndian.AppendUint32(v1, uint32(len(keys)))
+	v1 = append(append(v1, dir1...), body...)
+	for _, old := range [][]byte{v2, v1} {
+		f := TrigramFile{File: "old.tri", Size: int64(len(old)), Sum: fmt.Sprintf("%016x", xxhash.Sum64(old))}
+		to, err := parseTrigramFile(old, &f, seg, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := to.check(); err != nil {
+			t.Fatal(err)
+		}
+		if len(to.keys)/to.entry != len(t3.keys)/t3.entry {
+			t.Fatalf("format %d: %d trigrams, format 3 %d", to.version, len(to.keys)/to.entry, len(t3.keys)/t3.entry)
+		}
+		for _, k := range keys {
+			rows := make([]uint64, to.unitWords())
+			units := make([]uint64, t3.unitWords())
+			ok1, err1 := to.posting(k, rows)
+			ok3, err3 := t3.posting(k, units)
+			byUnit := make([]uint64, t3.unitWords())
+			n := 0
+			for w, x := range rows {
+				for ; x != 0; x &= x - 1 {
+					u := (w*64 + bits.TrailingZeros64(x)) >> textUnitShift
+					if byUnit[u>>6]&(1<<(u&63)) == 0 {
+						n++
+					}
+					byUnit[u>>6] |= 1 << (u & 63)
+				}
+			}
+			if n*frequentTrigram > t3.units {
+				// Not listed: every unit.
+				for u := range t3.units {
+					byUnit[u>>6] |= 1 << (u & 63)
+				}
+			}
+			if !ok1 || !ok3 || err1 != nil || err3 != nil || !slices.Equal(byUnit, units) {
+				t.Fatalf("trigram %06x: format %d %v (%v), format 3 %v (%v)", k, to.version, ok1, err1, ok3, err3)
+			}
 		}
 	}
+	f1 := TrigramFile{File: "v1.tri", Size: int64(len(v1)), Sum: fmt.Sprintf("%016x", xxhash.Sum64(v1))}
 	v1[len(v1)-1] ^= 1
 	if _, err := parseTrigramFile(v1, &f1, seg, false); err == nil || !strings.Contains(err.Error(), "digest") {
 		t.Fatalf("a damaged file of format 1 opened: %v", err)
@@ -422,10 +476,12 @@ func FuzzTrigramFile(f *testing.F) {
 		if err != nil {
 			return
 		}
+		dst := make([]uint64, tr.unitWords())
 		for i := 0; i < len(tr.keys)/tr.entry; i++ {
-			bm, err := tr.posting(binary.LittleEndian.Uint32(tr.keys[i*tr.entry:]))
-			if err == nil && bm != nil && !bm.IsEmpty() && bm.Maximum() >= uint32(seg.Rows) && bytes.Equal(data, b) {
-				t.Fatalf("the undamaged file holds row %d of %d", bm.Maximum(), seg.Rows)
+			clear(dst)
+			_, err := tr.posting(binary.LittleEndian.Uint32(tr.keys[i*tr.entry:]), dst)
+			if err != nil && bytes.Equal(data, b) {
+				t.Fatalf("the undamaged file: %v", err)
 			}
 		}
 	})
