@@ -3,6 +3,7 @@ package db
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -240,53 +241,111 @@ func (d *DB) commit(next *Manifest) error {
 }
 
 // writeTrigramFile builds segment s's index of column col and writes it.
+// The postings are encoded in two halves of the trigrams at once.
 func (d *DB) writeTrigramFile(ctx context.Context, m *Manifest, s *Segment, col string) (*TrigramFile, error) {
-	post, err := d.segmentTrigrams(ctx, m, s, col, textUnitShift)
+	sp, err := d.segmentTrigrams(ctx, m, s, col, textUnitShift)
 	if err != nil {
 		return nil, err
 	}
-	keys := make([]uint32, 0, len(post))
-	for k := range post {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
 	mc := m.column(col)
 	tf := &TrigramFile{Column: col, File: fmt.Sprintf("%s/s%08d.c%04d.tri", trigramDir, s.ID, mc.ID)}
 	universe := int((s.Rows + 1<<textUnitShift - 1) >> textUnitShift)
-	var data []byte
-	dir := make([]byte, 16*len(keys))
-	for i, k := range keys {
-		start := len(data)
-		data = appendPosting(data, post[k], universe)
-		binary.LittleEndian.PutUint32(dir[i*16:], k)
-		binary.LittleEndian.PutUint64(dir[i*16+4:], uint64(len(data)))
-		binary.LittleEndian.PutUint32(dir[i*16+12:], crc32.Checksum(data[start:], castagnoli))
+	dir := make([]byte, 16*len(sp.keys))
+	var data [2][]byte
+	var wg sync.WaitGroup
+	for half := range 2 {
+		lo, hi := half*len(sp.keys)/2, (half+1)*len(sp.keys)/2
+		wg.Go(func() {
+			i := lo
+			sp.gather(lo, hi, func(k uint32, units []uint32) {
+				start := len(data[half])
+				data[half] = appendPosting(data[half], units, universe)
+				binary.LittleEndian.PutUint32(dir[i*16:], k)
+				binary.LittleEndian.PutUint64(dir[i*16+4:], uint64(len(data[half])))
+				binary.LittleEndian.PutUint32(dir[i*16+12:], crc32.Checksum(data[half][start:], castagnoli))
+				i++
+			})
+		})
+	}
+	wg.Wait()
+	for i := len(sp.keys) / 2; i < len(sp.keys); i++ {
+		end := binary.LittleEndian.Uint64(dir[i*16+4:])
+		binary.LittleEndian.PutUint64(dir[i*16+4:], end+uint64(len(data[0])))
 	}
 	hdr := binary.LittleEndian.AppendUint32([]byte(trigramMagic), uint32(s.Rows))
 	hdr = binary.LittleEndian.AppendUint32(hdr, textUnitShift)
-	hdr = binary.LittleEndian.AppendUint32(hdr, uint32(len(keys)))
+	hdr = binary.LittleEndian.AppendUint32(hdr, uint32(len(sp.keys)))
 	hdr = binary.LittleEndian.AppendUint32(hdr, crc32.Checksum(dir, castagnoli))
 	h := xxhash.New()
 	err = atomicfile.Write(filepath.Join(d.dir, filepath.FromSlash(tf.File)), func(w io.Writer) error {
 		bw := bufio.NewWriterSize(io.MultiWriter(w, h), 1<<20)
 		bw.Write(hdr)
 		bw.Write(dir)
-		bw.Write(data)
+		bw.Write(data[0])
+		bw.Write(data[1])
 		return bw.Flush()
 	})
 	if err != nil {
 		return nil, err
 	}
-	tf.Size = int64(len(hdr) + len(dir) + len(data))
+	tf.Size = int64(len(hdr) + len(dir) + len(data[0]) + len(data[1]))
 	tf.Sum = fmt.Sprintf("%016x", h.Sum64())
 	return tf, nil
 }
 
+// trigramRuns are the postings of one batch of a segment's rows: keys
+// sorted, the units of keys[i] units[ends[i-1]:ends[i]], in order.
+type trigramRuns struct {
+	start      uint32 // the batch's first row in the segment
+	keys, ends []uint32
+	units      []uint32
+}
+
+// segmentPostings are the postings of a segment, by batch.
+type segmentPostings struct {
+	runs []*trigramRuns // in row order
+	keys []uint32       // every key of runs, sorted
+}
+
+// gather calls fn with keys[lo:hi] in order, each with its units (valid
+// during the call).
+func (sp *segmentPostings) gather(lo, hi int, fn func(key uint32, units []uint32)) {
+	if lo >= hi {
+		return
+	}
+	cur := make([]int, len(sp.runs)) // each batch's first key not gathered
+	for b, r := range sp.runs {
+		cur[b], _ = slices.BinarySearch(r.keys, sp.keys[lo])
+	}
+	var units []uint32
+	for _, k := range sp.keys[lo:hi] {
+		units = units[:0]
+		for b, r := range sp.runs {
+			i := cur[b]
+			if i == len(r.keys) || r.keys[i] != k {
+				continue
+			}
+			from := uint32(0)
+			if i > 0 {
+				from = r.ends[i-1]
+			}
+			for _, u := range r.units[from:r.ends[i]] {
+				// A unit split between two batches comes twice.
+				if len(units) == 0 || units[len(units)-1] != u {
+					units = append(units, u)
+				}
+			}
+			cur[b] = i + 1
+		}
+		fn(k, units)
+	}
+}
+
 // segmentTrigrams returns the postings of column col in segment s: for
 // each trigram key, the units of 1<<shift rows (within the segment) whose
-// folded values hold it, in order. The segment's blocks are read and
-// sorted in parallel, and appended to the postings in row order.
-func (d *DB) segmentTrigrams(ctx context.Context, m *Manifest, s *Segment, col string, shift uint) (map[uint32][]uint32, error) {
+// folded values hold it. The segment's batches are read and sorted in
+// parallel.
+func (d *DB) segmentTrigrams(ctx context.Context, m *Manifest, s *Segment, col string, shift uint) (*segmentPostings, error) {
 	v, err := d.view()
 	if err != nil {
 		return nil, err
@@ -294,55 +353,57 @@ func (d *DB) segmentTrigrams(ctx context.Context, m *Manifest, s *Segment, col s
 	one := *m
 	one.Segments = []Segment{*s}
 	v.m = &one
-	type block struct {
-		pairs []uint64
-		n     uint32
-	}
 	var mu sync.Mutex
-	post := map[uint32][]uint32{}
-	pending := map[uint32]block{} // blocks read, by first row, not yet appended
-	next := uint32(0)             // the first row not appended
+	sp := &segmentPostings{}
+	rows := 0
 	err = v.Scan(ctx, []string{col}, func(b *table.Batch) error {
-		lo := b.Start - uint32(s.Base)
-		var pairs []uint64
+		r := &trigramRuns{start: b.Start - uint32(s.Base)}
 		if c := b.Cols[col]; c != nil {
-			pairs = blockTrigrams(c, b.Len, lo, shift)
+			bufs, _ := pairPool.Get().(*[2][]uint64)
+			if bufs == nil {
+				bufs = new([2][]uint64)
+			}
+			defer pairPool.Put(bufs)
+			pairs := blockTrigrams(c, b.Len, r.start, shift, bufs)
+			r.units = make([]uint32, len(pairs))
+			for i, x := range pairs {
+				r.units[i] = uint32(x)
+				if k := uint32(x >> 32); i+1 == len(pairs) || uint32(pairs[i+1]>>32) != k {
+					r.keys = append(r.keys, k)
+					r.ends = append(r.ends, uint32(i+1))
+				}
+			}
 		}
 		mu.Lock()
 		defer mu.Unlock()
-		pending[lo] = block{pairs, uint32(b.Len)}
-		for {
-			blk, ok := pending[next]
-			if !ok {
-				return nil
-			}
-			delete(pending, next)
-			next += blk.n
-			for j := 0; j < len(blk.pairs); {
-				k := uint32(blk.pairs[j] >> 32)
-				p := post[k]
-				for ; j < len(blk.pairs) && uint32(blk.pairs[j]>>32) == k; j++ {
-					// A unit split between two batches comes twice.
-					if u := uint32(blk.pairs[j]); len(p) == 0 || p[len(p)-1] != u {
-						p = append(p, u)
-					}
-				}
-				post[k] = p
-			}
-		}
+		sp.runs = append(sp.runs, r)
+		rows += b.Len
+		return nil
 	})
-	if err == nil && len(pending) > 0 {
-		err = fmt.Errorf("db: text index of %s: rows from %d were read, not those before", s.Name, next)
+	if err != nil {
+		return nil, err
 	}
-	return post, err
+	if int64(rows) != s.Rows {
+		return nil, fmt.Errorf("db: text index of %s: %d rows read of %d", s.Name, rows, s.Rows)
+	}
+	slices.SortFunc(sp.runs, func(a, b *trigramRuns) int { return cmp.Compare(a.start, b.start) })
+	for _, r := range sp.runs {
+		sp.keys = append(sp.keys, r.keys...)
+	}
+	slices.Sort(sp.keys)
+	sp.keys = slices.Compact(sp.keys)
+	return sp, nil
 }
+
+// pairPool holds the buffers blockTrigrams sorts in.
+var pairPool sync.Pool
 
 // blockTrigrams returns the (trigram key, unit) pairs of the n values of
 // c, the rows from lo of a segment, as key<<32 | unit, sorted and
-// distinct.
-func blockTrigrams(c *table.Column, n int, lo uint32, shift uint) []uint64 {
+// distinct, in one of the two buffers of bufs (kept for the next call).
+func blockTrigrams(c *table.Column, n int, lo uint32, shift uint, bufs *[2][]uint64) []uint64 {
 	var buf []byte
-	pairs := make([]uint64, 0, 64*n)
+	pairs := bufs[0][:0]
 	for i := 0; i < n; i++ {
 		buf = engine.AppendFoldedText(buf[:0], c, i)
 		u := uint64((lo + uint32(i)) >> shift)
@@ -357,7 +418,7 @@ func blockTrigrams(c *table.Column, n int, lo uint32, shift uint) []uint64 {
 	}
 	// An LSD radix sort on the key's 24 bits, two digits of 12: stable,
 	// so each key's units stay in row order.
-	tmp := make([]uint64, len(pairs))
+	tmp := slices.Grow(bufs[1][:0], len(pairs))[:len(pairs)]
 	a := pairs
 	for pass := range 2 {
 		sh := 32 + 12*uint(pass)
@@ -375,6 +436,7 @@ func blockTrigrams(c *table.Column, n int, lo uint32, shift uint) []uint64 {
 		}
 		a, tmp = tmp, a
 	}
+	bufs[0], bufs[1] = a, tmp
 	return slices.Compact(a)
 }
 

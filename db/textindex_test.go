@@ -381,10 +381,12 @@ func TestTrigramOldFormats(t *testing.T) {
 		t.Fatalf("a new file is of format %d with units of 2^%d rows", t3.version, t3.shift)
 	}
 	// Format 2, as writeTrigramFile wrote it before format 3.
-	post, err := d.segmentTrigrams(context.Background(), m, seg, "text", 0)
+	sp, err := d.segmentTrigrams(context.Background(), m, seg, "text", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
+	post := map[uint32][]uint32{}
+	sp.gather(0, len(sp.keys), func(k uint32, units []uint32) { post[k] = slices.Clone(units) })
 	keys := slices.Sorted(maps.Keys(post))
 	var body, dir2, dir1 []byte
 	for _, k := range keys {
