@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"math"
+	"slices"
 	"strconv"
 
 	"github.com/laiondb/laiondb/table"
@@ -428,6 +429,34 @@ func (br blockReader) at(i int) (cell, error) {
 		c.b = br.p[i] != 0
 	}
 	return c, nil
+}
+
+// reserve grows b's string bytes by those of the values that the rows
+// rows[slot] (for each slot) have in br, a block whose first row is first,
+// so that appending them does not grow b again; the first time, by as many
+// bytes as the more rows to be appended after them would hold at this
+// block's average.
+func (b *colBuilder) reserve(br blockReader, rows []uint32, slots []int, first int64, more int) {
+	if br.typ != table.TypeString || b.typ != table.TypeString {
+		return
+	}
+	need := 0
+	for _, slot := range slots {
+		i := int(int64(rows[slot]) - first)
+		if i < 0 || i >= br.n {
+			return // appendTo reports it
+		}
+		lo := binary.LittleEndian.Uint32(br.p[4*i:])
+		hi := binary.LittleEndian.Uint32(br.p[4*i+4:])
+		if hi > lo {
+			need += int(hi - lo)
+		}
+	}
+	if cap(b.data) == 0 && br.n > 0 {
+		all := binary.LittleEndian.Uint32(br.p[4*br.n:])
+		need += int(uint64(all) * uint64(more) / uint64(br.n))
+	}
+	b.data = slices.Grow(b.data, need)
 }
 
 // appendTo appends value i to b, converted to the column type want; a

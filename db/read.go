@@ -424,6 +424,7 @@ func (v *view) Fetch(ctx context.Context, rows []uint32, names []string) (*table
 						if err != nil {
 							return err
 						}
+						bld.reserve(br, rows, order[k:e], s.Base+start, len(order)-e)
 						for _, slot := range order[k:e] {
 							if err := br.appendTo(bld, int(int64(rows[slot])-s.Base-start), c.Type); err != nil {
 								return err

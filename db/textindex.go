@@ -703,7 +703,13 @@ func (v *view) TextCandidates(ctx context.Context, col string, grams []engine.Tr
 		out.Fill()
 		return out, true, nil
 	}
-	var acc, tmp []uint64
+	scratch, _ := unitPool.Get().(*[2][]uint64)
+	if scratch == nil {
+		scratch = new([2][]uint64)
+	}
+	defer unitPool.Put(scratch)
+	acc, tmp := scratch[0], scratch[1]
+	defer func() { scratch[0], scratch[1] = acc, tmp }()
 	for i := range v.m.Segments {
 		if err := ctx.Err(); err != nil {
 			return nil, false, err
@@ -767,6 +773,9 @@ func (v *view) TextCandidates(ctx context.Context, col string, grams []engine.Tr
 	}
 	return out, true, nil
 }
+
+// unitPool holds TextCandidates' bitsets of a segment's units.
+var unitPool sync.Pool
 
 // setRange adds rows [lo, hi) to b.
 func setRange(b *vector.Bitset, lo, hi uint32) {
