@@ -399,6 +399,12 @@ func (p *nullPred) eval(ec *evalCtx, t, f []uint64) {
 // textMatch compiles a contains / has word / lexicon test on one column:
 // the rows whose lowered value contains any needle.
 func textMatch(name string, needles [][]byte, word bool) func(ec *evalCtx, c *table.Column, m []uint64) {
+	if len(needles) > 1 {
+		ns := newNeedleSet(needles)
+		return func(ec *evalCtx, c *table.Column, m []uint64) {
+			ns.any(ec.lowered(name), ec.n, word, m)
+		}
+	}
 	return func(ec *evalCtx, c *table.Column, m []uint64) {
 		lw := ec.lowered(name)
 		for _, nd := range needles {

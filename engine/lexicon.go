@@ -66,6 +66,7 @@ type lexicon struct {
 	name     string
 	keywords []string // as given
 	lowered  [][]byte // pyLower of each keyword: the needles
+	set      *needleSet
 }
 
 func newLexicon(name string, kws []string) *lexicon {
@@ -73,5 +74,6 @@ func newLexicon(name string, kws []string) *lexicon {
 	for _, k := range kws {
 		lx.lowered = append(lx.lowered, []byte(pyLower(k)))
 	}
+	lx.set = newNeedleSet(lx.lowered)
 	return lx
 }

@@ -125,14 +125,28 @@ func (a *lexStats) Add(s *selection) {
 		}
 		kb := [2][]uint64{ec.push(), ec.push()}
 		either := ec.push()
-		for k, nd := range lx.lowered {
+		// Dense: each keyword's rows, found in one pass per field.
+		var each [2][][]uint64
+		if dense {
 			for f, name := range a.fields {
+				if valid[f] == nil {
+					continue
+				}
+				each[f] = make([][]uint64, len(lx.lowered))
+				for k := range each[f] {
+					each[f][k] = ec.push()
+				}
+				lx.set.each(ec.lowered(name), ec.n, false, each[f])
+			}
+		}
+		for k, nd := range lx.lowered {
+			for f := range a.fields {
 				clear(kb[f])
 				if valid[f] == nil {
 					continue
 				}
 				if dense {
-					searchAll(ec.lowered(name), ec.n, nd, false, kb[f])
+					copy(kb[f], each[f][k])
 					andInto(kb[f], valid[f])
 				} else {
 					sp := &a.sparse[f]

@@ -1,0 +1,74 @@
+package engine
+
+import (
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"github.com/laiondb/laiondb/table"
+)
+
+// TestNeedleSet compares one pass for several needles with a searchAll
+// per needle, on random rows over a small alphabet (so that needles
+// cross row boundaries, repeat, and sit at words' edges), with needles of
+// 1 to 6 bytes, the essay's keywords among them.
+func TestNeedleSet(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	alpha := []string{"a", "b", "s", "e", "x", " ", "h", "o", "t", "-", "é", "Σ", "İ"}
+	for round := range 300 {
+		n := 1 + r.IntN(150)
+		var s table.Strings
+		s.Off = []uint32{0}
+		for range n {
+			for range r.IntN(12) {
+				s.Data = append(s.Data, alpha[r.IntN(len(alpha))]...)
+			}
+			s.Off = append(s.Off, uint32(len(s.Data)))
+		}
+		var lw lowered
+		lowerStrings(&lw, &s, n)
+		var needles [][]byte
+		if round%3 == 0 {
+			for _, k := range Essay2021 {
+				needles = append(needles, []byte(pyLower(k)))
+			}
+		} else {
+			for range 1 + r.IntN(8) {
+				var nd []byte
+				for range 1 + r.IntN(4) {
+					nd = append(nd, pyLower(alpha[r.IntN(len(alpha))])...)
+				}
+				if round%5 != 0 && len(nd) < 2 {
+					nd = append(nd, 'a')
+				}
+				needles = append(needles, nd)
+			}
+		}
+		ns := newNeedleSet(needles)
+		words := (n + 63) / 64
+		for _, word := range []bool{false, true} {
+			want := make([][]uint64, len(needles))
+			wantAny := make([]uint64, words)
+			for k, nd := range needles {
+				want[k] = make([]uint64, words)
+				searchAll(&lw, n, nd, word, want[k])
+				orInto(wantAny, want[k])
+			}
+			got := make([][]uint64, len(needles))
+			for k := range got {
+				got[k] = make([]uint64, words)
+			}
+			ns.each(&lw, n, word, got)
+			for k := range needles {
+				if !slices.Equal(got[k], want[k]) {
+					t.Fatalf("round %d, word %v, needle %q: %b, want %b", round, word, needles[k], got[k], want[k])
+				}
+			}
+			gotAny := make([]uint64, words)
+			ns.any(&lw, n, word, gotAny)
+			if !slices.Equal(gotAny, wantAny) {
+				t.Fatalf("round %d, word %v, any of %q: %b, want %b", round, word, needles, gotAny, wantAny)
+			}
+		}
+	}
+}
