@@ -32,6 +32,10 @@ type Options struct {
 	Columns []string
 	// Exact forces an exact vector search.
 	Exact bool
+	// ScanText evaluates text predicates by a scan even where the store's
+	// text index could narrow them (the answers are the same: to check
+	// the index, or to time it).
+	ScanText bool
 	// Index forces the vector index for k-NN searches, even where the
 	// store's planner finds a scan cheaper (SearchRequest.Index). Exact
 	// wins over it.
@@ -123,7 +127,7 @@ func NewPlan(q *query.Query, s Store, opts *Options) (*Plan, error) {
 		pl.names = append(pl.names, c.Name)
 	}
 	sort.Strings(pl.names)
-	if ti, ok := s.(TextIndexer); ok && slices.ContainsFunc(pl.names, ti.TextIndexed) {
+	if ti, ok := s.(TextIndexer); ok && !opts.ScanText && slices.ContainsFunc(pl.names, ti.TextIndexed) {
 		pl.ti = ti
 	}
 	p := &Plan{q: q, opts: *opts, numRows: s.NumRows()}

@@ -179,6 +179,23 @@ func TestTextIndexPlan(t *testing.T) {
 	f(`all where title contains 'desi'`, "(scan: column title has no text index)")
 	f(`all where text contains 'the'`, "(scan: the text index's ")
 	f(`all where nsfw = 'NSFW'`, "scan 200 rows, columns [nsfw]: where nsfw = 'NSFW'; statistics in the same pass")
+
+	// Options.ScanText: the same answer by a scan, which the plan says.
+	q := query.MustParse(`all where text contains 'desi'`)
+	viaIndex, err := engine.Run(context.Background(), ti, q, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byScan, err := engine.Run(context.Background(), ti, q, &engine.Options{ScanText: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if line := strings.SplitN(byScan.Plan, "\n", 3)[1]; !strings.Contains(line, "scan 200 rows") || strings.Contains(byScan.Plan, "text index") {
+		t.Errorf("ScanText: plan\n%s", byScan.Plan)
+	}
+	if viaIndex.Selected != 4 || byScan.Selected != 4 || byScan.RowsScanned != n || viaIndex.RowsScanned != 4 {
+		t.Errorf("ScanText: %d rows of %d evaluated, through the index %d of %d", byScan.Selected, byScan.RowsScanned, viaIndex.Selected, viaIndex.RowsScanned)
+	}
 }
 
 // TestRegexpTrigrams checks the literals required of regular expressions,

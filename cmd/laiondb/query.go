@@ -111,6 +111,7 @@ func runQuery(e *env, fs *pflag.FlagSet) error {
 // name: the flags query and export share.
 type searchFlags struct {
 	exact    bool
+	scanText bool
 	index    bool
 	exactMax int
 	ef       int
@@ -122,6 +123,7 @@ type searchFlags struct {
 
 func (s *searchFlags) add(fs *pflag.FlagSet) {
 	fs.BoolVar(&s.exact, "exact", false, "answer vector searches by an exact scan")
+	fs.BoolVar(&s.scanText, "scan-text", false, "evaluate text predicates by a scan of every row, not through the store's text index (same answers; to check or time the index)")
 	fs.BoolVar(&s.index, "index", false, "answer knn searches through the index, even where a scan is cheaper (the store has no index: an error); --exact wins")
 	fs.IntVar(&s.exactMax, "exact-up-to", 0, "scan exactly whenever a knn search has at most this many candidate vectors, index or not (default 1048576: exact answers; -1: the planner picks the faster of the index and a scan, by costs measured at index build)")
 	fs.IntVar(&s.ef, "ef", 0, "HNSW candidate list size for index searches (default: the ef the index build calibrated for recall 0.99, per query kind; see 'laiondb info'); larger is slower and closer to exact")
@@ -140,7 +142,7 @@ func (s *searchFlags) options() (*engine.Options, error) {
 	if s.groups <= 0 || s.groupMem <= 0 {
 		return nil, usageErrorf("--groups and --group-memory must be positive")
 	}
-	return &engine.Options{Exact: s.exact, Index: s.index, Lexicons: lex, Groups: s.groups, GroupBytes: s.groupMem, TempDir: s.tempDir}, nil
+	return &engine.Options{Exact: s.exact, ScanText: s.scanText, Index: s.index, Lexicons: lex, Groups: s.groups, GroupBytes: s.groupMem, TempDir: s.tempDir}, nil
 }
 
 // open opens the store read-only with the model for text and image
