@@ -1,17 +1,24 @@
 #!/bin/sh
-# textindex-100m.sh DIR [PARTS] — issue 16's measurement at LAION scale (run 2026-12-06: BENCHMARKS.md): build a store
-# of PARTS (default 100) metadata parts of 1,000,000 LAION-like captions each (bench.GenerateTextRows,
-# seed = part number: 0.6% 'desi' words, 2.5% 'design' words, 1% other scripts; no embeddings), then
-# the trigram index of TEXT, and time text queries through the index and by a scan.
+# textindex-100m.sh DIR [PARTS] [ROWS] — issue 16's measurement at LAION scale (BENCHMARKS.md, "Text
+# index at 100M rows"): build a store of PARTS (default 100) metadata parts of ROWS (default
+# 1,000,000) LAION-like rows each (bench.GenerateLAIONRows, seed = part number + 1: captions of 75
+# bytes and URLs of 88 bytes on average, 'bhabhi' in 0.05% of captions, the essay's keywords in ~4%,
+# NSFW labels with odd values and nulls; no embeddings), then the trigram index of TEXT and URL,
+# and time the essay's queries through the index and by a scan, and `by` over URLs and domains.
 #
-# Needs about 60 GB of disk at 100 parts (parquet ~4 GB, store ~12 GB, index ~7.6 GB at the 76
-# bytes/row measured at 1M rows) and, for the index build, memory for the postings of one segment
-# (~330 MB at 1M rows). Prints, in order: ingest time, index build time and peak memory
-# (/usr/bin/time -v), index bytes per row, and BenchmarkTextQuery (scripts/textindex-bench.sh),
-# with the load average beside each step. Resumable: re-running skips parts and segments done.
+# Needs, at 100 parts, about 60 GB of disk (parquet ~10 GB, store ~25 GB, index ~9.5 GB at the
+# 95 bytes a row measured at 10M rows, temporary files of `by url`) and, for the index build,
+# memory for the postings of one segment (~1.5 GB). Prints, in order, each step's output with
+# its wall and CPU time and peak RSS (/usr/bin/time -v) and the load average: generation, ingest,
+# index build (text, then url), index bytes, BenchmarkTextQuery (scripts/textindex-bench.sh:
+# index against scan, in one process), then in fresh processes: a query through the index and the
+# same with --scan-text, the whole store's statistics (`all`: NSFW labels, the essay's lexicon in
+# TEXT and URL and its cross-tab against NSFW), `all by domain(url)` and `all by url`.
+# Resumable: re-running skips parts and segments done. bench/scale_test.go runs it on 1M rows.
 set -eu
 dir=$(realpath -m "$1")
 parts=${2:-100}
+rows=${3:-1000000}
 cd "$(dirname "$0")/.."
 mkdir -p "$dir/parts" bench/out/gen100m
 go build -o "$dir/laiondb" ./cmd/laiondb
@@ -26,47 +33,67 @@ import (
 	"strconv"
 
 	"github.com/laiondb/laiondb/bench"
-	"github.com/laiondb/laiondb/demodata"
 )
 
 func main() {
 	dir := os.Args[1]
 	parts, _ := strconv.Atoi(os.Args[2])
+	rows, _ := strconv.Atoi(os.Args[3])
+	var text, url int64
 	for p := range parts {
 		path := filepath.Join(dir, fmt.Sprintf("part-%05d.parquet", p))
 		if _, err := os.Stat(path); err == nil {
 			continue
 		}
-		t := bench.GenerateTextRows(1000000, uint64(p+1))
-		rows := make([]demodata.Row, len(t.Text))
-		for i := range rows {
-			rows[i].SampleID = int64(p)*1000000 + int64(i)
-			if !t.TextNull[i] {
-				rows[i].Text = &t.Text[i]
-			}
-			if !t.NSFWNull[i] {
-				rows[i].NSFW = &t.NSFW[i]
-			}
+		t := bench.GenerateLAIONRows(rows, uint64(p+1))
+		for i := range t.Text {
+			text += int64(len(t.Text[i]))
+			url += int64(len(t.URL[i]))
 		}
-		if err := demodata.WriteParquet(path+".tmp", "laion400m", rows); err != nil {
+		if err := t.Parquet(path+".tmp", int64(p)*int64(rows)); err != nil {
 			panic(err)
 		}
 		if err := os.Rename(path+".tmp", path); err != nil {
 			panic(err)
 		}
 	}
+	fmt.Printf("generated: TEXT %d bytes, URL %d bytes (parts made by this run)\n", text, url)
 }
 GO
 load() { echo "# load $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) cores), $(date -u '+%H:%M UTC')"; }
+if [ -x /usr/bin/time ]; then
+	timed() { /usr/bin/time -v "$@" 2>&1 | grep -vE '^\s+(Average|Exit|File system|Major|Minor|Page size|Percent|Signals|Socket|Swaps|Voluntary|Involuntary|Command)'; }
+else
+	timed() { echo "# not timed: no /usr/bin/time (Debian package time)"; "$@" 2>&1; }
+fi
+l="$dir/laiondb"
+s="$dir/store"
 load
-go run ./bench/out/gen100m "$dir/parts" "$parts"
+timed go run ./bench/out/gen100m "$dir/parts" "$parts" "$rows"
+du -sb "$dir/parts"
 load
-/usr/bin/time -v "$dir/laiondb" ingest --store "$dir/store" "$dir/parts" 2>&1 | grep -E 'ingested|Elapsed|Maximum resident'
+timed "$l" ingest --store "$s" "$dir/parts"
+du -sb "$s"
 load
-/usr/bin/time -v "$dir/laiondb" index --store "$dir/store" --text text 2>&1 | grep -E 'text index|^[0-9.]+s$|Elapsed|Maximum resident|User time'
+timed "$l" index --store "$s" --text text
 load
-LAIONDB_TRI_QUERIES="all where text contains 'desi'
-all where text has word 'desi'
-all where text matches '(?i)\\bdesi\\b'
+timed "$l" index --store "$s" --text url
+du -sb "$s/textidx"
+load
+LAIONDB_TRI_QUERIES="all where text contains 'bhabhi'
 all where text contains 'istanbul'
-all where text lexicon essay2021" LAIONDB_TRI_RUNS=1 scripts/textindex-bench.sh "$dir/store" 3
+all where text contains 'desi'
+all where text lexicon essay2021" LAIONDB_TRI_RUNS=1 scripts/textindex-bench.sh "$s" 3
+for q in "all where text contains 'istanbul'" "all where text contains 'bhabhi'"; do
+	load
+	timed "$l" query --store "$s" "$q"
+	load
+	timed "$l" query --store "$s" --scan-text "$q"
+done
+load
+timed "$l" query --store "$s" "all"
+load
+timed "$l" query --store "$s" --groups 20 --temp-dir "$dir" "all by domain(url)"
+load
+timed "$l" query --store "$s" --groups 10 --temp-dir "$dir" "all by url"
+load
