@@ -17,7 +17,9 @@
 //
 //	go run ./bench/textscan --rows 1000000      (cd bench/textscan first: own module)
 //
-// With --pred N it times a numeric predicate instead (pred.go).
+// With --pred N it times a numeric predicate instead (pred.go); with
+// --textindex STORE --parts DIR, text predicates through laiondb's trigram
+// index, by its scan and in DuckDB (textindex.go).
 package main
 
 import (
@@ -62,7 +64,17 @@ func main() {
 	out := flag.String("out", "../out/textscan", "output folder (CSV, report)")
 	reps := flag.Int("reps", 3, "repetitions per system (the fastest counts)")
 	pred := flag.Int("pred", 0, "instead, time a numeric predicate (width < W) in laiondb and DuckDB on one thread, this many alternating rounds")
+	tri := flag.String("textindex", "", "instead, time text predicates through the trigram index of this store, by its scan and in DuckDB (--parts, --rounds)")
+	parts := flag.String("parts", "", "with --textindex: the folder of the parquet parts the store was ingested from")
+	rounds := flag.Int("rounds", 5, "with --textindex: alternating rounds")
 	flag.Parse()
+	if *tri != "" {
+		if err := textIndexBench(context.Background(), *tri, *parts, *out, *rounds); err != nil {
+			fmt.Fprintln(os.Stderr, "textscan:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *pred > 0 {
 		if err := predBench(context.Background(), *out, *rows, *seed, *pred); err != nil {
 			fmt.Fprintln(os.Stderr, "textscan:", err)
