@@ -62,7 +62,7 @@ func appendPosting(dst []byte, units []uint32, universe int) []byte {
 	l := efLowBits(n, universe)
 	lowBytes := (n*l + 7) / 8
 	highBytes := (n + universe>>l + 1 + 7) / 8
-	efSize := 1 + binary.PutUvarint(make([]byte, binary.MaxVarintLen64), uint64(n)) + 1 + lowBytes + highBytes
+	efSize := 1 + len(binary.AppendUvarint(nil, uint64(n))) + 1 + lowBytes + highBytes
 	if mapSize := 1 + 8*((universe+63)/64); mapSize <= efSize {
 		dst = append(dst, postingBitmap)
 		w := make([]uint64, (universe+63)/64)

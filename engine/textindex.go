@@ -277,10 +277,12 @@ func literalQuery(col string, lits []*syntax.Regexp) *textQuery {
 
 // maxCandidateShare bounds the share of the store's rows that the text
 // index's candidates may be for the index to be used: Fetch reads rows one
-// by one, on one core, at about 25 times a scan's cost per row
-// (BenchmarkTextQuery in package db, on a 1M-row demo store under load:
-// 37,059 candidates, 3.7% of the rows, cost about what the scan does), so
-// above 1/32 where is evaluated by a scan.
+// by one, on one core, at several times a scan's cost per row, so above
+// 1/32 where is evaluated by a scan. Measured: on a 1M-row demo store under
+// load (format 2), 37,059 candidates, 3.7% of the rows, cost about what the
+// scan did; on 10M LAION-like rows (format 3, BENCHMARKS.md) a candidate
+// of 'desi' cost 1.7 µs of CPU and a row of the scan 0.19 µs, ×9. The
+// margin of 1/32 against ×9 covers the columns the statistics fetch too.
 const maxCandidateShare = 32 // candidates * maxCandidateShare <= rows
 
 // lookup maps a field to a store column without recording its use.
