@@ -363,7 +363,8 @@ func nullColumn(c *table.Column, t table.Type, n int) {
 
 // Fetch returns the named columns of the given rows, in the order given.
 // It reads each row's values straight from the encoded blocks, so a knn
-// answer costs a block lookup per row and column, not a block decode.
+// answer costs a block lookup per row and column, not a block decode; from
+// the decoded blocks scans keep (colcache.go), when a block is there.
 func (v *view) Fetch(ctx context.Context, rows []uint32, names []string) (*table.Batch, error) {
 	cols := v.colsFor(names)
 	out := &table.Batch{Rows: append([]uint32(nil), rows...), Len: len(rows), Cols: map[string]*table.Column{}}
@@ -404,6 +405,16 @@ func (v *view) Fetch(ctx context.Context, rows []uint32, names []string) (*table
 					}
 					k = e
 					continue
+				}
+				if v.d.cols != nil {
+					// A block a scan decoded and kept: no read, no checksum.
+					if cc := v.d.cols.get(blockRef{seg: s.ID, col: c.ID, start: uint32(start), typ: c.Type}); cc != nil {
+						for _, slot := range order[k:e] {
+							bld.appendFrom(cc, int(int64(rows[slot])-s.Base-start))
+						}
+						k = e
+						continue
+					}
 				}
 				txn, err := txns.of(s)
 				if err != nil {
