@@ -496,7 +496,7 @@ func (d *DB) vectorFile(name string, m *Manifest) (*vecFile, error) {
 
 // writeColumns writes the metadata columns as blocks, two columns at a time.
 func (d *DB) writeColumns(ctx context.Context, bdb *badger.DB, p *prepared, m *Manifest, seg *Segment, advance func(int64)) error {
-	wb := bdb.NewWriteBatch()
+	wb := newBlockBatch(bdb)
 	defer wb.Cancel()
 	var wbMu sync.Mutex
 	set := func(k, v []byte) error {

@@ -318,7 +318,7 @@ func (d *DB) mergeMetas(ctx context.Context) error {
 			d.discard(pm)
 		}
 	}()
-	wb := pm.w.NewWriteBatch()
+	wb := newBlockBatch(pm.w)
 	defer wb.Cancel()
 	for _, g := range run {
 		src := metas[g.name]

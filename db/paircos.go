@@ -44,7 +44,7 @@ func pairCos(img, txt vector.Matrix, i int, a, b []float32) float64 {
 // writePairCos writes the pair_cos blocks of segment seg (rows
 // [seg.Base, seg.Base+seg.Rows) of img and txt) into bdb under column id col.
 func writePairCos(ctx context.Context, bdb *badger.DB, seg *Segment, col uint16, img, txt vector.Matrix) error {
-	wb := bdb.NewWriteBatch()
+	wb := newBlockBatch(bdb)
 	defer wb.Cancel()
 	a := make([]float32, img.Dim)
 	b := make([]float32, txt.Dim)
