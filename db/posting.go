@@ -19,6 +19,7 @@ import (
 //	1, words                     a bitmap of the units, LSB first
 //	2                            every unit: the trigram is in more than
 //	                             1/frequentTrigram of them, and not listed
+//	                             (in segments of frequentFrom units or more)
 //
 // Elias–Fano spends about 2 + log2(units/n) bits a value, where Roaring
 // (formats 1 and 2) spends 16 bits a value in sparse containers and
@@ -40,6 +41,15 @@ const (
 // without those in more than 5% of the rows; of the URLs 0.81 and 0.60.
 const frequentTrigram = 20
 
+// frequentFrom is the fewest units a segment must have for its frequent
+// trigrams to be left out: a small segment's index is small anyway, and
+// listing every trigram there keeps the index narrowing (and the tests of
+// its candidates meaningful) on small stores.
+const frequentFrom = 1 << 12
+
+// unlisted reports whether a trigram in n of universe units is left out.
+func unlisted(n, universe int) bool { return universe >= frequentFrom && n*frequentTrigram > universe }
+
 var errPosting = errors.New("posting is malformed")
 
 // efLowBits returns the low bits per value of an Elias–Fano list of n
@@ -56,7 +66,7 @@ func efLowBits(n, universe int) int {
 // below universe) to dst.
 func appendPosting(dst []byte, units []uint32, universe int) []byte {
 	n := len(units)
-	if n*frequentTrigram > universe {
+	if unlisted(n, universe) {
 		return append(dst, postingAll)
 	}
 	l := efLowBits(n, universe)

@@ -61,8 +61,9 @@ import (
 //	data     the postings (posting.go): each the units holding the trigram
 //
 // A posting lists units of 1<<shift rows; files written now have units of
-// one row (textUnitShift). A trigram in more than 1/20 of the units is not
-// listed: its posting says "every unit" (posting.go, frequentTrigram).
+// one row (textUnitShift). A trigram in more than 1/20 of the units of a
+// segment of 4,096 units or more is not listed: its posting says "every
+// unit" (posting.go, frequentTrigram).
 //
 // Opening a file checks its size, header and directory; each posting is
 // checked against its CRC when a query reads it, so a query reads only the
@@ -88,8 +89,8 @@ const (
 // and 8 rows made indexes (Elias–Fano, every trigram listed) of 0.80,
 // 0.68, 0.54 and 0.41 times the captions' bytes; but a unit of 4 rows
 // makes 4 times the candidates, each verified by reading its row: a needle
-// in 0.05% of the rows cost 3.6 ms of CPU instead of 1.6 ms through a 1M
-// -row store. Leaving out the frequent trigrams (frequentTrigram) keeps
+// in 0.05% of the rows cost 3.6 ms of CPU instead of 1.6 ms through a store
+// of 1M rows. Leaving out the frequent trigrams (frequentTrigram) keeps
 // units of one row under 0.6 times the column's bytes.
 const textUnitShift = 0
 
