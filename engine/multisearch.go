@@ -7,22 +7,26 @@ import "bytes"
 // keywords, three of which ('sex', 'hot ', ' rape ') start with bytes that
 // most captions hold, so each of those passes stops at nearly every word.
 // A pass reads each byte pair once and looks it up in a table of the
-// needles' first two bytes.
+// needles' first two bytes; only the needles starting with a pair found
+// are compared there, so a lexicon of thousands of keywords costs about
+// what a short one does.
 type needleSet struct {
 	needles [][]byte
 	pairs   [1 << 16 / 64]uint64 // bit b0 | b1<<8: a needle starts with b0 b1
+	byPair  map[uint16][]int     // the needles starting with each pair, in order
 	short   bool                 // a needle is shorter than two bytes: use searchAll
 }
 
 func newNeedleSet(needles [][]byte) *needleSet {
-	ns := &needleSet{needles: needles}
-	for _, nd := range needles {
+	ns := &needleSet{needles: needles, byPair: map[uint16][]int{}}
+	for k, nd := range needles {
 		if len(nd) < 2 {
 			ns.short = true
 			continue
 		}
-		p := uint32(nd[0]) | uint32(nd[1])<<8
+		p := uint16(nd[0]) | uint16(nd[1])<<8
 		ns.pairs[p>>6] |= 1 << (p & 63)
+		ns.byPair[p] = append(ns.byPair[p], k)
 	}
 	return ns
 }
@@ -78,7 +82,8 @@ func (ns *needleSet) scan(lw *lowered, n int, word bool, hit func(k, r int) bool
 			end, seen = int(off[r+1]-base), 0
 		}
 		start := int(off[r] - base)
-		for k, nd := range ns.needles {
+		for _, k := range ns.byPair[uint16(p)] {
+			nd := ns.needles[k]
 			if k < 64 && seen&(1<<k) != 0 {
 				continue
 			}

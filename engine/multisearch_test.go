@@ -72,3 +72,43 @@ func TestNeedleSet(t *testing.T) {
 		}
 	}
 }
+
+// TestNeedleSetMany finds 300 needles, most sharing their first bytes,
+// as a searchAll per needle does.
+func TestNeedleSetMany(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	alpha := "abcdes x"
+	var s table.Strings
+	s.Off = []uint32{0}
+	n := 500
+	for range n {
+		for range r.IntN(40) {
+			s.Data = append(s.Data, alpha[r.IntN(len(alpha))])
+		}
+		s.Off = append(s.Off, uint32(len(s.Data)))
+	}
+	var lw lowered
+	lowerStrings(&lw, &s, n)
+	var needles [][]byte
+	for range 300 {
+		nd := make([]byte, 2+r.IntN(4))
+		for i := range nd {
+			nd[i] = alpha[r.IntN(len(alpha))]
+		}
+		needles = append(needles, nd)
+	}
+	ns := newNeedleSet(needles)
+	words := (n + 63) / 64
+	got := make([][]uint64, len(needles))
+	for k := range got {
+		got[k] = make([]uint64, words)
+	}
+	ns.each(&lw, n, false, got)
+	for k, nd := range needles {
+		want := make([]uint64, words)
+		searchAll(&lw, n, nd, false, want)
+		if !slices.Equal(got[k], want) {
+			t.Fatalf("needle %d %q: %b, want %b", k, nd, got[k], want)
+		}
+	}
+}

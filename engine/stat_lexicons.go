@@ -92,6 +92,10 @@ type sparseRows struct {
 	vals [][]byte
 }
 
+// maxEachKeywords bounds the lexicons whose statistics find all their
+// keywords in one pass: it takes a bitset of the batch's rows per keyword.
+const maxEachKeywords = 64
+
 func (a *lexStats) Add(s *selection) {
 	ec, sel := s.ec, s.sel
 	a.n += s.count
@@ -125,9 +129,11 @@ func (a *lexStats) Add(s *selection) {
 		}
 		kb := [2][]uint64{ec.push(), ec.push()}
 		either := ec.push()
-		// Dense: each keyword's rows, found in one pass per field.
+		// Dense: each keyword's rows, found in one pass per field (for
+		// lexicons of at most maxEachKeywords: a bitset per keyword).
 		var each [2][][]uint64
-		if dense {
+		one := dense && len(lx.lowered) <= maxEachKeywords
+		if one {
 			for f, name := range a.fields {
 				if valid[f] == nil {
 					continue
@@ -145,10 +151,14 @@ func (a *lexStats) Add(s *selection) {
 				if valid[f] == nil {
 					continue
 				}
-				if dense {
+				switch {
+				case one:
 					copy(kb[f], each[f][k])
 					andInto(kb[f], valid[f])
-				} else {
+				case dense:
+					searchAll(ec.lowered(a.fields[f]), ec.n, nd, false, kb[f])
+					andInto(kb[f], valid[f])
+				default:
 					sp := &a.sparse[f]
 					for j, v := range sp.vals {
 						if bytes.Contains(v, nd) {
