@@ -130,7 +130,6 @@ func GenerateLAIONRows(n int, seed uint64) *LAIONRows {
 		TextRows: TextRows{Text: make([]string, n), TextNull: make([]bool, n), NSFW: make([]string, n), NSFWNull: make([]bool, n)},
 		URL:      make([]string, n), URLNull: make([]bool, n),
 	}
-	odd := []string{"None", "nsfw", "unlikely ", "UNSURE\t", ""}
 	seps := []string{" ", " ", " ", " ", " ", " ", " ", " ", ", ", " - ", " | ", ": ", " / "}
 	var b strings.Builder
 	var slug []string
@@ -187,18 +186,7 @@ func GenerateLAIONRows(n int, seed uint64) *LAIONRows {
 		} else {
 			t.URL[i] = laionURL(r, words, zd.Uint64(), slug)
 		}
-		switch u := r.Float64(); {
-		case u < 0.85:
-			t.NSFW[i] = "UNLIKELY"
-		case u < 0.96:
-			t.NSFW[i] = "UNSURE"
-		case u < 0.995:
-			t.NSFW[i] = "NSFW"
-		case u < 0.998:
-			t.NSFW[i] = odd[r.IntN(len(odd))]
-		default:
-			t.NSFWNull[i] = true
-		}
+		t.NSFW[i], t.NSFWNull[i] = drawNSFW(r)
 	}
 	return t
 }

@@ -51,7 +51,6 @@ var (
 func GenerateTextRows(n int, seed uint64) *TextRows {
 	r := rand.New(rand.NewPCG(seed, 0x7e47))
 	t := &TextRows{Text: make([]string, n), TextNull: make([]bool, n), NSFW: make([]string, n), NSFWNull: make([]bool, n)}
-	odd := []string{"None", "nsfw", "unlikely ", "UNSURE\t", ""}
 	for i := range n {
 		switch u := r.Float64(); {
 		case u < 0.005:
@@ -74,20 +73,27 @@ func GenerateTextRows(n int, seed uint64) *TextRows {
 			}
 			t.Text[i] = c
 		}
-		switch u := r.Float64(); {
-		case u < 0.85:
-			t.NSFW[i] = "UNLIKELY"
-		case u < 0.96:
-			t.NSFW[i] = "UNSURE"
-		case u < 0.995:
-			t.NSFW[i] = "NSFW"
-		case u < 0.998:
-			t.NSFW[i] = odd[r.IntN(len(odd))]
-		default:
-			t.NSFWNull[i] = true
-		}
+		t.NSFW[i], t.NSFWNull[i] = drawNSFW(r)
 	}
 	return t
+}
+
+// drawNSFW draws an NSFW label: UNLIKELY (~85%), UNSURE (~11%), NSFW
+// (~3.5%), an odd value ("None", "nsfw", "unlikely ", "UNSURE\t", "") for
+// ~0.3%, or null (~0.2%), as real LAION parts hold.
+func drawNSFW(r *rand.Rand) (label string, null bool) {
+	switch u := r.Float64(); {
+	case u < 0.85:
+		return "UNLIKELY", false
+	case u < 0.96:
+		return "UNSURE", false
+	case u < 0.995:
+		return "NSFW", false
+	case u < 0.998:
+		odd := []string{"None", "nsfw", "unlikely ", "UNSURE\t", ""}
+		return odd[r.IntN(len(odd))], false
+	}
+	return "", true
 }
 
 // NullLabel is the group key of rows whose NSFW is null.

@@ -137,16 +137,19 @@ func predBench(ctx context.Context, out string, n int, seed uint64, rounds int) 
 		for r := range rounds {
 			ratios[r] = times[0][r].Seconds() / times[1][r].Seconds()
 		}
-		med := func(ds []time.Duration) string {
-			s := slices.Clone(ds)
-			slices.Sort(s)
-			ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-			return fmt.Sprintf("%.2f ms (%.2f–%.2f)", ms(s[len(s)/2]), ms(s[0]), ms(s[len(s)-1]))
-		}
 		slices.Sort(ratios)
 		fmt.Fprintf(&b, "| %d (%.1f%%) | %s | %s | ×%.2f (%.2f–%.2f) | %v (%d) |\n", w, 100*float64(counts[0])/float64(n),
-			med(times[0]), med(times[1]), ratios[rounds/2], ratios[0], ratios[rounds-1], counts[0] == counts[1], counts[0])
+			medianMs(times[0], 2), medianMs(times[1], 2), ratios[rounds/2], ratios[0], ratios[rounds-1], counts[0] == counts[1], counts[0])
 	}
 	fmt.Print(b.String())
 	return os.WriteFile(filepath.Join(out, fmt.Sprintf("pred-%d.md", n)), []byte(b.String()), 0o644)
+}
+
+// medianMs prints durations as their median and range in milliseconds,
+// with prec decimals: "1.79 ms (1.65–4.47)".
+func medianMs(ds []time.Duration, prec int) string {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+	return fmt.Sprintf("%.*f ms (%.*f–%.*f)", prec, ms(s[len(s)/2]), prec, ms(s[0]), prec, ms(s[len(s)-1]))
 }

@@ -143,13 +143,7 @@ func textIndexBench(ctx context.Context, storeDir, parts, out string, rounds int
 			slices.Sort(rs)
 			return fmt.Sprintf("×%.0f (%.0f–%.0f)", rs[rounds/2], rs[0], rs[rounds-1])
 		}
-		med := func(ds []time.Duration) string {
-			s := slices.Clone(ds)
-			slices.Sort(s)
-			ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-			return fmt.Sprintf("%.1f ms (%.1f–%.1f)", ms(s[len(s)/2]), ms(s[0]), ms(s[len(s)-1]))
-		}
-		fmt.Fprintf(&b, "| `%s` | %d | %s | %s | %s | %s | %s |\n", q.laiondb, counts[0], med(times[0]), med(times[1]), med(times[2]), ratio(1), ratio(2))
+		fmt.Fprintf(&b, "| `%s` | %d | %s | %s | %s | %s | %s |\n", q.laiondb, counts[0], medianMs(times[0], 1), medianMs(times[1], 1), medianMs(times[2], 1), ratio(1), ratio(2))
 	}
 	fmt.Print(b.String())
 	if err := os.MkdirAll(out, 0o755); err != nil {
