@@ -11,6 +11,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"unicode/utf8"
 
@@ -156,6 +157,44 @@ func TestIngestLAION400MAndInfo(t *testing.T) {
 	for i, w := range want {
 		if b.Cols["sample_id"].Int[i] != w {
 			t.Errorf("fetch %d: id %d, want %d", i, b.Cols["sample_id"].Int[i], w)
+		}
+	}
+	// ScanRows gives each row of a set once, with its values, across
+	// segments; rows outside the set are not read.
+	rs, ok := s.(engine.RowScanner)
+	if !ok {
+		t.Fatal("the snapshot is not an engine.RowScanner")
+	}
+	for _, every := range []int{1, 7, 1499, 4500} {
+		set := vector.NewBitset(4500)
+		for r := 0; r < 4500; r += every {
+			set.Set(uint32(r))
+		}
+		set.Set(1499)
+		set.Set(1500)
+		seen := vector.NewBitset(4500)
+		var mu sync.Mutex
+		err := rs.ScanRows(context.Background(), set, []string{"TEXT", "sample_id"}, func(b *table.Batch) error {
+			mu.Lock()
+			defer mu.Unlock()
+			tc, ic := b.Cols["text"], b.Cols["sample_id"]
+			for i := 0; i < b.Len; i++ {
+				r := b.Row(i)
+				if !set.Contains(r) || seen.Contains(r) {
+					return fmt.Errorf("row %d: in the set %v, seen before %v", r, set.Contains(r), seen.Contains(r))
+				}
+				seen.Set(r)
+				if tc.IsNull(i) != (texts[r] == nil) || (texts[r] != nil && string(tc.Str.At(i)) != *texts[r]) || ic.Int[i] != ids[r] {
+					return fmt.Errorf("row %d: text %q id %d, want %v %d", r, tc.Str.At(i), ic.Int[i], texts[r], ids[r])
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("every %d: %v", every, err)
+		}
+		if seen.Count() != set.Count() {
+			t.Errorf("every %d: %d rows scanned, want %d", every, seen.Count(), set.Count())
 		}
 	}
 	if f, r := s.Source(1501); filepath.Base(f) != "part-00001.snappy.parquet" || r != 1 {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/bits"
 	"runtime"
 	"slices"
 	"sort"
@@ -193,11 +194,12 @@ func (v *view) colsFor(names []string) []ManifestColumn {
 	return out
 }
 
-// blockJob is one block range of one segment.
+// blockJob is one block range of one segment, or some rows of it.
 type blockJob struct {
 	seg   *Segment
 	start uint32 // first row of the block within the segment
 	n     int
+	rows  []uint32 // ScanRows: the store rows of the block to read, ascending
 }
 
 // Scan calls fn with batches of consecutive rows covering the store, from
@@ -206,14 +208,105 @@ type blockJob struct {
 // (lane.Yield).
 func (v *view) Scan(ctx context.Context, names []string, fn func(*table.Batch) error) error {
 	cols := v.colsFor(names)
-	var jobs []blockJob
-	for i := range v.m.Segments {
-		s := &v.m.Segments[i]
-		for start := int64(0); start < s.Rows; start += blockRows {
-			jobs = append(jobs, blockJob{seg: s, start: uint32(start), n: int(min(blockRows, s.Rows-start))})
+	feed := func(send func(blockJob) bool) {
+		for i := range v.m.Segments {
+			s := &v.m.Segments[i]
+			for start := int64(0); start < s.Rows; start += blockRows {
+				if !send(blockJob{seg: s, start: uint32(start), n: int(min(blockRows, s.Rows-start))}) {
+					return
+				}
+			}
 		}
 	}
-	workers := min(runtime.GOMAXPROCS(0), len(jobs))
+	return v.eachBlock(ctx, feed, func(txns *txns) func(blockJob) error {
+		b := &table.Batch{Cols: map[string]*table.Column{}}
+		store := make([]table.Column, len(cols))
+		return func(job blockJob) error {
+			txn, err := txns.of(job.seg)
+			if err != nil {
+				return err
+			}
+			return v.scanBlock(ctx, txn, job, cols, store, b, fn)
+		}
+	})
+}
+
+// ScanRows calls fn with batches holding the named columns of the rows of
+// rows (a set over the store's rows): one batch per block that has any of
+// them, its Rows listing them in store order. Like Scan, it calls fn from
+// GOMAXPROCS goroutines, and a batch is valid only during the call. Only
+// those rows' values are read and copied (from the blocks scans keep
+// decoded, or straight from the encoded ones), so a where clause evaluated
+// on the text index's candidates costs about those rows, not the blocks'.
+func (v *view) ScanRows(ctx context.Context, rows *vector.Bitset, names []string, fn func(*table.Batch) error) error {
+	cols := v.colsFor(names)
+	words := rows.Words()
+	feed := func(send func(blockJob) bool) {
+		for i := range v.m.Segments {
+			s := &v.m.Segments[i]
+			for start := int64(0); start < s.Rows; start += blockRows {
+				lo, hi := s.Base+start, s.Base+min(start+blockRows, s.Rows)
+				if r := appendRows(nil, words, lo, hi); len(r) > 0 {
+					if !send(blockJob{seg: s, start: uint32(start), n: int(hi - lo), rows: r}) {
+						return
+					}
+				}
+			}
+		}
+	}
+	return v.eachBlock(ctx, feed, func(txns *txns) func(blockJob) error {
+		b := &table.Batch{Cols: map[string]*table.Column{}}
+		blds := make([]*colBuilder, len(cols))
+		for i, c := range cols {
+			blds[i] = newColBuilder(c.Type)
+		}
+		var slots []int
+		return func(job blockJob) error {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			for len(slots) < len(job.rows) {
+				slots = append(slots, len(slots))
+			}
+			b.Start, b.Rows, b.Len = 0, job.rows, len(job.rows)
+			clear(b.Cols)
+			for i := range cols {
+				blds[i].reset()
+				if err := v.fetchBlock(txns, job.seg, &cols[i], int64(job.start), job.rows, slots[:len(job.rows)], 0, blds[i]); err != nil {
+					return err
+				}
+				b.Cols[cols[i].Name] = blds[i].column()
+			}
+			return fn(b)
+		}
+	})
+}
+
+// appendRows appends to dst the rows in [lo, hi) of the set whose words
+// are w.
+func appendRows(dst []uint32, w []uint64, lo, hi int64) []uint32 {
+	for i := lo >> 6; i < (hi+63)>>6 && i < int64(len(w)); i++ {
+		x := w[i]
+		if i == lo>>6 {
+			x &= ^uint64(0) << (lo & 63)
+		}
+		if i == hi>>6 {
+			x &= 1<<(hi&63) - 1
+		}
+		for x != 0 {
+			dst = append(dst, uint32(i<<6+int64(bits.TrailingZeros64(x))))
+			x &= x - 1
+		}
+	}
+	return dst
+}
+
+// eachBlock runs the jobs feed sends on GOMAXPROCS workers, each with its
+// own transactions and the work function newWorker makes for it; the
+// first error stops the feed and is returned. Workers give way to short
+// requests between blocks (lane.Yield).
+func (v *view) eachBlock(ctx context.Context, feed func(send func(blockJob) bool), newWorker func(*txns) func(blockJob) error) error {
+	workers := runtime.GOMAXPROCS(0)
 	next := make(chan blockJob)
 	errc := make(chan error, workers)
 	ctx, cancel := context.WithCancel(ctx)
@@ -225,15 +318,10 @@ func (v *view) Scan(ctx context.Context, names []string, fn func(*table.Batch) e
 			defer wg.Done()
 			txns := v.txns()
 			defer txns.discard()
-			b := &table.Batch{Cols: map[string]*table.Column{}}
-			store := make([]table.Column, len(cols))
+			work := newWorker(txns)
 			for job := range next {
 				lane.Yield(ctx)
-				txn, err := txns.of(job.seg)
-				if err == nil {
-					err = v.scanBlock(ctx, txn, job, cols, store, b, fn)
-				}
-				if err != nil {
+				if err := work(job); err != nil {
 					errc <- err
 					cancel()
 					for range next {
@@ -244,15 +332,15 @@ func (v *view) Scan(ctx context.Context, names []string, fn func(*table.Batch) e
 		}()
 	}
 	var err error
-feed:
-	for _, j := range jobs {
+	feed(func(j blockJob) bool {
 		select {
 		case next <- j:
+			return true
 		case <-ctx.Done():
 			err = ctx.Err()
-			break feed
+			return false
 		}
-	}
+	})
 	close(next)
 	wg.Wait()
 	close(errc)
@@ -399,53 +487,8 @@ func (v *view) Fetch(ctx context.Context, rows []uint32, names []string) (*table
 				for e < len(order) && int64(rows[order[e]]) < s.Base+start+blockRows && int64(rows[order[e]]) < s.Base+s.Rows {
 					e++
 				}
-				if pairCosOnTheFly(&c, s) {
-					for _, slot := range order[k:e] {
-						bld.appendFloat(pairCos(v.img, v.txt, int(rows[slot]), nil, nil))
-					}
-					k = e
-					continue
-				}
-				if v.d.cols != nil {
-					// A block a scan decoded and kept: no read, no checksum.
-					if cc := v.d.cols.get(blockRef{seg: s.ID, col: c.ID, start: uint32(start), typ: c.Type}); cc != nil {
-						for _, slot := range order[k:e] {
-							bld.appendFrom(cc, int(int64(rows[slot])-s.Base-start))
-						}
-						k = e
-						continue
-					}
-				}
-				txn, err := txns.of(s)
-				if err != nil {
+				if err := v.fetchBlock(txns, s, &c, start, rows, order[k:e], len(order)-e, bld); err != nil {
 					return err
-				}
-				item, err := txn.Get(blockKey(s.ID, c.ID, uint32(start)))
-				switch {
-				case errors.Is(err, badger.ErrKeyNotFound):
-					for range order[k:e] {
-						bld.appendNull()
-					}
-				case err != nil:
-					return err
-				default:
-					key := string(item.Key())
-					err = item.Value(func(val []byte) error {
-						br, err := v.d.readBlock(key, val)
-						if err != nil {
-							return err
-						}
-						bld.reserve(br, rows, order[k:e], s.Base+start, len(order)-e)
-						for _, slot := range order[k:e] {
-							if err := br.appendTo(bld, int(int64(rows[slot])-s.Base-start), c.Type); err != nil {
-								return err
-							}
-						}
-						return nil
-					})
-					if err != nil {
-						return fmt.Errorf("column %s of %s: %w", c.Name, s.Name, err)
-					}
 				}
 				k = e
 			}
@@ -471,6 +514,60 @@ func (v *view) Fetch(ctx context.Context, rows []uint32, names []string) (*table
 		return nil, err
 	}
 	return out, nil
+}
+
+// fetchBlock appends to bld the values of column c of the rows
+// rows[slot] for slot in slots, in that order: rows of segment s in its
+// block starting at row start (within the segment), in store order. more
+// is the number of rows still to come after these, to size bld.
+func (v *view) fetchBlock(txns *txns, s *Segment, c *ManifestColumn, start int64, rows []uint32, slots []int, more int, bld *colBuilder) error {
+	if pairCosOnTheFly(c, s) {
+		for _, slot := range slots {
+			bld.appendFloat(pairCos(v.img, v.txt, int(rows[slot]), nil, nil))
+		}
+		return nil
+	}
+	if v.d.cols != nil {
+		// A block a scan decoded and kept: no read, no checksum.
+		if cc := v.d.cols.get(blockRef{seg: s.ID, col: c.ID, start: uint32(start), typ: c.Type}); cc != nil {
+			for _, slot := range slots {
+				bld.appendFrom(cc, int(int64(rows[slot])-s.Base-start))
+			}
+			return nil
+		}
+	}
+	txn, err := txns.of(s)
+	if err != nil {
+		return err
+	}
+	item, err := txn.Get(blockKey(s.ID, c.ID, uint32(start)))
+	switch {
+	case errors.Is(err, badger.ErrKeyNotFound):
+		for range slots {
+			bld.appendNull()
+		}
+		return nil
+	case err != nil:
+		return err
+	}
+	key := string(item.Key())
+	err = item.Value(func(val []byte) error {
+		br, err := v.d.readBlock(key, val)
+		if err != nil {
+			return err
+		}
+		bld.reserve(br, rows, slots, s.Base+start, more)
+		for _, slot := range slots {
+			if err := br.appendTo(bld, int(int64(rows[slot])-s.Base-start), c.Type); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("column %s of %s: %w", c.Name, s.Name, err)
+	}
+	return nil
 }
 
 // allow combines a query's allow-list with the rows that have vectors in

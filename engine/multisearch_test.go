@@ -89,26 +89,61 @@ func TestNeedleSetMany(t *testing.T) {
 	}
 	var lw lowered
 	lowerStrings(&lw, &s, n)
-	var needles [][]byte
-	for range 300 {
-		nd := make([]byte, 2+r.IntN(4))
-		for i := range nd {
-			nd[i] = alpha[r.IntN(len(alpha))]
+	// Needles of two bytes or more are found by their first two bytes,
+	// needles all of three or more by their first three.
+	for _, shortest := range []int{2, 3} {
+		var needles [][]byte
+		for range 300 {
+			nd := make([]byte, shortest+r.IntN(4))
+			for i := range nd {
+				nd[i] = alpha[r.IntN(len(alpha))]
+			}
+			needles = append(needles, nd)
 		}
-		needles = append(needles, nd)
-	}
-	ns := newNeedleSet(needles)
-	words := (n + 63) / 64
-	got := make([][]uint64, len(needles))
-	for k := range got {
-		got[k] = make([]uint64, words)
-	}
-	ns.each(&lw, n, false, got)
-	for k, nd := range needles {
-		want := make([]uint64, words)
-		searchAll(&lw, n, nd, false, want)
-		if !slices.Equal(got[k], want) {
-			t.Fatalf("needle %d %q: %b, want %b", k, nd, got[k], want)
+		ns := newNeedleSet(needles)
+		if ns.tri != (shortest == 3) {
+			t.Fatalf("shortest needle %d bytes: tri %v", shortest, ns.tri)
 		}
+		words := (n + 63) / 64
+		got := make([][]uint64, len(needles))
+		for k := range got {
+			got[k] = make([]uint64, words)
+		}
+		ns.each(&lw, n, false, got)
+		for k, nd := range needles {
+			want := make([]uint64, words)
+			searchAll(&lw, n, nd, false, want)
+			if !slices.Equal(got[k], want) {
+				t.Fatalf("needle %d %q: %b, want %b", k, nd, got[k], want)
+			}
+		}
+	}
+}
+
+// TestNeedleSetFalseHit: three bytes whose hash is a needle's, but whose
+// first two bytes start no needle, are passed over.
+func TestNeedleSetFalseHit(t *testing.T) {
+	ns := newNeedleSet([][]byte{[]byte("sex")})
+	want := triHash('s' | 'e'<<8 | 'x'<<16)
+	var false3 []byte
+	for t3 := uint32(0); t3 < 1<<24 && false3 == nil; t3++ {
+		if triHash(t3) == want && t3&0xffff != 's'|'e'<<8 {
+			false3 = []byte{byte(t3), byte(t3 >> 8), byte(t3 >> 16)}
+		}
+	}
+	if false3 == nil {
+		t.Fatal("no three bytes share the hash of 'sex'")
+	}
+	var s table.Strings
+	s.Off = []uint32{0}
+	for _, row := range [][]byte{false3, append(append([]byte("a"), false3...), "sex"...), []byte("se")} {
+		s.Data = append(s.Data, row...)
+		s.Off = append(s.Off, uint32(len(s.Data)))
+	}
+	lw := lowered{data: s.Data, off: s.Off}
+	got := make([]uint64, 1)
+	ns.any(&lw, 3, false, got)
+	if got[0] != 0b010 {
+		t.Errorf("rows %03b hold 'sex', want 010 (false hit %q)", got[0], false3)
 	}
 }

@@ -75,6 +75,9 @@ type Plan struct {
 	nsfw, text, url string
 	opts            Options
 	numRows         int
+	// share: the text index is used when its candidates are at most
+	// 1/share of the rows (candidateShare).
+	share int
 	// onePass: an all source without limit or post where computes the
 	// statistics during the scan that evaluates where.
 	onePass bool
@@ -130,7 +133,7 @@ func NewPlan(q *query.Query, s Store, opts *Options) (*Plan, error) {
 	if ti, ok := s.(TextIndexer); ok && !opts.ScanText && slices.ContainsFunc(pl.names, ti.TextIndexed) {
 		pl.ti = ti
 	}
-	p := &Plan{q: q, opts: *opts, numRows: s.NumRows()}
+	p := &Plan{q: q, opts: *opts, numRows: s.NumRows(), share: candidateShare(s)}
 
 	// Lexicons: essay2021, then the user's by name.
 	sch := &schema{cols: pl.cols, opts: &p.opts}
@@ -450,7 +453,7 @@ func (p *Plan) describe(method, how string) string {
 			line("scan %d rows, columns [%s]: where %s%s (%s)", p.numRows, cols, c.expr, what, how)
 		case c.index != nil:
 			line("text index: candidates of the rows whose folded text holds the needles' trigrams (a scan when they are more than 1/%d of the %d rows); fetch them, columns [%s]: where %s%s",
-				maxCandidateShare, p.numRows, cols, c.expr, what)
+				p.share, p.numRows, cols, c.expr, what)
 		case len(c.why) > 0:
 			line("scan %d rows, columns [%s]: where %s%s (scan: %s)", p.numRows, cols, c.expr, what, strings.Join(c.why, "; "))
 		default:
@@ -1020,6 +1023,16 @@ type worker struct {
 // statistics of them. Batches may arrive concurrently: each goroutine works
 // on its own worker (bitset and accumulators), merged at the end.
 func scanSelect(ctx context.Context, s Store, n int, cols []string, where pred, sts []statistic) (*vector.Bitset, stats, error) {
+	sel, st, err := scanWith(ctx, n, func(fn func(*table.Batch) error) error { return s.Scan(ctx, cols, fn) }, where, sts)
+	if err != nil {
+		return nil, nil, fmt.Errorf("query: scan: %w", err)
+	}
+	return sel, st, nil
+}
+
+// scanWith is scanSelect over the batches scan gives (to its function,
+// perhaps from several goroutines at once), of a store of n rows.
+func scanWith(ctx context.Context, n int, scan func(fn func(*table.Batch) error) error, where pred, sts []statistic) (*vector.Bitset, stats, error) {
 	var mu sync.Mutex
 	var free, all []*worker
 	get := func() *worker {
@@ -1042,7 +1055,7 @@ func scanSelect(ctx context.Context, s Store, n int, cols []string, where pred, 
 		free = append(free, w)
 		mu.Unlock()
 	}
-	err := s.Scan(ctx, cols, func(b *table.Batch) error {
+	err := scan(func(b *table.Batch) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -1069,7 +1082,7 @@ func scanSelect(ctx context.Context, s Store, n int, cols []string, where pred, 
 				w.stats.discard()
 			}
 		}
-		return nil, nil, fmt.Errorf("query: scan: %w", err)
+		return nil, nil, err
 	}
 	sel := vector.NewBitset(n)
 	var st stats
@@ -1175,6 +1188,14 @@ func (p *Plan) fileRates(drawn []int) *FileRates {
 // the columns cols, and returns the rows where it holds, when sts is
 // non-nil those statistics of them, and the number of rows evaluated.
 func fetchSelect(ctx context.Context, s Store, in *vector.Bitset, cols []string, where pred, sts []statistic) (*vector.Bitset, stats, int, error) {
+	if rs, ok := s.(RowScanner); ok {
+		scan := func(fn func(*table.Batch) error) error { return rs.ScanRows(ctx, in, cols, fn) }
+		sel, st, err := scanWith(ctx, s.NumRows(), scan, where, sts)
+		if err != nil {
+			return nil, nil, 0, fmt.Errorf("query: fetching rows: %w", err)
+		}
+		return sel, st, in.Count(), nil
+	}
 	out := vector.NewBitset(s.NumRows())
 	var st stats
 	if sts != nil {

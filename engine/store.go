@@ -64,6 +64,17 @@ type SearchResult struct {
 	NearThreshold int
 }
 
+// RowScanner is a Store that reads some rows block by block: where is
+// evaluated on the text index's candidates (or a sample's rows) through it,
+// on every core, when the store has it, and through Fetch otherwise.
+type RowScanner interface {
+	// ScanRows calls fn, as Scan does, with batches holding the named
+	// columns of the rows of rows (a set over NumRows), each batch's Rows
+	// listing its rows in ascending order; every row of the set comes in
+	// exactly one batch.
+	ScanRows(ctx context.Context, rows *vector.Bitset, cols []string, fn func(*table.Batch) error) error
+}
+
 // ScoreTolerance is the precision of a search score: the cosine of the
 // stored vectors, computed in float32, is within it of the cosine computed
 // in float64.

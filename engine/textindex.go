@@ -275,15 +275,25 @@ func literalQuery(col string, lits []*syntax.Regexp) *textQuery {
 	return q
 }
 
-// maxCandidateShare bounds the share of the store's rows that the text
-// index's candidates may be for the index to be used: Fetch reads rows one
-// by one, on one core, at several times a scan's cost per row, so above
-// 1/32 where is evaluated by a scan. Measured: on a 1M-row demo store under
-// load (format 2), 37,059 candidates, 3.7% of the rows, cost about what the
-// scan did; on 10M LAION-like rows (format 3, BENCHMARKS.md) a candidate
-// of 'desi' cost 1.7 µs of CPU and a row of the scan 0.19 µs, ×9. The
-// margin of 1/32 against ×9 covers the columns the statistics fetch too.
-const maxCandidateShare = 32 // candidates * maxCandidateShare <= rows
+// candidateShare bounds the share of the store's rows that the text
+// index's candidates may be for the index to be used: above 1/share, where
+// is evaluated by a scan. A candidate costs more than a scanned row: its
+// values are copied out of their blocks one by one, and the needles found
+// in them were chosen to be there. Measured on 1M LAION-like rows (format 3,
+// BENCHMARKS.md, "Text index, format 3"), CPU of the whole query:
+//   - through RowScanner, on every core: 34,184 candidates of 'hot ' (3.4%)
+//     50 ms against the scan's 205; 49,595 of 'woman' (5.0%) 51 against 186;
+//     56,634 of the essay's lexicon (5.7%) 75 against 260; every row as a
+//     candidate cost 1.4-1.5 times the scan. A candidate costs up to about
+//     6.5 scanned rows, so at 1/8 of the rows the index still costs less;
+//   - through Fetch, on one core (format 2 and 3): a candidate of 'desi'
+//     cost 1.7 µs and a scanned row 0.19 µs, ×9; 1/32 keeps the margin.
+func candidateShare(s Store) int {
+	if _, ok := s.(RowScanner); ok {
+		return 8
+	}
+	return 32
+}
 
 // lookup maps a field to a store column without recording its use.
 func (pl *planner) lookup(f *query.Field) (string, table.Type, bool) {
@@ -420,8 +430,8 @@ func (p *Plan) candidates(ctx context.Context, s Store, in *vector.Bitset) (*vec
 		of = fmt.Sprintf("%d sampled rows", in.Count())
 	}
 	k := cand.Count()
-	if in == nil && k*maxCandidateShare > s.NumRows() {
-		return nil, fmt.Sprintf("scan: the text index's %d candidates are more than 1/%d of the %d rows", k, maxCandidateShare, s.NumRows()), nil
+	if in == nil && k*p.share > s.NumRows() {
+		return nil, fmt.Sprintf("scan: the text index's %d candidates are more than 1/%d of the %d rows", k, p.share, s.NumRows()), nil
 	}
 	return cand, fmt.Sprintf("text index: %d candidates of %s", k, of), nil
 }

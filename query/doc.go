@@ -282,9 +282,10 @@
 // lowering, or a regular expression with no such literal ('[a-z]+'),
 // means a scan. The plan shows which: "text index: 30441 candidates of
 // 1000000 rows; fetch them, ..." or "scan ... (scan: needle shorter than
-// 3 bytes)"; when the candidates are more than 1/32 of the rows, fetching
-// them costs more than a scan, and the plan says "scan: the text index's
-// N candidates are more than 1/32 of the M rows".
+// 3 bytes)"; when the candidates are more than 1/8 of the rows (1/32 for
+// a store that can only fetch rows one by one), fetching them costs more
+// than a scan, and the plan says "scan: the text index's N candidates are
+// more than 1/8 of the M rows".
 //
 // Logic is SQL's three-valued logic: a predicate on a null value (or a
 // NaN float) is unknown, never true; not unknown is unknown, so neither
