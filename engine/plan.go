@@ -1011,10 +1011,12 @@ func union(a, b []string) []string {
 	return out
 }
 
-// worker is one goroutine's state during a scan.
+// worker is one goroutine's state during a scan: the rows selected, in
+// sel (batches of consecutive rows) or rows (batches that list theirs).
 type worker struct {
 	ec    *evalCtx
 	sel   *vector.Bitset
+	rows  []uint32
 	stats stats
 }
 
@@ -1043,7 +1045,7 @@ func scanWith(ctx context.Context, n int, scan func(fn func(*table.Batch) error)
 			free = free[:k-1]
 			return w
 		}
-		w := &worker{ec: newEvalCtx(), sel: vector.NewBitset(n)}
+		w := &worker{ec: newEvalCtx()}
 		if sts != nil {
 			w.stats = newStats(sts)
 		}
@@ -1070,7 +1072,16 @@ func scanWith(ctx context.Context, n int, scan func(fn func(*table.Batch) error)
 		} else {
 			ones(t, b.Len)
 		}
-		orBatch(w.sel, b, t)
+		if b.Rows != nil {
+			// A few rows of a store's blocks (RowScanner): a list, not a
+			// bitset of every row per worker.
+			forEachBit(t, func(i int) { w.rows = append(w.rows, b.Rows[i]) })
+		} else {
+			if w.sel == nil {
+				w.sel = vector.NewBitset(n)
+			}
+			orBatch(w.sel, b, t)
+		}
 		if w.stats != nil {
 			w.stats.add(ec, t)
 		}
@@ -1084,13 +1095,27 @@ func scanWith(ctx context.Context, n int, scan func(fn func(*table.Batch) error)
 		}
 		return nil, nil, err
 	}
-	sel := vector.NewBitset(n)
+	var sel *vector.Bitset
+	for _, w := range all {
+		switch {
+		case w.sel == nil:
+		case sel == nil:
+			sel = w.sel
+		default:
+			sel.Or(w.sel)
+		}
+	}
+	if sel == nil {
+		sel = vector.NewBitset(n)
+	}
 	var st stats
 	if sts != nil {
 		st = newStats(sts)
 	}
 	for _, w := range all {
-		sel.Or(w.sel)
+		for _, r := range w.rows {
+			sel.Set(r)
+		}
 		if st != nil {
 			st.merge(w.stats)
 		}
