@@ -21,8 +21,10 @@ import (
 // FormatVersion is the store format this package writes. Open refuses a
 // store with a larger version. Version 2 keeps each segment's column blocks
 // in a Badger database of its own under meta/ (Segment.Meta); version 1
-// kept them all in badger/, which version 2 still reads.
-const FormatVersion = 2
+// kept them all in badger/, which version 2 still reads. Version 3 writes
+// column blocks with a checksum per KiB (block.go), and reads the blocks
+// of versions 1 and 2, each checked whole.
+const FormatVersion = 3
 
 // contentVersion is the version the fingerprint hashes: it changes only when
 // what the store answers changes, not with its layout on disk, so a store
