@@ -261,6 +261,16 @@ func sealChunked(out []byte) []byte {
 // from byte 0) and the sums (k×u32), checking the sums' checksum and that
 // they cover the body.
 func chunked(val []byte) (body, sums []byte, err error) {
+	body, sums, err = splitChunked(val)
+	if err == nil && crc32.Checksum(val[len(body):], castagnoli) != binary.LittleEndian.Uint32(val) {
+		return nil, nil, fmt.Errorf("%w: column block checksums' checksum mismatch", ErrCorrupt)
+	}
+	return body, sums, err
+}
+
+// splitChunked is chunked without the check of the sums' checksum, for a
+// block whose sums were checked before.
+func splitChunked(val []byte) (body, sums []byte, err error) {
 	if len(val) < 14 {
 		return nil, nil, fmt.Errorf("%w: column block of %d bytes", ErrCorrupt, len(val))
 	}
@@ -268,9 +278,6 @@ func chunked(val []byte) (body, sums []byte, err error) {
 	end := len(val) - 4 - 4*k
 	if k <= 0 || end < 10 || (end-4+chunkSize-1)/chunkSize != k {
 		return nil, nil, fmt.Errorf("%w: column block checksums: %d for %d bytes", ErrCorrupt, k, len(val))
-	}
-	if crc32.Checksum(val[end:], castagnoli) != binary.LittleEndian.Uint32(val) {
-		return nil, nil, fmt.Errorf("%w: column block checksums' checksum mismatch", ErrCorrupt)
 	}
 	return val[:end], val[end : len(val)-4], nil
 }
@@ -442,9 +449,13 @@ type blockReader struct {
 	pAt        int // p's offset in body
 }
 
-// chunkSet marks the chunks of a block that have been checked, for the
-// DB's life (committed blocks never change).
-type chunkSet struct{ w []atomic.Uint64 }
+// chunkSet marks the chunks of a block that have been checked, and
+// whether its sums have been, for the DB's life (committed blocks never
+// change).
+type chunkSet struct {
+	sums atomic.Bool
+	w    []atomic.Uint64
+}
 
 // need checks the chunks holding bytes [lo, hi) of the block, unless they
 // were checked before; nothing for an unchunked block (checked whole).
@@ -476,17 +487,28 @@ func (d *DB) readBlock(key string, val []byte) (blockReader, error) {
 	}
 	var br blockReader
 	if val[9]&blockChunked != 0 {
-		// The sums' own checksum on every read (4 bytes a KiB); the header
+		// The sums' own checksum on a block's first read, the header
 		// (chunk 0) and the chunks each value needs as it is read.
-		body, sums, err := chunked(val)
+		done, _ := d.verified.Load(key)
+		cs, _ := done.(*chunkSet)
+		var body, sums []byte
+		var err error
+		if cs != nil && cs.sums.Load() {
+			body, sums, err = splitChunked(val)
+		} else {
+			body, sums, err = chunked(val)
+		}
 		if err != nil {
 			return blockReader{}, err
 		}
-		done, ok := d.verified.Load(key)
-		if !ok {
+		if cs == nil {
 			done, _ = d.verified.LoadOrStore(key, &chunkSet{w: make([]atomic.Uint64, (len(sums)/4+63)/64)})
+			if cs, _ = done.(*chunkSet); cs == nil || len(cs.w) != (len(sums)/4+63)/64 {
+				return blockReader{}, fmt.Errorf("%w: column block %x read as two formats", ErrCorrupt, key)
+			}
 		}
-		br.body, br.sums, br.done = body, sums, done.(*chunkSet)
+		cs.sums.Store(true)
+		br.body, br.sums, br.done = body, sums, cs
 		if err := br.need(4, 10); err != nil {
 			return blockReader{}, err
 		}
