@@ -32,6 +32,7 @@ func TestScaleScript(t *testing.T) {
 		"text index of url: 1 of 1 segments",
 		"by domain(url)",
 		"by url",
+		"| `all where text contains 'bhabhi'` |", // scripts/textindex-fresh.sh's table
 	} {
 		if !strings.Contains(s, want) {
 			t.Errorf("no %q in the output:\n%s", want, s)

@@ -11,7 +11,8 @@
 # memory for the postings of one segment (~1.5 GB). Prints, in order, each step's output with
 # its wall and CPU time and peak RSS (/usr/bin/time -v) and the load average: generation, ingest,
 # index build (text, then url), index bytes, BenchmarkTextQuery (scripts/textindex-bench.sh:
-# index against scan, in one process), then in fresh processes: a query through the index and the
+# index against scan, in one process; scripts/textindex-fresh.sh: the same, a process per query,
+# 3 rounds), then in fresh processes: a query through the index and the
 # same with --scan-text, the whole store's statistics (`all`: NSFW labels, the essay's lexicon in
 # TEXT and URL and its cross-tab against NSFW), `all by domain(url)` and `all by url`.
 # Resumable: re-running skips parts and segments done. bench/scale_test.go runs it on 1M rows.
@@ -84,6 +85,8 @@ LAIONDB_TRI_QUERIES="all where text contains 'bhabhi'
 all where text contains 'istanbul'
 all where text contains 'desi'
 all where text lexicon essay2021" LAIONDB_TRI_RUNS=1 scripts/textindex-bench.sh "$s" 3
+load
+sh scripts/textindex-fresh.sh "$l" "$s" 3
 for q in "all where text contains 'istanbul'" "all where text contains 'bhabhi'"; do
 	load
 	timed "$l" query --store "$s" "$q"

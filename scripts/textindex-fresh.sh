@@ -14,21 +14,26 @@ all where text contains 'istanbul'
 all where text contains 'desi'
 all where text lexicon essay2021"}
 # cputime CMD...: the user + system CPU seconds of CMD, to the microsecond from wait4 (Python),
-# else to the hundredth from /usr/bin/time.
-if [ -x /usr/bin/python3 ]; then
+# else to the hundredth from the shell's times.
+if [ -x /usr/bin/python3 ] && [ -z "${NO_PYTHON:-}" ]; then
 	cputime() { /usr/bin/python3 -c 'import os, subprocess, sys
 p = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL)
 _, status, ru = os.wait4(p.pid, 0)
 print("%.4f" % (ru.ru_utime + ru.ru_stime)) if status == 0 else sys.exit("failed: %r" % sys.argv[1:])' "$@"; }
-elif [ -x /usr/bin/time ]; then
-	cputime() { /usr/bin/time -f '%U %S' "$@" 2>&1 >/dev/null | tail -1 | awk '{printf "%.2f", $1 + $2}'; }
 else
-	echo "needs /usr/bin/python3 or /usr/bin/time" >&2
-	exit 1
+	# The shell's times: its children's user and system time, before and after.
+	# (Written to a file: times in a pipe or $(...) would run in a subshell without children.)
+	cputime() {
+		times >"$out.t0"
+		"$@" >/dev/null
+		times >"$out.t1"
+		{ tail -n 1 "$out.t0"; tail -n 1 "$out.t1"; } | awk 'function s(x) { split(x, p, "m"); return p[1] * 60 + p[2] }
+			NF == 2 { t[++k] = s($1) + s($2) } END { printf "%.2f", t[2] - t[1] }'
+	}
 fi
 echo "# load before: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) cores), $(date -u '+%Y-%m-%d %H:%M UTC')"
 out=$(mktemp)
-trap 'rm -f "$out"' EXIT
+trap 'rm -f "$out" "$out.t0" "$out.t1"' EXIT
 echo "$queries" | while IFS= read -r q; do
 	[ -n "$q" ] || continue
 	for r in $(seq "$rounds"); do
