@@ -1209,8 +1209,9 @@ func (p *Plan) fileRates(drawn []int) *FileRates {
 	return fr
 }
 
-// fetchSelect evaluates where on the rows of in, fetched in chunks with
-// the columns cols, and returns the rows where it holds, when sts is
+// fetchSelect evaluates where on the rows of in, read with the columns
+// cols (through the store's ScanRows when it is a RowScanner, else
+// fetched in chunks), and returns the rows where it holds, when sts is
 // non-nil those statistics of them, and the number of rows evaluated.
 func fetchSelect(ctx context.Context, s Store, in *vector.Bitset, cols []string, where pred, sts []statistic) (*vector.Bitset, stats, int, error) {
 	if rs, ok := s.(RowScanner); ok {
