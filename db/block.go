@@ -52,10 +52,10 @@ func blockKey(seg uint32, col uint16, start uint32) []byte {
 //
 // A chunked block ends with sums: k×u32 then k:u32, the CRC-32C of each
 // chunkSize bytes of the block from byte 4 to the sums (the last chunk
-// shorter), and crc is the CRC-32C of sums. A read checks sums and then
-// only the chunks holding the bytes it reads, each once per block and DB:
-// a query fetching a few rows of a 2.4 MB block of captions checks a few
-// KiB of it, not all of it (a fresh process answering 'bhabhi' on 10M rows
+// shorter), and crc is the CRC-32C of sums. A block's first read checks
+// its sums; a read checks only the chunks holding the bytes it reads, each
+// chunk once per block and DB: a query fetching a few rows of a 2.4 MB
+// block of captions checks a few KiB of it, not all of it (a fresh process answering 'bhabhi' on 10M rows
 // checked 2.2 GB). An unchunked block (store formats 1 and 2) has no sums,
 // and crc is the CRC-32C of everything after it, checked on a block's
 // first read.
