@@ -130,6 +130,13 @@ func (s *Store) Explain(q string, opts *engine.Options) (*engine.Plan, error) {
 	return p, Hint(err)
 }
 
+// Describe returns a query's plan as laiondb query --explain prints it
+// (see db.DB.Describe).
+func (s *Store) Describe(ctx context.Context, q string, opts *engine.Options) (string, error) {
+	p, err := s.DB.Describe(ctx, q, opts)
+	return p, Hint(err)
+}
+
 // Hint adds to err what a user can do about it, when laiondb knows: a text
 // or image target without a model names the --model flag and the
 // environment variable; an unknown lexicon names --lexicon; a damaged

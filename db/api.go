@@ -157,6 +157,18 @@ func (d *DB) Explain(q string, opts *engine.Options) (*engine.Plan, error) {
 	return p, err
 }
 
+// Describe returns the plan of a query as laiondb query --explain prints
+// it: without running the query, but with the text index's candidate
+// count and the cost of verifying them where the index would be asked
+// (engine.Plan.Explain).
+func (d *DB) Describe(ctx context.Context, q string, opts *engine.Options) (string, error) {
+	p, v, err := d.plan(q, opts)
+	if err != nil {
+		return "", err
+	}
+	return p.Explain(ctx, v)
+}
+
 // plan parses q and plans it against a snapshot of the store.
 func (d *DB) plan(q string, opts *engine.Options) (*engine.Plan, *view, error) {
 	parsed, err := query.Parse(q)

@@ -433,6 +433,31 @@ func (pl *planner) checkLit(name string, t table.Type, l *query.Literal) error {
 // String describes the plan, one step a line.
 func (p *Plan) String() string { return p.describe("", "") }
 
+// Explain describes the plan as String does, except that where the text
+// index would be asked for candidates (an all source without a sample), it
+// asks it — a lookup of postings, no row is read — and says how many
+// candidates there are, whether they or a scan would be evaluated, and
+// what each costs in scanned rows (laiondb query --explain).
+func (p *Plan) Explain(ctx context.Context, s Store) (string, error) {
+	if _, ok := p.q.Source.(*query.AllSource); !ok || p.q.Sample != nil || p.where == nil || p.where.index == nil {
+		return p.String(), nil
+	}
+	cand, how, err := p.candidates(ctx, s, nil)
+	if err != nil {
+		return "", err
+	}
+	n := s.NumRows()
+	cost := candidateCost(s)
+	if cand != nil {
+		k := cand.Count()
+		how = fmt.Sprintf("text index: %d candidates of %d rows (%.3g%%, at most 1/%d for the index); evaluating where on them costs about %.0f scanned rows (%.1f each), against %d for a scan",
+			k, n, 100*float64(k)/float64(max(n, 1)), p.share, cost*float64(k), cost, n)
+	} else if how != "" {
+		how += fmt.Sprintf("; each would cost about %.1f scanned rows", cost)
+	}
+	return p.describe("", how), nil
+}
+
 // describe is the plan after a run whose search was answered by method and
 // whose where clause was evaluated as how says (see Plan.candidates); both
 // are empty before a run.

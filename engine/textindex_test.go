@@ -180,6 +180,28 @@ func TestTextIndexPlan(t *testing.T) {
 	f(`all where text contains 'the'`, "(scan: the text index's ")
 	f(`all where nsfw = 'NSFW'`, "scan 200 rows, columns [nsfw]: where nsfw = 'NSFW'; statistics in the same pass")
 
+	// Explain asks the index, without reading a row: the candidates and
+	// their cost, or why a scan (the in-memory store fetches rows: 1/32,
+	// 9 scanned rows a candidate).
+	explain := func(qs, want string) {
+		t.Helper()
+		p, err := engine.NewPlan(query.MustParse(qs), ti, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := p.Explain(context.Background(), ti)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(got, want) {
+			t.Errorf("%s: explained\n%s\nwant it to contain %q", qs, got, want)
+		}
+	}
+	explain(`all where text contains 'desi'`, "1. text index: 4 candidates of 200 rows (2%, at most 1/32 for the index); evaluating where on them costs about 36 scanned rows (9.0 each), against 200 for a scan; fetch them")
+	explain(`all where text contains 'the'`, "(scan: the text index's 200 candidates are more than 1/32 of the 200 rows; each would cost about 9.0 scanned rows)")
+	explain(`all where text contains 'de'`, "(scan: needle shorter than 3 bytes)")
+	explain(`knn(row(1), 5) where text contains 'desi'`, "a scan when they are more than 1/32") // not asked: the plan as String says it
+
 	// Options.ScanText: the same answer by a scan, which the plan says.
 	q := query.MustParse(`all where text contains 'desi'`)
 	viaIndex, err := engine.Run(context.Background(), ti, q, nil)

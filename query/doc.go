@@ -285,7 +285,9 @@
 // 3 bytes)"; when the candidates are more than 1/8 of the rows (1/32 for
 // a store that can only fetch rows one by one), fetching them costs more
 // than a scan, and the plan says "scan: the text index's N candidates are
-// more than 1/8 of the M rows".
+// more than 1/8 of the M rows". laiondb query --explain asks the index
+// without running the query, and prints the candidate count and what
+// evaluating where on them costs against a scan.
 //
 // Logic is SQL's three-valued logic: a predicate on a null value (or a
 // NaN float) is unknown, never true; not unknown is unknown, so neither

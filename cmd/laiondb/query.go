@@ -46,7 +46,7 @@ func init() {
 			fs.StringVar(&f.format, "format", "table", "output format: table, json or csv")
 			fs.StringVar(&f.rows, "rows", "0", "also print the first N selected rows, or all of them (all): source file and row, score, and the columns of --columns")
 			fs.StringSliceVar(&f.columns, "columns", nil, "columns the printed rows show (default: sample_id, nsfw, url, text, those the store has)")
-			fs.BoolVar(&f.explain, "explain", false, "print the plan without running it")
+			fs.BoolVar(&f.explain, "explain", false, "print the plan without running it (a text predicate's plan asks the text index for its candidates: their count, and their cost against a scan)")
 			f.search.add(fs)
 		},
 		run: runQuery,
@@ -85,15 +85,15 @@ func runQuery(e *env, fs *pflag.FlagSet) error {
 	}
 	defer d.Close()
 	q := fs.Arg(0)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
 	if f.explain {
-		p, err := d.Explain(q, opts)
+		p, err := d.Describe(ctx, q, opts)
 		if err != nil {
 			return err
 		}
-		return writePlan(e.stdout, f.format, p.String())
+		return writePlan(e.stdout, f.format, p)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
 	res, err := d.Query(ctx, q, opts)
 	if err != nil {
 		return err
