@@ -4,7 +4,9 @@
 package chrome
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"image"
 	"image/png"
@@ -27,17 +29,45 @@ func Find() string {
 // Run runs bin headless on url with a fresh profile under dir, no proxy
 // beyond loopback (so nothing leaves the machine), the window size given
 // and the extra flags, and returns what it printed on stdout.
+//
+// Chromium that dies of a signal (it has segfaulted at start-up on a
+// loaded CI machine, before loading anything) is run again, up to three
+// times in all, each with a profile of its own; an exit with a status, a
+// time-out, or a third crash is an error, with the end of what it printed
+// on stderr.
 func Run(bin, dir, url string, width, height int, flags ...string) ([]byte, error) {
+	var err error
+	for try := 1; try <= 3; try++ {
+		var out []byte
+		var crashed bool
+		out, crashed, err = run(bin, filepath.Join(dir, fmt.Sprintf("profile%d", try)), url, width, height, flags)
+		if err == nil || !crashed {
+			return out, err
+		}
+	}
+	return nil, err
+}
+
+func run(bin, profile, url string, width, height int, flags []string) (out []byte, crashed bool, err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	args := append([]string{"--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-		"--user-data-dir=" + filepath.Join(dir, "profile"), "--proxy-server=127.0.0.1:9",
+	args := append([]string{"--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--hide-scrollbars",
+		"--user-data-dir=" + profile, "--proxy-server=127.0.0.1:9",
 		fmt.Sprintf("--window-size=%d,%d", width, height)}, flags...)
-	out, err := exec.CommandContext(ctx, bin, append(args, url)...).Output()
+	cmd := exec.CommandContext(ctx, bin, append(args, url)...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err = cmd.Output()
 	if err != nil {
-		return nil, fmt.Errorf("chromium: %w", err)
+		tail := stderr.Bytes()
+		if len(tail) > 2000 {
+			tail = tail[len(tail)-2000:]
+		}
+		var exit *exec.ExitError
+		crashed = ctx.Err() == nil && errors.As(err, &exit) && exit.ProcessState != nil && !exit.Exited()
+		return nil, crashed, fmt.Errorf("chromium: %w\n%s", err, tail)
 	}
-	return out, nil
+	return out, false, nil
 }
 
 // Screenshot renders url into dir/name.png and returns the image.
