@@ -279,13 +279,15 @@ func literalQuery(col string, lits []*syntax.Regexp) *textQuery {
 // index's candidates may be for the index to be used: above 1/share, where
 // is evaluated by a scan. A candidate costs more than a scanned row: its
 // values are copied out of their blocks one by one, and the needles found
-// in them were chosen to be there. Measured on 1M LAION-like rows (format 3,
-// BENCHMARKS.md, "Text index, format 3"), CPU of the whole query:
+// in them were chosen to be there. Measured on 1M LAION-like rows (text
+// index format 3; BENCHMARKS.md, "Text index: candidates read block by
+// block"), CPU of the whole query:
 //   - through RowScanner, on every core: 34,184 candidates of 'hot ' (3.4%)
 //     50 ms against the scan's 205; 49,595 of 'woman' (5.0%) 51 against 186;
 //     56,634 of the essay's lexicon (5.7%) 75 against 260; every row as a
-//     candidate cost 1.4-1.5 times the scan. A candidate costs up to about
-//     6.5 scanned rows, so at 1/8 of the rows the index still costs less;
+//     candidate cost 1.4-1.5 times the scan. A candidate cost 7.1, 5.5 and
+//     5.1 scanned rows there, so at 1/8 of the rows the index still costs
+//     less; candidateCost takes 6.5, a round figure in that range;
 //   - through Fetch, on one core (format 2 and 3): a candidate of 'desi'
 //     cost 1.7 µs and a scanned row 0.19 µs, ×9; 1/32 keeps the margin.
 func candidateShare(s Store) int {
@@ -295,8 +297,9 @@ func candidateShare(s Store) int {
 	return 32
 }
 
-// candidateCost is what a candidate costs, in scanned rows, as measured
-// for candidateShare: up to about 6.5 through RowScanner, 9 through Fetch.
+// candidateCost is what a candidate costs, in scanned rows, for the
+// plan's estimate (Plan.Explain), from candidateShare's measurements: 6.5
+// through RowScanner (5.1 to 7.1 measured), 9 through Fetch.
 func candidateCost(s Store) float64 {
 	if _, ok := s.(RowScanner); ok {
 		return 6.5
