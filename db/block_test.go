@@ -59,6 +59,13 @@ func readAll(d *DB, key string, val []byte, typ table.Type) (*table.Column, erro
 		return nil, err
 	}
 	b := newColBuilder(typ)
+	// touch every value (and one row past the block, which it skips) on
+	// whatever block this is: it must not fail or panic.
+	rows, slots := make([]uint32, br.n+1), make([]int, br.n+1)
+	for i := range rows {
+		rows[i], slots[i] = uint32(i)+7, i
+	}
+	b.sink += br.touch(rows, slots, 7)
 	for i := range br.n {
 		if err := br.appendTo(b, i, typ); err != nil {
 			return nil, fmt.Errorf("value %d: %w", i, err)

@@ -614,6 +614,7 @@ func (v *view) fetchBlock(txns *txns, s *Segment, c *ManifestColumn, start int64
 		if err != nil {
 			return err
 		}
+		bld.sink += br.touch(rows, slots, s.Base+start)
 		bld.reserve(br, rows, slots, s.Base+start, more)
 		for _, slot := range slots {
 			if err := br.appendTo(bld, int(int64(rows[slot])-s.Base-start), c.Type); err != nil {
