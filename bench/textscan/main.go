@@ -49,6 +49,22 @@ func cpuTime() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
+// settle waits until the process is idle — less than 1 ms of CPU over
+// 50 ms, or 3 s at most — and returns the CPU time it used meanwhile:
+// what a query leaves running after it returns (Go's GC and scavenger,
+// DuckDB's threads) would otherwise be charged by getrusage to whatever
+// is timed next.
+func settle() time.Duration {
+	c0, deadline := cpuTime(), time.Now().Add(3*time.Second)
+	for {
+		c := cpuTime()
+		time.Sleep(50 * time.Millisecond)
+		if cpuTime()-c < time.Millisecond || time.Now().After(deadline) {
+			return cpuTime() - c0
+		}
+	}
+}
+
 type result struct {
 	System  string
 	Threads string
