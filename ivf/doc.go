@@ -1,0 +1,18 @@
+// Package ivf is an inverted-file index over a store's embeddings that
+// keeps little in memory: a coarse quantiser (unit centres found by
+// spherical k-means) sends each vector to its nearest list, and the list
+// holds the vector's row and a product-quantised code of its residual
+// (Config.Sub bytes). A search scores the centres, reads the codes of the
+// NProbe nearest lists through a lookup table per query, keeps the Rerank
+// best estimates and scores those exactly on the store's own float16 rows
+// (vector.Matrix), which stay in the store's memory-mapped file.
+//
+// For inner products the residual's table does not depend on the list
+// (q·x = q·c + q·(x−c)), so one table per query serves every list. With
+// Sub = 32, a vector costs 36 bytes in memory (its code and its row
+// number) plus its share of the centres.
+//
+// The answers are approximate; NProbe and Rerank trade time for recall.
+// Probing every list with Rerank at least the rows read gives the exact
+// answer.
+package ivf

@@ -1,0 +1,311 @@
+package ivf
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"sync"
+
+	"github.com/laiondb/laiondb/internal/heap"
+	"github.com/laiondb/laiondb/internal/par"
+	"github.com/laiondb/laiondb/vector"
+)
+
+// Config sets how an index is trained. Zero fields take the defaults noted.
+type Config struct {
+	// Lists is the number of inverted lists (default 4·√N rounded to a
+	// power of two, at least 16, for the N rows trained on).
+	Lists int
+	// Sub is the number of bytes of a vector's code: its residual is cut
+	// into Sub pieces (default 32; the dimension must be a multiple).
+	Sub int
+	// Sample is the number of rows the centres and codewords are trained
+	// on (default 32 per list, at least 8,192, at most the rows).
+	Sample int
+	// Iters is the number of k-means iterations (default 12).
+	Iters int
+	// Seed selects the training sample and the k-means starts.
+	Seed uint64
+}
+
+// Index is an inverted-file index with product-quantised codes. Search is
+// safe to call concurrently with other Searches and with Add.
+type Index struct {
+	dim  int
+	cent []float32 // lists × dim, unit length
+	pq   *pq
+
+	mu    sync.RWMutex
+	m     vector.Matrix // the rows, for re-ranking
+	ids   [][]uint32    // per list, increasing
+	codes [][]byte      // per list, pq.sub bytes per row
+	n     int
+}
+
+// ErrEmpty is returned by Train when there are no rows to train on.
+var ErrEmpty = errors.New("ivf: no rows to train on")
+
+// Train learns the centres and codewords from a seeded sample of the
+// given rows of m and returns an empty index; Add fills it. Rows are used
+// at unit length (m.Inv, when present, scales them).
+func Train(ctx context.Context, m vector.Matrix, rows vector.Ranges, cfg Config) (*Index, error) {
+	n := rows.Count()
+	if n == 0 || m.Dim == 0 {
+		return nil, ErrEmpty
+	}
+	if cfg.Lists <= 0 {
+		cfg.Lists = 16
+		for cfg.Lists*2 <= 4*int(math.Sqrt(float64(n))) {
+			cfg.Lists *= 2
+		}
+	}
+	if cfg.Sub <= 0 {
+		cfg.Sub = 32
+	}
+	if m.Dim%cfg.Sub != 0 {
+		return nil, fmt.Errorf("ivf: %d dimensions do not split into %d pieces", m.Dim, cfg.Sub)
+	}
+	if cfg.Sample <= 0 {
+		cfg.Sample = max(32*cfg.Lists, 8192)
+	}
+	cfg.Sample = min(cfg.Sample, n)
+	cfg.Lists = min(cfg.Lists, cfg.Sample)
+	if cfg.Iters <= 0 {
+		cfg.Iters = 12
+	}
+	dim := m.Dim
+	// The sample: a seeded choice of cfg.Sample of the n rows, in row order.
+	var all []uint32
+	rows.ForEach(func(r uint32) bool { all = append(all, r); return true })
+	rng := rand.New(rand.NewPCG(cfg.Seed, 0x5851f42d4c957f2d))
+	pick := rng.Perm(n)[:cfg.Sample]
+	slices.Sort(pick)
+	x := make([]float32, cfg.Sample*dim)
+	for i, p := range pick {
+		unitRow(m, int(all[p]), x[i*dim:(i+1)*dim])
+	}
+	cent, err := kmeans(ctx, x, dim, cfg.Lists, cfg.Iters, true, cfg.Seed)
+	if err != nil {
+		return nil, err
+	}
+	// The codewords are trained on the sample's residuals.
+	assign := make([]int32, cfg.Sample)
+	if err := nearest(ctx, x, cent, dim, true, assign, nil); err != nil {
+		return nil, err
+	}
+	for i, j := range assign {
+		row, c := x[i*dim:(i+1)*dim], cent[int(j)*dim:int(j+1)*dim]
+		for d := range row {
+			row[d] -= c[d]
+		}
+	}
+	p, err := trainPQ(ctx, x, dim, cfg.Sub, cfg.Iters, cfg.Seed)
+	if err != nil {
+		return nil, err
+	}
+	lists := len(cent) / dim
+	return &Index{dim: dim, cent: cent, pq: p, ids: make([][]uint32, lists), codes: make([][]byte, lists)}, nil
+}
+
+// unitRow writes row i of m, at unit length, to dst.
+func unitRow(m vector.Matrix, i int, dst []float32) {
+	m.Row(i, dst)
+	if m.Inv != nil {
+		for d := range dst {
+			dst[d] *= m.Inv[i]
+		}
+	} else {
+		vector.Normalize(dst)
+	}
+}
+
+// Add assigns the given rows of m to their lists and codes them, on all
+// cores; m becomes the matrix searches re-rank on (the store's, which
+// grows as rows are added). Rows must come after those added before.
+func (ix *Index) Add(ctx context.Context, m vector.Matrix, rows vector.Ranges) error {
+	if m.Dim != ix.dim {
+		return fmt.Errorf("ivf: rows of %d dimensions added to an index of %d", m.Dim, ix.dim)
+	}
+	var all []uint32
+	rows.ForEach(func(r uint32) bool { all = append(all, r); return true })
+	ix.mu.RLock()
+	last := -1
+	for _, ids := range ix.ids {
+		if len(ids) > 0 {
+			last = max(last, int(ids[len(ids)-1]))
+		}
+	}
+	ix.mu.RUnlock()
+	if len(all) > 0 && int(all[0]) <= last {
+		return fmt.Errorf("ivf: row %d added after row %d", all[0], last)
+	}
+	sub := ix.pq.sub
+	list := make([]int32, len(all))
+	code := make([]byte, len(all)*sub)
+	lists := len(ix.cent) / ix.dim
+	_, err := par.Chunks(ctx, len(all), 256, func(_, lo, hi int) {
+		x := make([]float32, ix.dim)
+		for i := lo; i < hi; i++ {
+			unitRow(m, int(all[i]), x)
+			best, bi := float32(math.Inf(-1)), 0
+			for j := 0; j < lists; j++ {
+				if s := vector.Dot(x, ix.cent[j*ix.dim:(j+1)*ix.dim]); s > best {
+					best, bi = s, j
+				}
+			}
+			c := ix.cent[bi*ix.dim : (bi+1)*ix.dim]
+			for d := range x {
+				x[d] -= c[d]
+			}
+			list[i] = int32(bi)
+			ix.pq.encode(x, code[i*sub:(i+1)*sub])
+		}
+	})
+	if err != nil {
+		return err
+	}
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	for i, r := range all {
+		j := list[i]
+		ix.ids[j] = append(ix.ids[j], r)
+		ix.codes[j] = append(ix.codes[j], code[i*sub:(i+1)*sub]...)
+	}
+	ix.n += len(all)
+	ix.m = m
+	return nil
+}
+
+// Len returns the number of rows indexed.
+func (ix *Index) Len() int {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	return ix.n
+}
+
+// Lists returns the number of inverted lists.
+func (ix *Index) Lists() int { return len(ix.cent) / ix.dim }
+
+// MemoryBytes is the memory the index holds: centres, codewords, and each
+// row's number and code.
+func (ix *Index) MemoryBytes() int64 {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	b := int64(4*len(ix.cent) + 4*len(ix.pq.books))
+	for j := range ix.ids {
+		b += int64(4*cap(ix.ids[j]) + cap(ix.codes[j]))
+	}
+	return b
+}
+
+// Search tunes one search.
+type Search struct {
+	// NProbe is the number of lists read (default 1; at most Lists).
+	NProbe int
+	// Rerank is the number of best estimates scored exactly (at least k).
+	Rerank int
+	// Allow, when not nil, restricts the answer to these rows.
+	Allow vector.AllowList
+}
+
+// Result is a search's answer and what it cost.
+type Result struct {
+	Hits []vector.Hit // best first (vector.SortHits order)
+	// Estimated is the number of codes read, Scored the rows scored
+	// exactly.
+	Estimated, Scored int
+}
+
+// cand is a row and its score.
+type cand struct {
+	score float32
+	id    uint32
+}
+
+type farther struct{}
+
+// Before puts the lowest score, then the highest row, at the root, so the
+// kept set does not depend on the order rows are read in.
+func (farther) Before(a, b cand) bool {
+	return a.score < b.score || a.score == b.score && a.id > b.id
+}
+
+// Search returns the k rows with the highest inner product with q among
+// those o.Allow admits, as the index estimates them and then as the rows
+// score exactly. q is used as given (the store searches with unit
+// queries, so the scores are cosines).
+func (ix *Index) Search(ctx context.Context, q []float32, k int, o Search) (Result, error) {
+	if len(q) != ix.dim {
+		return Result{}, fmt.Errorf("ivf: query of %d dimensions, index of %d", len(q), ix.dim)
+	}
+	if k <= 0 {
+		return Result{}, nil
+	}
+	lists := ix.Lists()
+	nprobe := min(max(o.NProbe, 1), lists)
+	rerank := max(o.Rerank, k)
+	// The nearest lists, by the query's inner product with their centres.
+	probe := make([]cand, lists)
+	for j := range probe {
+		probe[j] = cand{vector.Dot(q, ix.cent[j*ix.dim:(j+1)*ix.dim]), uint32(j)}
+	}
+	slices.SortFunc(probe, func(a, b cand) int {
+		switch {
+		case a.score > b.score:
+			return -1
+		case a.score < b.score:
+			return 1
+		}
+		return int(a.id) - int(b.id)
+	})
+	probe = probe[:nprobe]
+	table := make([]float32, ix.pq.sub*256)
+	ix.pq.table(q, table)
+	sub := ix.pq.sub
+	var res Result
+	best := heap.Heap[cand, farther](make([]cand, 0, rerank))
+	ix.mu.RLock()
+	m := ix.m
+	for _, p := range probe {
+		if err := ctx.Err(); err != nil {
+			ix.mu.RUnlock()
+			return Result{}, err
+		}
+		ids, codes := ix.ids[p.id], ix.codes[p.id]
+		res.Estimated += len(ids)
+		for i, id := range ids {
+			if o.Allow != nil && !o.Allow.Contains(id) {
+				continue
+			}
+			c := cand{p.score + estimate(table, codes[i*sub:(i+1)*sub]), id}
+			if len(best) < rerank {
+				best.Push(c)
+			} else if (farther{}).Before(best[0], c) {
+				best.Replace(c)
+			}
+		}
+	}
+	ix.mu.RUnlock()
+	// Exact scores of the kept rows, best first.
+	hits := make([]vector.Hit, 0, len(best))
+	for _, c := range best {
+		m.Prefetch(int(c.id))
+	}
+	for _, c := range best {
+		s := m.Dot(q, int(c.id))
+		if math.IsNaN(float64(s)) || math.IsInf(float64(s), 0) {
+			return Result{}, fmt.Errorf("ivf: row %d: %w", c.id, vector.ErrNonFinite)
+		}
+		hits = append(hits, vector.Hit{ID: c.id, Score: s})
+	}
+	res.Scored = len(hits)
+	vector.SortHits(hits)
+	if len(hits) > k {
+		hits = hits[:k]
+	}
+	res.Hits = hits
+	return res, nil
+}

@@ -1,0 +1,224 @@
+package ivf
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/laiondb/laiondb/internal/synth"
+	"github.com/laiondb/laiondb/vector"
+)
+
+// testSet is a seeded CLIP-like set stored as a store stores it: float16
+// rows with their inverse norms, and unit image and text queries.
+func testSet(t testing.TB, n, dim, nq int) (vector.Matrix, [][]float32, [][]float32) {
+	t.Helper()
+	g := synth.New(synth.Config{Dim: dim, N: n, Seed: 7})
+	base := g.Base(n)
+	m := vector.Matrix{Dim: dim, F16: make([]uint16, len(base))}
+	vector.F32ToF16(m.F16, base)
+	m.Inv = vector.InvNorms(m, 0, n, nil)
+	split := func(x []float32) [][]float32 {
+		var qs [][]float32
+		for i := 0; i+dim <= len(x); i += dim {
+			qs = append(qs, x[i:i+dim])
+		}
+		return qs
+	}
+	return m, split(g.ImageQueries(nq)), split(g.TextQueries(nq))
+}
+
+func all(n int) vector.Ranges { return vector.Ranges{{Lo: 0, Hi: uint32(n)}} }
+
+func build(t testing.TB, m vector.Matrix, cfg Config) *Index {
+	t.Helper()
+	ctx := context.Background()
+	ix, err := Train(ctx, m, all(m.Len()), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ix.Add(ctx, m, all(m.Len())); err != nil {
+		t.Fatal(err)
+	}
+	return ix
+}
+
+// recall is the share of the exact top k that hits holds.
+func recall(t testing.TB, m vector.Matrix, q []float32, k int, allow vector.AllowList, hits []vector.Hit) float64 {
+	t.Helper()
+	want, _, err := vector.Exact(context.Background(), m, q, k, allow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := map[uint32]bool{}
+	for _, h := range hits {
+		in[h.ID] = true
+	}
+	got := 0
+	for _, h := range want {
+		if in[h.ID] {
+			got++
+		}
+	}
+	return float64(got) / float64(len(want))
+}
+
+// TestExhaustiveIsExact: probing every list and re-ranking every row read
+// gives the exact answer, row for row and score for score, with and
+// without an allow-list.
+func TestExhaustiveIsExact(t *testing.T) {
+	m, img, txt := testSet(t, 3000, 64, 20)
+	ix := build(t, m, Config{Lists: 16, Sub: 16, Seed: 1})
+	allow := vector.NewBitset(m.Len())
+	rng := rand.New(rand.NewPCG(3, 4))
+	for i := 0; i < m.Len(); i++ {
+		if rng.IntN(10) == 0 {
+			allow.Set(uint32(i))
+		}
+	}
+	for _, qs := range [][][]float32{img, txt} {
+		for _, q := range qs {
+			for _, a := range []vector.AllowList{nil, allow} {
+				res, err := ix.Search(context.Background(), q, 10, Search{NProbe: ix.Lists(), Rerank: m.Len(), Allow: a})
+				if err != nil {
+					t.Fatal(err)
+				}
+				want, _, err := vector.Exact(context.Background(), m, q, 10, a)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if fmt.Sprint(res.Hits) != fmt.Sprint(want) {
+					t.Fatalf("exhaustive search %v, exact %v", res.Hits, want)
+				}
+				if res.Estimated != m.Len() {
+					t.Fatalf("read %d codes of %d rows", res.Estimated, m.Len())
+				}
+			}
+		}
+	}
+}
+
+// TestRecall: recall@10 grows with the lists probed and the rows
+// re-ranked, and a moderate search finds most neighbours of image queries.
+func TestRecall(t *testing.T) {
+	m, img, txt := testSet(t, 10000, 128, 60)
+	ix := build(t, m, Config{Sub: 32, Seed: 1})
+	t.Logf("%d lists, %d bytes (%.1f a row)", ix.Lists(), ix.MemoryBytes(), float64(ix.MemoryBytes())/float64(m.Len()))
+	for _, set := range []struct {
+		name string
+		qs   [][]float32
+		min  float64 // at NProbe 16, Rerank 200
+	}{{"image", img, 0.95}, {"text", txt, 0.80}} {
+		prev := -1.0
+		for _, s := range []Search{{NProbe: 1, Rerank: 10}, {NProbe: 4, Rerank: 50}, {NProbe: 16, Rerank: 200}, {NProbe: 64, Rerank: 1000}} {
+			sum := 0.0
+			for _, q := range set.qs {
+				res, err := ix.Search(context.Background(), q, 10, s)
+				if err != nil {
+					t.Fatal(err)
+				}
+				sum += recall(t, m, q, 10, nil, res.Hits)
+			}
+			r := sum / float64(len(set.qs))
+			t.Logf("%s queries, nprobe %d, rerank %d: recall@10 %.3f", set.name, s.NProbe, s.Rerank, r)
+			if r < prev-0.01 {
+				t.Errorf("%s: recall fell from %.3f to %.3f with a larger search", set.name, prev, r)
+			}
+			if s.NProbe == 16 && r < set.min {
+				t.Errorf("%s: recall@10 %.3f at nprobe 16, rerank 200; want ≥ %.2f", set.name, r, set.min)
+			}
+			prev = r
+		}
+	}
+}
+
+// TestDeterministic: the same seed gives the same index whatever the
+// number of goroutines.
+func TestDeterministic(t *testing.T) {
+	m, img, _ := testSet(t, 4000, 64, 5)
+	a := build(t, m, Config{Lists: 32, Sub: 16, Seed: 9})
+	b := build(t, m, Config{Lists: 32, Sub: 16, Seed: 9})
+	if fmt.Sprint(a.cent) != fmt.Sprint(b.cent) || fmt.Sprint(a.codes) != fmt.Sprint(b.codes) || fmt.Sprint(a.ids) != fmt.Sprint(b.ids) {
+		t.Fatal("two builds with one seed differ")
+	}
+	for _, q := range img {
+		ra, _ := a.Search(context.Background(), q, 10, Search{NProbe: 4, Rerank: 40})
+		rb, _ := b.Search(context.Background(), q, 10, Search{NProbe: 4, Rerank: 40})
+		if fmt.Sprint(ra) != fmt.Sprint(rb) {
+			t.Fatal("two builds with one seed answer differently")
+		}
+	}
+}
+
+// TestAddInParts: rows added in two parts give the index one Add of all
+// gives, and a part that goes back is refused.
+func TestAddInParts(t *testing.T) {
+	m, _, _ := testSet(t, 3000, 64, 1)
+	whole := build(t, m, Config{Lists: 16, Sub: 16, Seed: 2})
+	ctx := context.Background()
+	parts, err := Train(ctx, m, all(m.Len()), Config{Lists: 16, Sub: 16, Seed: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := parts.Add(ctx, m.Slice(0, 1000), vector.Ranges{{Lo: 0, Hi: 1000}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := parts.Add(ctx, m, vector.Ranges{{Lo: 1000, Hi: 3000}}); err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(whole.ids) != fmt.Sprint(parts.ids) || fmt.Sprint(whole.codes) != fmt.Sprint(parts.codes) || parts.Len() != 3000 {
+		t.Fatal("an index added to in two parts differs from one added to at once")
+	}
+	if err := parts.Add(ctx, m, vector.Ranges{{Lo: 2000, Hi: 2100}}); err == nil {
+		t.Fatal("rows added again were accepted")
+	}
+}
+
+// TestSearchDuringAdd searches while rows are added, for the race
+// detector; every answer stays best first.
+func TestSearchDuringAdd(t *testing.T) {
+	m, img, _ := testSet(t, 4000, 64, 8)
+	ctx := context.Background()
+	ix, err := Train(ctx, m, all(m.Len()), Config{Lists: 16, Sub: 16, Seed: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ix.Add(ctx, m, vector.Ranges{{Lo: 0, Hi: 500}}); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error)
+	go func() {
+		for lo := uint32(500); lo < 4000; lo += 500 {
+			if err := ix.Add(ctx, m, vector.Ranges{{Lo: lo, Hi: lo + 500}}); err != nil {
+				done <- err
+				return
+			}
+		}
+		done <- nil
+	}()
+	for running := true; running; {
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+			running = false
+		default:
+		}
+		for _, q := range img {
+			res, err := ix.Search(ctx, q, 10, Search{NProbe: 4, Rerank: 40})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, h := range res.Hits {
+				if i > 0 && h.Score > res.Hits[i-1].Score {
+					t.Fatalf("hits out of order: %v", res.Hits)
+				}
+			}
+		}
+	}
+	if ix.Len() != 4000 {
+		t.Fatalf("%d rows indexed, want 4000", ix.Len())
+	}
+}
