@@ -145,27 +145,33 @@ func (ix *Index) Add(ctx context.Context, m vector.Matrix, rows vector.Ranges) e
 	sub := ix.pq.sub
 	list := make([]int32, len(all))
 	code := make([]byte, len(all)*sub)
-	lists := len(ix.cent) / ix.dim
-	_, err := par.Chunks(ctx, len(all), 256, func(_, lo, hi int) {
-		x := make([]float32, ix.dim)
+	// In chunks: the chunk's rows at unit length, their lists (one
+	// batched exact search of the centres), then their residuals' codes.
+	const chunk = 4096
+	x := make([]float32, min(chunk, len(all))*ix.dim)
+	for lo := 0; lo < len(all); lo += chunk {
+		hi := min(lo+chunk, len(all))
+		xc := x[:(hi-lo)*ix.dim]
 		for i := lo; i < hi; i++ {
-			unitRow(m, int(all[i]), x)
-			best, bi := float32(math.Inf(-1)), 0
-			for j := 0; j < lists; j++ {
-				if s := vector.Dot(x, ix.cent[j*ix.dim:(j+1)*ix.dim]); s > best {
-					best, bi = s, j
-				}
-			}
-			c := ix.cent[bi*ix.dim : (bi+1)*ix.dim]
-			for d := range x {
-				x[d] -= c[d]
-			}
-			list[i] = int32(bi)
-			ix.pq.encode(x, code[i*sub:(i+1)*sub])
+			unitRow(m, int(all[i]), xc[(i-lo)*ix.dim:(i-lo+1)*ix.dim])
 		}
-	})
-	if err != nil {
-		return err
+		if err := nearest(ctx, xc, ix.cent, ix.dim, true, list[lo:hi], nil); err != nil {
+			return err
+		}
+		_, err := par.Chunks(ctx, hi-lo, 256, func(_, clo, chi int) {
+			acc := make([]float32, 256)
+			for i := clo; i < chi; i++ {
+				r, j := xc[i*ix.dim:(i+1)*ix.dim], int(list[lo+i])
+				c := ix.cent[j*ix.dim : (j+1)*ix.dim]
+				for d := range r {
+					r[d] -= c[d]
+				}
+				ix.pq.encode(r, code[(lo+i)*sub:(lo+i+1)*sub], acc)
+			}
+		})
+		if err != nil {
+			return err
+		}
 	}
 	ix.mu.Lock()
 	defer ix.mu.Unlock()

@@ -69,6 +69,9 @@ func kmeans(ctx context.Context, x []float32, dim, k, iters int, spherical bool,
 // centre; the squared distance is an inner product in one more dimension:
 // x·c − ½‖c‖² = [x, 1]·[c, −½‖c‖²].
 func nearest(ctx context.Context, x, c []float32, dim int, spherical bool, assign []int32, score []float32) error {
+	if !spherical && score == nil && dim <= 32 {
+		return assignSmall(ctx, x, c, dim, assign)
+	}
 	k, n := len(c)/dim, len(x)/dim
 	ext := dim
 	if !spherical {

@@ -141,6 +141,25 @@ func Dot(a, b []float32) float32 {
 	return dotGeneric(a, b)
 }
 
+// Axpy adds a·x to y: y[i] += a·x[i] for i < len(y); x must be at least
+// as long. With the AVX2 kernel each product is fused with its addition
+// (one rounding), so results may differ from axpyGeneric's in the last bit.
+func Axpy(a float32, x, y []float32) {
+	x = x[:len(y)]
+	if useAsm {
+		axpyAVX2(a, x, y)
+		return
+	}
+	axpyGeneric(a, x, y)
+}
+
+func axpyGeneric(a float32, x, y []float32) {
+	x = x[:len(y)]
+	for i := range y {
+		y[i] += a * x[i]
+	}
+}
+
 // dot3 returns Dot(q0, row), Dot(q1, row) and Dot(q2, row), each equal
 // to Dot's to the bit, reading row once.
 func dot3(row, q0, q1, q2 []float32) (float32, float32, float32) {

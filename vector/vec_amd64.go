@@ -40,3 +40,6 @@ func prefetchAVX2(p []uint16)
 
 //go:noescape
 func dotQ8AVX2(q []float32, c []uint8) float32
+
+//go:noescape
+func axpyAVX2(a float32, x, y []float32)

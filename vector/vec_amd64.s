@@ -690,3 +690,58 @@ dot12f16sum:
 	VPXORD Z25, Z25, Z25
 	VZEROUPPER
 	RET
+
+// func axpyAVX2(a float32, x, y []float32)
+// y[i] += a·x[i] for i < len(y), 32 then 8 lanes at a time, then a scalar
+// tail; x is at least as long as y (the Go wrapper reslices it).
+TEXT ·axpyAVX2(SB), NOSPLIT, $0-56
+	VBROADCASTSS a+0(FP), Y0
+	MOVQ x_base+8(FP), SI
+	MOVQ y_base+32(FP), DI
+	MOVQ y_len+40(FP), CX
+
+a32:
+	CMPQ CX, $32
+	JL   a8
+	VMOVUPS (DI), Y1
+	VMOVUPS 32(DI), Y2
+	VMOVUPS 64(DI), Y3
+	VMOVUPS 96(DI), Y4
+	VFMADD231PS (SI), Y0, Y1
+	VFMADD231PS 32(SI), Y0, Y2
+	VFMADD231PS 64(SI), Y0, Y3
+	VFMADD231PS 96(SI), Y0, Y4
+	VMOVUPS Y1, (DI)
+	VMOVUPS Y2, 32(DI)
+	VMOVUPS Y3, 64(DI)
+	VMOVUPS Y4, 96(DI)
+	ADDQ $128, SI
+	ADDQ $128, DI
+	SUBQ $32, CX
+	JMP  a32
+
+a8:
+	CMPQ CX, $8
+	JL   a1
+	VMOVUPS (DI), Y1
+	VFMADD231PS (SI), Y0, Y1
+	VMOVUPS Y1, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JMP  a8
+
+a1:
+	TESTQ CX, CX
+	JE    adone
+	VMOVSS (DI), X1
+	VFMADD231SS (SI), X0, X1
+	VMOVSS X1, (DI)
+	ADDQ $4, SI
+	ADDQ $4, DI
+	DECQ CX
+	JMP  a1
+
+adone:
+	VZEROUPPER
+	RET

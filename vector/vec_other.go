@@ -42,3 +42,5 @@ func f16ToF32AVX2(dst []float32, src []uint16) { f16ToF32Generic(dst, src) }
 func dotQ8AVX2(q []float32, c []uint8) float32 { return dotQ8Generic(q, c) }
 
 func prefetchAVX2(p []uint16) {}
+
+func axpyAVX2(a float32, x, y []float32) { axpyGeneric(a, x, y) }
