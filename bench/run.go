@@ -18,7 +18,7 @@ import (
 // Order is the order systems run and appear in: laiondb first, then the
 // headline comparators (hnswlib -march=native, FAISS HNSW), then the rest,
 // so an interrupted run still holds the most important rows.
-var Order = []string{"laiondb-hnsw", "laiondb-exact", "hnswlib-cpp", "faiss-hnsw16", "faiss-flat",
+var Order = []string{"laiondb-hnsw", "laiondb-ivf", "laiondb-exact", "hnswlib-cpp", "faiss-hnsw16", "faiss-flat",
 	"faiss-ivfflat", "faiss-ivfpq", "hnswlib-py", "faiss-hnsw32", "coder-hnsw"}
 
 // RunConfig is one comparison run.

@@ -52,6 +52,9 @@ func TestSmoke(t *testing.T) {
 		if got := best("laiondb-hnsw", qs); got < 0.95 {
 			t.Errorf("laiondb-hnsw %s best recall@10 = %v, want ≥ 0.95", qs, got)
 		}
+		if got := best("laiondb-ivf", qs); got < 0.99 { // its widest probe reads every list
+			t.Errorf("laiondb-ivf %s best recall@10 = %v, want ≥ 0.99", qs, got)
+		}
 	}
 	for _, f := range []string{"results.json", "bench.txt", "report.md", "recall-qps.svg"} {
 		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
