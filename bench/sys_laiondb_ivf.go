@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/laiondb/laiondb/internal/npy"
 	"github.com/laiondb/laiondb/ivf"
 	"github.com/laiondb/laiondb/vector"
 )
@@ -11,8 +12,7 @@ import (
 // laiondb's inverted-file index (package ivf): lists = 4·√N rounded to a
 // power of two, 32-byte product-quantised residual codes, and the float16
 // rows memory-mapped as in the store, re-ranking 16 rows per list probed
-// (100 to 4,000). It cannot be saved yet, so it is measured in the
-// building process only.
+// (100 to 4,000).
 func init() {
 	RegisterGo("laiondb-ivf", func() *GoSystem {
 		return &GoSystem{
@@ -37,14 +37,42 @@ func init() {
 				if err := ix.Add(ctx, m, rows); err != nil {
 					return nil, fmt.Errorf("bench: laiondb-ivf add: %w", err)
 				}
-				return &laiondbIVF{ix: ix}, nil
+				return &laiondbIVF{ix: ix, m: m}, nil
 			},
 			OwnBytes: func(s Searcher) int64 { return s.(*laiondbIVF).ix.MemoryBytes() },
+			// Save writes the index file and, next to it, the float16 rows
+			// as .npy (the store's vector file); the reported size is the
+			// index file's alone.
+			Save: func(s Searcher, path string) error {
+				l := s.(*laiondbIVF)
+				if err := l.ix.Write(path); err != nil {
+					return fmt.Errorf("bench: %w", err)
+				}
+				return npy.WriteFloat16(path+".vec.npy", l.m.F16, l.m.Dim)
+			},
+			// Open reads the index and memory-maps the rows, as the store
+			// does, computing their inverse norms (the store keeps them).
+			Open: func(path, _ string) (Searcher, error) {
+				h, dim, err := npy.MmapFloat16(path + ".vec.npy")
+				if err != nil {
+					return nil, err
+				}
+				m := vector.Matrix{Dim: dim, F16: h}
+				m.Inv = vector.InvNorms(m, 0, m.Len(), nil)
+				ix, err := ivf.Open(path, m)
+				if err != nil {
+					return nil, fmt.Errorf("bench: %w", err)
+				}
+				return &laiondbIVF{ix: ix, m: m}, nil
+			},
 		}
 	})
 }
 
-type laiondbIVF struct{ ix *ivf.Index }
+type laiondbIVF struct {
+	ix *ivf.Index
+	m  vector.Matrix
+}
 
 func (l *laiondbIVF) Search(q []float32, k, nprobe int, dst []int32) []int32 {
 	res, err := l.ix.Search(context.Background(), q, k, ivf.Search{NProbe: nprobe, Rerank: min(max(16*nprobe, 100), 4000)})
