@@ -253,21 +253,26 @@ func (ix *Index) Search(ctx context.Context, q []float32, k int, o Search) (Resu
 	lists := ix.Lists()
 	nprobe := min(max(o.NProbe, 1), lists)
 	rerank := max(o.Rerank, k)
-	// The nearest lists, by the query's inner product with their centres.
-	probe := make([]cand, lists)
-	for j := range probe {
-		probe[j] = cand{vector.Dot(q, ix.cent[j*ix.dim:(j+1)*ix.dim]), uint32(j)}
+	// The nearest lists, by the query's inner product with their centres
+	// (the lower list first among equals), nearest first.
+	probe := heap.Heap[cand, farther](make([]cand, 0, nprobe))
+	for j := 0; j < lists; j++ {
+		c := cand{vector.Dot(q, ix.cent[j*ix.dim:(j+1)*ix.dim]), uint32(j)}
+		if len(probe) < nprobe {
+			probe.Push(c)
+		} else if (farther{}).Before(probe[0], c) {
+			probe.Replace(c)
+		}
 	}
 	slices.SortFunc(probe, func(a, b cand) int {
 		switch {
-		case a.score > b.score:
+		case (farther{}).Before(b, a):
 			return -1
-		case a.score < b.score:
+		case (farther{}).Before(a, b):
 			return 1
 		}
-		return int(a.id) - int(b.id)
+		return 0
 	})
-	probe = probe[:nprobe]
 	table := make([]float32, ix.pq.sub*256)
 	ix.pq.table(q, table)
 	sub := ix.pq.sub
