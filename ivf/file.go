@@ -1,6 +1,7 @@
 package ivf
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -39,7 +40,8 @@ import (
 // The trailer is the xxhash64 of the sections. Open reads the whole file
 // and checks both hashes and the structure (counts summing to N, rows
 // increasing within a list), so a flipped bit or a truncated file is
-// ErrCorrupt. Write replaces a file atomically (internal/atomicfile).
+// ErrCorrupt; it groups the centres again (they depend on nothing else).
+// Write replaces a file atomically (internal/atomicfile).
 
 const (
 	fileMagic   = "LDBIVF1\n"
@@ -127,6 +129,9 @@ func Open(path string, m vector.Matrix) (*Index, error) {
 	}
 	if m.Dim != ix.dim {
 		return nil, fmt.Errorf("ivf: %s indexes rows of %d dimensions, the matrix has %d", path, ix.dim, m.Dim)
+	}
+	if ix.groups, err = groupCentres(context.Background(), ix.cent, ix.dim, groupedFrom); err != nil {
+		return nil, err
 	}
 	ix.m = m
 	return ix, nil

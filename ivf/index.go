@@ -34,9 +34,10 @@ type Config struct {
 // Index is an inverted-file index with product-quantised codes. Search is
 // safe to call concurrently with other Searches and with Add.
 type Index struct {
-	dim  int
-	cent []float32 // lists × dim, unit length
-	pq   *pq
+	dim    int
+	cent   []float32 // lists × dim, unit length
+	groups *groups   // the centres grouped, past groupedFrom lists
+	pq     *pq
 
 	mu    sync.RWMutex
 	m     vector.Matrix // the rows, for re-ranking
@@ -106,8 +107,12 @@ func Train(ctx context.Context, m vector.Matrix, rows vector.Ranges, cfg Config)
 	if err != nil {
 		return nil, err
 	}
+	gr, err := groupCentres(ctx, cent, dim, groupedFrom)
+	if err != nil {
+		return nil, err
+	}
 	lists := len(cent) / dim
-	return &Index{dim: dim, cent: cent, pq: p, ids: make([][]uint32, lists), codes: make([][]byte, lists)}, nil
+	return &Index{dim: dim, cent: cent, groups: gr, pq: p, ids: make([][]uint32, lists), codes: make([][]byte, lists)}, nil
 }
 
 // unitRow writes row i of m, at unit length, to dst.
@@ -145,8 +150,9 @@ func (ix *Index) Add(ctx context.Context, m vector.Matrix, rows vector.Ranges) e
 	sub := ix.pq.sub
 	list := make([]int32, len(all))
 	code := make([]byte, len(all)*sub)
-	// In chunks: the chunk's rows at unit length, their lists (one
-	// batched exact search of the centres), then their residuals' codes.
+	// In chunks: the chunk's rows at unit length, their lists (batched
+	// exact searches of the centres, or of their groups), then their
+	// residuals' codes.
 	const chunk = 4096
 	x := make([]float32, min(chunk, len(all))*ix.dim)
 	for lo := 0; lo < len(all); lo += chunk {
@@ -155,7 +161,7 @@ func (ix *Index) Add(ctx context.Context, m vector.Matrix, rows vector.Ranges) e
 		for i := lo; i < hi; i++ {
 			unitRow(m, int(all[i]), xc[(i-lo)*ix.dim:(i-lo+1)*ix.dim])
 		}
-		if err := nearest(ctx, xc, ix.cent, ix.dim, true, list[lo:hi], nil); err != nil {
+		if err := ix.assign(ctx, xc, list[lo:hi]); err != nil {
 			return err
 		}
 		_, err := par.Chunks(ctx, hi-lo, 256, func(_, clo, chi int) {

@@ -235,3 +235,54 @@ func TestSearchDuringAdd(t *testing.T) {
 		t.Fatalf("%d rows indexed, want 2000", ix.Len())
 	}
 }
+
+// TestGroupedAssign: assigning through the centres' groups (as past
+// groupedFrom lists) picks the nearest centre for most rows, always a
+// centre of one of the row's nearest groups, and the same on every run.
+func TestGroupedAssign(t *testing.T) {
+	skipUnderRace(t)
+	m, _, _ := testSet(t, 20000, 64, 1)
+	ctx := context.Background()
+	ix, err := Train(ctx, m, all(m.Len()), Config{Lists: 256, Sub: 16, Seed: 3, Iters: 6})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ix.groups != nil {
+		t.Fatal("256 lists were grouped")
+	}
+	x := make([]float32, m.Len()*m.Dim)
+	for i := 0; i < m.Len(); i++ {
+		unitRow(m, i, x[i*m.Dim:(i+1)*m.Dim])
+	}
+	exact := make([]int32, m.Len())
+	if err := ix.assign(ctx, x, exact); err != nil {
+		t.Fatal(err)
+	}
+	if ix.groups, err = groupCentres(ctx, ix.cent, ix.dim, 16); err != nil || ix.groups == nil {
+		t.Fatalf("grouping: %v", err)
+	}
+	if g := len(ix.groups.members); g != 16 {
+		t.Fatalf("%d groups of 256 centres, want 16", g)
+	}
+	var got [2][]int32
+	for r := range got {
+		got[r] = make([]int32, m.Len())
+		if err := ix.assign(ctx, x, got[r]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	same := 0
+	for i := range exact {
+		if got[0][i] != got[1][i] {
+			t.Fatalf("row %d: list %d, then %d", i, got[0][i], got[1][i])
+		}
+		if got[0][i] == exact[i] {
+			same++
+		}
+	}
+	share := float64(same) / float64(len(exact))
+	t.Logf("grouped assignment agrees with the exact one for %.1f%% of rows", 100*share)
+	if share < 0.9 {
+		t.Errorf("grouped assignment agrees with the exact one for %.1f%% of rows, want ≥ 90%%", 100*share)
+	}
+}
