@@ -1,7 +1,6 @@
 package ivf
 
 import (
-	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -27,11 +26,14 @@ import (
 //	 16     4  lists (L)
 //	 20     4  sub: bytes of a code (S); dim is a multiple
 //	 24     8  rows indexed (N)
-//	 32    24  zero
+//	 32     4  groups of centres (G; 0 when the centres are in one level)
+//	 36    20  zero
 //	 56     8  xxhash64 of bytes [0, 56)
 //
 //	centres [L·dim]float32   unit centres
-//	books   [S·dim/S·256]float32  each piece's codewords, transposed
+//	gcent   [G·dim]float32   unit centres of the groups
+//	group   [L or 0]uint32   the group of each centre (none when G is 0)
+//	books   [dim·256]float32 each piece's codewords, transposed
 //	half    [S·256]float32   ½‖codeword‖²
 //	counts  [L]uint32        rows in each list; they sum to N
 //	ids     [N]uint32        each list's rows, list by list, increasing within a list
@@ -40,8 +42,7 @@ import (
 // The trailer is the xxhash64 of the sections. Open reads the whole file
 // and checks both hashes and the structure (counts summing to N, rows
 // increasing within a list), so a flipped bit or a truncated file is
-// ErrCorrupt; it groups the centres again (they depend on nothing else).
-// Write replaces a file atomically (internal/atomicfile).
+// ErrCorrupt. Write replaces a file atomically (internal/atomicfile).
 
 const (
 	fileMagic   = "LDBIVF1\n"
@@ -64,6 +65,18 @@ func (ix *Index) Write(path string) error {
 		binary.LittleEndian.PutUint32(h[16:], uint32(ix.Lists()))
 		binary.LittleEndian.PutUint32(h[20:], uint32(ix.pq.sub))
 		binary.LittleEndian.PutUint64(h[24:], uint64(ix.n))
+		var group []uint32
+		var gcent []float32
+		if ix.groups != nil {
+			gcent = ix.groups.cent
+			group = make([]uint32, ix.Lists())
+			for g, ms := range ix.groups.members {
+				for _, j := range ms {
+					group[j] = uint32(g)
+				}
+			}
+			binary.LittleEndian.PutUint32(h[32:], uint32(len(ix.groups.members)))
+		}
 		binary.LittleEndian.PutUint64(h[56:], xxhash.Sum64(h[:56]))
 		if _, err := w.Write(h); err != nil {
 			return err
@@ -87,6 +100,12 @@ func (ix *Index) Write(path string) error {
 			return put(buf)
 		}
 		if err := f32(ix.cent); err != nil {
+			return err
+		}
+		if err := f32(gcent); err != nil {
+			return err
+		}
+		if err := u32(group); err != nil {
 			return err
 		}
 		if err := f32(ix.pq.books); err != nil {
@@ -130,9 +149,6 @@ func Open(path string, m vector.Matrix) (*Index, error) {
 	if m.Dim != ix.dim {
 		return nil, fmt.Errorf("ivf: %s indexes rows of %d dimensions, the matrix has %d", path, ix.dim, m.Dim)
 	}
-	if ix.groups, err = groupCentres(context.Background(), ix.cent, ix.dim, groupedFrom); err != nil {
-		return nil, err
-	}
 	ix.m = m
 	return ix, nil
 }
@@ -155,11 +171,15 @@ func decode(b []byte) (*Index, error) {
 	lists := int(binary.LittleEndian.Uint32(b[16:]))
 	sub := int(binary.LittleEndian.Uint32(b[20:]))
 	n64 := binary.LittleEndian.Uint64(b[24:])
-	if dim <= 0 || dim > 1<<16 || sub <= 0 || dim%sub != 0 || lists <= 0 || lists > 1<<24 || n64 > math.MaxUint32 {
-		return nil, corrupt("dim %d, %d lists, codes of %d bytes, %d rows", dim, lists, sub, n64)
+	g := int(binary.LittleEndian.Uint32(b[32:]))
+	if dim <= 0 || dim > 1<<16 || sub <= 0 || dim%sub != 0 || lists <= 0 || lists > 1<<24 || n64 > math.MaxUint32 || g > lists {
+		return nil, corrupt("dim %d, %d lists in %d groups, codes of %d bytes, %d rows", dim, lists, g, sub, n64)
 	}
-	n := int(n64)
-	sizes := []int{4 * lists * dim, 4 * dim * 256, 4 * sub * 256, 4 * lists, 4 * n, n * sub}
+	n, glists := int(n64), 0
+	if g > 0 {
+		glists = lists
+	}
+	sizes := []int{4 * lists * dim, 4 * g * dim, 4 * glists, 4 * dim * 256, 4 * sub * 256, 4 * lists, 4 * n, n * sub}
 	want := headerSize + 8
 	for _, s := range sizes {
 		want += s
@@ -189,9 +209,18 @@ func decode(b []byte) (*Index, error) {
 	}
 	ix := &Index{dim: dim, n: n}
 	ix.cent = f32(next(sizes[0]))
-	ix.pq = &pq{sub: sub, dsub: dim / sub, books: f32(next(sizes[1])), half: f32(next(sizes[2]))}
-	counts := u32(next(sizes[3]))
-	ids, codes := u32(next(sizes[4])), next(sizes[5])
+	if gcent, group := f32(next(sizes[1])), u32(next(sizes[2])); g > 0 {
+		ix.groups = &groups{cent: gcent, members: make([][]int32, g)}
+		for j, k := range group {
+			if int(k) >= g {
+				return nil, corrupt("centre %d in group %d of %d", j, k, g)
+			}
+			ix.groups.members[k] = append(ix.groups.members[k], int32(j))
+		}
+	}
+	ix.pq = &pq{sub: sub, dsub: dim / sub, books: f32(next(sizes[3])), half: f32(next(sizes[4]))}
+	counts := u32(next(sizes[5]))
+	ids, codes := u32(next(sizes[6])), next(sizes[7])
 	ix.ids, ix.codes = make([][]uint32, lists), make([][]byte, lists)
 	off := 0
 	for j, c := range counts {

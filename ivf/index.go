@@ -88,13 +88,14 @@ func Train(ctx context.Context, m vector.Matrix, rows vector.Ranges, cfg Config)
 	for i, p := range pick {
 		unitRow(m, int(all[p]), x[i*dim:(i+1)*dim])
 	}
-	cent, err := kmeans(ctx, x, dim, cfg.Lists, cfg.Iters, true, cfg.Seed)
+	cent, gr, err := trainCentres(ctx, x, dim, cfg.Lists, cfg.Iters, cfg.Seed)
 	if err != nil {
 		return nil, err
 	}
+	ix := &Index{dim: dim, cent: cent, groups: gr}
 	// The codewords are trained on the sample's residuals.
 	assign := make([]int32, cfg.Sample)
-	if err := nearest(ctx, x, cent, dim, true, assign, nil); err != nil {
+	if err := ix.assign(ctx, x, assign); err != nil {
 		return nil, err
 	}
 	for i, j := range assign {
@@ -103,16 +104,12 @@ func Train(ctx context.Context, m vector.Matrix, rows vector.Ranges, cfg Config)
 			row[d] -= c[d]
 		}
 	}
-	p, err := trainPQ(ctx, x, dim, cfg.Sub, cfg.Iters, cfg.Seed)
-	if err != nil {
-		return nil, err
-	}
-	gr, err := groupCentres(ctx, cent, dim, groupedFrom)
-	if err != nil {
+	if ix.pq, err = trainPQ(ctx, x, dim, cfg.Sub, cfg.Iters, cfg.Seed); err != nil {
 		return nil, err
 	}
 	lists := len(cent) / dim
-	return &Index{dim: dim, cent: cent, groups: gr, pq: p, ids: make([][]uint32, lists), codes: make([][]byte, lists)}, nil
+	ix.ids, ix.codes = make([][]uint32, lists), make([][]byte, lists)
+	return ix, nil
 }
 
 // unitRow writes row i of m, at unit length, to dst.

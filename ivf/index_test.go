@@ -236,53 +236,65 @@ func TestSearchDuringAdd(t *testing.T) {
 	}
 }
 
-// TestGroupedAssign: assigning through the centres' groups (as past
-// groupedFrom lists) picks the nearest centre for most rows, always a
-// centre of one of the row's nearest groups, and the same on every run.
-func TestGroupedAssign(t *testing.T) {
+// TestTwoLevel: past groupedFrom lists the centres are trained in two
+// levels; rows assigned through the groups mostly go to their nearest
+// centre, searches find their neighbours, and the groups survive a round
+// trip through a file.
+func TestTwoLevel(t *testing.T) {
 	skipUnderRace(t)
-	m, _, _ := testSet(t, 20000, 64, 1)
+	defer func(g int) { groupedFrom = g }(groupedFrom)
+	groupedFrom = 64
+	m, img, txt := testSet(t, 20000, 64, 40)
 	ctx := context.Background()
-	ix, err := Train(ctx, m, all(m.Len()), Config{Lists: 256, Sub: 16, Seed: 3, Iters: 6})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if ix.groups != nil {
-		t.Fatal("256 lists were grouped")
+	ix := build(t, m, Config{Lists: 256, Sub: 16, Seed: 3, Iters: 6})
+	if ix.groups == nil || len(ix.groups.members) != 16 || ix.Lists() != 256 {
+		t.Fatalf("256 lists past 64: %d lists, groups %v", ix.Lists(), ix.groups != nil)
 	}
 	x := make([]float32, m.Len()*m.Dim)
 	for i := 0; i < m.Len(); i++ {
 		unitRow(m, i, x[i*m.Dim:(i+1)*m.Dim])
 	}
 	exact := make([]int32, m.Len())
-	if err := ix.assign(ctx, x, exact); err != nil {
+	if err := nearest(ctx, x, ix.cent, ix.dim, true, exact, nil); err != nil {
 		t.Fatal(err)
 	}
-	if ix.groups, err = groupCentres(ctx, ix.cent, ix.dim, 16); err != nil || ix.groups == nil {
-		t.Fatalf("grouping: %v", err)
-	}
-	if g := len(ix.groups.members); g != 16 {
-		t.Fatalf("%d groups of 256 centres, want 16", g)
-	}
-	var got [2][]int32
-	for r := range got {
-		got[r] = make([]int32, m.Len())
-		if err := ix.assign(ctx, x, got[r]); err != nil {
-			t.Fatal(err)
-		}
+	got := make([]int32, m.Len())
+	if err := ix.assign(ctx, x, got); err != nil {
+		t.Fatal(err)
 	}
 	same := 0
 	for i := range exact {
-		if got[0][i] != got[1][i] {
-			t.Fatalf("row %d: list %d, then %d", i, got[0][i], got[1][i])
-		}
-		if got[0][i] == exact[i] {
+		if got[i] == exact[i] {
 			same++
 		}
 	}
 	share := float64(same) / float64(len(exact))
-	t.Logf("grouped assignment agrees with the exact one for %.1f%% of rows", 100*share)
+	t.Logf("assignment through 8 of 16 groups agrees with the exact one for %.1f%% of rows", 100*share)
 	if share < 0.9 {
-		t.Errorf("grouped assignment agrees with the exact one for %.1f%% of rows, want ≥ 90%%", 100*share)
+		t.Errorf("assignment through the groups agrees with the exact one for %.1f%% of rows, want ≥ 90%%", 100*share)
+	}
+	for _, qs := range [][][]float32{img, txt} {
+		sum := 0.0
+		for _, q := range qs {
+			res, err := ix.Search(ctx, q, 10, Search{NProbe: 32, Rerank: 300})
+			if err != nil {
+				t.Fatal(err)
+			}
+			sum += recall(t, m, q, 10, nil, res.Hits)
+		}
+		if r := sum / float64(len(qs)); r < 0.9 {
+			t.Errorf("recall@10 %.3f at nprobe 32, rerank 300, want ≥ 0.9", r)
+		}
+	}
+	path := t.TempDir() + "/ivf"
+	if err := ix.Write(path); err != nil {
+		t.Fatal(err)
+	}
+	back, err := Open(path, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(back.groups) != fmt.Sprint(ix.groups) {
+		t.Fatal("the groups differ after a round trip")
 	}
 }
