@@ -7,6 +7,10 @@
 // best estimates and scores those exactly on the store's own float16 rows
 // (vector.Matrix), which stay in the store's memory-mapped file.
 //
+// Past 1,024 lists the centres come in two levels: about √L groups, each
+// with its share of the lists, so that training and assigning a row cost
+// about √L inner products instead of L (coarse.go).
+//
 // For inner products the residual's table does not depend on the list
 // (q·x = q·c + q·(x−c)), so one table per query serves every list. With
 // Sub = 32, a vector costs 36 bytes in memory (its code and its row
