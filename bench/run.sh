@@ -15,8 +15,8 @@
 # (e.g. 1,2 or 2), EF (an ef sweep replacing the default 10…512, e.g. 10,32,64,128,256,512,768),
 # SEED, ROWS (text scan).
 #
-# Needs Debian's libhnswlib-dev and g++ (and, for SYSTEMS=all, python3-faiss,
-# python3-hnswlib, python3-pandas). Writes everything under bench/out (git-ignored):
+# Needs Debian's libhnswlib-dev and g++ (and, for FAISS and hnswlib-py, python3-faiss,
+# python3-hnswlib, python3-pandas): installed when missing. Writes everything under bench/out (git-ignored):
 # run<N>-<GEN>/report.md, run<N>-<GEN>/rounds.json, run<N>-<GEN>/recall-qps.svg,
 # run<N>-<GEN>/bench.txt (benchstat input), textscan/report.md.
 set -eu
@@ -32,6 +32,21 @@ SEED=${SEED:-1}
 ROWS=${ROWS:-1000000}
 OUT=bench/out/run$N-$GEN
 mkdir -p bench/out
+# The Debian packages the systems asked for need, installed when missing
+# (scripts/apt-install.sh: as root or through sudo).
+pkgs=
+case ",$SYSTEMS," in
+*hnswlib-cpp*|*,all,*) [ -f /usr/include/hnswlib/hnswlib.h ] || pkgs="$pkgs libhnswlib-dev g++" ;;
+esac
+case ",$SYSTEMS," in
+*faiss*|*,all,*) /usr/bin/python3 -c 'import faiss' 2>/dev/null || pkgs="$pkgs python3-faiss python3-numpy" ;;
+esac
+case ",$SYSTEMS," in
+*hnswlib-py*|*,all,*) /usr/bin/python3 -c 'import hnswlib, pandas' 2>/dev/null || pkgs="$pkgs python3-hnswlib python3-pandas" ;;
+esac
+if [ -n "$pkgs" ]; then
+	sh scripts/apt-install.sh bench $pkgs
+fi
 go build -o bench/out/laiondb-bench ./cmd/laiondb-bench
 set -- --systems "$SYSTEMS" --gen "$GEN" --n "$N" --nq "$NQ" --seed "$SEED" --rounds "$ROUNDS" \
 	--build-threads "$BUILD_THREADS" --out "$OUT"
