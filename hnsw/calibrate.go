@@ -133,25 +133,11 @@ func (ix *Index) Calibrate(ctx context.Context, queries [][]float32, skip []int6
 			if err != nil {
 				return nil, err
 			}
-			// Mean and standard error of the per-query recalls.
-			var sum, sum2 float64
-			for i, f := range found {
-				if len(truth[i]) == 0 {
-					continue
-				}
-				r := float64(f) / float64(len(truth[i]))
-				sum += r
-				sum2 += r * r
+			want := make([]int, len(truth))
+			for i, t := range truth {
+				want[i] = len(t)
 			}
-			n := float64(asked)
-			mean := sum / n
-			se := 0.0
-			if asked > 1 {
-				se = math.Sqrt(max(0, (sum2-n*mean*mean)/(n-1)) / n)
-			}
-			// Rounded to 6 decimals: beyond that the digits are noise,
-			// and the store's manifest shows them.
-			c.Recall, c.Lower = math.Round(mean*1e6)/1e6, math.Round((mean-2*se)*1e6)/1e6
+			c.Recall, c.Lower, _ = vector.RecallBound(found, want)
 			total := 0
 			for _, x := range scored {
 				total += x

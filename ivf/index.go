@@ -218,6 +218,10 @@ type Search struct {
 	Rerank int
 	// Allow, when not nil, restricts the answer to these rows.
 	Allow vector.AllowList
+	// Skip, when HasSkip, is a row left out of the answer: a query that
+	// is itself an indexed row, in a leave-one-out estimate (Calibrate).
+	Skip    uint32
+	HasSkip bool
 }
 
 // Result is a search's answer and what it cost.
@@ -291,7 +295,7 @@ func (ix *Index) Search(ctx context.Context, q []float32, k int, o Search) (Resu
 		ids, codes := ix.ids[p.id], ix.codes[p.id]
 		res.Estimated += len(ids)
 		for i, id := range ids {
-			if o.Allow != nil && !o.Allow.Contains(id) {
+			if o.Allow != nil && !o.Allow.Contains(id) || o.HasSkip && id == o.Skip {
 				continue
 			}
 			c := cand{p.score + estimate(table, codes[i*sub:(i+1)*sub]), id}

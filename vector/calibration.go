@@ -1,5 +1,7 @@
 package vector
 
+import "math"
+
 // Calibration is what calibrating an approximate index measured for one
 // sample of queries and one k: the smallest search effort (ef for HNSW)
 // whose recall against exact scans is good enough.
@@ -26,4 +28,32 @@ type Calibration struct {
 	// Scored is the mean number of vectors a search scored at Ef (at the
 	// largest effort tried when Ef is 0): the work the effort costs.
 	Scored float64 `json:"scored,omitempty"`
+}
+
+// RecallBound returns the mean of per-query recalls found[i]/want[i] over
+// the queries with want[i] > 0, and its lower confidence bound as
+// Calibration.Lower defines it (the mean minus two standard errors), both
+// rounded to 6 decimals (beyond that the digits are noise, and the
+// store's manifest shows them), and the number of queries counted.
+func RecallBound(found, want []int) (mean, lower float64, asked int) {
+	var sum, sum2 float64
+	for i, f := range found {
+		if want[i] <= 0 {
+			continue
+		}
+		r := float64(f) / float64(want[i])
+		sum += r
+		sum2 += r * r
+		asked++
+	}
+	if asked == 0 {
+		return 0, 0, 0
+	}
+	n := float64(asked)
+	mean = sum / n
+	se := 0.0
+	if asked > 1 {
+		se = math.Sqrt(max(0, (sum2-n*mean*mean)/(n-1)) / n)
+	}
+	return math.Round(mean*1e6) / 1e6, math.Round((mean-2*se)*1e6) / 1e6, asked
 }

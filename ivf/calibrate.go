@@ -1,0 +1,139 @@
+package ivf
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"runtime"
+
+	"github.com/laiondb/laiondb/internal/par"
+	"github.com/laiondb/laiondb/vector"
+)
+
+// ProbeLadder is the sequence of NProbe values Calibrate tries, smallest
+// first (those past the number of lists are not tried).
+var ProbeLadder = []int{1, 2, 4, 8, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024}
+
+// RerankFor is the number of estimates a search for k rows probing nprobe
+// lists re-ranks exactly: 16 a list probed, at least 10·k, at most 4,096.
+func RerankFor(k, nprobe int) int { return min(max(16*nprobe, 10*k), 4096) }
+
+// CalibrateOptions tune Calibrate.
+type CalibrateOptions struct {
+	// Allow, when not nil, restricts both the exact and the index answers
+	// to these rows: the calibration of filtered searches.
+	Allow vector.AllowList
+	// Ladder is the NProbe values tried, smallest first; nil means
+	// ProbeLadder.
+	Ladder []int
+}
+
+// Calibrate measures, for a sample of queries and each k of ks, recall@k
+// of the index's search (re-ranking RerankFor(k, nprobe) rows) against the
+// exact scan of m, at increasing NProbe from the ladder, and returns per k
+// the smallest NProbe (in Calibration.Ef) at which the lower confidence
+// bound of the recall (Calibration.Lower) reaches target, with the mean
+// number of codes a search read there (Calibration.Scored). skip[i], when
+// not negative, is a row left out of query i's answers, exact and
+// approximate (a leave-one-out estimate for queries that are indexed
+// rows); skip may be nil. Queries run on GOMAXPROCS goroutines.
+func (ix *Index) Calibrate(ctx context.Context, m vector.Matrix, queries [][]float32, skip []int64, ks []int, target float64, o *CalibrateOptions) ([]vector.Calibration, error) {
+	var opts CalibrateOptions
+	if o != nil {
+		opts = *o
+	}
+	ladder := opts.Ladder
+	if ladder == nil {
+		ladder = ProbeLadder
+	}
+	if skip != nil && len(skip) != len(queries) {
+		return nil, fmt.Errorf("ivf: calibrate: %d queries but %d rows to skip", len(queries), len(skip))
+	}
+	kmax := 0
+	for _, k := range ks {
+		if k <= 0 {
+			return nil, fmt.Errorf("ivf: calibrate: k = %d", k)
+		}
+		kmax = max(kmax, k)
+	}
+	skipOf := func(i int) int64 {
+		if skip == nil {
+			return -1
+		}
+		return skip[i]
+	}
+	// answer keeps the first k hits other than the skipped row.
+	answer := func(hits []vector.Hit, sk int64, k int) []uint32 {
+		out := make([]uint32, 0, k)
+		for _, h := range hits {
+			if int64(h.ID) != sk && len(out) < k {
+				out = append(out, h.ID)
+			}
+		}
+		return out
+	}
+	exact := make([][]vector.Hit, len(queries))
+	if kmax > 0 && len(queries) > 0 {
+		var err error
+		if exact, _, err = vector.ExactBatch(ctx, m, queries, kmax+1, opts.Allow); err != nil {
+			return nil, fmt.Errorf("ivf: calibrate: %w", err)
+		}
+	}
+	out := make([]vector.Calibration, len(ks))
+	for ki, k := range ks {
+		c := vector.Calibration{K: k, Queries: len(queries), Target: target}
+		truth := make([][]uint32, len(queries))
+		want := make([]int, len(queries))
+		for i := range queries {
+			truth[i] = answer(exact[i], skipOf(i), k)
+			want[i] = len(truth[i])
+		}
+		for _, nprobe := range ladder {
+			if nprobe > ix.Lists() {
+				break
+			}
+			found := make([]int, len(queries))
+			read := make([]int, len(queries))
+			err := par.ChunksErr(ctx, runtime.GOMAXPROCS(0), len(queries), 1, func(_, i, _ int) error {
+				so := Search{NProbe: nprobe, Rerank: RerankFor(k, nprobe), Allow: opts.Allow}
+				if sk := skipOf(i); sk >= 0 {
+					so.Skip, so.HasSkip = uint32(sk), true
+				}
+				r, err := ix.Search(ctx, queries[i], k, so)
+				if err != nil {
+					return err
+				}
+				read[i] = r.Estimated
+				in := make(map[uint32]bool, len(truth[i]))
+				for _, id := range truth[i] {
+					in[id] = true
+				}
+				for _, h := range r.Hits {
+					if in[h.ID] {
+						found[i]++
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				return nil, fmt.Errorf("ivf: calibrate: %w", err)
+			}
+			var asked int
+			c.Recall, c.Lower, asked = vector.RecallBound(found, want)
+			if asked == 0 {
+				break
+			}
+			total := 0
+			for _, x := range read {
+				total += x
+			}
+			c.Scored = math.Round(float64(total) / float64(len(queries)))
+			if c.Lower >= target {
+				c.Ef = nprobe
+				break
+			}
+		}
+		out[ki] = c
+	}
+	return out, nil
+}
