@@ -49,6 +49,7 @@ func ExternalSystems(n int) []*External {
 	// Debian's generic FAISS took over 10 minutes for 30k vectors here, and
 	// without polysemous training ("np").
 	ivfpq := fmt.Sprintf("IVF%d_HNSW32,PQ64x8np", nlist)
+	ivfpqRefine := fmt.Sprintf("IVF%d_HNSW32,PQ32x8np,RFlat", nlist)
 	return []*External{
 		{Key: "faiss-flat", Name: "faiss-flat", Exact: true, Note: FaissNote,
 			Spec: map[string]any{"kind": "flat"}},
@@ -61,6 +62,10 @@ func ExternalSystems(n int) []*External {
 		{Key: "faiss-ivfpq", Name: "faiss-ivfpq", Params: "autofaiss=" + strings.ReplaceAll(ivfpq, ",", "+"), Knob: "nprobe", Sweep: probes,
 			Note: FaissNote + "; autofaiss-style index_factory " + ivfpq,
 			Spec: map[string]any{"kind": "ivfpq", "factory": ivfpq}},
+		{Key: "faiss-ivfpq-refine", Name: "faiss-ivfpq-refine", Params: "factory=" + strings.ReplaceAll(ivfpqRefine, ",", "+") + "/rerank=16·nprobe",
+			Knob: "nprobe", Sweep: probes,
+			Note: FaissNote + "; index_factory " + ivfpqRefine + ": laiondb-ivf's shape (32-byte codes), its exact re-ranking of 16 rows per list probed (100–4,000) on float32 rows held in RAM (IndexRefineFlat, k_factor)",
+			Spec: map[string]any{"kind": "ivfpq-refine", "factory": ivfpqRefine}},
 		{Key: "hnswlib-py", Name: "hnswlib-py", Params: "M=16/efC=200", Knob: "ef", Sweep: efs,
 			Note: "Debian python3-hnswlib 0.6.2; latency includes Python call overhead",
 			Spec: map[string]any{"kind": "hnswlib", "M": 16, "efC": 200}},

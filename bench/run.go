@@ -19,7 +19,7 @@ import (
 // headline comparators (hnswlib -march=native, FAISS HNSW), then the rest,
 // so an interrupted run still holds the most important rows.
 var Order = []string{"laiondb-hnsw", "laiondb-ivf", "laiondb-exact", "hnswlib-cpp", "faiss-hnsw16", "faiss-flat",
-	"faiss-ivfflat", "faiss-ivfpq", "hnswlib-py", "faiss-hnsw32", "coder-hnsw"}
+	"faiss-ivfflat", "faiss-ivfpq", "faiss-ivfpq-refine", "hnswlib-py", "faiss-hnsw32", "coder-hnsw"}
 
 // RunConfig is one comparison run.
 type RunConfig struct {

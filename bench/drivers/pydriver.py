@@ -65,14 +65,14 @@ def build(cfg, xb, threads):
     elif kind == "hnsw":
         idx = faiss.IndexHNSWFlat(d, M, faiss.METRIC_INNER_PRODUCT)
         idx.hnsw.efConstruction = efc
-    elif kind in ("ivf", "ivfpq"):
+    elif kind in ("ivf", "ivfpq", "ivfpq-refine"):
         idx = faiss.index_factory(d, cfg["factory"], faiss.METRIC_INNER_PRODUCT)
-        if kind == "ivfpq":
+        if kind != "ivf":
             # Debian's generic FAISS trains k-means slowly here (~0.1 s per
             # iteration of 8-d, 256-centroid clustering on 2 noisy cores), so
             # the 64 PQ codebooks are trained with 10 iterations on at most
             # 64 points per centroid (16384 vectors).
-            ivf = faiss.downcast_index(faiss.extract_index_ivf(idx))
+            ivf = ivf_of(idx)
             ivf.pq.cp.niter = 10
             ivf.pq.cp.max_points_per_centroid = 64
         ntrain = min(xb.shape[0], cfg.get("train", 65536))
@@ -91,16 +91,31 @@ def set_knob(cfg, idx, v):
         idx.set_ef(v)
     elif kind == "hnsw":
         idx.hnsw.efSearch = v
-    elif kind in ("ivf", "ivfpq"):
+    elif kind in ("ivf", "ivfpq", "ivfpq-refine"):
         import faiss
-        faiss.extract_index_ivf(idx).nprobe = v
-        if kind == "ivfpq":
+        ivf = ivf_of(idx)
+        ivf.nprobe = v
+        if kind != "ivf":
             # autofaiss also sets efSearch of the HNSW coarse quantizer
             try:
-                q = faiss.downcast_index(faiss.extract_index_ivf(idx).quantizer)
+                q = faiss.downcast_index(ivf.quantizer)
                 q.hnsw.efSearch = max(2 * v, 64)
             except Exception:
                 pass
+        if kind == "ivfpq-refine":
+            # The exact re-ranking of laiondb-ivf: 16 rows per list probed,
+            # at least 100 and at most 4,000 (for k = 10).
+            faiss.downcast_index(idx).k_factor = min(max(1.6 * v, 10), 400)
+
+
+def ivf_of(idx):
+    """The IndexIVF inside idx, also under an IndexRefine (which FAISS
+    1.7.3's extract_index_ivf does not look through)."""
+    import faiss
+    top = faiss.downcast_index(idx)
+    if isinstance(top, faiss.IndexRefine):
+        idx = top.base_index
+    return faiss.downcast_index(faiss.extract_index_ivf(idx))
 
 
 def search(cfg, idx, q, k, threads):
