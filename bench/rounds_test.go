@@ -242,13 +242,13 @@ func checkRounds(t *testing.T, dir string, rs []*Result, s *RoundsSummary, other
 }
 
 // TestRoundsGo runs the rounds path end to end on both generators with
-// the Go systems (laiondb's index against coder/hnsw; the exact scan is
-// left out of the rounds and says so).
+// Go systems: laiondb's HNSW against coder/hnsw, and the exact scan, which
+// is left out of the rounds and says so.
 func TestRoundsGo(t *testing.T) {
 	efs := []int{16, 64}
 	for _, gen := range []string{"synth", "concepts"} {
 		t.Run("gen="+gen, func(t *testing.T) {
-			dir, rs, s := roundsRun(t, gen, []string{"go"}, efs)
+			dir, rs, s := roundsRun(t, gen, []string{"laiondb-hnsw", "coder-hnsw", "laiondb-exact"}, efs)
 			checkRounds(t, dir, rs, s, "coder-hnsw", efs)
 			for _, r := range rs {
 				if r.System == "laiondb-exact" && (len(r.Rounds) > 0 || !strings.Contains(r.Note, "not in the search rounds")) {
@@ -276,6 +276,37 @@ func TestRoundsHnswlib(t *testing.T) {
 	for _, qs := range []string{"image", "text"} {
 		if sp, _ := s.Ratio("hnswlib-cpp M=16 efC=200", qs, 0.9, 0); sp.N != 2 {
 			t.Errorf("%s: ratio at R@10 ≥ 0.9 over %d rounds, want 2 (hnswlib reaches 0.9 at ef=64 here)", qs, sp.N)
+		}
+	}
+}
+
+// TestRoundsIVF: laiondb-ivf is saved, reopened in fresh processes and
+// searched in the rounds beside laiondb's HNSW, over its own nprobe sweep
+// (--ef replaces only the sweeps of ef knobs); its widest probe reads
+// every list, so it is exact.
+func TestRoundsIVF(t *testing.T) {
+	_, rs, _ := roundsRun(t, "synth", []string{"laiondb-hnsw", "laiondb-ivf"}, []int{16, 64})
+	var ivf *Result
+	for _, r := range rs {
+		if r.System == "laiondb-ivf" {
+			ivf = r
+		}
+	}
+	if ivf == nil || len(ivf.Rounds) != 2 {
+		t.Fatalf("laiondb-ivf: %+v", ivf)
+	}
+	sweep := goSystems["laiondb-ivf"]().Sweep
+	for _, rd := range ivf.Rounds {
+		if rd.Err != "" || len(rd.Points) != 2*len(sweep) {
+			t.Fatalf("round %d: %d points, want %d; error %q", rd.Round, len(rd.Points), 2*len(sweep), rd.Err)
+		}
+		for _, p := range rd.Points {
+			if p.Value == sweep[len(sweep)-1] && p.Recall10 < 0.99 {
+				t.Errorf("round %d, %s queries at nprobe %d: recall@10 %v, want ≥ 0.99", rd.Round, p.Queries, p.Value, p.Recall10)
+			}
+			if p.QPS1 <= 0 || p.Recall10 <= 0 || p.Recall10 > 1 {
+				t.Errorf("round %d point %+v: fields not filled", rd.Round, p)
+			}
 		}
 	}
 }
