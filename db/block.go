@@ -626,9 +626,10 @@ func (br *blockReader) str(i int) ([]byte, error) {
 // flags and values (a string's offsets) in a first pass, and a string's
 // first and last bytes in a second. The loads of a pass do not depend on
 // each other, so the processor overlaps their cache and TLB misses, where
-// reading the values one by one waits for each in turn: on a 10M-row
-// store with its caches cold, 'bhabhi' (15,090 values from 915 blocks)
-// went from about 16.8 to 13.1 ms of CPU. The bytes are not checked yet
+// reading the values one by one waits for each in turn (one development
+// run on a 10M-row store with its caches cold: 'bhabhi', 15,090 values
+// from 915 blocks, about 16.8 → 13.1 ms of CPU; not a published figure).
+// The bytes are not checked yet
 // and the sum returned has no meaning; what is out of range is skipped,
 // for the reads that follow to report.
 func (br *blockReader) touch(rows []uint32, slots []int, first int64) byte {

@@ -96,7 +96,8 @@ const blockPrefix = 7
 
 // cursorReach is how many keys a cursor steps forward before it seeks
 // instead. A step costs about 0.1 µs, a seek 1 µs and a Get 1.7 µs
-// (measured on a 10M-row store's metadata, 2,480 block keys).
+// (one development run with a throwaway program on a 10M-row store's
+// metadata, 2,480 block keys; BenchmarkTextQuery measures the effect).
 const cursorReach = 8
 
 func (v *view) txns() *txns {
