@@ -67,16 +67,6 @@ func (ix *Index) Calibrate(ctx context.Context, queries [][]float32, skip []int6
 		}
 		return skip[i]
 	}
-	// answer keeps the first k hits other than the skipped row.
-	answer := func(hits []vector.Hit, sk int64, k int) []uint32 {
-		out := make([]uint32, 0, k)
-		for _, h := range hits {
-			if int64(h.ID) != sk && len(out) < k {
-				out = append(out, h.ID)
-			}
-		}
-		return out
-	}
 	// The exact answers at the largest k; a smaller k takes their head.
 	exact := make([][]vector.Hit, len(queries))
 	if kmax > 0 && len(queries) > 0 {
@@ -95,7 +85,7 @@ func (ix *Index) Calibrate(ctx context.Context, queries [][]float32, skip []int6
 		truth := make([][]uint32, len(queries))
 		asked := 0
 		for i := range queries {
-			truth[i] = answer(exact[i], skipOf(i), k)
+			truth[i] = vector.TopIDs(exact[i], skipOf(i), k)
 			if len(truth[i]) > 0 {
 				asked++
 			}
@@ -123,7 +113,7 @@ func (ix *Index) Calibrate(ctx context.Context, queries [][]float32, skip []int6
 				for _, id := range truth[i] {
 					in[id] = true
 				}
-				for _, id := range answer(r.Hits, skipOf(i), k) {
+				for _, id := range vector.TopIDs(r.Hits, skipOf(i), k) {
 					if in[id] {
 						found[i]++
 					}

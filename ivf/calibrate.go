@@ -62,16 +62,6 @@ func (ix *Index) Calibrate(ctx context.Context, m vector.Matrix, queries [][]flo
 		}
 		return skip[i]
 	}
-	// answer keeps the first k hits other than the skipped row.
-	answer := func(hits []vector.Hit, sk int64, k int) []uint32 {
-		out := make([]uint32, 0, k)
-		for _, h := range hits {
-			if int64(h.ID) != sk && len(out) < k {
-				out = append(out, h.ID)
-			}
-		}
-		return out
-	}
 	exact := make([][]vector.Hit, len(queries))
 	if kmax > 0 && len(queries) > 0 {
 		var err error
@@ -85,7 +75,7 @@ func (ix *Index) Calibrate(ctx context.Context, m vector.Matrix, queries [][]flo
 		truth := make([][]uint32, len(queries))
 		want := make([]int, len(queries))
 		for i := range queries {
-			truth[i] = answer(exact[i], skipOf(i), k)
+			truth[i] = vector.TopIDs(exact[i], skipOf(i), k)
 			want[i] = len(truth[i])
 		}
 		for _, nprobe := range ladder {

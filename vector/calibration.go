@@ -57,3 +57,16 @@ func RecallBound(found, want []int) (mean, lower float64, asked int) {
 	}
 	return math.Round(mean*1e6) / 1e6, math.Round((mean-2*se)*1e6) / 1e6, asked
 }
+
+// TopIDs returns the rows of the first k hits other than row skip (skip
+// negative: none left out): a query's answer in a leave-one-out
+// calibration, where the query is itself a row.
+func TopIDs(hits []Hit, skip int64, k int) []uint32 {
+	out := make([]uint32, 0, k)
+	for _, h := range hits {
+		if int64(h.ID) != skip && len(out) < k {
+			out = append(out, h.ID)
+		}
+	}
+	return out
+}
