@@ -45,18 +45,15 @@ func init() {
 			// reported file size is the graph file's alone.
 			Save: func(s Searcher, path string) error {
 				l := s.(*laiondbIndex)
-				if err := l.ix.Write(path); err != nil {
-					return fmt.Errorf("bench: %w", err)
-				}
-				return npy.WriteFloat16(path+".vec.npy", l.m.F16, l.m.Dim)
+				return saveWithRows(path, l.m, l.ix.Write)
 			},
 			// Open memory-maps both files, as the store does.
 			Open: func(path, _ string) (Searcher, error) {
-				h, dim, err := npy.MmapFloat16(path + ".vec.npy")
+				m, err := openRows(path)
 				if err != nil {
 					return nil, err
 				}
-				ix, err := hnsw.Open(path, vector.Matrix{Dim: dim, F16: h})
+				ix, err := hnsw.Open(path, m)
 				if err != nil {
 					return nil, fmt.Errorf("bench: %w", err)
 				}
@@ -80,6 +77,25 @@ func (l *laiondbIndex) Search(q []float32, k, ef int, dst []int32) []int32 {
 		dst = append(dst, int32(h.ID))
 	}
 	return dst
+}
+
+// saveWithRows writes an index with write and, next to it, the float16
+// rows it re-ranks on as .npy (the store's vector file).
+func saveWithRows(path string, m vector.Matrix, write func(path string) error) error {
+	if err := write(path); err != nil {
+		return fmt.Errorf("bench: %w", err)
+	}
+	return npy.WriteFloat16(path+".vec.npy", m.F16, m.Dim)
+}
+
+// openRows memory-maps the rows saveWithRows wrote, as the store maps its
+// vector file.
+func openRows(path string) (vector.Matrix, error) {
+	h, dim, err := npy.MmapFloat16(path + ".vec.npy")
+	if err != nil {
+		return vector.Matrix{}, err
+	}
+	return vector.Matrix{Dim: dim, F16: h}, nil
 }
 
 // f16File returns the base as float16 rows memory-mapped from

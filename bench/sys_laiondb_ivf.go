@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/laiondb/laiondb/internal/npy"
 	"github.com/laiondb/laiondb/ivf"
 	"github.com/laiondb/laiondb/vector"
 )
@@ -45,19 +44,15 @@ func init() {
 			// index file's alone.
 			Save: func(s Searcher, path string) error {
 				l := s.(*laiondbIVF)
-				if err := l.ix.Write(path); err != nil {
-					return fmt.Errorf("bench: %w", err)
-				}
-				return npy.WriteFloat16(path+".vec.npy", l.m.F16, l.m.Dim)
+				return saveWithRows(path, l.m, l.ix.Write)
 			},
 			// Open reads the index and memory-maps the rows, as the store
 			// does, computing their inverse norms (the store keeps them).
 			Open: func(path, _ string) (Searcher, error) {
-				h, dim, err := npy.MmapFloat16(path + ".vec.npy")
+				m, err := openRows(path)
 				if err != nil {
 					return nil, err
 				}
-				m := vector.Matrix{Dim: dim, F16: h}
 				m.Inv = vector.InvNorms(m, 0, m.Len(), nil)
 				ix, err := ivf.Open(path, m)
 				if err != nil {
