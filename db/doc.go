@@ -34,8 +34,12 @@
 //	vectors/img.hnsw  the HNSW graph over the image embeddings with their SQ8
 //	                  codes (package hnsw); the manifest records the rows it
 //	                  covers and its calibration (see Calibration)
+//	vectors/img.ivf   the IVF index over the image embeddings (package ivf):
+//	                  lists, codewords and each row's 32-byte code, when built
+//	                  (IndexOptions.Kind "ivf")
 //	vectors/txt.hnsw  the same over the text embeddings, when built
-//	                  (IndexOptions.Space; the manifest's text_index)
+//	vectors/txt.ivf   (IndexOptions.Space); the manifest lists every index
+//	                  with its kind, space, rows covered and calibration
 //
 // Rows are numbered 0..Rows-1 in ingest order; each ingested unit (a
 // metadata parquet file with its embedding files) is a segment holding a

@@ -6,32 +6,47 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/laiondb/laiondb/engine"
 	"github.com/laiondb/laiondb/query"
 	"github.com/laiondb/laiondb/vector"
 )
 
-// The vector index: a VectorIndex of a registered kind (vectorindex.go;
-// today "hnsw", an HNSW graph in vectors/img.hnsw) over the image
-// embeddings of the rows [0, R); the manifest records its kind, its
-// parameters, R and the fingerprint of the vectors it was built over. An
-// ingest adds its new rows to the index after committing them; if that is
-// skipped (IngestOptions.NoIndex), interrupted or fails, the rows past R
-// are still found: searches scan them exactly and merge the answers. A
-// damaged or stale index file is reported through Options.Warn and by
-// Check, searches fall back to exact scans, and BuildIndex rebuilds it.
+// The vector indexes: VectorIndexes of registered kinds (vectorindex.go;
+// "hnsw", an HNSW graph in vectors/img.hnsw, and "ivf", an inverted file
+// in vectors/img.ivf), at most one of each kind over each space's
+// embeddings, each covering the rows [0, R); the manifest records each
+// one's kind, space, parameters, R and the fingerprint of the vectors it
+// was built over. An ingest adds its new rows to every index after
+// committing them; if that is skipped (IngestOptions.NoIndex), interrupted
+// or fails, the rows past R are still found: searches scan them exactly
+// and merge the answers. A damaged or stale index file is reported through
+// Options.Warn and by Check, searches use another index or scan exactly,
+// and BuildIndex rebuilds it.
 
-// IndexInfo describes the store's vector index in the manifest.
+// IndexInfo describes one vector index in the manifest.
 type IndexInfo struct {
-	// Kind is the registered index kind ("hnsw").
+	// Kind is the registered index kind ("hnsw", "ivf").
 	Kind string `json:"kind"`
+	// Space is the embeddings indexed: "image" or "text".
+	Space string `json:"space"`
 	// Params are the kind's build parameters (hnsw: m, ef_construction).
 	Params map[string]int `json:"params"`
-	// Rows is R: the index covers the rows [0, R) that have image vectors.
+	// Rows is R: the index covers the rows [0, R) that have vectors in
+	// its space.
 	Rows        int64  `json:"rows"`
 	Fingerprint string `json:"fingerprint"`
+	// Building marks an index whose first build has not finished: it
+	// covers the rows [0, Rows) added up to its last checkpoint, searches
+	// do not use it, and the next build of its kind resumes it.
+	Building bool `json:"building,omitempty"`
+	// MemoryBytes is the memory the index held when it was written
+	// (VectorIndex.MemoryBytes); 0 in manifests written before it was
+	// recorded.
+	MemoryBytes int64 `json:"memory_bytes,omitempty"`
 	// Calibration is the default effort of searches, measured when the
 	// index was built; nil in stores indexed before calibration existed.
 	Calibration *Calibration `json:"calibration,omitempty"`
@@ -41,6 +56,14 @@ type IndexInfo struct {
 	// Kind and Params.
 	M              int `json:"m,omitempty"`
 	EfConstruction int `json:"ef_construction,omitempty"`
+}
+
+// space returns the embeddings the index covers.
+func (ix *IndexInfo) space() query.Space {
+	if ix.Space == query.SpaceText.String() {
+		return query.SpaceText
+	}
+	return query.SpaceImage
 }
 
 // upgrade fills Kind and Params from the fields of older manifests.
@@ -55,6 +78,37 @@ func (ix *IndexInfo) upgrade() {
 			c.MaxEffort = k.efforts[len(k.efforts)-1]
 		}
 	}
+}
+
+// upgradeIndexes moves the indexes of manifests written before a store
+// held several (Index, TextIndex) into Indexes, upgrades each, and checks
+// that no kind is recorded twice over the same space.
+func (m *Manifest) upgradeIndexes() error {
+	for _, old := range []struct {
+		ix *IndexInfo
+		sp query.Space
+	}{{m.Index, query.SpaceImage}, {m.TextIndex, query.SpaceText}} {
+		if old.ix != nil {
+			ix := *old.ix
+			ix.Space = old.sp.String()
+			m.Indexes = append(m.Indexes, ix)
+		}
+	}
+	m.Index, m.TextIndex = nil, nil
+	seen := map[indexKey]bool{}
+	for i := range m.Indexes {
+		ix := &m.Indexes[i]
+		ix.upgrade()
+		if ix.Space != query.SpaceImage.String() && ix.Space != query.SpaceText.String() {
+			return fmt.Errorf("index %d (%s) covers the embeddings of space %q: want image or text", i, ix.Kind, ix.Space)
+		}
+		k := indexKey{ix.space(), ix.Kind}
+		if seen[k] {
+			return fmt.Errorf("two %s indexes over the %s embeddings", ix.Kind, ix.Space)
+		}
+		seen[k] = true
+	}
+	return nil
 }
 
 // Calibration records, per query kind, the smallest effort (ef) at which a
@@ -83,7 +137,9 @@ type Calibration struct {
 
 // IndexOptions are the parameters of a new index.
 type IndexOptions struct {
-	// Kind is the index kind to build (default "hnsw").
+	// Kind is the index kind to build or bring up to date; "" means every
+	// index over the space's embeddings, or a new one of the default kind
+	// ("hnsw") when there is none.
 	Kind string
 	// Params override the kind's default build parameters.
 	Params map[string]int
@@ -91,8 +147,16 @@ type IndexOptions struct {
 	// (zero: 16 and 200).
 	M              int
 	EfConstruction int
-	// Rebuild discards the current index and builds a new one.
+	// Rebuild discards the index (or each index, for Kind "") and builds
+	// it anew: for an index trained on the data (ivf), this is the
+	// retraining that a change in the data calls for.
 	Rebuild bool
+	// Drop removes the index of Kind from the store instead.
+	Drop bool
+	// CheckpointEvery is how often a long build commits its progress, so
+	// that a build killed resumes from there (0: every 10 minutes;
+	// negative: never). Rebuilds do not checkpoint.
+	CheckpointEvery time.Duration
 	// Space is the embeddings indexed: image (the default) or text.
 	Space query.Space
 	// Progress, when set, is called with the rows linked so far.
@@ -122,41 +186,79 @@ func indexPath(dir string, k indexKind, sp query.Space) string {
 	return filepath.Join(dir, "vectors", name)
 }
 
-// indexInfo returns the manifest's index over the embeddings of sp.
-func (m *Manifest) indexInfo(sp query.Space) *IndexInfo {
-	if sp == query.SpaceText {
-		return m.TextIndex
-	}
-	return m.Index
+// indexKey names one index of the store: its space and kind.
+type indexKey struct {
+	space query.Space
+	kind  string
 }
 
-// setIndexInfo records the index over the embeddings of sp.
-func (m *Manifest) setIndexInfo(sp query.Space, ix *IndexInfo) {
-	if sp == query.SpaceText {
-		m.TextIndex = ix
-	} else {
-		m.Index = ix
-	}
+// openedIndex is an index the store opened, or why it could not.
+type openedIndex struct {
+	ix  VectorIndex
+	err error
 }
 
-// rebuildHint is the command that rebuilds the index of a space.
-func rebuildHint(sp query.Space) string {
-	if sp == query.SpaceText {
-		return "'laiondb index --space text --rebuild'"
+// IndexesOf returns the manifest's indexes over the embeddings of sp, in
+// the order they were first built.
+func (m *Manifest) IndexesOf(sp query.Space) []*IndexInfo {
+	var out []*IndexInfo
+	for i := range m.Indexes {
+		if m.Indexes[i].space() == sp {
+			out = append(out, &m.Indexes[i])
+		}
 	}
-	return "'laiondb index --rebuild'"
+	return out
 }
 
-// openIndex opens the indexes the manifest records, if any. A missing,
-// damaged or stale file is not an error: the store answers by exact scans
-// and says so.
-func (d *DB) openIndex(m *Manifest) {
-	for _, sp := range []query.Space{query.SpaceImage, query.SpaceText} {
-		info, vf := m.indexInfo(sp), d.img
+// FindIndex returns the manifest's index of kind over the embeddings of
+// sp, or nil.
+func (m *Manifest) FindIndex(sp query.Space, kind string) *IndexInfo {
+	for i := range m.Indexes {
+		if ix := &m.Indexes[i]; ix.space() == sp && ix.Kind == kind {
+			return ix
+		}
+	}
+	return nil
+}
+
+// setIndex records ix, in place of the index of its kind and space.
+func (m *Manifest) setIndex(ix IndexInfo) {
+	if old := m.FindIndex(ix.space(), ix.Kind); old != nil {
+		*old = ix
+		return
+	}
+	m.Indexes = append(m.Indexes, ix)
+}
+
+// dropIndex removes the index of kind over the embeddings of sp.
+func (m *Manifest) dropIndex(sp query.Space, kind string) {
+	m.Indexes = slices.DeleteFunc(m.Indexes, func(ix IndexInfo) bool { return ix.space() == sp && ix.Kind == kind })
+}
+
+// rebuildHint is the command that rebuilds the index of a kind and space.
+func rebuildHint(sp query.Space, kind string) string {
+	cmd := "'laiondb index"
+	if sp == query.SpaceText {
+		cmd += " --space text"
+	}
+	if kind != "" && kind != defaultIndexKind {
+		cmd += " --kind " + kind
+	}
+	return cmd + " --rebuild'"
+}
+
+// openIndexes opens the indexes the manifest records, if any. A missing,
+// damaged or stale file is not an error: the store answers by another
+// index or exact scans, and says so.
+func (d *DB) openIndexes(m *Manifest) {
+	d.ixs = map[indexKey]openedIndex{}
+	for _, info := range m.Indexes {
+		sp := info.space()
+		vf := d.img
 		if sp == query.SpaceText {
 			vf = d.txt
 		}
-		if info == nil || vf == nil {
+		if vf == nil {
 			continue
 		}
 		k, err := lookupIndex(info.Kind)
@@ -165,21 +267,20 @@ func (d *DB) openIndex(m *Manifest) {
 			ix, err = k.open(indexPath(d.dir, k, sp), vf.matrix(m.Rows))
 		}
 		if err != nil {
-			d.opts.Warn(fmt.Sprintf("the vector index over the %s embeddings cannot be used (%v); searches scan exactly until it is rebuilt with %s", sp, err, rebuildHint(sp)))
+			d.opts.Warn(fmt.Sprintf("the %s index over the %s embeddings cannot be used (%v); searches use another index or scan exactly until it is rebuilt with %s",
+				info.Kind, sp, err, rebuildHint(sp, info.Kind)))
 		}
-		if sp == query.SpaceText {
-			d.tix, d.tixErr = ix, err
-		} else {
-			d.ix, d.ixErr = ix, err
-		}
+		d.ixs[indexKey{sp, info.Kind}] = openedIndex{ix, err}
 	}
 }
 
-// BuildIndex brings the vector index up to date: it links the rows with
-// image vectors that the graph does not cover yet (all of them with
-// Rebuild or when there is no usable index), writes the graph atomically
-// and records it in the manifest. It runs on all cores and stops when ctx
-// is cancelled, leaving the previous index in place.
+// BuildIndex brings the vector indexes over one space's embeddings up to
+// date (o.Kind: one of them, or a new one of that kind): each adds the
+// rows with vectors that it does not cover yet (all of them with Rebuild
+// or when it is not usable), is calibrated, written atomically and
+// recorded in the manifest. It runs on all cores and stops when ctx is
+// cancelled, leaving the previous index in place. With o.Drop it removes
+// the index of o.Kind instead.
 func (d *DB) BuildIndex(ctx context.Context, o *IndexOptions) error {
 	if d.opts.ReadOnly {
 		return ErrReadOnly
@@ -195,6 +296,74 @@ func (d *DB) buildIndex(ctx context.Context, o *IndexOptions) error {
 	if o != nil {
 		opts = *o
 	}
+	if _, ok := indexKinds[opts.Kind]; !ok && opts.Kind != "" {
+		return fmt.Errorf("db: index: unknown index kind %q (this laiondb knows %s)", opts.Kind, strings.Join(IndexKinds(), ", "))
+	}
+	if opts.Drop {
+		return d.dropIndex(opts.Space, opts.Kind)
+	}
+	m, err := d.snapshot()
+	if err != nil {
+		return err
+	}
+	kinds := []string{opts.Kind}
+	if opts.Kind == "" {
+		kinds = nil
+		for _, ix := range m.IndexesOf(opts.Space) {
+			kinds = append(kinds, ix.Kind)
+		}
+		if len(kinds) == 0 {
+			kinds = []string{defaultIndexKind}
+		}
+	}
+	for _, k := range kinds {
+		if err := d.buildOne(ctx, opts, k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// dropIndex removes the index of kind over the embeddings of sp from the
+// manifest, then its file.
+func (d *DB) dropIndex(sp query.Space, kind string) error {
+	if kind == "" {
+		return fmt.Errorf("db: index: say which kind of index to drop")
+	}
+	m, err := d.snapshot()
+	if err != nil {
+		return err
+	}
+	if m.FindIndex(sp, kind) == nil {
+		return fmt.Errorf("%w: the store has no %s index over the %s embeddings", ErrNotFound, kind, sp)
+	}
+	next := m.clone()
+	next.dropIndex(sp, kind)
+	if err := writeManifest(d.dir, next); err != nil {
+		return fmt.Errorf("db: recording the index's removal: %w", err)
+	}
+	key := indexKey{sp, kind}
+	d.mu.Lock()
+	old := d.ixs[key]
+	ixs := maps.Clone(d.ixs)
+	delete(ixs, key)
+	d.ixs, d.man = ixs, next
+	if old.ix != nil {
+		d.retired = append(d.retired, old.ix)
+	}
+	d.mu.Unlock()
+	k, _ := lookupIndex(kind)
+	// A reader that opened the store before still reads the file it
+	// mapped; the name goes, the data stays until it closes.
+	if err := os.Remove(indexPath(d.dir, k, sp)); err != nil && !os.IsNotExist(err) {
+		return fmt.Errorf("db: removing the index file: %w", err)
+	}
+	return nil
+}
+
+// buildOne brings the index of kindName over the embeddings of opts.Space
+// up to date, creating it if the store has none of that kind.
+func (d *DB) buildOne(ctx context.Context, opts IndexOptions, kindName string) error {
 	sp := opts.Space
 	m, err := d.snapshot()
 	if err != nil {
@@ -207,38 +376,25 @@ func (d *DB) buildIndex(ctx context.Context, o *IndexOptions) error {
 		has = func(s *Segment) bool { return s.HasText }
 	}
 	if vf == nil || m.Dim == 0 {
-		if sp == query.SpaceText && o != nil {
+		if sp == query.SpaceText && opts.Kind != "" {
 			return fmt.Errorf("%w: the store has no text embeddings to index", ErrNoVectors)
 		}
 		return nil
 	}
-	info := m.indexInfo(sp)
-	d.mu.RLock()
-	ix := d.ix
-	if sp == query.SpaceText {
-		ix = d.tix
-	}
-	d.mu.RUnlock()
-	kindName := opts.Kind
-	if kindName == "" {
-		kindName = defaultIndexKind
-	}
-	from := int64(0)
-	if ix != nil && info != nil && !opts.Rebuild && (opts.Kind == "" || opts.Kind == info.Kind) {
-		from = info.Rows
-		kindName = info.Kind
-	} else {
-		k, err := lookupIndex(kindName)
-		if err != nil {
-			return fmt.Errorf("db: index: %w", err)
-		}
-		if ix, err = k.create(m.Dim, opts.params(k)); err != nil {
-			return fmt.Errorf("db: index: %w", err)
-		}
-	}
 	kind, err := lookupIndex(kindName)
 	if err != nil {
 		return fmt.Errorf("db: index: %w", err)
+	}
+	info := m.FindIndex(sp, kindName)
+	key := indexKey{sp, kindName}
+	d.mu.RLock()
+	ix := d.ixs[key].ix
+	d.mu.RUnlock()
+	from := int64(0)
+	if ix != nil && info != nil && !opts.Rebuild {
+		from = info.Rows
+	} else {
+		ix = nil
 	}
 	var add vector.Ranges
 	for i := range m.Segments {
@@ -256,12 +412,12 @@ func (d *DB) buildIndex(ctx context.Context, o *IndexOptions) error {
 		// older method: measure it again.
 		cal, err := d.calibrate(ctx, ix, kind, m, sp)
 		if err != nil {
-			return fmt.Errorf("db: calibrating the index: %w", err)
+			return fmt.Errorf("db: calibrating the %s index: %w", kindName, err)
 		}
 		next := m.clone()
 		ni := *info
 		ni.Calibration = cal
-		next.setIndexInfo(sp, &ni)
+		next.setIndex(ni)
 		if err := writeManifest(d.dir, next); err != nil {
 			return fmt.Errorf("db: recording the index: %w", err)
 		}
@@ -270,119 +426,272 @@ func (d *DB) buildIndex(ctx context.Context, o *IndexOptions) error {
 		d.mu.Unlock()
 		return nil
 	}
-	var progress func(done, total int)
-	if opts.Progress != nil {
-		progress = func(done, total int) { opts.Progress(int64(done), int64(total)) }
-	}
 	mat := vf.matrix(m.Rows)
-	d.mu.RLock()
-	fresh := ix != d.ix && ix != d.tix
-	d.mu.RUnlock()
-	if err := ix.Add(ctx, mat, add, progress); err != nil {
-		// A shared graph keeps the rows linked so far: searches restrict
-		// it to the covered rows, and the next build skips them.
-		if fresh {
+	fresh := ix == nil
+	if fresh {
+		// A kind that learns from the data (ivf) trains on the rows it
+		// will hold.
+		if ix, err = kind.create(ctx, mat, add, opts.params(kind)); err != nil {
+			return fmt.Errorf("db: index: %w", err)
+		}
+	}
+	// discard closes an index of this build that no search can reach.
+	published := false
+	discard := func() {
+		if fresh && !published {
 			ix.Close()
 		}
-		return fmt.Errorf("db: building the index: %w", err)
+	}
+	path := indexPath(d.dir, kind, sp)
+	record := func(next *Manifest) error {
+		if err := writeManifest(d.dir, next); err != nil {
+			return fmt.Errorf("db: recording the %s index: %w", kindName, err)
+		}
+		d.mu.Lock()
+		old := d.ixs[key].ix
+		ixs := maps.Clone(d.ixs)
+		ixs[key] = openedIndex{ix: ix}
+		d.ixs, d.man = ixs, next
+		d.mu.Unlock()
+		if old != nil && old != ix {
+			d.retired = append(d.retired, old)
+		}
+		published = true
+		return nil
+	}
+	// A long build commits its progress every CheckpointEvery: the index
+	// file, and the manifest's record of the rows it covers. A new index
+	// is recorded as building, which searches do not use; an index in use
+	// keeps its calibration until this build's own replaces it. A build
+	// killed after a checkpoint resumes from there. A rebuild does not
+	// checkpoint: the index it replaces serves until it is done.
+	every := opts.CheckpointEvery
+	if every == 0 {
+		every = defaultCheckpointEvery
+	}
+	steps := []vector.Ranges{add}
+	if every > 0 && !opts.Rebuild {
+		steps = nil
+		for rest := add; len(rest) > 0; {
+			var step vector.Ranges
+			step, rest = splitRanges(rest, checkpointRows)
+			steps = append(steps, step)
+		}
+	}
+	total, done, last := add.Count(), 0, time.Now()
+	for i, step := range steps {
+		var progress func(done, total int)
+		if opts.Progress != nil {
+			progress = func(n, _ int) { opts.Progress(int64(done+n), int64(total)) }
+		}
+		if err := ix.Add(ctx, mat, step, progress); err != nil {
+			// A shared index keeps the rows added so far: searches
+			// restrict it to the covered rows, and the next build skips
+			// them.
+			discard()
+			return fmt.Errorf("db: building the %s index: %w", kindName, err)
+		}
+		done += step.Count()
+		if i == len(steps)-1 || time.Since(last) < every {
+			continue
+		}
+		if err := ix.Write(path); err != nil {
+			discard()
+			return fmt.Errorf("db: writing the %s index: %w", kindName, err)
+		}
+		cur, err := d.snapshot()
+		if err != nil {
+			discard()
+			return err
+		}
+		ni := IndexInfo{Kind: kindName, Space: sp.String(), Params: ix.Params(), Rows: int64(step[len(step)-1].Hi),
+			Fingerprint: fmt.Sprintf("%016x", ix.Fingerprint()), MemoryBytes: ix.MemoryBytes(), Building: true}
+		if in := cur.FindIndex(sp, kindName); in != nil && !in.Building && !fresh {
+			ni.Calibration, ni.Building = in.Calibration, false
+		}
+		next := cur.clone()
+		next.setIndex(ni)
+		if err := record(next); err != nil {
+			discard()
+			return err
+		}
+		last = time.Now()
 	}
 	cal, err := d.calibrate(ctx, ix, kind, m, sp)
 	if err != nil {
-		if fresh {
-			ix.Close()
-		}
-		return fmt.Errorf("db: calibrating the index: %w", err)
+		discard()
+		return fmt.Errorf("db: calibrating the %s index: %w", kindName, err)
 	}
-	if err := ix.Write(indexPath(d.dir, kind, sp)); err != nil {
-		if fresh {
-			ix.Close()
-		}
-		return fmt.Errorf("db: writing the index: %w", err)
+	if err := ix.Write(path); err != nil {
+		discard()
+		return fmt.Errorf("db: writing the %s index: %w", kindName, err)
 	}
-	next := m.clone()
-	next.setIndexInfo(sp, &IndexInfo{Kind: kindName, Params: ix.Params(), Rows: m.Rows, Fingerprint: fmt.Sprintf("%016x", ix.Fingerprint()), Calibration: cal})
-	if err := writeManifest(d.dir, next); err != nil {
-		return fmt.Errorf("db: recording the index: %w", err)
+	cur, err := d.snapshot()
+	if err != nil {
+		discard()
+		return err
 	}
-	d.mu.Lock()
-	var old VectorIndex
-	if sp == query.SpaceText {
-		old = d.tix
-		d.tix, d.tixErr, d.man = ix, nil, next
-	} else {
-		old = d.ix
-		d.ix, d.ixErr, d.man = ix, nil, next
-	}
-	d.mu.Unlock()
-	if old != nil && old != ix {
-		d.retired = append(d.retired, old)
+	next := cur.clone()
+	next.setIndex(IndexInfo{Kind: kindName, Space: sp.String(), Params: ix.Params(), Rows: m.Rows,
+		Fingerprint: fmt.Sprintf("%016x", ix.Fingerprint()), MemoryBytes: ix.MemoryBytes(), Calibration: cal})
+	if err := record(next); err != nil {
+		discard()
+		return err
 	}
 	return nil
 }
 
-// index returns the view's index over the embeddings of sp, the rows it
-// covers and why it is unusable; nil when there is none.
-func (v *view) index(sp query.Space) (VectorIndex, int64, error, *IndexInfo) {
-	if sp == query.SpaceText {
-		return v.tix, v.tixRows, v.tixErr, v.m.TextIndex
+// defaultCheckpointEvery is how often a long index build commits its
+// progress (IndexOptions.CheckpointEvery): writing an HNSW graph of 100M
+// rows takes about a minute, an IVF index of as many a few seconds.
+const defaultCheckpointEvery = 10 * time.Minute
+
+// checkpointRows is the most rows an index build adds between two looks
+// at the clock: the granularity of its checkpoints.
+var checkpointRows = 1 << 20
+
+// viewIndex is one of the store's indexes as a view sees it.
+type viewIndex struct {
+	info *IndexInfo
+	kind indexKind
+	// ix is nil when the index is unusable; err says why.
+	ix  VectorIndex
+	err error
+}
+
+// indexesOf returns the view's indexes over the embeddings of sp, usable
+// or not, in the manifest's order.
+func (v *view) indexesOf(sp query.Space) []viewIndex {
+	var out []viewIndex
+	for _, vi := range v.indexes {
+		if vi.info.space() == sp {
+			out = append(out, vi)
+		}
 	}
-	return v.ix, v.ixRows, v.ixErr, v.m.Index
+	return out
 }
 
 // choice is how a k-NN request is answered: by an exact scan of the rows
-// allow admits (why says why, for the plan), or by the index at effort ef.
+// allow admits (why says why, for the plan), or by the index vi at effort
+// ef.
 type choice struct {
 	scan       bool
 	why        string
 	allow      vector.AllowList // the rows with vectors the request allows
 	graphAllow vector.AllowList // those of them the index covers
+	vi         viewIndex
 	ef         int
 	efWhy      string
 	// err is why a request that forces the index cannot have it.
 	err error
 }
 
+// option is one index's bid for a k-NN request: the effort it would
+// search at, why, and the planner's estimate (nil without measured
+// costs).
+type option struct {
+	vi         viewIndex
+	graphAllow vector.AllowList
+	ef         int
+	efWhy      string
+	est        *estimate
+}
+
+// bid prices a search of req through vi.
+func (v *view) bid(req engine.SearchRequest, vi viewIndex, allow vector.AllowList) option {
+	covered := vector.Ranges{{Lo: 0, Hi: uint32(vi.info.Rows)}}
+	var graphAllow vector.AllowList = covered
+	if allow != nil {
+		graphAllow = vector.And(allow, covered)
+	}
+	// ef 0: calibration found no effort reaching the target for this kind
+	// of query, so the index is not good enough.
+	ef, efWhy := v.ef(req, vi)
+	// With the costs the index build measured, a filtered search takes the
+	// effort calibrated for its share of rows, and the planner prices both
+	// paths; without them (an index calibrated before version 4) the
+	// index's own rule decides.
+	o := option{vi: vi, graphAllow: graphAllow, ef: ef, efWhy: efWhy}
+	if costs, own := vi.info.costs(req.Image); costs != nil {
+		allowed := vector.CountHint(graphAllow)
+		if own && allow != nil && req.Ef <= 0 && v.d.opts.EfSearch <= 0 && costs.share(allowed) < 1 {
+			// A forced index search keeps the unfiltered effort where no
+			// filtered one kept the promise.
+			switch fef, lower, at := costs.filteredEf(allowed, req.K); {
+			case fef > 0:
+				o.ef, o.efWhy = fef, fmt.Sprintf("calibrated for filtered searches: recall@10 lower bound %.4f with %.3g%% of the rows allowed", lower, 100*at)
+			case !req.Index:
+				o.ef, o.efWhy = 0, fmt.Sprintf("at index build, no %s up to %d reached recall@10 %.2f in filtered searches with about %.3g%% of the rows allowed",
+					vi.kind.effort, vi.info.Calibration.MaxEffort, CalibrationTarget, 100*costs.share(allowed))
+			}
+		}
+		if o.ef > 0 {
+			e := costs.estimate(allowed, max(o.ef, req.K))
+			e.path = vi.kind.path
+			e.effort = vi.kind.effort
+			o.est = &e
+		}
+	}
+	return o
+}
+
 // choose makes the decision search describes.
 func (v *view) choose(req engine.SearchRequest) choice {
 	allow := v.allow(req.Allow, req.Space)
-	ix, ixRows, ixErr, info := v.index(req.Space)
+	all := v.indexesOf(req.Space)
+	forced := req.Index || req.IndexKind != ""
+	if req.IndexKind != "" && !req.Exact {
+		all = slices.DeleteFunc(all, func(vi viewIndex) bool { return vi.info.Kind != req.IndexKind })
+		if len(all) == 0 {
+			return choice{scan: true, allow: allow, err: fmt.Errorf("%w: the %s index was asked for, but the store has none over the %s embeddings ('laiondb index%s --kind %s' builds one)",
+				ErrNoIndex, req.IndexKind, req.Space, spaceFlag(req.Space), req.IndexKind)}
+		}
+		if all[0].info.Building {
+			return choice{scan: true, allow: allow, err: fmt.Errorf("%w: the %s index over the %s embeddings is being built (%d rows so far; 'laiondb index%s --kind %s' resumes the build)",
+				ErrNoIndex, req.IndexKind, req.Space, all[0].info.Rows, spaceFlag(req.Space), req.IndexKind)}
+		}
+	}
+	// An index whose first build has not finished serves no search.
+	var building *IndexInfo
+	all = slices.DeleteFunc(all, func(vi viewIndex) bool {
+		if vi.info.Building && building == nil {
+			building = vi.info
+		}
+		return vi.info.Building
+	})
+	var usable []viewIndex
+	var broken *viewIndex
+	for i, vi := range all {
+		if vi.ix != nil && vi.err == nil {
+			usable = append(usable, vi)
+		} else if broken == nil {
+			broken = &all[i]
+		}
+	}
 	cheap := false
-	if limit := v.d.exactUpTo(); ix != nil && !req.Exact && !req.Index && limit > 0 {
+	if limit := v.d.exactUpTo(); len(usable) > 0 && !req.Exact && !forced && limit > 0 {
 		candidates := v.matrix(req.Space).Len()
 		if allow != nil {
 			candidates = allow.Count()
 		}
 		cheap = candidates <= limit
 	}
-	covered := vector.Ranges{{Lo: 0, Hi: uint32(ixRows)}}
-	var graphAllow vector.AllowList = covered
-	if allow != nil {
-		graphAllow = vector.And(allow, covered)
-	}
-	// ef 0: calibration found no ef reaching the target for this kind of
-	// query, so the index is not good enough and the store scans.
-	ef, efWhy := v.ef(req)
-	// With the costs the index build measured, a filtered search takes the
-	// ef calibrated for its share of rows, and the planner prices both
-	// paths; without them (an index calibrated before version 4) the
-	// index's own rule decides.
-	var est *estimate
-	if costs, own := info.costs(req.Image); costs != nil && ix != nil && ixErr == nil && !req.Exact && !cheap {
-		allowed := vector.CountHint(graphAllow)
-		if own && allow != nil && req.Ef <= 0 && v.d.opts.EfSearch <= 0 && costs.share(allowed) < 1 {
-			// A forced index search keeps the unfiltered ef where no
-			// filtered one kept the promise.
-			switch fef, lower, at := costs.filteredEf(allowed, req.K); {
-			case fef > 0:
-				ef, efWhy = fef, fmt.Sprintf("calibrated for filtered searches: recall@10 lower bound %.4f with %.3g%% of the rows allowed", lower, 100*at)
-			case !req.Index:
-				ef, efWhy = 0, fmt.Sprintf("at index build, no ef up to %d reached recall@10 %.2f in filtered searches with about %.3g%% of the rows allowed",
-					info.Calibration.MaxEffort, CalibrationTarget, 100*costs.share(allowed))
+	// Each usable index bids; the one with the lowest estimate wins, then
+	// those without measured costs in the manifest's order.
+	var best *option
+	var others []option
+	if !req.Exact && !cheap {
+		for _, vi := range usable {
+			o := v.bid(req, vi, allow)
+			switch {
+			case best == nil:
+				best = &o
+			case o.ef > 0 && (best.ef == 0 || o.est != nil && (best.est == nil || o.est.graphNs < best.est.graphNs)):
+				others = append(others, *best)
+				best = &o
+			default:
+				others = append(others, o)
 			}
-		}
-		if ef > 0 {
-			e := costs.estimate(allowed, max(ef, req.K))
-			est = &e
 		}
 	}
 	why, scan := "", true
@@ -390,38 +699,67 @@ func (v *view) choose(req engine.SearchRequest) choice {
 	case req.Exact:
 	case cheap:
 		why = fmt.Sprintf(" (searches over at most %d vectors are answered exactly; the index answers larger ones)", v.d.exactUpTo())
-	case ixErr != nil:
-		why = " (the index is unusable: rebuild it with " + rebuildHint(req.Space) + ")"
-	case (info == nil || ix == nil) && req.Space == query.SpaceText:
+	case best == nil && broken != nil:
+		why = fmt.Sprintf(" (the %s index is unusable: rebuild it with %s)", broken.info.Kind, rebuildHint(req.Space, broken.info.Kind))
+	case best == nil && building != nil:
+		why = fmt.Sprintf(" (the %s index is being built, %d rows so far: 'laiondb index%s --kind %s' resumes the build)", building.Kind, building.Rows, spaceFlag(req.Space), building.Kind)
+	case best == nil && req.Space == query.SpaceText:
 		why = " (the store has no index over the text embeddings: 'laiondb index --space text' builds one)"
-	case info == nil || ix == nil:
+	case best == nil:
 		why = " (the store has no index)"
-	case ef == 0:
-		why = " (" + efWhy + ")"
-	case !req.Index && est != nil && est.scan():
-		why = fmt.Sprintf(" (%s; ef %d: %s)", est, est.ef, efWhy)
-	case !req.Index && est == nil && ix.PreferExact(vector.CountHint(graphAllow), max(ef, req.K)):
-		why = fmt.Sprintf(" (planner: cheaper than a graph search at this size and filter with ef=%d (%s))", ef, efWhy)
+	case best.ef == 0:
+		why = " (" + best.efWhy + ")"
+	case !forced && best.est != nil && best.est.scan():
+		why = fmt.Sprintf(" (%s; %s %d: %s)", best.est, best.vi.kind.effort, best.est.ef, best.efWhy)
+	case !forced && best.est == nil && best.vi.ix.PreferExact(vector.CountHint(best.graphAllow), max(best.ef, req.K)):
+		why = fmt.Sprintf(" (planner: cheaper than a %s search at this size and filter with %s=%d (%s))", best.vi.kind.path, best.vi.kind.effort, best.ef, best.efWhy)
 	default:
 		scan = false
 	}
-	c := choice{scan: scan, why: why, allow: allow, graphAllow: graphAllow, ef: ef, efWhy: efWhy}
-	if !scan && est != nil && !req.Index {
-		c.efWhy += "; " + est.String()
+	c := choice{scan: scan, why: why, allow: allow}
+	if best != nil {
+		c.vi, c.graphAllow, c.ef, c.efWhy = best.vi, best.graphAllow, best.ef, best.efWhy
+		if !scan && best.est != nil && !forced {
+			c.efWhy += "; " + best.est.String()
+		}
+		if !scan {
+			for _, o := range others {
+				c.efWhy += "; " + o.passedOver()
+			}
+		}
 	}
-	if req.Index && scan && !req.Exact {
+	if forced && scan && !req.Exact {
 		c.err = fmt.Errorf("%w: the index was asked for, but the store scans%s", ErrNoIndex, why)
 	}
 	return c
 }
 
+// passedOver says why an index did not answer, for the plan.
+func (o option) passedOver() string {
+	switch {
+	case o.ef == 0:
+		return fmt.Sprintf("the %s index was passed over (%s)", o.vi.info.Kind, o.efWhy)
+	case o.est != nil:
+		return fmt.Sprintf("the %s index was passed over (%s at %s %d ≈ %s)", o.vi.info.Kind, o.vi.kind.path, o.vi.kind.effort, o.est.ef, millis(o.est.graphNs))
+	}
+	return fmt.Sprintf("the %s index was passed over (no measured costs)", o.vi.info.Kind)
+}
+
+// spaceFlag is the index command's flag for space sp.
+func spaceFlag(sp query.Space) string {
+	if sp == query.SpaceText {
+		return " --space text"
+	}
+	return ""
+}
+
 // search answers a k-NN request. This is the one place that decides
-// between an exact scan and the index, and at which effort: the store
-// scans when asked to, when it has no usable index, when the candidates
-// are few (Options.ExactUpTo), when calibration found no effort good
-// enough, or when the index says a scan of the allowed rows is cheaper;
-// otherwise the index answers for the rows it covers and rows added since
-// are scanned exactly.
+// between an exact scan and an index, which index, and at which effort:
+// the store scans when asked to, when it has no usable index, when the
+// candidates are few (Options.ExactUpTo), when calibration found no effort
+// good enough, or when the planner finds a scan of the allowed rows
+// cheaper; otherwise the index with the lowest estimated cost answers for
+// the rows it covers and rows added since are scanned exactly.
 func (v *view) search(ctx context.Context, req engine.SearchRequest) (engine.SearchResult, error) {
 	c := v.choose(req)
 	if c.err != nil {
@@ -437,9 +775,9 @@ func (v *view) search(ctx context.Context, req engine.SearchRequest) (engine.Sea
 			Method: fmt.Sprintf("exact scan of %d %svectors%s", scanned, spaceWord(req.Space), c.why)}, nil
 	}
 	allow, graphAllow, ef, efWhy := c.allow, c.graphAllow, c.ef, c.efWhy
-	ix, ixRows, _, _ := v.index(req.Space)
+	ixRows := c.vi.info.Rows
 	m := v.matrix(req.Space)
-	r, err := ix.Search(ctx, req.Vec, req.K, IndexSearch{Effort: ef, Allow: graphAllow})
+	r, err := c.vi.ix.Search(ctx, req.Vec, req.K, IndexSearch{Effort: ef, Allow: graphAllow})
 	if err != nil {
 		return engine.SearchResult{}, err
 	}
@@ -468,27 +806,27 @@ func (v *view) search(ctx context.Context, req engine.SearchRequest) (engine.Sea
 	return res, nil
 }
 
-// defaultEf is the candidate list size of an index search for k results
+// defaultEf is the candidate list size of an HNSW search for k results
 // when the index has no calibration for the query's kind (an index built
 // before calibration existed, or text queries on a store without text
 // embeddings): wide enough for text queries on a store of about 100k rows
 // (BENCHMARKS.md); larger stores need more, which is why they calibrate.
 func defaultEf(k int) int { return max(256, 2*k) }
 
-// ef returns the ef of an index search for req, and why: Options.EfSearch
-// if set, else the calibrated ef for the query's kind and k (0 if
-// calibration found none good enough), else defaultEf.
-func (v *view) ef(req engine.SearchRequest) (int, string) {
-	if req.Ef > 0 {
+// ef returns the effort of a search for req through vi, and why: the
+// request's or Options.EfSearch if set (they tune the index the request
+// names, else the default kind's), else the calibrated effort for the
+// query's kind and k (0 if calibration found none good enough), else the
+// kind's default.
+func (v *view) ef(req engine.SearchRequest, vi viewIndex) (int, string) {
+	tuned := req.IndexKind == vi.info.Kind || req.IndexKind == "" && vi.info.Kind == defaultIndexKind
+	if req.Ef > 0 && tuned {
 		return req.Ef, "set by the request"
 	}
-	if ef := v.d.opts.EfSearch; ef > 0 {
+	if ef := v.d.opts.EfSearch; ef > 0 && tuned {
 		return ef, "set by option"
 	}
-	var cal *Calibration
-	if _, _, _, info := v.index(req.Space); info != nil {
-		cal = info.Calibration
-	}
+	cal := vi.info.Calibration
 	kind, list := "text", []vector.Calibration(nil)
 	if cal != nil {
 		list = cal.Text
@@ -497,7 +835,7 @@ func (v *view) ef(req engine.SearchRequest) (int, string) {
 		}
 	}
 	if len(list) == 0 {
-		return defaultEf(req.K), fmt.Sprintf("default; the index has no calibration for %s queries", kind)
+		return vi.kind.defaultEffort(req.K), fmt.Sprintf("default; the index has no calibration for %s queries", kind)
 	}
 	// The calibration of the smallest k that covers req.K, or the largest.
 	c := list[len(list)-1]
@@ -509,12 +847,12 @@ func (v *view) ef(req engine.SearchRequest) (int, string) {
 	}
 	src := fmt.Sprintf("%d %s embeddings of this store", c.Queries, kind)
 	if c.Ef == 0 {
-		return 0, fmt.Sprintf("at index build, no ef up to %d reached recall@%d %.2f on %s (best %.4f, lower bound %.4f)",
-			cal.MaxEffort, c.K, c.Target, src, c.Recall, c.Lower)
+		return 0, fmt.Sprintf("at index build, no %s up to %d reached recall@%d %.2f on %s (best %.4f, lower bound %.4f)",
+			vi.kind.effort, cal.MaxEffort, c.K, c.Target, src, c.Recall, c.Lower)
 	}
 	if req.K > c.K {
 		ef := c.Ef * req.K / c.K
-		return ef, fmt.Sprintf("scaled from ef %d, calibrated for recall@%d %.4f on %s", c.Ef, c.K, c.Recall, src)
+		return ef, fmt.Sprintf("scaled from %s %d, calibrated for recall@%d %.4f on %s", vi.kind.effort, c.Ef, c.K, c.Recall, src)
 	}
 	return c.Ef, fmt.Sprintf("calibrated: recall@%d %.4f on %s", c.K, c.Recall, src)
 }
@@ -549,14 +887,12 @@ func mergeHits(a, b []engine.Hit, k int) []engine.Hit {
 	return out
 }
 
-// checkIndex verifies the index file's checksums and graph, and that it
-// matches the vectors.
+// checkIndex verifies each index file's checksums and structure, and
+// that it matches the vectors.
 func (d *DB) checkIndex(v *view, add func(string, string, ...any)) error {
-	for _, sp := range []query.Space{query.SpaceImage, query.SpaceText} {
-		_, _, ixErr, info := v.index(sp)
-		if info == nil {
-			continue
-		}
+	for _, vi := range v.indexes {
+		info := vi.info
+		sp := info.space()
 		k, err := lookupIndex(info.Kind)
 		if err != nil {
 			add(manifestName, "%v", err)
@@ -564,15 +900,15 @@ func (d *DB) checkIndex(v *view, add func(string, string, ...any)) error {
 		}
 		path := indexPath(d.dir, k, sp)
 		if _, err := os.Stat(path); err != nil {
-			add(path, "missing: %v (rebuild with %s)", err, rebuildHint(sp))
+			add(path, "missing: %v (rebuild with %s)", err, rebuildHint(sp, info.Kind))
 			continue
 		}
 		if err := k.verify(path); err != nil {
-			add(filepath.Base(path), "%v (rebuild with %s)", err, rebuildHint(sp))
+			add(filepath.Base(path), "%v (rebuild with %s)", err, rebuildHint(sp, info.Kind))
 			continue
 		}
-		if ixErr != nil {
-			add(filepath.Base(path), "%v (rebuild with %s)", ixErr, rebuildHint(sp))
+		if vi.err != nil {
+			add(filepath.Base(path), "%v (rebuild with %s)", vi.err, rebuildHint(sp, info.Kind))
 		}
 	}
 	return nil

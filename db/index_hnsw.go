@@ -24,8 +24,11 @@ func init() {
 		describe: func(p map[string]int) string {
 			return fmt.Sprintf("M %d, efConstruction %d", p["m"], p["ef_construction"])
 		},
-		create: func(dim int, p map[string]int) (VectorIndex, error) {
-			ix, err := hnsw.New(dim, &hnsw.Options{M: p["m"], EfConstruction: p["ef_construction"], Seed: 1})
+		effort:        "ef",
+		path:          "graph",
+		defaultEffort: defaultEf,
+		create: func(_ context.Context, m vector.Matrix, _ vector.Ranges, p map[string]int) (VectorIndex, error) {
+			ix, err := hnsw.New(m.Dim, &hnsw.Options{M: p["m"], EfConstruction: p["ef_construction"], Seed: 1})
 			if err != nil {
 				return nil, err
 			}

@@ -53,8 +53,8 @@ func TestIndexedSearch(t *testing.T) {
 		t.Fatal(err)
 	}
 	m, _ := d.Manifest()
-	if m.Index == nil || m.Index.Rows != 7000 || m.Index.Params["m"] != 16 {
-		t.Fatalf("index info = %+v", m.Index)
+	if imageIndex(m) == nil || imageIndex(m).Rows != 7000 || imageIndex(m).Params["m"] != 16 {
+		t.Fatalf("index info = %+v", imageIndex(m))
 	}
 	all := append(append(append([]float32(nil), emb.Image[0]...), emb.Image[1]...), emb.Image[2]...)
 	ctx := context.Background()
@@ -94,8 +94,8 @@ func TestIndexedSearch(t *testing.T) {
 	if err := d.BuildIndex(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
-	if m, _ := d.Manifest(); m.Index.Rows != 10500 {
-		t.Fatalf("index rows after BuildIndex = %d", m.Index.Rows)
+	if m, _ := d.Manifest(); imageIndex(m).Rows != 10500 {
+		t.Fatalf("index rows after BuildIndex = %d", imageIndex(m).Rows)
 	}
 	res, _ = d.Search(ctx, engine.SearchRequest{Vec: q, K: 10})
 	if strings.Contains(res.Method, "ingested after") {
@@ -202,7 +202,7 @@ func TestCalibratedEf(t *testing.T) {
 		t.Fatal(err)
 	}
 	m, _ := d.Manifest()
-	cal := m.Index.Calibration
+	cal := imageIndex(m).Calibration
 	if cal == nil || len(cal.Image) != 2 || len(cal.Text) != 2 {
 		t.Fatalf("calibration = %+v", cal)
 	}
@@ -268,7 +268,9 @@ func TestEfChoice(t *testing.T) {
 		Text:      []vector.Calibration{{K: 10, Queries: 200, Target: 0.995, Ef: 1536, Recall: 0.996}, {K: 100, Queries: 200, Target: 0.99, Recall: 0.97, Lower: 0.96}},
 		MaxEffort: 8192,
 	}
-	v := &view{d: &DB{}, m: &Manifest{Index: &IndexInfo{Calibration: cal}}}
+	info := &IndexInfo{Kind: defaultIndexKind, Space: "image", Calibration: cal}
+	vi := viewIndex{info: info, kind: indexKinds[defaultIndexKind]}
+	v := &view{d: &DB{}}
 	for _, tc := range []struct {
 		req  engine.SearchRequest
 		ef   int
@@ -283,18 +285,18 @@ func TestEfChoice(t *testing.T) {
 		{engine.SearchRequest{K: 100}, 77, "set by option", Options{EfSearch: 77}},
 	} {
 		v.d.opts = tc.opts
-		ef, why := v.ef(tc.req)
+		ef, why := v.ef(tc.req, vi)
 		if ef != tc.ef || !strings.Contains(why, tc.why) {
 			t.Errorf("%+v: ef %d (%s), want %d (%s)", tc.req, ef, why, tc.ef, tc.why)
 		}
 	}
 	v.d.opts = Options{}
-	v.m.Index.Calibration = nil
-	if ef, why := v.ef(engine.SearchRequest{K: 10}); ef != defaultEf(10) || !strings.Contains(why, "no calibration for text") {
+	info.Calibration = nil
+	if ef, why := v.ef(engine.SearchRequest{K: 10}, vi); ef != defaultEf(10) || !strings.Contains(why, "no calibration for text") {
 		t.Errorf("uncalibrated: %d %s", ef, why)
 	}
-	v.m.Index.Calibration = &Calibration{Image: cal.Image}
-	if ef, why := v.ef(engine.SearchRequest{K: 10}); ef != defaultEf(10) || !strings.Contains(why, "no calibration for text") {
+	info.Calibration = &Calibration{Image: cal.Image}
+	if ef, why := v.ef(engine.SearchRequest{K: 10}, vi); ef != defaultEf(10) || !strings.Contains(why, "no calibration for text") {
 		t.Errorf("store without text embeddings: %d %s", ef, why)
 	}
 }
@@ -318,12 +320,12 @@ func TestRecalibrate(t *testing.T) {
 		t.Fatal(err)
 	}
 	m, _ := d.Manifest()
-	if c := m.Index.Calibration; c == nil || c.Version != calibrationVersion || len(c.Text) != 2 {
+	if c := imageIndex(m).Calibration; c == nil || c.Version != calibrationVersion || len(c.Text) != 2 {
 		t.Fatalf("calibration after ingest: %+v", c)
 	}
-	for _, old := range []*Calibration{nil, {Version: 0, Image: m.Index.Calibration.Image}} {
+	for _, old := range []*Calibration{nil, {Version: 0, Image: imageIndex(m).Calibration.Image}} {
 		next := m.clone()
-		next.Index.Calibration = old
+		imageIndex(next).Calibration = old
 		if err := writeManifest(d.dir, next); err != nil {
 			t.Fatal(err)
 		}
@@ -336,7 +338,7 @@ func TestRecalibrate(t *testing.T) {
 		}
 		after, _ := os.Stat(indexPath(d.dir, indexKinds[defaultIndexKind], query.SpaceImage))
 		got, _ := d.Manifest()
-		if c := got.Index.Calibration; c == nil || c.Version != calibrationVersion || len(c.Image) != 2 || len(c.Text) != 2 {
+		if c := imageIndex(got).Calibration; c == nil || c.Version != calibrationVersion || len(c.Image) != 2 || len(c.Text) != 2 {
 			t.Errorf("recalibrated: %+v", c)
 		}
 		if !after.ModTime().Equal(before.ModTime()) {
@@ -366,16 +368,16 @@ func TestLegacyIndexManifest(t *testing.T) {
 	d := openTest(t, dir)
 	ingestPaths(t, d, emb.Dir)
 	m, _ := d.Manifest()
-	if m.Index == nil || m.Index.Kind != "hnsw" || m.Index.Params["ef_construction"] != 200 || m.Index.Calibration.MaxEffort != 8192 {
-		t.Fatalf("index = %+v", m.Index)
+	if imageIndex(m) == nil || imageIndex(m).Kind != "hnsw" || imageIndex(m).Params["ef_construction"] != 200 || imageIndex(m).Calibration.MaxEffort != 8192 {
+		t.Fatalf("index = %+v", imageIndex(m))
 	}
 	d.Close()
 	legacy := m.clone()
-	ix := *legacy.Index
+	ix := *imageIndex(legacy)
 	cal := *ix.Calibration
 	cal.MaxEffort = 0
-	ix.Kind, ix.Params, ix.M, ix.EfConstruction, ix.Calibration = "", nil, 16, 200, &cal
-	legacy.Index = &ix
+	ix.Kind, ix.Space, ix.Params, ix.M, ix.EfConstruction, ix.Calibration = "", "", nil, 16, 200, &cal
+	legacy.Index, legacy.Indexes = &ix, nil
 	if err := writeManifest(dir, legacy); err != nil {
 		t.Fatal(err)
 	}
@@ -389,8 +391,8 @@ func TestLegacyIndexManifest(t *testing.T) {
 	}
 	defer d2.Close()
 	m2, _ := d2.Manifest()
-	if m2.Index.Kind != "hnsw" || m2.Index.Params["m"] != 16 || m2.Index.Params["ef_construction"] != 200 || m2.Index.Calibration.MaxEffort != 8192 {
-		t.Errorf("upgraded index = %+v", m2.Index)
+	if imageIndex(m2).Kind != "hnsw" || imageIndex(m2).Params["m"] != 16 || imageIndex(m2).Params["ef_construction"] != 200 || imageIndex(m2).Calibration.MaxEffort != 8192 {
+		t.Errorf("upgraded index = %+v", imageIndex(m2))
 	}
 	res, err := d2.Query(context.Background(), "knn(row(3), 5)", nil)
 	if err != nil || !strings.Contains(res.Plan, "hnsw graph search") {
@@ -443,3 +445,8 @@ func TestForceIndex(t *testing.T) {
 		t.Errorf("no text index: %v", err)
 	}
 }
+
+// imageIndex and textIndex return the manifest's HNSW index over the
+// image or the text embeddings, or nil.
+func imageIndex(m *Manifest) *IndexInfo { return m.FindIndex(query.SpaceImage, defaultIndexKind) }
+func textIndex(m *Manifest) *IndexInfo  { return m.FindIndex(query.SpaceText, defaultIndexKind) }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/laiondb/laiondb/query"
 	"github.com/laiondb/laiondb/vector"
 )
 
@@ -38,10 +39,9 @@ type VectorInfo struct {
 	DType      string `json:"dtype"`
 	Model      string `json:"model,omitempty"`
 	Normalized int64  `json:"normalized"`
-	// Index describes the vector index, nil when there is none.
-	Index *IndexInfo `json:"index,omitempty"`
-	// TextIndex describes the index over the text embeddings, if any.
-	TextIndex *IndexInfo `json:"text_index,omitempty"`
+	// Indexes describes the vector indexes, over the image embeddings
+	// and then over the text embeddings.
+	Indexes []IndexInfo `json:"indexes,omitempty"`
 }
 
 // ColumnStats describes one column.
@@ -67,7 +67,12 @@ func (d *DB) Info() (*Info, error) {
 		return nil, err
 	}
 	in := &Info{Dir: d.dir, FormatVersion: m.FormatVersion, Fingerprint: m.fingerprint(), Rows: m.Rows,
-		Vectors: VectorInfo{Dim: m.Dim, DType: m.DType, Model: m.Model, Index: m.Index, TextIndex: m.TextIndex}, Files: m.Segments, Trigrams: m.Trigrams}
+		Vectors: VectorInfo{Dim: m.Dim, DType: m.DType, Model: m.Model}, Files: m.Segments, Trigrams: m.Trigrams}
+	for _, sp := range []query.Space{query.SpaceImage, query.SpaceText} {
+		for _, ix := range m.IndexesOf(sp) {
+			in.Vectors.Indexes = append(in.Vectors.Indexes, *ix)
+		}
+	}
 	nsfw := map[string]int64{}
 	var nsfwNull int64
 	hasNSFW := m.column("nsfw") != nil
@@ -151,35 +156,14 @@ func (in *Info) WriteText(w io.Writer) error {
 			fmt.Fprintf(tw, ", model %s", in.Vectors.Model)
 		}
 		fmt.Fprintf(tw, "; %d normalised at ingest\n", in.Vectors.Normalized)
-		if ix := in.Vectors.Index; ix != nil {
-			fmt.Fprintf(tw, "index\t%s", strings.Replace(ix.Describe(), " (", " over the "+imageRows(in.Files, ix.Rows)+" (", 1))
-			if ix.Rows < in.Rows {
-				fmt.Fprintf(tw, "; rows after %d are searched by exact scan until 'laiondb index'", ix.Rows-1)
-			}
-			fmt.Fprintln(tw)
-			if c := ix.Calibration; c != nil {
-				for i, l := range c.Lines() {
-					if i == 0 {
-						fmt.Fprintf(tw, "default ef\t%s\n", l)
-					} else {
-						fmt.Fprintf(tw, "\t%s\n", l)
-					}
-				}
-			}
-		} else {
-			fmt.Fprintf(tw, "index\tnone: searches scan exactly ('laiondb index' builds one)\n")
+		image := false
+		for i := range in.Vectors.Indexes {
+			ix := &in.Vectors.Indexes[i]
+			image = image || ix.space() == query.SpaceImage
+			ix.writeText(tw, in)
 		}
-		if ix := in.Vectors.TextIndex; ix != nil {
-			fmt.Fprintf(tw, "text index\t%s", strings.Replace(ix.Describe(), " (", " over the text embeddings of rows 0-"+fmt.Sprint(ix.Rows-1)+" (", 1))
-			if ix.Rows < in.Rows {
-				fmt.Fprintf(tw, "; rows after %d are searched by exact scan until 'laiondb index --space text'", ix.Rows-1)
-			}
-			fmt.Fprintln(tw)
-			if c := ix.Calibration; c != nil {
-				for _, l := range c.Lines() {
-					fmt.Fprintf(tw, "text-space ef\t%s\n", l)
-				}
-			}
+		if !image {
+			fmt.Fprintf(tw, "index\tnone: searches scan exactly ('laiondb index' builds one)\n")
 		}
 	}
 	if tr := in.Trigrams; tr != nil {
@@ -247,12 +231,76 @@ func pct(n, of int64) string {
 }
 
 // Lines describes the calibration, one line per query kind.
-func (c *Calibration) Lines() []string {
-	return []string{calibrationLine("image", c.Image, c.MaxEffort), calibrationLine("text", c.Text, c.MaxEffort)}
+func (c *Calibration) Lines() []string { return c.lines("ef") }
+
+// lines is Lines for an index whose effort is called effort.
+func (c *Calibration) lines(effort string) []string {
+	return []string{calibrationLine("image", c.Image, c.MaxEffort, effort), calibrationLine("text", c.Text, c.MaxEffort, effort)}
+}
+
+// Lines describes the index's calibration (Calibration.Lines), with its
+// kind's name for the effort ("ef", "nprobe"); nil when it has none.
+func (ix *IndexInfo) Lines() []string {
+	if ix.Calibration == nil {
+		return nil
+	}
+	return ix.Calibration.lines(ix.Effort())
+}
+
+// Effort names the index's search effort: "ef" for an HNSW graph,
+// "nprobe" for an inverted file.
+func (ix *IndexInfo) Effort() string {
+	if k, err := lookupIndex(ix.Kind); err == nil {
+		return k.effort
+	}
+	return "effort"
+}
+
+// writeText prints the index's lines of the store's summary.
+func (ix *IndexInfo) writeText(tw io.Writer, in *Info) {
+	label, over, cmd := "index", imageRows(in.Files, ix.Rows), "'laiondb index'"
+	if ix.space() == query.SpaceText {
+		label, over, cmd = "text index", "text embeddings of rows 0-"+fmt.Sprint(ix.Rows-1), "'laiondb index --space text'"
+	}
+	fmt.Fprintf(tw, "%s\t%s", label, strings.Replace(ix.Describe(), " (", " over the "+over+" (", 1))
+	if ix.MemoryBytes > 0 {
+		n := in.Vectors.Image
+		if ix.space() == query.SpaceText {
+			n = in.Vectors.Text
+		}
+		fmt.Fprintf(tw, "; %s in memory", memory(ix.MemoryBytes, n))
+	}
+	switch {
+	case ix.Building:
+		fmt.Fprintf(tw, "; being built, not used by searches until %s resumes and finishes the build", strings.Replace(cmd, "'laiondb index", "'laiondb index --kind "+ix.Kind, 1))
+	case ix.Rows < in.Rows:
+		fmt.Fprintf(tw, "; rows after %d are searched by exact scan until %s", ix.Rows-1, cmd)
+	}
+	fmt.Fprintln(tw)
+	prefix := "default " + ix.Effort()
+	if ix.space() == query.SpaceText {
+		prefix = "text-space " + ix.Effort()
+	}
+	for i, l := range ix.Lines() {
+		if i == 0 {
+			fmt.Fprintf(tw, "%s\t%s\n", prefix, l)
+		} else {
+			fmt.Fprintf(tw, "\t%s\n", l)
+		}
+	}
+}
+
+// memory says how much memory an index holds: "52 MB, 53 bytes a vector".
+func memory(b, vectors int64) string {
+	s := fmt.Sprintf("%.1f MB", float64(b)/1e6)
+	if vectors > 0 {
+		s += fmt.Sprintf(", %.0f bytes a vector", float64(b)/float64(vectors))
+	}
+	return s
 }
 
 // calibrationLine describes the calibration of one query kind.
-func calibrationLine(kind string, cs []vector.Calibration, maxEffort int) string {
+func calibrationLine(kind string, cs []vector.Calibration, maxEffort int, effort string) string {
 	if len(cs) == 0 {
 		return kind + " queries: not calibrated (no " + kind + " embeddings)"
 	}
@@ -264,9 +312,9 @@ func calibrationLine(kind string, cs []vector.Calibration, maxEffort int) string
 			sep = ":"
 		}
 		if c.Ef == 0 {
-			fmt.Fprintf(&b, "%s k %d exact scan (recall@%d %.4f, lower bound %.4f < %.2f at ef %d)", sep, c.K, c.K, c.Recall, c.Lower, c.Target, maxEffort)
+			fmt.Fprintf(&b, "%s k %d exact scan (recall@%d %.4f, lower bound %.4f < %.2f at %s %d)", sep, c.K, c.K, c.Recall, c.Lower, c.Target, effort, maxEffort)
 		} else {
-			fmt.Fprintf(&b, "%s k %d ef %d (recall@%d %.4f)", sep, c.K, c.Ef, c.K, c.Recall)
+			fmt.Fprintf(&b, "%s k %d %s %d (recall@%d %.4f)", sep, c.K, effort, c.Ef, c.K, c.Recall)
 		}
 	}
 	fmt.Fprintf(&b, " on %d sampled rows", cs[0].Queries)

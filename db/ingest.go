@@ -132,7 +132,7 @@ func (d *DB) Ingest(ctx context.Context, srcs []Source, opts *IngestOptions) ([]
 		}
 		// A store with an index over its text embeddings keeps it up to
 		// date too.
-		if m, err := d.snapshot(); err == nil && m.TextIndex != nil {
+		if m, err := d.snapshot(); err == nil && len(m.IndexesOf(query.SpaceText)) > 0 {
 			to := o.Index
 			to.Space, to.Kind, to.Rebuild = query.SpaceText, "", false
 			if err := d.buildIndex(ctx, &to); err != nil {

@@ -52,11 +52,13 @@ type Manifest struct {
 	Columns []ManifestColumn `json:"columns"`
 	// Segments lists the ingested units in row order.
 	Segments []Segment `json:"segments"`
-	// Index describes the vector index over the image embeddings, nil
-	// when there is none.
-	Index *IndexInfo `json:"index,omitempty"`
-	// TextIndex describes the vector index over the text embeddings
-	// (laiondb index --space text), nil when there is none.
+	// Indexes lists the vector indexes, at most one of each kind over
+	// each space's embeddings (index.go).
+	Indexes []IndexInfo `json:"indexes,omitempty"`
+	// Index and TextIndex are how manifests written before a store held
+	// several vector indexes recorded its index over the image and the
+	// text embeddings; readManifest moves them into Indexes.
+	Index     *IndexInfo `json:"index,omitempty"`
 	TextIndex *IndexInfo `json:"text_index,omitempty"`
 	// Trigrams describes the text index (textindex.go), nil when there
 	// is none.
@@ -214,14 +216,7 @@ func (m *Manifest) clone() *Manifest {
 	c := *m
 	c.Columns = append([]ManifestColumn(nil), m.Columns...)
 	c.Segments = append([]Segment(nil), m.Segments...)
-	if m.Index != nil {
-		ix := *m.Index
-		c.Index = &ix
-	}
-	if m.TextIndex != nil {
-		ix := *m.TextIndex
-		c.TextIndex = &ix
-	}
+	c.Indexes = append([]IndexInfo(nil), m.Indexes...)
 	return &c
 }
 
@@ -277,11 +272,8 @@ func readManifest(dir string) (*Manifest, error) {
 			return nil, fmt.Errorf("%w: %s: segment %s has metadata in %q, not a database under %s/", ErrCorrupt, filepath.Join(dir, manifestName), seg.Name, seg.Meta, metaDir)
 		}
 	}
-	if m.Index != nil {
-		m.Index.upgrade()
-	}
-	if m.TextIndex != nil {
-		m.TextIndex.upgrade()
+	if err := m.upgradeIndexes(); err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrCorrupt, filepath.Join(dir, manifestName), err)
 	}
 	return &m, nil
 }

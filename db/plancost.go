@@ -108,7 +108,21 @@ func (ix *IndexInfo) costs(image bool) (*Costs, bool) {
 // has them: at each share measured, the filtered ef and the two paths'
 // times on one thread. They are timings of the machine that built the
 // index, so they differ from one build to the next.
-func (c *Calibration) CostLines() []string {
+func (c *Calibration) CostLines() []string { return c.costLines("ef", "graph") }
+
+// CostLines is Calibration.CostLines with the index kind's names for its
+// effort and search; nil without a calibration.
+func (ix *IndexInfo) CostLines() []string {
+	k, err := lookupIndex(ix.Kind)
+	if ix.Calibration == nil || err != nil {
+		return nil
+	}
+	return ix.Calibration.costLines(k.effort, k.path)
+}
+
+// costLines is CostLines for an index whose effort and search are called
+// effort and path.
+func (c *Calibration) costLines(effort, path string) []string {
 	var out []string
 	for _, k := range []struct {
 		kind  string
@@ -124,11 +138,11 @@ func (c *Calibration) CostLines() []string {
 			if i == 0 {
 				sep = ""
 			}
-			ef := fmt.Sprintf("ef %d", p.Ef)
+			ef := fmt.Sprintf("%s %d", effort, p.Ef)
 			if p.Ef == 0 {
-				ef = fmt.Sprintf("no ef reached the target (best lower bound %.4f)", p.Lower)
+				ef = fmt.Sprintf("no %s reached the target (best lower bound %.4f)", effort, p.Lower)
 			}
-			fmt.Fprintf(&b, "%s %.3g%% allowed: %s, graph %s, scan %s", sep, 100*p.Share, ef,
+			fmt.Fprintf(&b, "%s %.3g%% allowed: %s, %s %s, scan %s", sep, 100*p.Share, ef, path,
 				millis(p.GraphNs), millis(p.ScanNsPerRow*p.Share*float64(k.costs.Rows)))
 		}
 		out = append(out, b.String())
@@ -241,9 +255,12 @@ func timeCosts(ctx context.Context, ix VectorIndex, mat vector.Matrix, qs [][]fl
 // estimate is the planner's view of one search.
 type estimate struct {
 	share   float64 // allowed rows' share of the indexed rows
-	ef      int     // the ef of the graph search priced
-	graphNs float64
-	scanNs  float64
+	ef      int     // the effort of the index search priced
+	graphNs float64 // the index search's time
+	scanNs  float64 // the exact scan's
+	// path and effort name the index search and its effort, for the
+	// plan: "graph" and "ef" (the zero value), "IVF index" and "nprobe".
+	path, effort string
 }
 
 // around returns the measured points around share: lo at or below it, hi
@@ -344,12 +361,16 @@ func (e estimate) scan() bool { return e.scanNs <= e.graphNs }
 
 // String says what the planner weighed, for the plan.
 func (e estimate) String() string {
-	choice := "the graph is faster"
+	path, effort := e.path, e.effort
+	if path == "" {
+		path, effort = "graph", "ef"
+	}
+	choice := "the " + path + " is faster"
 	if e.scan() {
 		choice = "the scan is faster"
 	}
-	return fmt.Sprintf("planner, %.3g%% of the indexed rows allowed: exact scan ≈ %s, graph search at ef %d ≈ %s, on one thread by the costs measured at index build: %s",
-		100*e.share, millis(e.scanNs), e.ef, millis(e.graphNs), choice)
+	return fmt.Sprintf("planner, %.3g%% of the indexed rows allowed: exact scan ≈ %s, %s search at %s %d ≈ %s, on one thread by the costs measured at index build: %s",
+		100*e.share, millis(e.scanNs), path, effort, e.ef, millis(e.graphNs), choice)
 }
 
 // millis formats nanoseconds as milliseconds with 2 significant digits.

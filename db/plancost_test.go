@@ -96,7 +96,7 @@ func TestPlannerCosts(t *testing.T) {
 		t.Fatal(err)
 	}
 	m, _ := d.Manifest()
-	cal := m.Index.Calibration
+	cal := imageIndex(m).Calibration
 	if cal == nil || cal.Version != calibrationVersion || cal.ImageCosts == nil || cal.TextCosts != nil {
 		t.Fatalf("calibration %+v", cal)
 	}

@@ -35,14 +35,8 @@ type view struct {
 	// hasImg, when non-nil, restricts searches to rows that have image
 	// vectors (nil: every row has one).
 	hasImg vector.Ranges
-	// ix is the vector index covering rows [0, ixRows), or nil; tix the
-	// one over the text embeddings.
-	ix      VectorIndex
-	ixRows  int64
-	ixErr   error
-	tix     VectorIndex
-	tixRows int64
-	tixErr  error
+	// indexes are the store's vector indexes, in the manifest's order.
+	indexes []viewIndex
 	// hasTxt lists the rows that have text vectors (nil: every row has
 	// one, when the store has text vectors).
 	hasTxt vector.Ranges
@@ -174,16 +168,23 @@ func (d *DB) view() (*view, error) {
 	if d.closed {
 		return nil, ErrClosed
 	}
-	v := &view{d: d, m: d.man, metas: d.metas, ix: d.ix, ixErr: d.ixErr, tix: d.tix, tixErr: d.tixErr, self: -1}
-	if d.ix != nil && d.man.Index != nil {
-		v.ixRows = d.man.Index.Rows
-	} else {
-		v.ix = nil
-	}
-	if d.tix != nil && d.man.TextIndex != nil {
-		v.tixRows = d.man.TextIndex.Rows
-	} else {
-		v.tix = nil
+	v := &view{d: d, m: d.man, metas: d.metas, self: -1}
+	for i := range d.man.Indexes {
+		info := &d.man.Indexes[i]
+		vi := viewIndex{info: info}
+		o, ok := d.ixs[indexKey{info.space(), info.Kind}]
+		vi.kind, vi.err = lookupIndex(info.Kind)
+		switch {
+		case vi.err != nil:
+		case ok:
+			vi.ix, vi.err = o.ix, o.err
+		default:
+			vi.err = fmt.Errorf("the store has no %s vectors for it", info.space())
+		}
+		if vi.err != nil {
+			vi.ix = nil
+		}
+		v.indexes = append(v.indexes, vi)
 	}
 	if d.img != nil {
 		v.img = d.img.matrix(d.man.Rows)

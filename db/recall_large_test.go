@@ -92,10 +92,10 @@ func TestRecallLargeStore(t *testing.T) {
 	}
 	defer d.Close()
 	m, _ := d.Manifest()
-	if m.Rows != int64(total) || m.Index == nil || m.Index.Calibration == nil {
-		t.Fatalf("store %s: %d rows, index %+v", dir, m.Rows, m.Index)
+	if m.Rows != int64(total) || imageIndex(m) == nil || imageIndex(m).Calibration == nil {
+		t.Fatalf("store %s: %d rows, index %+v", dir, m.Rows, imageIndex(m))
 	}
-	t.Logf("calibration: image %+v, text %+v", m.Index.Calibration.Image, m.Index.Calibration.Text)
+	t.Logf("calibration: image %+v, text %+v", imageIndex(m).Calibration.Image, imageIndex(m).Calibration.Text)
 	g := demodata.Generator(cfg)
 	const nq = 1000
 	sets := []struct {

@@ -324,8 +324,8 @@ func TestKillDuringIngest(t *testing.T) {
 		}
 		m, _ := d.Manifest()
 		indexed := int64(0)
-		if m.Index != nil {
-			indexed = m.Index.Rows
+		if imageIndex(m) != nil {
+			indexed = imageIndex(m).Rows
 		}
 		d.Close()
 		survived++

@@ -249,8 +249,8 @@ func TestTextIndex(t *testing.T) {
 		t.Fatal(err)
 	}
 	m, _ := d.Manifest()
-	if m.TextIndex == nil || m.TextIndex.Rows != 5000 || m.TextIndex.Calibration == nil || len(m.TextIndex.Calibration.Text) == 0 {
-		t.Fatalf("text index: %+v", m.TextIndex)
+	if textIndex(m) == nil || textIndex(m).Rows != 5000 || textIndex(m).Calibration == nil || len(textIndex(m).Calibration.Text) == 0 {
+		t.Fatalf("text index: %+v", textIndex(m))
 	}
 	if _, err := os.Stat(filepath.Join(dir, "vectors", "txt.hnsw")); err != nil {
 		t.Fatal(err)
@@ -260,8 +260,8 @@ func TestTextIndex(t *testing.T) {
 		t.Fatal(err)
 	}
 	m, _ = d.Manifest()
-	if m.TextIndex.Rows != 10000 || m.Index == nil || m.Index.Rows != 10000 {
-		t.Fatalf("after an ingest: text index %d rows, image index %+v", m.TextIndex.Rows, m.Index)
+	if textIndex(m).Rows != 10000 || imageIndex(m) == nil || imageIndex(m).Rows != 10000 {
+		t.Fatalf("after an ingest: text index %d rows, image index %+v", textIndex(m).Rows, imageIndex(m))
 	}
 	d.Close()
 	r, err := Open(dir, &Options{ReadOnly: true, ExactUpTo: -1})

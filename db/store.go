@@ -110,13 +110,12 @@ type DB struct {
 	// metas are the open metadata databases by name (Segment.Meta); a
 	// database once opened stays open until Close. The map is replaced,
 	// never changed, so views may keep it.
-	metas  map[string]*badger.DB
-	img    *vecFile
-	txt    *vecFile
-	ix     VectorIndex // nil without a usable index
-	ixErr  error       // why the recorded index is unusable
-	tix    VectorIndex // the same for the index over the text embeddings
-	tixErr error
+	metas map[string]*badger.DB
+	img   *vecFile
+	txt   *vecFile
+	// ixs are the manifest's vector indexes, opened, or why they could
+	// not be; the map is replaced, never changed, so views may keep it.
+	ixs map[indexKey]openedIndex
 	// retired indexes may still serve searches that started before a
 	// rebuild replaced them; they are closed with the store.
 	retired []VectorIndex
@@ -296,7 +295,7 @@ func (d *DB) open(fresh bool) error {
 	}
 	d.metas = metas
 	d.man = m
-	d.openIndex(m)
+	d.openIndexes(m)
 	return nil
 }
 
@@ -342,7 +341,11 @@ func (d *DB) Close() error {
 	}
 	d.closed = true
 	var errs []error
-	for _, ix := range append(d.retired, d.ix, d.tix) {
+	ixs := d.retired
+	for _, o := range d.ixs {
+		ixs = append(ixs, o.ix)
+	}
+	for _, ix := range ixs {
 		if ix != nil {
 			errs = append(errs, ix.Close())
 		}

@@ -87,9 +87,18 @@ type indexKind struct {
 	// build parameters ("M 16, efConstruction 200").
 	name     string
 	describe func(params map[string]int) string
-	create   func(dim int, params map[string]int) (VectorIndex, error)
-	open     func(path string, m vector.Matrix) (VectorIndex, error)
-	verify   func(path string) error
+	// effort names the search effort ("ef", "nprobe") and path the
+	// search ("graph": "graph search at ef 48"), in plans.
+	effort, path string
+	// defaultEffort is the effort of a search for k rows when the index
+	// has no calibration for the query's kind.
+	defaultEffort func(k int) int
+	// create returns a new, empty index for the rows of m; a kind that
+	// learns from the data (ivf) trains on those rows, which Add then
+	// adds.
+	create func(ctx context.Context, m vector.Matrix, rows vector.Ranges, params map[string]int) (VectorIndex, error)
+	open   func(path string, m vector.Matrix) (VectorIndex, error)
+	verify func(path string) error
 }
 
 var indexKinds = map[string]indexKind{}
@@ -101,6 +110,16 @@ const defaultIndexKind = "hnsw"
 // registerIndex makes an index kind available under name.
 func registerIndex(name string, k indexKind) { indexKinds[name] = k }
 
+// IndexKinds lists the index kinds this laiondb builds and reads, sorted.
+func IndexKinds() []string {
+	names := make([]string, 0, len(indexKinds))
+	for n := range indexKinds {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
 // lookupIndex returns the registered kind of that name.
 func lookupIndex(name string) (indexKind, error) {
 	if name == "" {
@@ -108,12 +127,7 @@ func lookupIndex(name string) (indexKind, error) {
 	}
 	k, ok := indexKinds[name]
 	if !ok {
-		names := make([]string, 0, len(indexKinds))
-		for n := range indexKinds {
-			names = append(names, n)
-		}
-		sort.Strings(names)
-		return indexKind{}, fmt.Errorf("%w: unknown index kind %q (this laiondb knows %v)", ErrCorrupt, name, names)
+		return indexKind{}, fmt.Errorf("%w: unknown index kind %q (this laiondb knows %v)", ErrCorrupt, name, IndexKinds())
 	}
 	return k, nil
 }

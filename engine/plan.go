@@ -40,6 +40,10 @@ type Options struct {
 	// store's planner finds a scan cheaper (SearchRequest.Index). Exact
 	// wins over it.
 	Index bool
+	// IndexKind names the index kind k-NN searches must use ("hnsw",
+	// "ivf"; SearchRequest.IndexKind): it forces the index as Index
+	// does, and that one among the store's indexes.
+	IndexKind string
 	// AllowCache, when set, keeps the allow-lists of search queries' where
 	// clauses for later queries on the same store content (package db
 	// sets its own).
@@ -645,7 +649,7 @@ func (p *Plan) searchRequest(ctx context.Context, s Store, st *SearchStats) (Sea
 func (p *Plan) request(ctx context.Context, s Store, vec []float32, sel *selected) (SearchRequest, *selected, error) {
 	var st SearchStats
 	tn := p.searchStats(&st)
-	req := SearchRequest{Exact: p.opts.Exact, Index: p.opts.Index, K: st.K, MinScore: float32(st.Threshold),
+	req := SearchRequest{Exact: p.opts.Exact, Index: p.opts.Index, IndexKind: p.opts.IndexKind, K: st.K, MinScore: float32(st.Threshold),
 		Vec: vec, Image: tn.Target.ImageEmbedding(), Space: searchSpace(p.q.Source)}
 	if p.where == nil {
 		return req, nil, nil

@@ -33,8 +33,14 @@ type SearchRequest struct {
 	// without a usable index answers with an error. Exact wins over it;
 	// range searches (Within) are always exact.
 	Index bool
-	// Ef, when above 0, is the index's effort (HNSW's candidate list
-	// size) for this search, instead of the store's calibrated one.
+	// IndexKind, when not empty, names the kind of index that must answer
+	// a k-NN search ("hnsw", "ivf"), among the store's indexes over the
+	// search's space; it implies Index.
+	IndexKind string
+	// Ef, when above 0, is the index's effort for this search (HNSW's
+	// candidate list size, IVF's lists probed), instead of the store's
+	// calibrated one: for the index IndexKind names, or the store's
+	// default kind when it names none.
 	Ef int
 	// Image reports that Vec is an image embedding (targets image(), row()
 	// and id()). A store may search such queries more narrowly than text

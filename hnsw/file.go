@@ -110,38 +110,10 @@ func (ix *Index) makeWritable(rows int) {
 	ix.mapped = nil
 }
 
-// Fingerprint returns a cheap fingerprint of m: its shape and the bytes of
-// 64 evenly spaced rows and the last row. An index records the fingerprint
-// of the vectors it was built over, so that Open can tell a stale index.
-func Fingerprint(m vector.Matrix) uint64 {
-	h := xxhash.New()
-	n := m.Len()
-	var b [16]byte
-	binary.LittleEndian.PutUint64(b[:], uint64(m.Dim))
-	binary.LittleEndian.PutUint64(b[8:], uint64(n))
-	h.Write(b[:])
-	row := func(i int) {
-		if m.F16 != nil {
-			h.Write(u16Bytes(m.F16[i*m.Dim : (i+1)*m.Dim]))
-		} else {
-			h.Write(u32Bytes(f32Bits(m.F32[i*m.Dim : (i+1)*m.Dim])))
-		}
-	}
-	if n > 0 {
-		for j := 0; j < 64; j++ {
-			row(j * n / 64)
-		}
-		row(n - 1)
-	}
-	return h.Sum64()
-}
-
-func u16Bytes(s []uint16) []byte {
-	if len(s) == 0 {
-		return nil
-	}
-	return unsafe.Slice((*byte)(unsafe.Pointer(&s[0])), 2*len(s))
-}
+// Fingerprint returns a cheap fingerprint of m (vector.Fingerprint). An
+// index records the fingerprint of the vectors it was built over, so that
+// Open can tell a stale index.
+func Fingerprint(m vector.Matrix) uint64 { return vector.Fingerprint(m) }
 
 func u32Bytes(s []uint32) []byte {
 	if len(s) == 0 {

@@ -21,7 +21,8 @@ func RerankFor(k, nprobe int) int { return min(max(16*nprobe, 10*k), 4096) }
 // CalibrateOptions tune Calibrate.
 type CalibrateOptions struct {
 	// Allow, when not nil, restricts both the exact and the index answers
-	// to these rows: the calibration of filtered searches.
+	// to these rows: the calibration of filtered searches, which read
+	// lists until they have estimated ListRows(nprobe) allowed rows.
 	Allow vector.AllowList
 	// Ladder is the NProbe values tried, smallest first; nil means
 	// ProbeLadder.
@@ -86,6 +87,9 @@ func (ix *Index) Calibrate(ctx context.Context, m vector.Matrix, queries [][]flo
 			read := make([]int, len(queries))
 			err := par.ChunksErr(ctx, runtime.GOMAXPROCS(0), len(queries), 1, func(_, i, _ int) error {
 				so := Search{NProbe: nprobe, Rerank: RerankFor(k, nprobe), Allow: opts.Allow}
+				if opts.Allow != nil {
+					so.MinAllowed = ix.ListRows(nprobe)
+				}
 				if sk := skipOf(i); sk >= 0 {
 					so.Skip, so.HasSkip = uint32(sk), true
 				}

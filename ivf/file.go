@@ -21,13 +21,15 @@ import (
 //
 //	off  size  field
 //	  0     8  magic "LDBIVF1\n"
-//	  8     4  format version (1)
+//	  8     4  format version (2)
 //	 12     4  dim
 //	 16     4  lists (L)
 //	 20     4  sub: bytes of a code (S); dim is a multiple
 //	 24     8  rows indexed (N)
 //	 32     4  groups of centres (G; 0 when the centres are in one level)
-//	 36    20  zero
+//	 36     4  rows of the matrix the index covers (C: Add's m.Len())
+//	 40     8  vector.Fingerprint of those C rows
+//	 48     8  zero
 //	 56     8  xxhash64 of bytes [0, 56)
 //
 //	centres [L·dim]float32   unit centres
@@ -41,22 +43,32 @@ import (
 //
 // The trailer is the xxhash64 of the sections. Open reads the whole file
 // and checks both hashes and the structure (counts summing to N, rows
-// increasing within a list), so a flipped bit or a truncated file is
-// ErrCorrupt. Write replaces a file atomically (internal/atomicfile).
+// increasing within a list and below C), so a flipped bit or a truncated
+// file is ErrCorrupt, and compares the fingerprint with the matrix it is
+// given: other vectors are ErrStale. Write replaces a file atomically
+// (internal/atomicfile). Version 1 (no C, no fingerprint) is not read.
 
 const (
 	fileMagic   = "LDBIVF1\n"
-	fileVersion = 1
+	fileVersion = 2
 	headerSize  = 64
 )
 
 // ErrCorrupt is returned when an index file fails its checks.
 var ErrCorrupt = errors.New("ivf: index file corrupt")
 
+// ErrStale is returned by Open when the matrix is not the one the index
+// was built over.
+var ErrStale = errors.New("ivf: index built over other vectors")
+
 // Write saves the index to path atomically.
+// It records the fingerprint of the rows of the matrix the index covers.
 func (ix *Index) Write(path string) error {
-	ix.mu.RLock()
-	defer ix.mu.RUnlock()
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	if ix.covered > 0 {
+		ix.fingerprint = vector.Fingerprint(ix.m.Slice(0, ix.covered))
+	}
 	return atomicfile.Write(path, func(w io.Writer) error {
 		h := make([]byte, headerSize)
 		copy(h, fileMagic)
@@ -77,6 +89,8 @@ func (ix *Index) Write(path string) error {
 			}
 			binary.LittleEndian.PutUint32(h[32:], uint32(len(ix.groups.members)))
 		}
+		binary.LittleEndian.PutUint32(h[36:], uint32(ix.covered))
+		binary.LittleEndian.PutUint64(h[40:], ix.fingerprint)
 		binary.LittleEndian.PutUint64(h[56:], xxhash.Sum64(h[:56]))
 		if _, err := w.Write(h); err != nil {
 			return err
@@ -137,6 +151,8 @@ func (ix *Index) Write(path string) error {
 }
 
 // Open reads an index file; searches re-rank on m, the rows it indexes.
+// m may have more rows than the index covers (rows added since), not
+// fewer, and its first rows must be those the index was written over.
 func Open(path string, m vector.Matrix) (*Index, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -149,8 +165,24 @@ func Open(path string, m vector.Matrix) (*Index, error) {
 	if m.Dim != ix.dim {
 		return nil, fmt.Errorf("ivf: %s indexes rows of %d dimensions, the matrix has %d", path, ix.dim, m.Dim)
 	}
+	if m.Len() < ix.covered || ix.covered > 0 && vector.Fingerprint(m.Slice(0, ix.covered)) != ix.fingerprint {
+		return nil, fmt.Errorf("%s: %w (%d rows covered, the matrix has %d)", path, ErrStale, ix.covered, m.Len())
+	}
 	ix.m = m
 	return ix, nil
+}
+
+// Verify checks the index file at path: its checksums and structure. It
+// is what `laiondb check` runs; it does not need the vectors.
+func Verify(path string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("ivf: %w", err)
+	}
+	if _, err := decode(b); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
 }
 
 // decode parses and checks an index file's bytes.
@@ -172,6 +204,7 @@ func decode(b []byte) (*Index, error) {
 	sub := int(binary.LittleEndian.Uint32(b[20:]))
 	n64 := binary.LittleEndian.Uint64(b[24:])
 	g := int(binary.LittleEndian.Uint32(b[32:]))
+	covered := int(binary.LittleEndian.Uint32(b[36:]))
 	if dim <= 0 || dim > 1<<16 || sub <= 0 || dim%sub != 0 || lists <= 0 || lists > 1<<24 || n64 > math.MaxUint32 || g > lists {
 		return nil, corrupt("dim %d, %d lists in %d groups, codes of %d bytes, %d rows", dim, lists, g, sub, n64)
 	}
@@ -207,7 +240,7 @@ func decode(b []byte) (*Index, error) {
 		}
 		return xs
 	}
-	ix := &Index{dim: dim, n: n}
+	ix := &Index{dim: dim, n: n, covered: covered, fingerprint: binary.LittleEndian.Uint64(b[40:])}
 	ix.cent = f32(next(sizes[0]))
 	if gcent, group := f32(next(sizes[1])), u32(next(sizes[2])); g > 0 {
 		ix.groups = &groups{cent: gcent, members: make([][]int32, g)}
@@ -228,10 +261,16 @@ func decode(b []byte) (*Index, error) {
 			return nil, corrupt("list %d holds %d rows, past the %d in all", j, c, n)
 		}
 		l := ids[off : off+int(c) : off+int(c)]
-		for i := 1; i < len(l); i++ {
-			if l[i] <= l[i-1] {
+		for i := range l {
+			if i > 0 && l[i] <= l[i-1] {
 				return nil, corrupt("list %d: row %d after row %d", j, l[i], l[i-1])
 			}
+			if int(l[i]) >= covered {
+				return nil, corrupt("list %d: row %d, past the %d rows covered", j, l[i], covered)
+			}
+		}
+		if len(l) > 0 {
+			ix.end = max(ix.end, int(l[len(l)-1])+1)
 		}
 		ix.ids[j] = l
 		ix.codes[j] = codes[off*sub : (off+int(c))*sub : (off+int(c))*sub]

@@ -44,6 +44,12 @@ type Index struct {
 	ids   [][]uint32    // per list, increasing
 	codes [][]byte      // per list, pq.sub bytes per row
 	n     int
+	// end is one past the last row added (0 when none is); covered the
+	// rows of the matrix of the last Add, and fingerprint theirs, as
+	// Write recorded it or Open read it.
+	end         int
+	covered     int
+	fingerprint uint64
 }
 
 // ErrEmpty is returned by Train when there are no rows to train on.
@@ -133,16 +139,12 @@ func (ix *Index) Add(ctx context.Context, m vector.Matrix, rows vector.Ranges) e
 	}
 	var all []uint32
 	rows.ForEach(func(r uint32) bool { all = append(all, r); return true })
-	ix.mu.RLock()
-	last := -1
-	for _, ids := range ix.ids {
-		if len(ids) > 0 {
-			last = max(last, int(ids[len(ids)-1]))
-		}
+	end := ix.End()
+	if len(all) > 0 && int(all[0]) < end {
+		return fmt.Errorf("ivf: row %d added after row %d", all[0], end-1)
 	}
-	ix.mu.RUnlock()
-	if len(all) > 0 && int(all[0]) <= last {
-		return fmt.Errorf("ivf: row %d added after row %d", all[0], last)
+	if len(all) > 0 && int(all[len(all)-1]) >= m.Len() {
+		return fmt.Errorf("ivf: row %d added from a matrix of %d rows", all[len(all)-1], m.Len())
 	}
 	sub := ix.pq.sub
 	list := make([]int32, len(all))
@@ -184,8 +186,26 @@ func (ix *Index) Add(ctx context.Context, m vector.Matrix, rows vector.Ranges) e
 		ix.codes[j] = append(ix.codes[j], code[i*sub:(i+1)*sub]...)
 	}
 	ix.n += len(all)
-	ix.m = m
+	if len(all) > 0 {
+		ix.end = int(all[len(all)-1]) + 1
+	}
+	ix.m, ix.covered = m, m.Len()
 	return nil
+}
+
+// End returns one past the last row added: Add takes rows from there.
+func (ix *Index) End() int {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	return ix.end
+}
+
+// Fingerprint returns the vector.Fingerprint of the rows the index
+// covers, as the last Write recorded it or Open read it (0 before).
+func (ix *Index) Fingerprint() uint64 {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	return ix.fingerprint
 }
 
 // Len returns the number of rows indexed.
@@ -193,6 +213,23 @@ func (ix *Index) Len() int {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
 	return ix.n
+}
+
+// ListRows returns the number of rows nprobe lists hold on average: the
+// MinAllowed that makes a filtered search weigh as many candidates as an
+// unfiltered one at that nprobe.
+func (ix *Index) ListRows(nprobe int) int {
+	return nprobe * ix.Len() / max(ix.Lists(), 1)
+}
+
+// Sub returns the number of bytes of a row's code.
+func (ix *Index) Sub() int { return ix.pq.sub }
+
+// Matrix returns the matrix searches re-rank on.
+func (ix *Index) Matrix() vector.Matrix {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	return ix.m
 }
 
 // Lists returns the number of inverted lists.
@@ -218,6 +255,12 @@ type Search struct {
 	Rerank int
 	// Allow, when not nil, restricts the answer to these rows.
 	Allow vector.AllowList
+	// MinAllowed, with Allow, makes a filtered search read lists past
+	// NProbe, nearest first, until it has estimated at least this many
+	// allowed rows (or read every list): with NProbe's mean number of
+	// rows, a filtered search weighs as many candidates as an unfiltered
+	// one, whatever the share of rows allowed.
+	MinAllowed int
 	// Skip, when HasSkip, is a row left out of the answer: a query that
 	// is itself an indexed row, in a leave-one-out estimate (Calibrate).
 	Skip    uint32
@@ -227,9 +270,9 @@ type Search struct {
 // Result is a search's answer and what it cost.
 type Result struct {
 	Hits []vector.Hit // best first (vector.SortHits order)
-	// Estimated is the number of codes read, Scored the rows scored
-	// exactly.
-	Estimated, Scored int
+	// Lists is the number of lists read, Estimated the number of codes
+	// read (of allowed rows or not), Scored the rows scored exactly.
+	Lists, Estimated, Scored int
 }
 
 // cand is a row and its score.
@@ -261,11 +304,17 @@ func (ix *Index) Search(ctx context.Context, q []float32, k int, o Search) (Resu
 	nprobe := min(max(o.NProbe, 1), lists)
 	rerank := max(o.Rerank, k)
 	// The nearest lists, by the query's inner product with their centres
-	// (the lower list first among equals), nearest first.
-	probe := heap.Heap[cand, farther](make([]cand, 0, nprobe))
+	// (the lower list first among equals), nearest first: nprobe of them,
+	// or all of them for a filtered search that may read past nprobe.
+	expand := o.Allow != nil && o.MinAllowed > 0 && nprobe < lists
+	keep := nprobe
+	if expand {
+		keep = lists
+	}
+	probe := heap.Heap[cand, farther](make([]cand, 0, keep))
 	for j := 0; j < lists; j++ {
 		c := cand{vector.Dot(q, ix.cent[j*ix.dim:(j+1)*ix.dim]), uint32(j)}
-		if len(probe) < nprobe {
+		if len(probe) < keep {
 			probe.Push(c)
 		} else if (farther{}).Before(probe[0], c) {
 			probe.Replace(c)
@@ -287,17 +336,23 @@ func (ix *Index) Search(ctx context.Context, q []float32, k int, o Search) (Resu
 	best := heap.Heap[cand, farther](make([]cand, 0, rerank))
 	ix.mu.RLock()
 	m := ix.m
-	for _, p := range probe {
+	allowed := 0
+	for i, p := range probe {
+		if i >= nprobe && allowed >= o.MinAllowed {
+			break
+		}
 		if err := ctx.Err(); err != nil {
 			ix.mu.RUnlock()
 			return Result{}, err
 		}
 		ids, codes := ix.ids[p.id], ix.codes[p.id]
 		res.Estimated += len(ids)
+		res.Lists++
 		for i, id := range ids {
 			if o.Allow != nil && !o.Allow.Contains(id) || o.HasSkip && id == o.Skip {
 				continue
 			}
+			allowed++
 			c := cand{p.score + estimate(table, codes[i*sub:(i+1)*sub]), id}
 			if len(best) < rerank {
 				best.Push(c)

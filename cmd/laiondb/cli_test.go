@@ -139,6 +139,38 @@ func TestCLIIngestInfoQuery(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "(calibrated: recall@10 ") || !strings.Contains(out, " image embeddings of this store") {
 		t.Errorf("graph query: exit %d: %s %s", code, out, errs)
 	}
+
+	// An IVF index beside the graph: built, listed by info, forced by
+	// --index=ivf, dropped.
+	code, out, errs = runCmd(t, "index", "--store", store, "--kind", "ivf")
+	if code != 0 || !strings.Contains(out, "image ivf index covers 2000 rows (128 lists, 32-byte codes)") ||
+		!strings.Contains(out, "default nprobe for image queries: k 10 nprobe ") {
+		t.Errorf("index --kind ivf: exit %d: %s %s", code, out, errs)
+	}
+	code, out, _ = runCmd(t, "info", "--store", store)
+	if code != 0 || !strings.Contains(out, "HNSW over the 1200 image vectors") || !strings.Contains(out, "IVF over the 1200 image vectors") {
+		t.Errorf("info with two indexes: %s", out)
+	}
+	code, out, errs = runCmd(t, "query", "--store", store, "--index=ivf", "--format", "json", "knn(row(3), 10)")
+	if code != 0 || !strings.Contains(out, "ivf search, nprobe=") {
+		t.Errorf("query --index=ivf: exit %d: %s %s", code, out, errs)
+	}
+	code, _, errs = runCmd(t, "query", "--store", store, "--index", "ivf", "knn(row(3), 10)")
+	if code != 2 || !strings.Contains(errs, "write --index=ivf") {
+		t.Errorf("query --index ivf QUERY: exit %d: %s", code, errs)
+	}
+	code, _, errs = runCmd(t, "query", "--store", store, "--index=annoy", "knn(row(3), 10)")
+	if code != 2 || !strings.Contains(errs, "hnsw, ivf") {
+		t.Errorf("query --index=annoy: exit %d: %s", code, errs)
+	}
+	code, out, errs = runCmd(t, "index", "--store", store, "--kind", "ivf", "--drop")
+	if code != 0 || !strings.Contains(out, "dropped the ivf index over the image embeddings") {
+		t.Errorf("index --drop: exit %d: %s %s", code, out, errs)
+	}
+	code, _, errs = runCmd(t, "query", "--store", store, "--index=ivf", "knn(row(3), 10)")
+	if code != 1 || !strings.Contains(errs, "--kind ivf") {
+		t.Errorf("query --index=ivf after the drop: exit %d: %s", code, errs)
+	}
 }
 
 // TestCLITextKNN runs the user's example as written, through the tiny

@@ -63,6 +63,9 @@ func init() {
 
 func runExport(e *env, fs *pflag.FlagSet) error {
 	f := &exportFlags
+	if err := f.search.checkArgs(fs); err != nil {
+		return err
+	}
 	if fs.NArg() != 1 {
 		return usageErrorf("want one QUERY argument (quote it), got %d", fs.NArg())
 	}

@@ -17,6 +17,8 @@ var indexFlags struct {
 	store   storeFlags
 	idx     indexParams
 	rebuild bool
+	drop    bool
+	kind    string
 	quiet   bool
 	space   string
 	text    []string
@@ -35,8 +37,8 @@ func (p *indexParams) add(fs *pflag.FlagSet) {
 func init() {
 	register(&command{
 		name:    "index",
-		summary: "build or update the vector index (HNSW) over the store's image or text embeddings, or the trigram index of text columns",
-		usage: "--store DIR [--space image|text] [--rebuild]\n       --store DIR --text COL,...\n\nIngest keeps the indexes up to date; use this after 'ingest --no-index', to rebuild a damaged\n" +
+		summary: "build or update the vector indexes (HNSW, IVF) over the store's image or text embeddings, or the trigram index of text columns",
+		usage: "--store DIR [--space image|text] [--kind hnsw|ivf] [--rebuild | --drop]\n       --store DIR --text COL,...\n\nIngest keeps the indexes up to date; use this after 'ingest --no-index', to rebuild a damaged\n" +
 			"index, or with --space text to index the text embeddings (searches 'in text' scan exactly without it).\n" +
 			"--text builds the trigram index of the columns named (and of those indexed already) in every segment that\n" +
 			"lacks it, one committed file at a time, so an interrupted build resumes; contains, has word, matches and\n" +
@@ -45,7 +47,9 @@ func init() {
 			f := &indexFlags
 			f.store.add(fs)
 			f.idx.add(fs)
-			fs.BoolVar(&f.rebuild, "rebuild", false, "discard the index and build it anew")
+			fs.StringVar(&f.kind, "kind", "", "the kind of vector index to build or bring up to date: hnsw (a graph, about 650 bytes a vector in memory) or ivf (an inverted file, about 53 bytes a vector; for stores past what a graph holds in memory); default: every index over the space, or a new hnsw")
+			fs.BoolVar(&f.rebuild, "rebuild", false, "discard the index (with --kind, that one) and build it anew; for ivf this retrains its lists and codes on the data as it is now")
+			fs.BoolVar(&f.drop, "drop", false, "remove the index --kind names (its file too); searches use the others or scan")
 			fs.StringVar(&f.space, "space", "image", "the embeddings to index: image or text")
 			fs.StringSliceVar(&f.text, "text", nil, "build the trigram index of these columns (e.g. text,url) instead of a vector index")
 			fs.BoolVarP(&f.quiet, "quiet", "q", false, "print nothing on success (no progress bar, no summary)")
@@ -73,8 +77,8 @@ func init() {
 			cb, finish := progress(e, f.quiet, "index")
 			start := time.Now()
 			if len(f.text) > 0 {
-				if fs.Changed("space") || f.rebuild || f.idx.m > 0 || f.idx.efc > 0 {
-					return usageErrorf("--text builds the trigram index: --space, --rebuild, --m and --ef-construction are for vector indexes")
+				if fs.Changed("space") || f.rebuild || f.drop || f.kind != "" || f.idx.m > 0 || f.idx.efc > 0 {
+					return usageErrorf("--text builds the trigram index: --space, --kind, --rebuild, --drop, --m and --ef-construction are for vector indexes")
 				}
 				err := d.BuildTextIndex(ctx, &db.TextIndexOptions{Columns: f.text, Progress: cb})
 				finish()
@@ -83,10 +87,19 @@ func init() {
 				}
 				return printTextIndex(e, d, time.Since(start))
 			}
-			err = d.BuildIndex(ctx, &db.IndexOptions{M: f.idx.m, EfConstruction: f.idx.efc, Rebuild: f.rebuild, Progress: cb, Space: sp})
+			if f.drop && (f.kind == "" || f.rebuild) {
+				return usageErrorf("--drop needs --kind, and not --rebuild")
+			}
+			err = d.BuildIndex(ctx, &db.IndexOptions{Kind: f.kind, M: f.idx.m, EfConstruction: f.idx.efc, Rebuild: f.rebuild, Drop: f.drop, Progress: cb, Space: sp})
 			finish()
 			if err != nil {
 				return err
+			}
+			if f.drop {
+				if !f.quiet {
+					fmt.Fprintf(e.stdout, "dropped the %s index over the %s embeddings\n", f.kind, sp)
+				}
+				return nil
 			}
 			m, err := d.Manifest()
 			if err != nil {
@@ -95,20 +108,24 @@ func init() {
 			if f.quiet {
 				return nil
 			}
-			info := m.Index
-			if sp == query.SpaceText {
-				info = m.TextIndex
+			infos := m.IndexesOf(sp)
+			if f.kind != "" {
+				infos = nil
+				if ix := m.FindIndex(sp, f.kind); ix != nil {
+					infos = append(infos, ix)
+				}
 			}
-			if info == nil {
+			if len(infos) == 0 {
 				fmt.Fprintf(e.stdout, "the store has no %s embeddings to index\n", sp)
 				return nil
 			}
-			fmt.Fprintf(e.stdout, "%s index covers %d rows (%s), %.1fs\n", sp, info.Rows, info.DescribeParams(), time.Since(start).Seconds())
-			if c := info.Calibration; c != nil {
-				for _, l := range c.Lines() {
-					fmt.Fprintf(e.stdout, "default ef for %s\n", l)
+			for _, info := range infos {
+				fmt.Fprintf(e.stdout, "%s %s index covers %d rows (%s), %.1f MB in memory, %.1fs\n", sp, info.Kind, info.Rows, info.DescribeParams(),
+					float64(info.MemoryBytes)/1e6, time.Since(start).Seconds())
+				for _, l := range info.Lines() {
+					fmt.Fprintf(e.stdout, "default %s for %s\n", info.Effort(), l)
 				}
-				for _, l := range c.CostLines() {
+				for _, l := range info.CostLines() {
 					fmt.Fprintf(e.stdout, "planner costs (one thread) for %s\n", l)
 				}
 			}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -55,6 +56,9 @@ func init() {
 
 func runQuery(e *env, fs *pflag.FlagSet) error {
 	f := &queryFlags
+	if err := f.search.checkArgs(fs); err != nil {
+		return err
+	}
 	if fs.NArg() != 1 {
 		return usageErrorf("want one QUERY argument (quote it), got %d", fs.NArg())
 	}
@@ -112,7 +116,7 @@ func runQuery(e *env, fs *pflag.FlagSet) error {
 type searchFlags struct {
 	exact    bool
 	scanText bool
-	index    bool
+	index    string
 	exactMax int
 	ef       int
 	lexicons []string
@@ -124,17 +128,36 @@ type searchFlags struct {
 func (s *searchFlags) add(fs *pflag.FlagSet) {
 	fs.BoolVar(&s.exact, "exact", false, "answer vector searches by an exact scan")
 	fs.BoolVar(&s.scanText, "scan-text", false, "evaluate text predicates by a scan of every row, not through the store's text index (same answers; to check or time the index)")
-	fs.BoolVar(&s.index, "index", false, "answer knn searches through the index, even where a scan is cheaper (the store has no index: an error); --exact wins")
+	fs.StringVar(&s.index, "index", "", "answer knn searches through an index, even where a scan is cheaper (the store has no index: an error); --index=KIND (hnsw, ivf) through that one; --exact wins")
+	fs.Lookup("index").NoOptDefVal = anyIndex
 	fs.IntVar(&s.exactMax, "exact-up-to", 0, "scan exactly whenever a knn search has at most this many candidate vectors, index or not (default 1048576: exact answers; -1: the planner picks the faster of the index and a scan, by costs measured at index build)")
-	fs.IntVar(&s.ef, "ef", 0, "HNSW candidate list size for index searches (default: the ef the index build calibrated for recall 0.99, per query kind; see 'laiondb info'); larger is slower and closer to exact")
+	fs.IntVar(&s.ef, "ef", 0, "effort of index searches: HNSW's candidate list size, or with --index=ivf the lists an IVF search reads (default: the effort the index build calibrated for recall 0.99, per query kind; see 'laiondb info'); larger is slower and closer to exact")
 	fs.StringArrayVar(&s.lexicons, "lexicon", nil, "a keyword list file, one keyword per line, as NAME=FILE or FILE (named after the file); repeatable")
 	fs.IntVar(&s.groups, "groups", engine.DefaultGroups, "a 'by' lists at most this many values, most frequent first, with exact counts; the rest are summed")
 	fs.Int64Var(&s.groupMem, "group-memory", engine.DefaultGroupBytes, "bytes the distinct values of a 'by' may take in memory before they go to temporary files (counted from there, exactly)")
 	fs.StringVar(&s.tempDir, "temp-dir", "", "where those files go (default $TMPDIR or /tmp)")
 }
 
+// anyIndex is --index without a kind: any of the store's indexes.
+const anyIndex = "any"
+
+// checkArgs catches "--index KIND QUERY": --index takes a kind only as
+// --index=KIND, so KIND would be read as the query.
+func (s *searchFlags) checkArgs(fs *pflag.FlagSet) error {
+	if s.index == anyIndex && fs.NArg() > 1 && slices.Contains(db.IndexKinds(), fs.Arg(0)) {
+		return usageErrorf("write --index=%s: --index takes its kind only after '='", fs.Arg(0))
+	}
+	return nil
+}
+
 // options returns the engine options the flags ask for, lexicons read.
 func (s *searchFlags) options() (*engine.Options, error) {
+	kind := s.index
+	if kind == anyIndex {
+		kind = ""
+	} else if kind != "" && !slices.Contains(db.IndexKinds(), kind) {
+		return nil, usageErrorf("--index=%s: this laiondb knows the index kinds %s", kind, strings.Join(db.IndexKinds(), ", "))
+	}
 	lex, err := laiondb.Lexicons(s.lexicons)
 	if err != nil {
 		return nil, err
@@ -142,7 +165,7 @@ func (s *searchFlags) options() (*engine.Options, error) {
 	if s.groups <= 0 || s.groupMem <= 0 {
 		return nil, usageErrorf("--groups and --group-memory must be positive")
 	}
-	return &engine.Options{Exact: s.exact, ScanText: s.scanText, Index: s.index, Lexicons: lex, Groups: s.groups, GroupBytes: s.groupMem, TempDir: s.tempDir}, nil
+	return &engine.Options{Exact: s.exact, ScanText: s.scanText, Index: s.index != "", IndexKind: kind, Lexicons: lex, Groups: s.groups, GroupBytes: s.groupMem, TempDir: s.tempDir}, nil
 }
 
 // open opens the store read-only with the model for text and image
