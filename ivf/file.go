@@ -64,11 +64,25 @@ var ErrStale = errors.New("ivf: index built over other vectors")
 // Write saves the index to path atomically.
 // It records the fingerprint of the rows of the matrix the index covers.
 func (ix *Index) Write(path string) error {
-	ix.mu.Lock()
-	defer ix.mu.Unlock()
-	if ix.covered > 0 {
-		ix.fingerprint = vector.Fingerprint(ix.m.Slice(0, ix.covered))
+	ix.mu.RLock()
+	covered, fp := ix.covered, ix.fingerprint
+	if covered > 0 {
+		fp = vector.Fingerprint(ix.m.Slice(0, covered))
 	}
+	err := ix.write(path, covered, fp)
+	ix.mu.RUnlock()
+	if err == nil {
+		ix.mu.Lock()
+		if ix.covered == covered {
+			ix.fingerprint = fp
+		}
+		ix.mu.Unlock()
+	}
+	return err
+}
+
+// write is Write with the read lock held.
+func (ix *Index) write(path string, covered int, fp uint64) error {
 	return atomicfile.Write(path, func(w io.Writer) error {
 		h := make([]byte, headerSize)
 		copy(h, fileMagic)
@@ -89,8 +103,8 @@ func (ix *Index) Write(path string) error {
 			}
 			binary.LittleEndian.PutUint32(h[32:], uint32(len(ix.groups.members)))
 		}
-		binary.LittleEndian.PutUint32(h[36:], uint32(ix.covered))
-		binary.LittleEndian.PutUint64(h[40:], ix.fingerprint)
+		binary.LittleEndian.PutUint32(h[36:], uint32(covered))
+		binary.LittleEndian.PutUint64(h[40:], fp)
 		binary.LittleEndian.PutUint64(h[56:], xxhash.Sum64(h[:56]))
 		if _, err := w.Write(h); err != nil {
 			return err

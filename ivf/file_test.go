@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/laiondb/laiondb/vector"
@@ -78,6 +79,40 @@ func TestWriteOpen(t *testing.T) {
 	}
 	if _, err := Open(path, vector.Matrix{Dim: 32}); err == nil {
 		t.Error("opened over rows of another dimension")
+	}
+	// The file covers the 3000 rows of m: fewer rows, or other rows, are
+	// stale; more rows (added since) are not.
+	if _, err := Open(path, m.Slice(0, 2999)); !errors.Is(err, ErrStale) {
+		t.Errorf("opened over fewer rows: %v", err)
+	}
+	other, _, _ := testSet(t, 3000, 64, 1)
+	other.F16 = append([]uint16(nil), m.F16...)
+	other.F16[2999*64] ^= 1
+	if _, err := Open(path, other); !errors.Is(err, ErrStale) {
+		t.Errorf("opened over a changed last row: %v", err)
+	}
+	more, _, _ := testSet(t, 3500, 64, 1)
+	copy(more.F16, m.F16)
+	if _, err := Open(path, more); err != nil {
+		t.Errorf("opened over rows added since: %v", err)
+	}
+	if err := Verify(path); err != nil {
+		t.Errorf("Verify: %v", err)
+	}
+}
+
+// TestRowPastCovered: a list holding a row past the rows the file says it
+// covers is ErrCorrupt, even with both checksums right.
+func TestRowPastCovered(t *testing.T) {
+	m, _, _ := testSet(t, 500, 16, 1)
+	ix := build(t, m, Config{Lists: 4, Sub: 4, Seed: 1, Iters: 2})
+	ix.covered = 499 // row 499 is in a list
+	path := filepath.Join(t.TempDir(), "ivf")
+	if err := ix.Write(path); err != nil {
+		t.Fatal(err)
+	}
+	if err := Verify(path); !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "past the 499 rows covered") {
+		t.Errorf("Verify: %v", err)
 	}
 }
 

@@ -298,3 +298,49 @@ func TestTwoLevel(t *testing.T) {
 		t.Fatal("the groups differ after a round trip")
 	}
 }
+
+// TestFilteredReadsOn: with 2% of the rows allowed, a search at nprobe 8
+// reads lists past the 8 until it has weighed ListRows(8) allowed rows,
+// and then finds about as many of the true neighbours among the allowed
+// rows as an unfiltered search does among all; stopping at 8 lists weighs
+// 50 times fewer candidates and finds fewer.
+func TestFilteredReadsOn(t *testing.T) {
+	skipUnderRace(t)
+	m, img, _ := testSet(t, 20000, 64, 40)
+	ix := build(t, m, Config{Sub: 16, Seed: 2})
+	allow := vector.NewBitset(m.Len())
+	for r := uint32(3); r < uint32(m.Len()); r += 50 {
+		allow.Set(r)
+	}
+	const nprobe = 8
+	var on, at, free float64
+	for _, q := range img {
+		s := Search{NProbe: nprobe, Rerank: RerankFor(10, nprobe), Allow: allow, MinAllowed: ix.ListRows(nprobe)}
+		res, err := ix.Search(context.Background(), q, 10, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Lists <= nprobe || res.Lists > ix.Lists() {
+			t.Fatalf("read %d lists of %d", res.Lists, ix.Lists())
+		}
+		on += recall(t, m, q, 10, allow, res.Hits)
+		s.MinAllowed = 0
+		if res, err = ix.Search(context.Background(), q, 10, s); err != nil {
+			t.Fatal(err)
+		}
+		if res.Lists != nprobe {
+			t.Fatalf("read %d lists without MinAllowed", res.Lists)
+		}
+		at += recall(t, m, q, 10, allow, res.Hits)
+		if res, err = ix.Search(context.Background(), q, 10, Search{NProbe: nprobe, Rerank: RerankFor(10, nprobe)}); err != nil {
+			t.Fatal(err)
+		}
+		free += recall(t, m, q, 10, nil, res.Hits)
+	}
+	n := float64(len(img))
+	on, at, free = on/n, at/n, free/n
+	t.Logf("recall@10 at nprobe %d: filtered, reading on %.3f; filtered, %d lists %.3f; unfiltered %.3f", nprobe, on, nprobe, at, free)
+	if on < free-0.03 || on <= at {
+		t.Errorf("filtered search reading on: recall@10 %.3f; stopping at nprobe %.3f; unfiltered %.3f", on, at, free)
+	}
+}
