@@ -178,8 +178,20 @@ func (ix *Index) Add(ctx context.Context, m vector.Matrix, rows vector.Ranges) e
 			return err
 		}
 	}
+	// Each list grows once, to exactly what it holds: the index's memory
+	// is its rows' numbers and codes, without append's slack.
+	grow := make([]int, len(ix.ids))
+	for _, j := range list {
+		grow[j]++
+	}
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
+	for j, g := range grow {
+		if ids := ix.ids[j]; g > 0 && cap(ids)-len(ids) < g {
+			ix.ids[j] = append(make([]uint32, 0, len(ids)+g), ids...)
+			ix.codes[j] = append(make([]byte, 0, (len(ids)+g)*sub), ix.codes[j]...)
+		}
+	}
 	for i, r := range all {
 		j := list[i]
 		ix.ids[j] = append(ix.ids[j], r)

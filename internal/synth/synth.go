@@ -139,6 +139,10 @@ func (g *Generator) Config() Config { return g.cfg }
 // Base returns base rows [0, n) as a row-major n×Dim float32 slice.
 func (g *Generator) Base(n int) []float32 { return g.rows(n, 0, g.image) }
 
+// BaseRows returns rows [lo, hi) of the base set, as Base(hi) holds them
+// from row lo: a base too large for memory is generated a part at a time.
+func (g *Generator) BaseRows(lo, hi int) []float32 { return g.rows(hi-lo, uint64(lo), g.image) }
+
 // ImageQueries returns n image-like queries drawn like the base but from
 // streams no base row uses.
 func (g *Generator) ImageQueries(n int) []float32 { return g.rows(n, streamImageQ, g.image) }
