@@ -39,7 +39,10 @@ func init() {
 		name:    "index",
 		summary: "build or update the vector indexes (HNSW, IVF) over the store's image or text embeddings, or the trigram index of text columns",
 		usage: "--store DIR [--space image|text] [--kind hnsw|ivf] [--rebuild | --drop]\n       --store DIR --text COL,...\n\nIngest keeps the indexes up to date; use this after 'ingest --no-index', to rebuild a damaged\n" +
-			"index, or with --space text to index the text embeddings (searches 'in text' scan exactly without it).\n" +
+			"index, with --space text to index the text embeddings (searches 'in text' scan exactly without it), or\n" +
+			"with --kind ivf to add an inverted file (about 40 bytes a vector in memory against the graph's 650: for\n" +
+			"stores whose graph would not fit). Each build calibrates its index; the planner picks among them per search.\n" +
+			"A long build commits a checkpoint every 10 minutes: after an interruption, the same command resumes it.\n" +
 			"--text builds the trigram index of the columns named (and of those indexed already) in every segment that\n" +
 			"lacks it, one committed file at a time, so an interrupted build resumes; contains, has word, matches and\n" +
 			"lexicon predicates then evaluate only the rows it leaves (answers are a scan's).",
@@ -47,7 +50,7 @@ func init() {
 			f := &indexFlags
 			f.store.add(fs)
 			f.idx.add(fs)
-			fs.StringVar(&f.kind, "kind", "", "the kind of vector index to build or bring up to date: hnsw (a graph, about 650 bytes a vector in memory) or ivf (an inverted file, about 53 bytes a vector; for stores past what a graph holds in memory); default: every index over the space, or a new hnsw")
+			fs.StringVar(&f.kind, "kind", "", "the kind of vector index to build or bring up to date: hnsw (a graph, about 650 bytes a vector in memory) or ivf (an inverted file, about 40 bytes a vector; for stores past what a graph holds in memory); default: every index over the space, or a new hnsw")
 			fs.BoolVar(&f.rebuild, "rebuild", false, "discard the index (with --kind, that one) and build it anew; for ivf this retrains its lists and codes on the data as it is now")
 			fs.BoolVar(&f.drop, "drop", false, "remove the index --kind names (its file too); searches use the others or scan")
 			fs.StringVar(&f.space, "space", "image", "the embeddings to index: image or text")
