@@ -626,7 +626,7 @@ func (v *view) bid(req engine.SearchRequest, vi viewIndex, allow vector.AllowLis
 			}
 		}
 		if o.ef > 0 {
-			e := costs.estimate(allowed, max(o.ef, req.K))
+			e := costs.estimate(allowed, vi.kind.searched(o.ef, req.K))
 			e.path = vi.kind.path
 			e.effort = vi.kind.effort
 			o.est = &e
@@ -711,7 +711,7 @@ func (v *view) choose(req engine.SearchRequest) choice {
 		why = " (" + best.efWhy + ")"
 	case !forced && best.est != nil && best.est.scan():
 		why = fmt.Sprintf(" (%s; %s %d: %s)", best.est, best.vi.kind.effort, best.est.ef, best.efWhy)
-	case !forced && best.est == nil && best.vi.ix.PreferExact(vector.CountHint(best.graphAllow), max(best.ef, req.K)):
+	case !forced && best.est == nil && best.vi.ix.PreferExact(vector.CountHint(best.graphAllow), best.vi.kind.searched(best.ef, req.K)):
 		why = fmt.Sprintf(" (planner: cheaper than a %s search at this size and filter with %s=%d (%s))", best.vi.kind.path, best.vi.kind.effort, best.ef, best.efWhy)
 	default:
 		scan = false

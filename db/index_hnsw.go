@@ -27,6 +27,7 @@ func init() {
 		effort:        "ef",
 		path:          "graph",
 		defaultEffort: defaultEf,
+		effortCoversK: true,
 		create: func(_ context.Context, m vector.Matrix, _ vector.Ranges, p map[string]int) (VectorIndex, error) {
 			ix, err := hnsw.New(m.Dim, &hnsw.Options{M: p["m"], EfConstruction: p["ef_construction"], Seed: 1})
 			if err != nil {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -132,6 +133,17 @@ func TestIVFIndex(t *testing.T) {
 	res, err := d.Query(ctx, "knn(row(42), 10)", &engine.Options{IndexKind: "ivf"})
 	if err != nil || !strings.Contains(res.Plan, "ivf search, nprobe=") || !strings.Contains(res.Plan, "calibrated: recall@10") {
 		t.Errorf("plan: %v\n%s", err, res.Plan)
+	}
+	// The planner prices the nprobe the search runs at, whatever k.
+	for i, k := range []int{10, 100} {
+		res, err := d.Search(ctx, engine.SearchRequest{Vec: all[4200*64 : 4201*64], K: k, Image: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := fmt.Sprint(c.Image[i].Ef)
+		if m := regexp.MustCompile(`at nprobe (\d+) ≈`).FindStringSubmatch(res.Method); m == nil || m[1] != want {
+			t.Errorf("k %d: the plan prices another nprobe than the calibrated %s: %q", k, want, res.Method)
+		}
 	}
 	// Asking for a kind the store lacks is an error, not a scan.
 	if _, err := d.Search(ctx, engine.SearchRequest{Vec: all[:64], K: 10, IndexKind: "hnsw"}); !errors.Is(err, ErrNoIndex) || !strings.Contains(err.Error(), "--kind hnsw") {

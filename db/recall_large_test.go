@@ -13,6 +13,7 @@ import (
 
 	"github.com/laiondb/laiondb/demodata"
 	"github.com/laiondb/laiondb/engine"
+	"github.com/laiondb/laiondb/query"
 )
 
 // TestRecallLargeStore checks the recall target through the store,
@@ -22,7 +23,8 @@ import (
 // ingested and indexed, then 1,000 new image and 1,000 new text queries are
 // answered through the graph (ExactUpTo -1) and compared with exact scans.
 // Recall@10 and recall@100 must reach 0.99. The store is kept in
-// LAIONDB_RECALL_STORE if set (and reused when it exists). Run with
+// LAIONDB_RECALL_STORE if set (and reused when it exists). The index is
+// LAIONDB_RECALL_KIND's (default hnsw; ivf for the inverted file). Run with
 //
 //	go test -tags benchmarkRecall -run RecallLargeStore -timeout 3h -v ./db
 func TestRecallLargeStore(t *testing.T) {
@@ -43,6 +45,10 @@ func TestRecallLargeStore(t *testing.T) {
 		if fine, err = strconv.Atoi(s); err != nil {
 			t.Fatal(err)
 		}
+	}
+	kind := defaultIndexKind
+	if s := os.Getenv("LAIONDB_RECALL_KIND"); s != "" {
+		kind = s
 	}
 	cfg := demodata.Config{Seed: 1, Parts: 8, Rows: rows / 8, Dim: 512, Fine: fine}
 	total := cfg.Parts * cfg.Rows
@@ -66,7 +72,7 @@ func TestRecallLargeStore(t *testing.T) {
 			t.Fatal(err)
 		}
 		t1 := time.Now()
-		if _, err := d.Ingest(ctx, srcs, nil); err != nil {
+		if _, err := d.Ingest(ctx, srcs, &IngestOptions{Index: IndexOptions{Kind: kind}}); err != nil {
 			t.Fatal(err)
 		}
 		t.Logf("generated in %.0f s, ingested and indexed in %.0f s", t1.Sub(t0).Seconds(), time.Since(t1).Seconds())
@@ -80,7 +86,7 @@ func TestRecallLargeStore(t *testing.T) {
 		t.Fatal(err)
 	} else {
 		t0 := time.Now()
-		if err := d.BuildIndex(ctx, nil); err != nil {
+		if err := d.BuildIndex(ctx, &IndexOptions{Kind: kind}); err != nil {
 			t.Fatal(err)
 		}
 		t.Logf("index up to date in %.1f s", time.Since(t0).Seconds())
@@ -92,10 +98,16 @@ func TestRecallLargeStore(t *testing.T) {
 	}
 	defer d.Close()
 	m, _ := d.Manifest()
-	if m.Rows != int64(total) || imageIndex(m) == nil || imageIndex(m).Calibration == nil {
-		t.Fatalf("store %s: %d rows, index %+v", dir, m.Rows, imageIndex(m))
+	info := m.FindIndex(query.SpaceImage, kind)
+	if m.Rows != int64(total) || info == nil || info.Calibration == nil {
+		t.Fatalf("store %s: %d rows, %s index %+v", dir, m.Rows, kind, info)
 	}
-	t.Logf("calibration: image %+v, text %+v", imageIndex(m).Calibration.Image, imageIndex(m).Calibration.Text)
+	t.Logf("%s calibration: image %+v, text %+v", kind, info.Calibration.Image, info.Calibration.Text)
+	// A store with several kinds answers through the one asked for.
+	forced := ""
+	if len(m.Indexes) > 1 {
+		forced = kind
+	}
 	g := demodata.Generator(cfg)
 	const nq = 1000
 	sets := []struct {
@@ -114,7 +126,7 @@ func TestRecallLargeStore(t *testing.T) {
 			for i := 0; i < nq; i++ {
 				q := set.vecs[i*cfg.Dim : (i+1)*cfg.Dim]
 				t0 := time.Now()
-				res, err := d.Search(ctx, engine.SearchRequest{Vec: q, K: k, Image: set.image})
+				res, err := d.Search(ctx, engine.SearchRequest{Vec: q, K: k, Image: set.image, IndexKind: forced})
 				graph += time.Since(t0)
 				if err != nil {
 					t.Fatal(err)

@@ -93,6 +93,10 @@ type indexKind struct {
 	// defaultEffort is the effort of a search for k rows when the index
 	// has no calibration for the query's kind.
 	defaultEffort func(k int) int
+	// effortCoversK: a search for k rows searches at an effort of at
+	// least k (a graph's candidate list holds the k), which is what the
+	// planner prices; an IVF's nprobe is not tied to k.
+	effortCoversK bool
 	// create returns a new, empty index for the rows of m; a kind that
 	// learns from the data (ivf) trains on those rows, which Add then
 	// adds.
@@ -109,6 +113,14 @@ const defaultIndexKind = "hnsw"
 
 // registerIndex makes an index kind available under name.
 func registerIndex(name string, k indexKind) { indexKinds[name] = k }
+
+// searched is the effort a search for k rows at effort ef runs at.
+func (k indexKind) searched(ef, rows int) int {
+	if k.effortCoversK {
+		return max(ef, rows)
+	}
+	return ef
+}
 
 // IndexKinds lists the index kinds this laiondb builds and reads, sorted.
 func IndexKinds() []string {
