@@ -416,7 +416,7 @@ func (d *DB) buildOne(ctx context.Context, opts IndexOptions, kindName string) e
 		}
 		next := m.clone()
 		ni := *info
-		ni.Calibration = cal
+		ni.Calibration, ni.Building = cal, false
 		next.setIndex(ni)
 		if err := writeManifest(d.dir, next); err != nil {
 			return fmt.Errorf("db: recording the index: %w", err)
@@ -614,7 +614,7 @@ func (v *view) bid(req engine.SearchRequest, vi viewIndex, allow vector.AllowLis
 	o := option{vi: vi, graphAllow: graphAllow, ef: ef, efWhy: efWhy}
 	if costs, own := vi.info.costs(req.Image); costs != nil {
 		allowed := vector.CountHint(graphAllow)
-		if own && allow != nil && req.Ef <= 0 && v.d.opts.EfSearch <= 0 && costs.share(allowed) < 1 {
+		if set, _ := v.setEf(req, vi); own && allow != nil && set == 0 && costs.share(allowed) < 1 {
 			// A forced index search keeps the unfiltered effort where no
 			// filtered one kept the promise.
 			switch fef, lower, at := costs.filteredEf(allowed, req.K); {
@@ -819,13 +819,29 @@ func defaultEf(k int) int { return max(256, 2*k) }
 // query's kind and k (0 if calibration found none good enough), else the
 // kind's default.
 func (v *view) ef(req engine.SearchRequest, vi viewIndex) (int, string) {
-	tuned := req.IndexKind == vi.info.Kind || req.IndexKind == "" && vi.info.Kind == defaultIndexKind
-	if req.Ef > 0 && tuned {
+	if ef, why := v.setEf(req, vi); ef > 0 {
+		return ef, why
+	}
+	return v.calibratedEf(req, vi)
+}
+
+// setEf returns the effort the request or the options set for a search
+// through vi, and why (0 when they set none for it).
+func (v *view) setEf(req engine.SearchRequest, vi viewIndex) (int, string) {
+	if req.IndexKind != vi.info.Kind && (req.IndexKind != "" || vi.info.Kind != defaultIndexKind) {
+		return 0, ""
+	}
+	if req.Ef > 0 {
 		return req.Ef, "set by the request"
 	}
-	if ef := v.d.opts.EfSearch; ef > 0 && tuned {
+	if ef := v.d.opts.EfSearch; ef > 0 {
 		return ef, "set by option"
 	}
+	return 0, ""
+}
+
+// calibratedEf is ef's answer when no effort is set.
+func (v *view) calibratedEf(req engine.SearchRequest, vi viewIndex) (int, string) {
 	cal := vi.info.Calibration
 	kind, list := "text", []vector.Calibration(nil)
 	if cal != nil {
