@@ -443,7 +443,27 @@ func (d *DB) buildOne(ctx context.Context, opts IndexOptions, kindName string) e
 		}
 	}
 	path := indexPath(d.dir, kind, sp)
-	record := func(next *Manifest) error {
+	// commit writes the index and records it as covering the rows
+	// [0, rows), with its calibration cal; a nil cal is a checkpoint (see
+	// below).
+	commit := func(rows int64, cal *Calibration) error {
+		if err := ix.Write(path); err != nil {
+			return fmt.Errorf("db: writing the %s index: %w", kindName, err)
+		}
+		cur, err := d.snapshot()
+		if err != nil {
+			return err
+		}
+		ni := IndexInfo{Kind: kindName, Space: sp.String(), Params: ix.Params(), Rows: rows,
+			Fingerprint: fmt.Sprintf("%016x", ix.Fingerprint()), MemoryBytes: ix.MemoryBytes(), Calibration: cal}
+		if cal == nil {
+			ni.Building = true
+			if in := cur.FindIndex(sp, kindName); in != nil && !in.Building && !fresh {
+				ni.Calibration, ni.Building = in.Calibration, false
+			}
+		}
+		next := cur.clone()
+		next.setIndex(ni)
 		if err := writeManifest(d.dir, next); err != nil {
 			return fmt.Errorf("db: recording the %s index: %w", kindName, err)
 		}
@@ -495,23 +515,7 @@ func (d *DB) buildOne(ctx context.Context, opts IndexOptions, kindName string) e
 		if i == len(steps)-1 || time.Since(last) < every {
 			continue
 		}
-		if err := ix.Write(path); err != nil {
-			discard()
-			return fmt.Errorf("db: writing the %s index: %w", kindName, err)
-		}
-		cur, err := d.snapshot()
-		if err != nil {
-			discard()
-			return err
-		}
-		ni := IndexInfo{Kind: kindName, Space: sp.String(), Params: ix.Params(), Rows: int64(step[len(step)-1].Hi),
-			Fingerprint: fmt.Sprintf("%016x", ix.Fingerprint()), MemoryBytes: ix.MemoryBytes(), Building: true}
-		if in := cur.FindIndex(sp, kindName); in != nil && !in.Building && !fresh {
-			ni.Calibration, ni.Building = in.Calibration, false
-		}
-		next := cur.clone()
-		next.setIndex(ni)
-		if err := record(next); err != nil {
+		if err := commit(int64(step[len(step)-1].Hi), nil); err != nil {
 			discard()
 			return err
 		}
@@ -522,19 +526,7 @@ func (d *DB) buildOne(ctx context.Context, opts IndexOptions, kindName string) e
 		discard()
 		return fmt.Errorf("db: calibrating the %s index: %w", kindName, err)
 	}
-	if err := ix.Write(path); err != nil {
-		discard()
-		return fmt.Errorf("db: writing the %s index: %w", kindName, err)
-	}
-	cur, err := d.snapshot()
-	if err != nil {
-		discard()
-		return err
-	}
-	next := cur.clone()
-	next.setIndex(IndexInfo{Kind: kindName, Space: sp.String(), Params: ix.Params(), Rows: m.Rows,
-		Fingerprint: fmt.Sprintf("%016x", ix.Fingerprint()), MemoryBytes: ix.MemoryBytes(), Calibration: cal})
-	if err := record(next); err != nil {
+	if err := commit(m.Rows, cal); err != nil {
 		discard()
 		return err
 	}

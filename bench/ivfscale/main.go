@@ -107,10 +107,7 @@ func run() error {
 		if err != nil {
 			return err
 		}
-		f := a.F32
-		for i := 0; i+*dim <= len(f); i += *dim {
-			qs[kind] = append(qs[kind], f[i:i+*dim])
-		}
+		qs[kind] = split(a.F32, *dim, *dim)
 	}
 	if !exists("gt-text.npy") {
 		if err := groundTruth(ctx, m, qs); err != nil {
@@ -126,10 +123,7 @@ func run() error {
 		if err != nil {
 			return err
 		}
-		ids := a.I64
-		for i := 0; i+100 <= len(ids); i += 100 {
-			gt[kind] = append(gt[kind], ids[i:i+10])
-		}
+		gt[kind] = split(a.I64, 100, 10) // each query's exact top 10
 	}
 	var res results
 	if b, err := os.ReadFile(path("results.json")); err == nil {
@@ -189,6 +183,16 @@ func run() error {
 		save(&res)
 	}
 	return report(&res)
+}
+
+// split cuts a row-major array of rows of width cols into its rows, each
+// cut to its first keep values.
+func split[T any](a []T, cols, keep int) [][]T {
+	var rows [][]T
+	for i := 0; i+cols <= len(a); i += cols {
+		rows = append(rows, a[i:i+keep])
+	}
+	return rows
 }
 
 // gen writes the base a part at a time and the queries.
@@ -465,11 +469,7 @@ func sweepFAISS(qs map[string][][]float32, gt map[string][][]int64, sweep []int,
 		if err != nil {
 			return nil, err
 		}
-		ids := a.I64
-		got := make([][]int64, len(ids)/10)
-		for i := range got {
-			got[i] = ids[10*i : 10*i+10]
-		}
+		got := split(a.I64, 10, 10)
 		pt := point{Queries: p.Queries, NProbe: p.NProbe, Recall: recall10(got, gt[p.Queries]), QPS: p.QPS, P50Ms: p.P50Ms}
 		logf("faiss-ivfpq-refine %s nprobe %d: recall@10 %.4f, %.0f QPS", pt.Queries, pt.NProbe, pt.Recall, pt.QPS)
 		pts = append(pts, pt)
