@@ -48,6 +48,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/laiondb/laiondb/hnsw"
 	"github.com/laiondb/laiondb/internal/npy"
 	"github.com/laiondb/laiondb/internal/synth"
 	"github.com/laiondb/laiondb/ivf"
@@ -64,6 +65,9 @@ var (
 	sweepArg = flag.String("sweep", "8,16,32,64,128,256,512,1024", "nprobe values")
 	python   = flag.String("python", "/usr/bin/python3", "the Python with Debian's faiss")
 	probe    = flag.String("probe-open", "", "internal: open this ivf file and answer one query")
+	withHNSW = flag.Bool("hnsw", false, "also build laiondb's HNSW on the base (M 16, efConstruction 200, as the store) and sweep --ef-sweep over its own rounds")
+	efSweep  = flag.String("ef-sweep", "32,64,128,256,512,1024", "HNSW ef values")
+	probeH   = flag.String("probe-open-hnsw", "", "internal: open this hnsw file and answer one query")
 	dataOnly = flag.Bool("data-only", false, "stop after the base, the queries and the ground truth (the untimed phases)")
 )
 
@@ -71,6 +75,10 @@ func main() {
 	flag.Parse()
 	if *probe != "" {
 		probeOpen(*probe)
+		return
+	}
+	if *probeH != "" {
+		probeOpenHNSW(*probeH)
 		return
 	}
 	if err := run(); err != nil {
@@ -181,6 +189,11 @@ func run() error {
 		}
 		res.Rounds = append(res.Rounds, round)
 		save(&res)
+	}
+	if *withHNSW {
+		if err := runHNSW(ctx, m, qs, gt, &res); err != nil {
+			return err
+		}
 	}
 	return report(&res)
 }
@@ -298,6 +311,15 @@ type results struct {
 	Rounds          []map[string][]point
 	MachineCPUs     int
 	GoMaxProcsBuild int
+	// HNSW: laiondb's own graph index with the store's defaults, built
+	// only with --hnsw, to place the IVF against it (build time, memory,
+	// recall and QPS over an ef sweep, its own rounds).
+	HNSWBuildSec    float64
+	HNSWMemoryBytes int64
+	HNSWHeapBytes   int64
+	HNSWFileBytes   int64
+	HNSWOpenSec     float64
+	HNSWRounds      [][]point
 }
 
 type point struct {
@@ -503,6 +525,139 @@ func probeOpen(file string) {
 	fmt.Printf("%.6f\n", time.Since(t0).Seconds())
 }
 
+// runHNSW builds laiondb's HNSW over the base with the store's parameters
+// on --threads cores (once), probes its open in a fresh process, and runs
+// --rounds rounds of an ef sweep over both query sets on one thread. Its
+// rounds are its own: they place the IVF against the graph index (build
+// time, memory, recall reached), they are not alternated with the others.
+func runHNSW(ctx context.Context, m vector.Matrix, qs map[string][][]float32, gt map[string][][]int64, res *results) error {
+	file := path("laiondb.hnsw")
+	if res.HNSWBuildSec == 0 {
+		prev := runtime.GOMAXPROCS(*threads)
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		h0 := ms.HeapAlloc
+		t0 := time.Now()
+		ix, err := hnsw.New(*dim, &hnsw.Options{M: 16, EfConstruction: 200, Seed: 1, Workers: *threads})
+		if err != nil {
+			return err
+		}
+		last := time.Now()
+		err = ix.Add(ctx, m, nil, func(done, total int) {
+			if time.Since(last) > time.Minute {
+				last = time.Now()
+				logf("laiondb-hnsw: %d of %d rows after %.0f s", done, total, time.Since(t0).Seconds())
+			}
+		})
+		if err != nil {
+			return err
+		}
+		res.HNSWBuildSec = time.Since(t0).Seconds()
+		runtime.GOMAXPROCS(prev)
+		res.HNSWMemoryBytes = ix.MemoryBytes()
+		runtime.GC()
+		runtime.ReadMemStats(&ms)
+		res.HNSWHeapBytes = int64(ms.HeapAlloc) - int64(h0)
+		if err := ix.Write(file); err != nil {
+			return err
+		}
+		st, _ := os.Stat(file)
+		res.HNSWFileBytes = st.Size()
+		logf("laiondb-hnsw: built in %.0f s on %d threads, %.1f bytes a vector", res.HNSWBuildSec, *threads, float64(res.HNSWMemoryBytes)/float64(*n))
+		save(res)
+	}
+	if res.HNSWOpenSec == 0 {
+		out, err := exec.Command(os.Args[0], "--dir", *dir, "--n", fmt.Sprint(*n), "--dim", fmt.Sprint(*dim), "--probe-open-hnsw", file).Output()
+		if err != nil {
+			return fmt.Errorf("open probe: %w", err)
+		}
+		fmt.Sscan(string(out), &res.HNSWOpenSec)
+		logf("laiondb-hnsw: open and first query in a fresh process %.3f s", res.HNSWOpenSec)
+		save(res)
+	}
+	if len(res.HNSWRounds) >= *rounds {
+		return nil
+	}
+	ix, err := hnsw.Open(file, m)
+	if err != nil {
+		return err
+	}
+	var sweep []int
+	for _, s := range strings.Split(*efSweep, ",") {
+		var v int
+		fmt.Sscan(s, &v)
+		sweep = append(sweep, v)
+	}
+	prev := runtime.GOMAXPROCS(1)
+	defer runtime.GOMAXPROCS(prev)
+	search := func(q []float32, ef int) ([]int64, error) {
+		r, err := ix.Search(ctx, q, 10, &hnsw.SearchOptions{Ef: ef, Seeds: hnsw.DefaultSeeds, Planned: true})
+		if err != nil {
+			return nil, err
+		}
+		ids := make([]int64, len(r.Hits))
+		for i, h := range r.Hits {
+			ids[i] = int64(h.ID)
+		}
+		return ids, nil
+	}
+	for r := len(res.HNSWRounds); r < *rounds; r++ {
+		for i := 0; i < 200; i++ {
+			if _, err := search(qs["text"][i%len(qs["text"])], sweep[len(sweep)-1]); err != nil {
+				return err
+			}
+		}
+		var pts []point
+		for _, kind := range []string{"image", "text"} {
+			for _, ef := range sweep {
+				got := make([][]int64, len(qs[kind]))
+				lat := make([]float64, len(qs[kind]))
+				t0 := time.Now()
+				for i, q := range qs[kind] {
+					s := time.Now()
+					if got[i], err = search(q, ef); err != nil {
+						return err
+					}
+					lat[i] = time.Since(s).Seconds()
+				}
+				total := time.Since(t0).Seconds()
+				sort.Float64s(lat)
+				p := point{Queries: kind, NProbe: ef, Recall: recall10(got, gt[kind]), QPS: float64(len(got)) / total, P50Ms: 1e3 * lat[len(lat)/2]}
+				logf("laiondb-hnsw %s ef %d: recall@10 %.4f, %.0f QPS", kind, ef, p.Recall, p.QPS)
+				pts = append(pts, p)
+			}
+		}
+		res.HNSWRounds = append(res.HNSWRounds, pts)
+		save(res)
+	}
+	return nil
+}
+
+func probeOpenHNSW(file string) {
+	t0 := time.Now()
+	m, err := mapBase()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	ix, err := hnsw.Open(file, m)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	a, err := npy.Read(path("queries-text.npy"))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	if _, err := ix.Search(context.Background(), a.F32[:*dim], 10, &hnsw.SearchOptions{Ef: 256, Seeds: hnsw.DefaultSeeds, Planned: true}); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	fmt.Printf("%.6f\n", time.Since(t0).Seconds())
+}
+
 // report writes report.md: per system, query kind and nprobe, recall@10
 // and the median QPS over the rounds with its spread; then the best QPS at
 // the recall targets and the ratios.
@@ -599,6 +754,39 @@ func report(res *results) error {
 					break
 				}
 			}
+		}
+		fmt.Fprintln(&b)
+	}
+	if res.HNSWBuildSec > 0 {
+		fmt.Fprintf(&b, "## laiondb-hnsw (M 16, efConstruction 200, the store's defaults), its own %d rounds\n\n", len(res.HNSWRounds))
+		fmt.Fprintf(&b, "| | laiondb-ivf | laiondb-hnsw | ivf ÷ hnsw |\n|---|---|---|---|\n")
+		fmt.Fprintf(&b, "| build, %d threads | %.0f s | %.0f s | %.2f× |\n", res.Threads, res.IVFBuildSec, res.HNSWBuildSec, res.IVFBuildSec/res.HNSWBuildSec)
+		fmt.Fprintf(&b, "| resident bytes per vector (MemoryBytes) | %.1f | %.1f (%.1f live heap after the build) | %.3f× |\n",
+			float64(res.IVFMemoryBytes)/float64(res.N), float64(res.HNSWMemoryBytes)/float64(res.N), float64(res.HNSWHeapBytes)/float64(res.N),
+			float64(res.IVFMemoryBytes)/float64(res.HNSWMemoryBytes))
+		fmt.Fprintf(&b, "| index file | %.2f GB | %.2f GB | |\n", float64(res.IVFFileBytes)/1e9, float64(res.HNSWFileBytes)/1e9)
+		fmt.Fprintf(&b, "| open and first query, fresh process | %.2f s | %.2f s | |\n\n", res.IVFOpenSec, res.HNSWOpenSec)
+		type hk struct {
+			kind string
+			ef   int
+		}
+		hq := map[hk][]float64{}
+		hr := map[hk]float64{}
+		var keys []hk
+		for _, round := range res.HNSWRounds {
+			for _, p := range round {
+				k := hk{p.Queries, p.NProbe}
+				if _, ok := hr[k]; !ok {
+					keys = append(keys, k)
+				}
+				hq[k] = append(hq[k], p.QPS)
+				hr[k] = p.Recall
+			}
+		}
+		fmt.Fprintf(&b, "| queries | ef | recall@10 | QPS median (min–max) |\n|---|---|---|---|\n")
+		for _, k := range keys {
+			m, lo, hi := med(hq[k])
+			fmt.Fprintf(&b, "| %s | %d | %.4f | %.0f (%.0f–%.0f) |\n", k.kind, k.ef, hr[k], m, lo, hi)
 		}
 		fmt.Fprintln(&b)
 	}

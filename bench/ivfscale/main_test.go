@@ -15,6 +15,10 @@ func TestMain(m *testing.M) {
 		probeOpen(*probe)
 		return
 	}
+	if *probeH != "" {
+		probeOpenHNSW(*probeH)
+		return
+	}
 	os.Exit(m.Run())
 }
 
@@ -25,6 +29,7 @@ func TestSmall(t *testing.T) {
 		t.Skipf("%s cannot import faiss: %v", *python, err)
 	}
 	*dir, *n, *dim, *nq, *rounds, *sweepArg = t.TempDir(), 3000, 64, 20, 2, "1,4,16"
+	*withHNSW, *efSweep = true, "16,64"
 	if err := run(); err != nil {
 		t.Fatal(err)
 	}
@@ -32,7 +37,8 @@ func TestSmall(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"| 16 | 1.0000 |", "At recall@10 ≥ 0.99: laiondb-ivf", "IVF128_HNSW32,PQ32x8np,Refine(SQfp16)"} {
+	for _, want := range []string{"| 16 | 1.0000 |", "At recall@10 ≥ 0.99: laiondb-ivf", "IVF128_HNSW32,PQ32x8np,Refine(SQfp16)",
+		"| image | 64 | 1.0000 |", "## laiondb-hnsw"} {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("report lacks %q:\n%s", want, b)
 		}
