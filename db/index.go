@@ -1,7 +1,9 @@
 package db
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"os"
@@ -250,9 +252,20 @@ func rebuildHint(sp query.Space, kind string) string {
 // openIndexes opens the indexes the manifest records, if any. A missing,
 // damaged or stale file is not an error: the store answers by another
 // index or exact scans, and says so.
+//
+// Indexes are loaded smallest first while their memory fits the bound
+// Options.IndexMemory sets; one that does not fit is not loaded, its error
+// wrapping errIndexMemory.
 func (d *DB) openIndexes(m *Manifest) {
 	d.ixs = map[indexKey]openedIndex{}
-	for _, info := range m.Indexes {
+	budget := d.indexMemory()
+	order := make([]*IndexInfo, len(m.Indexes))
+	for i := range m.Indexes {
+		order[i] = &m.Indexes[i]
+	}
+	slices.SortStableFunc(order, func(a, b *IndexInfo) int { return cmp.Compare(a.MemoryBytes, b.MemoryBytes) })
+	var used int64
+	for _, info := range order {
 		sp := info.space()
 		vf := d.img
 		if sp == query.SpaceText {
@@ -263,8 +276,19 @@ func (d *DB) openIndexes(m *Manifest) {
 		}
 		k, err := lookupIndex(info.Kind)
 		var ix VectorIndex
+		if err == nil && budget > 0 && used+info.MemoryBytes > budget {
+			err = fmt.Errorf("%w: it holds %s, and the store's indexes may hold %s (Options.IndexMemory; --index-memory), %s of it taken by smaller indexes",
+				errIndexMemory, byteSize(info.MemoryBytes), byteSize(budget), byteSize(used))
+			d.opts.Warn(fmt.Sprintf("the %s index over the %s embeddings is %v; searches use another index or scan exactly",
+				info.Kind, sp, err))
+			d.ixs[indexKey{sp, info.Kind}] = openedIndex{nil, err}
+			continue
+		}
 		if err == nil {
 			ix, err = k.open(indexPath(d.dir, k, sp), vf.matrix(m.Rows))
+		}
+		if err == nil {
+			used += info.MemoryBytes
 		}
 		if err != nil {
 			d.opts.Warn(fmt.Sprintf("the %s index over the %s embeddings cannot be used (%v); searches use another index or scan exactly until it is rebuilt with %s",
@@ -272,6 +296,21 @@ func (d *DB) openIndexes(m *Manifest) {
 		}
 		d.ixs[indexKey{sp, info.Kind}] = openedIndex{ix, err}
 	}
+}
+
+// errIndexMemory is why an index that would pass Options.IndexMemory is
+// not loaded.
+var errIndexMemory = errors.New("not loaded: over the memory for indexes")
+
+// indexMemory is the bound on the indexes' memory, 0 for none.
+func (d *DB) indexMemory() int64 {
+	switch {
+	case d.opts.IndexMemory < 0:
+		return 0
+	case d.opts.IndexMemory > 0:
+		return d.opts.IndexMemory
+	}
+	return physicalMemory() / 4 * 3
 }
 
 // BuildIndex brings the vector indexes over one space's embeddings up to
@@ -388,8 +427,20 @@ func (d *DB) buildOne(ctx context.Context, opts IndexOptions, kindName string) e
 	info := m.FindIndex(sp, kindName)
 	key := indexKey{sp, kindName}
 	d.mu.RLock()
-	ix := d.ixs[key].ix
+	oi := d.ixs[key]
 	d.mu.RUnlock()
+	ix := oi.ix
+	if ix == nil && errors.Is(oi.err, errIndexMemory) && info != nil && !opts.Rebuild {
+		// The memory bound left the index unloaded; a build loads it, to
+		// add to it rather than build it again, and keeps it.
+		if ix, err = kind.open(indexPath(d.dir, kind, sp), vf.matrix(m.Rows)); err == nil {
+			d.mu.Lock()
+			ixs := maps.Clone(d.ixs)
+			ixs[key] = openedIndex{ix: ix}
+			d.ixs = ixs
+			d.mu.Unlock()
+		}
+	}
 	from := int64(0)
 	if ix != nil && info != nil && !opts.Rebuild {
 		from = info.Rows
@@ -653,10 +704,14 @@ func (v *view) choose(req engine.SearchRequest) choice {
 	})
 	var usable []viewIndex
 	var broken *viewIndex
+	var unloaded []viewIndex // over Options.IndexMemory
 	for i, vi := range all {
-		if vi.ix != nil && vi.err == nil {
+		switch {
+		case vi.ix != nil && vi.err == nil:
 			usable = append(usable, vi)
-		} else if broken == nil {
+		case errors.Is(vi.err, errIndexMemory):
+			unloaded = append(unloaded, vi)
+		case broken == nil:
 			broken = &all[i]
 		}
 	}
@@ -691,6 +746,12 @@ func (v *view) choose(req engine.SearchRequest) choice {
 	case req.Exact:
 	case cheap:
 		why = fmt.Sprintf(" (searches over at most %d vectors are answered exactly; the index answers larger ones)", v.d.exactUpTo())
+	case best == nil && len(unloaded) > 0:
+		var says []string
+		for _, vi := range unloaded {
+			says = append(says, fmt.Sprintf("the %s index is %v", vi.info.Kind, vi.err))
+		}
+		why = " (" + strings.Join(says, "; ") + ")"
 	case best == nil && broken != nil:
 		why = fmt.Sprintf(" (the %s index is unusable: rebuild it with %s)", broken.info.Kind, rebuildHint(req.Space, broken.info.Kind))
 	case best == nil && building != nil:
@@ -717,6 +778,9 @@ func (v *view) choose(req engine.SearchRequest) choice {
 		if !scan {
 			for _, o := range others {
 				c.efWhy += "; " + o.passedOver()
+			}
+			for _, vi := range unloaded {
+				c.efWhy += fmt.Sprintf("; the %s index was passed over (%v)", vi.info.Kind, vi.err)
 			}
 		}
 	}
@@ -770,6 +834,17 @@ func (v *view) search(ctx context.Context, req engine.SearchRequest) (engine.Sea
 	ixRows := c.vi.info.Rows
 	m := v.matrix(req.Space)
 	r, err := c.vi.ix.Search(ctx, req.Vec, req.K, IndexSearch{Effort: ef, Allow: graphAllow})
+	if errors.Is(err, ErrCorrupt) {
+		// The index found part of its file corrupt: the answer is the
+		// exact scan's, and the plan says so.
+		hits, scanned, err2 := vector.Exact(ctx, m, req.Vec, req.K, allow)
+		if err2 != nil {
+			return engine.SearchResult{}, err2
+		}
+		return engine.SearchResult{Hits: v.selfFirst(toHits(hits), req.Vec, req.Space, req.K, allow), Exact: true, Scanned: scanned,
+			Method: fmt.Sprintf("exact scan of %d %svectors (the %s index failed a check while searching: %v; 'laiondb check' names it, %s repairs it)",
+				scanned, spaceWord(req.Space), c.vi.info.Kind, err, rebuildHint(req.Space, c.vi.info.Kind))}, nil
+	}
 	if err != nil {
 		return engine.SearchResult{}, err
 	}

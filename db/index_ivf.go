@@ -2,6 +2,7 @@ package db
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/laiondb/laiondb/ivf"
@@ -71,6 +72,9 @@ func (x ivfIndex) Search(ctx context.Context, q []float32, k int, o IndexSearch)
 		so.MinAllowed = x.ListRows(nprobe)
 	}
 	r, err := x.Index.Search(ctx, q, k, so)
+	if errors.Is(err, ivf.ErrCorrupt) {
+		return IndexResult{}, fmt.Errorf("%w: %w", ErrCorrupt, err)
+	}
 	if err != nil {
 		return IndexResult{}, err
 	}
@@ -150,4 +154,4 @@ func (x ivfIndex) Params() map[string]int {
 	return map[string]int{"lists": x.Lists(), "sub": x.Sub()}
 }
 
-func (x ivfIndex) Close() error { return nil }
+func (x ivfIndex) Close() error { return x.Index.Close() }

@@ -180,10 +180,42 @@ func TestIVFIndex(t *testing.T) {
 	}
 	d2.Close()
 
-	// A flipped byte: check names the file, searches scan and say so.
+	// A flipped byte in a list's codes: the store opens (a list is
+	// checked when first read), check names the file, and a search that
+	// reads the list answers by an exact scan and says why.
 	path := filepath.Join(dir, "vectors", "img.ivf")
-	b2, _ := os.ReadFile(path)
-	b2[len(b2)/2] ^= 0x40
+	good, _ := os.ReadFile(path)
+	b2 := append([]byte(nil), good...)
+	b2[len(b2)-1] ^= 0x40
+	if err := os.WriteFile(path, b2, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	warned = nil
+	d4, err := Open(dir, &Options{ExactUpTo: -1, Warn: func(s string) { warned = append(warned, s) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(warned) != 0 {
+		t.Errorf("warnings: %q", warned)
+	}
+	if r, err := d4.Check(ctx); err != nil || r.OK() || !strings.Contains(r.Problems[0].Where, "img.ivf") || !strings.Contains(r.Problems[0].What, "checksum") {
+		t.Errorf("check of a damaged list: %v %+v", err, r)
+	}
+	exact, err := d4.Search(ctx, engine.SearchRequest{Vec: q, K: 10, Image: true, Exact: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res4, err := d4.Search(ctx, engine.SearchRequest{Vec: q, K: 10, Image: true, IndexKind: "ivf", Ef: 1 << 20})
+	if err != nil || !res4.Exact || !strings.Contains(res4.Method, "the ivf index failed a check while searching") ||
+		!strings.Contains(res4.Method, "--kind ivf --rebuild") || !sameHits(res4.Hits, exact.Hits) {
+		t.Errorf("search reading a damaged list: %v %+v", err, res4)
+	}
+	d4.Close()
+
+	// A flipped byte in the centres: the index is unusable from the
+	// open, check names the file, searches scan and say so.
+	b2 = append([]byte(nil), good...)
+	b2[100] ^= 0x40
 	if err := os.WriteFile(path, b2, 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -302,14 +334,72 @@ func TestIndexKindsTogether(t *testing.T) {
 	if err != nil || !strings.HasPrefix(res.Method, "ivf search, nprobe=3:") {
 		t.Errorf("ivf at nprobe 3: %v %q", err, res.Method)
 	}
+	// Options.IndexMemory: indexes load smallest first while they fit;
+	// searches say why one is not used.
+	var ivfBytes, hnswBytes int64
+	for _, ix := range m.Indexes {
+		if ix.Kind == "ivf" {
+			ivfBytes = ix.MemoryBytes
+		} else {
+			hnswBytes = ix.MemoryBytes
+		}
+	}
+	if ivfBytes <= 0 || hnswBytes <= ivfBytes {
+		t.Fatalf("memory: ivf %d, hnsw %d bytes", ivfBytes, hnswBytes)
+	}
+	for _, tc := range []struct {
+		bound     int64
+		method    string // of an unforced search
+		warned    int
+		hnsw, ivf string // of forced searches: method prefix, or error text
+	}{
+		{-1, "", 0, "hnsw graph search", "ivf search"},
+		{hnswBytes + ivfBytes, "", 0, "hnsw graph search", "ivf search"},
+		{hnswBytes + ivfBytes - 1, "the hnsw index was passed over (not loaded: over the memory for indexes: it holds", 1, "the hnsw index is not loaded", "ivf search"},
+		{ivfBytes - 1, "the ivf index is not loaded: over the memory for indexes", 2, "the hnsw index is not loaded", "the ivf index is not loaded"},
+	} {
+		var warned []string
+		r, err := Open(d.dir, &Options{ReadOnly: true, ExactUpTo: -1, IndexMemory: tc.bound, Warn: func(s string) { warned = append(warned, s) }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := r.Search(ctx, engine.SearchRequest{Vec: q, K: 10, Image: true})
+		if err != nil || !strings.Contains(res.Method, tc.method) || len(warned) != tc.warned {
+			t.Errorf("bound %d: %v %q, warned %q", tc.bound, err, res.Method, warned)
+		}
+		for kind, want := range map[string]string{"hnsw": tc.hnsw, "ivf": tc.ivf} {
+			res, err := r.Search(ctx, engine.SearchRequest{Vec: q, K: 10, Image: true, IndexKind: kind})
+			if err != nil && !errors.Is(err, ErrNoIndex) || err == nil && !strings.HasPrefix(res.Method, want) || err != nil && !strings.Contains(err.Error(), want) {
+				t.Errorf("bound %d, forced %s: %v %q, want %q", tc.bound, kind, err, res.Method, want)
+			}
+		}
+		r.Close()
+	}
+
 	// An ingest brings both up to date.
 	emb, err := demodata.EmbeddingFolder(filepath.Join(t.TempDir(), "more"), demodata.Config{Seed: 34, Parts: 1, Rows: 1000, Dim: 64, NoText: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	more, _ := ExpandPaths([]string{emb.Dir})
-	if _, err := d.Ingest(ctx, more, nil); err != nil {
+	// With the HNSW left unloaded by the memory bound: the ingest loads
+	// it and adds the new rows, rather than building it again.
+	dir := d.dir
+	d.Close()
+	d, err = Open(dir, &Options{ExactUpTo: -1, IndexMemory: hnswBytes + ivfBytes - 1})
+	if err != nil {
 		t.Fatal(err)
+	}
+	defer d.Close()
+	most := int64(0)
+	if _, err := d.Ingest(ctx, more, &IngestOptions{Index: IndexOptions{Progress: func(_, total int64) { most = max(most, total) }}}); err != nil {
+		t.Fatal(err)
+	}
+	if most != 1000 {
+		t.Errorf("the index builds of the ingest added up to %d rows, want the 1000 new ones", most)
+	}
+	if res, err := d.Search(ctx, engine.SearchRequest{Vec: q, K: 10, Image: true, IndexKind: "hnsw"}); err != nil || !strings.HasPrefix(res.Method, "hnsw graph search") {
+		t.Errorf("the hnsw index after the ingest loaded it: %v %q", err, res.Method)
 	}
 	m, _ = d.Manifest()
 	for _, ix := range m.Indexes {

@@ -291,6 +291,19 @@ func (ix *IndexInfo) writeText(tw io.Writer, in *Info) {
 }
 
 // memory says how much memory an index holds: "52 MB, 53 bytes a vector".
+// byteSize writes a size in bytes, kB, MB or GB (powers of ten).
+func byteSize(b int64) string {
+	switch {
+	case b >= 1e9:
+		return fmt.Sprintf("%.2f GB", float64(b)/1e9)
+	case b >= 1e6:
+		return fmt.Sprintf("%.1f MB", float64(b)/1e6)
+	case b >= 1e3:
+		return fmt.Sprintf("%.1f kB", float64(b)/1e3)
+	}
+	return fmt.Sprintf("%d bytes", b)
+}
+
 func memory(b, vectors int64) string {
 	s := fmt.Sprintf("%.1f MB", float64(b)/1e6)
 	if vectors > 0 {

@@ -89,6 +89,15 @@ type Options struct {
 	// scans (a predicate evaluated again reads them from memory); 0 means
 	// 256 MiB, negative keeps none.
 	ColumnCacheBytes int64
+	// IndexMemory bounds, in bytes, the memory the store's vector indexes
+	// may hold (IndexInfo.MemoryBytes: an HNSW's graph and codes, an IVF's
+	// codes and centres). Open loads the indexes smallest first while they
+	// fit; an index that does not is left unloaded, and searches use
+	// another index or scan exactly, and say why. 0 means three quarters
+	// of the machine's physical memory (no bound where that is unknown);
+	// negative means no bound. A build in this process keeps the index it
+	// built, whatever the bound.
+	IndexMemory int64
 }
 
 // DB is an open store. Its methods are safe for concurrent use: queries and

@@ -20,7 +20,10 @@ import (
 // concurrently with each other and with Add.
 type VectorIndex interface {
 	// Search returns up to k rows among those o.Allow admits, best first,
-	// searching with effort o.Effort.
+	// searching with effort o.Effort. An index that finds part of its
+	// file corrupt while it searches (an IVF checks each list the first
+	// time it reads it) returns an error wrapping ErrCorrupt: the store
+	// then answers by an exact scan and says why.
 	Search(ctx context.Context, q []float32, k int, o IndexSearch) (IndexResult, error)
 	// PreferExact reports whether scanning the allowed rows exactly is
 	// cheaper than searching the index at this effort.

@@ -65,17 +65,42 @@ func TestWriteOpen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, at := range []int{0, 9, 20, 30, 60, headerSize, headerSize + 100, len(b) / 2, len(b) - 9, len(b) - 1} {
+	// A flipped byte in the header or the head fails the open; one in a
+	// list's rows or codes fails the first read of that list: a search
+	// probing every list, and Verify.
+	for _, at := range []int{0, 9, 20, 30, 48, 60, headerSize, headerSize + 100, len(b) / 2, len(b) - 9, len(b) - 1} {
 		bad := append([]byte(nil), b...)
 		bad[at] ^= 0x10
-		if _, err := decode(bad); !errors.Is(err, ErrCorrupt) {
+		x, err := decode(bad, "bad")
+		if err == nil {
+			_, err = x.Search(ctx, img[0], 10, Search{NProbe: x.Lists()})
+			if err2 := x.checkAll(); !errors.Is(err2, ErrCorrupt) {
+				t.Errorf("byte %d flipped: checkAll %v, want ErrCorrupt", at, err2)
+			}
+		}
+		if !errors.Is(err, ErrCorrupt) {
 			t.Errorf("byte %d flipped: %v, want ErrCorrupt", at, err)
 		}
 	}
 	for _, n := range []int{0, 10, headerSize, len(b) - 8, len(b) - 1} {
-		if _, err := decode(b[:n]); !errors.Is(err, ErrCorrupt) {
+		if _, err := decode(b[:n], "cut"); !errors.Is(err, ErrCorrupt) {
 			t.Errorf("cut to %d bytes: %v, want ErrCorrupt", n, err)
 		}
+	}
+	// A corrupt list fails an Add that grows it, and a Write: it is
+	// never copied into memory or written under a new checksum.
+	bad := append([]byte(nil), b...)
+	bad[len(b)-1] ^= 0x10
+	x, err := decode(bad, "bad")
+	if err != nil {
+		t.Fatal(err)
+	}
+	x.m = m
+	if err := x.Write(filepath.Join(t.TempDir(), "copy")); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("Write of a corrupt list: %v", err)
+	}
+	if err := x.Add(ctx, m, vector.Ranges{{Lo: 2000, Hi: 3000}}); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("Add to a corrupt list: %v", err)
 	}
 	if _, err := Open(path, vector.Matrix{Dim: 32}); err == nil {
 		t.Error("opened over rows of another dimension")
@@ -101,23 +126,31 @@ func TestWriteOpen(t *testing.T) {
 	}
 }
 
-// TestRowPastCovered: a list holding a row past the rows the file says it
-// covers is ErrCorrupt, even with both checksums right.
+// TestRowPastCovered: a list holding a row past the last row the file
+// says it indexes, or an end past the rows covered, is ErrCorrupt, even
+// with every checksum right.
 func TestRowPastCovered(t *testing.T) {
 	m, _, _ := testSet(t, 500, 16, 1)
 	ix := build(t, m, Config{Lists: 4, Sub: 4, Seed: 1, Iters: 2})
-	ix.covered = 499 // row 499 is in a list
 	path := filepath.Join(t.TempDir(), "ivf")
+	ix.end = 499 // row 499 is in a list
 	if err := ix.Write(path); err != nil {
 		t.Fatal(err)
 	}
-	if err := Verify(path); !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "past the 499 rows covered") {
+	if err := Verify(path); !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "past the 499 rows indexed") {
+		t.Errorf("Verify: %v", err)
+	}
+	ix.end, ix.covered = 500, 499
+	if err := ix.Write(path); err != nil {
+		t.Fatal(err)
+	}
+	if err := Verify(path); !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "end 500 of 499 covered") {
 		t.Errorf("Verify: %v", err)
 	}
 }
 
 // FuzzDecode: whatever the bytes, decode returns an index or ErrCorrupt,
-// and never panics.
+// checking its lists finds them sound or ErrCorrupt, and nothing panics.
 func FuzzDecode(f *testing.F) {
 	m, _, _ := testSet(f, 300, 16, 1)
 	ix := build(f, m, Config{Lists: 4, Sub: 4, Seed: 1, Iters: 2})
@@ -132,7 +165,11 @@ func FuzzDecode(f *testing.F) {
 	f.Add(b)
 	f.Add(b[:headerSize])
 	f.Fuzz(func(t *testing.T, b []byte) {
-		if _, err := decode(b); err != nil && !errors.Is(err, ErrCorrupt) {
+		x, err := decode(b, "fuzz")
+		if err == nil {
+			err = x.checkAll()
+		}
+		if err != nil && !errors.Is(err, ErrCorrupt) {
 			t.Fatalf("%v, not ErrCorrupt", err)
 		}
 	})

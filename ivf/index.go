@@ -8,9 +8,14 @@ import (
 	"math/rand/v2"
 	"slices"
 	"sync"
+	"sync/atomic"
+	"unsafe"
+
+	"github.com/edsrzf/mmap-go"
 
 	"github.com/laiondb/laiondb/internal/heap"
 	"github.com/laiondb/laiondb/internal/par"
+	"github.com/laiondb/laiondb/internal/readahead"
 	"github.com/laiondb/laiondb/vector"
 )
 
@@ -50,6 +55,16 @@ type Index struct {
 	end         int
 	covered     int
 	fingerprint uint64
+
+	// An index opened from a file uses the mapped file in place (mapping)
+	// and checks each list the first time it is read: checked[j] once list
+	// j matched sums[j] and held rows below fileEnd. Lists built or grown
+	// in memory are checked. name is the file, for errors.
+	mapping mmap.MMap
+	checked []atomic.Bool
+	sums    []uint64
+	fileEnd int
+	name    string
 }
 
 // ErrEmpty is returned by Train when there are no rows to train on.
@@ -186,6 +201,15 @@ func (ix *Index) Add(ctx context.Context, m vector.Matrix, rows vector.Ranges) e
 	}
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
+	// A list read from a file is checked before it is copied: a corrupt
+	// list fails the Add rather than joining memory unchecked.
+	for j, g := range grow {
+		if g > 0 {
+			if err := ix.checkList(j); err != nil {
+				return err
+			}
+		}
+	}
 	for j, g := range grow {
 		if ids := ix.ids[j]; g > 0 && cap(ids)-len(ids) < g {
 			ix.ids[j] = append(make([]uint32, 0, len(ids)+g), ids...)
@@ -301,6 +325,25 @@ func (farther) Before(a, b cand) bool {
 	return a.score < b.score || a.score == b.score && a.id > b.id
 }
 
+// readAhead asks for the pages of the lists a search will read, when the
+// first of them is not in the page cache: an index opened from a file
+// that is not (or no longer) cached reads them in one disk round trip,
+// not one per list. Called with the read lock held.
+func (ix *Index) readAhead(probe []cand) {
+	if len(probe) == 0 {
+		return
+	}
+	first := probe[0].id
+	if readahead.Resident(unsafe.Pointer(unsafe.SliceData(ix.codes[first])), uintptr(len(ix.codes[first]))) &&
+		readahead.Resident(unsafe.Pointer(unsafe.SliceData(ix.ids[first])), uintptr(4*len(ix.ids[first]))) {
+		return
+	}
+	for _, p := range probe {
+		readahead.Bytes(u32Bytes(ix.ids[p.id]))
+		readahead.Bytes(ix.codes[p.id])
+	}
+}
+
 // Search returns the k rows with the highest inner product with q among
 // those o.Allow admits, as the index estimates them and then as the rows
 // score exactly. q is used as given (the store searches with unit
@@ -348,12 +391,19 @@ func (ix *Index) Search(ctx context.Context, q []float32, k int, o Search) (Resu
 	best := heap.Heap[cand, farther](make([]cand, 0, rerank))
 	ix.mu.RLock()
 	m := ix.m
+	if ix.mapping != nil {
+		ix.readAhead(probe[:nprobe])
+	}
 	allowed := 0
 	for i, p := range probe {
 		if i >= nprobe && allowed >= o.MinAllowed {
 			break
 		}
 		if err := ctx.Err(); err != nil {
+			ix.mu.RUnlock()
+			return Result{}, err
+		}
+		if err := ix.checkList(int(p.id)); err != nil {
 			ix.mu.RUnlock()
 			return Result{}, err
 		}
@@ -374,7 +424,18 @@ func (ix *Index) Search(ctx context.Context, q []float32, k int, o Search) (Resu
 		}
 	}
 	ix.mu.RUnlock()
-	// Exact scores of the kept rows, best first.
+	// Exact scores of the kept rows, best first. Rows not in the page
+	// cache are asked for all at once (the first few tell).
+	for i := range min(4, len(best)) {
+		if !m.RowResident(int(best[i].id)) {
+			ids := make([]uint32, len(best))
+			for j, c := range best {
+				ids[j] = c.id
+			}
+			m.WillNeed(ids)
+			break
+		}
+	}
 	hits := make([]vector.Hit, 0, len(best))
 	for _, c := range best {
 		m.Prefetch(int(c.id))

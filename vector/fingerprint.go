@@ -34,10 +34,17 @@ func Fingerprint(m Matrix) uint64 {
 		h.Write(buf)
 	}
 	if n > 0 {
+		// The rows are asked for at once: on a store not in the page
+		// cache, 65 reads one after the other took 0.3 s.
+		rows := make([]uint32, 0, 65)
 		for j := 0; j < 64; j++ {
-			row(j * n / 64)
+			rows = append(rows, uint32(j*n/64))
 		}
-		row(n - 1)
+		rows = append(rows, uint32(n-1))
+		m.WillNeed(rows)
+		for _, r := range rows {
+			row(int(r))
+		}
 	}
 	return h.Sum64()
 }

@@ -5,8 +5,11 @@ package vector
 
 import (
 	"math"
+	"unsafe"
 
 	"github.com/x448/float16"
+
+	"github.com/laiondb/laiondb/internal/readahead"
 )
 
 // Matrix is a row-major n×Dim matrix of float16 or float32 values. Exactly
@@ -282,6 +285,33 @@ func (m Matrix) Prefetch(i int) {
 	if useAsm && m.F16 != nil {
 		prefetchAVX2(m.F16[i*m.Dim : (i+1)*m.Dim])
 	}
+}
+
+// WillNeed asks the kernel to start reading rows of a memory-mapped
+// matrix from disk, all at once (package internal/readahead): a pass over
+// scattered rows that are not in the page cache then waits for one disk
+// round trip, not one per row. It costs a system call per row, so callers
+// use it once they find rows coming from disk (see ivf's re-ranking).
+func (m Matrix) WillNeed(rows []uint32) {
+	if m.F16 == nil || m.Dim == 0 {
+		return
+	}
+	size := uintptr(2 * m.Dim)
+	base := unsafe.Pointer(unsafe.SliceData(m.F16))
+	for _, r := range rows {
+		if int(r) < m.Len() {
+			readahead.Span(unsafe.Add(base, uintptr(r)*size), size)
+		}
+	}
+}
+
+// RowResident reports whether row i is in memory (for a memory-mapped
+// matrix: in the page cache), or cannot tell.
+func (m Matrix) RowResident(i int) bool {
+	if m.F16 == nil || i < 0 || i >= m.Len() {
+		return true
+	}
+	return readahead.Resident(unsafe.Pointer(&m.F16[i*m.Dim]), uintptr(2*m.Dim))
 }
 
 // minPrefetchDim is the shortest row (in elements) the scans prefetch: a

@@ -163,6 +163,13 @@ func TestCLIIngestInfoQuery(t *testing.T) {
 	if code != 2 || !strings.Contains(errs, "hnsw, ivf") {
 		t.Errorf("query --index=annoy: exit %d: %s", code, errs)
 	}
+	// --index-memory below the graph's memory: the IVF answers, the plan
+	// and a warning say why the graph does not.
+	code, out, errs = runCmd(t, "query", "--store", store, "--index", "--index-memory", "0.0002", "--format", "json", "knn(row(3), 10)")
+	if code != 0 || !strings.Contains(out, "ivf search, nprobe=") || !strings.Contains(out, "the hnsw index was passed over (not loaded: over the memory for indexes") ||
+		!strings.Contains(errs, "warning: the hnsw index over the image embeddings is not loaded") {
+		t.Errorf("query --index-memory 0.0002: exit %d: %s %s", code, out, errs)
+	}
 	code, out, errs = runCmd(t, "index", "--store", store, "--kind", "ivf", "--drop")
 	if code != 0 || !strings.Contains(out, "dropped the ivf index over the image embeddings") {
 		t.Errorf("index --drop: exit %d: %s %s", code, out, errs)

@@ -37,6 +37,7 @@ var serveFlags struct {
 	columns    []string
 	verbose    bool
 	exactMax   int
+	indexMem   float64
 	scanSlots  int
 }
 
@@ -65,6 +66,7 @@ func init() {
 			fs.StringSliceVar(&f.columns, "columns", []string{"url", "text", "nsfw"}, "metadata columns /knn-service and /metadata return (text as caption, nsfw as NSFW)")
 			fs.BoolVar(&f.verbose, "verbose", false, "log each request to stderr")
 			fs.IntVar(&f.exactMax, "exact-up-to", 0, "as for query: knn searches over at most this many candidate vectors scan exactly (default 1048576; -1: the planner picks the faster of the index and a scan)")
+			addIndexMemory(fs, &f.indexMem)
 			fs.IntVar(&f.scanSlots, "scan-slots", 1, "requests that read every row (queries over all, audits, exports) run this many at once; searches and lookups never wait for them")
 		},
 		run: runServe,
@@ -109,7 +111,7 @@ func runServe(e *env, fs *pflag.FlagSet) error {
 	open := func(dir string) (*laiondb.Store, error) {
 		return laiondb.Open(dir, &laiondb.Options{ReadOnly: true, Model: f.model.dir, Vocab: f.model.vocab, ORTLib: f.model.ortLib,
 			Warn: func(msg string) { fmt.Fprintf(e.stderr, "laiondb: warning: %s\n", msg) },
-			Tune: func(o *db.Options) { o.ExactUpTo = f.exactMax }})
+			Tune: func(o *db.Options) { o.ExactUpTo, o.IndexMemory = f.exactMax, indexMemory(f.indexMem) }})
 	}
 	srv, err := server.New(&server.Options{Indexes: idx, Open: open, Token: token, MaxBody: f.maxBody, MaxResults: f.maxResults,
 		MaxRows: f.maxRows, MaxExport: f.maxExport, Timeout: f.timeout, AllowFiles: f.allowFiles, Columns: keyColumns(f.columns),

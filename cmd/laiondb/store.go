@@ -16,8 +16,9 @@ import (
 
 // storeFlags are the flags of every command that opens a store.
 type storeFlags struct {
-	dir     string
-	verbose bool
+	dir      string
+	verbose  bool
+	indexMem float64
 }
 
 func (s *storeFlags) add(fs *pflag.FlagSet) {
@@ -27,6 +28,20 @@ func (s *storeFlags) add(fs *pflag.FlagSet) {
 	}
 	fs.Var(&onceString{val: &s.dir, name: "store"}, "store", "store directory (default $LAIONDB_STORE, else laiondb-store); give it once")
 	fs.BoolVar(&s.verbose, "verbose", false, "print storage engine messages to stderr")
+	addIndexMemory(fs, &s.indexMem)
+}
+
+// addIndexMemory adds --index-memory, in GB, to fs.
+func addIndexMemory(fs *pflag.FlagSet, gb *float64) {
+	fs.Float64Var(gb, "index-memory", 0, "GB of memory the store's vector indexes may hold; they load smallest first while they fit, and searches say why one is not used (default: three quarters of this machine's memory; -1: no bound)")
+}
+
+// indexMemory is db.Options.IndexMemory for --index-memory GB.
+func indexMemory(gb float64) int64 {
+	if gb < 0 {
+		return -1
+	}
+	return int64(gb * 1e9)
 }
 
 // open opens the store; readOnly opens share the store with other readers.
@@ -50,6 +65,7 @@ func (s *storeFlags) openAudit(e *env, o *laiondb.Options) (*laiondb.Store, erro
 		if s.verbose {
 			dbo.Logger = log.New(e.stderr, "laiondb: ", 0)
 		}
+		dbo.IndexMemory = indexMemory(s.indexMem)
 		if tune != nil {
 			tune(dbo)
 		}
