@@ -658,14 +658,18 @@ func (v *view) bid(req engine.SearchRequest, vi viewIndex, allow vector.AllowLis
 	if costs, own := vi.info.costs(req.Image); costs != nil {
 		allowed := vector.CountHint(graphAllow)
 		if set, _ := v.setEf(req, vi); own && allow != nil && set == 0 && costs.share(allowed) < 1 {
-			// A forced index search keeps the unfiltered effort where no
-			// filtered one kept the promise.
+			// A forced index search (Index, or IndexKind) keeps the
+			// unfiltered effort where no filtered one kept the promise.
 			switch fef, lower, at := costs.filteredEf(allowed, req.K); {
 			case fef > 0:
 				o.ef, o.efWhy = fef, fmt.Sprintf("calibrated for filtered searches: recall@10 lower bound %.4f with %.3g%% of the rows allowed", lower, 100*at)
-			case !req.Index:
+			case !req.Index && req.IndexKind == "":
 				o.ef, o.efWhy = 0, fmt.Sprintf("at index build, no %s up to %d reached recall@10 %.2f in filtered searches with about %.3g%% of the rows allowed",
 					vi.kind.effort, vi.info.Calibration.MaxEffort, CalibrationTarget, 100*costs.share(allowed))
+				if cp := costs.cappedAround(allowed); cp != nil {
+					o.efWhy = fmt.Sprintf("at index build, with %.3g%% of the rows allowed, the exact scan (%s) was faster than the %s at %s %d (%s), before any %s reached recall@10 %.2f",
+						100*cp.Share, millis(cp.ScanNsPerRow*cp.Share*float64(costs.Rows)), vi.kind.path, vi.kind.effort, cp.CappedAt, millis(cp.GraphNs), vi.kind.effort, CalibrationTarget)
+				}
 			}
 		}
 		if o.ef > 0 {

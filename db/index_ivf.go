@@ -11,8 +11,8 @@ import (
 
 // The inverted file of package ivf as the store's VectorIndex: kind "ivf",
 // parameters lists (0: 4·√N, a power of two) and sub (bytes of a row's
-// code, default 32), file vectors/img.ivf. It keeps about 53 bytes a row
-// in memory (BENCHMARKS.md) and re-ranks on the store's float16 rows, so
+// code, default 32), file vectors/img.ivf. It keeps about 38 bytes a row
+// in memory (BENCHMARKS.md, at 10M rows) and re-ranks on the store's float16 rows, so
 // it serves stores whose HNSW graph would not fit in memory. Its lists and
 // codewords are trained once, on the rows of its first build; rows
 // ingested later are coded with them, and 'laiondb index --kind ivf
@@ -147,7 +147,7 @@ func splitRanges(rs vector.Ranges, n int) (head, tail vector.Ranges) {
 }
 
 func (x ivfIndex) Calibrate(ctx context.Context, qs [][]float32, skip []int64, ks []int, target float64, o IndexCalibrate) ([]vector.Calibration, error) {
-	return x.Index.Calibrate(ctx, x.Matrix(), qs, skip, ks, target, &ivf.CalibrateOptions{Allow: o.Allow, Ladder: o.Efforts})
+	return x.Index.Calibrate(ctx, x.Matrix(), qs, skip, ks, target, &ivf.CalibrateOptions{Allow: o.Allow, Ladder: o.Efforts, MaxNs: o.MaxNs})
 }
 
 func (x ivfIndex) Params() map[string]int {

@@ -73,10 +73,15 @@ type CostPoint struct {
 	// confidence bound (at the largest ef tried when Ef is 0).
 	Recall float64 `json:"recall"`
 	Lower  float64 `json:"lower"`
-	// GraphNs is the mean time of one graph search at GraphEf (Ef, or
-	// the largest ef tried when Ef is 0), in nanoseconds on one thread.
+	// GraphNs is the mean time of one graph search at GraphEf (Ef; else
+	// CappedAt; else the ladder's largest ef), in nanoseconds on one
+	// thread.
 	GraphNs float64 `json:"graph_ns"`
 	GraphEf int     `json:"graph_ef"`
+	// CappedAt, when not 0, is the ef at which the calibration stopped
+	// (vector.Calibration.CappedAt): searches there already cost more
+	// than the scan, before any reached the target. GraphEf is that ef.
+	CappedAt int `json:"capped_at,omitempty"`
 	// ScanNsPerRow is the time of the exact scan of the allowed rows,
 	// in nanoseconds per allowed row on one thread.
 	ScanNsPerRow float64 `json:"scan_ns_per_row"`
@@ -139,7 +144,10 @@ func (c *Calibration) costLines(effort, path string) []string {
 				sep = ""
 			}
 			ef := fmt.Sprintf("%s %d", effort, p.Ef)
-			if p.Ef == 0 {
+			switch {
+			case p.CappedAt > 0:
+				ef = fmt.Sprintf("not calibrated past %s %d, where the %s already took longer than the scan", effort, p.CappedAt, path)
+			case p.Ef == 0:
 				ef = fmt.Sprintf("no %s reached the target (best lower bound %.4f)", effort, p.Lower)
 			}
 			fmt.Fprintf(&b, "%s %.3g%% allowed: %s, %s %s, scan %s", sep, 100*p.Share, ef, path,
@@ -164,20 +172,31 @@ func measureCosts(ctx context.Context, ix VectorIndex, kind indexKind, mat vecto
 			continue
 		}
 		allow := randomRows(mat.Len(), covered, share, uint64(i+1))
-		cs, err := ix.Calibrate(ctx, qs, skip, []int{costK}, CalibrationTarget, IndexCalibrate{Efforts: kind.filterEfforts, Allow: allow})
+		// The scan is timed first: an index may stop calibrating where
+		// its searches cost more (IndexCalibrate.MaxNs).
+		scanNs, err := timeScan(ctx, mat, qs, allow)
+		if err != nil {
+			return nil, err
+		}
+		cs, err := ix.Calibrate(ctx, qs, skip, []int{costK}, CalibrationTarget, IndexCalibrate{Efforts: kind.filterEfforts, Allow: allow, MaxNs: scanNs})
 		if err != nil {
 			return nil, err
 		}
 		c := cs[0]
-		p := CostPoint{Share: float64(allow.Count()) / float64(total), Ef: c.Ef, Recall: c.Recall, Lower: c.Lower}
+		allowed := allow.Count()
+		p := CostPoint{Share: float64(allowed) / float64(total), Ef: c.Ef, Recall: c.Recall, Lower: c.Lower, CappedAt: c.CappedAt}
 		ef := c.Ef
-		if ef == 0 {
+		switch {
+		case c.CappedAt > 0:
+			ef = c.CappedAt
+		case ef == 0:
 			ef = kind.filterEfforts[len(kind.filterEfforts)-1]
 		}
 		p.GraphEf = ef
-		if p.GraphNs, p.ScanNsPerRow, err = timeCosts(ctx, ix, mat, qs, allow, allow.Count(), ef); err != nil {
+		if p.GraphNs, err = timeGraph(ctx, ix, qs, allow, ef); err != nil {
 			return nil, err
 		}
+		p.ScanNsPerRow = perRow(scanNs, allowed)
 		costs.Points = append(costs.Points, p)
 	}
 	p := CostPoint{Share: 1}
@@ -192,9 +211,14 @@ func measureCosts(ctx context.Context, ix VectorIndex, kind indexKind, mat vecto
 	}
 	p.GraphEf = ef
 	var err error
-	if p.GraphNs, p.ScanNsPerRow, err = timeCosts(ctx, ix, mat, qs, covered, total, ef); err != nil {
+	if p.GraphNs, err = timeGraph(ctx, ix, qs, covered, ef); err != nil {
 		return nil, err
 	}
+	scanNs, err := timeScan(ctx, mat, qs, covered)
+	if err != nil {
+		return nil, err
+	}
+	p.ScanNsPerRow = perRow(scanNs, total)
 	costs.Points = append(costs.Points, p)
 	return costs, nil
 }
@@ -214,42 +238,49 @@ func randomRows(n int, covered vector.Ranges, share float64, seed uint64) *vecto
 	return b
 }
 
-// timeCosts times, on this goroutine, graph searches at ef and exact scans
-// of the allowed rows for some of qs: the mean nanoseconds of a graph
-// search and of the scan per allowed row.
-func timeCosts(ctx context.Context, ix VectorIndex, mat vector.Matrix, qs [][]float32, allow vector.AllowList, allowed, ef int) (graphNs, scanNsPerRow float64, err error) {
+// timeEach times run, on this goroutine, for some of qs (at least
+// minTimed, at most maxTimed, until costBudget is spent): the mean
+// nanoseconds of one run.
+func timeEach(qs [][]float32, run func(q []float32) error) (float64, error) {
 	nq := min(len(qs), maxTimed)
-	timeEach := func(run func(q []float32) error) (float64, error) {
-		var spent time.Duration
-		n := 0
-		for i := range nq {
-			t := time.Now()
-			if err := run(qs[i*len(qs)/nq]); err != nil {
-				return 0, err
-			}
-			spent += time.Since(t)
-			n++
-			if n >= minTimed && spent >= costBudget {
-				break
-			}
+	var spent time.Duration
+	n := 0
+	for i := range nq {
+		t := time.Now()
+		if err := run(qs[i*len(qs)/nq]); err != nil {
+			return 0, err
 		}
-		return float64(spent.Nanoseconds()) / float64(n), nil
+		spent += time.Since(t)
+		n++
+		if n >= minTimed && spent >= costBudget {
+			break
+		}
 	}
-	graphNs, err = timeEach(func(q []float32) error {
+	return float64(spent.Nanoseconds()) / float64(max(n, 1)), nil
+}
+
+// timeGraph is the mean time of an index search at ef among the allowed
+// rows, on one thread.
+func timeGraph(ctx context.Context, ix VectorIndex, qs [][]float32, allow vector.AllowList, ef int) (float64, error) {
+	ns, err := timeEach(qs, func(q []float32) error {
 		_, err := ix.Search(ctx, q, costK, IndexSearch{Effort: ef, Allow: allow})
 		return err
 	})
-	if err != nil {
-		return 0, 0, err
-	}
-	scanNs, err := timeEach(func(q []float32) error {
+	return math.Round(ns), err
+}
+
+// timeScan is the mean time of an exact scan of the allowed rows, on one
+// thread.
+func timeScan(ctx context.Context, mat vector.Matrix, qs [][]float32, allow vector.AllowList) (float64, error) {
+	return timeEach(qs, func(q []float32) error {
 		_, _, err := vector.ExactOn(ctx, 1, mat, q, costK, allow)
 		return err
 	})
-	if err != nil {
-		return 0, 0, err
-	}
-	return math.Round(graphNs), math.Round(scanNs/float64(max(allowed, 1))*100) / 100, nil
+}
+
+// perRow is a scan's time per allowed row, to 0.01 ns.
+func perRow(scanNs float64, allowed int) float64 {
+	return math.Round(scanNs/float64(max(allowed, 1))*100) / 100
 }
 
 // estimate is the planner's view of one search.
@@ -325,6 +356,28 @@ func (c *Costs) filteredEf(allowed, k int) (ef int, lower, at float64) {
 		ef = ef * k / costK
 	}
 	return ef, p.Lower, p.Share
+}
+
+// cappedAround returns the measured point around the share of allowed rows
+// (as filteredEf takes them) at which the calibration stopped because the
+// scan was faster (CostPoint.CappedAt), or nil.
+func (c *Costs) cappedAround(allowed int) *CostPoint {
+	if len(c.Points) == 0 {
+		return nil
+	}
+	share := c.share(allowed)
+	lo, hi, _ := c.around(share)
+	for _, p := range []CostPoint{lo, hi} {
+		if math.Abs(share-p.Share) <= snapShare*p.Share {
+			lo, hi = p, p
+		}
+	}
+	for _, p := range []CostPoint{lo, hi} {
+		if p.CappedAt > 0 {
+			return &p
+		}
+	}
+	return nil
 }
 
 // estimate prices a search among allowed of the indexed rows: the exact

@@ -59,10 +59,27 @@ func TestCostEstimate(t *testing.T) {
 		t.Errorf("at 0.1%%: %+v", e)
 	}
 	// A share whose neighbour reached no ef has none.
+	if c.cappedAround(50_000) != nil {
+		t.Error("a capped point where none is")
+	}
 	c.Points[1].Ef = 0
 	if ef, _, _ := c.filteredEf(50_000, 10); ef != 0 {
 		t.Errorf("ef next to an unreached share: %d", ef)
 	}
+	// Nor one whose neighbour's calibration stopped where the scan was
+	// faster; the plan and the build's lines say so.
+	c.Points[1].CappedAt = 24
+	if p := c.cappedAround(50_000); p == nil || p.Share != 0.1 {
+		t.Errorf("capped point next to 5%%: %+v", p)
+	}
+	if p := c.cappedAround(520_000); p != nil {
+		t.Errorf("capped point at 52%%: %+v", p)
+	}
+	if lines := (&Calibration{ImageCosts: c}).costLines("nprobe", "IVF index"); len(lines) != 1 ||
+		!strings.Contains(lines[0], "10% allowed: not calibrated past nprobe 24, where the IVF index already took longer than the scan") {
+		t.Errorf("cost lines: %q", lines)
+	}
+	c.Points[1].CappedAt = 0
 	// The plan names both estimates and the choice.
 	s := c.estimate(100_000, 24).String()
 	for _, want := range []string{"10% of the indexed rows allowed", "exact scan ≈ 30 ms", "graph search at ef 24 ≈ 0.60 ms", "the graph is faster"} {

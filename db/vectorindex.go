@@ -63,6 +63,13 @@ type IndexCalibrate struct {
 	// Allow, when not nil, restricts the searches to these rows: the
 	// calibration of filtered searches.
 	Allow vector.AllowList
+	// MaxNs, when positive, is the time (nanoseconds of one thread) past
+	// which a search is not worth calibrating: an exact scan of the
+	// allowed rows answers in less. An index may stop climbing there and
+	// say so (vector.Calibration.CappedAt): the IVF does, since its
+	// filtered searches read about 1/share as many codes as unfiltered
+	// ones; the HNSW climbs its whole ladder.
+	MaxNs float64
 }
 
 // IndexResult is a VectorIndex's answer.

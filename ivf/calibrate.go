@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"runtime"
+	"time"
 
 	"github.com/laiondb/laiondb/internal/par"
 	"github.com/laiondb/laiondb/vector"
@@ -27,6 +28,14 @@ type CalibrateOptions struct {
 	// Ladder is the NProbe values tried, smallest first; nil means
 	// ProbeLadder.
 	Ladder []int
+	// MaxNs, when positive, stops the climb at the first NProbe whose
+	// searches take longer than this on average (nanoseconds of one
+	// thread) without reaching the target; Calibration.CappedAt says
+	// where. A filtered search reads about 1/share as many codes as an
+	// unfiltered one, so at a small share the ladder soon passes the cost
+	// of scanning the allowed rows exactly, and climbing further would
+	// only spend the build's time.
+	MaxNs float64
 }
 
 // Calibrate measures, for a sample of queries and each k of ks, recall@k
@@ -85,7 +94,9 @@ func (ix *Index) Calibrate(ctx context.Context, m vector.Matrix, queries [][]flo
 			}
 			found := make([]int, len(queries))
 			read := make([]int, len(queries))
-			err := par.ChunksErr(ctx, runtime.GOMAXPROCS(0), len(queries), 1, func(_, i, _ int) error {
+			workers := runtime.GOMAXPROCS(0)
+			start := time.Now()
+			err := par.ChunksErr(ctx, workers, len(queries), 1, func(_, i, _ int) error {
 				so := Search{NProbe: nprobe, Rerank: RerankFor(k, nprobe), Allow: opts.Allow}
 				if opts.Allow != nil {
 					so.MinAllowed = ix.ListRows(nprobe)
@@ -124,6 +135,12 @@ func (ix *Index) Calibrate(ctx context.Context, m vector.Matrix, queries [][]flo
 			c.Scored = math.Round(float64(total) / float64(len(queries)))
 			if c.Lower >= target {
 				c.Ef = nprobe
+				break
+			}
+			// The mean search's time on one thread: the pass's time
+			// times the threads it ran on, over the searches.
+			if perSearch := float64(time.Since(start).Nanoseconds()) * float64(min(workers, len(queries))) / float64(len(queries)); opts.MaxNs > 0 && perSearch > opts.MaxNs {
+				c.CappedAt = nprobe
 				break
 			}
 		}

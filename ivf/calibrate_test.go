@@ -65,4 +65,21 @@ func TestCalibrate(t *testing.T) {
 	if cs[0].Ef == 0 || cs[0].Lower < 0.9 {
 		t.Fatalf("leave-one-out calibration: %+v", cs[0])
 	}
+	// A bound on a search's time stops the climb at the first nprobe
+	// past it that falls short of the target, and says where; a target
+	// reached there is kept.
+	cs, err = ix.Calibrate(ctx, m, txt, nil, []int{10}, 0.999, &CalibrateOptions{MaxNs: 1, Ladder: []int{1, 2, 4}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := cs[0]; c.CappedAt != 1 || c.Ef != 0 {
+		t.Errorf("bound of 1 ns: %+v", c)
+	}
+	cs, err = ix.Calibrate(ctx, m, txt, nil, []int{10}, 0.5, &CalibrateOptions{MaxNs: 1, Ladder: []int{64}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := cs[0]; c.CappedAt != 0 || c.Ef != 64 {
+		t.Errorf("target reached past the bound: %+v", c)
+	}
 }

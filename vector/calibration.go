@@ -28,6 +28,11 @@ type Calibration struct {
 	// Scored is the mean number of vectors a search scored at Ef (at the
 	// largest effort tried when Ef is 0): the work the effort costs.
 	Scored float64 `json:"scored,omitempty"`
+	// CappedAt, when not 0, is the effort at which the calibration
+	// stopped before reaching Target because a search there cost more than
+	// the bound it was given (the exact scan's time, for filtered
+	// searches): no larger effort is worth having. Ef is then 0.
+	CappedAt int `json:"capped_at,omitempty"`
 }
 
 // RecallBound returns the mean of per-query recalls found[i]/want[i] over
