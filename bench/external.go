@@ -64,7 +64,7 @@ func ExternalSystems(n int) []*External {
 			Spec: map[string]any{"kind": "ivfpq", "factory": ivfpq}},
 		{Key: "faiss-ivfpq-refine", Name: "faiss-ivfpq-refine", Params: "factory=" + strings.ReplaceAll(ivfpqRefine, ",", "+") + "/rerank=16·nprobe",
 			Knob: "nprobe", Sweep: probes,
-			Note: FaissNote + "; index_factory " + ivfpqRefine + ": laiondb-ivf's shape (32-byte codes), its exact re-ranking of 16 rows per list probed (100–4,000) on float32 rows held in RAM (IndexRefineFlat, k_factor)",
+			Note: FaissNote + "; index_factory " + ivfpqRefine + ": laiondb-ivf's shape (32-byte codes), its exact re-ranking of 16 rows per list probed (100–16,384) on float32 rows held in RAM (IndexRefineFlat, k_factor)",
 			Spec: map[string]any{"kind": "ivfpq-refine", "factory": ivfpqRefine}},
 		{Key: "hnswlib-py", Name: "hnswlib-py", Params: "M=16/efC=200", Knob: "ef", Sweep: efs,
 			Note: "Debian python3-hnswlib 0.6.2; latency includes Python call overhead",

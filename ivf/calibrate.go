@@ -16,8 +16,8 @@ import (
 var ProbeLadder = []int{1, 2, 4, 8, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024}
 
 // RerankFor is the number of estimates a search for k rows probing nprobe
-// lists re-ranks exactly: 16 a list probed, at least 10·k, at most 4,096.
-func RerankFor(k, nprobe int) int { return min(max(16*nprobe, 10*k), 4096) }
+// lists re-ranks exactly: 16 a list probed, at least 10·k, at most 16,384.
+func RerankFor(k, nprobe int) int { return min(max(16*nprobe, 10*k), 16384) }
 
 // CalibrateOptions tune Calibrate.
 type CalibrateOptions struct {

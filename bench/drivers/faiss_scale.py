@@ -12,7 +12,7 @@ in memory as float32.
   faiss_scale.py search INDEX QIMAGE.npy QTEXT.npy NPROBES OUTDIR
       opens INDEX (timed, with one query), then on one thread, after 200
       untimed warm-up queries, searches every query at each nprobe with
-      k_factor = min(max(16 nprobe, 100), 4096) / 10 (laiondb-ivf's
+      k_factor = min(max(16 nprobe, 100), 16384) / 10 (laiondb-ivf's
       re-ranking); writes the ids of each point to OUTDIR and prints
       {"open_sec", "open_query_sec", "points": [...]}.
 """
@@ -47,7 +47,7 @@ def set_nprobe(idx, v):
         faiss.downcast_index(ivf.quantizer).hnsw.efSearch = max(2 * v, 64)
     except Exception:
         pass
-    rerank = min(max(16 * v, 100), 4096)
+    rerank = min(max(16 * v, 100), 16384)
     faiss.downcast_index(idx).k_factor = rerank / 10.0
 
 

@@ -104,8 +104,8 @@ def set_knob(cfg, idx, v):
                 pass
         if kind == "ivfpq-refine":
             # The exact re-ranking of laiondb-ivf: 16 rows per list probed,
-            # at least 100 and at most 4,000 (for k = 10).
-            faiss.downcast_index(idx).k_factor = min(max(1.6 * v, 10), 400)
+            # at least 100 and at most 16,384 (for k = 10).
+            faiss.downcast_index(idx).k_factor = min(max(1.6 * v, 10), 1638.4)
 
 
 def ivf_of(idx):
