@@ -426,19 +426,25 @@ func (d *DB) ingestOne(ctx context.Context, p *prepared, progress func(int64)) (
 	if err := ctx.Err(); err != nil {
 		return res, err
 	}
+	// The new rows' norms, computed before the lock and stored before the
+	// manifest commits the rows; only ingest (one at a time) writes inv.
+	var imgInv, txtInv []float32
+	if v := d.imgFile(img); v != nil {
+		imgInv = v.invNorms(next.Rows)
+		if err := v.saveNorms(imgInv, len(v.inv)); err != nil {
+			return res, err
+		}
+	}
+	if v := d.txtFile(txt); v != nil {
+		txtInv = v.invNorms(next.Rows)
+		if err := v.saveNorms(txtInv, len(v.inv)); err != nil {
+			return res, err
+		}
+	}
 	if err := writeManifest(d.dir, next); err != nil {
 		return res, fmt.Errorf("db: committing %s: %w", p.info.Name, err)
 	}
 	ok = true
-	// The new rows' norms, computed before the lock; only ingest (one at a
-	// time) writes inv.
-	var imgInv, txtInv []float32
-	if v := d.imgFile(img); v != nil {
-		imgInv = v.invNorms(next.Rows)
-	}
-	if v := d.txtFile(txt); v != nil {
-		txtInv = v.invNorms(next.Rows)
-	}
 	d.mu.Lock()
 	d.man = next
 	metas := maps.Clone(d.metas) // views hold the old map

@@ -1,10 +1,13 @@
 package db
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"unsafe"
 
@@ -17,6 +20,16 @@ import (
 // holes: the file is extended with ftruncate, costing no disk. The manifest
 // says which segments have vectors. Bytes beyond the committed rows are
 // debris of an interrupted ingest and are cut off on open.
+//
+// Each vector file has a norms file beside it, vectors/img.inv (txt.inv):
+// the inverse Euclidean norm of every committed row, float32
+// little-endian, row r at byte 4r. Scores are cosines of the stored
+// vectors, so every open needs them; reading them costs 4 bytes a row
+// where computing them read every vector (10 GB at 10M rows). An ingest
+// writes its rows' norms, and syncs them, before the manifest commits
+// the rows. Open checks 65 of them against the vectors (the rows of
+// vector.Fingerprint) and computes what is missing or does not match,
+// which a writer then stores; bytes past the committed rows are cut off.
 //
 // Files are memory-mapped read-only with room to grow; when an ingest
 // outgrows the mapping a larger one is made, and older mappings stay valid
@@ -116,8 +129,89 @@ func openVecFile(path, dtype string, dim int, rows int64, readOnly bool) (*vecFi
 		f.Close()
 		return nil, err
 	}
+	v.inv = v.readNorms(rows)
+	stored := len(v.inv)
 	v.inv = v.invNorms(rows)
+	if !readOnly && (stored < len(v.inv) || normsFileSize(v.normsPath()) != 4*rows) {
+		if err := v.saveNorms(v.inv, stored); err != nil {
+			f.Close()
+			return nil, err
+		}
+	}
 	return v, nil
+}
+
+// normsPath is the path of the norms file of v.
+func (v *vecFile) normsPath() string {
+	return strings.TrimSuffix(v.path, filepath.Ext(v.path)) + ".inv"
+}
+
+// normsFileSize is the size of the file at path, -1 if it cannot be read.
+func normsFileSize(path string) int64 {
+	st, err := os.Stat(path)
+	if err != nil {
+		return -1
+	}
+	return st.Size()
+}
+
+// readNorms returns the stored inverse norms of rows [0, rows), or of as
+// many of them as the norms file holds; none if it is missing or one of
+// the rows checked against the vectors does not match.
+func (v *vecFile) readNorms(rows int64) []float32 {
+	b, err := os.ReadFile(v.normsPath())
+	if err != nil || rows == 0 {
+		return nil
+	}
+	have := min(int64(len(b)/4), rows)
+	inv := make([]float32, have)
+	for i := range inv {
+		inv[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
+	}
+	if have == 0 {
+		return nil
+	}
+	m := v.matrix(have)
+	m.Inv = nil
+	var one [1]float32
+	for j := int64(0); j <= 64; j++ {
+		r := j * have / 64
+		if j == 64 {
+			r = have - 1
+		}
+		if math.Float32bits(vector.InvNorms(m, int(r), int(r)+1, one[:0])[0]) != math.Float32bits(inv[r]) {
+			return nil
+		}
+	}
+	return inv
+}
+
+// saveNorms writes inv, the inverse norms of the rows [0, len(inv)), from
+// row from on to the norms file, cuts it there and syncs it.
+func (v *vecFile) saveNorms(inv []float32, from int) error {
+	path := v.normsPath()
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return fmt.Errorf("db: norms: %w", err)
+	}
+	defer f.Close()
+	if normsFileSize(path) < int64(4*from) {
+		from = 0 // a shorter file than the norms read: write them all
+	}
+	b := make([]byte, 0, 4*(len(inv)-from))
+	for _, x := range inv[from:] {
+		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(x))
+	}
+	if _, err := f.WriteAt(b, int64(4*from)); err != nil {
+		return fmt.Errorf("db: writing %s: %w", path, err)
+	}
+	if err := f.Truncate(int64(4 * len(inv))); err != nil {
+		return fmt.Errorf("db: sizing %s: %w", path, err)
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("db: syncing %s: %w", path, err)
+	}
+	return nil
 }
 
 // invNorms returns the inverse norms of rows [0, rows): the ones already
