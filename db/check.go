@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"github.com/laiondb/laiondb/vector"
 	"math"
 	"os"
 	"path/filepath"
@@ -186,7 +187,8 @@ func blockLen(c *table.Column) int {
 }
 
 // checkVectors verifies the vector files' sizes, each segment's digest,
-// and that every stored vector is finite and about unit-norm.
+// that every stored vector is finite and about unit-norm, and that the
+// inverse norms scores use are the vectors'.
 func (d *DB) checkVectors(ctx context.Context, v *view, r *CheckReport, add func(string, string, ...any)) {
 	for _, f := range []struct {
 		name string
@@ -230,6 +232,17 @@ func (d *DB) checkVectors(ctx context.Context, v *view, r *CheckReport, add func
 			got := fmt.Sprintf("%016x", xxhash.Sum64(raw[s.Base*int64(rowBytes):(s.Base+s.Rows)*int64(rowBytes)]))
 			if sum != "" && got != sum {
 				add(filepath.Base(path), "rows %d-%d (%s): digest %s, the manifest says %s", s.Base, s.Base+s.Rows-1, s.Name, got, sum)
+			}
+			// The stored inverse norms (vectors/*.inv) that scores use,
+			// against the vectors.
+			plain := mat
+			plain.Inv = nil
+			var one [1]float32
+			for row := s.Base; row < s.Base+s.Rows && mat.Inv != nil; row++ {
+				if want := vector.InvNorms(plain, int(row), int(row)+1, one[:0])[0]; math.Float32bits(want) != math.Float32bits(mat.Inv[row]) {
+					add(filepath.Base(f.file.normsPath()), "row %d: inverse norm %v, the vector gives %v", row, mat.Inv[row], want)
+					break
+				}
 			}
 			buf := make([]float32, v.m.Dim)
 			for row := s.Base; row < s.Base+s.Rows; row++ {

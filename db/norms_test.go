@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/laiondb/laiondb/engine"
@@ -70,5 +71,20 @@ func TestNormsFile(t *testing.T) {
 				t.Errorf("%s: a reader changed the norms file", tc.name)
 			}
 		}
+	}
+	// A norm changed at a row the open does not check: check finds it.
+	bad := append([]byte(nil), good...)
+	bad[4*1501] ^= 1
+	if err := os.WriteFile(path, bad, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r, err := Open(dir, &Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	rep, err := r.Check(ctx)
+	if err != nil || rep.OK() || rep.Problems[0].Where != "img.inv" || !strings.Contains(rep.Problems[0].What, "row 1501: inverse norm") {
+		t.Errorf("check of a changed norm: %v %+v", err, rep)
 	}
 }
