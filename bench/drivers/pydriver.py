@@ -79,10 +79,25 @@ def build(cfg, xb, threads):
         rs = np.random.RandomState(1234)
         sample = xb[np.sort(rs.choice(xb.shape[0], ntrain, replace=False))]
         idx.train(sample)
+        # An HNSW coarse quantizer assigns the added rows to lists by an
+        # approximate search: at FAISS's default efSearch (16) it put 9.9%
+        # of 10M rows outside their nearest of 8,192 lists, which capped
+        # the index's recall; at 128, 0.1% (BENCHMARKS.md, "The FAISS
+        # driver's coarse assignment").
+        set_quantizer_ef(idx, 128)
     else:
         raise SystemExit("unknown kind " + kind)
     idx.add(xb)
     return idx
+
+
+def set_quantizer_ef(idx, ef):
+    """Sets efSearch of an HNSW coarse quantizer; other quantizers search exactly."""
+    import faiss
+    try:
+        faiss.downcast_index(ivf_of(idx).quantizer).hnsw.efSearch = ef
+    except AttributeError:
+        pass
 
 
 def set_knob(cfg, idx, v):
