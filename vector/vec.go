@@ -293,11 +293,10 @@ func (m Matrix) Prefetch(i int) {
 // round trip, not one per row. It costs a system call per row, so callers
 // use it once they find rows coming from disk (see ivf's re-ranking).
 func (m Matrix) WillNeed(rows []uint32) {
-	if m.F16 == nil || m.Dim == 0 {
+	base, size := m.rowBytes()
+	if base == nil {
 		return
 	}
-	size := uintptr(2 * m.Dim)
-	base := unsafe.Pointer(unsafe.SliceData(m.F16))
 	for _, r := range rows {
 		if int(r) < m.Len() {
 			readahead.Span(unsafe.Add(base, uintptr(r)*size), size)
@@ -308,10 +307,25 @@ func (m Matrix) WillNeed(rows []uint32) {
 // RowResident reports whether row i is in memory (for a memory-mapped
 // matrix: in the page cache), or cannot tell.
 func (m Matrix) RowResident(i int) bool {
-	if m.F16 == nil || i < 0 || i >= m.Len() {
+	base, size := m.rowBytes()
+	if base == nil || i < 0 || i >= m.Len() {
 		return true
 	}
-	return readahead.Resident(unsafe.Pointer(&m.F16[i*m.Dim]), uintptr(2*m.Dim))
+	return readahead.Resident(unsafe.Add(base, uintptr(i)*size), size)
+}
+
+// rowBytes returns the address of row 0 and the bytes of a row (nil for
+// an empty matrix).
+func (m Matrix) rowBytes() (unsafe.Pointer, uintptr) {
+	switch {
+	case m.Dim == 0:
+		return nil, 0
+	case len(m.F16) > 0:
+		return unsafe.Pointer(unsafe.SliceData(m.F16)), uintptr(2 * m.Dim)
+	case len(m.F32) > 0:
+		return unsafe.Pointer(unsafe.SliceData(m.F32)), uintptr(4 * m.Dim)
+	}
+	return nil, 0
 }
 
 // minPrefetchDim is the shortest row (in elements) the scans prefetch: a
