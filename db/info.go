@@ -290,7 +290,6 @@ func (ix *IndexInfo) writeText(tw io.Writer, in *Info) {
 	}
 }
 
-// memory says how much memory an index holds: "52 MB, 53 bytes a vector".
 // byteSize writes a size in bytes, kB, MB or GB (powers of ten).
 func byteSize(b int64) string {
 	switch {
@@ -304,6 +303,7 @@ func byteSize(b int64) string {
 	return fmt.Sprintf("%d bytes", b)
 }
 
+// memory says how much memory an index holds: "52 MB, 53 bytes a vector".
 func memory(b, vectors int64) string {
 	s := fmt.Sprintf("%.1f MB", float64(b)/1e6)
 	if vectors > 0 {
