@@ -16,6 +16,11 @@
 // Sub = 32, a vector costs 36 bytes in memory (its code and its row
 // number) plus its share of the centres.
 //
+// Write saves an index to a file that Open maps and uses in place: it
+// checks the centres and codewords at open and each list the first time it
+// is read, and asks the kernel for the pages a search needs at once, so a
+// large index opens in the time it takes to read its centres (file.go).
+//
 // The answers are approximate; NProbe and Rerank trade time for recall.
 // Probing every list with Rerank at least the rows read gives the exact
 // answer.
