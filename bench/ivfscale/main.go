@@ -682,7 +682,6 @@ func runHNSW(ctx context.Context, m vector.Matrix, qs map[string][][]float32, gt
 	return nil
 }
 
-
 // report writes report.md: per system, query kind and nprobe, recall@10
 // and the median QPS over the rounds with its spread; then the best QPS at
 // the recall targets and the ratios.
