@@ -39,10 +39,13 @@ type Config struct {
 // Index is an inverted-file index with product-quantised codes. Search is
 // safe to call concurrently with other Searches and with Add.
 type Index struct {
-	dim    int
-	cent   []float32 // lists × dim, unit length
-	groups *groups   // the centres grouped, past groupedFrom lists
-	pq     *pq
+	dim  int
+	cent []float32 // lists × dim, unit length
+	// cent16 is cent in float16, for choosing the lists (halfCentres).
+	cent16   []uint16
+	centOnce sync.Once
+	groups   *groups // the centres grouped, past groupedFrom lists
+	pq       *pq
 
 	mu    sync.RWMutex
 	m     vector.Matrix // the rows, for re-ranking
@@ -271,12 +274,21 @@ func (ix *Index) Matrix() vector.Matrix {
 // Lists returns the number of inverted lists.
 func (ix *Index) Lists() int { return len(ix.cent) / ix.dim }
 
-// MemoryBytes is the memory the index holds: centres, codewords, and each
-// row's number and code.
+// halfCentres returns the centres in float16, made on first use.
+func (ix *Index) halfCentres() []uint16 {
+	ix.centOnce.Do(func() {
+		ix.cent16 = make([]uint16, len(ix.cent))
+		vector.F32ToF16(ix.cent16, ix.cent)
+	})
+	return ix.cent16
+}
+
+// MemoryBytes is the memory the index holds: centres (in float32 and
+// float16), codewords, and each row's number and code.
 func (ix *Index) MemoryBytes() int64 {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
-	b := int64(4*len(ix.cent) + 4*len(ix.pq.books))
+	b := int64(6*len(ix.cent) + 4*len(ix.pq.books))
 	for j := range ix.ids {
 		b += int64(4*cap(ix.ids[j]) + cap(ix.codes[j]))
 	}
@@ -325,6 +337,52 @@ func (farther) Before(a, b cand) bool {
 	return a.score < b.score || a.score == b.score && a.id > b.id
 }
 
+// selectBest reorders a so that a[:k] holds its k best candidates (highest
+// score, then lowest row) and a[k-1] the worst of those: a quickselect
+// with median-of-three pivots, in time linear in len(a) on average. The
+// set chosen depends only on the candidates, not on their order.
+func selectBest(a []cand, k int) {
+	better := func(x, y cand) bool { return (farther{}).Before(y, x) }
+	lo, hi := 0, len(a)-1
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		if better(a[mid], a[lo]) {
+			a[mid], a[lo] = a[lo], a[mid]
+		}
+		if better(a[hi], a[lo]) {
+			a[hi], a[lo] = a[lo], a[hi]
+		}
+		if better(a[hi], a[mid]) {
+			a[hi], a[mid] = a[mid], a[hi]
+		}
+		pivot := a[mid] // the median of three
+		i, j := lo, hi
+		for i <= j {
+			for better(a[i], pivot) {
+				i++
+			}
+			for better(pivot, a[j]) {
+				j--
+			}
+			if i <= j {
+				a[i], a[j] = a[j], a[i]
+				i++
+				j--
+			}
+		}
+		// a[lo..j] are no worse than pivot, a[i..hi] no better, and
+		// a[j+1..i-1] equal to it.
+		switch {
+		case k-1 <= j:
+			hi = j
+		case k-1 >= i:
+			lo = i
+		default:
+			return
+		}
+	}
+}
+
 // readAhead asks for the pages of the lists a search will read, when the
 // first of them is not in the page cache: an index opened from a file
 // that is not (or no longer) cached reads them in one disk round trip,
@@ -366,13 +424,33 @@ func (ix *Index) Search(ctx context.Context, q []float32, k int, o Search) (Resu
 	if expand {
 		keep = lists
 	}
+	// Reading all the centres is a search's largest read from memory
+	// (16 MB at 8,192 lists of 512 dimensions), so the lists are chosen
+	// with float16 copies, half of it, and the chosen ones scored with the
+	// float32 centres; a filtered search that may read every list scores
+	// them all in float32.
 	probe := heap.Heap[cand, farther](make([]cand, 0, keep))
+	half := !expand && keep*8 < lists
+	var c16 []uint16
+	if half {
+		c16 = ix.halfCentres()
+	}
 	for j := 0; j < lists; j++ {
-		c := cand{vector.Dot(q, ix.cent[j*ix.dim:(j+1)*ix.dim]), uint32(j)}
+		var c cand
+		if half {
+			c = cand{vector.DotF16(q, c16[j*ix.dim:(j+1)*ix.dim]), uint32(j)}
+		} else {
+			c = cand{vector.Dot(q, ix.cent[j*ix.dim:(j+1)*ix.dim]), uint32(j)}
+		}
 		if len(probe) < keep {
 			probe.Push(c)
 		} else if (farther{}).Before(probe[0], c) {
 			probe.Replace(c)
+		}
+	}
+	if half {
+		for i, p := range probe {
+			probe[i].score = vector.Dot(q, ix.cent[int(p.id)*ix.dim:int(p.id+1)*ix.dim])
 		}
 	}
 	slices.SortFunc(probe, func(a, b cand) int {
@@ -388,7 +466,12 @@ func (ix *Index) Search(ctx context.Context, q []float32, k int, o Search) (Resu
 	ix.pq.table(q, table)
 	sub := ix.pq.sub
 	var res Result
-	best := heap.Heap[cand, farther](make([]cand, 0, rerank))
+	var est []float32 // a list's estimates
+	// The rerank best estimates: a candidate below floor (the rerank-th
+	// best so far) cannot be among them and is dropped at once; the others
+	// gather in best, cut back to the rerank best whenever it is full.
+	best := make([]cand, 0, 2*rerank)
+	floor, haveFloor := float32(0), false
 	ix.mu.RLock()
 	m := ix.m
 	if ix.mapping != nil {
@@ -410,22 +493,32 @@ func (ix *Index) Search(ctx context.Context, q []float32, k int, o Search) (Resu
 		ids, codes := ix.ids[p.id], ix.codes[p.id]
 		res.Estimated += len(ids)
 		res.Lists++
+		est = slices.Grow(est[:0], len(ids))[:len(ids)]
+		estimates(table, codes, sub, est)
 		for i, id := range ids {
 			if o.Allow != nil && !o.Allow.Contains(id) || o.HasSkip && id == o.Skip {
 				continue
 			}
 			allowed++
-			c := cand{p.score + estimate(table, codes[i*sub:(i+1)*sub]), id}
-			if len(best) < rerank {
-				best.Push(c)
-			} else if (farther{}).Before(best[0], c) {
-				best.Replace(c)
+			c := cand{p.score + est[i], id}
+			if haveFloor && c.score < floor {
+				continue
+			}
+			best = append(best, c)
+			if len(best) == cap(best) {
+				selectBest(best, rerank)
+				best = best[:rerank]
+				floor, haveFloor = best[rerank-1].score, true
 			}
 		}
 	}
 	ix.mu.RUnlock()
-	// Exact scores of the kept rows, best first. Rows not in the page
-	// cache are asked for all at once (the first few tell).
+	if len(best) > rerank {
+		selectBest(best, rerank)
+		best = best[:rerank]
+	}
+	// Exact scores of the kept rows. Rows not in the page cache are asked
+	// for all at once (the first few tell).
 	for i := range min(4, len(best)) {
 		if !m.RowResident(int(best[i].id)) {
 			ids := make([]uint32, len(best))

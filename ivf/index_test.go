@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/laiondb/laiondb/internal/synth"
@@ -342,5 +343,73 @@ func TestFilteredReadsOn(t *testing.T) {
 	t.Logf("recall@10 at nprobe %d: filtered, reading on %.3f; filtered, %d lists %.3f; unfiltered %.3f", nprobe, on, nprobe, at, free)
 	if on < free-0.03 || on <= at {
 		t.Errorf("filtered search reading on: recall@10 %.3f; stopping at nprobe %.3f; unfiltered %.3f", on, at, free)
+	}
+}
+
+// TestSelectBest checks the quickselect that keeps a search's rerank best
+// estimates against a sort, with many equal scores.
+func TestSelectBest(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for trial := 0; trial < 500; trial++ {
+		n := 1 + r.IntN(300)
+		a := make([]cand, n)
+		for i, id := range r.Perm(n) {
+			a[i] = cand{float32(r.IntN(1 + n/8)), uint32(id)}
+		}
+		k := 1 + r.IntN(n)
+		want := slices.Clone(a)
+		slices.SortFunc(want, func(x, y cand) int {
+			if (farther{}).Before(y, x) {
+				return -1
+			}
+			return 1
+		})
+		selectBest(a, k)
+		if a[k-1] != want[k-1] {
+			t.Fatalf("n %d k %d: a[k-1] = %v, want %v", n, k, a[k-1], want[k-1])
+		}
+		got := slices.Clone(a[:k])
+		slices.SortFunc(got, func(x, y cand) int {
+			if (farther{}).Before(y, x) {
+				return -1
+			}
+			return 1
+		})
+		if !slices.Equal(got, want[:k]) {
+			t.Fatalf("n %d k %d: kept %v, want %v", n, k, got, want[:k])
+		}
+	}
+}
+
+// TestEstimates checks the interleaved sums of a list's estimates: the
+// assembly and the Go version give the same bits, and both the plain sum
+// within rounding.
+func TestEstimates(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for _, sub := range []int{4, 8, 16, 32, 64} {
+		table := make([]float32, sub*256)
+		for i := range table {
+			table[i] = float32(r.NormFloat64())
+		}
+		n := 37
+		codes := make([]byte, n*sub)
+		for i := range codes {
+			codes[i] = byte(r.IntN(256))
+		}
+		got := make([]float32, n)
+		estimates(table, codes, sub, got)
+		for i := range n {
+			want := estimate(table, codes[i*sub:(i+1)*sub])
+			if d := got[i] - want; d > 1e-4 || d < -1e-4 {
+				t.Fatalf("sub %d code %d: %v, plain sum %v", sub, i, got[i], want)
+			}
+		}
+		if sub%8 == 0 {
+			g := make([]float32, n)
+			estimatesGo(table, codes, sub, g)
+			if !slices.Equal(g, got) {
+				t.Fatalf("sub %d: estimatesGo %v, estimates %v", sub, g, got)
+			}
+		}
 	}
 }

@@ -2,6 +2,7 @@ package ivf
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"math"
 
@@ -88,6 +89,51 @@ func estimate(table []float32, code []byte) float32 {
 		s += table[i<<8|int(c)]
 	}
 	return s
+}
+
+// estimates writes to dst the estimate of each code of a list (sub bytes a
+// code), as estimate does but summed in four interleaved partial sums: the
+// table lookups of one code do not wait on each other, which made estimate
+// half of a search's time. On amd64 (estimatesAsm) a lookup is two
+// instructions; estimatesGo is the same sum in Go, in the same order.
+func estimates(table []float32, codes []byte, sub int, dst []float32) {
+	dst = dst[:len(codes)/sub]
+	switch {
+	case len(dst) == 0:
+	case sub%8 != 0:
+		for i := range dst {
+			dst[i] = estimate(table, codes[i*sub:(i+1)*sub])
+		}
+	case haveEstimatesAsm:
+		_ = table[sub*256-1]
+		estimatesAsm(&table[0], &codes[0], len(dst), sub, &dst[0])
+	default:
+		estimatesGo(table, codes, sub, dst)
+	}
+}
+
+// estimatesGo is estimates for sub a multiple of 8, in Go.
+func estimatesGo(table []float32, codes []byte, sub int, dst []float32) {
+	table = table[:sub*256]
+	for i := range dst {
+		code := codes[i*sub : (i+1)*sub]
+		t := table
+		var a, b, c, d float32
+		for len(code) >= 8 {
+			w := binary.LittleEndian.Uint64(code)
+			r := (*[8 * 256]float32)(t)
+			a += r[0<<8|int(byte(w))]
+			b += r[1<<8|int(byte(w>>8))]
+			c += r[2<<8|int(byte(w>>16))]
+			d += r[3<<8|int(byte(w>>24))]
+			a += r[4<<8|int(byte(w>>32))]
+			b += r[5<<8|int(byte(w>>40))]
+			c += r[6<<8|int(byte(w>>48))]
+			d += r[7<<8|int(byte(w>>56))]
+			code, t = code[8:], t[8*256:]
+		}
+		dst[i] = (a + b) + (c + d)
+	}
 }
 
 // argmax returns the index of the highest value, the lowest index among

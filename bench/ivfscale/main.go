@@ -166,6 +166,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
+	res.IVFMemoryBytes = ix.MemoryBytes() // as this version counts it
 	var sweep []int
 	for _, s := range strings.Split(*sweepArg, ",") {
 		var v int
