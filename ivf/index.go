@@ -337,6 +337,13 @@ func (farther) Before(a, b cand) bool {
 	return a.score < b.score || a.score == b.score && a.id > b.id
 }
 
+// cut keeps the k best of a (selectBest) and returns the score of the
+// worst of them with a cut to them.
+func cut(a []cand, k int) (float32, []cand) {
+	selectBest(a, k)
+	return a[k-1].score, a[:k]
+}
+
 // selectBest reorders a so that a[:k] holds its k best candidates (highest
 // score, then lowest row) and a[k-1] the worst of those: a quickselect
 // with median-of-three pivots, in time linear in len(a) on average. The
@@ -471,7 +478,7 @@ func (ix *Index) Search(ctx context.Context, q []float32, k int, o Search) (Resu
 	// best so far) cannot be among them and is dropped at once; the others
 	// gather in best, cut back to the rerank best whenever it is full.
 	best := make([]cand, 0, 2*rerank)
-	floor, haveFloor := float32(0), false
+	floor := float32(math.Inf(-1))
 	ix.mu.RLock()
 	m := ix.m
 	if ix.mapping != nil {
@@ -495,20 +502,29 @@ func (ix *Index) Search(ctx context.Context, q []float32, k int, o Search) (Resu
 		res.Lists++
 		est = slices.Grow(est[:0], len(ids))[:len(ids)]
 		estimates(table, codes, sub, est)
+		if o.Allow == nil && !o.HasSkip {
+			allowed += len(ids)
+			ids := ids[:len(est)]
+			for i, e := range est {
+				if s := p.score + e; !(s < floor) {
+					best = append(best, cand{s, ids[i]})
+					if len(best) == cap(best) {
+						floor, best = cut(best, rerank)
+					}
+				}
+			}
+			continue
+		}
 		for i, id := range ids {
 			if o.Allow != nil && !o.Allow.Contains(id) || o.HasSkip && id == o.Skip {
 				continue
 			}
 			allowed++
-			c := cand{p.score + est[i], id}
-			if haveFloor && c.score < floor {
-				continue
-			}
-			best = append(best, c)
-			if len(best) == cap(best) {
-				selectBest(best, rerank)
-				best = best[:rerank]
-				floor, haveFloor = best[rerank-1].score, true
+			if s := p.score + est[i]; !(s < floor) {
+				best = append(best, cand{s, id})
+				if len(best) == cap(best) {
+					floor, best = cut(best, rerank)
+				}
 			}
 		}
 	}
@@ -529,22 +545,33 @@ func (ix *Index) Search(ctx context.Context, q []float32, k int, o Search) (Resu
 			break
 		}
 	}
-	hits := make([]vector.Hit, 0, len(best))
-	for _, c := range best {
+	// Each row is asked for a few rows before it is scored: asked for all
+	// at once, the first would leave the cache before they are scored.
+	const ahead = 16
+	for _, c := range best[:min(ahead, len(best))] {
 		m.Prefetch(int(c.id))
 	}
-	for _, c := range best {
+	top := heap.Heap[cand, farther](make([]cand, 0, k))
+	for i, c := range best {
+		if i+ahead < len(best) {
+			m.Prefetch(int(best[i+ahead].id))
+		}
 		s := m.Dot(q, int(c.id))
 		if math.IsNaN(float64(s)) || math.IsInf(float64(s), 0) {
 			return Result{}, fmt.Errorf("ivf: row %d: %w", c.id, vector.ErrNonFinite)
 		}
-		hits = append(hits, vector.Hit{ID: c.id, Score: s})
+		if e := (cand{s, c.id}); len(top) < k {
+			top.Push(e)
+		} else if (farther{}).Before(top[0], e) {
+			top.Replace(e)
+		}
 	}
-	res.Scored = len(hits)
+	res.Scored = len(best)
+	hits := make([]vector.Hit, len(top))
+	for i, c := range top {
+		hits[i] = vector.Hit{ID: c.id, Score: c.score}
+	}
 	vector.SortHits(hits)
-	if len(hits) > k {
-		hits = hits[:k]
-	}
 	res.Hits = hits
 	return res, nil
 }
