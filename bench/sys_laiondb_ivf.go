@@ -20,7 +20,7 @@ func init() {
 			Knob:   "nprobe",
 			Sweep:  []int{1, 2, 4, 8, 16, 32, 64, 128, 256},
 			Note: "package ivf: RAM is the centres, the codes (32 B/vec) and the row numbers (4 B/vec); the float16 rows " +
-				"stay in a memory-mapped file, as in the store, read to re-rank 16 rows per list probed (100–4,000)",
+				"stay in a memory-mapped file, as in the store, read to re-rank 16 rows per list probed (at least 10·k, at most 16,384: ivf.RerankFor)",
 			Build: func(ctx context.Context, ds *Dataset, threads int) (Searcher, error) {
 				h, dim, err := f16File(ds)
 				if err != nil {

@@ -45,7 +45,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -72,6 +74,8 @@ var (
 	efSweep  = flag.String("ef-sweep", "32,64,128,256,512,1024", "HNSW ef values")
 	probeH   = flag.String("probe-open-hnsw", "", "internal: open this hnsw file and answer one query")
 	cold     = flag.Bool("cold", false, "with --probe-open: first write back and drop the page cache (root only: /proc/sys/vm/drop_caches), so the open reads from disk")
+	profile  = flag.String("profile", "", "profile laiondb-ivf's search: KIND:NPROBE (image:128), 1,000 queries on one thread after 200 warm-up ones; prints QPS and codes read, writes --cpuprofile")
+	cpuProf  = flag.String("cpuprofile", "ivf.prof", "with --profile: the CPU profile written (go tool pprof -top)")
 	dataOnly = flag.Bool("data-only", false, "stop after the base, the queries and the ground truth (the untimed phases)")
 )
 
@@ -83,6 +87,13 @@ func main() {
 	}
 	if *probeH != "" {
 		probeOpenHNSW(*probeH)
+		return
+	}
+	if *profile != "" {
+		if err := profileIVF(*profile); err != nil {
+			fmt.Fprintln(os.Stderr, "ivfscale:", err)
+			os.Exit(1)
+		}
 		return
 	}
 	if err := run(); err != nil {
@@ -556,6 +567,64 @@ func probeWith(open func(m vector.Matrix, q []float32) error) {
 		os.Exit(1)
 	}
 	fmt.Printf("%.6f\n", time.Since(t0).Seconds())
+}
+
+// profileIVF runs --nq queries of one kind through the saved laiondb.ivf
+// at one nprobe, on one thread, under the CPU profiler: where a search's
+// time goes (BENCHMARKS.md, "The IVF index at 10M, run again").
+func profileIVF(spec string) error {
+	kind, np, ok := strings.Cut(spec, ":")
+	nprobe, err := strconv.Atoi(np)
+	if !ok || err != nil || (kind != "image" && kind != "text") {
+		return fmt.Errorf("--profile %q: want image:NPROBE or text:NPROBE", spec)
+	}
+	runtime.GOMAXPROCS(1)
+	m, err := mapBase()
+	if err != nil {
+		return err
+	}
+	a, err := npy.Read(path("queries-" + kind + ".npy"))
+	if err != nil {
+		return err
+	}
+	qs := split(a.F32, *dim, *dim)
+	ix, err := ivf.Open(path("laiondb.ivf"), m)
+	if err != nil {
+		return err
+	}
+	defer ix.Close()
+	ctx := context.Background()
+	o := ivf.Search{NProbe: nprobe, Rerank: ivf.RerankFor(10, nprobe)}
+	for i := range 200 {
+		if _, err := ix.Search(ctx, qs[i%len(qs)], 10, o); err != nil {
+			return err
+		}
+	}
+	f, err := os.Create(*cpuProf)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := pprof.StartCPUProfile(f); err != nil {
+		return err
+	}
+	t0 := time.Now()
+	codes, scored := 0, 0
+	for _, q := range qs {
+		r, err := ix.Search(ctx, q, 10, o)
+		if err != nil {
+			pprof.StopCPUProfile()
+			return err
+		}
+		codes += r.Estimated
+		scored += r.Scored
+	}
+	pprof.StopCPUProfile()
+	d := time.Since(t0)
+	nq := float64(len(qs))
+	fmt.Printf("%s nprobe %d: %d queries, %.1f QPS, %.0f codes and %.0f rows re-ranked a query, %.1f ns a code read; profile in %s\n",
+		kind, nprobe, len(qs), nq/d.Seconds(), float64(codes)/nq, float64(scored)/nq, float64(d.Nanoseconds())/float64(codes), *cpuProf)
+	return nil
 }
 
 // runHNSW builds laiondb's HNSW over the base with the store's parameters
