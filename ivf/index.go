@@ -434,8 +434,9 @@ func (ix *Index) Search(ctx context.Context, q []float32, k int, o Search) (Resu
 	// Reading all the centres is a search's largest read from memory
 	// (16 MB at 8,192 lists of 512 dimensions), so the lists are chosen
 	// with float16 copies, half of it, and the chosen ones scored with the
-	// float32 centres; a filtered search that may read every list scores
-	// them all in float32.
+	// float32 centres. A search that keeps an eighth of the lists or more
+	// (a filtered search may read every list) scores them all in float32,
+	// so probing every list still gives the exact answer.
 	probe := heap.Heap[cand, farther](make([]cand, 0, keep))
 	half := !expand && keep*8 < lists
 	var c16 []uint16
