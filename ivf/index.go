@@ -531,8 +531,7 @@ func (ix *Index) Search(ctx context.Context, q []float32, k int, o Search) (Resu
 	}
 	ix.mu.RUnlock()
 	if len(best) > rerank {
-		selectBest(best, rerank)
-		best = best[:rerank]
+		_, best = cut(best, rerank)
 	}
 	// Exact scores of the kept rows. Rows not in the page cache are asked
 	// for all at once (the first few tell).
