@@ -545,16 +545,21 @@ func (ix *Index) Search(ctx context.Context, q []float32, k int, o Search) (Resu
 			break
 		}
 	}
-	// Each row is asked for a few rows before it is scored: asked for all
-	// at once, the first would leave the cache before they are scored.
-	const ahead = 16
+	// Each row's first line is asked for 32 rows before it is scored
+	// (vector.Matrix.PrefetchHead): the rows are scattered over a mapped
+	// file of gigabytes, and what a row waits for is mostly its address
+	// translation, which that request starts. Asking for whole rows 16
+	// ahead, as before, filled the core's queue of misses with lines the
+	// processor streams in anyway: 10M rows, nprobe 80, 1,280 rows
+	// re-ranked, 367 → 389 QPS on one thread (bench/ivfscale, image).
+	const ahead = 32
 	for _, c := range best[:min(ahead, len(best))] {
-		m.Prefetch(int(c.id))
+		m.PrefetchHead(int(c.id), 1)
 	}
 	top := heap.Heap[cand, farther](make([]cand, 0, k))
 	for i, c := range best {
 		if i+ahead < len(best) {
-			m.Prefetch(int(best[i+ahead].id))
+			m.PrefetchHead(int(best[i+ahead].id), 1)
 		}
 		s := m.Dot(q, int(c.id))
 		if math.IsNaN(float64(s)) || math.IsInf(float64(s), 0) {

@@ -257,3 +257,28 @@ func TestBatchKernelsBitExact(t *testing.T) {
 	}
 	t.Logf("AVX-512 kernels: available %v, checked %v", useAVX512, ran4)
 }
+
+// TestPrefetchHead asks for the head of every row, last included, of
+// float16 rows shorter and longer than a line, for more lines than a row
+// holds: it must stay inside the row and leave the rows as they were.
+func TestPrefetchHead(t *testing.T) {
+	for _, dim := range []int{8, 40, 512} {
+		m := Matrix{Dim: dim, F16: make([]uint16, 3*dim)}
+		for i := range m.F16 {
+			m.F16[i] = 0x3c00 // 1.0
+		}
+		q := make([]float32, dim)
+		for i := range q {
+			q[i] = 1
+		}
+		for i := 0; i < m.Len(); i++ {
+			for _, lines := range []int{1, 4, 100} {
+				m.PrefetchHead(i, lines)
+			}
+			if got := m.Dot(q, i); got != float32(dim) {
+				t.Fatalf("dim %d row %d: dot %v after PrefetchHead, want %d", dim, i, got, dim)
+			}
+		}
+		Matrix{Dim: dim, F32: make([]float32, dim)}.PrefetchHead(0, 4)
+	}
+}
