@@ -17,12 +17,14 @@
 // number) plus its share of the centres.
 //
 // A search's time goes to three reads. The centres: the lists are chosen
-// with float16 copies of them (8 MB at 8,192 lists of 512 dimensions, half
-// the float32 ones) and the chosen lists scored with the float32 ones. The
-// codes of the probed lists: summed by an assembly loop on amd64
-// (pq_amd64.s, two instructions a table entry). The re-ranked rows: asked
-// for a few rows before they are scored. The best estimates are kept by a
-// threshold and a quickselect, which most rows leave after one comparison.
+// with 8-bit copies of them (4 MB at 8,192 lists of 512 dimensions, a
+// quarter of the float32 ones; an AVX2 loop, centres8_amd64.s) among a
+// margin of extra lists, which are then scored with the float32 ones
+// (centres8.go). The codes of the probed lists: summed by an assembly loop
+// on amd64 (pq_amd64.s, two instructions a table entry). The re-ranked
+// rows: each row's first line asked for 32 rows before it is scored. The
+// best estimates are kept by a threshold and a quickselect, which most
+// rows leave after one comparison.
 //
 // Write saves an index to a file that Open maps and uses in place: it
 // checks the centres and codewords at open and each list the first time it

@@ -41,8 +41,8 @@ type Config struct {
 type Index struct {
 	dim  int
 	cent []float32 // lists × dim, unit length
-	// cent16 is cent in float16, for choosing the lists (halfCentres).
-	cent16   []uint16
+	// cent8 is cent in 8 bits, for choosing the lists (eightBitCentres).
+	cent8    *centres8
 	centOnce sync.Once
 	groups   *groups // the centres grouped, past groupedFrom lists
 	pq       *pq
@@ -274,21 +274,18 @@ func (ix *Index) Matrix() vector.Matrix {
 // Lists returns the number of inverted lists.
 func (ix *Index) Lists() int { return len(ix.cent) / ix.dim }
 
-// halfCentres returns the centres in float16, made on first use.
-func (ix *Index) halfCentres() []uint16 {
-	ix.centOnce.Do(func() {
-		ix.cent16 = make([]uint16, len(ix.cent))
-		vector.F32ToF16(ix.cent16, ix.cent)
-	})
-	return ix.cent16
+// eightBitCentres returns the centres in 8 bits, made on first use.
+func (ix *Index) eightBitCentres() *centres8 {
+	ix.centOnce.Do(func() { ix.cent8 = newCentres8(ix.cent, ix.dim) })
+	return ix.cent8
 }
 
-// MemoryBytes is the memory the index holds: centres (in float32 and
-// float16), codewords, and each row's number and code.
+// MemoryBytes is the memory the index holds: centres (in float32 and in
+// 8 bits, with a scale each), codewords, and each row's number and code.
 func (ix *Index) MemoryBytes() int64 {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
-	b := int64(6*len(ix.cent) + 4*len(ix.pq.books))
+	b := int64(5*len(ix.cent) + 4*ix.Lists() + 4*len(ix.pq.books))
 	for j := range ix.ids {
 		b += int64(4*cap(ix.ids[j]) + cap(ix.codes[j]))
 	}
@@ -431,35 +428,25 @@ func (ix *Index) Search(ctx context.Context, q []float32, k int, o Search) (Resu
 	if expand {
 		keep = lists
 	}
-	// Reading all the centres is a search's largest read from memory
-	// (16 MB at 8,192 lists of 512 dimensions), so the lists are chosen
-	// with float16 copies, half of it, and the chosen ones scored with the
-	// float32 centres. A search that keeps an eighth of the lists or more
-	// (a filtered search may read every list) scores them all in float32,
-	// so probing every list still gives the exact answer.
-	probe := heap.Heap[cand, farther](make([]cand, 0, keep))
-	half := !expand && keep*8 < lists
-	var c16 []uint16
-	if half {
-		c16 = ix.halfCentres()
-	}
-	for j := 0; j < lists; j++ {
-		var c cand
-		if half {
-			c = cand{vector.DotF16(q, c16[j*ix.dim:(j+1)*ix.dim]), uint32(j)}
-		} else {
-			c = cand{vector.Dot(q, ix.cent[j*ix.dim:(j+1)*ix.dim]), uint32(j)}
+	// A search that keeps fewer than an eighth of the lists chooses them
+	// with the 8-bit centres and scores the chosen ones in float32
+	// (nearLists); one that keeps more (a filtered search may read every
+	// list) scores them all in float32, so probing every list still gives
+	// the exact answer.
+	var probe []cand
+	if !expand && keep*8 < lists {
+		probe = ix.nearLists(q, keep)
+	} else {
+		h := heap.Heap[cand, farther](make([]cand, 0, keep))
+		for j := 0; j < lists; j++ {
+			c := cand{vector.Dot(q, ix.cent[j*ix.dim:(j+1)*ix.dim]), uint32(j)}
+			if len(h) < keep {
+				h.Push(c)
+			} else if (farther{}).Before(h[0], c) {
+				h.Replace(c)
+			}
 		}
-		if len(probe) < keep {
-			probe.Push(c)
-		} else if (farther{}).Before(probe[0], c) {
-			probe.Replace(c)
-		}
-	}
-	if half {
-		for i, p := range probe {
-			probe[i].score = vector.Dot(q, ix.cent[int(p.id)*ix.dim:int(p.id+1)*ix.dim])
-		}
+		probe = h
 	}
 	slices.SortFunc(probe, func(a, b cand) int {
 		switch {
