@@ -357,9 +357,20 @@ func (ix *Index) search(ctx context.Context, q []float32, k int, so SearchOption
 	}
 	vector.SortHits(hits)
 	if s.approx {
-		// Re-rank the best candidates by their exact scores.
+		// Re-rank the best candidates by their exact scores. Each row's
+		// first line is asked for 16 rows before it is scored
+		// (vector.Matrix.PrefetchHead): in a one-off A/B on 1M mapped
+		// rows, 1,000 image and 1,000 text queries at ef 16, 32 and 128,
+		// 5 alternated rounds, QPS rose by 2–8% (medians).
 		hits = hits[:min(len(hits), rerankDepth(k))]
+		const ahead = 16
+		for _, h := range hits[:min(ahead, len(hits))] {
+			ix.vecs.PrefetchHead(int(h.ID), 1)
+		}
 		for i := range hits {
+			if i+ahead < len(hits) {
+				ix.vecs.PrefetchHead(int(hits[i+ahead].ID), 1)
+			}
 			hits[i].Score = ix.vecs.Dot(q, int(hits[i].ID))
 		}
 		scored += len(hits)
