@@ -539,7 +539,9 @@ func (ix *Index) Search(ctx context.Context, q []float32, k int, o Search) (Resu
 	// ahead, as before, filled the core's queue of misses with lines the
 	// processor streams in anyway: 10M rows, nprobe 80, 1,280 rows
 	// re-ranked, 367 → 389 QPS on one thread for image queries (a one-off
-	// A/B in one process; BENCHMARKS.md has the runs since).
+	// A/B in one process; BENCHMARKS.md has the runs since). At 1M rows
+	// the bench harness's probe measured it 25% slower than whole rows,
+	// and a one-pass program faster; why is not known yet.
 	const ahead = 32
 	for _, c := range best[:min(ahead, len(best))] {
 		m.PrefetchHead(int(c.id), 1)
