@@ -38,9 +38,6 @@ func newCentres8(cent []float32, dim int) *centres8 {
 	return c
 }
 
-// bytes is the memory the 8-bit centres hold.
-func (c *centres8) bytes() int64 { return int64(len(c.v) + 4*len(c.scale)) }
-
 // scores sets dst[j] to centre j and its approximate inner product with q
 // (q rounded to 16 bits, the centre to 8), for every centre.
 func (c *centres8) scores(q []float32, dst []cand) {
