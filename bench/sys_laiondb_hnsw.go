@@ -10,7 +10,7 @@ import (
 )
 
 // laiondb's own HNSW index (package hnsw), M=16, efConstruction=200,
-// searched as the store searches it (hnsw.DefaultSeeds hub seeds). The
+// searched as the store searches it (hnsw.DefaultSeeds seeds from the upper layers). The
 // float16 rows live in a file, memory-mapped as the store's vector file
 // is: the index reads them to build and to re-rank, and keeps in memory
 // only its graph and the SQ8 codes it traverses with. This file is the

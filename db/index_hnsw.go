@@ -10,7 +10,8 @@ import (
 
 // The HNSW graph of package hnsw as the store's VectorIndex: kind "hnsw",
 // parameters m and ef_construction, file vectors/img.hnsw. Searches start
-// the layer-0 search also from hnsw.DefaultSeeds hub nodes.
+// the layer-0 search from hnsw.DefaultSeeds seeds found by beam searches
+// of the upper layers.
 func init() {
 	registerIndex("hnsw", indexKind{
 		file:    "img.hnsw",

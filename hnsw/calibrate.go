@@ -14,9 +14,9 @@ import (
 var EfLadder = []int{32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024, 1536, 2048, 3072, 4096, 6144, 8192}
 
 // CalibrateOptions tune Calibrate. The zero value calibrates unfiltered
-// searches without hub seeds over EfLadder.
+// searches without seeds over EfLadder.
 type CalibrateOptions struct {
-	// Seeds is the number of hub seeds of the searches (see
+	// Seeds is the number of seeds of the searches (see
 	// SearchOptions.Seeds).
 	Seeds int
 	// Allow, when not nil, restricts both the exact and the graph answers

@@ -62,10 +62,12 @@
 //
 // Recall at a given ef depends on the data, its size and the query: text
 // queries, which sit in CLIP's text cone far from the images they match,
-// need a far larger ef than image queries. SearchOptions.Seeds also starts
-// the layer-0 search from the best hub nodes (at most MaxHubs rows of the
-// highest layers, scored from a packed copy, so seeding costs the same at
-// any size). Index.Calibrate measures, against exact
+// need a far larger ef than image queries. SearchOptions.Seeds replaces the
+// greedy descent through layers 2 and 1 by beam searches (16 on layer 2,
+// ef/2 within [16, 128] on layer 1) and starts the layer-0 search from
+// their best nodes: several starting points near the query, found at a
+// cost that grows with the number of layers, not the number of rows
+// (BenchmarkSeeding). Index.Calibrate measures, against exact
 // scans, the smallest ef of EfLadder at which a lower confidence bound of
 // the recall of a sample of queries (mean per-query recall minus two
 // standard errors) reaches a target; the store (package db) runs it at

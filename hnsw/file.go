@@ -454,7 +454,6 @@ func (ix *Index) Close() error {
 	err := ix.mapped.close()
 	ix.mapped = nil
 	ix.levels, ix.links0, ix.upperOff, ix.upper, ix.q8 = nil, nil, nil, nil, nil
-	ix.hubs.Store(nil)
 	ix.ep.Store(0)
 	ix.count = 0
 	if err != nil {

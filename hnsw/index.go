@@ -89,16 +89,18 @@ func (o *Options) withDefaults() (Options, error) {
 // It is safe to call Search, Len and Write concurrently with each other
 // and with one Add; concurrent Adds are serialised.
 type Index struct {
-	addMu sync.Mutex // serialises Add
-	hubMu sync.Mutex // serialises recomputing hubs
-	hubs  atomic.Pointer[hubSet]
+	addMu sync.Mutex   // serialises Add
 	mu    sync.RWMutex // write-held only to resize arrays and switch modes
 
 	dim  int
 	opts Options
-	m    int // links per node on layers >= 1
-	m0   int // links per node on layer 0
-	mult float64
+	// levelShift raises every drawn level: with 1, a graph of the rows
+	// that reach layer 1 in a graph n times larger has that graph's upper
+	// layers (BenchmarkSeeding). Only tests set it, before Add.
+	levelShift int
+	m          int // links per node on layers >= 1
+	m0         int // links per node on layer 0
+	mult       float64
 
 	vecs     vector.Matrix
 	q8       *vector.SQ8 // nil, or codes of rows [0, q8.Len()) that searches traverse with
@@ -186,7 +188,7 @@ func (ix *Index) levelOf(id uint32) uint8 {
 	x *= 0x94D049BB133111EB
 	x ^= x >> 31
 	u := (float64(x>>11) + 0.5) / (1 << 53) // in (0, 1)
-	l := int(-math.Log(u) * ix.mult)
+	l := int(-math.Log(u)*ix.mult) + ix.levelShift
 	return uint8(min(l, maxLevel-1))
 }
 
@@ -235,6 +237,7 @@ type scratch struct {
 	link  []cand    // candidates of link
 	base  []float32 // the row link prunes
 	ids   []uint32  // the rows insert links back
+	seeds []cand    // beamSeeds' candidates
 	// approx makes score use the SQ8 codes with the prepared query qs,
 	// bias; otherwise it scores q exactly against the vectors.
 	approx bool
@@ -739,18 +742,14 @@ func (ix *Index) build(ctx context.Context, ids []uint32, done []bool, progress 
 }
 
 // MemoryBytes returns the bytes the index holds in memory or maps from its
-// file: the graph (levels, links, offsets), the SQ8 codes and the packed
-// hub codes of seeded searches, but not the vectors it reads from the
-// caller's matrix.
+// file: the graph (levels, links, offsets) and the SQ8 codes, but not the
+// vectors it reads from the caller's matrix.
 func (ix *Index) MemoryBytes() int64 {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
 	b := int64(ix.graphBytes())
 	if ix.q8 != nil {
 		b += int64(len(ix.q8.Codes) + 4*len(ix.q8.Lo) + 4*len(ix.q8.Step))
-	}
-	if h := ix.hubs.Load(); h != nil {
-		b += int64(4*len(h.ids) + len(h.c.Codes) + 2*len(h.m.F16) + 4*len(h.m.F32))
 	}
 	return b
 }

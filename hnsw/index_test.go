@@ -282,7 +282,7 @@ func TestConcurrentSearchAdd(t *testing.T) {
 	}
 }
 
-// Seeding the layer-0 search from hub nodes returns true scores of real
+// Seeding the layer-0 search from the upper layers' beams returns true scores of real
 // rows, sorted, and does not lose recall.
 func TestSearchSeeds(t *testing.T) {
 	const n, dim = 6000, 48

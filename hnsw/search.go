@@ -1,9 +1,11 @@
 package hnsw
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/laiondb/laiondb/vector"
 )
@@ -44,10 +46,9 @@ type SearchOptions struct {
 	Allow vector.AllowList
 	// Exact forces the exact scan.
 	Exact bool
-	// Seeds, when positive, starts the layer-0 search also from the
-	// Seeds best of the graph's hub nodes (at most MaxHubs rows of the
-	// highest layers: hubIDs), besides the greedy descent's entry point. DefaultSeeds is what the
-	// store uses.
+	// Seeds, when positive, replaces the greedy descent through layers 2
+	// and 1 by beam searches (seedEf) and starts the layer-0 search from
+	// their Seeds best nodes. DefaultSeeds is what the store uses.
 	Seeds int
 	// NoSQ8 traverses the graph with exact scores even when the index has
 	// SQ8 codes (see Options.NoSQ8).
@@ -63,146 +64,25 @@ type SearchOptions struct {
 	hasSkip bool
 }
 
-// DefaultSeeds is the number of hub nodes that seed the layer-0 search in
-// the store (package db) and in the benchmark harness. Text queries lie
-// off the image manifold, where the greedy descent often ends in a poor
-// region: on 1M CLIP-like vectors, 200 text queries, seeding raised
-// recall@10 from 0.84 to 0.91 at ef 256 and from 0.92 to 0.96 at ef 512,
-// image queries staying at 0.999, for about 4,000 extra scores per query
-// (one per hub; BENCHMARKS.md).
+// DefaultSeeds is the number of seeds the store (package db) and the
+// benchmark harness start the layer-0 search from. Text queries lie off
+// the image manifold, where a greedy descent often ends in a poor region;
+// seeds from beam searches of the upper layers start them in several.
 const DefaultSeeds = 16
 
-// MaxHubs bounds the hub nodes a seeded search scores, so that seeding
-// costs the same at any size of the graph (BenchmarkSeeds). Up to about
-// 1,048,576 nodes (MaxHubs × M², M = 16) every node on layer 2 and above
-// is a hub, as before the bound. Fewer hubs seed worse: with 1,024 on 1M
-// vectors, recall@10 at ef 32 fell from 0.994 to 0.980 for image queries
-// and from 0.760 to 0.651 for text queries (BENCHMARKS.md).
-const MaxHubs = 4096
-
-// hubIDs returns the hub nodes of a graph whose rows have the given
-// levels: the nodes on layer 2 and above when they number at most max;
-// otherwise every node on the layers above the highest layer L at which
-// they would number more than max, then nodes of layer L, spread evenly
-// over its rows, up to max in all. Levels are drawn from a hash of the
-// row, so the hubs are a random sample of the rows, densest among the
-// nodes with the most links.
-func hubIDs(levels []uint8, max int) []uint32 {
-	var perLevel [256]int
-	for _, l := range levels {
-		if l != absent {
-			perLevel[l]++
-		}
+// seedEf returns the ef of a seeded search's beam on layer lc (2 or 1)
+// when its layer-0 search runs at ef: 16 on layer 2, ef/2 within [16, 128]
+// on layer 1. Neither depends on the size of the graph. The rule was
+// chosen on 1M CLIP-like vectors (BENCHMARKS.md, "HNSW seeds from the
+// upper layers"): against every node of layer 2 and above scored as a
+// hub seed (about n/256 of them), it raised recall@10 at equal ef for text
+// queries (0.928 → 0.955 at ef 256) and kept it for image queries (0.994
+// at ef 32), for 900–5,300 scores a query instead of 4,200–7,600.
+func seedEf(ef, lc int) int {
+	if lc >= 2 {
+		return 16
 	}
-	// from is the lowest layer all of whose nodes (and those above) fit.
-	from, above := 2, 0
-	for l := 255; l >= 2; l-- {
-		if above+perLevel[l] > max {
-			from = l + 1
-			break
-		}
-		above += perLevel[l]
-	}
-	ids := make([]uint32, 0, max)
-	if from == 2 {
-		for id, l := range levels {
-			if l != absent && l >= 2 {
-				ids = append(ids, uint32(id))
-			}
-		}
-		return ids
-	}
-	// Layer from-1 fills the rest: every step-th of its nodes.
-	fill := max - above
-	step := float64(perLevel[from-1]) / float64(fill)
-	next, seen := 0.0, 0
-	for id, l := range levels {
-		switch {
-		case l == absent || int(l) < from-1:
-		case int(l) >= from:
-			ids = append(ids, uint32(id))
-		default:
-			if float64(seen) >= next && fill > 0 {
-				ids = append(ids, uint32(id))
-				fill--
-				next += step
-			}
-			seen++
-		}
-	}
-	return ids
-}
-
-// hubSet is the graph's hub nodes (hubIDs) with a packed copy of their
-// codes (or, without codes, of their rows), so that scoring all of them
-// reads memory sequentially instead of hopping across the vector file.
-type hubSet struct {
-	n   int         // len(levels) it was computed for
-	q8  *vector.SQ8 // the codes it was packed from, or nil
-	ids []uint32
-	c   vector.SQ8    // their codes, when q8 is not nil
-	m   vector.Matrix // their rows, when q8 is nil
-}
-
-// hubList returns the hub set, computed once per graph size. The caller
-// holds ix.mu for reading, so levels cannot grow meanwhile.
-func (ix *Index) hubList() *hubSet {
-	valid := func(h *hubSet) bool { return h != nil && h.n == len(ix.levels) && h.q8 == ix.q8 }
-	if h := ix.hubs.Load(); valid(h) {
-		return h
-	}
-	ix.hubMu.Lock()
-	defer ix.hubMu.Unlock()
-	if h := ix.hubs.Load(); valid(h) {
-		return h
-	}
-	h := &hubSet{n: len(ix.levels), q8: ix.q8, ids: hubIDs(ix.levels, MaxHubs)}
-	d := ix.dim
-	switch {
-	case ix.q8 != nil:
-		h.c = vector.SQ8{Dim: d, Lo: ix.q8.Lo, Step: ix.q8.Step, Codes: make([]uint8, 0, len(h.ids)*d)}
-		for _, id := range h.ids {
-			h.c.Codes = append(h.c.Codes, ix.q8.Codes[int(id)*d:int(id+1)*d]...)
-		}
-	case ix.vecs.F16 != nil:
-		h.m = vector.Matrix{Dim: d, F16: make([]uint16, 0, len(h.ids)*d)}
-		for _, id := range h.ids {
-			h.m.F16 = append(h.m.F16, ix.vecs.F16[int(id)*d:int(id+1)*d]...)
-		}
-	default:
-		h.m = vector.Matrix{Dim: d, F32: make([]float32, 0, len(h.ids)*d)}
-		for _, id := range h.ids {
-			h.m.F32 = append(h.m.F32, ix.vecs.F32[int(id)*d:int(id+1)*d]...)
-		}
-	}
-	ix.hubs.Store(h)
-	return h
-}
-
-// seeds scores the hub nodes hs and returns the best k.
-func (ix *Index) seeds(s *scratch, hs *hubSet, q []float32, k int) []cand {
-	var h minHeap
-	for i, id := range hs.ids {
-		if s.hasSkip && id == s.skip {
-			continue
-		}
-		var sc float32
-		switch {
-		case s.approx:
-			sc = hs.c.Dot(s.qs, s.bias, i)
-		case hs.q8 == nil:
-			sc = hs.m.Dot(q, i)
-		default: // codes exist but this search does not use them
-			sc = ix.vecs.Dot(q, int(id))
-		}
-		if len(h) < k {
-			h.Push(cand{sc, id})
-		} else if sc > h[0].score {
-			h.Pop()
-			h.Push(cand{sc, id})
-		}
-	}
-	return h
+	return min(max(ef/2, 16), 128)
 }
 
 // Result is the answer of Search.
@@ -328,8 +208,15 @@ func (ix *Index) search(ctx context.Context, q []float32, k int, so SearchOption
 	}
 	ep := cand{ix.score(s, q, epID), epID}
 	scored := 1
-	for lc := top; lc > 0; lc-- {
-		ep = ix.greedy(s, q, ep, lc, locked)
+	var seeds []cand
+	if so.Seeds > 0 {
+		var v int
+		ep, seeds, v = ix.beamSeeds(s, q, ep, top, ef, so.Seeds, locked)
+		scored += v
+	} else {
+		for lc := top; lc > 0; lc-- {
+			ep = ix.greedy(s, q, ep, lc, locked)
+		}
 	}
 	budget := 0
 	if so.Allow != nil {
@@ -337,12 +224,6 @@ func (ix *Index) search(ctx context.Context, q []float32, k int, so SearchOption
 		// before handing over to the exact scan, which costs about
 		// `allowed` scores.
 		budget = max(allowed, int(visitsPerEf*float64(ef))*4)
-	}
-	var seeds []cand
-	if so.Seeds > 0 {
-		hs := ix.hubList()
-		seeds = ix.seeds(s, hs, q, so.Seeds)
-		scored += len(hs.ids)
 	}
 	v, stopped := ix.searchLayer(s, q, ep, ef, 0, locked, so.Allow, budget, seeds...)
 	scored += v
@@ -408,3 +289,37 @@ func (ix *Index) Range(ctx context.Context, q []float32, min float32, allow vect
 // candidates; on 1M CLIP-like vectors re-ranking 4k or all ef candidates
 // gave the same recall@10 at every ef (BENCHMARKS.md).
 func rerankDepth(k int) int { return max(8*k, 64) }
+
+// beamSeeds descends from ep on layer top to the starting points of a
+// layer-0 search at ef: greedily down to layer 3, then by beam searches of
+// layers 2 and 1 (seedEf), each starting from all the results of the one
+// above. It returns the best node found, the k best as seeds (best first,
+// ties by row) and the number of nodes the beams scored.
+func (ix *Index) beamSeeds(s *scratch, q []float32, ep cand, top, ef, k int, locked bool) (cand, []cand, int) {
+	for lc := top; lc > 2; lc-- {
+		ep = ix.greedy(s, q, ep, lc, locked)
+	}
+	s.seeds = append(s.seeds[:0], ep)
+	scored := 0
+	for lc := min(top, 2); lc >= 1; lc-- {
+		v, _ := ix.searchLayer(s, q, s.seeds[0], seedEf(ef, lc), lc, locked, nil, 0, s.seeds[1:]...)
+		scored += v
+		if len(s.res) == 0 {
+			// The start is the row the search skips: nothing was
+			// reached, and the layer-0 search will find nothing either
+			// (Search then scans), as after a greedy descent.
+			break
+		}
+		s.seeds = append(s.seeds[:0], s.res...)
+		slices.SortFunc(s.seeds, func(a, b cand) int {
+			switch {
+			case a.score > b.score:
+				return -1
+			case a.score < b.score:
+				return 1
+			}
+			return cmp.Compare(a.id, b.id)
+		})
+	}
+	return s.seeds[0], s.seeds[:min(k, len(s.seeds))], scored
+}

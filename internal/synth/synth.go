@@ -143,6 +143,12 @@ func (g *Generator) Base(n int) []float32 { return g.rows(n, 0, g.image) }
 // from row lo: a base too large for memory is generated a part at a time.
 func (g *Generator) BaseRows(lo, hi int) []float32 { return g.rows(hi-lo, uint64(lo), g.image) }
 
+// BaseRowsAt returns the base rows at the given indexes, in that order, as
+// Base holds them: a sample of a base set without generating all of it.
+func (g *Generator) BaseRowsAt(ids []int) []float32 {
+	return g.streams(len(ids), func(i int) uint64 { return uint64(ids[i]) }, g.image)
+}
+
 // ImageQueries returns n image-like queries drawn like the base but from
 // streams no base row uses.
 func (g *Generator) ImageQueries(n int) []float32 { return g.rows(n, streamImageQ, g.image) }
@@ -162,6 +168,11 @@ func (g *Generator) pickFine(r *rand.Rand) int {
 
 // rows fills n rows in parallel; row i uses stream base+i.
 func (g *Generator) rows(n int, base uint64, fill func(r *rand.Rand, dst []float32, tmp []float64)) []float32 {
+	return g.streams(n, func(i int) uint64 { return base + uint64(i) }, fill)
+}
+
+// streams fills n rows in parallel; row i uses stream stream(i).
+func (g *Generator) streams(n int, stream func(i int) uint64, fill func(r *rand.Rand, dst []float32, tmp []float64)) []float32 {
 	d := g.cfg.Dim
 	out := make([]float32, n*d)
 	type state struct {
@@ -179,7 +190,7 @@ func (g *Generator) rows(n int, base uint64, fill func(r *rand.Rand, dst []float
 			states[w] = s
 		}
 		for i := lo; i < hi; i++ {
-			s.pcg.Seed(g.cfg.Seed, base+uint64(i))
+			s.pcg.Seed(g.cfg.Seed, stream(i))
 			fill(s.r, out[i*d:(i+1)*d], s.tmp)
 		}
 	})

@@ -48,6 +48,14 @@ func TestUnitNormAndDeterministic(t *testing.T) {
 	if !slices.Equal(a[:100*512], g.Base(100)) {
 		t.Fatal("Base(100) is not a prefix of Base(2000)")
 	}
+	// BaseRowsAt picks rows of the same set, in the order asked.
+	ids := []int{1999, 0, 512, 513, 7}
+	at := g.BaseRowsAt(ids)
+	for i, id := range ids {
+		if !slices.Equal(at[i*512:(i+1)*512], a[id*512:(id+1)*512]) {
+			t.Fatalf("BaseRowsAt row %d is not Base's row %d", i, id)
+		}
+	}
 	for _, set := range [][]float32{a, g.ImageQueries(50), g.TextQueries(50)} {
 		for i := 0; i < len(set)/512; i++ {
 			if n := vector.Norm(set[i*512 : (i+1)*512]); math.Abs(n-1) > 1e-5 {
