@@ -238,11 +238,10 @@ type scratch struct {
 	base  []float32 // the row link prunes
 	ids   []uint32  // the rows insert links back
 	seeds []cand    // beamSeeds' candidates
-	// approx makes score use the SQ8 codes with the prepared query qs,
-	// bias; otherwise it scores q exactly against the vectors.
+	// approx makes score use the SQ8 codes with the prepared query q8;
+	// otherwise it scores q exactly against the vectors.
 	approx bool
-	qs     []float32
-	bias   float32
+	q8     vector.SQ8Query
 	// skip, when hasSkip, is a row searches treat as absent.
 	skip    uint32
 	hasSkip bool
@@ -252,7 +251,7 @@ type scratch struct {
 // for: exact, or from the SQ8 codes when s.approx.
 func (ix *Index) score(s *scratch, q []float32, id uint32) float32 {
 	if s.approx {
-		return ix.q8.Dot(s.qs, s.bias, int(id))
+		return ix.q8.Dot(&s.q8, int(id))
 	}
 	return ix.vecs.Dot(q, int(id))
 }

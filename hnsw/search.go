@@ -204,7 +204,7 @@ func (ix *Index) search(ctx context.Context, q []float32, k int, so SearchOption
 	s.skip, s.hasSkip = so.skip, so.hasSkip
 	s.approx = ix.q8 != nil && ix.q8.Len() >= len(ix.levels) && !so.NoSQ8
 	if s.approx {
-		s.qs, s.bias = ix.q8.Prepare(q, s.qs)
+		ix.q8.Prepare(q, &s.q8)
 	}
 	ep := cand{ix.score(s, q, epID), epID}
 	scored := 1

@@ -130,7 +130,7 @@ func BenchmarkSeeding(b *testing.B) {
 						for b.Loop() {
 							for i := 0; i < 1000; i++ {
 								q := set.q[i*512 : (i+1)*512]
-								s.qs, s.bias = ix.q8.Prepare(q, s.qs)
+								ix.q8.Prepare(q, &s.q8)
 								_, _, v := ix.beamSeeds(s, q, cand{ix.score(s, q, epID), epID}, top, ef, DefaultSeeds, false)
 								scored += v
 							}

@@ -70,31 +70,62 @@ func (s *SQ8) Encode(m Matrix, lo, hi int) {
 	}
 }
 
-// Prepare turns q into the form Dot takes: qs[j] = q[j]·Step[j] (in dst,
-// grown as needed) and bias = Σ q[j]·Lo[j], so that the score of a row is
-// bias + Σ qs[j]·c[j].
-func (s *SQ8) Prepare(q, dst []float32) (qs []float32, bias float32) {
-	if cap(dst) < s.Dim {
-		dst = make([]float32, s.Dim)
-	}
-	dst = dst[:s.Dim]
-	var b float64
-	for j, x := range q[:s.Dim] {
-		dst[j] = x * s.Step[j]
-		b += float64(x) * float64(s.Lo[j])
-	}
-	return dst, float32(b)
+// SQ8Query is a query prepared by SQ8.Prepare for scoring against the
+// codes. Its zero value is ready for Prepare, which reuses its memory.
+type SQ8Query struct {
+	q    []int16 // q[j]·Step[j] in steps of unit
+	unit float32
+	bias float32 // Σ q[j]·Lo[j]
 }
 
-// Dot returns the approximate inner product of a prepared query (see
-// Prepare) with row i.
-func (s *SQ8) Dot(qs []float32, bias float32, i int) float32 {
+// Prepare turns q into the form Dot takes, in p: the score of a row is
+// Σ q[j]·(Lo[j] + Step[j]·c[j]) = bias + Σ qs[j]·c[j], with qs[j] =
+// q[j]·Step[j] rounded to a whole number of units, unit = max|qs[j]| /
+// qmax. qmax is 32767 or, where that could overflow, the largest value
+// for which Σ qs[j]·c[j] in units fits an int32 at this dimension
+// (MaxInt32 / (255·Dim): 16,448 at 512). The rounding adds at most
+// unit/2·Σ c[j] to the score's error, against Σ |q[j]|·Step[j]/2 for the
+// codes themselves.
+func (s *SQ8) Prepare(q []float32, p *SQ8Query) {
+	if cap(p.q) < s.Dim {
+		p.q = make([]int16, s.Dim)
+	}
+	p.q = p.q[:s.Dim]
+	var b float64
+	var top float32
+	for j, x := range q[:s.Dim] {
+		top = max(top, abs32(x*s.Step[j]))
+		b += float64(x) * float64(s.Lo[j])
+	}
+	p.bias = float32(b)
+	p.unit = 0
+	if top == 0 {
+		clear(p.q)
+		return
+	}
+	qmax := min(32767, math.MaxInt32/(255*max(s.Dim, 1)))
+	p.unit = top / float32(qmax)
+	inv := float32(qmax) / top
+	for j, x := range q[:s.Dim] {
+		p.q[j] = int16(math.Round(float64(x * s.Step[j] * inv)))
+	}
+}
+
+// bound returns the most the rounding of p can add to the error of a
+// score: unit/2 · 255 · Dim.
+func (p *SQ8Query) bound() float64 { return float64(p.unit) / 2 * 255 * float64(len(p.q)) }
+
+// Dot returns the approximate inner product of a prepared query with
+// row i.
+func (s *SQ8) Dot(p *SQ8Query, i int) float32 {
 	c := s.Codes[i*s.Dim : (i+1)*s.Dim]
 	if useAsm {
-		return bias + dotQ8AVX2(qs[:s.Dim], c)
+		return p.bias + p.unit*float32(dotQ16AVX2(p.q, c))
 	}
-	return bias + dotQ8Generic(qs[:s.Dim], c)
+	return p.bias + p.unit*float32(dotQ16Generic(p.q, c))
 }
+
+func abs32(x float32) float32 { return math.Float32frombits(math.Float32bits(x) &^ (1 << 31)) }
 
 // Prefetch asks the CPU to start loading row i's codes into cache.
 func (s *SQ8) Prefetch(i int) {
@@ -104,18 +135,20 @@ func (s *SQ8) Prefetch(i int) {
 	}
 }
 
-func dotQ8Generic(q []float32, c []uint8) float32 {
+// dotQ16Generic is dotQ16AVX2 in Go; both sum in int32, so their results
+// are equal.
+func dotQ16Generic(q []int16, c []uint8) int32 {
 	c = c[:len(q)]
-	var s0, s1, s2, s3 float32
+	var s0, s1, s2, s3 int32
 	i := 0
 	for ; i+4 <= len(q); i += 4 {
-		s0 += q[i] * float32(c[i])
-		s1 += q[i+1] * float32(c[i+1])
-		s2 += q[i+2] * float32(c[i+2])
-		s3 += q[i+3] * float32(c[i+3])
+		s0 += int32(q[i]) * int32(c[i])
+		s1 += int32(q[i+1]) * int32(c[i+1])
+		s2 += int32(q[i+2]) * int32(c[i+2])
+		s3 += int32(q[i+3]) * int32(c[i+3])
 	}
 	for ; i < len(q); i++ {
-		s0 += q[i] * float32(c[i])
+		s0 += int32(q[i]) * int32(c[i])
 	}
-	return (s0 + s1) + (s2 + s3)
+	return s0 + s1 + s2 + s3
 }

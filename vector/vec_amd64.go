@@ -39,7 +39,7 @@ func f16ToF32AVX2(dst []float32, src []uint16)
 func prefetchAVX2(p []uint16)
 
 //go:noescape
-func dotQ8AVX2(q []float32, c []uint8) float32
+func dotQ16AVX2(q []int16, c []uint8) int32
 
 //go:noescape
 func axpyAVX2(a float32, x, y []float32)

@@ -177,70 +177,78 @@ pf:
 pdone:
 	RET
 
-// func dotQ8AVX2(q []float32, c []uint8) float32
-TEXT ·dotQ8AVX2(SB), NOSPLIT, $0-52
+// func dotQ16AVX2(q []int16, c []uint8) int32
+//
+// Σ q[j]·c[j] in int32: 16 codes widened to int16 (VPMOVZXBW), multiplied
+// by the query and summed in pairs (VPMADDWD), 64 a step over four
+// accumulators. The caller bounds q so that no sum overflows (SQ8.Prepare).
+TEXT ·dotQ16AVX2(SB), NOSPLIT, $0-52
 	MOVQ q_base+0(FP), SI
 	MOVQ q_len+8(FP), CX
 	MOVQ c_base+24(FP), DI
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
+	VPXOR Y0, Y0, Y0
+	VPXOR Y1, Y1, Y1
+	VPXOR Y2, Y2, Y2
+	VPXOR Y3, Y3, Y3
 
-b32:
-	CMPQ CX, $32
-	JL   b8
-	VPMOVZXBD (DI), Y4
-	VPMOVZXBD 8(DI), Y5
-	VPMOVZXBD 16(DI), Y6
-	VPMOVZXBD 24(DI), Y7
-	VCVTDQ2PS Y4, Y4
-	VCVTDQ2PS Y5, Y5
-	VCVTDQ2PS Y6, Y6
-	VCVTDQ2PS Y7, Y7
-	VFMADD231PS (SI), Y4, Y0
-	VFMADD231PS 32(SI), Y5, Y1
-	VFMADD231PS 64(SI), Y6, Y2
-	VFMADD231PS 96(SI), Y7, Y3
-	ADDQ $128, SI
-	ADDQ $32, DI
-	SUBQ $32, CX
-	JMP  b32
+w64:
+	CMPQ CX, $64
+	JL   w16
+	VPMOVZXBW (DI), Y4
+	VPMOVZXBW 16(DI), Y5
+	VPMOVZXBW 32(DI), Y6
+	VPMOVZXBW 48(DI), Y7
+	VPMADDWD  (SI), Y4, Y4
+	VPMADDWD  32(SI), Y5, Y5
+	VPMADDWD  64(SI), Y6, Y6
+	VPMADDWD  96(SI), Y7, Y7
+	VPADDD    Y4, Y0, Y0
+	VPADDD    Y5, Y1, Y1
+	VPADDD    Y6, Y2, Y2
+	VPADDD    Y7, Y3, Y3
+	ADDQ      $128, SI
+	ADDQ      $64, DI
+	SUBQ      $64, CX
+	JMP       w64
 
-b8:
-	CMPQ CX, $8
-	JL   bsum
-	VPMOVZXBD (DI), Y4
-	VCVTDQ2PS Y4, Y4
-	VFMADD231PS (SI), Y4, Y0
-	ADDQ $32, SI
-	ADDQ $8, DI
-	SUBQ $8, CX
-	JMP  b8
+w16:
+	CMPQ CX, $16
+	JL   wsum
+	VPMOVZXBW (DI), Y4
+	VPMADDWD  (SI), Y4, Y4
+	VPADDD    Y4, Y0, Y0
+	ADDQ      $32, SI
+	ADDQ      $16, DI
+	SUBQ      $16, CX
+	JMP       w16
 
-bsum:
-	VADDPS Y1, Y0, Y0
-	VADDPS Y3, Y2, Y2
-	VADDPS Y2, Y0, Y0
-	VEXTRACTF128 $1, Y0, X1
-	VADDPS X1, X0, X0
-	VHADDPS X0, X0, X0
-	VHADDPS X0, X0, X0
+wsum:
+	VPADDD       Y1, Y0, Y0
+	VPADDD       Y3, Y2, Y2
+	VPADDD       Y2, Y0, Y0
+	VEXTRACTI128 $1, Y0, X1
+	VPADDD       X1, X0, X0
+	VPSHUFD      $0x4e, X0, X1
+	VPADDD       X1, X0, X0
+	VPSHUFD      $0xb1, X0, X1
+	VPADDD       X1, X0, X0
+	VMOVD        X0, AX
 
-b1:
-	TESTQ CX, CX
-	JE    bdone
-	MOVBLZX (DI), AX
-	VCVTSI2SSL AX, X4, X4
-	VFMADD231SS (SI), X4, X0
-	ADDQ $4, SI
-	INCQ DI
-	DECQ CX
-	JMP  b1
+w1:
+	TESTQ   CX, CX
+	JE      wdone
+	MOVWLSX (SI), BX
+	MOVBLZX (DI), DX
+	IMULL   DX, BX
+	ADDL    BX, AX
+	ADDQ    $2, SI
+	INCQ    DI
+	DECQ    CX
+	JMP     w1
 
-bdone:
+wdone:
 	VZEROUPPER
-	MOVSS X0, ret+48(FP)
+	MOVL AX, ret+48(FP)
 	RET
 
 // func dot3AVX2(row, q0, q1, q2 []float32) (s0, s1, s2 float32)

@@ -39,7 +39,7 @@ func dot12F16AVX512(row []uint16, qp []float32, s []float32) {
 
 func f16ToF32AVX2(dst []float32, src []uint16) { f16ToF32Generic(dst, src) }
 
-func dotQ8AVX2(q []float32, c []uint8) float32 { return dotQ8Generic(q, c) }
+func dotQ16AVX2(q []int16, c []uint8) int32 { return dotQ16Generic(q, c) }
 
 func prefetchAVX2(p []uint16) {}
 

@@ -139,13 +139,21 @@ func TestSQ8(t *testing.T) {
 		for j := range q {
 			q[j] = float32(r.NormFloat64())
 		}
-		qs, bias := s.Prepare(q, nil)
+		var p SQ8Query
+		s.Prepare(q, &p)
+		var qmax int
+		for _, x := range p.q {
+			qmax = max(qmax, int(x), -int(x))
+		}
+		if want := min(32767, math.MaxInt32/(255*dim)); qmax != want {
+			t.Fatalf("dim %d: largest query value %d, want %d", dim, qmax, want)
+		}
 		for i := 0; i < n; i++ {
 			// The kernel against the generic loop, and the approximation
 			// against the exact product: each component is off by at most
-			// half a step.
+			// half a step, plus the query's rounding.
 			c := s.Codes[i*dim : (i+1)*dim]
-			if a, g := dotQ8AVX2(qs, c), dotQ8Generic(qs, c); math.Abs(float64(a-g)) > 1e-4*(1+math.Abs(float64(g))) {
+			if a, g := dotQ16AVX2(p.q, c), dotQ16Generic(p.q, c); a != g {
 				t.Fatalf("dim %d row %d: kernel %v, generic %v", dim, i, a, g)
 			}
 			var bound float64
@@ -153,9 +161,14 @@ func TestSQ8(t *testing.T) {
 				bound += math.Abs(float64(q[j])) * float64(step[j]) / 2
 			}
 			exact := Dot(q, f[i*dim:(i+1)*dim])
-			if got := s.Dot(qs, bias, i); math.Abs(float64(got-exact)) > bound*1.01+1e-5 {
-				t.Fatalf("dim %d row %d: approx %v, exact %v, bound %v", dim, i, got, exact, bound)
+			if got := s.Dot(&p, i); math.Abs(float64(got-exact)) > bound*1.01+p.bound()+1e-5 {
+				t.Fatalf("dim %d row %d: approx %v, exact %v, bound %v + %v", dim, i, got, exact, bound, p.bound())
 			}
+		}
+		// A zero query scores every row 0.
+		s.Prepare(make([]float32, dim), &p)
+		if got := s.Dot(&p, 0); got != 0 {
+			t.Fatalf("dim %d: zero query scores %v", dim, got)
 		}
 	}
 	// Out-of-range values clamp; a constant component has step 0.
@@ -166,19 +179,6 @@ func TestSQ8(t *testing.T) {
 	if step[1] != 0 || string(s.Codes) != "\x00\x00\xff\x00\x00\x00" {
 		t.Errorf("step %v codes %q", step, s.Codes)
 	}
-}
-
-func BenchmarkDotQ8(b *testing.B) {
-	q := make([]float32, 512)
-	c := make([]uint8, 512)
-	for i := range q {
-		q[i], c[i] = float32(i)/512, uint8(i)
-	}
-	var s float32
-	for b.Loop() {
-		s += dotQ8AVX2(q, c)
-	}
-	_ = s
 }
 
 func TestBitsetFillClearClone(t *testing.T) {
@@ -281,4 +281,44 @@ func TestPrefetchHead(t *testing.T) {
 		}
 		Matrix{Dim: dim, F32: make([]float32, dim)}.PrefetchHead(0, 4)
 	}
+}
+
+func TestDotQ16(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for _, dim := range []int{1, 15, 16, 17, 63, 64, 65, 100, 512, 768} {
+		q := make([]int16, dim)
+		c := make([]uint8, dim)
+		for trial := 0; trial < 20; trial++ {
+			lim := int(math.MaxInt32 / (255 * dim))
+			for j := range q {
+				q[j] = int16(r.IntN(2*lim+1) - lim)
+				c[j] = uint8(r.IntN(256))
+			}
+			if trial == 0 { // the extremes: every product at the bound
+				for j := range q {
+					q[j], c[j] = int16(lim), 255
+				}
+			}
+			var want int64
+			for j := range q {
+				want += int64(q[j]) * int64(c[j])
+			}
+			if a, g := dotQ16AVX2(q, c), dotQ16Generic(q, c); int64(a) != want || int64(g) != want {
+				t.Fatalf("dim %d trial %d: kernel %d, generic %d, want %d", dim, trial, a, g, want)
+			}
+		}
+	}
+}
+
+func BenchmarkDotQ16(b *testing.B) {
+	q := make([]int16, 512)
+	c := make([]uint8, 512)
+	for i := range q {
+		q[i], c[i] = int16(i), uint8(i)
+	}
+	var s int32
+	for b.Loop() {
+		s += dotQ16AVX2(q, c)
+	}
+	_ = s
 }
