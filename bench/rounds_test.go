@@ -310,3 +310,55 @@ func TestRoundsIVF(t *testing.T) {
 		}
 	}
 }
+
+// TestRerunRounds: --rerun-rounds replaces a run's rounds by new ones on
+// its saved indexes, keeps its build figures, notes the rerun, and refuses
+// systems that do not match results.json.
+func TestRerunRounds(t *testing.T) {
+	efs := []int{16, 64}
+	systems := []string{"laiondb-hnsw", "coder-hnsw"}
+	dir, first, _ := roundsRun(t, "synth", systems, efs)
+	var progress bytes.Buffer
+	cfg := RunConfig{
+		Data:    DataConfig{Gen: "synth", N: 2000, NQ: 50, Dim: 64, Seed: 5, RoundF16: true},
+		Systems: systems,
+		Options: Options{Dir: dir, ExactQueries: 20, Build: []int{1}, Ef: efs, Rounds: 3, Probe: []string{os.Args[0]}},
+		SrcDir:  ".", Progress: &progress,
+	}
+	if err := RerunRounds(context.Background(), cfg); err != nil {
+		t.Fatalf("rerun: %v\n%s", err, progress.String())
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "results.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rs []*Result
+	if err := json.Unmarshal(b, &rs); err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range rs {
+		if len(r.Rounds) != 3 || !strings.Contains(r.Note, "search rounds rerun") {
+			t.Fatalf("%s: %d rounds, note %q", r.System, len(r.Rounds), r.Note)
+		}
+		for _, rd := range r.Rounds {
+			if rd.Err != "" || len(rd.Points) != 2*len(efs) {
+				t.Fatalf("%s round %d: %d points, error %q", r.System, rd.Round, len(rd.Points), rd.Err)
+			}
+		}
+		if r.BuildSec1 != first[i].BuildSec1 || r.BytesPerVec != first[i].BytesPerVec || r.Index != first[i].Index || len(r.Points) != len(first[i].Points) {
+			t.Errorf("%s: builds or index changed by the rerun", r.System)
+		}
+	}
+	md, _ := os.ReadFile(filepath.Join(dir, "report.md"))
+	if !strings.Contains(string(md), "### Search rounds: 3 alternating rounds") {
+		t.Error("report.md does not show the 3 new rounds")
+	}
+	cfg.Systems = []string{"laiondb-hnsw", "laiondb-ivf"}
+	if err := RerunRounds(context.Background(), cfg); err == nil || !strings.Contains(err.Error(), "in --systems") {
+		t.Errorf("other systems: %v", err)
+	}
+	cfg.Systems = []string{"laiondb-hnsw"}
+	if err := RerunRounds(context.Background(), cfg); err == nil || !strings.Contains(err.Error(), "results.json holds 2") {
+		t.Errorf("fewer systems: %v", err)
+	}
+}

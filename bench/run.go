@@ -238,22 +238,84 @@ func WriteReport(cfg RunConfig, ds *Dataset, results []*Result) error {
 // results.json of an earlier run with the same data flags, e.g. after the
 // report format changed.
 func Rerender(ctx context.Context, cfg RunConfig) error {
-	cfg.defaults()
-	cfg.Data.Dir = cfg.Dir
-	ds, err := LoadData(ctx, cfg.Data)
+	_, ds, rs, err := loadRun(ctx, &cfg)
 	if err != nil {
 		return err
 	}
-	b, err := os.ReadFile(filepath.Join(cfg.Dir, "results.json"))
+	return WriteReport(cfg, ds, rs)
+}
+
+// RerunRounds replaces the search rounds of an earlier run (same data
+// and system flags) by cfg.Rounds new ones on its saved indexes, searched
+// by the code of this binary: a search change measured without building
+// again. Builds, the single sweep and the batched figures stay the
+// earlier run's; each result's note says so.
+func RerunRounds(ctx context.Context, cfg RunConfig) error {
+	keys, ds, rs, err := loadRun(ctx, &cfg)
 	if err != nil {
-		return fmt.Errorf("bench: %w", err)
+		return err
 	}
-	var rs []*Result
-	if err := json.Unmarshal(b, &rs); err != nil {
-		return fmt.Errorf("bench: results.json: %w", err)
+	if cfg.Rounds < 2 {
+		return fmt.Errorf("bench: rerun rounds: --rounds %d (at least 2)", cfg.Rounds)
+	}
+	if len(keys) != len(rs) {
+		return fmt.Errorf("bench: rerun rounds: %d systems asked for, results.json holds %d", len(keys), len(rs))
+	}
+	for i, r := range rs {
+		if r.System != keys[i] {
+			return fmt.Errorf("bench: rerun rounds: system %d is %s in results.json, %s in --systems", i+1, r.System, keys[i])
+		}
+	}
+	externals := map[string]*External{}
+	for _, e := range ExternalSystems(ds.N) {
+		externals[e.Key] = e
+	}
+	when := time.Now().UTC().Format("2006-01-02 15:04 UTC")
+	for _, r := range rs {
+		r.Rounds = nil
+		r.Note = joinNote(r.Note, "search rounds rerun on the saved index at "+when+" (laiondb-bench --rerun-rounds); build and single sweep from the first run")
+	}
+	if err := runRounds(ctx, cfg, ds, keys, rs, externals); err != nil {
+		return err
+	}
+	return WriteReport(cfg, ds, rs)
+}
+
+// loadRun reads the data and results.json of an earlier run in cfg.Dir.
+func loadRun(ctx context.Context, cfg *RunConfig) ([]string, *Dataset, []*Result, error) {
+	cfg.defaults()
+	if cfg.SrcDir == "" {
+		cfg.SrcDir = "bench"
 	}
 	if len(cfg.Targets) == 0 {
 		cfg.Targets = []float64{0.9, 0.95, 0.99}
 	}
-	return WriteReport(cfg, ds, rs)
+	if cfg.Progress == nil {
+		cfg.Progress = io.Discard
+	}
+	if cfg.Out == nil {
+		cfg.Out = io.Discard
+	}
+	cfg.Log = func(format string, a ...any) {
+		fmt.Fprintf(cfg.Progress, "%s "+format+"\n", append([]any{time.Now().Format("15:04:05")}, a...)...)
+	}
+	cfg.Data.Dir = cfg.Dir
+	cfg.Data.Log = cfg.Progress
+	keys, err := Expand(cfg.Systems)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	ds, err := LoadData(ctx, cfg.Data)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	b, err := os.ReadFile(filepath.Join(cfg.Dir, "results.json"))
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("bench: %w", err)
+	}
+	var rs []*Result
+	if err := json.Unmarshal(b, &rs); err != nil {
+		return nil, nil, nil, fmt.Errorf("bench: results.json: %w", err)
+	}
+	return keys, ds, rs, nil
 }

@@ -61,6 +61,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		pOut         string
 		rounds       int
 		rerender     bool
+		rerun        bool
 		buildThreads []int
 		efs          []int
 	)
@@ -83,6 +84,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&src, "src", "bench", "folder holding drivers/ (the bench package source)")
 	fs.Float64SliceVar(&targets, "targets", []float64{0.9, 0.95, 0.99}, "recall@10 levels of the summary table")
 	fs.BoolVar(&rerender, "rerender", false, "rewrite the report of the run in --out from its results.json (same data flags)")
+	fs.BoolVar(&rerun, "rerun-rounds", false, "replace the search rounds of the run in --out by --rounds new ones on its saved indexes, with this binary's search code (same data and --systems flags)")
 	fs.StringVar(&probe, "probe", "", "internal: run a fresh-process probe (open|build|sweep)")
 	fs.StringVar(&pSystem, "probe-system", "", "internal")
 	fs.StringVar(&pIndex, "probe-index", "", "internal")
@@ -135,6 +137,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		if rerender {
 			return bench.Rerender(ctx, cfg)
+		}
+		if rerun {
+			if err := bench.RerunRounds(ctx, cfg); err != nil {
+				return err
+			}
+			fmt.Fprintf(stderr, "report: %s/report.md\n", out)
+			return nil
 		}
 		if _, err := bench.Run(ctx, cfg); err != nil {
 			return err
