@@ -209,3 +209,64 @@ func TestSQ8File(t *testing.T) {
 		t.Fatalf("Add on a version 1 index: %v, codes %v", err, o1.q8 != nil)
 	}
 }
+
+// TestHugeSections: an index opened with its links and codes copied into
+// huge-page memory answers exactly as from the file mapping, keeps
+// working after an Add moves them to the heap, and releases them at Close.
+func TestHugeSections(t *testing.T) {
+	ctx := context.Background()
+	ix, m, qs, _ := testSet(t, 3000, 30, 32, 10, &Options{Seed: 3, M: 8, EfConstruction: 64})
+	path := filepath.Join(t.TempDir(), "huge.hnsw")
+	if err := ix.Write(path); err != nil {
+		t.Fatal(err)
+	}
+	open := func(min int) *Index {
+		defer func(old int) { minHuge = old }(minHuge)
+		minHuge = min
+		ox, err := Open(path, m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ox
+	}
+	mapped, huge := open(1<<40), open(0)
+	defer mapped.Close()
+	if mapped.mapped.huge != nil {
+		t.Fatal("copied below minHuge")
+	}
+	if thpOn() != (huge.mapped.huge != nil) {
+		t.Fatalf("transparent huge pages %v, copy made %v", thpOn(), huge.mapped.huge != nil)
+	}
+	if !slices.Equal(huge.links0, ix.links0) || !slices.Equal(huge.q8.Codes, ix.q8.Codes) {
+		t.Fatal("copied sections differ from the index")
+	}
+	for _, q := range qs {
+		for _, ef := range []int{10, 64} {
+			a, _ := mapped.Search(ctx, q, 10, &SearchOptions{Ef: ef, Seeds: DefaultSeeds})
+			b, _ := huge.Search(ctx, q, 10, &SearchOptions{Ef: ef, Seeds: DefaultSeeds})
+			if !slices.Equal(a.Hits, b.Hits) || a.Scored != b.Scored {
+				t.Fatalf("ef %d: mapped %v (%d scored), huge pages %v (%d)", ef, a.Hits, a.Scored, b.Hits, b.Scored)
+			}
+		}
+	}
+	more := clipLike(3500, 32, 42)
+	if err := huge.SetVectors(more); err != nil {
+		t.Fatal(err)
+	}
+	if err := huge.Add(ctx, more, vector.Ranges{{Lo: 3000, Hi: 3500}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if huge.q8.Len() != 3500 || !slices.Equal(huge.q8.Codes[:3000*32], ix.q8.Codes) || huge.mapped != nil {
+		t.Fatalf("after Add: %d codes, mapping %v", huge.q8.Len(), huge.mapped != nil)
+	}
+	if r, err := huge.Search(ctx, qs[0], 10, &SearchOptions{Ef: 32, Seeds: DefaultSeeds}); err != nil || len(r.Hits) != 10 {
+		t.Fatalf("search after Add: %v", err)
+	}
+	if err := huge.Close(); err != nil {
+		t.Fatal(err)
+	}
+	again := open(0)
+	if err := again.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
