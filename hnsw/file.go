@@ -12,6 +12,7 @@ import (
 	"github.com/edsrzf/mmap-go"
 
 	"github.com/laiondb/laiondb/internal/atomicfile"
+	"github.com/laiondb/laiondb/internal/hugemem"
 	"github.com/laiondb/laiondb/vector"
 )
 
@@ -76,7 +77,7 @@ var ErrStale = errors.New("hnsw: index does not match the vectors")
 var littleEndian = func() bool { x := uint16(1); return *(*byte)(unsafe.Pointer(&x)) == 1 }()
 
 // mapping is a memory-mapped index file, and the anonymous memory
-// (hugeAlloc) holding the copies of its sections that searches read most.
+// (hugemem.Alloc) holding copies of the sections that searches read most.
 type mapping struct {
 	m    mmap.MMap
 	huge []byte
@@ -87,7 +88,7 @@ func (mp *mapping) close() error {
 		return nil
 	}
 	err := mp.m.Unmap()
-	if herr := hugeFree(mp.huge); err == nil {
+	if herr := hugemem.Free(mp.huge); err == nil {
 		err = herr
 	}
 	mp.m, mp.huge = nil, nil
@@ -100,7 +101,7 @@ var minHuge = 16 << 20
 
 // hugeSections copies the layer-0 links and the SQ8 codes, which a search
 // reads at random, one node at a time, out of the file mapping into
-// memory backed by 2 MiB pages (hugeAlloc), when the kernel offers them:
+// memory backed by 2 MiB pages (hugemem.Alloc), when the kernel offers them:
 // with 4 KiB pages of the page cache, nearly every node visited costs a
 // page walk. On 1M CLIP-like vectors this raised QPS by 18–20% at ef 32
 // (image queries) and ef 256 (text), 3 alternated runs (BENCHMARKS.md,
@@ -112,7 +113,7 @@ func (ix *Index) hugeSections(mp *mapping) {
 		return
 	}
 	nl := len(ix.links0) * 4
-	b, m := hugeAlloc(nl + len(ix.q8.Codes))
+	b, m := hugemem.Alloc(nl + len(ix.q8.Codes))
 	if b == nil {
 		return
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/cespare/xxhash/v2"
+	"github.com/laiondb/laiondb/internal/hugemem"
 	"github.com/laiondb/laiondb/vector"
 )
 
@@ -234,8 +235,8 @@ func TestHugeSections(t *testing.T) {
 	if mapped.mapped.huge != nil {
 		t.Fatal("copied below minHuge")
 	}
-	if thpOn() != (huge.mapped.huge != nil) {
-		t.Fatalf("transparent huge pages %v, copy made %v", thpOn(), huge.mapped.huge != nil)
+	if hugemem.On() != (huge.mapped.huge != nil) {
+		t.Fatalf("transparent huge pages %v, copy made %v", hugemem.On(), huge.mapped.huge != nil)
 	}
 	if !slices.Equal(huge.links0, ix.links0) || !slices.Equal(huge.q8.Codes, ix.q8.Codes) {
 		t.Fatal("copied sections differ from the index")
