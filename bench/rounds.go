@@ -466,7 +466,7 @@ func WriteRoundsMarkdown(w io.Writer, s *RoundsSummary, queries []string, target
 	}
 	fmt.Fprintf(w, "### Search rounds: %d alternating rounds, each system in a fresh process\n\n", s.Rounds)
 	fmt.Fprintf(w, "Each round reopens every system's saved index in a fresh process (laiondb's Go systems: `laiondb-bench --probe sweep`, "+
-		"memory-mapped as the store opens it; hnswlib-cpp: `hnswlib_bench sweep`, hnswlib's own loadIndex), runs one untimed warm-up pass "+
+		"opened as the store opens it; hnswlib-cpp: `hnswlib_bench sweep`, hnswlib's own loadIndex), runs one untimed warm-up pass "+
 		"per query set at the largest ef, then searches every query one at a time (k=10, one thread) at every ef. "+
 		"Figures are the median (min–max) over the rounds. ")
 	if s.Reference != "" {

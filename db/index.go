@@ -285,7 +285,7 @@ func (d *DB) openIndexes(m *Manifest) {
 			continue
 		}
 		if err == nil {
-			ix, err = k.open(indexPath(d.dir, k, sp), vf.matrix(m.Rows))
+			ix, err = k.open(indexPath(d.dir, k, sp), vf.matrix(m.Rows), openOptions{hugePages: d.opts.HugePages})
 		}
 		if err == nil {
 			used += info.MemoryBytes
@@ -433,7 +433,7 @@ func (d *DB) buildOne(ctx context.Context, opts IndexOptions, kindName string) e
 	if ix == nil && errors.Is(oi.err, errIndexMemory) && info != nil && !opts.Rebuild {
 		// The memory bound left the index unloaded; a build loads it, to
 		// add to it rather than build it again, and keeps it.
-		if ix, err = kind.open(indexPath(d.dir, kind, sp), vf.matrix(m.Rows)); err == nil {
+		if ix, err = kind.open(indexPath(d.dir, kind, sp), vf.matrix(m.Rows), openOptions{hugePages: d.opts.HugePages}); err == nil {
 			d.mu.Lock()
 			ixs := maps.Clone(d.ixs)
 			ixs[key] = openedIndex{ix: ix}

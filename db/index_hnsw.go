@@ -36,8 +36,8 @@ func init() {
 			}
 			return hnswIndex{ix}, nil
 		},
-		open: func(path string, m vector.Matrix) (VectorIndex, error) {
-			ix, err := hnsw.Open(path, m)
+		open: func(path string, m vector.Matrix, o openOptions) (VectorIndex, error) {
+			ix, err := hnsw.OpenWith(path, m, &hnsw.OpenOptions{HugePages: o.hugePages})
 			if err != nil {
 				return nil, err
 			}

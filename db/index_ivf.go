@@ -43,7 +43,7 @@ func init() {
 			}
 			return ivfIndex{ix}, nil
 		},
-		open: func(path string, m vector.Matrix) (VectorIndex, error) {
+		open: func(path string, m vector.Matrix, _ openOptions) (VectorIndex, error) {
 			ix, err := ivf.Open(path, m)
 			if err != nil {
 				return nil, err

@@ -98,6 +98,9 @@ type Options struct {
 	// negative means no bound. A build in this process keeps the index it
 	// built, whatever the bound.
 	IndexMemory int64
+	// HugePages opens the HNSW indexes with hnsw.OpenOptions.HugePages:
+	// faster searches, a slower Open. laiondb serve sets it.
+	HugePages bool
 }
 
 // DB is an open store. Its methods are safe for concurrent use: queries and

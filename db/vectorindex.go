@@ -111,8 +111,13 @@ type indexKind struct {
 	// learns from the data (ivf) trains on those rows, which Add then
 	// adds.
 	create func(ctx context.Context, m vector.Matrix, rows vector.Ranges, params map[string]int) (VectorIndex, error)
-	open   func(path string, m vector.Matrix) (VectorIndex, error)
+	open   func(path string, m vector.Matrix, o openOptions) (VectorIndex, error)
 	verify func(path string) error
+}
+
+// openOptions are the store's options an index kind's open may use.
+type openOptions struct {
+	hugePages bool // Options.HugePages
 }
 
 var indexKinds = map[string]indexKind{}

@@ -95,19 +95,13 @@ func (mp *mapping) close() error {
 	return err
 }
 
-// minHuge is the size of the layer-0 links and SQ8 codes from which Open
-// copies them into huge pages: below it they fit the TLB's reach anyway.
+// minHuge is the size of the layer-0 links and SQ8 codes from which
+// OpenOptions.HugePages copies them: below it they are few pages anyway.
 var minHuge = 16 << 20
 
-// hugeSections copies the layer-0 links and the SQ8 codes, which a search
-// reads at random, one node at a time, out of the file mapping into
-// memory backed by 2 MiB pages (hugemem.Alloc), when the kernel offers them:
-// with 4 KiB pages of the page cache, nearly every node visited costs a
-// page walk. On 1M CLIP-like vectors this raised QPS by 18–20% at ef 32
-// (image queries) and ef 256 (text), 3 alternated runs (BENCHMARKS.md,
-// "HNSW seeds from the upper layers"). The copy costs a read of those
-// sections at Open, and the page cache keeps the file's pages until the
-// kernel needs them.
+// hugeSections copies the layer-0 links and the SQ8 codes into huge pages
+// (OpenOptions.HugePages) when they are large enough and the kernel
+// offers them; otherwise they stay in the file mapping.
 func (ix *Index) hugeSections(mp *mapping) {
 	if ix.q8 == nil || len(ix.links0)*4+len(ix.q8.Codes) < minHuge {
 		return
@@ -273,12 +267,32 @@ func (ix *Index) Write(path string) error {
 	return nil
 }
 
+// OpenOptions tune OpenWith. The zero value opens as Open does.
+type OpenOptions struct {
+	// HugePages copies the layer-0 links and the SQ8 codes, which a search
+	// reads at random, one node at a time, out of the file mapping into
+	// memory backed by 2 MiB pages, where the kernel offers them (package
+	// internal/hugemem), from 16 MiB of them up. From the page cache's 4 KiB
+	// pages nearly every node visited costs a page walk: on 1M CLIP-like
+	// vectors the copy raised QPS by 18–20% at ef 32 (image queries) and
+	// ef 256 (text), 3 alternated runs (BENCHMARKS.md, "HNSW seeds from
+	// the upper layers"). Open then reads those sections and waits for
+	// the kernel to find 2 MiB pages, which can take a large part of a
+	// second per gigabyte where memory is fragmented, and the process
+	// holds them in anonymous memory: it is for processes that answer
+	// many searches (laiondb serve), not for one query.
+	HugePages bool
+}
+
 // Open memory-maps the index file at path over the vectors m (row i of m is
 // graph row i). It verifies the file's checksums (ErrCorrupt) and that m is
 // the matrix the index was built over (ErrStale). m may have more rows than
 // the index covers (rows ingested since); Add links them. Close releases
 // the mapping.
-func Open(path string, m vector.Matrix) (*Index, error) {
+func Open(path string, m vector.Matrix) (*Index, error) { return OpenWith(path, m, nil) }
+
+// OpenWith is Open with options; nil means the zero OpenOptions.
+func OpenWith(path string, m vector.Matrix, oo *OpenOptions) (*Index, error) {
 	ix, err := open(path)
 	if err != nil {
 		return nil, err
@@ -293,6 +307,9 @@ func Open(path string, m vector.Matrix) (*Index, error) {
 		return nil, fmt.Errorf("hnsw: open %s: %w (rebuild it)", path, ErrStale)
 	}
 	ix.vecs = m
+	if oo != nil && oo.HugePages {
+		ix.hugeSections(ix.mapped)
+	}
 	return ix, nil
 }
 
@@ -472,7 +489,6 @@ func open(path string) (_ *Index, err error) {
 		return nil, corrupt("no entry point in a non-empty graph")
 	}
 	ix.ep.Store(ep)
-	ix.hugeSections(mp)
 	ix.mapped = mp
 	return ix, nil
 }

@@ -224,7 +224,7 @@ func TestHugeSections(t *testing.T) {
 	open := func(min int) *Index {
 		defer func(old int) { minHuge = old }(minHuge)
 		minHuge = min
-		ox, err := Open(path, m)
+		ox, err := OpenWith(path, m, &OpenOptions{HugePages: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -232,8 +232,13 @@ func TestHugeSections(t *testing.T) {
 	}
 	mapped, huge := open(1<<40), open(0)
 	defer mapped.Close()
-	if mapped.mapped.huge != nil {
-		t.Fatal("copied below minHuge")
+	plain, err := Open(path, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer plain.Close()
+	if mapped.mapped.huge != nil || plain.mapped.huge != nil {
+		t.Fatal("copied below minHuge, or without HugePages")
 	}
 	if hugemem.On() != (huge.mapped.huge != nil) {
 		t.Fatalf("transparent huge pages %v, copy made %v", hugemem.On(), huge.mapped.huge != nil)
