@@ -52,9 +52,12 @@
 // max(8k, 64) candidates by their exact float16 scores, so hits carry
 // exact scores. The codes are what a search keeps hot; the float16 rows are
 // read only to build and to re-rank. Options.NoSQ8 and SearchOptions.NoSQ8
-// turn the codes off. While the layer search scores a node's unvisited
-// neighbours it prefetches the next neighbour's codes (or row), as hnswlib
-// does. MemoryBytes counts the graph and the codes (the float16 rows stay
+// turn the codes off. A code is scored against the query rounded to 16
+// bits, in integers (vector.SQ8Query). While the layer search scores a
+// node's unvisited neighbours it prefetches the next neighbour's codes (or
+// row), as hnswlib does. A process that answers many searches opens the
+// index with OpenOptions.HugePages, which copies the layer-0 links and the
+// codes into 2 MiB pages: fewer page walks per node visited. MemoryBytes counts the graph and the codes (the float16 rows stay
 // in the caller's file); BENCHMARKS.md gives the measured speed, recall and
 // memory beside hnswlib's.
 //
