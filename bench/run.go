@@ -60,10 +60,9 @@ func Expand(systems []string) ([]string, error) {
 	return out, nil
 }
 
-// Run prepares the data, measures every selected system and writes
-// results.json, bench.txt (Go benchmark format), report.md and
-// recall-qps.svg into cfg.Dir.
-func Run(ctx context.Context, cfg RunConfig) ([]*Result, error) {
+// setup fills in the defaults of a run's configuration: the source and
+// report folders, the recall targets, the writers and the log.
+func (cfg *RunConfig) setup() {
 	cfg.defaults()
 	if cfg.SrcDir == "" {
 		cfg.SrcDir = "bench"
@@ -77,12 +76,20 @@ func Run(ctx context.Context, cfg RunConfig) ([]*Result, error) {
 	if cfg.Out == nil {
 		cfg.Out = io.Discard
 	}
-	logf := func(format string, a ...any) {
-		fmt.Fprintf(cfg.Progress, "%s "+format+"\n", append([]any{time.Now().Format("15:04:05")}, a...)...)
+	progress := cfg.Progress
+	cfg.Log = func(format string, a ...any) {
+		fmt.Fprintf(progress, "%s "+format+"\n", append([]any{time.Now().Format("15:04:05")}, a...)...)
 	}
-	cfg.Log = logf
 	cfg.Data.Dir = cfg.Dir
 	cfg.Data.Log = cfg.Progress
+}
+
+// Run prepares the data, measures every selected system and writes
+// results.json, bench.txt (Go benchmark format), report.md and
+// recall-qps.svg into cfg.Dir.
+func Run(ctx context.Context, cfg RunConfig) ([]*Result, error) {
+	cfg.setup()
+	logf := cfg.Log
 	keys, err := Expand(cfg.Systems)
 	if err != nil {
 		return nil, err
@@ -283,24 +290,7 @@ func RerunRounds(ctx context.Context, cfg RunConfig) error {
 
 // loadRun reads the data and results.json of an earlier run in cfg.Dir.
 func loadRun(ctx context.Context, cfg *RunConfig) ([]string, *Dataset, []*Result, error) {
-	cfg.defaults()
-	if cfg.SrcDir == "" {
-		cfg.SrcDir = "bench"
-	}
-	if len(cfg.Targets) == 0 {
-		cfg.Targets = []float64{0.9, 0.95, 0.99}
-	}
-	if cfg.Progress == nil {
-		cfg.Progress = io.Discard
-	}
-	if cfg.Out == nil {
-		cfg.Out = io.Discard
-	}
-	cfg.Log = func(format string, a ...any) {
-		fmt.Fprintf(cfg.Progress, "%s "+format+"\n", append([]any{time.Now().Format("15:04:05")}, a...)...)
-	}
-	cfg.Data.Dir = cfg.Dir
-	cfg.Data.Log = cfg.Progress
+	cfg.setup()
 	keys, err := Expand(cfg.Systems)
 	if err != nil {
 		return nil, nil, nil, err
