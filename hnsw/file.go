@@ -274,13 +274,15 @@ type OpenOptions struct {
 	// memory backed by 2 MiB pages, where the kernel offers them (package
 	// internal/hugemem), from 16 MiB of them up. From the page cache's 4 KiB
 	// pages nearly every node visited costs a page walk: on 1M CLIP-like
-	// vectors the copy raised QPS by 18–20% at ef 32 (image queries) and
-	// ef 256 (text), 3 alternated runs (BENCHMARKS.md, "HNSW seeds from
-	// the upper layers"). Open then reads those sections and waits for
-	// the kernel to find 2 MiB pages, which can take a large part of a
-	// second per gigabyte where memory is fragmented, and the process
-	// holds them in anonymous memory: it is for processes that answer
-	// many searches (laiondb serve), not for one query.
+	// vectors, 3 alternated runs, image queries at ef 32 went from
+	// 5,042–5,678 to 5,452–6,574 QPS and text at ef 512 from 518–558 to
+	// 608–687 (BENCHMARKS.md, "HNSW seeds from the upper layers"). Open
+	// then reads those sections and waits for the kernel to find 2 MiB
+	// pages: open and first query took 0.26–2.19 s for the 650 MB of a
+	// 1M index with the page cache full of other files, against
+	// 0.12–0.88 s without. The process then holds them in anonymous
+	// memory. It is for processes that answer many searches (laiondb
+	// serve), not for one query.
 	HugePages bool
 }
 

@@ -77,7 +77,8 @@ const DefaultSeeds = 16
 // upper layers"): against every node of layer 2 and above scored as a
 // hub seed (about n/256 of them), it raised recall@10 at equal ef for text
 // queries (0.928 → 0.955 at ef 256) and kept it for image queries (0.994
-// at ef 32), for 900–5,300 scores a query instead of 4,200–7,600.
+// at ef 32), while a search scored 5,245 nodes instead of 7,648 (text,
+// ef 256) and 919 instead of 4,429 (image, ef 32).
 func seedEf(ef, lc int) int {
 	if lc >= 2 {
 		return 16
