@@ -337,7 +337,13 @@ func (ix *Index) searchLayer(s *scratch, q []float32, ep cand, ef, lc int, locke
 	}
 	s.cands = s.cands[:0]
 	s.res = s.res[:0]
-	for _, e := range append([]cand{ep}, more...) {
+	// ep, then more, without allocating a slice of both: beamSeeds calls
+	// this three times a query.
+	for i := -1; i < len(more); i++ {
+		e := ep
+		if i >= 0 {
+			e = more[i]
+		}
 		if !s.visit(e.id) {
 			continue
 		}
