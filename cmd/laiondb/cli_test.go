@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -301,6 +302,32 @@ func TestDemoDir(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(dir, demoMarker)); err != nil {
 			t.Errorf("demo run %d: no marker: %v", i, err)
 		}
+	}
+}
+
+// TestDemoClusters: --clusters sets the concepts the embeddings are drawn
+// from, so the same rows get other vectors; a negative count is refused.
+func TestDemoClusters(t *testing.T) {
+	tmp := t.TempDir()
+	emb := map[string][]byte{}
+	for _, n := range []string{"0", "50"} {
+		dir := filepath.Join(tmp, "c"+n)
+		code, _, errs := runCmd(t, "demo", "-q", "--dir", dir, "--rows", "200", "--parts", "1", "--dim", "16", "--clusters", n)
+		if code != 0 {
+			t.Fatalf("--clusters %s: exit %d: %s", n, code, errs)
+		}
+		b, err := os.ReadFile(filepath.Join(dir, "data", "laion-emb", "img_emb", "img_emb_0.npy"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		emb[n] = b
+	}
+	if bytes.Equal(emb["0"], emb["50"]) {
+		t.Error("--clusters 50 wrote the same image embeddings as the default")
+	}
+	code, _, errs := runCmd(t, "demo", "-q", "--dir", filepath.Join(tmp, "bad"), "--clusters", "-1")
+	if code != 2 || !strings.Contains(errs, "--clusters -1") {
+		t.Errorf("--clusters -1: exit %d: %s", code, errs)
 	}
 }
 

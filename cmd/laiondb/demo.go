@@ -21,6 +21,7 @@ var demoFlags struct {
 	parts int
 	dim   int
 	near  float64
+	fine  int
 	fresh bool
 	quiet bool
 	model string
@@ -47,6 +48,7 @@ func init() {
 			fs.IntVar(&f.rows, "rows", 50000, "rows per generated file")
 			fs.IntVar(&f.dim, "dim", 0, "embedding dimension (default: the demo model's, else 512)")
 			fs.Float64Var(&f.near, "near-dups", 0, "share of rows whose image embedding is a planted near-duplicate of an earlier row's (cosine 0.95 to 1)")
+			fs.IntVar(&f.fine, "clusters", 0, "concepts the embeddings are drawn from (default 32: heavily clustered, so that searches need a large ef; CLIP-like sets of n rows have about n/100)")
 			fs.StringVar(&f.model, "model", demoModel, "CLIP model folder for the text searches")
 			fs.StringVar(&f.vocab, "vocab", demoVocab, "tokenizer file for the model")
 			fs.BoolVar(&f.fresh, "fresh", false, "delete DIR first")
@@ -105,7 +107,10 @@ func runDemo(e *env, fs *pflag.FlagSet) error {
 	if f.near < 0 || f.near > 1 {
 		return usageErrorf("--near-dups %v: want a share between 0 and 1", f.near)
 	}
-	cfg := demodata.Config{Seed: 2021, Parts: f.parts, Rows: f.rows, Dim: f.dim, NearDups: f.near}
+	if f.fine < 0 {
+		return usageErrorf("--clusters %d: want a positive count", f.fine)
+	}
+	cfg := demodata.Config{Seed: 2021, Parts: f.parts, Rows: f.rows, Dim: f.dim, NearDups: f.near, Fine: f.fine}
 	if b, err := os.ReadFile(filepath.Join(data, "done")); err != nil || string(b) != fmt.Sprint(cfg) {
 		// Start again from a marked, empty folder (claimed above).
 		if err := os.RemoveAll(f.dir); err != nil {
