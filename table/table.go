@@ -99,3 +99,64 @@ func (b *Batch) Row(i int) uint32 {
 	}
 	return b.Start + uint32(i)
 }
+
+// NullColumn returns a column of type t holding n nulls.
+func NullColumn(t Type, n int) *Column {
+	c := &Column{Type: t, Null: make([]bool, n)}
+	for i := range c.Null {
+		c.Null[i] = true
+	}
+	switch t {
+	case TypeString:
+		c.Str = Strings{Off: make([]uint32, n+1)}
+	case TypeInt:
+		c.Int = make([]int64, n)
+	case TypeFloat:
+		c.Float = make([]float64, n)
+	case TypeBool:
+		c.Bool = make([]bool, n)
+	}
+	return c
+}
+
+// Append adds value i of src, which has c's type, at the end of c.
+func (c *Column) Append(src *Column, i int) {
+	n := c.len()
+	if src.IsNull(i) {
+		if c.Null == nil {
+			c.Null = make([]bool, n, n+1)
+		}
+		c.Null = append(c.Null, true)
+	} else if c.Null != nil {
+		c.Null = append(c.Null, false)
+	}
+	switch c.Type {
+	case TypeString:
+		if len(c.Str.Off) == 0 {
+			c.Str.Off = []uint32{0}
+		}
+		c.Str.Data = append(c.Str.Data, src.Str.At(i)...)
+		c.Str.Off = append(c.Str.Off, uint32(len(c.Str.Data)))
+	case TypeInt:
+		c.Int = append(c.Int, src.Int[i])
+	case TypeFloat:
+		c.Float = append(c.Float, src.Float[i])
+	case TypeBool:
+		c.Bool = append(c.Bool, src.Bool[i])
+	}
+}
+
+// len returns the number of values c holds.
+func (c *Column) len() int {
+	switch c.Type {
+	case TypeString:
+		return c.Str.Len()
+	case TypeInt:
+		return len(c.Int)
+	case TypeFloat:
+		return len(c.Float)
+	case TypeBool:
+		return len(c.Bool)
+	}
+	return len(c.Null)
+}

@@ -85,3 +85,41 @@ func (b *Bitset) Fill() {
 
 // Clone returns a copy of the set.
 func (b *Bitset) Clone() *Bitset { return &Bitset{w: append([]uint64(nil), b.w...), n: b.n} }
+
+// Slice returns rows lo..hi-1 of the set as a new set of hi-lo rows: row
+// lo+r of b is row r of the result. Several stores queried as one
+// (engine.Union) give each store its part of an allow-list this way.
+func (b *Bitset) Slice(lo, hi int) *Bitset {
+	out := NewBitset(hi - lo)
+	w, s := lo>>6, uint(lo&63)
+	for j := range out.w {
+		var x uint64
+		if w+j < len(b.w) {
+			x = b.w[w+j] >> s
+		}
+		if s > 0 && w+j+1 < len(b.w) {
+			x |= b.w[w+j+1] << (64 - s)
+		}
+		out.w[j] = x
+	}
+	if r := out.n % 64; r != 0 {
+		out.w[len(out.w)-1] &= 1<<r - 1
+	}
+	return out
+}
+
+// Place adds every row r of o as row at+r: the inverse of Slice, for
+// assembling a set from the sets of consecutive parts. at+o.Cap() must not
+// exceed b.Cap().
+func (b *Bitset) Place(o *Bitset, at int) {
+	w, s := at>>6, uint(at&63)
+	for j, x := range o.w {
+		if x == 0 {
+			continue
+		}
+		b.w[w+j] |= x << s
+		if s > 0 && w+j+1 < len(b.w) {
+			b.w[w+j+1] |= x >> (64 - s)
+		}
+	}
+}

@@ -72,3 +72,56 @@ func TestAndMaterialised(t *testing.T) {
 		}
 	}
 }
+
+// TestSliceAndPlace: Slice takes any range of rows out of a set, and Place
+// puts sets of consecutive ranges back together into the set they came
+// from, at every alignment.
+func TestSliceAndPlace(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	for _, n := range []int{0, 1, 63, 64, 65, 200, 1000} {
+		for _, density := range []float64{0, 0.01, 0.5, 1} {
+			b := NewBitset(n)
+			for r := range n {
+				if rng.Float64() < density {
+					b.Set(uint32(r))
+				}
+			}
+			for range 20 {
+				lo := rng.IntN(n + 1)
+				hi := lo + rng.IntN(n-lo+1)
+				s := b.Slice(lo, hi)
+				if s.Cap() != hi-lo {
+					t.Fatalf("n %d: Slice(%d, %d).Cap() = %d", n, lo, hi, s.Cap())
+				}
+				for r := range hi - lo {
+					if s.Contains(uint32(r)) != b.Contains(uint32(lo+r)) {
+						t.Fatalf("n %d: Slice(%d, %d): row %d differs", n, lo, hi, r)
+					}
+				}
+				if s.Count() != countRange(b, lo, hi) {
+					t.Fatalf("n %d: Slice(%d, %d) holds rows past its end", n, lo, hi)
+				}
+			}
+			// Cut into random consecutive parts and put back together.
+			whole := NewBitset(n)
+			for lo := 0; lo < n; {
+				hi := min(n, lo+1+rng.IntN(100))
+				whole.Place(b.Slice(lo, hi), lo)
+				lo = hi
+			}
+			if !slices.Equal(whole.Words(), b.Words()) {
+				t.Fatalf("n %d density %v: the parts placed back differ from the set", n, density)
+			}
+		}
+	}
+}
+
+func countRange(b *Bitset, lo, hi int) int {
+	c := 0
+	for r := lo; r < hi; r++ {
+		if b.Contains(uint32(r)) {
+			c++
+		}
+	}
+	return c
+}

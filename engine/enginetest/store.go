@@ -46,6 +46,8 @@ type Store struct {
 	// FileRows is the number of rows per simulated source file (default
 	// 1000): row r comes from part-{r/FileRows}.parquet, row r%FileRows.
 	FileRows int
+
+	first int // the row of the store Rows took this one from that is row 0 here
 }
 
 // New returns an empty store with n rows.
@@ -449,5 +451,25 @@ func (s *Store) Source(row uint32) (string, int64) {
 	if fr <= 0 {
 		fr = 1000
 	}
-	return fmt.Sprintf("part-%05d.parquet", int(row)/fr), int64(int(row) % fr)
+	r := int(row) + s.first
+	return fmt.Sprintf("part-%05d.parquet", r/fr), int64(r % fr)
+}
+
+// Rows returns a store of rows lo..hi-1 of s (sharing their memory), as a
+// shard of the dataset holding them: its row r is row lo+r of s, from the
+// same source file, with the same text targets. The columns all come
+// along, so a shard whose rows of a column are all null still has it.
+func (s *Store) Rows(lo, hi int) *Store {
+	out := &Store{cols: slices.Clone(s.cols), data: map[string]*table.Column{}, n: hi - lo, texts: s.texts,
+		BatchSize: s.BatchSize, Parallel: s.Parallel, FileRows: s.FileRows, first: s.first + lo}
+	for name, c := range s.data {
+		out.data[name] = slice(c, lo, hi)
+	}
+	if s.vecs != nil {
+		out.vecs = s.vecs[lo:hi]
+	}
+	if s.tvecs != nil {
+		out.tvecs = s.tvecs[lo:hi]
+	}
+	return out
 }
