@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 
@@ -239,4 +240,79 @@ func (l *lazyModel) close() {
 	if l != nil && l.m != nil {
 		l.m.Close()
 	}
+}
+
+// Union is several stores queried as one store of their rows in order
+// (see db.Union): the shards of a dataset, each a consecutive group of its
+// files, answer through it as the store of all the files does. Text and
+// image targets are encoded by the first store's model.
+type Union struct {
+	*db.Union
+	stores []*Store
+}
+
+// OpenUnion opens the stores in dirs, in that order, with the same
+// options, and returns their union.
+func OpenUnion(dirs []string, o *Options) (*Union, error) {
+	u := &Union{}
+	for _, dir := range dirs {
+		s, err := Open(dir, o)
+		if err != nil {
+			u.Close()
+			if !strings.Contains(err.Error(), dir) {
+				err = fmt.Errorf("%s: %w", dir, err)
+			}
+			return nil, err
+		}
+		u.stores = append(u.stores, s)
+	}
+	dbs := make([]*db.DB, len(u.stores))
+	for i, s := range u.stores {
+		dbs[i] = s.DB
+	}
+	var err error
+	if u.Union, err = db.NewUnion(dbs...); err != nil {
+		u.Close()
+		return nil, err
+	}
+	return u, nil
+}
+
+// Close closes every store of the union.
+func (u *Union) Close() error {
+	var first error
+	for _, s := range u.stores {
+		if err := s.Close(); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// Query runs a query over the union (see db.Union.Query) and explains
+// errors a user can act on.
+func (u *Union) Query(ctx context.Context, q string, opts *engine.Options) (*engine.Result, error) {
+	res, err := u.Union.Query(ctx, q, opts)
+	return res, Hint(err)
+}
+
+// Describe returns a query's plan over the union as laiondb query
+// --explain prints it.
+func (u *Union) Describe(ctx context.Context, q string, opts *engine.Options) (string, error) {
+	p, err := u.Union.Describe(ctx, q, opts)
+	return p, Hint(err)
+}
+
+// Columns lists the names of the columns of the stores, in the order first
+// seen.
+func (u *Union) Columns() []string {
+	var out []string
+	for _, s := range u.stores {
+		for _, c := range s.Columns() {
+			if !slices.Contains(out, c) {
+				out = append(out, c)
+			}
+		}
+	}
+	return out
 }

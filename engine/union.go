@@ -45,6 +45,9 @@ type Union struct {
 	has   []map[string]bool // the columns of each part
 	self  int64             // the row target's row, or -1
 	selfS query.Space
+
+	mu      sync.Mutex
+	vecRows map[query.Space][]*vector.Bitset // each part's rows with an embedding, when asked
 }
 
 // NewUnion returns the Union of parts, in that order.
@@ -298,16 +301,16 @@ func (u *Union) Within(ctx context.Context, req SearchRequest) (SearchResult, er
 func (u *Union) gather(ctx context.Context, req SearchRequest, ask func(Store, context.Context, SearchRequest) (SearchResult, error), k int) (SearchResult, error) {
 	out := SearchResult{Exact: true}
 	var methods []string
+	asked := false
 	for i, p := range u.parts {
 		local := req
 		if req.Allow != nil {
 			local.Allow = req.Allow.Slice(u.off[i], u.off[i+1])
-			if local.Allow.Count() == 0 {
-				continue
-			}
-		} else if p.NumRows() == 0 {
-			continue
 		}
+		if !u.searchable(i, local) && (asked || i < len(u.parts)-1) {
+			continue // unless no part is: then the last says why
+		}
+		asked = true
 		r, err := ask(p, ctx, local)
 		if err != nil {
 			return SearchResult{}, err
@@ -346,6 +349,34 @@ func (u *Union) gather(ctx context.Context, req SearchRequest, ask func(Store, c
 		out.Method += m
 	}
 	return out, nil
+}
+
+// searchable reports whether part i has rows req may return: rows with
+// an embedding in the space searched, among the allowed ones.
+func (u *Union) searchable(i int, req SearchRequest) bool {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.vecRows == nil {
+		u.vecRows = map[query.Space][]*vector.Bitset{}
+	}
+	rows := u.vecRows[req.Space]
+	if rows == nil {
+		rows = make([]*vector.Bitset, len(u.parts))
+		u.vecRows[req.Space] = rows
+	}
+	if rows[i] == nil {
+		rows[i] = u.parts[i].VectorRows(req.Space)
+	}
+	if req.Allow == nil {
+		return rows[i].Count() > 0
+	}
+	a, b := rows[i].Words(), req.Allow.Words()
+	for j := range min(len(a), len(b)) {
+		if a[j]&b[j] != 0 {
+			return true
+		}
+	}
+	return false
 }
 
 func boolInt(b bool) int {

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
@@ -849,5 +850,63 @@ func TestCLITextIndex(t *testing.T) {
 	code, _, _ = runCmd(t, "index", "--store", store, "--text", "text", "--rebuild")
 	if code != 2 {
 		t.Errorf("index --text --rebuild: exit %d, want 2", code)
+	}
+}
+
+// TestQuerySeveralStores: query with --store given once per shard answers
+// as the store of all the shards' files does (the JSON apart from the
+// plan, fingerprint and search method), prints a plan over the shards,
+// and refuses a store given twice.
+func TestQuerySeveralStores(t *testing.T) {
+	tmp := t.TempDir()
+	var dirs []string
+	for i := range 2 {
+		dir := filepath.Join(tmp, fmt.Sprintf("emb%d", i))
+		if _, err := demodata.EmbeddingFolder(dir, demodata.Config{Seed: uint64(20 + i), Parts: 2, Rows: 150, Dim: 16}); err != nil {
+			t.Fatal(err)
+		}
+		dirs = append(dirs, dir)
+	}
+	ingest := func(store string, src ...string) {
+		if code, _, errs := runCmd(t, append([]string{"ingest", "-q", "--store", store}, src...)...); code != 0 {
+			t.Fatalf("ingest %v: exit %d: %s", src, code, errs)
+		}
+	}
+	whole, a, b := filepath.Join(tmp, "whole"), filepath.Join(tmp, "a"), filepath.Join(tmp, "b")
+	ingest(whole, dirs...)
+	ingest(a, dirs[0])
+	ingest(b, dirs[1])
+	strip := func(out string) map[string]any {
+		var v map[string]any
+		if err := json.Unmarshal([]byte(out), &v); err != nil {
+			t.Fatalf("not JSON: %v\n%s", err, out)
+		}
+		delete(v, "plan")
+		delete(v, "fingerprint")
+		if s, ok := v["search"].(map[string]any); ok {
+			delete(s, "method")
+		}
+		return v
+	}
+	for _, q := range []string{"all where nsfw = 'UNLIKELY' by license", "knn(row(450), 20) where text contains 'a'", "within(row(3), 0.5)"} {
+		code, one, errs := runCmd(t, "query", "--store", whole, "--format", "json", "--rows", "all", q)
+		if code != 0 {
+			t.Fatalf("%s: exit %d: %s", q, code, errs)
+		}
+		code, two, errs := runCmd(t, "query", "--store", a, "--store", b, "--format", "json", "--rows", "all", q)
+		if code != 0 {
+			t.Fatalf("%s over two stores: exit %d: %s", q, code, errs)
+		}
+		if !reflect.DeepEqual(strip(one), strip(two)) {
+			t.Errorf("%s: two shards answer\n%s\nthe store of both\n%s", q, two, one)
+		}
+	}
+	code, plan, errs := runCmd(t, "query", "--store", a, "--store", b, "--explain", "knn(row(450), 20)")
+	if code != 0 || !strings.Contains(plan, "knn") {
+		t.Errorf("--explain over two stores: exit %d: %s%s", code, plan, errs)
+	}
+	code, _, errs = runCmd(t, "query", "--store", a, "--store", a, "all")
+	if code != 1 || !strings.Contains(errs, "twice") {
+		t.Errorf("a store given twice: exit %d: %s", code, errs)
 	}
 }

@@ -35,14 +35,14 @@ func init() {
 	register(&command{
 		name:    "query",
 		summary: "run an audit query and print its contamination statistics",
-		usage: "[--store DIR] [--format table|json|csv] [--rows N] [--explain] QUERY\n\n" +
+		usage: "[--store DIR]... [--format table|json|csv] [--rows N] [--explain] QUERY\n\n" +
 			"  laiondb query \"knn('beautiful',100) where nsfw='UNLIKELY'\"\n" +
 			"  laiondb query \"all where text contains 'desi'\"\n" +
 			"  laiondb query \"all where any lexicon essay2021\"\n" +
 			"See 'go doc github.com/laiondb/laiondb/query' for the language.",
 		flags: func(fs *pflag.FlagSet) {
 			f := &queryFlags
-			f.store.add(fs)
+			f.store.addMany(fs)
 			f.model.add(fs)
 			fs.StringVar(&f.format, "format", "table", "output format: table, json or csv")
 			fs.StringVar(&f.rows, "rows", "0", "also print the first N selected rows, or all of them (all): source file and row, score, and the columns of --columns")
@@ -83,7 +83,7 @@ func runQuery(e *env, fs *pflag.FlagSet) error {
 		return err
 	}
 	opts.Rows, opts.Columns = rows, f.columns
-	d, err := f.search.open(e, &f.store, &f.model)
+	d, err := f.store.openQuerier(e, f.search.openOptions(&f.model))
 	if err != nil {
 		return err
 	}
@@ -171,8 +171,14 @@ func (s *searchFlags) options() (*engine.Options, error) {
 // open opens the store read-only with the model for text and image
 // targets and the flags' search settings.
 func (s *searchFlags) open(e *env, st *storeFlags, m *modelFlags) (*laiondb.Store, error) {
-	return st.openAudit(e, &laiondb.Options{ReadOnly: true, Model: m.dir, Vocab: m.vocab, ORTLib: m.ortLib,
-		Tune: func(o *db.Options) { o.EfSearch, o.ExactUpTo = s.ef, s.exactMax }})
+	return st.openAudit(e, s.openOptions(m))
+}
+
+// openOptions are open's options: read-only, the model, the flags' search
+// settings.
+func (s *searchFlags) openOptions(m *modelFlags) *laiondb.Options {
+	return &laiondb.Options{ReadOnly: true, Model: m.dir, Vocab: m.vocab, ORTLib: m.ortLib,
+		Tune: func(o *db.Options) { o.EfSearch, o.ExactUpTo = s.ef, s.exactMax }}
 }
 
 // modelFlags select the CLIP model used for text and image targets.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"log"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/laiondb/laiondb"
 	"github.com/laiondb/laiondb/db"
+	"github.com/laiondb/laiondb/engine"
 )
 
 // storeFlags are the flags of every command that opens a store.
@@ -19,6 +21,9 @@ type storeFlags struct {
 	dir      string
 	verbose  bool
 	indexMem float64
+	// more are the stores after the first, for a command that queries
+	// several as one (addMany).
+	more []string
 }
 
 func (s *storeFlags) add(fs *pflag.FlagSet) {
@@ -29,6 +34,35 @@ func (s *storeFlags) add(fs *pflag.FlagSet) {
 	fs.Var(&onceString{val: &s.dir, name: "store"}, "store", "store directory (default $LAIONDB_STORE, else laiondb-store); give it once")
 	fs.BoolVar(&s.verbose, "verbose", false, "print storage engine messages to stderr")
 	addIndexMemory(fs, &s.indexMem)
+}
+
+// addMany adds the store flags with a --store that may be given more
+// than once: the stores are queried as one store of their rows in order.
+func (s *storeFlags) addMany(fs *pflag.FlagSet) {
+	s.add(fs)
+	s.more = nil
+	fs.Lookup("store").Value = &manyStores{s: s}
+	fs.Lookup("store").Usage = "store directory (default $LAIONDB_STORE, else laiondb-store); give it again for each shard of a dataset, in file order, to query them as one store of all their rows"
+}
+
+// manyStores is the --store of addMany.
+type manyStores struct {
+	s   *storeFlags
+	set bool
+}
+
+func (m *manyStores) String() string { return m.s.dir }
+func (m *manyStores) Type() string   { return "string" }
+func (m *manyStores) Set(v string) error {
+	if v == "" {
+		return errEmptyStore
+	}
+	if m.set {
+		m.s.more = append(m.s.more, v)
+		return nil
+	}
+	m.set, m.s.dir = true, v
+	return nil
 }
 
 // addIndexMemory adds --index-memory, in GB, to fs.
@@ -53,12 +87,33 @@ func (s *storeFlags) open(e *env, readOnly bool) (*db.DB, error) {
 	return st.DB, nil
 }
 
+// querier is what query needs of one store or of several.
+type querier interface {
+	Query(ctx context.Context, q string, opts *engine.Options) (*engine.Result, error)
+	Describe(ctx context.Context, q string, opts *engine.Options) (string, error)
+	Close() error
+}
+
+// openQuerier opens the store, or with more than one --store their
+// union, as openAudit does.
+func (s *storeFlags) openQuerier(e *env, o *laiondb.Options) (querier, error) {
+	if len(s.more) == 0 {
+		return s.openAudit(e, o)
+	}
+	return laiondb.OpenUnion(append([]string{s.dir}, s.more...), s.options(e, o))
+}
+
 // openAudit opens the store through package laiondb, with the store flags'
 // warnings and log on stderr.
 func (s *storeFlags) openAudit(e *env, o *laiondb.Options) (*laiondb.Store, error) {
 	if s.dir == "" {
 		return nil, usageErrorf("%v", errEmptyStore)
 	}
+	return laiondb.Open(s.dir, s.options(e, o))
+}
+
+// options adds to o the store flags' warnings, log and index memory.
+func (s *storeFlags) options(e *env, o *laiondb.Options) *laiondb.Options {
 	o.Warn = func(msg string) { fmt.Fprintf(e.stderr, "laiondb: warning: %s\n", msg) }
 	tune := o.Tune
 	o.Tune = func(dbo *db.Options) {
@@ -70,7 +125,7 @@ func (s *storeFlags) openAudit(e *env, o *laiondb.Options) (*laiondb.Store, erro
 			tune(dbo)
 		}
 	}
-	return laiondb.Open(s.dir, o)
+	return o
 }
 
 // progress returns an ingest progress callback drawing a bar on stderr, or

@@ -1,0 +1,139 @@
+package db
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/laiondb/laiondb/demodata"
+	"github.com/laiondb/laiondb/engine"
+)
+
+// TestUnionOfShards ingests a generated dataset (17 clip-retrieval parts
+// with embeddings and planted near-duplicates, then 3 LAION-400M metadata
+// parts with other columns) into one store, and into 1, 2, 5 and 17
+// shards of consecutive files, and checks that every query over the
+// union of the shards answers as the one store does: byte for byte in
+// JSON apart from the plan, fingerprint and search method, with the same
+// selected rows and hits.
+func TestUnionOfShards(t *testing.T) {
+	tmp := t.TempDir()
+	if _, err := demodata.EmbeddingFolder(filepath.Join(tmp, "emb"), demodata.Config{Seed: 5, Parts: 17, Rows: 90, Dim: 16, NearDups: 0.2}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := demodata.LAION400M(filepath.Join(tmp, "meta"), demodata.Config{Seed: 6, Parts: 3, Rows: 200}); err != nil {
+		t.Fatal(err)
+	}
+	srcs, err := ExpandPaths([]string{filepath.Join(tmp, "emb"), filepath.Join(tmp, "meta")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(srcs) != 20 {
+		t.Fatalf("%d sources", len(srcs))
+	}
+	ctx := context.Background()
+	ingest := func(dir string, srcs []Source) *DB {
+		d := openTest(t, dir)
+		if _, err := d.Ingest(ctx, srcs, nil); err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	whole := ingest(filepath.Join(tmp, "whole"), srcs)
+	queries := []string{
+		`all`,
+		`all where text contains 'desi' by nsfw`,
+		`all where width < 300 by license`,
+		`all where any lexicon essay2021 by domain(url)`,
+		`all sweep similarity at (0.3, 0.34)`,
+		`all sample 20 per file seed 3 by file`,
+		`all sample 150 seed 5 where nsfw = 'UNLIKELY'`,
+		`all where sample_id is null by file`,
+		`knn(row(700), 25)`,
+		`knn(row(33), 40) where nsfw = 'UNLIKELY' by license`,
+		`knn(row(1500), 10) where width > 500`,
+		`within(row(17), 0.6)`,
+		`within(row(1200), 0.5) where text contains 'a'`,
+		`knn(row(100), 30) dedup 0.97`,
+		`within(row(900), 0.7) dedup 0.97`,
+		`knn(row(1000).text, 12) in text`,
+		`knn(row(1000), 12) in text`,
+	}
+	opts := &engine.Options{Rows: engine.AllRows}
+	want := make([]*engine.Result, len(queries))
+	for i, q := range queries {
+		if want[i], err = whole.Query(ctx, q, opts); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		if want[i].Selected == 0 {
+			t.Fatalf("%s selects no row: a poor test", q)
+		}
+	}
+	for _, shards := range []int{1, 2, 5, 17} {
+		var dbs []*DB
+		for i := range shards {
+			lo, hi := i*len(srcs)/shards, (i+1)*len(srcs)/shards
+			dbs = append(dbs, ingest(filepath.Join(tmp, fmt.Sprintf("s%d-%d", shards, i)), srcs[lo:hi]))
+		}
+		u, err := NewUnion(dbs...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, q := range queries {
+			got, err := u.Query(ctx, q, opts)
+			if err != nil {
+				t.Fatalf("%d shards: %s: %v", shards, q, err)
+			}
+			if g, w := unionJSON(t, got), unionJSON(t, want[i]); g != w {
+				t.Fatalf("%d shards: %s: the union's answer differs from the store's:\n%s", shards, q, lineDiff(g, w))
+			}
+			if !slices.Equal(got.Selection.Words(), want[i].Selection.Words()) || !slices.Equal(got.Hits, want[i].Hits) {
+				t.Fatalf("%d shards: %s: other rows selected", shards, q)
+			}
+		}
+		if shards == 5 {
+			plan, err := u.Describe(ctx, queries[9], nil)
+			if err != nil || !strings.Contains(plan, "knn") {
+				t.Errorf("Describe: %v\n%s", err, plan)
+			}
+		}
+	}
+	// A store given twice would count its rows twice.
+	if _, err := NewUnion(whole, whole); !errors.Is(err, ErrBadInput) || !strings.Contains(err.Error(), "twice") {
+		t.Errorf("a store twice: %v", err)
+	}
+}
+
+// unionJSON is a Result as JSON without the plan, fingerprint and search
+// method, which a union words differently.
+func unionJSON(t *testing.T, res *engine.Result) string {
+	t.Helper()
+	r := *res
+	r.Plan, r.Fingerprint = "", ""
+	if r.Search != nil {
+		s := *r.Search
+		s.Method = ""
+		r.Search = &s
+	}
+	b, err := json.MarshalIndent(&r, "", " ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// lineDiff shows the first line where two texts differ.
+func lineDiff(got, want string) string {
+	g, w := strings.Split(got, "\n"), strings.Split(want, "\n")
+	for i := range min(len(g), len(w)) {
+		if g[i] != w[i] {
+			return fmt.Sprintf("line %d: %s\n   want: %s", i+1, g[i], w[i])
+		}
+	}
+	return fmt.Sprintf("%d lines, want %d", len(g), len(w))
+}
