@@ -705,6 +705,12 @@ func (p *Plan) search(ctx context.Context, s Store, req SearchRequest, kind stri
 }
 
 func (p *Plan) run(ctx context.Context, s Store, pre *searched) (*Result, error) {
+	return p.runKeep(ctx, s, pre, nil)
+}
+
+// runKeep is run; with keep not nil, an all source's statistics are not
+// written into the Result but left in *keep (a partial result's states).
+func (p *Plan) runKeep(ctx context.Context, s Store, pre *searched, keep *stats) (*Result, error) {
 	res := &Result{
 		Notes:       p.notes,
 		RowColumns:  p.rowCols,
@@ -753,7 +759,9 @@ func (p *Plan) run(ctx context.Context, s Store, pre *searched) (*Result, error)
 			if err != nil {
 				return nil, err
 			}
-			if err := st.write(res); err != nil {
+			if keep != nil {
+				*keep = st
+			} else if err := st.write(res); err != nil {
 				return nil, err
 			}
 			res.Selection = sel

@@ -3,8 +3,6 @@ package engine
 import (
 	"cmp"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"math"
 	"slices"
@@ -98,11 +96,11 @@ func (u *Union) NumRows() int { return u.off[len(u.parts)] }
 // Fingerprint implements Store: a digest of the parts' fingerprints, in
 // order.
 func (u *Union) Fingerprint() string {
-	h := sha256.New()
-	for _, p := range u.parts {
-		fmt.Fprintf(h, "%s\n", p.Fingerprint())
+	fps := make([]string, len(u.parts))
+	for i, p := range u.parts {
+		fps[i] = p.Fingerprint()
 	}
-	return "union-" + hex.EncodeToString(h.Sum(nil))[:16]
+	return unionFingerprint(fps)
 }
 
 // complete adds to b, a batch of part i, the columns of cols the part

@@ -1,0 +1,365 @@
+package engine
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"runtime/debug"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/laiondb/laiondb/query"
+	"github.com/laiondb/laiondb/table"
+	"github.com/laiondb/laiondb/vector"
+)
+
+// Partial results: a query run on one shard of a dataset (a store of a
+// consecutive group of its files), written out, and merged with the
+// partials of the other shards into the Result the store of all the files
+// gives. A partial holds each statistic's counts (shardable), never its
+// shares: the merge adds the counts of every shard and computes the
+// shares, Wilson intervals and quartiles once, from the sums. Label counts
+// keep every value (the 'by' limit applies after the merge); similarity
+// keeps every valid value with its count, so quartiles are exact.
+//
+// Shards are numbered 1..m in file order, and the merged rows are
+// numbered across them in that order, as one store of all the files
+// numbers them. Today a partial can be written for an all source without
+// sample, limit or post where; knn, within and samples say so when asked.
+
+// PartialFormat is the version of the partial format this package writes
+// and merges; a merge refuses any other.
+const PartialFormat = 1
+
+// Partial is a query's result on one shard, to be merged (MergePartials).
+type Partial struct {
+	Format int `json:"format"`
+	// Version is the laiondb build that wrote it, for the record.
+	Version string `json:"laiondb_version"`
+	// Query is the canonical query.
+	Query string `json:"query"`
+	// Shard is this shard's number, 1..Shards, in file order.
+	Shard  int `json:"shard"`
+	Shards int `json:"shards"`
+	// Fingerprint is the shard store's.
+	Fingerprint string `json:"fingerprint"`
+	// Columns are the shard store's columns.
+	Columns []table.ColumnInfo `json:"columns"`
+	// Lexicons are the user lexicons the query was run with, by name.
+	Lexicons map[string][]string `json:"lexicons,omitempty"`
+	// Rows asks for the first selected rows (Options.Rows); RowCols are
+	// the columns they show (Options.Columns).
+	Rows    int      `json:"rows_asked,omitempty"`
+	RowCols []string `json:"row_columns_asked,omitempty"`
+	// Groups is the number of values a 'by' lists (Options.Groups).
+	Groups int `json:"groups_listed"`
+	// TotalRows, RowsScanned and VectorsScanned are the shard's.
+	TotalRows      int `json:"total_rows"`
+	RowsScanned    int `json:"rows_scanned"`
+	VectorsScanned int `json:"vectors_scanned"`
+	// Files are the shard's source files, in row order, with their rows.
+	Files []PartialFile `json:"files"`
+	// Stats are the statistics' states, in the plan's order.
+	Stats []PartialStat `json:"stats"`
+	// Selected are the first Rows selected rows of the shard, numbered in
+	// the shard.
+	Selected []ResultRow `json:"selected_rows,omitempty"`
+}
+
+// PartialFile is one source file of a shard: Rows of its rows, from row
+// First of the file on (0 unless the file's rows start in another shard).
+type PartialFile struct {
+	Name  string `json:"name"`
+	First int64  `json:"first"`
+	Rows  int    `json:"rows"`
+}
+
+// PartialStat is one statistic's state.
+type PartialStat struct {
+	// Stat is the statistic as the plan names it.
+	Stat  string          `json:"stat"`
+	State json.RawMessage `json:"state"`
+}
+
+// ErrPartial is the error of a query that cannot be run as a partial, and
+// of partials that cannot be merged.
+var ErrPartial = errors.New("partial results")
+
+// partialOK reports why the plan cannot give a partial result, or "".
+func (p *Plan) partialOK() string {
+	if !p.onePass {
+		return "only an all source without sample, limit or post where can be written as a partial and merged for now (" + p.q.String() + ")"
+	}
+	return ""
+}
+
+// RunPartial runs the plan on s, shard number shard of shards (counted
+// from 1, in file order), and returns its partial result.
+func (p *Plan) RunPartial(ctx context.Context, s Store, shard, shards int) (*Partial, error) {
+	if why := p.partialOK(); why != "" {
+		return nil, fmt.Errorf("%w: %s", ErrPartial, why)
+	}
+	if shards < 1 || shard < 1 || shard > shards {
+		return nil, fmt.Errorf("%w: shard %d of %d: want 1 <= shard <= shards", ErrPartial, shard, shards)
+	}
+	var st stats
+	res, err := p.runKeep(ctx, s, nil, &st)
+	if err != nil {
+		return nil, err
+	}
+	defer st.discard()
+	out := &Partial{Format: PartialFormat, Version: buildVersion(), Query: res.Query, Shard: shard, Shards: shards,
+		Fingerprint: res.Fingerprint, Columns: s.Columns(), Lexicons: p.opts.Lexicons, Rows: p.opts.Rows, RowCols: p.opts.Columns, Groups: groupLimit(&p.opts),
+		TotalRows: res.TotalRows, RowsScanned: res.RowsScanned, VectorsScanned: res.VectorsScanned, Files: []PartialFile{},
+		Stats: []PartialStat{}, Selected: res.Rows}
+	for _, f := range sourceFiles(s) {
+		_, first := s.Source(f.lo)
+		out.Files = append(out.Files, PartialFile{Name: f.name, First: first, Rows: int(f.hi - f.lo)})
+	}
+	for i, a := range st {
+		sh, ok := a.(shardable)
+		if !ok {
+			return nil, fmt.Errorf("%w: statistic %q cannot be written as a partial", ErrPartial, p.stats[i].desc)
+		}
+		v, err := sh.state()
+		if err != nil {
+			return nil, err
+		}
+		b, err := json.Marshal(v)
+		if err != nil {
+			return nil, err
+		}
+		out.Stats = append(out.Stats, PartialStat{Stat: statName(p.stats[i], i), State: b})
+	}
+	return out, nil
+}
+
+// statName names a plan's statistic i in a partial.
+func statName(st statistic, i int) string {
+	if st.desc != "" {
+		return st.desc
+	}
+	return fmt.Sprintf("statistic %d", i)
+}
+
+// buildVersion is the laiondb module version of this build.
+func buildVersion() string {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, m := range append([]*debug.Module{&bi.Main}, bi.Deps...) {
+			if m.Path == "github.com/laiondb/laiondb" {
+				return m.Version
+			}
+		}
+	}
+	return "unknown"
+}
+
+// ReadPartial reads a partial written as JSON, checking its format.
+func ReadPartial(r io.Reader) (*Partial, error) {
+	dec := json.NewDecoder(r)
+	dec.DisallowUnknownFields()
+	var p Partial
+	if err := dec.Decode(&p); err != nil {
+		return nil, fmt.Errorf("%w: not a partial result: %v", ErrPartial, err)
+	}
+	if p.Format != PartialFormat {
+		return nil, fmt.Errorf("%w: format %d, this laiondb reads format %d (written by laiondb %s): write it again with this laiondb", ErrPartial, p.Format, PartialFormat, p.Version)
+	}
+	return &p, nil
+}
+
+// MergePartials merges the partials of every shard of a query into the
+// Result of the query over the store of all the shards' files: the same
+// counts, shares, intervals and quartiles, and the first rows selected
+// numbered across the shards. It refuses partials of different queries,
+// lexicons, shard counts or formats, a shard given twice, and a missing
+// shard, naming them. Of opts only GroupBytes and TempDir count: the
+// memory and the folder of the merging machine for the values of a 'by'
+// (nil: the defaults); what the query asked for comes from the partials.
+func MergePartials(parts []*Partial, opts *Options) (*Result, error) {
+	if len(parts) == 0 {
+		return nil, fmt.Errorf("%w: nothing to merge", ErrPartial)
+	}
+	ps := slices.Clone(parts)
+	sort.SliceStable(ps, func(i, j int) bool { return ps[i].Shard < ps[j].Shard })
+	first := ps[0]
+	for i, p := range ps {
+		switch {
+		case p.Format != PartialFormat:
+			return nil, fmt.Errorf("%w: shard %d is format %d, this laiondb merges format %d", ErrPartial, p.Shard, p.Format, PartialFormat)
+		case p.Query != first.Query:
+			return nil, fmt.Errorf("%w: shard %d answers %q, shard %d %q: partials of different queries", ErrPartial, p.Shard, p.Query, first.Shard, first.Query)
+		case p.Shards != first.Shards:
+			return nil, fmt.Errorf("%w: shard %d is one of %d shards, shard %d one of %d", ErrPartial, p.Shard, p.Shards, first.Shard, first.Shards)
+		case !sameLexicons(p.Lexicons, first.Lexicons):
+			return nil, fmt.Errorf("%w: shards %d and %d were run with different lexicons", ErrPartial, first.Shard, p.Shard)
+		case p.Rows != first.Rows || !slices.Equal(p.RowCols, first.RowCols) || p.Groups != first.Groups:
+			return nil, fmt.Errorf("%w: shards %d and %d were asked for different rows or groups", ErrPartial, first.Shard, p.Shard)
+		case i > 0 && p.Shard == ps[i-1].Shard:
+			return nil, fmt.Errorf("%w: shard %d of %d given twice (fingerprints %s and %s)", ErrPartial, p.Shard, p.Shards, ps[i-1].Fingerprint, p.Fingerprint)
+		}
+	}
+	if len(ps) != first.Shards {
+		var missing []string
+		for k := 1; k <= first.Shards; k++ {
+			if !slices.ContainsFunc(ps, func(p *Partial) bool { return p.Shard == k }) {
+				missing = append(missing, fmt.Sprint(k))
+			}
+		}
+		return nil, fmt.Errorf("%w: %d of %d shards given; missing: %s (a merge of some shards would count fewer rows than the dataset holds)", ErrPartial, len(ps), first.Shards, strings.Join(missing, ", "))
+	}
+	ms, err := newMergeStore(ps)
+	if err != nil {
+		return nil, err
+	}
+	q, err := query.Parse(first.Query)
+	if err != nil {
+		return nil, fmt.Errorf("%w: shard %d: %v", ErrPartial, first.Shard, err)
+	}
+	o := &Options{Lexicons: first.Lexicons, Rows: first.Rows, Columns: first.RowCols, Groups: first.Groups}
+	if opts != nil {
+		o.GroupBytes, o.TempDir = opts.GroupBytes, opts.TempDir
+	}
+	plan, err := NewPlan(q, ms, o)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrPartial, err)
+	}
+	if why := plan.partialOK(); why != "" {
+		return nil, fmt.Errorf("%w: %s", ErrPartial, why)
+	}
+	st := newStats(plan.stats)
+	defer st.discard()
+	res := &Result{Notes: plan.notes, RowColumns: plan.rowCols, Query: plan.q.String(), Fingerprint: ms.Fingerprint(),
+		Exact: true, TotalRows: ms.n}
+	for k, p := range ps {
+		if len(p.Stats) != len(st) {
+			return nil, fmt.Errorf("%w: shard %d holds %d statistics, the query over all shards %d (its columns differ)", ErrPartial, p.Shard, len(p.Stats), len(st))
+		}
+		for i, a := range st {
+			if name := statName(plan.stats[i], i); p.Stats[i].Stat != name {
+				return nil, fmt.Errorf("%w: shard %d: statistic %d is %q, want %q", ErrPartial, p.Shard, i+1, p.Stats[i].Stat, name)
+			}
+			if err := a.(shardable).addState(p.Stats[i].State, uint32(ms.off[k])); err != nil {
+				return nil, fmt.Errorf("%w: shard %d: %s: %v", ErrPartial, p.Shard, p.Stats[i].Stat, err)
+			}
+		}
+		res.RowsScanned += p.RowsScanned
+		res.VectorsScanned += p.VectorsScanned
+		for _, r := range p.Selected {
+			if len(res.Rows) < first.Rows {
+				r.Row += uint32(ms.off[k])
+				res.Rows = append(res.Rows, r)
+			}
+		}
+	}
+	if plan.byFile {
+		res.Files = plan.fileRates(nil)
+	}
+	if err := st.write(res); err != nil {
+		return nil, err
+	}
+	res.Plan = fmt.Sprintf("merged from the partial results of %d shards\n", len(ps)) + plan.describe("", "")
+	return res, nil
+}
+
+func sameLexicons(a, b map[string][]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if !slices.Equal(v, b[k]) {
+			return false
+		}
+	}
+	return true
+}
+
+// unionFingerprint is the fingerprint of the rows of stores with these
+// fingerprints, in this order: a Union's, and a merge's of their partials.
+func unionFingerprint(fps []string) string {
+	h := sha256.New()
+	for _, fp := range fps {
+		fmt.Fprintf(h, "%s\n", fp)
+	}
+	return "union-" + hex.EncodeToString(h.Sum(nil))[:16]
+}
+
+// mergeStore is the Store a merge plans against: the shards' columns,
+// rows and source files, and nothing to read.
+type mergeStore struct {
+	cols  []table.ColumnInfo
+	n     int
+	off   []int // the first row of each shard
+	files []fileRange
+	first []int64 // the row in its file of each file's first row
+	fps   []string
+}
+
+func newMergeStore(ps []*Partial) (*mergeStore, error) {
+	ms := &mergeStore{}
+	types := map[string]table.Type{}
+	for _, p := range ps {
+		ms.off = append(ms.off, ms.n)
+		ms.fps = append(ms.fps, p.Fingerprint)
+		for _, c := range p.Columns {
+			t, seen := types[c.Name]
+			switch {
+			case !seen:
+				types[c.Name] = c.Type
+				ms.cols = append(ms.cols, c)
+			case t != c.Type:
+				return nil, fmt.Errorf("%w: column %s is %s in shard %d and %s in an earlier shard", ErrPartial, c.Name, c.Type, p.Shard, t)
+			}
+		}
+		lo := ms.n
+		for _, f := range p.Files {
+			// A file whose rows go on from the last shard's is one file.
+			if k := len(ms.files) - 1; k >= 0 && ms.files[k].name == f.Name && ms.files[k].hi == uint32(lo) && ms.first[k]+int64(ms.files[k].hi-ms.files[k].lo) == f.First {
+				ms.files[k].hi += uint32(f.Rows)
+			} else {
+				ms.files = append(ms.files, fileRange{name: f.Name, lo: uint32(lo), hi: uint32(lo + f.Rows)})
+				ms.first = append(ms.first, f.First)
+			}
+			lo += f.Rows
+		}
+		if lo != ms.n+p.TotalRows {
+			return nil, fmt.Errorf("%w: shard %d lists files of %d rows and holds %d", ErrPartial, p.Shard, lo-ms.n, p.TotalRows)
+		}
+		ms.n += p.TotalRows
+	}
+	return ms, nil
+}
+
+var errMergeStore = errors.New("engine: a merge of partial results reads no rows")
+
+func (ms *mergeStore) Columns() []table.ColumnInfo { return slices.Clone(ms.cols) }
+func (ms *mergeStore) NumRows() int                { return ms.n }
+func (ms *mergeStore) Fingerprint() string         { return unionFingerprint(ms.fps) }
+func (ms *mergeStore) Scan(context.Context, []string, func(*table.Batch) error) error {
+	return errMergeStore
+}
+func (ms *mergeStore) Fetch(context.Context, []uint32, []string) (*table.Batch, error) {
+	return nil, errMergeStore
+}
+func (ms *mergeStore) Vector(context.Context, query.Target) ([]float32, error) {
+	return nil, errMergeStore
+}
+func (ms *mergeStore) Search(context.Context, SearchRequest) (SearchResult, error) {
+	return SearchResult{}, errMergeStore
+}
+func (ms *mergeStore) Within(context.Context, SearchRequest) (SearchResult, error) {
+	return SearchResult{}, errMergeStore
+}
+func (ms *mergeStore) VectorRows(query.Space) *vector.Bitset { return vector.NewBitset(ms.n) }
+func (ms *mergeStore) Source(row uint32) (string, int64) {
+	i := sort.Search(len(ms.files), func(i int) bool { return ms.files[i].hi > row })
+	if i == len(ms.files) {
+		return "", -1
+	}
+	return ms.files[i].name, ms.first[i] + int64(row-ms.files[i].lo)
+}

@@ -1,0 +1,151 @@
+package engine_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/laiondb/laiondb/engine"
+	"github.com/laiondb/laiondb/engine/enginetest"
+	"github.com/laiondb/laiondb/query"
+)
+
+// partialQueries are the queries a partial result can hold today.
+var partialQueries = []string{
+	`all`,
+	`all where text contains 'desi' by nsfw`,
+	`all where width < 300 by license, nsfw`,
+	`all where any lexicon essay2021 by domain(url)`,
+	`all where any lexicon mine by url`,
+	`all sweep similarity at (0.26, 0.3, 0.34)`,
+	`all where text contains 'hot' by file`,
+	`all where similarity > 0.3 or nsfw is null`,
+}
+
+// TestPartialsMerge runs each query on 1, 2, 5 and 17 shards of a
+// generated store, writes each shard's partial result as JSON, reads the
+// partials back and merges them: the merged Result equals the store's,
+// byte for byte in JSON apart from the plan and fingerprint (the counts,
+// shares, intervals, quartiles, groups past the 'by' limit, with values
+// spilled to disk, and the first rows). The merged fingerprint is the
+// union's of the shards.
+func TestPartialsMerge(t *testing.T) {
+	const n = 3100
+	whole := enginetest.Generate(n, 0, 12)
+	whole.FileRows = 700
+	whole.BatchSize = 333
+	// Similarities of two decimals, so that values repeat.
+	sim := whole.Column("similarity")
+	for i, x := range sim.Float {
+		if x >= -1 && x <= 1 {
+			sim.Float[i] = math.Round(x*100) / 100
+		}
+	}
+	ctx := context.Background()
+	opts := &engine.Options{Rows: 25, Groups: 7, GroupBytes: 2000, Lexicons: map[string][]string{"mine": {"desi", " aunty", "Σ"}}}
+	cuts := map[int][]int{1: {0, n}, 2: {0, 1234, n}, 5: {0, 10, 700, 700, 2500, n}, 17: nil}
+	for k := range 17 {
+		cuts[17] = append(cuts[17], k*n/17)
+	}
+	cuts[17] = append(cuts[17], n)
+	for _, q := range partialQueries {
+		parsed := query.MustParse(q)
+		want, err := engine.Run(ctx, whole, parsed, opts)
+		if err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		if want.Selected == 0 {
+			t.Fatalf("%s selects no row", q)
+		}
+		for shards, cut := range cuts {
+			var parts []*engine.Partial
+			var stores []engine.Store
+			for i := range shards {
+				shard := whole.Rows(cut[i], cut[i+1])
+				stores = append(stores, shard)
+				plan, err := engine.NewPlan(parsed, shard, opts)
+				if err != nil {
+					t.Fatal(err)
+				}
+				p, err := plan.RunPartial(ctx, shard, i+1, shards)
+				if err != nil {
+					t.Fatalf("%s: shard %d of %d: %v", q, i+1, shards, err)
+				}
+				var buf bytes.Buffer
+				if err := json.NewEncoder(&buf).Encode(p); err != nil {
+					t.Fatal(err)
+				}
+				if p, err = engine.ReadPartial(&buf); err != nil {
+					t.Fatal(err)
+				}
+				parts = append([]*engine.Partial{p}, parts...) // any order
+			}
+			got, err := engine.MergePartials(parts, &engine.Options{GroupBytes: 3000})
+			if err != nil {
+				t.Fatalf("%s: %d shards: %v", q, shards, err)
+			}
+			if g, w := resultJSON(t, got), resultJSON(t, want); g != w {
+				t.Fatalf("%s: %d shards: the merged result differs from the store's:\n%s", q, shards, firstDiff(g, w))
+			}
+			u, _ := engine.NewUnion(stores...)
+			if got.Fingerprint != u.Fingerprint() {
+				t.Errorf("%d shards: merged fingerprint %s, the union's %s", shards, got.Fingerprint, u.Fingerprint())
+			}
+		}
+	}
+}
+
+// TestPartialsRefused: a merge refuses partials of different queries,
+// lexicons or formats, a shard twice and a missing shard, naming them; a
+// query a partial cannot hold yet says so.
+func TestPartialsRefused(t *testing.T) {
+	whole := enginetest.Generate(900, 8, 13)
+	ctx := context.Background()
+	run := func(q string, shard, shards int, opts *engine.Options) *engine.Partial {
+		t.Helper()
+		s := whole.Rows((shard-1)*900/shards, shard*900/shards)
+		plan, err := engine.NewPlan(query.MustParse(q), s, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := plan.RunPartial(ctx, s, shard, shards)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	a1, a2, a3 := run("all by nsfw", 1, 3, nil), run("all by nsfw", 2, 3, nil), run("all by nsfw", 3, 3, nil)
+	for _, tc := range []struct {
+		parts []*engine.Partial
+		want  string
+	}{
+		{[]*engine.Partial{a1, a2}, "missing: 3"},
+		{[]*engine.Partial{a1, a2, a2, a3}, "shard 2 of 3 given twice"},
+		{[]*engine.Partial{a1, a2, run("all by license", 3, 3, nil)}, "different queries"},
+		{[]*engine.Partial{a1, a2, run("all by nsfw", 3, 3, &engine.Options{Lexicons: map[string][]string{"x": {"y"}}})}, "different lexicons"},
+		{[]*engine.Partial{a1, a2, run("all by nsfw", 2, 2, nil)}, "one of 2 shards"},
+		{nil, "nothing to merge"},
+	} {
+		_, err := engine.MergePartials(tc.parts, nil)
+		if !errors.Is(err, engine.ErrPartial) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("want an error with %q, got %v", tc.want, err)
+		}
+	}
+	old := *a1
+	old.Format = 99
+	b, _ := json.Marshal(&old)
+	if _, err := engine.ReadPartial(bytes.NewReader(b)); !errors.Is(err, engine.ErrPartial) || !strings.Contains(err.Error(), "format 99") {
+		t.Errorf("format 99: %v", err)
+	}
+	if _, err := engine.ReadPartial(strings.NewReader(`{"format": 1, "bogus": 2}`)); !errors.Is(err, engine.ErrPartial) {
+		t.Errorf("an unknown field: %v", err)
+	}
+	plan, _ := engine.NewPlan(query.MustParse("knn(row(3), 10)"), whole, nil)
+	if _, err := plan.RunPartial(ctx, whole, 1, 1); !errors.Is(err, engine.ErrPartial) || !strings.Contains(err.Error(), "only an all source") {
+		t.Errorf("knn as a partial: %v", err)
+	}
+}
