@@ -105,6 +105,13 @@ func (s *Store) Query(ctx context.Context, q string, opts *engine.Options) (*eng
 	return res, Hint(err)
 }
 
+// QueryPartial runs a query as one shard of a dataset (see
+// db.DB.QueryPartial) and explains errors a user can act on.
+func (s *Store) QueryPartial(ctx context.Context, q string, opts *engine.Options, shard, shards int) (*engine.Partial, error) {
+	p, err := s.DB.QueryPartial(ctx, q, opts, shard, shards)
+	return p, Hint(err)
+}
+
 // QueryBatch runs several queries against one snapshot (see
 // db.DB.QueryBatch) and explains errors a user can act on.
 func (s *Store) QueryBatch(ctx context.Context, qs []string, opts *engine.Options) ([]*engine.Result, error) {
@@ -294,6 +301,13 @@ func (u *Union) Close() error {
 func (u *Union) Query(ctx context.Context, q string, opts *engine.Options) (*engine.Result, error) {
 	res, err := u.Union.Query(ctx, q, opts)
 	return res, Hint(err)
+}
+
+// QueryPartial runs a query over the union as one shard of a larger
+// dataset (see db.Union.QueryPartial).
+func (u *Union) QueryPartial(ctx context.Context, q string, opts *engine.Options, shard, shards int) (*engine.Partial, error) {
+	p, err := u.Union.QueryPartial(ctx, q, opts, shard, shards)
+	return p, Hint(err)
 }
 
 // Describe returns a query's plan over the union as laiondb query

@@ -85,6 +85,17 @@ func (d *DB) Query(ctx context.Context, q string, opts *engine.Options) (*engine
 	return p.Run(ctx, v)
 }
 
+// QueryPartial runs a query against a snapshot of the store as shard
+// number shard of shards (counted from 1, in file order) of a dataset,
+// and returns its partial result, for engine.MergePartials.
+func (d *DB) QueryPartial(ctx context.Context, q string, opts *engine.Options, shard, shards int) (*engine.Partial, error) {
+	p, v, err := d.plan(q, opts)
+	if err != nil {
+		return nil, err
+	}
+	return p.RunPartial(ctx, v, shard, shards)
+}
+
 // QueryBatch runs several queries against one snapshot of the store and
 // returns their results in order, each equal to Query's. Their knn
 // searches run together (engine.RunBatch): the text targets encoded in one

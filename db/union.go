@@ -81,6 +81,16 @@ func (u *Union) Query(ctx context.Context, q string, opts *engine.Options) (*eng
 	return p.Run(ctx, s)
 }
 
+// QueryPartial runs a query over the union as shard number shard of
+// shards of a larger dataset (see DB.QueryPartial).
+func (u *Union) QueryPartial(ctx context.Context, q string, opts *engine.Options, shard, shards int) (*engine.Partial, error) {
+	p, s, err := u.plan(q, opts)
+	if err != nil {
+		return nil, err
+	}
+	return p.RunPartial(ctx, s, shard, shards)
+}
+
 // Explain returns the plan of a query over the union without running it.
 func (u *Union) Explain(q string, opts *engine.Options) (*engine.Plan, error) {
 	p, _, err := u.plan(q, opts)

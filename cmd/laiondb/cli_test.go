@@ -909,4 +909,41 @@ func TestQuerySeveralStores(t *testing.T) {
 	if code != 1 || !strings.Contains(errs, "twice") {
 		t.Errorf("a store given twice: exit %d: %s", code, errs)
 	}
+
+	// Each shard's partial result, merged, answers as the store of both.
+	q := "all where text contains 'a' by license, nsfw sweep similarity at (0.3)"
+	pa, pb := filepath.Join(tmp, "a.json"), filepath.Join(tmp, "b.json")
+	for _, c := range [][]string{{a, pa, "1/2"}, {b, pb, "2/2"}} {
+		if code, out, errs := runCmd(t, "query", "--store", c[0], "--partial", c[1], "--shard", c[2], "--rows", "5", q); code != 0 || !strings.Contains(out, "wrote the partial result of shard") {
+			t.Fatalf("partial of %s: exit %d: %s%s", c[0], code, out, errs)
+		}
+	}
+	code, one, errs := runCmd(t, "query", "--store", whole, "--format", "json", "--rows", "5", q)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	code, merged, errs := runCmd(t, "merge", "--format", "json", pb, pa)
+	if code != 0 {
+		t.Fatalf("merge: exit %d: %s", code, errs)
+	}
+	if !reflect.DeepEqual(strip(one), strip(merged)) {
+		t.Errorf("merged partials\n%s\nthe store of both\n%s", merged, one)
+	}
+	for _, c := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"merge", pa}, 1, "missing: 2"},
+		{[]string{"merge", pa, pa, pb}, 1, "given twice"},
+		{[]string{"merge", filepath.Join(tmp, "whole", "MANIFEST.json")}, 1, "not a partial result"},
+		{[]string{"query", "--store", a, "--partial", pa, q}, 2, "--partial needs --shard"},
+		{[]string{"query", "--store", a, "--partial", pa, "--shard", "3/2", q}, 2, "--shard 3/2"},
+		{[]string{"query", "--store", a, "--partial", pa, "--shard", "1/2", "knn(row(3), 5)"}, 1, "only an all source"},
+	} {
+		code, _, errs := runCmd(t, c.args...)
+		if code != c.code || !strings.Contains(errs, c.want) {
+			t.Errorf("%v: exit %d, %s; want exit %d and %q", c.args, code, errs, c.code, c.want)
+		}
+	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/laiondb/laiondb/db"
 	"github.com/laiondb/laiondb/encode"
 	"github.com/laiondb/laiondb/engine"
+	"github.com/laiondb/laiondb/internal/atomicfile"
 	"github.com/laiondb/laiondb/output"
 )
 
@@ -28,6 +29,8 @@ var queryFlags struct {
 	rows    string
 	columns []string
 	explain bool
+	partial string
+	shard   string
 	search  searchFlags
 }
 
@@ -48,6 +51,8 @@ func init() {
 			fs.StringVar(&f.rows, "rows", "0", "also print the first N selected rows, or all of them (all): source file and row, score, and the columns of --columns")
 			fs.StringSliceVar(&f.columns, "columns", nil, "columns the printed rows show (default: sample_id, nsfw, url, text, those the store has)")
 			fs.BoolVar(&f.explain, "explain", false, "print the plan without running it (a text predicate's plan asks the text index for its candidates: their count, and their cost against a scan)")
+			fs.StringVar(&f.partial, "partial", "", "write the result as a partial result to this file (JSON), for laiondb merge, instead of printing it; with --shard")
+			fs.StringVar(&f.shard, "shard", "", "with --partial: which shard of the dataset the store holds, K/M (the K-th of M consecutive groups of its files, from 1)")
 			f.search.add(fs)
 		},
 		run: runQuery,
@@ -83,6 +88,19 @@ func runQuery(e *env, fs *pflag.FlagSet) error {
 		return err
 	}
 	opts.Rows, opts.Columns = rows, f.columns
+	var shard, shards int
+	switch {
+	case f.partial != "" && f.shard == "":
+		return usageErrorf("--partial needs --shard K/M: which of the dataset's shards the store holds")
+	case f.partial == "" && f.shard != "":
+		return usageErrorf("--shard says which shard a --partial result is of: give --partial FILE too")
+	case f.partial != "" && f.explain:
+		return usageErrorf("--explain prints a plan; --partial writes a result: give one")
+	case f.partial != "":
+		if n, err := fmt.Sscanf(f.shard, "%d/%d", &shard, &shards); n != 2 || err != nil || shard < 1 || shard > shards || f.shard != fmt.Sprintf("%d/%d", shard, shards) {
+			return usageErrorf("--shard %s: want K/M with 1 <= K <= M, e.g. 3/17", f.shard)
+		}
+	}
 	d, err := f.store.openQuerier(e, f.search.openOptions(&f.model))
 	if err != nil {
 		return err
@@ -97,6 +115,21 @@ func runQuery(e *env, fs *pflag.FlagSet) error {
 			return err
 		}
 		return writePlan(e.stdout, f.format, p)
+	}
+	if f.partial != "" {
+		p, err := d.QueryPartial(ctx, q, opts, shard, shards)
+		if err != nil {
+			return err
+		}
+		if err := atomicfile.Write(f.partial, func(w io.Writer) error {
+			enc := json.NewEncoder(w)
+			enc.SetIndent("", " ")
+			return enc.Encode(p)
+		}); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "wrote the partial result of shard %d of %d (%d rows) to %s\n", shard, shards, p.TotalRows, f.partial)
+		return nil
 	}
 	res, err := d.Query(ctx, q, opts)
 	if err != nil {

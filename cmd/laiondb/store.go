@@ -91,6 +91,7 @@ func (s *storeFlags) open(e *env, readOnly bool) (*db.DB, error) {
 type querier interface {
 	Query(ctx context.Context, q string, opts *engine.Options) (*engine.Result, error)
 	Describe(ctx context.Context, q string, opts *engine.Options) (string, error)
+	QueryPartial(ctx context.Context, q string, opts *engine.Options, shard, shards int) (*engine.Partial, error)
 	Close() error
 }
 
