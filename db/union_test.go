@@ -12,6 +12,7 @@ import (
 
 	"github.com/laiondb/laiondb/demodata"
 	"github.com/laiondb/laiondb/engine"
+	"github.com/laiondb/laiondb/internal/npy"
 )
 
 // TestUnionOfShards ingests a generated dataset (17 clip-retrieval parts
@@ -23,7 +24,13 @@ import (
 // selected rows and hits.
 func TestUnionOfShards(t *testing.T) {
 	tmp := t.TempDir()
-	if _, err := demodata.EmbeddingFolder(filepath.Join(tmp, "emb"), demodata.Config{Seed: 5, Parts: 17, Rows: 90, Dim: 16, NearDups: 0.2}); err != nil {
+	emb, err := demodata.EmbeddingFolder(filepath.Join(tmp, "emb"), demodata.Config{Seed: 5, Parts: 17, Rows: 90, Dim: 16, NearDups: 0.2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A vector target every shard can search with: row 700's embedding.
+	qnpy := filepath.Join(tmp, "q.npy")
+	if err := npy.WriteFloat32(qnpy, emb.Image[700/90][700%90*16:700%90*16+16], 16); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := demodata.LAION400M(filepath.Join(tmp, "meta"), demodata.Config{Seed: 6, Parts: 3, Rows: 200}); err != nil {
@@ -63,6 +70,10 @@ func TestUnionOfShards(t *testing.T) {
 		`within(row(900), 0.7) dedup 0.97`,
 		`knn(row(1000).text, 12) in text`,
 		`knn(row(1000), 12) in text`,
+		"knn(vector('" + qnpy + "'), 25) by nsfw",
+		"knn(vector('" + qnpy + "'), 30) where width < 500 limit 12 post where nsfw != 'NSFW' by file",
+		"within(vector('" + qnpy + "'), 0.6) by license sweep similarity at (0.3)",
+		"knn(vector('" + qnpy + "'), 20) in text",
 	}
 	opts := &engine.Options{Rows: engine.AllRows}
 	want := make([]*engine.Result, len(queries))
@@ -94,6 +105,36 @@ func TestUnionOfShards(t *testing.T) {
 			}
 			if !slices.Equal(got.Selection.Words(), want[i].Selection.Words()) || !slices.Equal(got.Hits, want[i].Hits) {
 				t.Fatalf("%d shards: %s: other rows selected", shards, q)
+			}
+		}
+		// Each shard's partial result, merged, gives the same answer too,
+		// where a partial can be written.
+		for i, q := range queries {
+			var parts []*engine.Partial
+			for k, d := range dbs {
+				p, err := d.QueryPartial(ctx, q, opts, k+1, shards)
+				if errors.Is(err, engine.ErrPartial) && (strings.Contains(q, "row(") || strings.Contains(q, "dedup") || strings.Contains(q, "sample ")) {
+					parts = nil
+					break // not written as partials yet
+				}
+				if err != nil && strings.Contains(err.Error(), "unknown column") && shards > 1 {
+					parts = nil
+					break // a shard without the column cannot answer alone
+				}
+				if err != nil {
+					t.Fatalf("%d shards: %s: partial of shard %d: %v", shards, q, k+1, err)
+				}
+				parts = append(parts, p)
+			}
+			if len(parts) == 0 {
+				continue
+			}
+			got, err := engine.MergePartials(parts, nil)
+			if err != nil {
+				t.Fatalf("%d shards: %s: merge: %v", shards, q, err)
+			}
+			if g, w := unionJSON(t, got), unionJSON(t, want[i]); g != w {
+				t.Fatalf("%d shards: %s: the merged partials differ from the store's answer:\n%s", shards, q, lineDiff(g, w))
 			}
 		}
 		if shards == 5 {

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"runtime/debug"
 	"slices"
 	"sort"
@@ -30,7 +31,12 @@ import (
 // Shards are numbered 1..m in file order, and the merged rows are
 // numbered across them in that order, as one store of all the files
 // numbers them. Today a partial can be written for an all source without
-// sample, limit or post where; knn, within and samples say so when asked.
+// sample, limit or post where, and for knn and within whose target is not a
+// stored row (vector files and inline vectors, texts and images encoded by
+// every shard alike) and that do not dedup; the others say so when asked.
+// A search's partial holds its hits with the values of the hit rows the
+// statistics read: the merge keeps the best K of all shards' hits (each
+// shard's own best K hold them) and computes the statistics of those.
 
 // PartialFormat is the version of the partial format this package writes
 // and merges; a merge refuses any other.
@@ -67,8 +73,86 @@ type Partial struct {
 	// Stats are the statistics' states, in the plan's order.
 	Stats []PartialStat `json:"stats"`
 	// Selected are the first Rows selected rows of the shard, numbered in
-	// the shard.
+	// the shard (all queries).
 	Selected []ResultRow `json:"selected_rows,omitempty"`
+	// Search, for knn and within, is the shard's search: its hits (rows
+	// numbered in the shard, best first) and the columns of the hit rows
+	// the merge's statistics and printed rows read.
+	Search *PartialSearch `json:"search,omitempty"`
+}
+
+// PartialSearch is a shard's knn or within answer.
+type PartialSearch struct {
+	Exact         bool   `json:"exact"`
+	Method        string `json:"method"`
+	NearThreshold int    `json:"near_threshold"`
+	Hits          []Hit  `json:"hits"`
+	// Columns hold the hit rows' values, in the order of Hits.
+	Columns map[string]*PartialColumn `json:"columns"`
+}
+
+// PartialColumn is a column of values as stored: strings as bytes (base64
+// in JSON, so that invalid UTF-8 survives), floats as their IEEE 754 bits
+// (so that NaN and 6016.0 do).
+type PartialColumn struct {
+	Type  table.Type `json:"type"`
+	Null  []bool     `json:"null,omitempty"`
+	Str   [][]byte   `json:"str,omitempty"`
+	Int   []int64    `json:"int,omitempty"`
+	Float []uint64   `json:"float_bits,omitempty"`
+	Bool  []bool     `json:"bool,omitempty"`
+}
+
+// partialColumn returns the values of c as a PartialColumn.
+func partialColumn(c *table.Column, n int) *PartialColumn {
+	pc := &PartialColumn{Type: c.Type}
+	for i := range n {
+		pc.Null = append(pc.Null, c.IsNull(i))
+		switch c.Type {
+		case table.TypeString:
+			pc.Str = append(pc.Str, slices.Clone(c.Str.At(i)))
+		case table.TypeInt:
+			pc.Int = append(pc.Int, c.Int[i])
+		case table.TypeFloat:
+			pc.Float = append(pc.Float, math.Float64bits(c.Float[i]))
+		case table.TypeBool:
+			pc.Bool = append(pc.Bool, c.Bool[i])
+		}
+	}
+	return pc
+}
+
+// append appends value i of pc to dst, checking pc's shape.
+func (pc *PartialColumn) append(dst *table.Column, i int) error {
+	bad := i >= len(pc.Null)
+	switch pc.Type {
+	case table.TypeString:
+		bad = bad || i >= len(pc.Str)
+	case table.TypeInt:
+		bad = bad || i >= len(pc.Int)
+	case table.TypeFloat:
+		bad = bad || i >= len(pc.Float)
+	case table.TypeBool:
+		bad = bad || i >= len(pc.Bool)
+	default:
+		bad = true
+	}
+	if bad {
+		return fmt.Errorf("a hit row's column of type %d has no value %d", pc.Type, i)
+	}
+	one := &table.Column{Type: pc.Type, Null: []bool{pc.Null[i]}}
+	switch pc.Type {
+	case table.TypeString:
+		one.Str = table.Strings{Data: pc.Str[i], Off: []uint32{0, uint32(len(pc.Str[i]))}}
+	case table.TypeInt:
+		one.Int = pc.Int[i : i+1]
+	case table.TypeFloat:
+		one.Float = []float64{math.Float64frombits(pc.Float[i])}
+	case table.TypeBool:
+		one.Bool = pc.Bool[i : i+1]
+	}
+	dst.Append(one, 0)
+	return nil
 }
 
 // PartialFile is one source file of a shard: Rows of its rows, from row
@@ -92,10 +176,45 @@ var ErrPartial = errors.New("partial results")
 
 // partialOK reports why the plan cannot give a partial result, or "".
 func (p *Plan) partialOK() string {
-	if !p.onePass {
-		return "only an all source without sample, limit or post where can be written as a partial and merged for now (" + p.q.String() + ")"
+	var tn *query.TargetNode
+	switch src := p.q.Source.(type) {
+	case *query.AllSource:
+		if !p.onePass {
+			return "an all query with sample, limit or post where cannot be written as a partial and merged yet (" + p.q.String() + ")"
+		}
+		return ""
+	case *query.KNNSource:
+		tn = src.Target
+	case *query.WithinSource:
+		tn = src.Target
+	}
+	switch {
+	case tn.Target.Kind.Seeds():
+		return "a seed-set target cannot be written as a partial and merged yet"
+	case tn.Target.Kind.Stored():
+		return "a row or id target names a row of one shard; give the target as a vector (vector('q.npy')) so that every shard searches with it"
+	case dedupSpec(p.q.Source) > 0:
+		return "dedup cannot be written as a partial and merged yet: it may search deeper than the shards did"
 	}
 	return ""
+}
+
+// hitCols are the columns the merge of a search reads of its hit rows:
+// post where's, the statistics', and the printed rows'.
+func (p *Plan) hitCols() []string {
+	cols := p.statCols()
+	if p.post != nil {
+		cols = union(p.post.cols, cols)
+	}
+	if len(p.opts.Columns) > 0 {
+		return union(cols, p.rowCols)
+	}
+	for _, c := range []string{"sample_id", p.nsfw, p.url, p.text} {
+		if c != "" {
+			cols = union(cols, []string{c})
+		}
+	}
+	return cols
 }
 
 // RunPartial runs the plan on s, shard number shard of shards (counted
@@ -107,20 +226,23 @@ func (p *Plan) RunPartial(ctx context.Context, s Store, shard, shards int) (*Par
 	if shards < 1 || shard < 1 || shard > shards {
 		return nil, fmt.Errorf("%w: shard %d of %d: want 1 <= shard <= shards", ErrPartial, shard, shards)
 	}
+	out := &Partial{Format: PartialFormat, Version: buildVersion(), Query: p.q.String(), Shard: shard, Shards: shards,
+		Fingerprint: s.Fingerprint(), Columns: s.Columns(), Lexicons: p.opts.Lexicons, Rows: p.opts.Rows, RowCols: p.opts.Columns, Groups: groupLimit(&p.opts),
+		TotalRows: s.NumRows(), Files: []PartialFile{}, Stats: []PartialStat{}}
+	for _, f := range sourceFiles(s) {
+		_, first := s.Source(f.lo)
+		out.Files = append(out.Files, PartialFile{Name: f.name, First: first, Rows: int(f.hi - f.lo)})
+	}
+	if _, ok := p.q.Source.(*query.AllSource); !ok {
+		return out, p.searchPartial(ctx, s, out)
+	}
 	var st stats
 	res, err := p.runKeep(ctx, s, nil, &st)
 	if err != nil {
 		return nil, err
 	}
 	defer st.discard()
-	out := &Partial{Format: PartialFormat, Version: buildVersion(), Query: res.Query, Shard: shard, Shards: shards,
-		Fingerprint: res.Fingerprint, Columns: s.Columns(), Lexicons: p.opts.Lexicons, Rows: p.opts.Rows, RowCols: p.opts.Columns, Groups: groupLimit(&p.opts),
-		TotalRows: res.TotalRows, RowsScanned: res.RowsScanned, VectorsScanned: res.VectorsScanned, Files: []PartialFile{},
-		Stats: []PartialStat{}, Selected: res.Rows}
-	for _, f := range sourceFiles(s) {
-		_, first := s.Source(f.lo)
-		out.Files = append(out.Files, PartialFile{Name: f.name, First: first, Rows: int(f.hi - f.lo)})
-	}
+	out.RowsScanned, out.VectorsScanned, out.Selected = res.RowsScanned, res.VectorsScanned, res.Rows
 	for i, a := range st {
 		sh, ok := a.(shardable)
 		if !ok {
@@ -137,6 +259,58 @@ func (p *Plan) RunPartial(ctx context.Context, s Store, shard, shards int) (*Par
 		out.Stats = append(out.Stats, PartialStat{Stat: statName(p.stats[i], i), State: b})
 	}
 	return out, nil
+}
+
+// searchPartial runs a knn or within plan's search on a shard and puts
+// its hits, with the columns of the hit rows the merge reads, into out.
+func (p *Plan) searchPartial(ctx context.Context, s Store, out *Partial) error {
+	st := &SearchStats{}
+	p.searchStats(st)
+	// A shard without an embedding among the allowed rows has no hit:
+	// one store of all the rows would not ask it, nor resolve the target
+	// on it; where is evaluated all the same (its rows count).
+	has := s.VectorRows(searchSpace(p.q.Source))
+	var req SearchRequest
+	var sel *selected
+	var err error
+	if has.Count() > 0 {
+		req, sel, err = p.searchRequest(ctx, s, st)
+	} else if p.where != nil {
+		sel, err = p.selectCached(ctx, s)
+	}
+	if err != nil {
+		return err
+	}
+	if sel != nil {
+		out.RowsScanned = sel.n
+		has.And(sel.rows)
+	}
+	sr := SearchResult{Exact: true, Method: "none: no embedding among the shard's allowed rows"}
+	if has.Count() > 0 {
+		if sr, err = p.search(ctx, s, req, st.Kind); err != nil {
+			return err
+		}
+	}
+	out.VectorsScanned = sr.Scanned
+	ps := &PartialSearch{Exact: sr.Exact, Method: sr.Method, NearThreshold: sr.NearThreshold, Hits: sr.Hits, Columns: map[string]*PartialColumn{}}
+	if ps.Hits == nil {
+		ps.Hits = []Hit{}
+	}
+	rows := make([]uint32, len(sr.Hits))
+	for i, h := range sr.Hits {
+		rows[i] = h.Row
+	}
+	if len(rows) > 0 {
+		b, err := s.Fetch(ctx, rows, p.hitCols())
+		if err != nil {
+			return fmt.Errorf("query: fetching rows: %w", err)
+		}
+		for name, c := range b.Cols {
+			ps.Columns[name] = partialColumn(c, b.Len)
+		}
+	}
+	out.Search = ps
+	return nil
 }
 
 // statName names a plan's statistic i in a partial.
@@ -232,10 +406,13 @@ func MergePartials(parts []*Partial, opts *Options) (*Result, error) {
 	if why := plan.partialOK(); why != "" {
 		return nil, fmt.Errorf("%w: %s", ErrPartial, why)
 	}
-	st := newStats(plan.stats)
-	defer st.discard()
 	res := &Result{Notes: plan.notes, RowColumns: plan.rowCols, Query: plan.q.String(), Fingerprint: ms.Fingerprint(),
 		Exact: true, TotalRows: ms.n}
+	if _, ok := plan.q.Source.(*query.AllSource); !ok {
+		return mergeSearches(ps, plan, ms, res)
+	}
+	st := newStats(plan.stats)
+	defer st.discard()
 	for k, p := range ps {
 		if len(p.Stats) != len(st) {
 			return nil, fmt.Errorf("%w: shard %d holds %d statistics, the query over all shards %d (its columns differ)", ErrPartial, p.Shard, len(p.Stats), len(st))
@@ -264,6 +441,79 @@ func MergePartials(parts []*Partial, opts *Options) (*Result, error) {
 		return nil, err
 	}
 	res.Plan = fmt.Sprintf("merged from the partial results of %d shards\n", len(ps)) + plan.describe("", "")
+	return res, nil
+}
+
+// mergeSearches merges the shards' knn or within answers: every hit, best
+// first (ties by row), the best K for knn; then the statistics of the
+// rows kept are computed from the hit rows' columns the partials hold, as
+// one store computes them from its own.
+func mergeSearches(ps []*Partial, plan *Plan, ms *mergeStore, res *Result) (*Result, error) {
+	st := &SearchStats{}
+	plan.searchStats(st)
+	var hits []Hit
+	methods := []string{}
+	ms.hit = map[uint32][2]int{}
+	for k, p := range ps {
+		sp := p.Search
+		if sp == nil {
+			return nil, fmt.Errorf("%w: shard %d holds no search", ErrPartial, p.Shard)
+		}
+		for i, h := range sp.Hits {
+			if int(h.Row) >= p.TotalRows {
+				return nil, fmt.Errorf("%w: shard %d: hit row %d of %d rows", ErrPartial, p.Shard, h.Row, p.TotalRows)
+			}
+			h.Row += uint32(ms.off[k])
+			hits = append(hits, h)
+			ms.hit[h.Row] = [2]int{k, i}
+		}
+		st.NearThreshold += sp.NearThreshold
+		res.RowsScanned += p.RowsScanned
+		res.VectorsScanned += p.VectorsScanned
+		res.Exact = res.Exact && sp.Exact
+		if !slices.Contains(methods, sp.Method) {
+			methods = append(methods, sp.Method)
+		}
+	}
+	ms.parts = ps
+	slices.SortFunc(hits, func(a, b Hit) int {
+		if a.Score != b.Score {
+			if a.Score > b.Score {
+				return -1
+			}
+			return 1
+		}
+		return int(int64(a.Row) - int64(b.Row))
+	})
+	if st.Kind == "knn" && len(hits) > st.K {
+		hits = hits[:st.K]
+	}
+	st.Returned, st.Exact = len(hits), res.Exact
+	st.Method = fmt.Sprintf("merged from %d shards: %s", len(ps), strings.Join(methods, "; "))
+	if plan.q.Limit >= 0 && len(hits) > int(plan.q.Limit) {
+		hits = hits[:plan.q.Limit]
+	}
+	rows := make([]uint32, len(hits))
+	scores := make([]float32, len(hits))
+	for i, h := range hits {
+		rows[i], scores[i] = h.Row, h.Score
+	}
+	if plan.byFile {
+		res.Files = plan.fileRates(nil)
+	}
+	if err := plan.finish(context.Background(), ms, res, rows, scores); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrPartial, err)
+	}
+	for i, h := range res.Hits {
+		if i == 0 || h.Score < st.ScoreMin {
+			st.ScoreMin = h.Score
+		}
+		if i == 0 || h.Score > st.ScoreMax {
+			st.ScoreMax = h.Score
+		}
+	}
+	res.Search = st
+	res.Plan = fmt.Sprintf("merged from the partial results of %d shards\n", len(ps)) + plan.describe(st.Method, "")
 	return res, nil
 }
 
@@ -298,6 +548,10 @@ type mergeStore struct {
 	files []fileRange
 	first []int64 // the row in its file of each file's first row
 	fps   []string
+	// For a search: the partials, and where each hit row's values are
+	// (partial, position in its hits).
+	parts []*Partial
+	hit   map[uint32][2]int
 }
 
 func newMergeStore(ps []*Partial) (*mergeStore, error) {
@@ -343,8 +597,42 @@ func (ms *mergeStore) Fingerprint() string         { return unionFingerprint(ms.
 func (ms *mergeStore) Scan(context.Context, []string, func(*table.Batch) error) error {
 	return errMergeStore
 }
-func (ms *mergeStore) Fetch(context.Context, []uint32, []string) (*table.Batch, error) {
-	return nil, errMergeStore
+// Fetch returns the values of hit rows, as the partials hold them.
+func (ms *mergeStore) Fetch(_ context.Context, rows []uint32, cols []string) (*table.Batch, error) {
+	b := &table.Batch{Rows: slices.Clone(rows), Len: len(rows), Cols: map[string]*table.Column{}}
+	types := map[string]table.Type{}
+	for _, c := range ms.cols {
+		types[c.Name] = c.Type
+	}
+	for _, name := range cols {
+		t, ok := types[name]
+		if !ok {
+			continue
+		}
+		c := &table.Column{Type: t}
+		if t == table.TypeString {
+			c.Str.Off = []uint32{0}
+		}
+		for _, r := range rows {
+			at, ok := ms.hit[r]
+			if !ok {
+				return nil, fmt.Errorf("%w: row %d", errMergeStore, r)
+			}
+			pc := ms.parts[at[0]].Search.Columns[name]
+			if pc == nil { // a column the shard lacks
+				c.Append(table.NullColumn(t, 1), 0)
+				continue
+			}
+			if pc.Type != t {
+				return nil, fmt.Errorf("column %s of shard %d holds %s values, not %s", name, ms.parts[at[0]].Shard, pc.Type, t)
+			}
+			if err := pc.append(c, at[1]); err != nil {
+				return nil, fmt.Errorf("shard %d: column %s: %v", ms.parts[at[0]].Shard, name, err)
+			}
+		}
+		b.Cols[name] = c
+	}
+	return b, nil
 }
 func (ms *mergeStore) Vector(context.Context, query.Target) ([]float32, error) {
 	return nil, errMergeStore

@@ -5,7 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -24,6 +27,11 @@ var partialQueries = []string{
 	`all sweep similarity at (0.26, 0.3, 0.34)`,
 	`all where text contains 'hot' by file`,
 	`all where similarity > 0.3 or nsfw is null`,
+	`knn('beautiful', 25)`,
+	`knn('beautiful', 40) where nsfw = 'UNLIKELY' by license, file`,
+	`knn('beautiful', 30) limit 10 post where width > 300`,
+	`within('beautiful', 0.2) by nsfw sweep similarity at (0.3)`,
+	`within('beautiful', 0.9)`,
 }
 
 // TestPartialsMerge runs each query on 1, 2, 5 and 17 shards of a
@@ -35,9 +43,14 @@ var partialQueries = []string{
 // union's of the shards.
 func TestPartialsMerge(t *testing.T) {
 	const n = 3100
-	whole := enginetest.Generate(n, 0, 12)
+	whole := enginetest.Generate(n, 16, 12)
 	whole.FileRows = 700
 	whole.BatchSize = 333
+	// Exact duplicates, so that ties decide the ranks across shards.
+	vecs := whole.Vectors()
+	for i := 0; i+1500 < n; i += 97 {
+		vecs[i+1500] = vecs[i]
+	}
 	// Similarities of two decimals, so that values repeat.
 	sim := whole.Column("similarity")
 	for i, x := range sim.Float {
@@ -52,13 +65,25 @@ func TestPartialsMerge(t *testing.T) {
 		cuts[17] = append(cuts[17], k*n/17)
 	}
 	cuts[17] = append(cuts[17], n)
-	for _, q := range partialQueries {
+	// Copies of the best rows for 'beautiful' in other shards, so that
+	// ties decide ranks; and a within whose threshold is a row's score
+	// (the store's own hits tie at it).
+	best, err := engine.Run(ctx, whole, query.MustParse(`knn('beautiful', 30)`), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, to := range []int{3050, 20, 1700, 2600} {
+		vecs[to] = vecs[best.Hits[i].Row]
+	}
+	queries := append(slices.Clone(partialQueries),
+		fmt.Sprintf(`within('beautiful', %s) by nsfw`, strconv.FormatFloat(float64(best.Hits[25].Score), 'g', -1, 32)))
+	for _, q := range queries {
 		parsed := query.MustParse(q)
 		want, err := engine.Run(ctx, whole, parsed, opts)
 		if err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}
-		if want.Selected == 0 {
+		if want.Selected == 0 && !strings.Contains(q, "0.9)") {
 			t.Fatalf("%s selects no row", q)
 		}
 		for shards, cut := range cuts {
@@ -144,8 +169,18 @@ func TestPartialsRefused(t *testing.T) {
 	if _, err := engine.ReadPartial(strings.NewReader(`{"format": 1, "bogus": 2}`)); !errors.Is(err, engine.ErrPartial) {
 		t.Errorf("an unknown field: %v", err)
 	}
-	plan, _ := engine.NewPlan(query.MustParse("knn(row(3), 10)"), whole, nil)
-	if _, err := plan.RunPartial(ctx, whole, 1, 1); !errors.Is(err, engine.ErrPartial) || !strings.Contains(err.Error(), "only an all source") {
-		t.Errorf("knn as a partial: %v", err)
+	for q, want := range map[string]string{
+		"knn(row(3), 10)":                  "give the target as a vector",
+		"knn('beautiful', 10) dedup":       "dedup",
+		"all sample 10 seed 1":             "sample, limit or post where",
+		"within(rows(file('x.txt')), 0.5)": "seed-set",
+	} {
+		plan, err := engine.NewPlan(query.MustParse(q), whole, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := plan.RunPartial(ctx, whole, 1, 1); !errors.Is(err, engine.ErrPartial) || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s as a partial: %v", q, err)
+		}
 	}
 }
