@@ -597,6 +597,7 @@ func (ms *mergeStore) Fingerprint() string         { return unionFingerprint(ms.
 func (ms *mergeStore) Scan(context.Context, []string, func(*table.Batch) error) error {
 	return errMergeStore
 }
+
 // Fetch returns the values of hit rows, as the partials hold them.
 func (ms *mergeStore) Fetch(_ context.Context, rows []uint32, cols []string) (*table.Batch, error) {
 	b := &table.Batch{Rows: slices.Clone(rows), Len: len(rows), Cols: map[string]*table.Column{}}
