@@ -14,7 +14,8 @@ import (
 
 // BenchmarkFilteredKNN runs filtered k-NN queries through the query
 // language on the indexed store in $LAIONDB_FILTER_STORE, as a server
-// would: the store opened once with the index allowed (ExactUpTo -1),
+// would: the store opened once with the index allowed (ExactUpTo -1) and
+// its graph in huge pages (HugePages; LAIONDB_FILTER_HUGE=0 turns them off),
 // knn(row(R), 10) where width < W for 1,000 rows R spread over the first
 // $LAIONDB_FILTER_ROWS rows (default 1,000,000; they must have image
 // embeddings), W chosen so that about 1%, 10% and 50% of the rows pass
@@ -39,7 +40,8 @@ func BenchmarkFilteredKNN(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	d, err := Open(dir, &Options{ReadOnly: true, ExactUpTo: -1})
+	huge := os.Getenv("LAIONDB_FILTER_HUGE") != "0"
+	d, err := Open(dir, &Options{ReadOnly: true, ExactUpTo: -1, HugePages: huge})
 	if err != nil {
 		b.Fatal(err)
 	}
