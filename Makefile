@@ -3,7 +3,7 @@
 #   make test   runs every test (what CI runs through .ci/run)
 GO ?= go
 
-.PHONY: demo test build ort oracle browser oracle-long fuzz bench
+.PHONY: demo test build ort oracle browser slurm oracle-long fuzz bench
 
 build:
 	$(GO) build -o laiondb ./cmd/laiondb
@@ -22,6 +22,11 @@ oracle:
 browser:
 	sh scripts/install-chromium.sh
 
+# Debian's slurm-wlm and munge, on which TestSlurm (./cmd/laiondb) runs
+# laiondb slurm's jobs as a one-node cluster; the test skips without them.
+slurm:
+	sh scripts/install-slurm.sh
+
 # The differential test at 50,000 queries (ORACLEQUERIES, ORACLESEED).
 ORACLEQUERIES ?= 50000
 ORACLESEED ?= 7
@@ -34,7 +39,7 @@ demo: ort build
 # The last line reads an exported parquet file in DuckDB: a module of its own
 # (internal/duckcheck), so that laiondb does not link DuckDB; BENCHMARKS.md
 # ("Export") has its build time. LAIONDB_NO_DUCKDB=1 skips it.
-test: ort oracle browser
+test: ort oracle browser slurm
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo 'gofmt: files above need formatting'; exit 1; }
 	$(GO) test -count=1 -timeout 30m ./...

@@ -277,6 +277,22 @@ func openSource(s Source, opts SourceOptions) (SegmentReader, error) {
 	return nil, fmt.Errorf("%w: %s: unknown layout %q", ErrBadInput, s.Metadata, s.Layout)
 }
 
+// Shard returns the k-th (from 1) of m consecutive groups of srcs, as even
+// in count as can be: sources [(k-1)·n/m, k·n/m) of n. Stores ingested from
+// the m groups of a dataset's sources, queried in order (Union) or merged
+// from their partial results (engine.MergePartials), answer as the store
+// of all of them.
+func Shard(srcs []Source, k, m int) ([]Source, error) {
+	if m < 1 || k < 1 || k > m {
+		return nil, fmt.Errorf("%w: shard %d of %d: want 1 <= k <= m", ErrBadInput, k, m)
+	}
+	n := len(srcs)
+	if m > n {
+		return nil, fmt.Errorf("%w: %d shards of %d sources: each shard needs a source", ErrBadInput, m, n)
+	}
+	return srcs[(k-1)*n/m : k*n/m], nil
+}
+
 // ExpandPaths turns command-line paths into sources. Each path is offered
 // to the registered layouts in order (see Layout), and the first that
 // recognises it lists its units: a directory with metadata/ and img_emb/

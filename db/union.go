@@ -70,6 +70,16 @@ func (u *Union) Snapshot() (*engine.Union, error) {
 	return engine.NewUnion(parts...)
 }
 
+// Fingerprint is the union's fingerprint (engine.Union's): a digest of
+// the stores' fingerprints, in order; "" once a store is closed.
+func (u *Union) Fingerprint() string {
+	s, err := u.Snapshot()
+	if err != nil {
+		return ""
+	}
+	return s.Fingerprint()
+}
+
 // Query parses and runs a query over the union, as DB.Query does over one
 // store. The allow-lists of a where are cached by each store for its own
 // queries only, not for the union's.

@@ -586,6 +586,9 @@ func newMergeStore(ps []*Partial) (*mergeStore, error) {
 		}
 		ms.n += p.TotalRows
 	}
+	if ms.n > math.MaxUint32 {
+		return nil, fmt.Errorf("%w: the shards hold %d rows, more than the %d one merged result can number (LAION-5B's subsets, 2B-en, 2B-multi and 1B-nolang, each fit)", ErrPartial, ms.n, uint32(math.MaxUint32))
+	}
 	return ms, nil
 }
 

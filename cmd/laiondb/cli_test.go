@@ -939,7 +939,8 @@ func TestQuerySeveralStores(t *testing.T) {
 		{[]string{"merge", filepath.Join(tmp, "whole", "MANIFEST.json")}, 1, "not a partial result"},
 		{[]string{"query", "--store", a, "--partial", pa, q}, 2, "--partial needs --shard"},
 		{[]string{"query", "--store", a, "--partial", pa, "--shard", "3/2", q}, 2, "--shard 3/2"},
-		{[]string{"query", "--store", a, "--partial", pa, "--shard", "1/2", "knn(row(3), 5)"}, 1, "only an all source"},
+		{[]string{"query", "--store", a, "--partial", pa, "--shard", "1/2", "knn(row(3), 5)"}, 1, "give the target as a vector"},
+		{[]string{"ingest", "--store", a, "--shard", "3/2", dirs[0]}, 2, "--shard 3/2"},
 	} {
 		code, _, errs := runCmd(t, c.args...)
 		if code != c.code || !strings.Contains(errs, c.want) {

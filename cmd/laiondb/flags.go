@@ -166,3 +166,11 @@ func (o *onceString) Set(v string) error {
 
 // errEmptyStore is the error of an empty --store or LAIONDB_STORE.
 var errEmptyStore = errors.New("the store path is empty: give --store DIR (or set LAIONDB_STORE)")
+
+// parseShard parses --shard K/M: the K-th of M shards, from 1.
+func parseShard(s string) (k, m int, err error) {
+	if n, err := fmt.Sscanf(s, "%d/%d", &k, &m); n != 2 || err != nil || k < 1 || k > m || s != fmt.Sprintf("%d/%d", k, m) {
+		return 0, 0, usageErrorf("--shard %s: want K/M with 1 <= K <= M, e.g. 3/17", s)
+	}
+	return k, m, nil
+}

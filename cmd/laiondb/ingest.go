@@ -25,6 +25,7 @@ var ingestFlags struct {
 	model    string
 	noIndex  bool
 	strict   bool
+	shard    string
 	idx      indexParams
 }
 
@@ -50,6 +51,7 @@ func init() {
 			f.idx.add(fs)
 			fs.BoolVarP(&f.quiet, "quiet", "q", false, "print nothing on success (no progress bar, no per-file lines); warnings and errors still go to stderr")
 			fs.BoolVar(&f.strict, "strict", false, "refuse to ingest when a folder holds files that would be left out")
+			fs.StringVar(&f.shard, "shard", "", "ingest only the K-th of M consecutive groups of the sources PATH... expands to, K/M: one shard of a dataset (see laiondb slurm)")
 		},
 		run: runIngest,
 	})
@@ -64,6 +66,9 @@ func runIngest(e *env, fs *pflag.FlagSet) error {
 	var srcs []db.Source
 	skipped := 0
 	if f.imgEmb != "" || f.textEmb != "" || f.name != "" {
+		if f.shard != "" {
+			return usageErrorf("--shard picks among the sources PATH... expands to; it does not go with --img-emb, --text-emb or --name")
+		}
 		if len(paths) != 1 || !strings.HasSuffix(paths[0], ".parquet") {
 			return usageErrorf("--img-emb, --text-emb and --name go with exactly one .parquet file")
 		}
@@ -74,6 +79,15 @@ func runIngest(e *env, fs *pflag.FlagSet) error {
 			return err
 		}
 		srcs = exp.Sources
+		if f.shard != "" {
+			k, m, err := parseShard(f.shard)
+			if err != nil {
+				return err
+			}
+			if srcs, err = db.Shard(srcs, k, m); err != nil {
+				return err
+			}
+		}
 		for _, sk := range exp.Skipped {
 			fmt.Fprintf(e.stderr, "laiondb ingest: skipped %s: %s\n", sk.Path, sk.Reason)
 		}

@@ -20,18 +20,20 @@ import (
 	"github.com/laiondb/laiondb/engine"
 	"github.com/laiondb/laiondb/internal/atomicfile"
 	"github.com/laiondb/laiondb/output"
+	"github.com/laiondb/laiondb/query"
 )
 
 var queryFlags struct {
-	store   storeFlags
-	model   modelFlags
-	format  string
-	rows    string
-	columns []string
-	explain bool
-	partial string
-	shard   string
-	search  searchFlags
+	store    storeFlags
+	model    modelFlags
+	format   string
+	rows     string
+	columns  []string
+	explain  bool
+	partial  string
+	shard    string
+	skipDone bool
+	search   searchFlags
 }
 
 func init() {
@@ -53,6 +55,7 @@ func init() {
 			fs.BoolVar(&f.explain, "explain", false, "print the plan without running it (a text predicate's plan asks the text index for its candidates: their count, and their cost against a scan)")
 			fs.StringVar(&f.partial, "partial", "", "write the result as a partial result to this file (JSON), for laiondb merge, instead of printing it; with --shard")
 			fs.StringVar(&f.shard, "shard", "", "with --partial: which shard of the dataset the store holds, K/M (the K-th of M consecutive groups of its files, from 1)")
+			fs.BoolVar(&f.skipDone, "skip-done", false, "with --partial: leave FILE as it is when it already holds this shard's partial result of this query on this store (a re-run of a batch job)")
 			f.search.add(fs)
 		},
 		run: runQuery,
@@ -97,8 +100,9 @@ func runQuery(e *env, fs *pflag.FlagSet) error {
 	case f.partial != "" && f.explain:
 		return usageErrorf("--explain prints a plan; --partial writes a result: give one")
 	case f.partial != "":
-		if n, err := fmt.Sscanf(f.shard, "%d/%d", &shard, &shards); n != 2 || err != nil || shard < 1 || shard > shards || f.shard != fmt.Sprintf("%d/%d", shard, shards) {
-			return usageErrorf("--shard %s: want K/M with 1 <= K <= M, e.g. 3/17", f.shard)
+		var err error
+		if shard, shards, err = parseShard(f.shard); err != nil {
+			return err
 		}
 	}
 	d, err := f.store.openQuerier(e, f.search.openOptions(&f.model))
@@ -117,6 +121,10 @@ func runQuery(e *env, fs *pflag.FlagSet) error {
 		return writePlan(e.stdout, f.format, p)
 	}
 	if f.partial != "" {
+		if f.skipDone && partialDone(f.partial, q, shard, shards, d.Fingerprint()) {
+			fmt.Fprintf(e.stdout, "%s already holds the partial result of shard %d of %d of this query on this store: kept\n", f.partial, shard, shards)
+			return nil
+		}
 		p, err := d.QueryPartial(ctx, q, opts, shard, shards)
 		if err != nil {
 			return err
@@ -142,6 +150,22 @@ func runQuery(e *env, fs *pflag.FlagSet) error {
 		return output.WriteCSV(e.stdout, res)
 	}
 	return output.WriteTable(e.stdout, res)
+}
+
+// partialDone reports whether path holds a valid partial result of query
+// q, shard k of m, on the store with fingerprint fp.
+func partialDone(path, q string, k, m int, fp string) bool {
+	parsed, err := query.Parse(q)
+	if err != nil {
+		return false
+	}
+	fh, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer fh.Close()
+	p, err := engine.ReadPartial(fh)
+	return err == nil && p.Query == parsed.String() && p.Shard == k && p.Shards == m && p.Fingerprint == fp
 }
 
 // searchFlags say how a query's searches run, and the lexicons it may

@@ -1,0 +1,165 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/pflag"
+
+	"github.com/laiondb/laiondb/db"
+)
+
+var slurmFlags struct {
+	work    string
+	stores  string
+	shards  int
+	queries []string
+	sbatch  []string
+	laiondb string
+	noIndex bool
+}
+
+func init() {
+	register(&command{
+		name:    "slurm",
+		summary: "write SLURM batch scripts that ingest and query a dataset as shards, and merge the answers",
+		usage: "--work DIR --shards M --query QUERY... [--sbatch OPTION]... PATH...\n\n" +
+			"Splits the sources PATH... expands to (as laiondb ingest lists them) into M consecutive\n" +
+			"groups and writes into DIR:\n" +
+			"  shards.sbatch  an array job of M tasks: task K ingests group K into its own store\n" +
+			"                 (laiondb ingest --shard K/M) and writes each query's partial result\n" +
+			"  merge.sbatch   merges every query's partials into DIR/results/qN.json and qN.txt\n" +
+			"  submit.sh      submits both, the merge to run once every shard task succeeded\n" +
+			"Each step is tried three times and the tasks are requeued if their node fails; running\n" +
+			"submit.sh again skips the sources and the partial results already done. The merged\n" +
+			"answers are those of one store of all the sources.",
+		flags: func(fs *pflag.FlagSet) {
+			f := &slurmFlags
+			fs.StringVar(&f.work, "work", "", "folder for the scripts, logs, partial results and results (on a filesystem every node sees)")
+			fs.StringVar(&f.stores, "stores", "", "folder for the shard stores, shard-K in it (default DIR/stores; a node-local folder works when every query runs in the same job as the ingest)")
+			fs.IntVar(&f.shards, "shards", 0, "number of shards M")
+			fs.StringArrayVar(&f.queries, "query", nil, "a query to answer over all the shards (give it once per query)")
+			fs.StringArrayVar(&f.sbatch, "sbatch", nil, "an #SBATCH option for the shard tasks, e.g. --sbatch=--mem=16G --sbatch=--time=4:00:00 (give it once per option)")
+			fs.StringVar(&f.laiondb, "laiondb", "", "the laiondb binary the nodes run (default: this one)")
+			fs.BoolVar(&f.noIndex, "no-index", false, "do not build the shards' vector indexes (the queries then scan)")
+		},
+		run: runSlurm,
+	})
+}
+
+func runSlurm(e *env, fs *pflag.FlagSet) error {
+	f := &slurmFlags
+	switch {
+	case f.work == "":
+		return usageErrorf("give --work DIR")
+	case f.shards < 1:
+		return usageErrorf("give --shards M, at least 1")
+	case len(f.queries) == 0:
+		return usageErrorf("give at least one --query")
+	case fs.NArg() == 0:
+		return usageErrorf("give the dataset's files or folders")
+	}
+	for _, o := range f.sbatch {
+		if !strings.HasPrefix(o, "-") || strings.ContainsAny(o, "\n\r") {
+			return usageErrorf("--sbatch %q: want one sbatch option such as --mem=16G", o)
+		}
+	}
+	bin := f.laiondb
+	if bin == "" {
+		var err error
+		if bin, err = os.Executable(); err != nil {
+			return err
+		}
+	}
+	work, err := filepath.Abs(f.work)
+	if err != nil {
+		return err
+	}
+	stores := f.stores
+	if stores == "" {
+		stores = filepath.Join(work, "stores")
+	}
+	if stores, err = filepath.Abs(stores); err != nil {
+		return err
+	}
+	var paths []string
+	for _, p := range fs.Args() {
+		ap, err := filepath.Abs(p)
+		if err != nil {
+			return err
+		}
+		paths = append(paths, ap)
+	}
+	srcs, err := db.ExpandPaths(paths)
+	if err != nil {
+		return err
+	}
+	if len(srcs) < f.shards {
+		return fmt.Errorf("%d shards of %d sources: each shard needs a source", f.shards, len(srcs))
+	}
+	for _, d := range []string{"logs", "partials", "results"} {
+		if err := os.MkdirAll(filepath.Join(work, d), 0o755); err != nil {
+			return err
+		}
+	}
+	m := f.shards
+	var sh strings.Builder
+	fmt.Fprintf(&sh, "#!/bin/bash\n# Written by laiondb slurm: %d shards of %d sources, %d queries.\n", m, len(srcs), len(f.queries))
+	fmt.Fprintf(&sh, "#SBATCH --job-name=laiondb-shards\n#SBATCH --array=1-%d\n#SBATCH --output=%s\n#SBATCH --requeue\n",
+		m, filepath.Join(work, "logs", "shard-%a.out"))
+	for _, o := range f.sbatch {
+		fmt.Fprintf(&sh, "#SBATCH %s\n", o)
+	}
+	fmt.Fprintf(&sh, "set -euo pipefail\nK=$SLURM_ARRAY_TASK_ID\nL=%s\nSTORE=%s/shard-$K\n", shq(bin), shq(stores))
+	sh.WriteString("try() { for i in 1 2 3; do \"$@\" && return 0; echo \"laiondb slurm: attempt $i failed: $*\" >&2; sleep $((i * 10)); done; return 1; }\n")
+	ingest := []string{`"$L" ingest -q --store "$STORE"`, fmt.Sprintf(`--shard "$K/%d"`, m)}
+	if f.noIndex {
+		ingest = append(ingest, "--no-index")
+	}
+	for _, p := range paths {
+		ingest = append(ingest, shq(p))
+	}
+	fmt.Fprintf(&sh, "try %s\n", strings.Join(ingest, " "))
+	for i, q := range f.queries {
+		part := filepath.Join(work, "partials", fmt.Sprintf("q%d-shard-", i+1))
+		fmt.Fprintf(&sh, "try \"$L\" query --store \"$STORE\" --partial %s\"$K\".json --shard \"$K/%d\" --skip-done %s\n", shq(part), m, shq(q))
+	}
+	var mg strings.Builder
+	fmt.Fprintf(&mg, "#!/bin/bash\n# Written by laiondb slurm: merges the partial results of %d shards.\n", m)
+	fmt.Fprintf(&mg, "#SBATCH --job-name=laiondb-merge\n#SBATCH --output=%s\nset -euo pipefail\nL=%s\n", filepath.Join(work, "logs", "merge.out"), shq(bin))
+	var list strings.Builder
+	for i, q := range f.queries {
+		var parts []string
+		for k := 1; k <= m; k++ {
+			parts = append(parts, shq(filepath.Join(work, "partials", fmt.Sprintf("q%d-shard-%d.json", i+1, k))))
+		}
+		res := filepath.Join(work, "results", fmt.Sprintf("q%d", i+1))
+		fmt.Fprintf(&mg, "# q%d: %s\n", i+1, strings.ReplaceAll(q, "\n", " "))
+		fmt.Fprintf(&mg, "\"$L\" merge --format json %s > %s && mv %s %s\n", strings.Join(parts, " "), shq(res+".json.tmp"), shq(res+".json.tmp"), shq(res+".json"))
+		fmt.Fprintf(&mg, "\"$L\" merge %s > %s\n", strings.Join(parts, " "), shq(res+".txt"))
+		fmt.Fprintf(&list, "q%d\t%s\n", i+1, strings.ReplaceAll(q, "\n", " "))
+	}
+	sub := fmt.Sprintf("#!/bin/bash\n# Written by laiondb slurm: submits the shard tasks, then the merge once they all succeeded.\nset -euo pipefail\ncd %s\n"+
+		"jid=$(sbatch --parsable shards.sbatch)\njid=${jid%%%%;*}\nmid=$(sbatch --parsable --dependency=afterok:$jid merge.sbatch)\nmid=${mid%%%%;*}\n"+
+		"echo \"shard tasks: job $jid (array of %d); merge: job $mid; results in %s\"\n", shq(work), m, filepath.Join(work, "results"))
+	for name, body := range map[string]string{"shards.sbatch": sh.String(), "merge.sbatch": mg.String(), "submit.sh": sub, "queries.txt": list.String()} {
+		mode := os.FileMode(0o755)
+		if name == "queries.txt" {
+			mode = 0o644
+		}
+		if err := os.WriteFile(filepath.Join(work, name), []byte(body), mode); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(e.stdout, "%d sources in %d shards of %d to %d sources; %d queries\n", len(srcs), m, len(srcs)/m, (len(srcs)+m-1)/m, len(f.queries))
+	fmt.Fprintf(e.stdout, "wrote %s, %s and %s\nsubmit with: %s\n", filepath.Join(work, "shards.sbatch"), filepath.Join(work, "merge.sbatch"),
+		filepath.Join(work, "submit.sh"), filepath.Join(work, "submit.sh"))
+	return nil
+}
+
+// shq quotes s for a POSIX shell.
+func shq(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}

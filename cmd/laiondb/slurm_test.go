@@ -1,0 +1,184 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/laiondb/laiondb/demodata"
+	"github.com/laiondb/laiondb/internal/npy"
+)
+
+// TestSlurmScripts: laiondb slurm writes an array job of one task per
+// shard, a merge job and a submit script, quoting queries and paths for
+// the shell, and refuses what it cannot split.
+func TestSlurmScripts(t *testing.T) {
+	tmp := t.TempDir()
+	data := filepath.Join(tmp, "data it's")
+	if _, _, err := demodata.LAION400M(data, demodata.Config{Seed: 1, Parts: 3, Rows: 50}); err != nil {
+		t.Fatal(err)
+	}
+	work := filepath.Join(tmp, "work")
+	code, out, errs := runCmd(t, "slurm", "--work", work, "--shards", "3", "--query", "all where text contains 'desi'", "--sbatch=--mem=4G", "--laiondb", "/opt/laiondb", data)
+	if code != 0 || !strings.Contains(out, "3 sources in 3 shards") {
+		t.Fatalf("exit %d: %s%s", code, out, errs)
+	}
+	sh, err := os.ReadFile(filepath.Join(work, "shards.sbatch"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"#SBATCH --array=1-3\n", "#SBATCH --mem=4G\n", "#SBATCH --requeue\n", `--shard "$K/3"`,
+		`'all where text contains '\''desi'\'''`, `'` + strings.ReplaceAll(data, "'", `'\''`) + `'`, "--skip-done", "L='/opt/laiondb'"} {
+		if !strings.Contains(string(sh), want) {
+			t.Errorf("shards.sbatch lacks %q:\n%s", want, sh)
+		}
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"slurm", "--work", work, "--shards", "4", "--query", "all", data}, "4 shards of 3 sources"},
+		{[]string{"slurm", "--work", work, "--shards", "2", data}, "--query"},
+		{[]string{"slurm", "--work", work, "--shards", "2", "--query", "all", "--sbatch", "mem=4G", data}, "--sbatch"},
+	} {
+		if code, _, errs := runCmd(t, c.args...); code == 0 || !strings.Contains(errs, c.want) {
+			t.Errorf("%v: exit %d: %s", c.args, code, errs)
+		}
+	}
+}
+
+// TestSlurm runs laiondb slurm's jobs on a real SLURM: a one-node cluster
+// on loopback (scripts/slurm-cluster.sh; Debian's slurm-wlm and munge, as
+// root). Four shard tasks ingest a generated dataset of 8 sources and
+// answer three queries; the merge job's results equal the answers of one
+// store of all the sources; a second submit skips the work done. It skips
+// where SLURM is not installed or cannot start.
+func TestSlurm(t *testing.T) {
+	if runtime.GOOS != "linux" || os.Getuid() != 0 {
+		t.Skip("a test SLURM cluster runs as root on Linux")
+	}
+	if _, err := exec.LookPath("slurmctld"); err != nil {
+		t.Skip("no slurmctld (scripts/install-slurm.sh installs slurm-wlm and munge)")
+	}
+	tmp := t.TempDir()
+	cluster := filepath.Join(tmp, "cluster")
+	os.MkdirAll(cluster, 0o755)
+	out, err := exec.Command("sh", "../../scripts/slurm-cluster.sh", "start", cluster).Output()
+	if err != nil {
+		msg := err.Error()
+		if ee, ok := err.(*exec.ExitError); ok {
+			msg = string(ee.Stderr)
+		}
+		t.Skipf("SLURM did not start: %s", msg)
+	}
+	t.Cleanup(func() { exec.Command("sh", "../../scripts/slurm-cluster.sh", "stop", cluster).Run() })
+	conf := strings.TrimSpace(string(out))
+	env := append(os.Environ(), "SLURM_CONF="+conf)
+
+	bin := filepath.Join(tmp, "laiondb")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	emb, err := demodata.EmbeddingFolder(filepath.Join(tmp, "emb"), demodata.Config{Seed: 9, Parts: 5, Rows: 200, Dim: 16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := demodata.LAION400M(filepath.Join(tmp, "meta"), demodata.Config{Seed: 10, Parts: 3, Rows: 300}); err != nil {
+		t.Fatal(err)
+	}
+	qnpy := filepath.Join(tmp, "q.npy")
+	if err := npy.WriteFloat32(qnpy, emb.Image[2][7*16:8*16], 16); err != nil {
+		t.Fatal(err)
+	}
+	paths := []string{emb.Dir, filepath.Join(tmp, "meta")}
+	queries := []string{
+		"all where any lexicon essay2021 by nsfw, license",
+		"knn(vector('" + qnpy + "'), 30) where nsfw = 'UNLIKELY' by file",
+		"within(vector('" + qnpy + "'), 0.5) sweep similarity at (0.3)",
+	}
+	work := filepath.Join(tmp, "work")
+	args := []string{"slurm", "--work", work, "--shards", "4", "--laiondb", bin}
+	for _, q := range queries {
+		args = append(args, "--query", q)
+	}
+	if code, out, errs := runCmd(t, append(args, paths...)...); code != 0 {
+		t.Fatalf("laiondb slurm: exit %d: %s%s", code, out, errs)
+	}
+	submit := func() {
+		t.Helper()
+		cmd := exec.Command(filepath.Join(work, "submit.sh"))
+		cmd.Env = env
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("submit.sh: %v\n%s", err, out)
+		}
+		deadline := time.Now().Add(5 * time.Minute)
+		for {
+			q := exec.Command("squeue", "-h")
+			q.Env = env
+			out, err := q.Output()
+			if err == nil && strings.TrimSpace(string(out)) == "" {
+				return
+			}
+			if time.Now().After(deadline) {
+				logs, _ := filepath.Glob(filepath.Join(work, "logs", "*"))
+				var b strings.Builder
+				for _, l := range logs {
+					x, _ := os.ReadFile(l)
+					b.WriteString(l + ":\n" + string(x))
+				}
+				t.Fatalf("jobs still queued after 5 minutes: %s\n%s", out, b.String())
+			}
+			time.Sleep(500 * time.Millisecond)
+		}
+	}
+	submit()
+
+	whole := filepath.Join(tmp, "whole")
+	if code, _, errs := runCmd(t, append([]string{"ingest", "-q", "--store", whole}, paths...)...); code != 0 {
+		t.Fatalf("ingest: exit %d: %s", code, errs)
+	}
+	strip := func(b []byte) map[string]any {
+		var v map[string]any
+		if err := json.Unmarshal(b, &v); err != nil {
+			t.Fatalf("not JSON: %v\n%s", err, b)
+		}
+		delete(v, "plan")
+		delete(v, "fingerprint")
+		if s, ok := v["search"].(map[string]any); ok {
+			delete(s, "method")
+		}
+		return v
+	}
+	check := func() {
+		t.Helper()
+		for i, q := range queries {
+			got, err := os.ReadFile(filepath.Join(work, "results", "q"+string(rune('1'+i))+".json"))
+			if err != nil {
+				logs, _ := os.ReadFile(filepath.Join(work, "logs", "merge.out"))
+				t.Fatalf("%s: no merged result: %v\n%s", q, err, logs)
+			}
+			code, one, errs := runCmd(t, "query", "--store", whole, "--format", "json", q)
+			if code != 0 {
+				t.Fatalf("%s: exit %d: %s", q, code, errs)
+			}
+			if !reflect.DeepEqual(strip(got), strip([]byte(one))) {
+				t.Errorf("%s: merged on SLURM\n%s\none store\n%s", q, got, one)
+			}
+		}
+	}
+	check()
+	// A second submit finds the sources ingested and the partials done.
+	submit()
+	logs, err := os.ReadFile(filepath.Join(work, "logs", "shard-3.out"))
+	if err != nil || !strings.Contains(string(logs), "already holds the partial result of shard 3 of 4") {
+		t.Errorf("the second run of shard 3 did not keep its partials: %v\n%s", err, logs)
+	}
+	check()
+}
