@@ -261,28 +261,62 @@ type Union struct {
 // OpenUnion opens the stores in dirs, in that order, with the same
 // options, and returns their union.
 func OpenUnion(dirs []string, o *Options) (*Union, error) {
-	u := &Union{}
+	var stores []*Store
 	for _, dir := range dirs {
 		s, err := Open(dir, o)
 		if err != nil {
-			u.Close()
+			for _, s := range stores {
+				s.Close()
+			}
 			if !strings.Contains(err.Error(), dir) {
 				err = fmt.Errorf("%s: %w", dir, err)
 			}
 			return nil, err
 		}
-		u.stores = append(u.stores, s)
+		stores = append(stores, s)
 	}
-	dbs := make([]*db.DB, len(u.stores))
-	for i, s := range u.stores {
+	u, err := NewUnion(stores...)
+	if err != nil {
+		for _, s := range stores {
+			s.Close()
+		}
+	}
+	return u, err
+}
+
+// NewUnion returns the union of open stores, in that order; closing it
+// closes them.
+func NewUnion(stores ...*Store) (*Union, error) {
+	dbs := make([]*db.DB, len(stores))
+	for i, s := range stores {
 		dbs[i] = s.DB
 	}
-	var err error
-	if u.Union, err = db.NewUnion(dbs...); err != nil {
-		u.Close()
+	du, err := db.NewUnion(dbs...)
+	if err != nil {
 		return nil, err
 	}
-	return u, nil
+	return &Union{Union: du, stores: stores}, nil
+}
+
+// Snapshot returns a read view of the stores as one (db.Union.Snapshot),
+// as an engine.Store.
+func (u *Union) Snapshot() (engine.Store, error) {
+	s, err := u.Union.Snapshot()
+	if err != nil {
+		return nil, err // not a nil *engine.Union in an interface
+	}
+	return s, nil
+}
+
+// Changed reports whether a store of the union changed on disk since it
+// was opened (see db.DB.Changed).
+func (u *Union) Changed() (bool, error) {
+	for _, s := range u.stores {
+		if c, err := s.Changed(); err != nil || c {
+			return c, err
+		}
+	}
+	return false, nil
 }
 
 // Close closes every store of the union.

@@ -134,7 +134,7 @@ func (u *Union) shift(i int, b *table.Batch, cols []string) *table.Batch {
 func (u *Union) Scan(ctx context.Context, cols []string, fn func(*table.Batch) error) error {
 	for i, p := range u.parts {
 		if err := p.Scan(ctx, cols, func(b *table.Batch) error { return fn(u.shift(i, b, cols)) }); err != nil {
-			return err
+			return u.fail(i, err)
 		}
 	}
 	return nil
@@ -150,7 +150,7 @@ func (u *Union) ScanRows(ctx context.Context, rows *vector.Bitset, cols []string
 		}
 		if rs, ok := p.(RowScanner); ok {
 			if err := rs.ScanRows(ctx, local, cols, func(b *table.Batch) error { return fn(u.shift(i, b, cols)) }); err != nil {
-				return err
+				return u.fail(i, err)
 			}
 			continue
 		}
@@ -160,7 +160,7 @@ func (u *Union) ScanRows(ctx context.Context, rows *vector.Bitset, cols []string
 			n := min(len(ids), 4096)
 			b, err := p.Fetch(ctx, ids[:n], cols)
 			if err != nil {
-				return err
+				return u.fail(i, err)
 			}
 			if err := fn(u.shift(i, b, cols)); err != nil {
 				return err
@@ -193,7 +193,7 @@ func (u *Union) Fetch(ctx context.Context, rows []uint32, cols []string) (*table
 		}
 		b, err := p.Fetch(ctx, local[i], cols)
 		if err != nil {
-			return nil, err
+			return nil, u.fail(i, err)
 		}
 		u.complete(i, b, cols)
 		got[i] = b
@@ -238,7 +238,7 @@ func (u *Union) Vector(ctx context.Context, t query.Target) ([]float32, error) {
 		local.Row -= uint32(u.off[i])
 		q, err := u.parts[i].Vector(ctx, local)
 		if err != nil {
-			return nil, err
+			return nil, u.fail(i, err)
 		}
 		u.self, u.selfS = int64(t.Row), t.Space
 		return q, nil
@@ -273,7 +273,7 @@ func (u *Union) sampleRow(ctx context.Context, id int64) (uint32, error) {
 			return nil
 		})
 		if err != nil {
-			return 0, err
+			return 0, u.fail(i, err)
 		}
 		if best >= 0 {
 			return uint32(best) + uint32(u.off[i]), nil
@@ -311,7 +311,7 @@ func (u *Union) gather(ctx context.Context, req SearchRequest, ask func(Store, c
 		asked = true
 		r, err := ask(p, ctx, local)
 		if err != nil {
-			return SearchResult{}, err
+			return SearchResult{}, u.fail(i, err)
 		}
 		for _, h := range r.Hits {
 			out.Hits = append(out.Hits, Hit{Row: h.Row + uint32(u.off[i]), Score: h.Score})
@@ -377,6 +377,16 @@ func (u *Union) searchable(i int, req SearchRequest) bool {
 	return false
 }
 
+// fail names the part an error came from: a query over the union fails
+// with it, and never answers from the other parts alone. A nil err stays
+// nil.
+func (u *Union) fail(i int, err error) error {
+	if err == nil || len(u.parts) == 1 {
+		return err
+	}
+	return fmt.Errorf("store %d of %d: %w", i+1, len(u.parts), err)
+}
+
 func boolInt(b bool) int {
 	if b {
 		return 1
@@ -425,7 +435,7 @@ func (u *Union) RowVectors(ctx context.Context, rows []uint32, sp query.Space) (
 		}
 		vs, err := rv.RowVectors(ctx, local[i], sp)
 		if err != nil {
-			return nil, err
+			return nil, u.fail(i, err)
 		}
 		for k, j := range pos[i] {
 			out[j] = vs[k]
@@ -456,7 +466,7 @@ func (u *Union) TextCandidates(ctx context.Context, col string, grams []Trigram)
 		}
 		rows, ok, err := ti.TextCandidates(ctx, col, grams)
 		if err != nil || !ok {
-			return nil, ok, err
+			return nil, ok, u.fail(i, err)
 		}
 		out.Place(rows, u.off[i])
 	}

@@ -3,6 +3,7 @@ package engine_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"github.com/laiondb/laiondb/engine"
 	"github.com/laiondb/laiondb/engine/enginetest"
 	"github.com/laiondb/laiondb/query"
+	"github.com/laiondb/laiondb/table"
 )
 
 // unionQueries are the kinds of query a sharded store must answer as one
@@ -201,4 +203,34 @@ func (s *rowFirst) Within(ctx context.Context, req engine.SearchRequest) (engine
 		res.Hits = res.Hits[:k]
 	}
 	return res, err
+}
+
+// failing is a store whose scans, fetches and searches fail, as a shard
+// on a lost disk would.
+type failing struct{ *enginetest.Store }
+
+var errLost = errors.New("the disk went away")
+
+func (failing) Scan(context.Context, []string, func(*table.Batch) error) error { return errLost }
+func (failing) Fetch(context.Context, []uint32, []string) (*table.Batch, error) {
+	return nil, errLost
+}
+func (failing) Search(context.Context, engine.SearchRequest) (engine.SearchResult, error) {
+	return engine.SearchResult{}, errLost
+}
+
+// TestUnionFailedPart: a query over a union with a failing part fails,
+// naming the part; it never answers from the other parts alone.
+func TestUnionFailedPart(t *testing.T) {
+	whole := enginetest.Generate(900, 8, 14)
+	u, err := engine.NewUnion(whole.Rows(0, 300), failing{whole.Rows(300, 600)}, whole.Rows(600, 900))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{`all by nsfw`, `knn('beautiful', 10)`, `knn(row(700), 5)`} {
+		res, err := engine.Run(context.Background(), u, query.MustParse(q), nil)
+		if !errors.Is(err, errLost) || !strings.Contains(err.Error(), "store 2 of 3") {
+			t.Errorf("%s: %v, %v; want the second store's error", q, res, err)
+		}
+	}
 }

@@ -25,6 +25,22 @@ import (
 type Index struct {
 	Name string
 	Dir  string
+	// Shards, when not empty, are the stores of one dataset's shards (each
+	// a consecutive group of its files), in file order, served under Name
+	// as one store instead of Dir: every endpoint answers as one store of
+	// all their rows would (laiondb.Union); a shard that fails fails the
+	// request, which never answers from the other shards alone.
+	Shards []string
+}
+
+// Store is what the server needs of a store it serves: a *laiondb.Store,
+// or the *laiondb.Union of a dataset's shards.
+type Store interface {
+	Query(ctx context.Context, q string, opts *engine.Options) (*engine.Result, error)
+	Columns() []string
+	Snapshot() (engine.Store, error)
+	Changed() (bool, error)
+	Close() error
 }
 
 // Options configure New. Zero fields take the defaults documented on each.
@@ -133,12 +149,14 @@ func New(o *Options) (*Server, error) {
 			s.Close()
 			return nil, fmt.Errorf("server: index %q named twice", ix.Name)
 		}
-		st, err := op.Open(ix.Dir)
+		x := &index{name: ix.Name, dir: ix.Dir, shards: ix.Shards, open: op.Open, every: op.Refresh, now: op.Now, checked: op.Now()}
+		st, err := x.openStore()
 		if err != nil {
 			s.Close()
 			return nil, fmt.Errorf("server: index %s: %w", ix.Name, err)
 		}
-		s.indexes[ix.Name] = &index{name: ix.Name, dir: ix.Dir, open: op.Open, every: op.Refresh, now: op.Now, cur: &handle{st: st}, checked: op.Now()}
+		x.cur = &handle{st: st}
+		s.indexes[ix.Name] = x
 		s.order = append(s.order, ix.Name)
 	}
 	s.metrics = newMetrics()
@@ -400,6 +418,7 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 // running finish on the old one, which is closed after them.
 type index struct {
 	name, dir string
+	shards    []string
 	open      func(string) (*laiondb.Store, error)
 	every     time.Duration
 	now       func() time.Time
@@ -411,10 +430,40 @@ type index struct {
 
 // handle is one open copy of a store with the requests using it.
 type handle struct {
-	st      *laiondb.Store
+	st      Store
 	refs    atomic.Int64
 	retired atomic.Bool
 	once    sync.Once
+}
+
+// openStore opens the index's store, or the union of its shards.
+func (ix *index) openStore() (Store, error) {
+	if len(ix.shards) == 0 {
+		st, err := ix.open(ix.dir)
+		if err != nil {
+			return nil, err // not a nil *laiondb.Store in an interface
+		}
+		return st, nil
+	}
+	var stores []*laiondb.Store
+	fail := func(err error) (Store, error) {
+		for _, st := range stores {
+			st.Close()
+		}
+		return nil, err
+	}
+	for i, dir := range ix.shards {
+		st, err := ix.open(dir)
+		if err != nil {
+			return fail(fmt.Errorf("shard %d of %d (%s): %w", i+1, len(ix.shards), dir, err))
+		}
+		stores = append(stores, st)
+	}
+	u, err := laiondb.NewUnion(stores...)
+	if err != nil {
+		return fail(err)
+	}
+	return u, nil
 }
 
 // acquire returns the current store, opened again first if it changed.
@@ -427,7 +476,7 @@ func (ix *index) acquire() (*handle, error) {
 	if now := ix.now(); now.Sub(ix.checked) >= ix.every {
 		ix.checked = now
 		if changed, err := ix.cur.st.Changed(); err == nil && changed {
-			st, err := ix.open(ix.dir)
+			st, err := ix.openStore()
 			if err != nil {
 				return nil, fmt.Errorf("the store changed on disk and did not open again: %w", err)
 			}

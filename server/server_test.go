@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -599,5 +600,67 @@ func TestAPIExport(t *testing.T) {
 		if code != 400 || !strings.Contains(string(b), want) {
 			t.Errorf("%s: %d %s, want 400 with %q", body, code, b, want)
 		}
+	}
+}
+
+// TestShardsServedAsOne serves a dataset's two shards as one index beside
+// the store of all its files: clip-retrieval's /knn-service and
+// /metadata answer byte for byte alike, /api/query alike apart from the
+// plan, fingerprint and search method; a shard that does not open fails
+// the server's start, naming it.
+func TestShardsServedAsOne(t *testing.T) {
+	tmp := t.TempDir()
+	srcs := newStore(t, "", 4, 150, 21)
+	whole, s1, s2 := filepath.Join(tmp, "whole"), filepath.Join(tmp, "s1"), filepath.Join(tmp, "s2")
+	ingest(t, whole, srcs)
+	ingest(t, s1, srcs[:2])
+	ingest(t, s2, srcs[2:])
+	srv, err := server.New(&server.Options{Indexes: []server.Index{{Name: "whole", Dir: whole}, {Name: "sharded", Shards: []string{s1, s2}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv)
+	defer func() { hs.Close(); srv.Close() }()
+	f := &fixture{t: t, srv: srv, hs: hs}
+	vec := rowVector(t, whole, 420)
+	for _, body := range []string{
+		clipBody("embedding_input="+vec, 20, ""),
+		clipBody("embedding_input="+vec, 10, `, "deduplicate": false`),
+		`{"ids": [5, 0, 599, 300, 301], "indice_name": "demo"}`,
+	} {
+		path := "/knn-service"
+		if strings.Contains(body, `"ids"`) {
+			path = "/metadata"
+		}
+		code, one, _ := f.do("POST", path, strings.Replace(body, `"indice_name": "demo"`, `"indice_name": "whole"`, 1))
+		code2, two, _ := f.do("POST", path, strings.Replace(body, `"indice_name": "demo"`, `"indice_name": "sharded"`, 1))
+		if code != 200 || code2 != 200 || !bytes.Equal(one, two) {
+			t.Errorf("%s: the store answers %d\n%s\nits shards %d\n%s", path, code, one, code2, two)
+		}
+	}
+	strip := func(b []byte) map[string]any {
+		var v map[string]any
+		if err := json.Unmarshal(b, &v); err != nil {
+			t.Fatalf("%v: %s", err, b)
+		}
+		delete(v, "plan")
+		delete(v, "fingerprint")
+		if s, ok := v["search"].(map[string]any); ok {
+			delete(s, "method")
+		}
+		return v
+	}
+	for _, q := range []string{"all where text contains 'a' by nsfw sweep similarity", "knn(" + vec + ", 25) where nsfw = 'UNLIKELY' by file", "within(row(450), 0.6)"} {
+		body, _ := json.Marshal(map[string]any{"query": q, "rows": 5, "index": "whole"})
+		code, one, _ := f.do("POST", "/api/query", string(body))
+		body, _ = json.Marshal(map[string]any{"query": q, "rows": 5, "index": "sharded"})
+		code2, two, _ := f.do("POST", "/api/query", string(body))
+		if code != 200 || code2 != 200 || !reflect.DeepEqual(strip(one), strip(two)) {
+			t.Errorf("%s: the store answers %d\n%s\nits shards %d\n%s", q, code, one, code2, two)
+		}
+	}
+	_, err = server.New(&server.Options{Indexes: []server.Index{{Name: "sharded", Shards: []string{s1, filepath.Join(tmp, "lost")}}}})
+	if err == nil || !strings.Contains(err.Error(), "shard 2 of 2") {
+		t.Errorf("a shard that does not open: %v", err)
 	}
 }

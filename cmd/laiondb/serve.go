@@ -51,11 +51,14 @@ func init() {
 			"of 'laiondb query --format json'), /metrics, /healthz, and the audit page at /. It listens\n" +
 			"on loopback unless told otherwise, and then only with a bearer token (--token FILE or $" + TokenEnv + ").\n" +
 			"No endpoint writes to a store; an ingest by another process shows once it commits.\n" +
+			"NAME=DIR given again with the same NAME serves the shards of one dataset (each a consecutive\n" +
+			"group of its files, in file order) as one store: every endpoint answers as one store of all\n" +
+			"their rows; a shard that fails fails the request.\n" +
 			"An HNSW index's links and codes are copied into 2 MiB pages where the kernel offers them:\n" +
 			"searches run faster, and opening takes longer (up to about 2 s for a 1M index).",
 		flags: func(fs *pflag.FlagSet) {
 			f := &serveFlags
-			fs.StringArrayVar(&f.stores, "store", nil, "a store to serve, as DIR or NAME=DIR; repeatable (default $LAIONDB_STORE)")
+			fs.StringArrayVar(&f.stores, "store", nil, "a store to serve, as DIR or NAME=DIR; repeatable, and NAME=DIR with a NAME given before adds a shard to that index (default $LAIONDB_STORE)")
 			fs.StringVar(&f.listen, "listen", "127.0.0.1:1234", "address to listen on; other than loopback only with --token")
 			fs.StringVar(&f.token, "token", "", "file holding the bearer token requests must carry (default $"+TokenEnv+")")
 			f.model.add(fs)
@@ -89,6 +92,7 @@ func runServe(e *env, fs *pflag.FlagSet) error {
 		}
 	}
 	var idx []server.Index
+	named := map[string]int{} // the index of an explicit NAME=
 	for _, s := range stores {
 		name, dir, ok := strings.Cut(s, "=")
 		if !ok {
@@ -96,6 +100,17 @@ func runServe(e *env, fs *pflag.FlagSet) error {
 		}
 		if dir == "" {
 			return usageErrorf("--store %q: %v", s, errEmptyStore)
+		}
+		if i, again := named[name]; ok && again {
+			// Another shard of the index named before.
+			if len(idx[i].Shards) == 0 {
+				idx[i].Shards, idx[i].Dir = []string{idx[i].Dir}, ""
+			}
+			idx[i].Shards = append(idx[i].Shards, dir)
+			continue
+		}
+		if ok {
+			named[name] = len(idx)
 		}
 		idx = append(idx, server.Index{Name: name, Dir: dir})
 	}
