@@ -28,6 +28,10 @@ var auditFlags struct {
 	ef       int
 	lexicons []string
 	rows     int
+	partial  string
+	shard    string
+	merge    string
+	shards   int
 }
 
 func init() {
@@ -40,7 +44,12 @@ func init() {
 			"with NSFW labels and the essay2021 lexicon share; when the index answered, its recall\n" +
 			"against an exact scan. --report writes report.md, report.html (charts) and results.json.\n\n" +
 			"  laiondb audit --report audit-report\n" +
-			"  laiondb audit --terms my-terms.txt --k 50 --format csv",
+			"  laiondb audit --terms my-terms.txt --k 50 --format csv\n\n" +
+			"A dataset held as shards (laiondb ingest --shard K/M, on any machines): each shard writes\n" +
+			"its partial results into one folder, and --merge reports what one store of all the shards\n" +
+			"would report:\n" +
+			"  laiondb audit --store shard-K --partial partials --shard K/M     (each shard)\n" +
+			"  laiondb audit --merge partials --shards M --report audit-report   (then, once)",
 		flags: func(fs *pflag.FlagSet) {
 			f := &auditFlags
 			f.store.add(fs)
@@ -54,6 +63,10 @@ func init() {
 			fs.IntVar(&f.ef, "ef", 0, "as for query")
 			fs.StringArrayVar(&f.lexicons, "lexicon", nil, "as for query (NAME=FILE; repeatable)")
 			fs.IntVar(&f.rows, "rows", 0, "also show the first N rows of each CLIP view (source, score, nsfw, url, text) in the JSON and the report; by default the report holds no row text")
+			fs.StringVar(&f.partial, "partial", "", "write the partial results of this shard's answers into this folder, for --merge, instead of a report; with --shard")
+			fs.StringVar(&f.shard, "shard", "", "with --partial: which shard of the dataset the store holds, K/M")
+			fs.StringVar(&f.merge, "merge", "", "audit the dataset whose shards wrote their partial results into this folder (--partial), with --shards M; no store is opened")
+			fs.IntVar(&f.shards, "shards", 0, "with --merge: how many shards wrote into the folder")
 		},
 		run: runAudit,
 	})
@@ -130,23 +143,49 @@ func runAudit(e *env, fs *pflag.FlagSet) error {
 	if err != nil {
 		return err
 	}
-	d, err := f.store.openAudit(e, &laiondb.Options{ReadOnly: true, Model: f.model.dir, Vocab: f.model.vocab, ORTLib: f.model.ortLib,
-		Tune: func(o *db.Options) { o.EfSearch, o.ExactUpTo = f.ef, f.exactMax }})
-	if err != nil {
-		return err
-	}
-	defer d.Close()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	m, err := d.Manifest()
-	if err != nil {
-		return err
+	var q audit.Querier
+	model := ""
+	switch {
+	case f.partial != "" && f.merge != "":
+		return usageErrorf("--partial writes a shard's answers, --merge reads every shard's: give one")
+	case (f.partial != "") != (f.shard != ""):
+		return usageErrorf("--partial DIR and --shard K/M go together")
+	case (f.merge != "") != (f.shards > 0):
+		return usageErrorf("--merge DIR and --shards M go together")
+	case f.merge != "":
+		q = &audit.ShardMerger{Dir: f.merge, Shards: f.shards}
+		model = "(from the shards' partial results in " + f.merge + ")"
 	}
-	model := m.Model
-	if f.model.dir != "" {
-		model = strings.TrimSpace(model + " (queries encoded by " + f.model.dir + ")")
+	if q == nil {
+		d, err := f.store.openAudit(e, &laiondb.Options{ReadOnly: true, Model: f.model.dir, Vocab: f.model.vocab, ORTLib: f.model.ortLib,
+			Tune: func(o *db.Options) { o.EfSearch, o.ExactUpTo = f.ef, f.exactMax }})
+		if err != nil {
+			return err
+		}
+		defer d.Close()
+		m, err := d.Manifest()
+		if err != nil {
+			return err
+		}
+		model = m.Model
+		if f.model.dir != "" {
+			model = strings.TrimSpace(model + " (queries encoded by " + f.model.dir + ")")
+		}
+		q = d
+		if f.partial != "" {
+			k, n, err := parseShard(f.shard)
+			if err != nil {
+				return err
+			}
+			if err := os.MkdirAll(f.partial, 0o755); err != nil {
+				return err
+			}
+			q = &audit.ShardWriter{Store: d, Dir: f.partial, Shard: k, Shards: n}
+		}
 	}
-	rep, err := audit.Run(ctx, d, &audit.Options{Terms: terms, K: f.k, Filter: f.filter, Lexicons: lex, Rows: f.rows,
+	rep, err := audit.Run(ctx, q, &audit.Options{Terms: terms, K: f.k, Filter: f.filter, Lexicons: lex, Rows: f.rows,
 		Model: model, Version: version(), Command: "laiondb " + strings.Join(os.Args[1:], " "),
 		Progress: func(_ int, what string) {
 			if e.isTerminal {
@@ -155,6 +194,10 @@ func runAudit(e *env, fs *pflag.FlagSet) error {
 		}})
 	if err != nil {
 		return laiondb.Hint(err)
+	}
+	if f.partial != "" {
+		fmt.Fprintf(e.stdout, "wrote the partial results of shard %s of the audit's queries into %s\n", f.shard, f.partial)
+		return nil
 	}
 	if f.report != "" {
 		if err := rep.WriteDir(f.report); err != nil {

@@ -948,3 +948,59 @@ func TestQuerySeveralStores(t *testing.T) {
 		}
 	}
 }
+
+// TestCLIAuditShards: three shards (ingest --shard K/3) each write the
+// audit's partial results (audit --partial DIR --shard K/3); audit --merge
+// DIR --shards 3 reports what the audit of the store of all the sources
+// reports, apart from the fingerprint, the search methods, the command
+// and the date.
+func TestCLIAuditShards(t *testing.T) {
+	vocab := clipVocab(t)
+	needRuntime(t)
+	tmp, store := testStore(t)
+	model := filepath.Join(encodeRoot(t), "encode", "testdata", "models", "hf")
+	paths := []string{filepath.Join(tmp, "emb"), filepath.Join(tmp, "meta")}
+	parts := filepath.Join(tmp, "partials")
+	for k := 1; k <= 3; k++ {
+		shard := filepath.Join(tmp, fmt.Sprintf("shard-%d", k))
+		if code, _, errs := runCmd(t, append([]string{"ingest", "-q", "--store", shard, "--model-name", "tiny-clip-test", "--shard", fmt.Sprintf("%d/3", k)}, paths...)...); code != 0 {
+			t.Fatalf("ingest shard %d: exit %d: %s", k, code, errs)
+		}
+		if code, out, errs := runCmd(t, "audit", "--store", shard, "--model", model, "--vocab", vocab, "--k", "20", "--rows", "2",
+			"--partial", parts, "--shard", fmt.Sprintf("%d/3", k)); code != 0 || !strings.Contains(out, "wrote the partial results") {
+			t.Fatalf("audit of shard %d: exit %d: %s%s", k, code, out, errs)
+		}
+	}
+	norm := func(out string) map[string]any {
+		var v map[string]any
+		if err := json.Unmarshal([]byte(out), &v); err != nil {
+			t.Fatalf("%v: %s", err, out)
+		}
+		for _, k := range []string{"fingerprint", "command", "date", "model"} {
+			delete(v, k)
+		}
+		for _, term := range v["terms"].([]any) {
+			for _, view := range term.(map[string]any)["views"].([]any) {
+				delete(view.(map[string]any), "method")
+			}
+		}
+		return v
+	}
+	code, one, errs := runCmd(t, "audit", "--store", store, "--model", model, "--vocab", vocab, "--k", "20", "--rows", "2", "--format", "json")
+	if code != 0 {
+		t.Fatalf("audit: exit %d: %s", code, errs)
+	}
+	code, merged, errs := runCmd(t, "audit", "--merge", parts, "--shards", "3", "--k", "20", "--rows", "2", "--format", "json")
+	if code != 0 {
+		t.Fatalf("audit --merge: exit %d: %s", code, errs)
+	}
+	if !reflect.DeepEqual(norm(one), norm(merged)) {
+		t.Errorf("the merged audit\n%s\nthe store's\n%s", merged, one)
+	}
+	if code, _, errs := runCmd(t, "audit", "--merge", parts, "--shards", "4"); code != 1 || !strings.Contains(errs, "shard 1 of 4") {
+		t.Errorf("--shards 4 where 3 wrote: exit %d: %s", code, errs)
+	}
+	if code, _, errs := runCmd(t, "audit", "--store", store, "--partial", parts); code != 2 || !strings.Contains(errs, "--shard") {
+		t.Errorf("--partial without --shard: exit %d: %s", code, errs)
+	}
+}

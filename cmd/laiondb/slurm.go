@@ -19,6 +19,8 @@ var slurmFlags struct {
 	sbatch  []string
 	laiondb string
 	noIndex bool
+	audit   string
+	model   string
 }
 
 func init() {
@@ -30,7 +32,8 @@ func init() {
 			"groups and writes into DIR:\n" +
 			"  shards.sbatch  an array job of M tasks: task K ingests group K into its own store\n" +
 			"                 (laiondb ingest --shard K/M) and writes each query's partial result\n" +
-			"  merge.sbatch   merges every query's partials into DIR/results/qN.json and qN.txt\n" +
+			"  merge.sbatch   merges every query's partials into DIR/results/qN.json and qN.txt (and\n" +
+			"                 with --audit, the shards' audits into the report DIR/results/audit)\n" +
 			"  submit.sh      submits both, the merge to run once every shard task succeeded\n" +
 			"Each step is tried three times and the tasks are requeued if their node fails; running\n" +
 			"submit.sh again skips the sources and the partial results already done. The merged\n" +
@@ -44,6 +47,8 @@ func init() {
 			fs.StringArrayVar(&f.sbatch, "sbatch", nil, "an #SBATCH option for the shard tasks, e.g. --sbatch=--mem=16G --sbatch=--time=4:00:00 (give it once per option)")
 			fs.StringVar(&f.laiondb, "laiondb", "", "the laiondb binary the nodes run (default: this one)")
 			fs.BoolVar(&f.noIndex, "no-index", false, "do not build the shards' vector indexes (the queries then scan)")
+			fs.StringVar(&f.audit, "audit", "", "also run laiondb audit with these --terms (a file, or essay2021-terms): each shard writes its partial results, the merge job writes the report to DIR/results/audit")
+			fs.StringVar(&f.model, "model", "", "the CLIP model folder the shard tasks encode text targets and audit terms with (as for query)")
 		},
 		run: runSlurm,
 	})
@@ -56,8 +61,8 @@ func runSlurm(e *env, fs *pflag.FlagSet) error {
 		return usageErrorf("give --work DIR")
 	case f.shards < 1:
 		return usageErrorf("give --shards M, at least 1")
-	case len(f.queries) == 0:
-		return usageErrorf("give at least one --query")
+	case len(f.queries) == 0 && f.audit == "":
+		return usageErrorf("give at least one --query, or --audit TERMS")
 	case fs.NArg() == 0:
 		return usageErrorf("give the dataset's files or folders")
 	}
@@ -122,9 +127,26 @@ func runSlurm(e *env, fs *pflag.FlagSet) error {
 		ingest = append(ingest, shq(p))
 	}
 	fmt.Fprintf(&sh, "try %s\n", strings.Join(ingest, " "))
+	model := ""
+	if f.model != "" {
+		abs, err := filepath.Abs(f.model)
+		if err != nil {
+			return err
+		}
+		model = " --model " + shq(abs)
+	}
 	for i, q := range f.queries {
 		part := filepath.Join(work, "partials", fmt.Sprintf("q%d-shard-", i+1))
-		fmt.Fprintf(&sh, "try \"$L\" query --store \"$STORE\" --partial %s\"$K\".json --shard \"$K/%d\" --skip-done %s\n", shq(part), m, shq(q))
+		fmt.Fprintf(&sh, "try \"$L\" query --store \"$STORE\"%s --partial %s\"$K\".json --shard \"$K/%d\" --skip-done %s\n", model, shq(part), m, shq(q))
+	}
+	terms := f.audit
+	if terms != "" && terms != "essay2021-terms" {
+		if terms, err = filepath.Abs(terms); err != nil {
+			return err
+		}
+	}
+	if terms != "" {
+		fmt.Fprintf(&sh, "try \"$L\" audit --store \"$STORE\"%s --terms %s --partial %s --shard \"$K/%d\"\n", model, shq(terms), shq(filepath.Join(work, "partials", "audit")), m)
 	}
 	var mg strings.Builder
 	fmt.Fprintf(&mg, "#!/bin/bash\n# Written by laiondb slurm: merges the partial results of %d shards.\n", m)
@@ -140,6 +162,10 @@ func runSlurm(e *env, fs *pflag.FlagSet) error {
 		fmt.Fprintf(&mg, "\"$L\" merge --format json %s > %s && mv %s %s\n", strings.Join(parts, " "), shq(res+".json.tmp"), shq(res+".json.tmp"), shq(res+".json"))
 		fmt.Fprintf(&mg, "\"$L\" merge %s > %s\n", strings.Join(parts, " "), shq(res+".txt"))
 		fmt.Fprintf(&list, "q%d\t%s\n", i+1, strings.ReplaceAll(q, "\n", " "))
+	}
+	if terms != "" {
+		fmt.Fprintf(&mg, "# the audit of --terms %s\n\"$L\" audit --terms %s --merge %s --shards %d --report %s > %s\n", terms, shq(terms),
+			shq(filepath.Join(work, "partials", "audit")), m, shq(filepath.Join(work, "results", "audit")), shq(filepath.Join(work, "results", "audit.txt")))
 	}
 	sub := fmt.Sprintf("#!/bin/bash\n# Written by laiondb slurm: submits the shard tasks, then the merge once they all succeeded.\nset -euo pipefail\ncd %s\n"+
 		"jid=$(sbatch --parsable shards.sbatch)\njid=${jid%%%%;*}\nmid=$(sbatch --parsable --dependency=afterok:$jid merge.sbatch)\nmid=${mid%%%%;*}\n"+

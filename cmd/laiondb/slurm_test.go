@@ -39,12 +39,23 @@ func TestSlurmScripts(t *testing.T) {
 			t.Errorf("shards.sbatch lacks %q:\n%s", want, sh)
 		}
 	}
+	// --audit adds each shard's audit and the merged report.
+	work2 := filepath.Join(tmp, "work2")
+	if code, out, errs := runCmd(t, "slurm", "--work", work2, "--shards", "2", "--audit", "essay2021-terms", "--model", "/models/clip", data); code != 0 {
+		t.Fatalf("--audit: exit %d: %s%s", code, out, errs)
+	}
+	sh2, _ := os.ReadFile(filepath.Join(work2, "shards.sbatch"))
+	mg2, _ := os.ReadFile(filepath.Join(work2, "merge.sbatch"))
+	if !strings.Contains(string(sh2), `audit --store "$STORE" --model '/models/clip' --terms 'essay2021-terms' --partial '`+filepath.Join(work2, "partials", "audit")+`' --shard "$K/2"`) ||
+		!strings.Contains(string(mg2), "audit --terms 'essay2021-terms' --merge '"+filepath.Join(work2, "partials", "audit")+"' --shards 2 --report") {
+		t.Errorf("--audit scripts:\n%s\n%s", sh2, mg2)
+	}
 	for _, c := range []struct {
 		args []string
 		want string
 	}{
 		{[]string{"slurm", "--work", work, "--shards", "4", "--query", "all", data}, "4 shards of 3 sources"},
-		{[]string{"slurm", "--work", work, "--shards", "2", data}, "--query"},
+		{[]string{"slurm", "--work", work, "--shards", "2", data}, "--query, or --audit"},
 		{[]string{"slurm", "--work", work, "--shards", "2", "--query", "all", "--sbatch", "mem=4G", data}, "--sbatch"},
 	} {
 		if code, _, errs := runCmd(t, c.args...); code == 0 || !strings.Contains(errs, c.want) {
