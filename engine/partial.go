@@ -78,11 +78,16 @@ type Partial struct {
 	// Search, for knn and within, is the shard's search: its hits (rows
 	// numbered in the shard, best first) and the columns of the hit rows
 	// the merge's statistics and printed rows read.
-	Search *PartialSearch `json:"search,omitempty"`
+	Search *PartialHits `json:"search,omitempty"`
+	// First, for an all query with a limit, are the shard's first
+	// 'limit' selected rows (scores 0) with the columns the merge reads:
+	// the merged limit takes the first of them in shard order.
+	First *PartialHits `json:"first,omitempty"`
 }
 
-// PartialSearch is a shard's knn or within answer.
-type PartialSearch struct {
+// PartialHits is a shard's knn or within answer, or the first rows of an
+// all query with a limit.
+type PartialHits struct {
 	Exact         bool   `json:"exact"`
 	Method        string `json:"method"`
 	NearThreshold int    `json:"near_threshold"`
@@ -103,9 +108,8 @@ type PartialColumn struct {
 	Bool  []bool     `json:"bool,omitempty"`
 }
 
-// partialColumn returns the values of c as a PartialColumn.
-func partialColumn(c *table.Column, n int) *PartialColumn {
-	pc := &PartialColumn{Type: c.Type}
+// appendColumn appends the n values of c.
+func (pc *PartialColumn) appendColumn(c *table.Column, n int) {
 	for i := range n {
 		pc.Null = append(pc.Null, c.IsNull(i))
 		switch c.Type {
@@ -119,7 +123,6 @@ func partialColumn(c *table.Column, n int) *PartialColumn {
 			pc.Bool = append(pc.Bool, c.Bool[i])
 		}
 	}
-	return pc
 }
 
 // append appends value i of pc to dst, checking pc's shape.
@@ -161,6 +164,9 @@ type PartialFile struct {
 	Name  string `json:"name"`
 	First int64  `json:"first"`
 	Rows  int    `json:"rows"`
+	// Drawn, for a query with a sample per file, is how many of the
+	// file's rows the sample holds.
+	Drawn int `json:"drawn,omitempty"`
 }
 
 // PartialStat is one statistic's state.
@@ -179,8 +185,8 @@ func (p *Plan) partialOK() string {
 	var tn *query.TargetNode
 	switch src := p.q.Source.(type) {
 	case *query.AllSource:
-		if !p.onePass {
-			return "an all query with sample, limit or post where cannot be written as a partial and merged yet (" + p.q.String() + ")"
+		if sp := p.q.Sample; sp != nil && !sp.PerFile {
+			return "a sample of the whole store is drawn over every shard's rows at once; 'sample N per file' is drawn file by file and can be written as a partial"
 		}
 		return ""
 	case *query.KNNSource:
@@ -237,12 +243,29 @@ func (p *Plan) RunPartial(ctx context.Context, s Store, shard, shards int) (*Par
 		return out, p.searchPartial(ctx, s, out)
 	}
 	var st stats
-	res, err := p.runKeep(ctx, s, nil, &st)
+	var first []uint32
+	var drawn []int
+	pr := &partialRun{keep: &st, drawn: &drawn}
+	if p.q.Limit >= 0 {
+		pr.first = &first
+	}
+	res, err := p.runKeep(ctx, s, nil, pr)
 	if err != nil {
 		return nil, err
 	}
 	defer st.discard()
 	out.RowsScanned, out.VectorsScanned, out.Selected = res.RowsScanned, res.VectorsScanned, res.Rows
+	for i, n := range drawn {
+		out.Files[i].Drawn = n
+	}
+	if pr.first != nil {
+		hits := make([]Hit, len(first))
+		for i, r := range first {
+			hits[i] = Hit{Row: r}
+		}
+		out.First, err = p.hitRows(ctx, s, hits)
+		return out, err
+	}
 	for i, a := range st {
 		sh, ok := a.(shardable)
 		if !ok {
@@ -292,25 +315,41 @@ func (p *Plan) searchPartial(ctx context.Context, s Store, out *Partial) error {
 		}
 	}
 	out.VectorsScanned = sr.Scanned
-	ps := &PartialSearch{Exact: sr.Exact, Method: sr.Method, NearThreshold: sr.NearThreshold, Hits: sr.Hits, Columns: map[string]*PartialColumn{}}
+	ps, err := p.hitRows(ctx, s, sr.Hits)
+	if err != nil {
+		return err
+	}
+	ps.Exact, ps.Method, ps.NearThreshold = sr.Exact, sr.Method, sr.NearThreshold
+	out.Search = ps
+	return nil
+}
+
+// hitRows returns hits with the columns of their rows the merge reads.
+func (p *Plan) hitRows(ctx context.Context, s Store, hits []Hit) (*PartialHits, error) {
+	ps := &PartialHits{Exact: true, Hits: hits, Columns: map[string]*PartialColumn{}}
 	if ps.Hits == nil {
 		ps.Hits = []Hit{}
 	}
-	rows := make([]uint32, len(sr.Hits))
-	for i, h := range sr.Hits {
+	rows := make([]uint32, len(hits))
+	for i, h := range hits {
 		rows[i] = h.Row
 	}
-	if len(rows) > 0 {
-		b, err := s.Fetch(ctx, rows, p.hitCols())
+	for lo := 0; lo < len(rows); lo += fetchChunk {
+		chunk := rows[lo:min(lo+fetchChunk, len(rows))]
+		b, err := s.Fetch(ctx, chunk, p.hitCols())
 		if err != nil {
-			return fmt.Errorf("query: fetching rows: %w", err)
+			return nil, fmt.Errorf("query: fetching rows: %w", err)
 		}
 		for name, c := range b.Cols {
-			ps.Columns[name] = partialColumn(c, b.Len)
+			pc := ps.Columns[name]
+			if pc == nil {
+				pc = &PartialColumn{Type: c.Type}
+				ps.Columns[name] = pc
+			}
+			pc.appendColumn(c, b.Len)
 		}
 	}
-	out.Search = ps
-	return nil
+	return ps, nil
 }
 
 // statName names a plan's statistic i in a partial.
@@ -411,6 +450,15 @@ func MergePartials(parts []*Partial, opts *Options) (*Result, error) {
 	if _, ok := plan.q.Source.(*query.AllSource); !ok {
 		return mergeSearches(ps, plan, ms, res)
 	}
+	if plan.q.Sample != nil && ms.split {
+		return nil, fmt.Errorf("%w: a file's rows are split between shards; a sample per file needs each file whole in one shard", ErrPartial)
+	}
+	if plan.byFile {
+		res.Files = plan.fileRates(ms.drawn(plan.q.Sample != nil))
+	}
+	if plan.q.Limit >= 0 {
+		return mergeFirst(ps, plan, ms, res)
+	}
 	st := newStats(plan.stats)
 	defer st.discard()
 	for k, p := range ps {
@@ -434,11 +482,37 @@ func MergePartials(parts []*Partial, opts *Options) (*Result, error) {
 			}
 		}
 	}
-	if plan.byFile {
-		res.Files = plan.fileRates(nil)
-	}
 	if err := st.write(res); err != nil {
 		return nil, err
+	}
+	res.Plan = fmt.Sprintf("merged from the partial results of %d shards\n", len(ps)) + plan.describe("", "")
+	return res, nil
+}
+
+// mergeFirst merges the first rows of an all query with a limit: the
+// first 'limit' of the shards' rows in shard order, whose statistics are
+// then computed (after post where) as one store computes them.
+func mergeFirst(ps []*Partial, plan *Plan, ms *mergeStore, res *Result) (*Result, error) {
+	var rows []uint32
+	ms.hit, ms.parts = map[uint32][2]int{}, ps
+	for k, p := range ps {
+		if p.First == nil {
+			return nil, fmt.Errorf("%w: shard %d holds no first rows", ErrPartial, p.Shard)
+		}
+		res.RowsScanned += p.RowsScanned
+		for i, h := range p.First.Hits {
+			if int(h.Row) >= p.TotalRows {
+				return nil, fmt.Errorf("%w: shard %d: row %d of %d rows", ErrPartial, p.Shard, h.Row, p.TotalRows)
+			}
+			r := h.Row + uint32(ms.off[k])
+			rows = append(rows, r)
+			ms.hit[r] = [2]int{k, i}
+		}
+	}
+	rows = rows[:min(len(rows), int(plan.q.Limit))]
+	ms.first = true
+	if err := plan.finish(context.Background(), ms, res, rows, nil); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrPartial, err)
 	}
 	res.Plan = fmt.Sprintf("merged from the partial results of %d shards\n", len(ps)) + plan.describe("", "")
 	return res, nil
@@ -542,16 +616,29 @@ func unionFingerprint(fps []string) string {
 // mergeStore is the Store a merge plans against: the shards' columns,
 // rows and source files, and nothing to read.
 type mergeStore struct {
-	cols  []table.ColumnInfo
-	n     int
-	off   []int // the first row of each shard
-	files []fileRange
-	first []int64 // the row in its file of each file's first row
-	fps   []string
+	cols      []table.ColumnInfo
+	n         int
+	off       []int // the first row of each shard
+	files     []fileRange
+	fileFirst []int64 // the row in its file of each file's first row
+	fps       []string
 	// For a search: the partials, and where each hit row's values are
 	// (partial, position in its hits).
 	parts []*Partial
 	hit   map[uint32][2]int
+	first bool // the rows are the partials' First, not their Search
+	// split: a file's rows are in two shards; drawn: each file's sample
+	// rows, summed over its shards.
+	split  bool
+	drawns []int
+}
+
+// drawn returns each file's rows in the sample, or nil without one.
+func (ms *mergeStore) drawn(sample bool) []int {
+	if !sample {
+		return nil
+	}
+	return ms.drawns
 }
 
 func newMergeStore(ps []*Partial) (*mergeStore, error) {
@@ -573,11 +660,14 @@ func newMergeStore(ps []*Partial) (*mergeStore, error) {
 		lo := ms.n
 		for _, f := range p.Files {
 			// A file whose rows go on from the last shard's is one file.
-			if k := len(ms.files) - 1; k >= 0 && ms.files[k].name == f.Name && ms.files[k].hi == uint32(lo) && ms.first[k]+int64(ms.files[k].hi-ms.files[k].lo) == f.First {
+			if k := len(ms.files) - 1; k >= 0 && ms.files[k].name == f.Name && ms.files[k].hi == uint32(lo) && ms.fileFirst[k]+int64(ms.files[k].hi-ms.files[k].lo) == f.First {
 				ms.files[k].hi += uint32(f.Rows)
+				ms.drawns[k] += f.Drawn
+				ms.split = true
 			} else {
 				ms.files = append(ms.files, fileRange{name: f.Name, lo: uint32(lo), hi: uint32(lo + f.Rows)})
-				ms.first = append(ms.first, f.First)
+				ms.fileFirst = append(ms.fileFirst, f.First)
+				ms.drawns = append(ms.drawns, f.Drawn)
 			}
 			lo += f.Rows
 		}
@@ -622,7 +712,11 @@ func (ms *mergeStore) Fetch(_ context.Context, rows []uint32, cols []string) (*t
 			if !ok {
 				return nil, fmt.Errorf("%w: row %d", errMergeStore, r)
 			}
-			pc := ms.parts[at[0]].Search.Columns[name]
+			hits := ms.parts[at[0]].Search
+			if ms.first {
+				hits = ms.parts[at[0]].First
+			}
+			pc := hits.Columns[name]
 			if pc == nil { // a column the shard lacks
 				c.Append(table.NullColumn(t, 1), 0)
 				continue
@@ -653,5 +747,5 @@ func (ms *mergeStore) Source(row uint32) (string, int64) {
 	if i == len(ms.files) {
 		return "", -1
 	}
-	return ms.files[i].name, ms.first[i] + int64(row-ms.files[i].lo)
+	return ms.files[i].name, ms.fileFirst[i] + int64(row-ms.files[i].lo)
 }

@@ -27,6 +27,11 @@ var partialQueries = []string{
 	`all sweep similarity at (0.26, 0.3, 0.34)`,
 	`all where text contains 'hot' by file`,
 	`all where similarity > 0.3 or nsfw is null`,
+	`all where nsfw = 'UNLIKELY' limit 50 by license`,
+	`all where text contains 'a' limit 100 post where width > 500 by nsfw`,
+	`all where width < 400 post where nsfw = 'NSFW' by file`,
+	`all sample 40 per file seed 3 by file`,
+	`all sample 30 per file seed 5 where nsfw = 'UNLIKELY' limit 40 by file`,
 	`knn('beautiful', 25)`,
 	`knn('beautiful', 40) where nsfw = 'UNLIKELY' by license, file`,
 	`knn('beautiful', 30) limit 10 post where width > 300`,
@@ -87,6 +92,16 @@ func TestPartialsMerge(t *testing.T) {
 			t.Fatalf("%s selects no row", q)
 		}
 		for shards, cut := range cuts {
+			if strings.Contains(q, "per file") {
+				// A sample per file needs each file whole in one shard:
+				// cut at the files' ends (700 rows each), some shards
+				// empty.
+				cut = make([]int, shards+1)
+				for i := range cut {
+					cut[i] = min(n, 700*((i*5+shards-1)/shards))
+				}
+				cut[shards] = n
+			}
 			var parts []*engine.Partial
 			var stores []engine.Store
 			for i := range shards {
@@ -154,6 +169,7 @@ func TestPartialsRefused(t *testing.T) {
 		{[]*engine.Partial{a1, a2, run("all by nsfw", 3, 3, &engine.Options{Lexicons: map[string][]string{"x": {"y"}}})}, "different lexicons"},
 		{[]*engine.Partial{a1, a2, run("all by nsfw", 2, 2, nil)}, "one of 2 shards"},
 		{nil, "nothing to merge"},
+		{[]*engine.Partial{run("all sample 5 per file seed 1", 1, 2, nil), run("all sample 5 per file seed 1", 2, 2, nil)}, "split between shards"},
 	} {
 		_, err := engine.MergePartials(tc.parts, nil)
 		if !errors.Is(err, engine.ErrPartial) || !strings.Contains(err.Error(), tc.want) {
@@ -172,7 +188,7 @@ func TestPartialsRefused(t *testing.T) {
 	for q, want := range map[string]string{
 		"knn(row(3), 10)":                  "give the target as a vector",
 		"knn('beautiful', 10) dedup":       "dedup",
-		"all sample 10 seed 1":             "sample, limit or post where",
+		"all sample 10 seed 1":             "sample of the whole store",
 		"within(rows(file('x.txt')), 0.5)": "seed-set",
 	} {
 		plan, err := engine.NewPlan(query.MustParse(q), whole, nil)

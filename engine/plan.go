@@ -708,9 +708,21 @@ func (p *Plan) run(ctx context.Context, s Store, pre *searched) (*Result, error)
 	return p.runKeep(ctx, s, pre, nil)
 }
 
-// runKeep is run; with keep not nil, an all source's statistics are not
-// written into the Result but left in *keep (a partial result's states).
-func (p *Plan) runKeep(ctx context.Context, s Store, pre *searched, keep *stats) (*Result, error) {
+// partialRun is what a partial result takes from a run of an all source
+// (see RunPartial): its statistics, not written into the Result but kept
+// (keep), or with a limit the rows the statistics would be of (first).
+type partialRun struct {
+	keep  *stats
+	first *[]uint32
+	drawn *[]int // the sample's rows in each file
+}
+
+// runKeep is run, for a partial result when pr is not nil.
+func (p *Plan) runKeep(ctx context.Context, s Store, pre *searched, pr *partialRun) (*Result, error) {
+	var keep *stats
+	if pr != nil {
+		keep = pr.keep
+	}
 	res := &Result{
 		Notes:       p.notes,
 		RowColumns:  p.rowCols,
@@ -730,6 +742,9 @@ func (p *Plan) runKeep(ctx context.Context, s Store, pre *searched, keep *stats)
 	}
 	if p.byFile {
 		res.Files = p.fileRates(drawn)
+	}
+	if pr != nil && pr.drawn != nil {
+		*pr.drawn = drawn
 	}
 	var where pred
 	var whereCols []string
@@ -813,7 +828,11 @@ func (p *Plan) runKeep(ctx context.Context, s Store, pre *searched, keep *stats)
 				rows[i] = uint32(i)
 			}
 		}
-		if err := p.finish(ctx, s, res, rows, nil); err != nil {
+		if pr != nil && pr.first != nil {
+			*pr.first = rows
+			return res, nil
+		}
+		if err := p.finishKeep(ctx, s, res, rows, nil, keep); err != nil {
 			return nil, err
 		}
 	case *query.KNNSource, *query.WithinSource:
@@ -903,6 +922,12 @@ func (p *Plan) runKeep(ctx context.Context, s Store, pre *searched, keep *stats)
 // finish applies post where to a list of rows (with scores for searches),
 // computes the statistics of the survivors and fetches the rows asked for.
 func (p *Plan) finish(ctx context.Context, s Store, res *Result, rows []uint32, scores []float32) error {
+	return p.finishKeep(ctx, s, res, rows, scores, nil)
+}
+
+// finishKeep is finish; with keepStats not nil, the statistics are left
+// in *keepStats, not written into res (a partial result's states).
+func (p *Plan) finishKeep(ctx context.Context, s Store, res *Result, rows []uint32, scores []float32, keepStats *stats) error {
 	var postCols []string
 	if p.post != nil {
 		postCols = p.post.cols
@@ -949,7 +974,9 @@ func (p *Plan) finish(ctx context.Context, s Store, res *Result, rows []uint32, 
 		})
 	}
 	written = true
-	if err := st.write(res); err != nil {
+	if keepStats != nil {
+		*keepStats = st
+	} else if err := st.write(res); err != nil {
 		return err
 	}
 	res.Selection = sel
