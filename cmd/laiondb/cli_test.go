@@ -910,6 +910,29 @@ func TestQuerySeveralStores(t *testing.T) {
 		t.Errorf("a store given twice: exit %d: %s", code, errs)
 	}
 
+	// dups and export read the shards as one store too.
+	for _, args := range [][]string{
+		{"dups", "--key", "url", "--format", "json"},
+		{"dups", "--near", "--threshold", "0.9", "--format", "json"},
+		{"export", "--out", "-", "--format", "csv", "within(row(3), 0.4)"},
+	} {
+		code, one, errs := runCmd(t, append([]string{args[0], "--store", whole}, args[1:]...)...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d: %s", args, code, errs)
+		}
+		code, two, errs := runCmd(t, append([]string{args[0], "--store", a, "--store", b}, args[1:]...)...)
+		if code != 0 {
+			t.Fatalf("%v over two stores: exit %d: %s", args, code, errs)
+		}
+		if args[0] == "dups" {
+			if !reflect.DeepEqual(strip(one), strip(two)) {
+				t.Errorf("%v: two shards\n%s\nthe store of both\n%s", args, two, one)
+			}
+		} else if one != two || len(one) < 100 {
+			t.Errorf("%v: two shards\n%s\nthe store of both\n%s", args, two, one)
+		}
+	}
+
 	// Each shard's partial result, merged, answers as the store of both.
 	q := "all where text contains 'a' by license, nsfw sweep similarity at (0.3)"
 	pa, pb := filepath.Join(tmp, "a.json"), filepath.Join(tmp, "b.json")

@@ -60,7 +60,7 @@ func init() {
 			"(the rows of 'all where PREDICATE'; 'laiondb help query').",
 		flags: func(fs *pflag.FlagSet) {
 			f := &dupsFlags
-			f.store.add(fs)
+			f.store.addMany(fs)
 			fs.StringSliceVar(&f.key, "key", []string{"url"}, "the columns that identify a row, comma-separated")
 			fs.StringVar(&f.where, "where", "", "count only the rows this predicate selects, e.g. \"nsfw = 'UNLIKELY'\"")
 			fs.StringVar(&f.format, "format", "table", "output format: table or json")
@@ -102,7 +102,7 @@ func runDups(e *env, fs *pflag.FlagSet) error {
 	// With --near, k-NN searches use the index whenever the store has one
 	// (the index method exists because an exact scan for every row is too
 	// slow at its sizes); the planner still scans where that is cheaper.
-	st, err := f.store.openAudit(e, &laiondb.Options{ReadOnly: true, Tune: func(o *db.Options) {
+	st, err := f.store.openSnapshotter(e, &laiondb.Options{ReadOnly: true, Tune: func(o *db.Options) {
 		if near != nil {
 			o.ExactUpTo, o.EfSearch = -1, f.ef
 		}

@@ -48,7 +48,7 @@ func init() {
 			"  laiondb export --shape clipsubset --out clipsubset.json \"knn('beautiful', 10000)\"",
 		flags: func(fs *pflag.FlagSet) {
 			f := &exportFlags
-			f.store.add(fs)
+			f.store.addMany(fs)
 			f.model.add(fs)
 			fs.StringVar(&f.out, "out", "", "the file to write, or - for stdout (required)")
 			fs.StringVar(&f.format, "format", "", "parquet, jsonl, csv or json (default: from --out's extension)")
@@ -81,7 +81,7 @@ func runExport(e *env, fs *pflag.FlagSet) error {
 	if err != nil {
 		return err
 	}
-	d, err := f.search.open(e, &f.store, &f.model)
+	d, err := f.store.openSnapshotter(e, f.search.openOptions(&f.model))
 	if err != nil {
 		return err
 	}

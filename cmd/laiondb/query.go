@@ -225,12 +225,6 @@ func (s *searchFlags) options() (*engine.Options, error) {
 	return &engine.Options{Exact: s.exact, ScanText: s.scanText, Index: s.index != "", IndexKind: kind, Lexicons: lex, Groups: s.groups, GroupBytes: s.groupMem, TempDir: s.tempDir}, nil
 }
 
-// open opens the store read-only with the model for text and image
-// targets and the flags' search settings.
-func (s *searchFlags) open(e *env, st *storeFlags, m *modelFlags) (*laiondb.Store, error) {
-	return st.openAudit(e, s.openOptions(m))
-}
-
 // openOptions are open's options: read-only, the model, the flags' search
 // settings.
 func (s *searchFlags) openOptions(m *modelFlags) *laiondb.Options {

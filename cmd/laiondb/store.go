@@ -96,6 +96,22 @@ type querier interface {
 	Close() error
 }
 
+// snapshotter is what a command that reads a snapshot needs of one store
+// or of several (a *laiondb.Store, a *laiondb.Union).
+type snapshotter interface {
+	Snapshot() (engine.Store, error)
+	Close() error
+}
+
+// openSnapshotter opens the store, or with more than one --store their
+// union, as openAudit does.
+func (s *storeFlags) openSnapshotter(e *env, o *laiondb.Options) (snapshotter, error) {
+	if len(s.more) == 0 {
+		return s.openAudit(e, o)
+	}
+	return laiondb.OpenUnion(append([]string{s.dir}, s.more...), s.options(e, o))
+}
+
 // openQuerier opens the store, or with more than one --store their
 // union, as openAudit does.
 func (s *storeFlags) openQuerier(e *env, o *laiondb.Options) (querier, error) {
