@@ -763,6 +763,23 @@ func (v *view) VectorRows(sp query.Space) *vector.Bitset {
 	return out
 }
 
+// VectorCount returns the number of rows with an embedding in space sp,
+// without listing them (engine.Union asks it of every store on every
+// search).
+func (v *view) VectorCount(sp query.Space) int {
+	if v.matrix(sp).Dim == 0 {
+		return 0
+	}
+	has := v.hasImg
+	if sp == query.SpaceText {
+		has = v.hasTxt
+	}
+	if has == nil {
+		return int(v.m.Rows)
+	}
+	return has.Count()
+}
+
 // spaceWord names the text space in a search method ("text "), and
 // nothing for the default image space.
 func spaceWord(sp query.Space) string {

@@ -45,7 +45,7 @@ type Union struct {
 	selfS query.Space
 
 	mu      sync.Mutex
-	vecRows map[query.Space][]*vector.Bitset // each part's rows with an embedding, when asked
+	vecRows map[query.Space][]int // each part's rows with an embedding, when counted (-1: not yet)
 }
 
 // NewUnion returns the Union of parts, in that order.
@@ -349,32 +349,42 @@ func (u *Union) gather(ctx context.Context, req SearchRequest, ask func(Store, c
 	return out, nil
 }
 
-// searchable reports whether part i has rows req may return: rows with
-// an embedding in the space searched, among the allowed ones.
+// VectorCounter is a Store that counts its rows with an embedding in a
+// space without listing them (db's snapshots do). A Union asks it of
+// every part on every search, and lists the rows (VectorRows) of the
+// parts that are not VectorCounters.
+type VectorCounter interface {
+	VectorCount(sp query.Space) int
+}
+
+// searchable reports whether part i may have rows req returns: rows with
+// an embedding in the space searched, and rows allowed. A part with no
+// embedding there is not asked (one store of all the rows would not
+// search it, and a part alone would say it has none).
 func (u *Union) searchable(i int, req SearchRequest) bool {
+	if req.Allow != nil && req.Allow.Count() == 0 {
+		return false
+	}
+	if vc, ok := u.parts[i].(VectorCounter); ok {
+		return vc.VectorCount(req.Space) > 0
+	}
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	if u.vecRows == nil {
-		u.vecRows = map[query.Space][]*vector.Bitset{}
+		u.vecRows = map[query.Space][]int{}
 	}
-	rows := u.vecRows[req.Space]
-	if rows == nil {
-		rows = make([]*vector.Bitset, len(u.parts))
-		u.vecRows[req.Space] = rows
-	}
-	if rows[i] == nil {
-		rows[i] = u.parts[i].VectorRows(req.Space)
-	}
-	if req.Allow == nil {
-		return rows[i].Count() > 0
-	}
-	a, b := rows[i].Words(), req.Allow.Words()
-	for j := range min(len(a), len(b)) {
-		if a[j]&b[j] != 0 {
-			return true
+	counts := u.vecRows[req.Space]
+	if counts == nil {
+		counts = make([]int, len(u.parts))
+		for j := range counts {
+			counts[j] = -1
 		}
+		u.vecRows[req.Space] = counts
 	}
-	return false
+	if counts[i] < 0 {
+		counts[i] = u.parts[i].VectorRows(req.Space).Count()
+	}
+	return counts[i] > 0
 }
 
 // fail names the part an error came from: a query over the union fails
