@@ -74,6 +74,8 @@ func TestUnionOfShards(t *testing.T) {
 		"knn(vector('" + qnpy + "'), 30) where width < 500 limit 12 post where nsfw != 'NSFW' by file",
 		"within(vector('" + qnpy + "'), 0.6) by license sweep similarity at (0.3)",
 		"knn(vector('" + qnpy + "'), 20) in text",
+		"knn(vector('" + qnpy + "'), 30) dedup 0.97 by nsfw",
+		"within(vector('" + qnpy + "'), 0.7) dedup 0.97",
 	}
 	opts := &engine.Options{Rows: engine.AllRows}
 	want := make([]*engine.Result, len(queries))
@@ -83,6 +85,9 @@ func TestUnionOfShards(t *testing.T) {
 		}
 		if want[i].Selected == 0 {
 			t.Fatalf("%s selects no row: a poor test", q)
+		}
+		if strings.Contains(q, "dedup") && want[i].Search.Deduped == 0 {
+			t.Fatalf("%s drops no near-duplicate: a poor test", q)
 		}
 	}
 	for _, shards := range []int{1, 2, 5, 17} {
@@ -113,7 +118,7 @@ func TestUnionOfShards(t *testing.T) {
 			var parts []*engine.Partial
 			for k, d := range dbs {
 				p, err := d.QueryPartial(ctx, q, opts, k+1, shards)
-				if errors.Is(err, engine.ErrPartial) && (strings.Contains(q, "row(") || strings.Contains(q, "dedup") || strings.Contains(q, "sample 150 seed")) {
+				if errors.Is(err, engine.ErrPartial) && (strings.Contains(q, "row(") || strings.Contains(q, "sample 150 seed")) {
 					parts = nil
 					break // not written as partials yet
 				}

@@ -33,7 +33,7 @@ import (
 // numbers them. Today a partial can be written for an all source without
 // sample, limit or post where, and for knn and within whose target is not a
 // stored row (vector files and inline vectors, texts and images encoded by
-// every shard alike) and that do not dedup; the others say so when asked.
+// every shard alike); the others say so when asked.
 // A search's partial holds its hits with the values of the hit rows the
 // statistics read: the merge keeps the best K of all shards' hits (each
 // shard's own best K hold them) and computes the statistics of those.
@@ -94,6 +94,12 @@ type PartialHits struct {
 	Hits          []Hit  `json:"hits"`
 	// Columns hold the hit rows' values, in the order of Hits.
 	Columns map[string]*PartialColumn `json:"columns"`
+	// For a search with dedup: the hit rows' embeddings (as stored), the
+	// number of rows with an embedding among the allowed ones (what an
+	// exact search scans), and whether Hits holds every one of them.
+	Vectors    [][]float32 `json:"vectors,omitempty"`
+	Candidates int         `json:"candidates,omitempty"`
+	Complete   bool        `json:"complete,omitempty"`
 }
 
 // PartialColumn is a column of values as stored: strings as bytes (base64
@@ -199,8 +205,6 @@ func (p *Plan) partialOK() string {
 		return "a seed-set target cannot be written as a partial and merged yet"
 	case tn.Target.Kind.Stored():
 		return "a row or id target names a row of one shard; give the target as a vector (vector('q.npy')) so that every shard searches with it"
-	case dedupSpec(p.q.Source) > 0:
-		return "dedup cannot be written as a partial and merged yet: it may search deeper than the shards did"
 	}
 	return ""
 }
@@ -309,9 +313,16 @@ func (p *Plan) searchPartial(ctx context.Context, s Store, out *Partial) error {
 		has.And(sel.rows)
 	}
 	sr := SearchResult{Exact: true, Method: "none: no embedding among the shard's allowed rows"}
-	if has.Count() > 0 {
+	cand := has.Count()
+	complete := true
+	if cand > 0 {
 		if sr, err = p.search(ctx, s, req, st.Kind); err != nil {
 			return err
+		}
+		if dedupSpec(p.q.Source) > 0 && st.Kind == "knn" {
+			if sr, complete, err = p.dedupDepth(ctx, s, req, sr, cand); err != nil {
+				return err
+			}
 		}
 	}
 	out.VectorsScanned = sr.Scanned
@@ -320,8 +331,65 @@ func (p *Plan) searchPartial(ctx context.Context, s Store, out *Partial) error {
 		return err
 	}
 	ps.Exact, ps.Method, ps.NearThreshold = sr.Exact, sr.Method, sr.NearThreshold
+	if dedupSpec(p.q.Source) > 0 {
+		if !sr.Exact {
+			return fmt.Errorf("%w: dedup over shards needs exact searches (an index answered: give --exact)", ErrPartial)
+		}
+		rv, ok := s.(RowVectorer)
+		if !ok {
+			return fmt.Errorf("%w: dedup needs the rows' embeddings, which this store does not give", ErrPartial)
+		}
+		rows := make([]uint32, len(sr.Hits))
+		for i, h := range sr.Hits {
+			rows[i] = h.Row
+		}
+		if ps.Vectors, err = rv.RowVectors(ctx, rows, req.Space); err != nil {
+			return err
+		}
+		ps.Candidates, ps.Complete = cand, complete
+	}
 	out.Search = ps
 	return nil
+}
+
+// dedupDepth returns a knn search with dedup as a shard answers it for a
+// merge: the shard's own dedup, as one store runs it (searching 4 times
+// deeper until K rows survive), tells how deep its raw hits go; the shard
+// sends 4 times as many, so that the merge, whose dedup may need to go
+// deeper than any shard's, usually finds them there (it checks, and says
+// so when not). complete reports that the hits are every allowed row.
+func (p *Plan) dedupDepth(ctx context.Context, s Store, req SearchRequest, sr SearchResult, cand int) (SearchResult, bool, error) {
+	rv, ok := s.(RowVectorer)
+	if !ok {
+		return sr, false, fmt.Errorf("%w: dedup needs the rows' embeddings, which this store does not give", ErrPartial)
+	}
+	k := req.K
+	d := &deduper{s: rv, sp: req.Space, t: float32(dedupSpec(p.q.Source))}
+	depth := k
+	for {
+		if err := d.offer(ctx, sr.Hits[min(len(sr.Hits), len(d.hits)+d.dropped):], k); err != nil {
+			return sr, false, err
+		}
+		if len(d.hits) >= k || len(sr.Hits) < depth || depth >= cand {
+			break
+		}
+		depth = min(4*depth, cand)
+		req.K = depth
+		next, err := p.search(ctx, s, req, "knn")
+		if err != nil {
+			return sr, false, err
+		}
+		sr = next
+	}
+	if want := min(4*depth, cand); want > len(sr.Hits) {
+		req.K = want
+		next, err := p.search(ctx, s, req, "knn")
+		if err != nil {
+			return sr, false, err
+		}
+		sr = next
+	}
+	return sr, len(sr.Hits) >= cand, nil
 }
 
 // hitRows returns hits with the columns of their rows the merge reads.
@@ -559,7 +627,12 @@ func mergeSearches(ps []*Partial, plan *Plan, ms *mergeStore, res *Result) (*Res
 		}
 		return int(int64(a.Row) - int64(b.Row))
 	})
-	if st.Kind == "knn" && len(hits) > st.K {
+	if st.Dedup = dedupSpec(plan.q.Source); st.Dedup > 0 {
+		var err error
+		if hits, st.Deduped, res.VectorsScanned, err = mergeDedup(ps, plan, ms, st, hits); err != nil {
+			return nil, err
+		}
+	} else if st.Kind == "knn" && len(hits) > st.K {
 		hits = hits[:st.K]
 	}
 	st.Returned, st.Exact = len(hits), res.Exact
@@ -589,6 +662,84 @@ func mergeSearches(ps []*Partial, plan *Plan, ms *mergeStore, res *Result) (*Res
 	res.Search = st
 	res.Plan = fmt.Sprintf("merged from the partial results of %d shards\n", len(ps)) + plan.describe(st.Method, "")
 	return res, nil
+}
+
+// mergeDedup applies a search's dedup to the shards' hits, merged best
+// first, as one store applies it to its own: within keeps, of every hit,
+// each row not near a row kept before it; knn walks the merged hits to the
+// depths one store's searches would reach (K, 4K, 16K, ... until K rows
+// survive or the allowed rows run out), checking at each depth that every
+// shard sent all of its rows that rank within it. It returns the rows
+// kept, the rows dropped and the vectors one store's searches would have
+// scanned.
+func mergeDedup(ps []*Partial, plan *Plan, ms *mergeStore, st *SearchStats, hits []Hit) ([]Hit, int, int, error) {
+	ms.vecs = map[uint32][]float32{}
+	cand, scanned := 0, 0
+	for k, p := range ps {
+		sp := p.Search
+		if len(sp.Vectors) != len(sp.Hits) {
+			return nil, 0, 0, fmt.Errorf("%w: shard %d holds %d embeddings for %d hits", ErrPartial, p.Shard, len(sp.Vectors), len(sp.Hits))
+		}
+		for i, h := range sp.Hits {
+			ms.vecs[h.Row+uint32(ms.off[k])] = sp.Vectors[i]
+		}
+		cand += sp.Candidates
+		scanned += p.VectorsScanned
+	}
+	d := &deduper{s: ms, sp: searchSpace(plan.q.Source), t: float32(st.Dedup)}
+	ctx := context.Background()
+	if st.Kind != "knn" {
+		if err := d.offer(ctx, hits, -1); err != nil {
+			return nil, 0, 0, err
+		}
+		return d.hits, d.dropped, scanned, nil
+	}
+	// rank is each hit's place in the merged order.
+	rank := make(map[uint32]int, len(hits))
+	for i, h := range hits {
+		rank[h.Row] = i
+	}
+	k, n := st.K, ms.n
+	searches := 0
+	for depth := k; ; {
+		searches++
+		top := min(depth, cand)
+		for j, p := range ps {
+			sp := p.Search
+			if sp.Complete || len(sp.Hits) == 0 {
+				continue
+			}
+			last := sp.Hits[len(sp.Hits)-1].Row + uint32(ms.off[j])
+			if rank[last] < top-1 {
+				return nil, 0, 0, fmt.Errorf("%w: shard %d sent its best %d rows, and this dedup needs the best %d of all shards, which may hold more of its rows: the partials cannot give the exact answer", ErrPartial, p.Shard, len(sp.Hits), top)
+			}
+		}
+		if top > len(hits) {
+			return nil, 0, 0, fmt.Errorf("%w: the shards sent %d hits of the %d this dedup needs", ErrPartial, len(hits), top)
+		}
+		if err := d.offer(ctx, hits[min(top, len(d.hits)+d.dropped):top], k); err != nil {
+			return nil, 0, 0, err
+		}
+		if len(d.hits) >= k || top < depth || depth >= n {
+			break
+		}
+		depth = min(4*depth, n)
+	}
+	return d.hits, d.dropped, searches * cand, nil
+}
+
+// RowVectors implements RowVectorer for a dedup's merge: the hit rows'
+// embeddings the partials hold.
+func (ms *mergeStore) RowVectors(_ context.Context, rows []uint32, _ query.Space) ([][]float32, error) {
+	out := make([][]float32, len(rows))
+	for i, r := range rows {
+		v, ok := ms.vecs[r]
+		if !ok {
+			return nil, fmt.Errorf("%w: row %d", errMergeStore, r)
+		}
+		out[i] = v
+	}
+	return out, nil
 }
 
 func sameLexicons(a, b map[string][]string) bool {
@@ -626,7 +777,8 @@ type mergeStore struct {
 	// (partial, position in its hits).
 	parts []*Partial
 	hit   map[uint32][2]int
-	first bool // the rows are the partials' First, not their Search
+	first bool                 // the rows are the partials' First, not their Search
+	vecs  map[uint32][]float32 // a dedup's hit rows' embeddings
 	// split: a file's rows are in two shards; drawn: each file's sample
 	// rows, summed over its shards.
 	split  bool

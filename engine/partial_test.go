@@ -37,6 +37,9 @@ var partialQueries = []string{
 	`knn('beautiful', 30) limit 10 post where width > 300`,
 	`within('beautiful', 0.2) by nsfw sweep similarity at (0.3)`,
 	`within('beautiful', 0.9)`,
+	`knn('beautiful', 20) dedup 0.5`,
+	`knn('beautiful', 30) dedup 0.8 where nsfw = 'UNLIKELY' by nsfw`,
+	`within('beautiful', 0.25) dedup 0.6`,
 }
 
 // TestPartialsMerge runs each query on 1, 2, 5 and 17 shards of a
@@ -90,6 +93,9 @@ func TestPartialsMerge(t *testing.T) {
 		}
 		if want.Selected == 0 && !strings.Contains(q, "0.9)") {
 			t.Fatalf("%s selects no row", q)
+		}
+		if strings.Contains(q, "dedup") && want.Search.Deduped == 0 {
+			t.Fatalf("%s drops no near-duplicate: a poor test", q)
 		}
 		for shards, cut := range cuts {
 			if strings.Contains(q, "per file") {
@@ -176,6 +182,18 @@ func TestPartialsRefused(t *testing.T) {
 			t.Errorf("want an error with %q, got %v", tc.want, err)
 		}
 	}
+	// A shard that sent too few hits for a dedup's merge: refused, not
+	// answered from the others.
+	dd := []*engine.Partial{run("knn('beautiful', 20) dedup 0.5", 1, 3, nil), run("knn('beautiful', 20) dedup 0.5", 2, 3, nil), run("knn('beautiful', 20) dedup 0.5", 3, 3, nil)}
+	if _, err := engine.MergePartials(dd, nil); err != nil {
+		t.Fatalf("dedup: %v", err)
+	}
+	for _, p := range dd {
+		p.Search.Hits, p.Search.Vectors, p.Search.Complete = p.Search.Hits[:1], p.Search.Vectors[:1], false
+	}
+	if _, err := engine.MergePartials(dd, nil); !errors.Is(err, engine.ErrPartial) || !strings.Contains(err.Error(), "cannot give the exact answer") {
+		t.Errorf("a dedup from too few hits: %v", err)
+	}
 	old := *a1
 	old.Format = 99
 	b, _ := json.Marshal(&old)
@@ -187,7 +205,6 @@ func TestPartialsRefused(t *testing.T) {
 	}
 	for q, want := range map[string]string{
 		"knn(row(3), 10)":                  "give the target as a vector",
-		"knn('beautiful', 10) dedup":       "dedup",
 		"all sample 10 seed 1":             "sample of the whole store",
 		"within(rows(file('x.txt')), 0.5)": "seed-set",
 	} {
