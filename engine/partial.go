@@ -30,13 +30,23 @@ import (
 //
 // Shards are numbered 1..m in file order, and the merged rows are
 // numbered across them in that order, as one store of all the files
-// numbers them. Today a partial can be written for an all source without
-// sample, limit or post where, and for knn and within whose target is not a
-// stored row (vector files and inline vectors, texts and images encoded by
-// every shard alike); the others say so when asked.
-// A search's partial holds its hits with the values of the hit rows the
-// statistics read: the merge keeps the best K of all shards' hits (each
-// shard's own best K hold them) and computes the statistics of those.
+// numbers them.
+//
+// What a partial holds, by query:
+//   - all: the statistics' states; with a sample per file too (drawn file
+//     by file, so shards of whole files draw what one store draws); with
+//     a limit, the shard's first 'limit' selected rows with the values
+//     the statistics read, of which the merge takes the first in shard
+//     order (post where applies after).
+//   - knn and within whose target is not a stored row (texts and images
+//     every shard encodes alike, vector files, inline vectors): the hits
+//     with the values of the hit rows the statistics read; the merge
+//     keeps the best K of all shards' hits (each shard's own best K hold
+//     them) and computes the statistics of those. With dedup, the hits
+//     go deeper and carry their embeddings (mergeDedup).
+//
+// A sample of the whole store, row and id targets and seed sets are
+// refused, saying why.
 
 // PartialFormat is the version of the partial format this package writes
 // and merges; a merge refuses any other.
