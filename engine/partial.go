@@ -684,13 +684,17 @@ func mergeSearches(ps []*Partial, plan *Plan, ms *mergeStore, res *Result) (*Res
 // scanned.
 func mergeDedup(ps []*Partial, plan *Plan, ms *mergeStore, st *SearchStats, hits []Hit) ([]Hit, int, int, error) {
 	ms.vecs = map[uint32][]float32{}
-	cand, scanned := 0, 0
+	cand, scanned, dim := 0, 0, -1
 	for k, p := range ps {
 		sp := p.Search
-		if len(sp.Vectors) != len(sp.Hits) {
-			return nil, 0, 0, fmt.Errorf("%w: shard %d holds %d embeddings for %d hits", ErrPartial, p.Shard, len(sp.Vectors), len(sp.Hits))
+		if len(sp.Vectors) != len(sp.Hits) || sp.Candidates < len(sp.Hits) {
+			return nil, 0, 0, fmt.Errorf("%w: shard %d holds %d embeddings for %d hits of %d rows", ErrPartial, p.Shard, len(sp.Vectors), len(sp.Hits), sp.Candidates)
 		}
 		for i, h := range sp.Hits {
+			if v := sp.Vectors[i]; dim >= 0 && len(v) != dim || len(v) == 0 {
+				return nil, 0, 0, fmt.Errorf("%w: shard %d: an embedding of %d dimensions, not %d", ErrPartial, p.Shard, len(v), dim)
+			}
+			dim = len(sp.Vectors[i])
 			ms.vecs[h.Row+uint32(ms.off[k])] = sp.Vectors[i]
 		}
 		cand += sp.Candidates
@@ -807,6 +811,9 @@ func newMergeStore(ps []*Partial) (*mergeStore, error) {
 	ms := &mergeStore{}
 	types := map[string]table.Type{}
 	for _, p := range ps {
+		if p.TotalRows < 0 || p.RowsScanned < 0 || p.VectorsScanned < 0 {
+			return nil, fmt.Errorf("%w: shard %d: a negative count of rows", ErrPartial, p.Shard)
+		}
 		ms.off = append(ms.off, ms.n)
 		ms.fps = append(ms.fps, p.Fingerprint)
 		for _, c := range p.Columns {
@@ -821,6 +828,9 @@ func newMergeStore(ps []*Partial) (*mergeStore, error) {
 		}
 		lo := ms.n
 		for _, f := range p.Files {
+			if f.Rows < 0 || f.Drawn < 0 || f.Drawn > f.Rows || f.First < 0 || f.Rows > p.TotalRows {
+				return nil, fmt.Errorf("%w: shard %d: file %s: %d rows from row %d, %d drawn", ErrPartial, p.Shard, f.Name, f.Rows, f.First, f.Drawn)
+			}
 			// A file whose rows go on from the last shard's is one file.
 			if k := len(ms.files) - 1; k >= 0 && ms.files[k].name == f.Name && ms.files[k].hi == uint32(lo) && ms.fileFirst[k]+int64(ms.files[k].hi-ms.files[k].lo) == f.First {
 				ms.files[k].hi += uint32(f.Rows)

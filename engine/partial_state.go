@@ -29,6 +29,9 @@ func (c *selectedCount) addState(raw json.RawMessage, _ uint32) error {
 	if err := json.Unmarshal(raw, &n); err != nil {
 		return err
 	}
+	if n < 0 {
+		return fmt.Errorf("%d rows selected", n)
+	}
 	*c += selectedCount(n)
 	return nil
 }
@@ -59,6 +62,9 @@ func (cs *counterState) sort() {
 
 // each calls fn with every value of a state read back.
 func (cs *counterState) each(fn func(k string, c int)) error {
+	if cs.Null < 0 {
+		return fmt.Errorf("%d nulls", cs.Null)
+	}
 	for _, kv := range cs.Values {
 		k, ok1 := kv[0].(string)
 		c, ok2 := kv[1].(float64)
@@ -130,6 +136,9 @@ func (la *labels) addState(raw json.RawMessage, _ uint32) error {
 	if err := json.Unmarshal(raw, &st); err != nil {
 		return err
 	}
+	if st.Rows < 0 {
+		return fmt.Errorf("%d rows", st.Rows)
+	}
 	la.n += st.Rows
 	la.null += st.Null
 	err := st.each(func(k string, c int) {
@@ -167,6 +176,9 @@ func (s *similarity) addState(raw json.RawMessage, _ uint32) error {
 	var st similarityState
 	if err := json.Unmarshal(raw, &st); err != nil {
 		return err
+	}
+	if min(st.Null, st.NaN, st.Above1, st.Below, st.Below03) < 0 {
+		return fmt.Errorf("a negative count of values")
 	}
 	for _, vc := range st.Values {
 		if vc[1] < 1 || vc[1] != math.Trunc(vc[1]) || vc[0] < -1 || vc[0] > 1 {
@@ -221,8 +233,8 @@ func (a *lexStats) addState(raw json.RawMessage, _ uint32) error {
 	if err := json.Unmarshal(raw, &st); err != nil {
 		return err
 	}
-	if len(st.Lexicons) != len(a.lexicons) {
-		return fmt.Errorf("%d lexicons, want %d", len(st.Lexicons), len(a.lexicons))
+	if len(st.Lexicons) != len(a.lexicons) || st.Rows < 0 {
+		return fmt.Errorf("%d lexicons of %d rows, want %d lexicons", len(st.Lexicons), st.Rows, len(a.lexicons))
 	}
 	a.n += st.Rows
 	for l, lx := range a.lexicons {
@@ -230,10 +242,16 @@ func (a *lexStats) addState(raw json.RawMessage, _ uint32) error {
 		if ls.Name != lx.name || !slices.Equal(ls.Keywords, lx.keywords) || len(ls.PerKW) != len(lc.kw) {
 			return fmt.Errorf("lexicon %s with keywords %q, want %s with %q", ls.Name, ls.Keywords, lx.name, lx.keywords)
 		}
+		if min(ls.Text, ls.URL, ls.Either) < 0 {
+			return fmt.Errorf("lexicon %s: a negative count", ls.Name)
+		}
 		lc.text += ls.Text
 		lc.url += ls.URL
 		lc.either += ls.Either
 		for k, c := range ls.PerKW {
+			if min(c[0], c[1], c[2]) < 0 {
+				return fmt.Errorf("lexicon %s: a negative count", ls.Name)
+			}
 			lc.kw[k].text += c[0]
 			lc.kw[k].url += c[1]
 			lc.kw[k].either += c[2]
@@ -277,6 +295,9 @@ func (fc *fileCounts) addState(raw json.RawMessage, rowOff uint32) error {
 		i := sort.Search(len(fc.files), func(i int) bool { return fc.files[i].hi > lo })
 		if i == len(fc.files) || fc.files[i].name != name {
 			return fmt.Errorf("file %s is not the shard's file %d", name, j+1)
+		}
+		if st.Counts[j] < 0 || st.Rows[j] < 0 {
+			return fmt.Errorf("file %s: %d of %d rows", name, st.Counts[j], st.Rows[j])
 		}
 		fc.n[i] += st.Counts[j]
 		lo += uint32(st.Rows[j])
@@ -331,6 +352,9 @@ func (a *sweepStats) addState(raw json.RawMessage, rowOff uint32) error {
 	if len(st.Thresholds) != len(a.rows) {
 		return fmt.Errorf("%d thresholds, want %d", len(st.Thresholds), len(a.rows))
 	}
+	if st.Rows < 0 || st.Missing < 0 || min(st.Agreement.Compared, st.Agreement.Differ, st.Agreement.Invalid) < 0 {
+		return fmt.Errorf("a negative count")
+	}
 	a.n += st.Rows
 	a.missing += st.Missing
 	a.labels.null += st.Labels.Null
@@ -348,6 +372,9 @@ func (a *sweepStats) addState(raw json.RawMessage, rowOff uint32) error {
 	}
 	a.ag.Examples = firstExamples(a.ag.Examples)
 	for t, rs := range st.Thresholds {
+		if min(rs.Kept, rs.Dropped, rs.KeptFlagged, rs.DroppedFlagged, rs.KeptNull, rs.DroppedNull) < 0 {
+			return fmt.Errorf("threshold %d: a negative count", t+1)
+		}
 		r := &a.rows[t]
 		r.kept += rs.Kept
 		r.dropped += rs.Dropped
@@ -360,6 +387,9 @@ func (a *sweepStats) addState(raw json.RawMessage, rowOff uint32) error {
 			dst *[]int
 		}{{rs.KeptBy, &r.keptBy}, {rs.DroppedBy, &r.droppedBy}} {
 			for k, c := range by.m {
+				if c < 0 {
+					return fmt.Errorf("threshold %d: a negative count", t+1)
+				}
 				id := a.labels.id([]byte(k))
 				for len(r.keptBy) <= id {
 					r.keptBy = append(r.keptBy, 0)

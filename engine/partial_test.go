@@ -15,6 +15,7 @@ import (
 	"github.com/laiondb/laiondb/engine"
 	"github.com/laiondb/laiondb/engine/enginetest"
 	"github.com/laiondb/laiondb/query"
+	"github.com/laiondb/laiondb/table"
 )
 
 // partialQueries are the queries a partial result can hold today.
@@ -214,6 +215,116 @@ func TestPartialsRefused(t *testing.T) {
 		}
 		if _, err := plan.RunPartial(ctx, whole, 1, 1); !errors.Is(err, engine.ErrPartial) || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s as a partial: %v", q, err)
+		}
+	}
+}
+
+// FuzzMergePartials: a partial result file as found on disk, however
+// damaged, is read and merged with the other shards' without a panic: an
+// error, or a result. The seeds are the partials of the three kinds (the
+// states of an all query, a limit's first rows, a search's hits with a
+// dedup's embeddings) as JSON; the fuzzer changes shard 2's.
+func FuzzMergePartials(f *testing.F) {
+	whole := enginetest.Generate(600, 8, 15)
+	whole.FileRows = 200
+	ctx := context.Background()
+	queries := []string{"all where text contains 'a' by nsfw, file sweep similarity at (0.3)", "all limit 20 post where width > 300", "knn('beautiful', 10) dedup 0.5 by license"}
+	shards := map[string][3][]byte{}
+	for _, q := range queries {
+		var ps [3][]byte
+		for k := 1; k <= 3; k++ {
+			s := whole.Rows((k-1)*200, k*200)
+			plan, err := engine.NewPlan(query.MustParse(q), s, nil)
+			if err != nil {
+				f.Fatal(err)
+			}
+			p, err := plan.RunPartial(ctx, s, k, 3)
+			if err != nil {
+				f.Fatal(err)
+			}
+			if ps[k-1], err = json.Marshal(p); err != nil {
+				f.Fatal(err)
+			}
+		}
+		shards[q] = ps
+		f.Add(q, ps[1])
+	}
+	f.Fuzz(func(t *testing.T, q string, mid []byte) {
+		ps, ok := shards[q]
+		if !ok {
+			return
+		}
+		var parts []*engine.Partial
+		for k, b := range [][]byte{ps[0], mid, ps[2]} {
+			p, err := engine.ReadPartial(bytes.NewReader(b))
+			if err != nil {
+				if k != 1 {
+					t.Fatalf("shard %d: %v", k+1, err)
+				}
+				return
+			}
+			parts = append(parts, p)
+		}
+		engine.MergePartials(parts, nil)
+	})
+}
+
+// TestPartialsDamaged: a partial whose numbers cannot be (negative
+// counts, rows past its end, an embedding of another dimension, a column
+// of another type) is refused with an error, never merged or a panic.
+func TestPartialsDamaged(t *testing.T) {
+	whole := enginetest.Generate(600, 8, 16)
+	ctx := context.Background()
+	run := func(q string) []*engine.Partial {
+		var ps []*engine.Partial
+		for k := 1; k <= 2; k++ {
+			s := whole.Rows((k-1)*300, k*300)
+			plan, err := engine.NewPlan(query.MustParse(q), s, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := plan.RunPartial(ctx, s, k, 2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ps = append(ps, p)
+		}
+		return ps
+	}
+	for _, tc := range []struct {
+		q      string
+		damage func(p *engine.Partial)
+	}{
+		{"all by nsfw", func(p *engine.Partial) { p.TotalRows = -5 }},
+		{"all by nsfw", func(p *engine.Partial) { p.Files[0].Rows = -3 }},
+		{"all by nsfw", func(p *engine.Partial) { p.Stats[0].State = json.RawMessage("-3") }},
+		{"all by nsfw", func(p *engine.Partial) { p.Stats[1].State = json.RawMessage(`{"rows": 5, "values": [["x", -1]], "null": 0}`) }},
+		{"all by nsfw", func(p *engine.Partial) { p.Stats[1].State = json.RawMessage(`{"rows": 5, "values": [[1, 2]], "null": 0}`) }},
+		{"all sweep similarity at (0.3)", func(p *engine.Partial) {
+			p.Stats[len(p.Stats)-1].State = json.RawMessage(`{"rows": 1, "thresholds": [{"kept": -1}]}`)
+		}},
+		{"knn('beautiful', 10)", func(p *engine.Partial) { p.Search.Hits[0].Row = 400 }},
+		{"knn('beautiful', 10)", func(p *engine.Partial) { p.Search.Columns["nsfw"].Type = table.TypeInt }},
+		{"knn('beautiful', 10)", func(p *engine.Partial) { p.Search.Columns["nsfw"].Str = nil }},
+		{"knn('beautiful', 10) dedup 0.5", func(p *engine.Partial) { p.Search.Vectors[1] = p.Search.Vectors[1][:3] }},
+		{"knn('beautiful', 10) dedup 0.5", func(p *engine.Partial) { p.Search.Vectors = p.Search.Vectors[1:] }},
+		{"all limit 20", func(p *engine.Partial) { p.First.Hits[0].Row = 1 << 30 }},
+		{"all limit 20", func(p *engine.Partial) { p.First = nil }},
+	} {
+		ps := run(tc.q)
+		if _, err := engine.MergePartials(ps, nil); err != nil {
+			t.Fatalf("%s: the undamaged partials: %v", tc.q, err)
+		}
+		tc.damage(ps[1])
+		// Through JSON, as from a file.
+		b, _ := json.Marshal(ps[1])
+		p, err := engine.ReadPartial(bytes.NewReader(b))
+		if err == nil {
+			ps[1] = p
+			_, err = engine.MergePartials(ps, nil)
+		}
+		if err == nil {
+			t.Errorf("%s: a damaged partial merged", tc.q)
 		}
 	}
 }
