@@ -298,8 +298,12 @@ func TestPartialsDamaged(t *testing.T) {
 		{"all by nsfw", func(p *engine.Partial) { p.TotalRows = -5 }},
 		{"all by nsfw", func(p *engine.Partial) { p.Files[0].Rows = -3 }},
 		{"all by nsfw", func(p *engine.Partial) { p.Stats[0].State = json.RawMessage("-3") }},
-		{"all by nsfw", func(p *engine.Partial) { p.Stats[1].State = json.RawMessage(`{"rows": 5, "values": [["x", -1]], "null": 0}`) }},
-		{"all by nsfw", func(p *engine.Partial) { p.Stats[1].State = json.RawMessage(`{"rows": 5, "values": [[1, 2]], "null": 0}`) }},
+		{"all by nsfw", func(p *engine.Partial) {
+			p.Stats[1].State = json.RawMessage(`{"rows": 5, "values": [["x", -1]], "null": 0}`)
+		}},
+		{"all by nsfw", func(p *engine.Partial) {
+			p.Stats[1].State = json.RawMessage(`{"rows": 5, "values": [[1, 2]], "null": 0}`)
+		}},
 		{"all sweep similarity at (0.3)", func(p *engine.Partial) {
 			p.Stats[len(p.Stats)-1].State = json.RawMessage(`{"rows": 1, "thresholds": [{"kept": -1}]}`)
 		}},
