@@ -183,3 +183,55 @@ func lineDiff(got, want string) string {
 	}
 	return fmt.Sprintf("%d lines, want %d", len(g), len(w))
 }
+
+// TestUnionFirstWithoutEmbeddings: a union whose first store holds no
+// embeddings resolves vector targets through the first store that does,
+// and answers as the store of all the files.
+func TestUnionFirstWithoutEmbeddings(t *testing.T) {
+	tmp := t.TempDir()
+	if _, _, err := demodata.LAION400M(filepath.Join(tmp, "meta"), demodata.Config{Seed: 7, Parts: 2, Rows: 100}); err != nil {
+		t.Fatal(err)
+	}
+	emb, err := demodata.EmbeddingFolder(filepath.Join(tmp, "emb"), demodata.Config{Seed: 8, Parts: 2, Rows: 100, Dim: 16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	qnpy := filepath.Join(tmp, "q.npy")
+	if err := npy.WriteFloat32(qnpy, emb.Image[1][3*16:4*16], 16); err != nil {
+		t.Fatal(err)
+	}
+	meta, err := ExpandPaths([]string{filepath.Join(tmp, "meta")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	embs, err := ExpandPaths([]string{emb.Dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	ingest := func(dir string, srcs []Source) *DB {
+		d := openTest(t, dir)
+		if _, err := d.Ingest(ctx, srcs, nil); err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	whole := ingest(filepath.Join(tmp, "whole"), append(slices.Clone(meta), embs...))
+	u, err := NewUnion(ingest(filepath.Join(tmp, "m"), meta), ingest(filepath.Join(tmp, "e"), embs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{"knn(vector('" + qnpy + "'), 10) by nsfw", "within(vector('" + qnpy + "'), 0.5)", "knn(vector('" + qnpy + "'), 5) in text"} {
+		want, err := whole.Query(ctx, q, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := u.Query(ctx, q, nil)
+		if err != nil {
+			t.Fatalf("%s over the union: %v", q, err)
+		}
+		if g, w := unionJSON(t, got), unionJSON(t, want); g != w || want.Selected == 0 {
+			t.Errorf("%s: %s", q, lineDiff(g, w))
+		}
+	}
+}

@@ -29,8 +29,9 @@ import (
 // Columns are the parts' columns by name, in the order first seen; a
 // column some parts lack reads as null there, as a column some source
 // files lack does in one store. A column of different types in two parts
-// is an error. Text and image targets are resolved by parts[0], so every
-// part should be opened with the same model.
+// is an error. Text, image and vector targets are resolved by the first
+// part that holds embeddings, so every part should be opened with the
+// same model.
 //
 // Like a store's snapshot, a Union remembers the row target a query
 // resolved (to rank that row first among equal scores): use one Union per
@@ -243,6 +244,14 @@ func (u *Union) Vector(ctx context.Context, t query.Target) ([]float32, error) {
 		u.self, u.selfS = int64(t.Row), t.Space
 		return q, nil
 	}
+	// Texts, images and vectors are resolved by the first part that holds
+	// embeddings (a part without any has no dimension to check them by).
+	for i, p := range u.parts {
+		if u.vectors(i, query.SpaceImage) > 0 || u.vectors(i, query.SpaceText) > 0 {
+			q, err := p.Vector(ctx, t)
+			return q, u.fail(i, err)
+		}
+	}
 	return u.parts[0].Vector(ctx, t)
 }
 
@@ -365,26 +374,31 @@ func (u *Union) searchable(i int, req SearchRequest) bool {
 	if req.Allow != nil && req.Allow.Count() == 0 {
 		return false
 	}
+	return u.vectors(i, req.Space) > 0
+}
+
+// vectors returns the number of part i's rows with an embedding in sp.
+func (u *Union) vectors(i int, sp query.Space) int {
 	if vc, ok := u.parts[i].(VectorCounter); ok {
-		return vc.VectorCount(req.Space) > 0
+		return vc.VectorCount(sp)
 	}
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	if u.vecRows == nil {
 		u.vecRows = map[query.Space][]int{}
 	}
-	counts := u.vecRows[req.Space]
+	counts := u.vecRows[sp]
 	if counts == nil {
 		counts = make([]int, len(u.parts))
 		for j := range counts {
 			counts[j] = -1
 		}
-		u.vecRows[req.Space] = counts
+		u.vecRows[sp] = counts
 	}
 	if counts[i] < 0 {
-		counts[i] = u.parts[i].VectorRows(req.Space).Count()
+		counts[i] = u.parts[i].VectorRows(sp).Count()
 	}
-	return counts[i] > 0
+	return counts[i]
 }
 
 // fail names the part an error came from: a query over the union fails
