@@ -44,13 +44,7 @@ func TestUnionOfShards(t *testing.T) {
 		t.Fatalf("%d sources", len(srcs))
 	}
 	ctx := context.Background()
-	ingest := func(dir string, srcs []Source) *DB {
-		d := openTest(t, dir)
-		if _, err := d.Ingest(ctx, srcs, nil); err != nil {
-			t.Fatal(err)
-		}
-		return d
-	}
+	ingest := func(dir string, srcs []Source) *DB { return ingestSources(t, dir, srcs) }
 	whole := ingest(filepath.Join(tmp, "whole"), srcs)
 	queries := []string{
 		`all`,
@@ -209,13 +203,7 @@ func TestUnionFirstWithoutEmbeddings(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	ingest := func(dir string, srcs []Source) *DB {
-		d := openTest(t, dir)
-		if _, err := d.Ingest(ctx, srcs, nil); err != nil {
-			t.Fatal(err)
-		}
-		return d
-	}
+	ingest := func(dir string, srcs []Source) *DB { return ingestSources(t, dir, srcs) }
 	whole := ingest(filepath.Join(tmp, "whole"), append(slices.Clone(meta), embs...))
 	u, err := NewUnion(ingest(filepath.Join(tmp, "m"), meta), ingest(filepath.Join(tmp, "e"), embs))
 	if err != nil {
@@ -234,4 +222,14 @@ func TestUnionFirstWithoutEmbeddings(t *testing.T) {
 			t.Errorf("%s: %s", q, lineDiff(g, w))
 		}
 	}
+}
+
+// ingestSources opens a new store in dir and ingests srcs into it.
+func ingestSources(t *testing.T, dir string, srcs []Source) *DB {
+	t.Helper()
+	d := openTest(t, dir)
+	if _, err := d.Ingest(context.Background(), srcs, nil); err != nil {
+		t.Fatal(err)
+	}
+	return d
 }

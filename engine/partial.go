@@ -628,15 +628,7 @@ func mergeSearches(ps []*Partial, plan *Plan, ms *mergeStore, res *Result) (*Res
 		}
 	}
 	ms.parts = ps
-	slices.SortFunc(hits, func(a, b Hit) int {
-		if a.Score != b.Score {
-			if a.Score > b.Score {
-				return -1
-			}
-			return 1
-		}
-		return int(int64(a.Row) - int64(b.Row))
-	})
+	slices.SortFunc(hits, bestFirst)
 	if st.Dedup = dedupSpec(plan.q.Source); st.Dedup > 0 {
 		var err error
 		if hits, st.Deduped, res.VectorsScanned, err = mergeDedup(ps, plan, ms, st, hits); err != nil {
@@ -661,14 +653,7 @@ func mergeSearches(ps []*Partial, plan *Plan, ms *mergeStore, res *Result) (*Res
 	if err := plan.finish(context.Background(), ms, res, rows, scores); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrPartial, err)
 	}
-	for i, h := range res.Hits {
-		if i == 0 || h.Score < st.ScoreMin {
-			st.ScoreMin = h.Score
-		}
-		if i == 0 || h.Score > st.ScoreMax {
-			st.ScoreMax = h.Score
-		}
-	}
+	st.scoreRange(res.Hits)
 	res.Search = st
 	res.Plan = fmt.Sprintf("merged from the partial results of %d shards\n", len(ps)) + plan.describe(st.Method, "")
 	return res, nil

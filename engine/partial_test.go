@@ -154,16 +154,7 @@ func TestPartialsRefused(t *testing.T) {
 	ctx := context.Background()
 	run := func(q string, shard, shards int, opts *engine.Options) *engine.Partial {
 		t.Helper()
-		s := whole.Rows((shard-1)*900/shards, shard*900/shards)
-		plan, err := engine.NewPlan(query.MustParse(q), s, opts)
-		if err != nil {
-			t.Fatal(err)
-		}
-		p, err := plan.RunPartial(ctx, s, shard, shards)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return p
+		return shardPartial(t, whole, q, shard, shards, opts)
 	}
 	a1, a2, a3 := run("all by nsfw", 1, 3, nil), run("all by nsfw", 2, 3, nil), run("all by nsfw", 3, 3, nil)
 	for _, tc := range []struct {
@@ -274,22 +265,8 @@ func FuzzMergePartials(f *testing.F) {
 // of another type) is refused with an error, never merged or a panic.
 func TestPartialsDamaged(t *testing.T) {
 	whole := enginetest.Generate(600, 8, 16)
-	ctx := context.Background()
 	run := func(q string) []*engine.Partial {
-		var ps []*engine.Partial
-		for k := 1; k <= 2; k++ {
-			s := whole.Rows((k-1)*300, k*300)
-			plan, err := engine.NewPlan(query.MustParse(q), s, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			p, err := plan.RunPartial(ctx, s, k, 2)
-			if err != nil {
-				t.Fatal(err)
-			}
-			ps = append(ps, p)
-		}
-		return ps
+		return []*engine.Partial{shardPartial(t, whole, q, 1, 2, nil), shardPartial(t, whole, q, 2, 2, nil)}
 	}
 	for _, tc := range []struct {
 		q      string
@@ -331,4 +308,21 @@ func TestPartialsDamaged(t *testing.T) {
 			t.Errorf("%s: a damaged partial merged", tc.q)
 		}
 	}
+}
+
+// shardPartial returns the partial result of q on shard k of m equal
+// shards of whole.
+func shardPartial(t *testing.T, whole *enginetest.Store, q string, k, m int, opts *engine.Options) *engine.Partial {
+	t.Helper()
+	n := whole.NumRows()
+	s := whole.Rows((k-1)*n/m, k*n/m)
+	plan, err := engine.NewPlan(query.MustParse(q), s, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := plan.RunPartial(context.Background(), s, k, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

@@ -905,18 +905,23 @@ func (p *Plan) runKeep(ctx context.Context, s Store, pre *searched, pr *partialR
 				res.Rows[i].Seeds = seeds[res.Rows[i].Row]
 			}
 		}
-		for i, h := range res.Hits {
-			if i == 0 || h.Score < st.ScoreMin {
-				st.ScoreMin = h.Score
-			}
-			if i == 0 || h.Score > st.ScoreMax {
-				st.ScoreMax = h.Score
-			}
-		}
+		st.scoreRange(res.Hits)
 		res.Search = st
 	}
 	res.Plan = p.describe(method, how)
 	return res, nil
+}
+
+// scoreRange sets the score range of the selected rows, hits.
+func (st *SearchStats) scoreRange(hits []Hit) {
+	for i, h := range hits {
+		if i == 0 || h.Score < st.ScoreMin {
+			st.ScoreMin = h.Score
+		}
+		if i == 0 || h.Score > st.ScoreMax {
+			st.ScoreMax = h.Score
+		}
+	}
 }
 
 // finish applies post where to a list of rows (with scores for searches),

@@ -337,13 +337,10 @@ func (u *Union) gather(ctx context.Context, req SearchRequest, ask func(Store, c
 		self = -1
 	}
 	slices.SortFunc(out.Hits, func(a, b Hit) int {
-		if c := cmp.Compare(b.Score, a.Score); c != 0 {
-			return c
-		}
-		if int64(a.Row) == self || int64(b.Row) == self {
+		if a.Score == b.Score && (int64(a.Row) == self || int64(b.Row) == self) {
 			return cmp.Compare(boolInt(int64(b.Row) == self), boolInt(int64(a.Row) == self))
 		}
-		return cmp.Compare(a.Row, b.Row)
+		return bestFirst(a, b)
 	})
 	if k >= 0 && len(out.Hits) > k {
 		out.Hits = out.Hits[:k]
@@ -409,6 +406,15 @@ func (u *Union) fail(i int, err error) error {
 		return err
 	}
 	return fmt.Errorf("store %d of %d: %w", i+1, len(u.parts), err)
+}
+
+// bestFirst orders hits as search answers are: score descending, then
+// row ascending.
+func bestFirst(a, b Hit) int {
+	if c := cmp.Compare(b.Score, a.Score); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.Row, b.Row)
 }
 
 func boolInt(b bool) int {

@@ -876,18 +876,7 @@ func TestQuerySeveralStores(t *testing.T) {
 	ingest(whole, dirs...)
 	ingest(a, dirs[0])
 	ingest(b, dirs[1])
-	strip := func(out string) map[string]any {
-		var v map[string]any
-		if err := json.Unmarshal([]byte(out), &v); err != nil {
-			t.Fatalf("not JSON: %v\n%s", err, out)
-		}
-		delete(v, "plan")
-		delete(v, "fingerprint")
-		if s, ok := v["search"].(map[string]any); ok {
-			delete(s, "method")
-		}
-		return v
-	}
+	strip := func(out string) map[string]any { return stripJSON(t, []byte(out)) }
 	for _, q := range []string{"all where nsfw = 'UNLIKELY' by license", "knn(row(450), 20) where text contains 'a'", "within(row(3), 0.5)"} {
 		code, one, errs := runCmd(t, "query", "--store", whole, "--format", "json", "--rows", "all", q)
 		if code != 0 {
@@ -1026,4 +1015,21 @@ func TestCLIAuditShards(t *testing.T) {
 	if code, _, errs := runCmd(t, "audit", "--store", store, "--partial", parts); code != 2 || !strings.Contains(errs, "--shard") {
 		t.Errorf("--partial without --shard: exit %d: %s", code, errs)
 	}
+}
+
+// stripJSON reads a result printed as JSON without what shards word
+// differently from one store: the plan, the fingerprint and the search
+// method.
+func stripJSON(t *testing.T, b []byte) map[string]any {
+	t.Helper()
+	var v map[string]any
+	if err := json.Unmarshal(b, &v); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, b)
+	}
+	delete(v, "plan")
+	delete(v, "fingerprint")
+	if s, ok := v["search"].(map[string]any); ok {
+		delete(s, "method")
+	}
+	return v
 }

@@ -7,7 +7,6 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/laiondb/laiondb/engine"
-	"github.com/laiondb/laiondb/output"
 )
 
 var mergeFlags struct {
@@ -66,11 +65,5 @@ func runMerge(e *env, fs *pflag.FlagSet) error {
 	if err != nil {
 		return err
 	}
-	switch f.format {
-	case "json":
-		return output.WriteJSON(e.stdout, res)
-	case "csv":
-		return output.WriteCSV(e.stdout, res)
-	}
-	return output.WriteTable(e.stdout, res)
+	return writeResult(e.stdout, f.format, res)
 }

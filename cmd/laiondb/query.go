@@ -143,13 +143,18 @@ func runQuery(e *env, fs *pflag.FlagSet) error {
 	if err != nil {
 		return err
 	}
-	switch f.format {
+	return writeResult(e.stdout, f.format, res)
+}
+
+// writeResult prints a result as --format asks: table, json or csv.
+func writeResult(w io.Writer, format string, res *engine.Result) error {
+	switch format {
 	case "json":
-		return output.WriteJSON(e.stdout, res)
+		return output.WriteJSON(w, res)
 	case "csv":
-		return output.WriteCSV(e.stdout, res)
+		return output.WriteCSV(w, res)
 	}
-	return output.WriteTable(e.stdout, res)
+	return output.WriteTable(w, res)
 }
 
 // partialDone reports whether path holds a valid partial result of query

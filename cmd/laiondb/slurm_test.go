@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -155,18 +154,7 @@ func TestSlurm(t *testing.T) {
 	if code, _, errs := runCmd(t, append([]string{"ingest", "-q", "--store", whole}, paths...)...); code != 0 {
 		t.Fatalf("ingest: exit %d: %s", code, errs)
 	}
-	strip := func(b []byte) map[string]any {
-		var v map[string]any
-		if err := json.Unmarshal(b, &v); err != nil {
-			t.Fatalf("not JSON: %v\n%s", err, b)
-		}
-		delete(v, "plan")
-		delete(v, "fingerprint")
-		if s, ok := v["search"].(map[string]any); ok {
-			delete(s, "method")
-		}
-		return v
-	}
+	strip := func(b []byte) map[string]any { return stripJSON(t, b) }
 	check := func() {
 		t.Helper()
 		for i, q := range queries {
