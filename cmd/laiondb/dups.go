@@ -102,7 +102,7 @@ func runDups(e *env, fs *pflag.FlagSet) error {
 	// With --near, k-NN searches use the index whenever the store has one
 	// (the index method exists because an exact scan for every row is too
 	// slow at its sizes); the planner still scans where that is cheaper.
-	st, err := f.store.openSnapshotter(e, &laiondb.Options{ReadOnly: true, Tune: func(o *db.Options) {
+	st, err := f.store.openQuerier(e, &laiondb.Options{ReadOnly: true, Tune: func(o *db.Options) {
 		if near != nil {
 			o.ExactUpTo, o.EfSearch = -1, f.ef
 		}

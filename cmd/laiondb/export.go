@@ -81,7 +81,7 @@ func runExport(e *env, fs *pflag.FlagSet) error {
 	if err != nil {
 		return err
 	}
-	d, err := f.store.openSnapshotter(e, f.search.openOptions(&f.model))
+	d, err := f.store.openQuerier(e, f.search.openOptions(&f.model))
 	if err != nil {
 		return err
 	}

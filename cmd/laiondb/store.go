@@ -87,29 +87,15 @@ func (s *storeFlags) open(e *env, readOnly bool) (*db.DB, error) {
 	return st.DB, nil
 }
 
-// querier is what query needs of one store or of several.
+// querier is what the commands that take several --store need of one
+// store or of their union (a *laiondb.Store, a *laiondb.Union).
 type querier interface {
+	Snapshot() (engine.Store, error)
 	Query(ctx context.Context, q string, opts *engine.Options) (*engine.Result, error)
 	Describe(ctx context.Context, q string, opts *engine.Options) (string, error)
 	QueryPartial(ctx context.Context, q string, opts *engine.Options, shard, shards int) (*engine.Partial, error)
 	Fingerprint() string
 	Close() error
-}
-
-// snapshotter is what a command that reads a snapshot needs of one store
-// or of several (a *laiondb.Store, a *laiondb.Union).
-type snapshotter interface {
-	Snapshot() (engine.Store, error)
-	Close() error
-}
-
-// openSnapshotter opens the store, or with more than one --store their
-// union, as openAudit does.
-func (s *storeFlags) openSnapshotter(e *env, o *laiondb.Options) (snapshotter, error) {
-	if len(s.more) == 0 {
-		return s.openAudit(e, o)
-	}
-	return laiondb.OpenUnion(append([]string{s.dir}, s.more...), s.options(e, o))
 }
 
 // openQuerier opens the store, or with more than one --store their
