@@ -837,7 +837,11 @@ func (v *view) search(ctx context.Context, req engine.SearchRequest) (engine.Sea
 	allow, graphAllow, ef, efWhy := c.allow, c.graphAllow, c.ef, c.efWhy
 	ixRows := c.vi.info.Rows
 	m := v.matrix(req.Space)
-	r, err := c.vi.ix.Search(ctx, req.Vec, req.K, IndexSearch{Effort: ef, Allow: graphAllow})
+	is := IndexSearch{Effort: ef, Allow: graphAllow}
+	if cal := c.vi.info.Calibration; cal != nil {
+		is.Calibration = max(cal.Version, 1)
+	}
+	r, err := c.vi.ix.Search(ctx, req.Vec, req.K, is)
 	if errors.Is(err, ErrCorrupt) {
 		// The index found part of its file corrupt: the answer is the
 		// exact scan's, and the plan says so.

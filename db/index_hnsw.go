@@ -50,7 +50,13 @@ func init() {
 type hnswIndex struct{ *hnsw.Index }
 
 func (h hnswIndex) Search(ctx context.Context, q []float32, k int, o IndexSearch) (IndexResult, error) {
-	r, err := h.Index.Search(ctx, q, k, &hnsw.SearchOptions{Allow: o.Allow, Ef: o.Effort, Seeds: hnsw.DefaultSeeds, Planned: true})
+	so := hnsw.SearchOptions{Allow: o.Allow, Ef: o.Effort, Seeds: hnsw.DefaultSeeds, Planned: true}
+	if o.Calibration > 0 && o.Calibration < 5 {
+		// Calibrations before version 5 measured filtered searches that
+		// score every neighbour.
+		so.Traverse = hnsw.TraverseAll
+	}
+	r, err := h.Index.Search(ctx, q, k, &so)
 	if err != nil {
 		return IndexResult{}, err
 	}

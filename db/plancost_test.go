@@ -9,6 +9,8 @@ import (
 
 	"github.com/laiondb/laiondb/demodata"
 	"github.com/laiondb/laiondb/engine"
+	"github.com/laiondb/laiondb/hnsw"
+	"github.com/laiondb/laiondb/internal/synth"
 	"github.com/laiondb/laiondb/vector"
 )
 
@@ -185,6 +187,97 @@ func TestPlannerCosts(t *testing.T) {
 		}
 		if every == 500 && !want.scan() {
 			t.Errorf("0.2%% allowed: the graph priced below a scan of %d rows: %s", allowed, want)
+		}
+	}
+
+	// A calibration of version 4 measured filtered searches that score
+	// every neighbour; the store runs its searches so, at the effort it
+	// chose, and a current one two hops (hnsw.TwoHopShare): far fewer
+	// vectors scored at a tenth of the rows allowed.
+	allow := vector.NewBitset(20_000)
+	for r := 3; r < 20_000; r += 10 {
+		allow.Set(uint32(r))
+	}
+	q := all[7*dim : 8*dim]
+	forced := func() engine.SearchResult {
+		res, err := d.Search(ctx, engine.SearchRequest{Vec: q, K: 10, Allow: allow, Index: true, Image: true})
+		if err != nil || res.Exact {
+			t.Fatalf("forced index: %q %v", res.Method, err)
+		}
+		return res
+	}
+	now := forced()
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	mf, err := readManifest(filepath.Join(tmp, "store"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	imageIndex(mf).Calibration.Version = 4
+	if err := writeManifest(filepath.Join(tmp, "store"), mf); err != nil {
+		t.Fatal(err)
+	}
+	if d, err = Open(filepath.Join(tmp, "store"), &Options{ExactUpTo: -1}); err != nil {
+		t.Fatal(err)
+	}
+	old := forced()
+	if old.Scanned < 2*now.Scanned {
+		t.Errorf("10%% allowed: %d vectors scored under a version 4 calibration, %d under version %d; want every neighbour scored, far more",
+			old.Scanned, now.Scanned, calibrationVersion)
+	}
+}
+
+// TestOlderCalibrationSearchesAsMeasured checks that an HNSW whose
+// calibration predates version 5 runs its filtered searches scoring every
+// neighbour, as that calibration measured them, and a current one two
+// hops at a tenth of the rows allowed: the effort a calibration chose
+// keeps its promise only with the search it measured.
+func TestOlderCalibrationSearchesAsMeasured(t *testing.T) {
+	ctx := context.Background()
+	const n, dim = 20000, 32
+	g := synth.New(synth.Config{Dim: dim, Seed: 7, N: n})
+	m := vector.Matrix{Dim: dim, F32: g.Base(n)}
+	vi, err := indexKinds["hnsw"].create(ctx, m, nil, map[string]int{"m": 16, "ef_construction": 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer vi.Close()
+	if err := vi.Add(ctx, m, vector.Ranges{{Lo: 0, Hi: n}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	allow := vector.NewBitset(n)
+	for i := 0; i < n; i += 10 {
+		allow.Set(uint32(i))
+	}
+	ix := vi.(hnswIndex).Index
+	q := g.ImageQueries(1)
+	scored := func(version int) int {
+		r, err := vi.Search(ctx, q, 10, IndexSearch{Effort: 24, Allow: allow, Calibration: version})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.Scored
+	}
+	direct := func(tr hnsw.Traverse) int {
+		r, err := ix.Search(ctx, q, 10, &hnsw.SearchOptions{Ef: 24, Allow: allow, Seeds: hnsw.DefaultSeeds, Planned: true, Traverse: tr})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.Scored
+	}
+	all, two := direct(hnsw.TraverseAll), direct(hnsw.TraverseTwoHop)
+	if all == two {
+		t.Fatalf("both traversals scored %d rows: the test cannot tell them apart", all)
+	}
+	for _, v := range []int{1, 4} {
+		if got := scored(v); got != all {
+			t.Errorf("calibration version %d: %d rows scored, want %d (every neighbour)", v, got, all)
+		}
+	}
+	for _, v := range []int{0, calibrationVersion} {
+		if got := scored(v); got != two {
+			t.Errorf("calibration version %d: %d rows scored, want %d (two hops)", v, got, two)
 		}
 	}
 }

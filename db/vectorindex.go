@@ -54,6 +54,11 @@ type IndexSearch struct {
 	Effort int
 	// Allow, when not nil, restricts the answer to these rows.
 	Allow vector.AllowList
+	// Calibration is the version of the calibration that chose Effort
+	// (0: this laiondb's, calibrationVersion). An index whose filtered
+	// search changed since searches as that version measured it, so that
+	// the effort keeps its promise.
+	Calibration int
 }
 
 // IndexCalibrate scopes one VectorIndex.Calibrate.

@@ -111,9 +111,18 @@
 // for programs that use this package alone), and Calibrate searches as it.
 //
 // Above the cutoff the graph search runs with only allowed rows entering
-// its result list: it still walks through disallowed rows, and the list
-// fills only after ef allowed rows, so the effective search effort grows
-// as 1/s by itself (this is how ef adapts to the filter). The search has a
+// its result list, and the list fills only after ef allowed rows, so the
+// effective search effort grows as 1/s by itself (this is how ef adapts to
+// the filter). How it moves past disallowed rows depends on the share
+// (SearchOptions.Traverse): at half the rows allowed it scores them and
+// walks through them like any other; below TwoHopShare (an eighth) it
+// scores allowed rows only, passing over a disallowed neighbour unscored
+// to the allowed rows among its own neighbours (ACORN-1's expansion, on
+// the ordinary graph). At a tenth of 1M CLIP-like rows allowed that scores
+// a quarter as many rows for about the same recall at the same ef, in a
+// little over half the time; with too few allowed rows two links away (TwoHopReach)
+// the walk loses its way, and the search scores every neighbour again.
+// The search has a
 // budget of max(allowed, 4·visitsPerEf·ef) scores, about four times
 // what it needs at the cutoff; if it runs out, or finds
 // fewer than k allowed rows, the exact scan answers instead. Result.Path

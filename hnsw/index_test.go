@@ -321,3 +321,77 @@ func TestSearchSeeds(t *testing.T) {
 		t.Errorf("recall with seeds %.2f < without %.2f", seeded/50, plain/50)
 	}
 }
+
+// TestTwoHop checks the filtered search that scores allowed rows only: it
+// returns only allowed rows, finds more of the true neighbours than the
+// search scoring every neighbour for less work, and is what TraverseAuto
+// picks at a tenth of the rows allowed but not at a half or a hundredth.
+func TestTwoHop(t *testing.T) {
+	ctx := context.Background()
+	ix, m, qs, _ := testSet(t, 30000, 40, 32, 10, &Options{Seed: 5})
+	n := m.Len()
+	for _, tc := range []struct {
+		every int
+		auto  Traverse
+	}{{10, TraverseTwoHop}, {2, TraverseAll}, {100, TraverseAll}} {
+		allow := vector.NewBitset(n)
+		for i := 0; i < n; i += tc.every {
+			allow.Set(uint32(i))
+		}
+		if got := twoHopPays(n, allow.Count(), ix.m0); got != (tc.auto == TraverseTwoHop) {
+			t.Errorf("1/%d allowed: twoHopPays %v", tc.every, got)
+		}
+		var want [][]vector.Hit
+		for _, q := range qs {
+			e, _, err := vector.Exact(ctx, m, q, 10, allow)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want = append(want, e)
+		}
+		run := func(tr Traverse, ef int) ([][]vector.Hit, int, map[Path]int) {
+			var got [][]vector.Hit
+			scored, paths := 0, map[Path]int{}
+			for _, q := range qs {
+				r, err := ix.search(ctx, q, 10, SearchOptions{Allow: allow, Ef: ef, Traverse: tr}, false)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, h := range r.Hits {
+					if !allow.Contains(h.ID) {
+						t.Fatalf("1/%d allowed, traverse %d: hit %d not allowed", tc.every, tr, h.ID)
+					}
+				}
+				got = append(got, r.Hits)
+				scored += r.Scored
+				paths[r.Path]++
+			}
+			return got, scored / len(qs), paths
+		}
+		// The search scoring every neighbour at ef 10 (at 1/10 allowed it
+		// runs out of budget from ef 24 on) against two hops at ef 40.
+		all, allScored, allPaths := run(TraverseAll, 10)
+		two, twoScored, twoPaths := run(TraverseTwoHop, 40)
+		ra, r2 := recallAt(10, all, want), recallAt(10, two, want)
+		t.Logf("1/%d allowed: every neighbour at ef 10 %.4f recall@10, %d scored, %v; two hops at ef 40 %.4f, %d scored, %v",
+			tc.every, ra, allScored, allPaths, r2, twoScored, twoPaths)
+		if tc.every == 10 {
+			if twoPaths[PathGraph] != len(qs) || allPaths[PathGraph] != len(qs) {
+				t.Errorf("1/10 allowed: not every search stayed in the graph")
+			}
+			if r2 < ra || r2 < 0.95 || twoScored >= allScored {
+				t.Errorf("1/10 allowed: two hops %.4f recall@10 for %d scores, every neighbour %.4f for %d", r2, twoScored, ra, allScored)
+			}
+		}
+		auto, _, _ := run(TraverseAuto, 40)
+		wantAuto := two
+		if tc.auto == TraverseAll {
+			wantAuto, _, _ = run(TraverseAll, 40)
+		}
+		for i := range auto {
+			if !slices.Equal(auto[i], wantAuto[i]) {
+				t.Fatalf("1/%d allowed: TraverseAuto did not search as traverse %d", tc.every, tc.auto)
+			}
+		}
+	}
+}

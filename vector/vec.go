@@ -359,3 +359,12 @@ func (m Matrix) prefetcher() func(id uint32) {
 	}
 	return func(id uint32) { prefetchAVX2(m.F16[int(id)*m.Dim : int(id+1)*m.Dim]) }
 }
+
+// PrefetchWords asks the CPU to start loading every 64-byte line of p into
+// cache: for lists of row numbers (graph links) a search reads next. It
+// does nothing on platforms without the assembly kernels.
+func PrefetchWords(p []uint32) {
+	if useAsm && len(p) > 0 {
+		prefetchAVX2(unsafe.Slice((*uint16)(unsafe.Pointer(&p[0])), 2*len(p)))
+	}
+}
