@@ -625,6 +625,7 @@ type choice struct {
 	vi         viewIndex
 	ef         int
 	efWhy      string
+	variant    string // IndexSearch.Variant
 	// err is why a request that forces the index cannot have it.
 	err error
 }
@@ -637,6 +638,7 @@ type option struct {
 	graphAllow vector.AllowList
 	ef         int
 	efWhy      string
+	variant    string // IndexSearch.Variant
 	est        *estimate
 }
 
@@ -663,6 +665,7 @@ func (v *view) bid(req engine.SearchRequest, vi viewIndex, allow vector.AllowLis
 			switch fef, lower, at := costs.filteredEf(allowed, req.K); {
 			case fef > 0:
 				o.ef, o.efWhy = fef, fmt.Sprintf("calibrated for filtered searches: recall@10 lower bound %.4f with %.3g%% of the rows allowed", lower, 100*at)
+				o.variant = costs.variantAround(allowed)
 			case !req.Index && req.IndexKind == "":
 				o.ef, o.efWhy = 0, fmt.Sprintf("at index build, no %s up to %d reached recall@10 %.2f in filtered searches with about %.3g%% of the rows allowed",
 					vi.kind.effort, vi.info.Calibration.MaxEffort, CalibrationTarget, 100*costs.share(allowed))
@@ -775,7 +778,7 @@ func (v *view) choose(req engine.SearchRequest) choice {
 	}
 	c := choice{scan: scan, why: why, allow: allow}
 	if best != nil {
-		c.vi, c.graphAllow, c.ef, c.efWhy = best.vi, best.graphAllow, best.ef, best.efWhy
+		c.vi, c.graphAllow, c.ef, c.efWhy, c.variant = best.vi, best.graphAllow, best.ef, best.efWhy, best.variant
 		if !scan && best.est != nil && !forced {
 			c.efWhy += "; " + best.est.String()
 		}
@@ -837,7 +840,7 @@ func (v *view) search(ctx context.Context, req engine.SearchRequest) (engine.Sea
 	allow, graphAllow, ef, efWhy := c.allow, c.graphAllow, c.ef, c.efWhy
 	ixRows := c.vi.info.Rows
 	m := v.matrix(req.Space)
-	is := IndexSearch{Effort: ef, Allow: graphAllow}
+	is := IndexSearch{Effort: ef, Allow: graphAllow, Variant: c.variant}
 	if cal := c.vi.info.Calibration; cal != nil {
 		is.Calibration = max(cal.Version, 1)
 	}

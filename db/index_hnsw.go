@@ -49,11 +49,23 @@ func init() {
 
 type hnswIndex struct{ *hnsw.Index }
 
+// The HNSW's filtered search variants (IndexResult.Variant): scoring
+// allowed rows only, two links away, or every neighbour.
+const (
+	variantTwoHops        = "two hops"
+	variantEveryNeighbour = "every neighbour"
+)
+
 func (h hnswIndex) Search(ctx context.Context, q []float32, k int, o IndexSearch) (IndexResult, error) {
 	so := hnsw.SearchOptions{Allow: o.Allow, Ef: o.Effort, Seeds: hnsw.DefaultSeeds, Planned: true}
-	if o.Calibration > 0 && o.Calibration < 5 {
+	switch {
+	case o.Calibration > 0 && o.Calibration < 5:
 		// Calibrations before version 5 measured filtered searches that
 		// score every neighbour.
+		so.Traverse = hnsw.TraverseAll
+	case o.Variant == variantTwoHops:
+		so.Traverse = hnsw.TraverseTwoHop
+	case o.Variant == variantEveryNeighbour:
 		so.Traverse = hnsw.TraverseAll
 	}
 	r, err := h.Index.Search(ctx, q, k, &so)
@@ -61,15 +73,32 @@ func (h hnswIndex) Search(ctx context.Context, q []float32, k int, o IndexSearch
 		return IndexResult{}, err
 	}
 	res := IndexResult{Hits: r.Hits, Exact: r.Exact, Scored: r.Scored}
+	switch r.Traverse {
+	case hnsw.TraverseTwoHop:
+		res.Variant = variantTwoHops
+	case hnsw.TraverseAll:
+		res.Variant = variantEveryNeighbour
+	}
 	switch r.Path {
 	case hnsw.PathGraph:
-		res.Method = fmt.Sprintf("hnsw graph search, ef=%d", r.Ef)
+		res.Method = fmt.Sprintf("hnsw graph search, ef=%d%s", r.Ef, traversed(r.Traverse))
 	case hnsw.PathFallback:
-		res.Method = "exact scan (the filtered graph search could not find k allowed rows)"
+		res.Method = fmt.Sprintf("exact scan (the filtered graph search%s, could not find k allowed rows)", traversed(r.Traverse))
 	default:
 		res.Method = "exact scan"
 	}
 	return res, nil
+}
+
+// traversed is what the plan says of a search that scored allowed rows
+// only (", " and how), or "" for one that scored every neighbour: the
+// store's searches all pass an allow-list (the rows the index covers),
+// so most of those are not filtered at all.
+func traversed(t hnsw.Traverse) string {
+	if t == hnsw.TraverseTwoHop {
+		return ", scoring allowed rows only, two links away"
+	}
+	return ""
 }
 
 func (h hnswIndex) PreferExact(allowed, effort int) bool {

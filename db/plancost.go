@@ -29,7 +29,11 @@ import (
 // allowed rows. The planner interpolates between the measured shares (in
 // the logarithm of the share) and takes the faster path; the plan prints
 // both estimates. Times are CPU time on one thread: the scan runs on every
-// core, but a store serving many searches has no core to spare.
+// core, but a store serving many searches has no core to spare. An index
+// may search in more than one way by the share allowed (the HNSW scores
+// allowed rows only, two links away, below an eighth): each point records
+// the variant it measured, and a search runs by the variant of the point
+// its ef comes from (variantAround).
 
 // costShares are the shares of indexed rows whose filtered searches the
 // calibration measures, besides 1 (no filter).
@@ -85,6 +89,10 @@ type CostPoint struct {
 	// ScanNsPerRow is the time of the exact scan of the allowed rows,
 	// in nanoseconds per allowed row on one thread.
 	ScanNsPerRow float64 `json:"scan_ns_per_row"`
+	// Variant is how the index's filtered searches ran at this share
+	// (IndexResult.Variant; version 5 on): the searches at a share
+	// between two measured ones run as the lower one's (variantAround).
+	Variant string `json:"variant,omitempty"`
 }
 
 // costs returns the planner's costs for image queries (image true) or
@@ -144,6 +152,9 @@ func (c *Calibration) costLines(effort, path string) []string {
 				sep = ""
 			}
 			ef := fmt.Sprintf("%s %d", effort, p.Ef)
+			if p.Variant != "" {
+				ef += " (" + p.Variant + ")"
+			}
 			switch {
 			case p.CappedAt > 0:
 				ef = fmt.Sprintf("not calibrated past %s %d, where the %s already took longer than the scan", effort, p.CappedAt, path)
@@ -193,7 +204,7 @@ func measureCosts(ctx context.Context, ix VectorIndex, kind indexKind, mat vecto
 			ef = kind.filterEfforts[len(kind.filterEfforts)-1]
 		}
 		p.GraphEf = ef
-		if p.GraphNs, err = timeGraph(ctx, ix, qs, allow, ef); err != nil {
+		if p.GraphNs, p.Variant, err = timeGraph(ctx, ix, qs, allow, ef); err != nil {
 			return nil, err
 		}
 		p.ScanNsPerRow = perRow(scanNs, allowed)
@@ -211,7 +222,7 @@ func measureCosts(ctx context.Context, ix VectorIndex, kind indexKind, mat vecto
 	}
 	p.GraphEf = ef
 	var err error
-	if p.GraphNs, err = timeGraph(ctx, ix, qs, covered, ef); err != nil {
+	if p.GraphNs, _, err = timeGraph(ctx, ix, qs, covered, ef); err != nil {
 		return nil, err
 	}
 	scanNs, err := timeScan(ctx, mat, qs, covered)
@@ -260,13 +271,15 @@ func timeEach(qs [][]float32, run func(q []float32) error) (float64, error) {
 }
 
 // timeGraph is the mean time of an index search at ef among the allowed
-// rows, on one thread.
-func timeGraph(ctx context.Context, ix VectorIndex, qs [][]float32, allow vector.AllowList, ef int) (float64, error) {
+// rows, on one thread, and the variant the index searched by.
+func timeGraph(ctx context.Context, ix VectorIndex, qs [][]float32, allow vector.AllowList, ef int) (float64, string, error) {
+	variant := ""
 	ns, err := timeEach(qs, func(q []float32) error {
-		_, err := ix.Search(ctx, q, costK, IndexSearch{Effort: ef, Allow: allow})
+		r, err := ix.Search(ctx, q, costK, IndexSearch{Effort: ef, Allow: allow})
+		variant = r.Variant
 		return err
 	})
-	return math.Round(ns), err
+	return math.Round(ns), variant, err
 }
 
 // timeScan is the mean time of an exact scan of the allowed rows, on one
@@ -356,6 +369,30 @@ func (c *Costs) filteredEf(allowed, k int) (ef int, lower, at float64) {
 		ef = ef * k / costK
 	}
 	return ef, p.Lower, p.Share
+}
+
+// variantAround returns the variant a filtered search among allowed of
+// the indexed rows runs by: that of the measured point it takes its ef
+// from (as filteredEf snaps), else, between two points measured by
+// different variants, the lower share's. The ef is the larger of the two
+// points', and each variant's recall at an ef was measured not to fall
+// from its share upwards: the HNSW's two-hop search finds more allowed
+// rows two links away as the share grows, while the search scoring every
+// neighbour kept its recall from 1% to 10% at the efs calibrated (the
+// upper point's variant would not do: two hops at 3% with the ef of 10%
+// reached recall@10 0.971, not 0.99).
+func (c *Costs) variantAround(allowed int) string {
+	if len(c.Points) == 0 {
+		return ""
+	}
+	share := c.share(allowed)
+	lo, hi, _ := c.around(share)
+	for _, p := range []CostPoint{lo, hi} {
+		if math.Abs(share-p.Share) <= snapShare*p.Share {
+			return p.Variant
+		}
+	}
+	return lo.Variant
 }
 
 // cappedAround returns the measured point around the share of allowed rows

@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -132,6 +133,15 @@ func TestPlannerCosts(t *testing.T) {
 		t.Fatalf("costs measured at %v on %d rows", shares, costs.Rows)
 	}
 	t.Logf("costs %+v", costs.Points)
+	// 1% of 20,000 rows leaves about 10 allowed rows two links from a row
+	// (hnsw.TwoHopReach): every neighbour is scored; at 10%, two hops.
+	var variants []string
+	for _, p := range costs.Points {
+		variants = append(variants, p.Variant)
+	}
+	if want := []string{variantEveryNeighbour, variantTwoHops, variantEveryNeighbour, ""}; !slices.Equal(variants, want) {
+		t.Errorf("variants measured %q, want %q", variants, want)
+	}
 	if ls := cal.CostLines(); len(ls) != 1 || !strings.HasPrefix(ls[0], "image queries: 1.") || !strings.Contains(ls[0], "; 100% allowed: ef ") {
 		t.Errorf("cost lines %q", ls)
 	}
@@ -199,6 +209,22 @@ func TestPlannerCosts(t *testing.T) {
 		allow.Set(uint32(r))
 	}
 	q := all[7*dim : 8*dim]
+	// At 5%, between the 1% measured scoring every neighbour and the 10%
+	// measured by two hops, the search scores every neighbour (two hops
+	// at 10%'s ef would not keep the promise there); at 10%, two hops.
+	for _, tc := range []struct {
+		every int
+		two   bool
+	}{{20, false}, {10, true}} {
+		a := vector.NewBitset(20_000)
+		for r := 3; r < 20_000; r += tc.every {
+			a.Set(uint32(r))
+		}
+		res, err := d.Search(ctx, engine.SearchRequest{Vec: q, K: 10, Allow: a, Index: true, Image: true})
+		if err != nil || strings.Contains(res.Method, "two links away") != tc.two {
+			t.Errorf("1 in %d allowed, forced index: %q %v", tc.every, res.Method, err)
+		}
+	}
 	forced := func() engine.SearchResult {
 		res, err := d.Search(ctx, engine.SearchRequest{Vec: q, K: 10, Allow: allow, Index: true, Image: true})
 		if err != nil || res.Exact {
@@ -279,5 +305,36 @@ func TestOlderCalibrationSearchesAsMeasured(t *testing.T) {
 		if got := scored(v); got != two {
 			t.Errorf("calibration version %d: %d rows scored, want %d (two hops)", v, got, two)
 		}
+	}
+}
+
+// TestVariantAround checks the variant a filtered search between measured
+// shares runs by: a measured point's near it, else the lower point's.
+func TestVariantAround(t *testing.T) {
+	c := &Costs{Rows: 100_000, Points: []CostPoint{
+		{Share: 0.01, Variant: variantEveryNeighbour},
+		{Share: 0.1, Variant: variantTwoHops},
+		{Share: 0.5, Variant: variantEveryNeighbour},
+		{Share: 1},
+	}}
+	for _, tc := range []struct {
+		allowed int
+		want    string
+	}{
+		{500, variantEveryNeighbour},   // below the first point
+		{1_050, variantEveryNeighbour}, // at 1%
+		{5_000, variantEveryNeighbour}, // between 1% and 10%: the lower's
+		{9_500, variantTwoHops},        // near 10%
+		{20_000, variantTwoHops},       // between 10% and 50%: the lower's
+		{48_000, variantEveryNeighbour},
+		{70_000, variantEveryNeighbour},
+		{100_000, ""},
+	} {
+		if got := c.variantAround(tc.allowed); got != tc.want {
+			t.Errorf("%d of 100,000 allowed: variant %q, want %q", tc.allowed, got, tc.want)
+		}
+	}
+	if got := (&Costs{}).variantAround(10); got != "" {
+		t.Errorf("no points: variant %q", got)
 	}
 }

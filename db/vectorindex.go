@@ -59,6 +59,10 @@ type IndexSearch struct {
 	// search changed since searches as that version measured it, so that
 	// the effort keeps its promise.
 	Calibration int
+	// Variant, when not "", is how a filtered search runs: one of the
+	// variants the index reported (IndexResult.Variant) at the share of
+	// rows the planner's costs measured; "" lets the index choose.
+	Variant string
 }
 
 // IndexCalibrate scopes one VectorIndex.Calibrate.
@@ -87,6 +91,10 @@ type IndexResult struct {
 	Scored int
 	// Method says how the index answered, for the printed plan.
 	Method string
+	// Variant names how a filtered search ran, for an index with more
+	// than one way ("" otherwise): the HNSW's "two hops" (allowed rows
+	// only) or "every neighbour".
+	Variant string
 }
 
 // indexKind is one registered kind of VectorIndex.

@@ -362,6 +362,13 @@ func TestTwoHop(t *testing.T) {
 						t.Fatalf("1/%d allowed, traverse %d: hit %d not allowed", tc.every, tr, h.ID)
 					}
 				}
+				want := tr
+				if tr == TraverseAuto {
+					want = tc.auto
+				}
+				if r.Traverse != want {
+					t.Fatalf("1/%d allowed, traverse %d: the result says %d", tc.every, tr, r.Traverse)
+				}
 				got = append(got, r.Hits)
 				scored += r.Scored
 				paths[r.Path]++

@@ -89,12 +89,13 @@ const (
 
 // TwoHopShare is the share of allowed rows below which TraverseAuto
 // searches two hops. On 1M CLIP-like vectors (BENCHMARKS.md, "Filtered
-// k-NN on a CLIP-like 1M store"; image queries from the store, each left
-// out of its own search), at 10% allowed and ef 128 the two-hop search
-// reached recall@10 0.991 scoring 5,000 rows in 2.3 ms, where scoring every
+// k-NN two links away"; image queries from the store, each left out of
+// its own search), at 10% allowed and ef 128 the two-hop search reached
+// recall@10 0.991 scoring 5,000 rows in 2.3 ms, where scoring every
 // neighbour scored 19,700 for 0.994 in 4.0 ms, and at ef 256 0.995 in 3.9
-// ms against 6.9–8.2; at 20% and 30% scoring every neighbour was the faster
-// at equal recall (at ef 48, 0.93 against 1.29 ms and 0.77 against 1.44).
+// ms against 6.9–8.2; at 20% and 30% (queries not left out) scoring every
+// neighbour was the faster at equal recall (at ef 48, 0.93 against 1.29 ms
+// and 0.77 against 1.44).
 const TwoHopShare = 0.125
 
 // TwoHopReach is the fewest allowed rows TraverseAuto expects within two
@@ -147,6 +148,9 @@ type Result struct {
 	// Ef is the candidate list size the graph search used (0 if it did not
 	// run).
 	Ef int
+	// Traverse is how a filtered graph search moved through the graph
+	// (TraverseAll or TraverseTwoHop); TraverseAuto when none ran.
+	Traverse Traverse
 }
 
 // present is the vector.AllowList of rows in the graph.
@@ -278,10 +282,19 @@ func (ix *Index) search(ctx context.Context, q []float32, k int, so SearchOption
 	}
 	v, stopped := ix.searchLayer(s, q, ep, ef, 0, locked, so.Allow, budget, seeds...)
 	scored += v
+	var tr Traverse
+	if so.Allow != nil {
+		tr = TraverseAll
+		if s.twoHop {
+			tr = TraverseTwoHop
+		}
+	}
 	if len(s.res) < k || stopped {
 		// Too few allowed rows reachable, or the budget ran out (the
 		// results so far would be a poor answer): scan.
-		return exact(PathFallback, scored)
+		r, err := exact(PathFallback, scored)
+		r.Traverse = tr
+		return r, err
 	}
 	hits := make([]vector.Hit, len(s.res))
 	for i, c := range s.res {
@@ -308,7 +321,7 @@ func (ix *Index) search(ctx context.Context, q []float32, k int, so SearchOption
 		scored += len(hits)
 		vector.SortHits(hits)
 	}
-	return Result{Hits: hits[:k:k], Path: PathGraph, Scored: scored, Ef: ef}, nil
+	return Result{Hits: hits[:k:k], Path: PathGraph, Scored: scored, Ef: ef, Traverse: tr}, nil
 }
 
 // Range returns every row in the graph (restricted to allow, if not nil)
