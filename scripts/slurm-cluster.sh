@@ -10,11 +10,20 @@ cmd=$1
 dir=$(cd "$2" && pwd)
 conf=$dir/slurm.conf
 
+# stop ends the daemons and waits until they have exited: slurmctld saves
+# its state as it stops, and DIR may be removed right after (up to 10 s a
+# daemon, then it is killed).
 stop() {
 	for p in slurmd slurmctld munged; do
-		if [ -s "$dir/$p.pid" ]; then
-			kill "$(cat "$dir/$p.pid")" 2>/dev/null || true
-		fi
+		[ -s "$dir/$p.pid" ] || continue
+		pid=$(cat "$dir/$p.pid")
+		kill "$pid" 2>/dev/null || continue
+		i=0
+		while kill -0 "$pid" 2>/dev/null && [ $i -lt 100 ]; do
+			sleep 0.1
+			i=$((i + 1))
+		done
+		if kill -0 "$pid" 2>/dev/null; then kill -9 "$pid" 2>/dev/null || true; fi
 	done
 }
 
