@@ -56,12 +56,16 @@ const (
 	variantEveryNeighbour = "every neighbour"
 )
 
+// twoHopCalibration is the first calibration version that measured the
+// two-hop searches (see calibrationVersion).
+const twoHopCalibration = 5
+
 func (h hnswIndex) Search(ctx context.Context, q []float32, k int, o IndexSearch) (IndexResult, error) {
 	so := hnsw.SearchOptions{Allow: o.Allow, Ef: o.Effort, Seeds: hnsw.DefaultSeeds, Planned: true}
 	switch {
-	case o.Calibration > 0 && o.Calibration < 5:
-		// Calibrations before version 5 measured filtered searches that
-		// score every neighbour.
+	case o.Calibration > 0 && o.Calibration < twoHopCalibration:
+		// Older calibrations measured filtered searches that score every
+		// neighbour.
 		so.Traverse = hnsw.TraverseAll
 	case o.Variant == variantTwoHops:
 		so.Traverse = hnsw.TraverseTwoHop
