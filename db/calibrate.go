@@ -17,7 +17,8 @@ import (
 // 4,096. No fixed default fits every store, so each index build measures
 // it: it takes the embeddings of calibrationQueries rows spread evenly over
 // the store, searches the graph with them at the ef values of
-// hnsw.EfLadder, compares with exact scans, and records the smallest ef at
+// hnsw.EfLadder (and between its last two rungs tried, in eighths),
+// compares with exact scans, and records the smallest ef at
 // which a lower confidence bound of the recall (the mean of the per-query
 // recalls minus two standard errors) reaches CalibrationTarget, per query
 // kind (image, text) and for k = 10 and 100. Searches then use that ef,
@@ -57,8 +58,12 @@ const calibrationQueries = 500
 // Version 5 measures the HNSW's filtered searches as they now run: below
 // hnsw.TwoHopShare of the rows allowed they score allowed rows only,
 // taking those two links away (hnsw.TraverseTwoHop); searches through an
-// index calibrated before score every neighbour, as measured.
-const calibrationVersion = 5
+// index calibrated before score every neighbour, as measured. Version 6
+// tries efs between the last rung of the ladder that fell short and the
+// first that reached the target (hnsw's refineEf: 160 and 144 between 128
+// and 192), so that searches run within an eighth of the smallest ef that
+// reaches it on the sample, where a rung could be up to half above it.
+const calibrationVersion = 6
 
 // calibrationK are the k the calibration measures.
 var calibrationK = []int{10, 100}

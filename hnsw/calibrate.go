@@ -28,9 +28,12 @@ type CalibrateOptions struct {
 
 // Calibrate measures, for a sample of queries and each k of ks, recall@k
 // of the graph search against the exact scan, at increasing ef from the
-// ladder, and returns per k the smallest ef at which a lower confidence
-// bound of the recall (Calibration.Lower) reaches target, with the mean
-// number of vectors a search scored there.
+// ladder and then, between the last rung that fell short and the first
+// that reached, at efs halfway between (refineEf), and returns per k the
+// smallest ef tried at which a lower confidence bound of the recall
+// (Calibration.Lower) reaches target, with the mean number of vectors a
+// search scored there and the largest ef below it that fell short
+// (Calibration.Below).
 //
 // skip[i], when not negative, is a row left out of query i's answers, both
 // exact and approximate, and which the graph search does not pass through:
@@ -90,13 +93,9 @@ func (ix *Index) Calibrate(ctx context.Context, queries [][]float32, skip []int6
 				asked++
 			}
 		}
-		for _, ef := range ladder {
-			if asked == 0 {
-				break
-			}
-			if ef < k {
-				continue
-			}
+		// measure sets c's recall, bound and scores at ef and reports
+		// whether the bound reached target.
+		measure := func(ef int) (bool, error) {
 			found := make([]int, len(queries))
 			scored := make([]int, len(queries))
 			err := parallelQueries(ctx, len(queries), func(i int) error {
@@ -121,7 +120,7 @@ func (ix *Index) Calibrate(ctx context.Context, queries [][]float32, skip []int6
 				return nil
 			})
 			if err != nil {
-				return nil, err
+				return false, err
 			}
 			want := make([]int, len(truth))
 			for i, t := range truth {
@@ -133,14 +132,68 @@ func (ix *Index) Calibrate(ctx context.Context, queries [][]float32, skip []int6
 				total += x
 			}
 			c.Scored = math.Round(float64(total) / float64(len(queries)))
-			if c.Lower >= target {
-				c.Ef = ef
+			return c.Lower >= target, nil
+		}
+		below := 0 // the largest ef tried that did not reach target
+		for _, ef := range ladder {
+			if asked == 0 {
 				break
 			}
+			if ef < k {
+				continue
+			}
+			ok, err := measure(ef)
+			if err != nil {
+				return nil, err
+			}
+			if !ok {
+				below = ef
+				continue
+			}
+			c.Ef = ef
+			break
+		}
+		if c.Ef > 0 && below > 0 {
+			pass := c
+			for {
+				mid := refineEf(below, pass.Ef)
+				if mid == 0 {
+					break
+				}
+				ok, err := measure(mid)
+				if err != nil {
+					return nil, err
+				}
+				if ok {
+					pass = c
+					pass.Ef = mid
+				} else {
+					below = mid
+				}
+			}
+			c = pass
+			c.Below = below
 		}
 		out[ki] = c
 	}
 	return out, nil
+}
+
+// refineEf returns the ef halfway between below, which did not reach the
+// target, and ef, which did, rounded to a multiple of 8, or 0 when the two
+// are within an eighth of ef of each other: between two rungs of EfLadder
+// (a third to a half apart) the calibration tries two more efs at most,
+// and a search then runs within 12.5% of the smallest ef that reaches
+// the target on the sample, not up to 50% above it.
+func refineEf(below, ef int) int {
+	if ef-below <= ef/8 {
+		return 0
+	}
+	mid := (below + ef) / 2 / 8 * 8
+	if mid <= below || mid >= ef {
+		return 0
+	}
+	return mid
 }
 
 // parallelQueries runs fn(0..n-1) on GOMAXPROCS goroutines and returns the

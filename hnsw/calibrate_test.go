@@ -103,11 +103,17 @@ func TestCalibrate(t *testing.T) {
 			if r, lb := recall(tc.qs, tc.skip, k, c.Ef); math.Abs(r-c.Recall) > 1e-6 || math.Abs(lb-c.Lower) > 1e-6 || lb < 0.98 {
 				t.Errorf("%s k %d: recall at ef %d = %.4f (lower %.4f), calibration says %.4f (%.4f)", tc.name, k, c.Ef, r, lb, c.Recall, c.Lower)
 			}
-			i := slices.Index(EfLadder, c.Ef)
-			if i > 0 && EfLadder[i-1] >= k {
-				if _, lb := recall(tc.qs, tc.skip, k, EfLadder[i-1]); lb >= 0.98 {
-					t.Errorf("%s k %d: ef %d already reaches %.4f; calibration chose %d", tc.name, k, EfLadder[i-1], lb, c.Ef)
+			// Below fell short, and the ef chosen is within an eighth of it
+			// or a rung of the ladder with nothing tried below.
+			if c.Below > 0 {
+				if _, lb := recall(tc.qs, tc.skip, k, c.Below); lb >= 0.98 {
+					t.Errorf("%s k %d: ef %d already reaches %.4f; calibration chose %d", tc.name, k, c.Below, lb, c.Ef)
 				}
+				if refineEf(c.Below, c.Ef) != 0 {
+					t.Errorf("%s k %d: chose ef %d with %d below it, not refined", tc.name, k, c.Ef, c.Below)
+				}
+			} else if i := slices.Index(EfLadder, c.Ef); i < 0 || i > 0 && EfLadder[i-1] >= k {
+				t.Errorf("%s k %d: ef %d with nothing tried below it", tc.name, k, c.Ef)
 			}
 			t.Logf("%s: %+v", tc.name, c)
 		}
@@ -162,5 +168,18 @@ func TestCalibrate(t *testing.T) {
 	cancel()
 	if _, err := ix.Calibrate(ctx, qs, nil, []int{k}, 0.9, nil); err == nil {
 		t.Error("cancelled calibration returned no error")
+	}
+}
+
+// TestRefineEf checks the efs tried between two rungs of the ladder.
+func TestRefineEf(t *testing.T) {
+	for _, c := range []struct{ below, ef, want int }{
+		{128, 192, 160}, {128, 160, 144}, {144, 160, 0}, {128, 144, 0},
+		{32, 48, 40}, {32, 40, 0}, {16, 24, 0}, {10, 16, 0},
+		{192, 256, 224}, {192, 224, 208}, {4096, 6144, 5120},
+	} {
+		if got := refineEf(c.below, c.ef); got != c.want {
+			t.Errorf("refineEf(%d, %d) = %d, want %d", c.below, c.ef, got, c.want)
+		}
 	}
 }

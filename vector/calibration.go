@@ -12,9 +12,13 @@ type Calibration struct {
 	Queries int `json:"queries"`
 	// Target is the recall@K the sample had to reach.
 	Target float64 `json:"target"`
-	// Ef is the smallest effort of the ladder tried at which the index search
-	// reached Target on the sample, or 0 if none did.
+	// Ef is the smallest effort tried at which the index search reached
+	// Target on the sample, or 0 if none did.
 	Ef int `json:"ef"`
+	// Below, when not 0, is the largest effort tried below Ef, at which
+	// the sample did not reach Target: the calibration shows Ef is the
+	// smallest to that resolution.
+	Below int `json:"below,omitempty"`
 	// Recall is the recall@K measured at Ef (at the largest effort tried when
 	// Ef is 0): the mean over the queries of the share of each query's
 	// true top K that the index search found.
