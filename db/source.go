@@ -293,6 +293,19 @@ func Shard(srcs []Source, k, m int) ([]Source, error) {
 	return srcs[(k-1)*n/m : k*n/m], nil
 }
 
+// SourceRows returns the number of rows the source s holds, as its
+// reader says before reading any row (a parquet footer, an npy header):
+// for a shard's place among a dataset's rows (engine.Place), counted
+// before any store is built.
+func SourceRows(s Source) (int64, error) {
+	r, err := openSource(s, SourceOptions{SkipText: true})
+	if err != nil {
+		return 0, err
+	}
+	defer r.Close()
+	return r.Info().Rows, nil
+}
+
 // ExpandPaths turns command-line paths into sources. Each path is offered
 // to the registered layouts in order (see Layout), and the first that
 // recognises it lists its units: a directory with metadata/ and img_emb/

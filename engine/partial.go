@@ -34,10 +34,13 @@ import (
 //
 // What a partial holds, by query:
 //   - all: the statistics' states; with a sample per file too (drawn file
-//     by file, so shards of whole files draw what one store draws); with
-//     a limit, the shard's first 'limit' selected rows with the values
-//     the statistics read, of which the merge takes the first in shard
-//     order (post where applies after).
+//     by file, so shards of whole files draw what one store draws), or a
+//     sample of the whole store when the shard's place among all the
+//     rows is given (Options.Place: the draw walks the rows of the
+//     shards before it, so each shard draws its rows of the one store's
+//     sample); with a limit, the shard's first 'limit' selected rows
+//     with the values the statistics read, of which the merge takes the
+//     first in shard order (post where applies after).
 //   - knn and within whose target is not a stored row (texts and images
 //     every shard encodes alike, vector files, inline vectors): the hits
 //     with the values of the hit rows the statistics read; the merge
@@ -45,8 +48,11 @@ import (
 //     them) and computes the statistics of those. With dedup, the hits
 //     go deeper and carry their embeddings (mergeDedup).
 //
-// A sample of the whole store, row and id targets and seed sets are
-// refused, saying why.
+// A partial records the shard's place when it was given, and the merge
+// checks the places against the shards' rows: each shard's rows must
+// follow exactly the rows of the shards before it. A sample of the whole
+// store without a place, row and id targets and seed sets are refused,
+// saying why.
 
 // PartialFormat is the version of the partial format this package writes
 // and merges; a merge refuses any other.
@@ -64,6 +70,9 @@ type Partial struct {
 	Shards int `json:"shards"`
 	// Fingerprint is the shard store's.
 	Fingerprint string `json:"fingerprint"`
+	// Place is where the shard's rows lie among all the shards' rows,
+	// when the run was given it (Options.Place).
+	Place *Place `json:"place,omitempty"`
 	// Columns are the shard store's columns.
 	Columns []table.ColumnInfo `json:"columns"`
 	// Lexicons are the user lexicons the query was run with, by name.
@@ -201,9 +210,6 @@ func (p *Plan) partialOK() string {
 	var tn *query.TargetNode
 	switch src := p.q.Source.(type) {
 	case *query.AllSource:
-		if sp := p.q.Sample; sp != nil && !sp.PerFile {
-			return "a sample of the whole store is drawn over every shard's rows at once; 'sample N per file' is drawn file by file and can be written as a partial"
-		}
 		return ""
 	case *query.KNNSource:
 		tn = src.Target
@@ -246,7 +252,18 @@ func (p *Plan) RunPartial(ctx context.Context, s Store, shard, shards int) (*Par
 	if shards < 1 || shard < 1 || shard > shards {
 		return nil, fmt.Errorf("%w: shard %d of %d: want 1 <= shard <= shards", ErrPartial, shard, shards)
 	}
-	out := &Partial{Format: PartialFormat, Version: buildVersion(), Query: p.q.String(), Shard: shard, Shards: shards,
+	pl := p.opts.Place
+	switch n := int64(s.NumRows()); {
+	case pl == nil && p.q.Sample != nil && !p.q.Sample.PerFile:
+		return nil, fmt.Errorf("%w: a sample of the whole store is drawn over every shard's rows in order: give the shard's place among them (laiondb query --rows-before N --rows-total N; laiondb slurm does), or draw 'sample N per file', file by file", ErrPartial)
+	case pl != nil && (pl.Before < 0 || pl.Before+n > pl.Total):
+		return nil, fmt.Errorf("%w: shard %d of %d holds %d rows, which cannot lie after %d rows of %d in all", ErrPartial, shard, shards, n, pl.Before, pl.Total)
+	case pl != nil && shard == 1 && pl.Before != 0:
+		return nil, fmt.Errorf("%w: shard 1 of %d lies after %d rows: the first shard's rows come first", ErrPartial, shards, pl.Before)
+	case pl != nil && shard == shards && pl.Before+n != pl.Total:
+		return nil, fmt.Errorf("%w: shard %d of %d, the last, holds rows %d-%d of %d: the last shard's rows end the dataset's", ErrPartial, shard, shards, pl.Before, pl.Before+n-1, pl.Total)
+	}
+	out := &Partial{Format: PartialFormat, Version: buildVersion(), Query: p.q.String(), Shard: shard, Shards: shards, Place: pl,
 		Fingerprint: s.Fingerprint(), Columns: s.Columns(), Lexicons: p.opts.Lexicons, Rows: p.opts.Rows, RowCols: p.opts.Columns, Groups: groupLimit(&p.opts),
 		TotalRows: s.NumRows(), Files: []PartialFile{}, Stats: []PartialStat{}}
 	for _, f := range sourceFiles(s) {
@@ -504,6 +521,9 @@ func MergePartials(parts []*Partial, opts *Options) (*Result, error) {
 		}
 		return nil, fmt.Errorf("%w: %d of %d shards given; missing: %s (a merge of some shards would count fewer rows than the dataset holds)", ErrPartial, len(ps), first.Shards, strings.Join(missing, ", "))
 	}
+	if err := checkPlaces(ps); err != nil {
+		return nil, err
+	}
 	ms, err := newMergeStore(ps)
 	if err != nil {
 		return nil, err
@@ -528,7 +548,10 @@ func MergePartials(parts []*Partial, opts *Options) (*Result, error) {
 	if _, ok := plan.q.Source.(*query.AllSource); !ok {
 		return mergeSearches(ps, plan, ms, res)
 	}
-	if plan.q.Sample != nil && ms.split {
+	if sp := plan.q.Sample; sp != nil && !sp.PerFile && first.Place == nil {
+		return nil, fmt.Errorf("%w: a sample of the whole store merges only from partials that give each shard's place among all the rows", ErrPartial)
+	}
+	if sp := plan.q.Sample; sp != nil && sp.PerFile && ms.split {
 		return nil, fmt.Errorf("%w: a file's rows are split between shards; a sample per file needs each file whole in one shard", ErrPartial)
 	}
 	if plan.byFile {
@@ -565,6 +588,35 @@ func MergePartials(parts []*Partial, opts *Options) (*Result, error) {
 	}
 	res.Plan = fmt.Sprintf("merged from the partial results of %d shards\n", len(ps)) + plan.describe("", "")
 	return res, nil
+}
+
+// checkPlaces checks the shards' places, in shard order: every partial
+// gives one or none does, and each shard's rows follow the rows of the
+// shards before it, to the total of all.
+func checkPlaces(ps []*Partial) error {
+	with := slices.IndexFunc(ps, func(p *Partial) bool { return p.Place != nil })
+	without := slices.IndexFunc(ps, func(p *Partial) bool { return p.Place == nil })
+	switch {
+	case with < 0:
+		return nil
+	case without >= 0:
+		return fmt.Errorf("%w: shard %d gives its place among all the rows, shard %d does not", ErrPartial, ps[with].Shard, ps[without].Shard)
+	}
+	var before int64
+	total := ps[0].Place.Total
+	for _, p := range ps {
+		switch {
+		case p.Place.Total != total:
+			return fmt.Errorf("%w: shard %d places its rows among %d rows in all, shard %d among %d", ErrPartial, ps[0].Shard, total, p.Shard, p.Place.Total)
+		case p.Place.Before != before:
+			return fmt.Errorf("%w: shard %d drew as if after %d rows, but the shards before it hold %d: the places given do not match the shards' stores", ErrPartial, p.Shard, p.Place.Before, before)
+		}
+		before += int64(p.TotalRows)
+	}
+	if before != total {
+		return fmt.Errorf("%w: the shards hold %d rows, their places say %d: the places given do not match the shards' stores", ErrPartial, before, total)
+	}
+	return nil
 }
 
 // mergeFirst merges the first rows of an all query with a limit: the

@@ -33,6 +33,10 @@ var partialQueries = []string{
 	`all where width < 400 post where nsfw = 'NSFW' by file`,
 	`all sample 40 per file seed 3 by file`,
 	`all sample 30 per file seed 5 where nsfw = 'UNLIKELY' limit 40 by file`,
+	`all sample 300 seed 7 by file`,
+	`all sample 250 seed 2 where nsfw = 'UNLIKELY' by nsfw sweep similarity at (0.3)`,
+	`all sample 200 seed 9 where text contains 'a' limit 30 by file`,
+	`all sample 5000 seed 1 by license`,
 	`knn('beautiful', 25)`,
 	`knn('beautiful', 40) where nsfw = 'UNLIKELY' by license, file`,
 	`knn('beautiful', 30) limit 10 post where width > 300`,
@@ -114,7 +118,11 @@ func TestPartialsMerge(t *testing.T) {
 			for i := range shards {
 				shard := whole.Rows(cut[i], cut[i+1])
 				stores = append(stores, shard)
-				plan, err := engine.NewPlan(parsed, shard, opts)
+				// Every shard is given its place (a whole-store sample
+				// needs it; the merge checks it for every query).
+				o := *opts
+				o.Place = &engine.Place{Before: int64(cut[i]), Total: n}
+				plan, err := engine.NewPlan(parsed, shard, &o)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -195,9 +203,51 @@ func TestPartialsRefused(t *testing.T) {
 	if _, err := engine.ReadPartial(strings.NewReader(`{"format": 1, "bogus": 2}`)); !errors.Is(err, engine.ErrPartial) {
 		t.Errorf("an unknown field: %v", err)
 	}
+	// A whole-store sample: refused without its place; places that do
+	// not follow the shards' rows are refused at the merge.
+	placed := func(k int, before, total int64) *engine.Partial {
+		return run("all sample 50 seed 4 by nsfw", k, 3, &engine.Options{Place: &engine.Place{Before: before, Total: total}})
+	}
+	s1, s2, s3 := placed(1, 0, 900), placed(2, 300, 900), placed(3, 600, 900)
+	if _, err := engine.MergePartials([]*engine.Partial{s1, s2, s3}, nil); err != nil {
+		t.Fatalf("whole-store sample: %v", err)
+	}
+	noPlace := run("all by nsfw", 2, 3, nil)
+	for _, tc := range []struct {
+		parts []*engine.Partial
+		want  string
+	}{
+		{[]*engine.Partial{s1, placed(2, 250, 900), s3}, "drew as if after 250 rows, but the shards before it hold 300"},
+		{[]*engine.Partial{s1, placed(2, 300, 1000), s3}, "among 900 rows in all, shard 2 among 1000"},
+		{[]*engine.Partial{run("all by nsfw", 1, 3, &engine.Options{Place: &engine.Place{Total: 900}}), noPlace, a3}, "shard 1 gives its place among all the rows, shard 2 does not"},
+		{[]*engine.Partial{s1, s2, func() *engine.Partial { p := *s3; p.Place = nil; return &p }()}, "shard 1 gives its place"},
+	} {
+		_, err := engine.MergePartials(tc.parts, nil)
+		if !errors.Is(err, engine.ErrPartial) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("want an error with %q, got %v", tc.want, err)
+		}
+	}
+	shard := whole.Rows(300, 600)
+	for _, tc := range []struct {
+		k     int
+		place *engine.Place
+		want  string
+	}{
+		{2, nil, "give the shard's place"},
+		{2, &engine.Place{Before: 700, Total: 900}, "cannot lie after 700 rows of 900"},
+		{1, &engine.Place{Before: 300, Total: 900}, "the first shard's rows come first"},
+		{3, &engine.Place{Before: 300, Total: 900}, "the last shard's rows end"},
+	} {
+		plan, err := engine.NewPlan(query.MustParse("all sample 50 seed 4"), shard, &engine.Options{Place: tc.place})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := plan.RunPartial(ctx, shard, tc.k, 3); !errors.Is(err, engine.ErrPartial) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("shard %d placed at %+v: want an error with %q, got %v", tc.k, tc.place, tc.want, err)
+		}
+	}
 	for q, want := range map[string]string{
 		"knn(row(3), 10)":                  "give the target as a vector",
-		"all sample 10 seed 1":             "sample of the whole store",
 		"within(rows(file('x.txt')), 0.5)": "seed-set",
 	} {
 		plan, err := engine.NewPlan(query.MustParse(q), whole, nil)

@@ -24,7 +24,11 @@ import (
 // Every set of N rows is equally likely, the rows drawn do not depend on
 // the other files of the store or the order of ingest, and the same seed
 // on the same files draws the same rows. A file of at most N rows is taken
-// whole.
+// whole. A shard of a dataset given its place among all the rows
+// (Options.Place) draws the rows of the whole dataset's sample that are
+// its own: it runs the generator through the rows before its own, so a
+// shard far down a large dataset spends a few seconds a billion rows
+// before it reads any.
 
 // fileRange is the rows of one source file, [lo, hi).
 type fileRange struct {
@@ -67,19 +71,27 @@ func sourceFiles(s Store) []fileRange {
 }
 
 // drawSample returns the rows of the sample sp of s (see above) and,
-// for each file of files, how many of its rows the sample holds.
-func drawSample(ctx context.Context, n int, files []fileRange, sp *query.Sample) (*vector.Bitset, []int, error) {
+// for each file of files, how many of its rows the sample holds. With a
+// place, s is a shard of a larger store: a sample of the whole store is
+// drawn over all the store's rows, the generator walked through the rows
+// of the shards before this one (a few nanoseconds a row), and the rows
+// drawn among this shard's are returned.
+func drawSample(ctx context.Context, n int, files []fileRange, sp *query.Sample, place *Place) (*vector.Bitset, []int, error) {
 	sel := vector.NewBitset(n)
 	per := make([]int, len(files))
-	take := func(r *rand.Rand, lo, hi uint32) error {
-		m := uint64(hi - lo)
+	// take visits rows [0, m) of a population of m rows in order,
+	// drawing min(N, m) of them, and marks those drawn in [from, to) at
+	// base + their row less from; it stops at to.
+	take := func(r *rand.Rand, m, from, to uint64, base uint32) error {
 		want := min(uint64(sp.N), m)
-		for i := uint64(0); i < m && want > 0; i++ {
+		for i := uint64(0); i < to && want > 0; i++ {
 			if i%(1<<16) == 0 && ctx.Err() != nil {
 				return ctx.Err()
 			}
 			if r.Uint64N(m-i) < want {
-				sel.Set(lo + uint32(i))
+				if i >= from {
+					sel.Set(base + uint32(i-from))
+				}
 				want--
 			}
 		}
@@ -88,12 +100,19 @@ func drawSample(ctx context.Context, n int, files []fileRange, sp *query.Sample)
 	if sp.PerFile {
 		for _, f := range files {
 			r := rand.New(rand.NewPCG(uint64(sp.Seed), xxhash.Sum64String(filepath.Base(f.name))))
-			if err := take(r, f.lo, f.hi); err != nil {
+			m := uint64(f.hi - f.lo)
+			if err := take(r, m, 0, m, f.lo); err != nil {
 				return nil, nil, err
 			}
 		}
-	} else if err := take(rand.New(rand.NewPCG(uint64(sp.Seed), 0)), 0, uint32(n)); err != nil {
-		return nil, nil, err
+	} else {
+		m, from := uint64(n), uint64(0)
+		if place != nil {
+			m, from = uint64(place.Total), uint64(place.Before)
+		}
+		if err := take(rand.New(rand.NewPCG(uint64(sp.Seed), 0)), m, from, from+uint64(n), 0); err != nil {
+			return nil, nil, err
+		}
 	}
 	for i, f := range files {
 		for w := f.lo; w < f.hi; w++ {

@@ -941,6 +941,48 @@ func TestQuerySeveralStores(t *testing.T) {
 	if !reflect.DeepEqual(strip(one), strip(merged)) {
 		t.Errorf("merged partials\n%s\nthe store of both\n%s", merged, one)
 	}
+	// A sample of the whole store, each shard given its place among the
+	// rows of both; a place that does not follow the shards' rows is
+	// refused at the merge.
+	var rowsA, rowsB int
+	for _, c := range []struct {
+		store string
+		n     *int
+	}{{a, &rowsA}, {b, &rowsB}} {
+		code, out, _ := runCmd(t, "query", "--store", c.store, "--format", "json", "all")
+		var r struct {
+			Total int `json:"total_rows"`
+		}
+		if code != 0 || json.Unmarshal([]byte(out), &r) != nil || r.Total == 0 {
+			t.Fatalf("rows of %s: exit %d: %s", c.store, code, out)
+		}
+		*c.n = r.Total
+	}
+	sq := "all sample 40 seed 3 where nsfw = 'UNLIKELY' by file"
+	total := fmt.Sprint(rowsA + rowsB)
+	sa, sb, sbad := filepath.Join(tmp, "sa.json"), filepath.Join(tmp, "sb.json"), filepath.Join(tmp, "sbad.json")
+	for _, c := range [][]string{{a, sa, "1/2", "0"}, {b, sb, "2/2", fmt.Sprint(rowsA)}, {b, sbad, "2/2", fmt.Sprint(rowsA - 1)}} {
+		tot := total
+		if c[1] == sbad {
+			tot = fmt.Sprint(rowsA + rowsB - 1)
+		}
+		if code, out, errs := runCmd(t, "query", "--store", c[0], "--partial", c[1], "--shard", c[2], "--rows-before", c[3], "--rows-total", tot, sq); code != 0 {
+			t.Fatalf("sample partial of %s: exit %d: %s%s", c[0], code, out, errs)
+		}
+	}
+	code, one, errs = runCmd(t, "query", "--store", whole, "--format", "json", sq)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	if code, merged, errs = runCmd(t, "merge", "--format", "json", sa, sb); code != 0 {
+		t.Fatalf("merge of a sample: exit %d: %s", code, errs)
+	}
+	if !reflect.DeepEqual(strip(one), strip(merged)) || !strings.Contains(one, `"rows_scanned": 40,`) {
+		t.Errorf("merged sample partials\n%s\nthe store of both\n%s", merged, one)
+	}
+	if code, _, errs = runCmd(t, "merge", sa, sbad); code != 1 || !strings.Contains(errs, "rows in all, shard 2 among") {
+		t.Errorf("a misplaced shard merged: exit %d: %s", code, errs)
+	}
 	for _, c := range []struct {
 		args []string
 		code int
@@ -952,6 +994,9 @@ func TestQuerySeveralStores(t *testing.T) {
 		{[]string{"query", "--store", a, "--partial", pa, q}, 2, "--partial needs --shard"},
 		{[]string{"query", "--store", a, "--partial", pa, "--shard", "3/2", q}, 2, "--shard 3/2"},
 		{[]string{"query", "--store", a, "--partial", pa, "--shard", "1/2", "knn(row(3), 5)"}, 1, "give the target as a vector"},
+		{[]string{"query", "--store", a, "--partial", pa, "--shard", "1/2", sq}, 1, "give the shard's place"},
+		{[]string{"query", "--store", a, "--partial", pa, "--shard", "1/2", "--rows-before", "0", sq}, 2, "give both"},
+		{[]string{"query", "--store", a, "--rows-before", "0", "--rows-total", "9", sq}, 2, "give --partial FILE"},
 		{[]string{"ingest", "--store", a, "--shard", "3/2", dirs[0]}, 2, "--shard 3/2"},
 	} {
 		code, _, errs := runCmd(t, c.args...)

@@ -33,6 +33,8 @@ var queryFlags struct {
 	partial  string
 	shard    string
 	skipDone bool
+	before   int64
+	total    int64
 	search   searchFlags
 }
 
@@ -56,6 +58,8 @@ func init() {
 			fs.StringVar(&f.partial, "partial", "", "write the result as a partial result to this file (JSON), for laiondb merge, instead of printing it; with --shard")
 			fs.StringVar(&f.shard, "shard", "", "with --partial: which shard of the dataset the store holds, K/M (the K-th of M consecutive groups of its files, from 1)")
 			fs.BoolVar(&f.skipDone, "skip-done", false, "with --partial: leave FILE as it is when it already holds this shard's partial result of this query on this store (a re-run of a batch job)")
+			fs.Int64Var(&f.before, "rows-before", -1, "with --partial and --rows-total: the rows of the shards before this one; a sample of the whole store needs the shard's place, and laiondb merge checks it against the shards' rows (laiondb slurm gives both)")
+			fs.Int64Var(&f.total, "rows-total", -1, "with --partial and --rows-before: the rows of all the shards")
 			f.search.add(fs)
 		},
 		run: runQuery,
@@ -99,10 +103,17 @@ func runQuery(e *env, fs *pflag.FlagSet) error {
 		return usageErrorf("--shard says which shard a --partial result is of: give --partial FILE too")
 	case f.partial != "" && f.explain:
 		return usageErrorf("--explain prints a plan; --partial writes a result: give one")
+	case (f.before >= 0) != (f.total >= 0):
+		return usageErrorf("--rows-before and --rows-total give a shard's place together: give both")
+	case f.total >= 0 && f.partial == "":
+		return usageErrorf("--rows-before and --rows-total place a --partial result's shard: give --partial FILE --shard K/M too")
 	case f.partial != "":
 		var err error
 		if shard, shards, err = parseShard(f.shard); err != nil {
 			return err
+		}
+		if f.total >= 0 {
+			opts.Place = &engine.Place{Before: f.before, Total: f.total}
 		}
 	}
 	d, err := f.store.openQuerier(e, f.search.openOptions(&f.model))
@@ -121,7 +132,7 @@ func runQuery(e *env, fs *pflag.FlagSet) error {
 		return writePlan(e.stdout, f.format, p)
 	}
 	if f.partial != "" {
-		if f.skipDone && partialDone(f.partial, q, shard, shards, d.Fingerprint()) {
+		if f.skipDone && partialDone(f.partial, q, shard, shards, d.Fingerprint(), opts.Place) {
 			fmt.Fprintf(e.stdout, "%s already holds the partial result of shard %d of %d of this query on this store: kept\n", f.partial, shard, shards)
 			return nil
 		}
@@ -158,8 +169,8 @@ func writeResult(w io.Writer, format string, res *engine.Result) error {
 }
 
 // partialDone reports whether path holds a valid partial result of query
-// q, shard k of m, on the store with fingerprint fp.
-func partialDone(path, q string, k, m int, fp string) bool {
+// q, shard k of m at place pl, on the store with fingerprint fp.
+func partialDone(path, q string, k, m int, fp string, pl *engine.Place) bool {
 	parsed, err := query.Parse(q)
 	if err != nil {
 		return false
@@ -170,7 +181,10 @@ func partialDone(path, q string, k, m int, fp string) bool {
 	}
 	defer fh.Close()
 	p, err := engine.ReadPartial(fh)
-	return err == nil && p.Query == parsed.String() && p.Shard == k && p.Shards == m && p.Fingerprint == fp
+	if err != nil || (p.Place == nil) != (pl == nil) || pl != nil && *p.Place != *pl {
+		return false
+	}
+	return p.Query == parsed.String() && p.Shard == k && p.Shards == m && p.Fingerprint == fp
 }
 
 // searchFlags say how a query's searches run, and the lexicons it may

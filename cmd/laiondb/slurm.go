@@ -117,7 +117,28 @@ func runSlurm(e *env, fs *pflag.FlagSet) error {
 	for _, o := range f.sbatch {
 		fmt.Fprintf(&sh, "#SBATCH %s\n", o)
 	}
+	// Each shard's place among the dataset's rows, from the sources' own
+	// row counts: a sample of the whole store needs it, and the merge
+	// checks every shard's rows against it.
+	before := make([]string, m+1)
+	var total int64
+	for k := 1; k <= m; k++ {
+		group, err := db.Shard(srcs, k, m)
+		if err != nil {
+			return err
+		}
+		before[k] = fmt.Sprint(total)
+		for _, s := range group {
+			n, err := db.SourceRows(s)
+			if err != nil {
+				return err
+			}
+			total += n
+		}
+	}
+	before[0] = "-"
 	fmt.Fprintf(&sh, "set -euo pipefail\nK=$SLURM_ARRAY_TASK_ID\nL=%s\nSTORE=%s/shard-$K\n", shq(bin), shq(stores))
+	fmt.Fprintf(&sh, "# the rows of the shards before shard K, and of all %d shards (the sources' own counts)\nBEFORE=(%s)\nTOTAL=%d\n", m, strings.Join(before, " "), total)
 	sh.WriteString("try() { for i in 1 2 3; do \"$@\" && return 0; echo \"laiondb slurm: attempt $i failed: $*\" >&2; sleep $((i * 10)); done; return 1; }\n")
 	ingest := []string{`"$L" ingest -q --store "$STORE"`, fmt.Sprintf(`--shard "$K/%d"`, m)}
 	if f.noIndex {
@@ -137,7 +158,7 @@ func runSlurm(e *env, fs *pflag.FlagSet) error {
 	}
 	for i, q := range f.queries {
 		part := filepath.Join(work, "partials", fmt.Sprintf("q%d-shard-", i+1))
-		fmt.Fprintf(&sh, "try \"$L\" query --store \"$STORE\"%s --partial %s\"$K\".json --shard \"$K/%d\" --skip-done %s\n", model, shq(part), m, shq(q))
+		fmt.Fprintf(&sh, "try \"$L\" query --store \"$STORE\"%s --partial %s\"$K\".json --shard \"$K/%d\" --rows-before \"${BEFORE[$K]}\" --rows-total \"$TOTAL\" --skip-done %s\n", model, shq(part), m, shq(q))
 	}
 	terms := f.audit
 	if terms != "" && terms != "essay2021-terms" {

@@ -33,6 +33,7 @@ func TestSlurmScripts(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"#SBATCH --array=1-3\n", "#SBATCH --mem=4G\n", "#SBATCH --requeue\n", `--shard "$K/3"`,
+		"BEFORE=(- 0 50 100)\nTOTAL=150\n", `--rows-before "${BEFORE[$K]}" --rows-total "$TOTAL"`,
 		`'all where text contains '\''desi'\'''`, `'` + strings.ReplaceAll(data, "'", `'\''`) + `'`, "--skip-done", "L='/opt/laiondb'"} {
 		if !strings.Contains(string(sh), want) {
 			t.Errorf("shards.sbatch lacks %q:\n%s", want, sh)
@@ -111,6 +112,7 @@ func TestSlurm(t *testing.T) {
 		"all where any lexicon essay2021 by nsfw, license",
 		"knn(vector('" + qnpy + "'), 30) where nsfw = 'UNLIKELY' by file",
 		"within(vector('" + qnpy + "'), 0.5) sweep similarity at (0.3)",
+		"all sample 500 seed 11 where nsfw = 'UNLIKELY' by file",
 	}
 	work := filepath.Join(tmp, "work")
 	args := []string{"slurm", "--work", work, "--shards", "4", "--laiondb", bin}
