@@ -63,7 +63,11 @@ const calibrationQueries = 500
 // first that reached the target (hnsw's refineEf: 160 and 144 between 128
 // and 192), so that searches run within an eighth of the smallest ef that
 // reaches it on the sample, where a rung could be up to half above it.
-const calibrationVersion = 6
+// Version 7 measures two-hop searches seeded by a narrower layer-1 beam
+// (hnsw.TwoHopSeedBeam, 32 rows, where an unfiltered search's is up to
+// 128); searches through an index calibrated before are seeded as
+// measured.
+const calibrationVersion = 7
 
 // calibrationK are the k the calibration measures.
 var calibrationK = []int{10, 100}

@@ -57,11 +57,20 @@ const (
 )
 
 // twoHopCalibration is the first calibration version that measured the
-// two-hop searches (see calibrationVersion).
-const twoHopCalibration = 5
+// two-hop searches, and narrowSeedCalibration the first that measured
+// them seeded by hnsw.TwoHopSeedBeam (see calibrationVersion).
+const (
+	twoHopCalibration     = 5
+	narrowSeedCalibration = 7
+)
 
 func (h hnswIndex) Search(ctx context.Context, q []float32, k int, o IndexSearch) (IndexResult, error) {
 	so := hnsw.SearchOptions{Allow: o.Allow, Ef: o.Effort, Seeds: hnsw.DefaultSeeds, Planned: true}
+	if o.Calibration > 0 && o.Calibration < narrowSeedCalibration {
+		// Older calibrations measured every search seeded by the wider
+		// layer-1 beam.
+		so.SeedBeam = hnsw.SeedBeam
+	}
 	switch {
 	case o.Calibration > 0 && o.Calibration < twoHopCalibration:
 		// Older calibrations measured filtered searches that score every

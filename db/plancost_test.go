@@ -306,6 +306,34 @@ func TestOlderCalibrationSearchesAsMeasured(t *testing.T) {
 			t.Errorf("calibration version %d: %d rows scored, want %d (two hops)", v, got, two)
 		}
 	}
+	// Versions 5 and 6 measured two hops seeded by the wider beam (at ef
+	// 100 the beams differ: 50 rows against hnsw.TwoHopSeedBeam).
+	at100 := func(version, beam int) int {
+		if version > 0 {
+			r, err := vi.Search(ctx, q, 10, IndexSearch{Effort: 100, Allow: allow, Calibration: version})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return r.Scored
+		}
+		r, err := ix.Search(ctx, q, 10, &hnsw.SearchOptions{Ef: 100, Allow: allow, Seeds: hnsw.DefaultSeeds, Planned: true, Traverse: hnsw.TraverseTwoHop, SeedBeam: beam})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.Scored
+	}
+	wide, narrow := at100(0, hnsw.SeedBeam), at100(0, hnsw.TwoHopSeedBeam)
+	if wide == narrow {
+		t.Fatalf("both seed beams scored %d rows: the test cannot tell them apart", wide)
+	}
+	for _, v := range []int{5, 6} {
+		if got := at100(v, 0); got != wide {
+			t.Errorf("calibration version %d: %d rows scored at ef 100, want %d (two hops, wide seeds)", v, got, wide)
+		}
+	}
+	if got := at100(calibrationVersion, 0); got != narrow {
+		t.Errorf("calibration version %d: %d rows scored at ef 100, want %d (two hops, narrow seeds)", calibrationVersion, got, narrow)
+	}
 }
 
 // TestVariantAround checks the variant a filtered search between measured

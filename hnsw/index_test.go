@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"sync"
 	"testing"
@@ -388,6 +389,33 @@ func TestTwoHop(t *testing.T) {
 			}
 			if r2 < ra || r2 < 0.95 || twoScored >= allScored {
 				t.Errorf("1/10 allowed: two hops %.4f recall@10 for %d scores, every neighbour %.4f for %d", r2, twoScored, ra, allScored)
+			}
+			// Seeded from the upper layers at ef 160: a two-hop search's
+			// layer-1 beam is TwoHopSeedBeam (32), not ef/2 (80), unless
+			// SearchOptions.SeedBeam says otherwise; it scores fewer rows.
+			seeded := func(beam int) ([][]vector.Hit, int) {
+				var got [][]vector.Hit
+				scored := 0
+				for _, q := range qs {
+					r, err := ix.search(ctx, q, 10, SearchOptions{Allow: allow, Ef: 160, Traverse: TraverseTwoHop, Seeds: DefaultSeeds, SeedBeam: beam}, false)
+					if err != nil {
+						t.Fatal(err)
+					}
+					got = append(got, r.Hits)
+					scored += r.Scored
+				}
+				return got, scored
+			}
+			narrow, narrowScored := seeded(0)
+			same, sameScored := seeded(TwoHopSeedBeam)
+			wide, wideScored := seeded(SeedBeam)
+			rn, rw := recallAt(10, narrow, want), recallAt(10, wide, want)
+			t.Logf("1/10 allowed, two hops at ef 160, seeded: beam %d: %.4f recall@10, %d scored; beam %d: %.4f, %d scored", TwoHopSeedBeam, rn, narrowScored, SeedBeam, rw, wideScored)
+			if sameScored != narrowScored || !reflect.DeepEqual(same, narrow) {
+				t.Errorf("a two-hop search's default layer-1 beam is not TwoHopSeedBeam")
+			}
+			if narrowScored >= wideScored || rn < rw-0.01 {
+				t.Errorf("seeded two hops: beam %d %.4f recall@10 for %d scores, beam %d %.4f for %d", TwoHopSeedBeam, rn, narrowScored, SeedBeam, rw, wideScored)
 			}
 		}
 		auto, _, _ := run(TraverseAuto, 40)

@@ -59,6 +59,10 @@ type SearchOptions struct {
 	// Planned skips PlanExact: the caller has weighed the exact scan
 	// against the graph already (package db does) and wants the graph.
 	Planned bool
+	// SeedBeam, when positive, bounds the layer-1 beam of the seeds
+	// (seedEf) in place of its default: SeedBeam for searches that
+	// score every neighbour, TwoHopSeedBeam for two-hop searches.
+	SeedBeam int
 
 	// skip, when hasSkip, is a row the search must neither return nor
 	// pass through: Calibrate's stand-in for a query that is not in the
@@ -119,20 +123,33 @@ func twoHopPays(n, allowed, m0 int) bool {
 // seeds from beam searches of the upper layers start them in several.
 const DefaultSeeds = 16
 
+// SeedBeam is the largest layer-1 beam of a seeded search (seedEf), and
+// TwoHopSeedBeam a two-hop search's. A two-hop search's layer-0 beam
+// walks allowed rows only and does not need seeds as many or as good: on
+// 1M CLIP-like rows at a tenth allowed and ef 176, a layer-1 beam of 32
+// instead of 88 scored 5,474 rows a search instead of 6,027 for recall@10
+// 0.9942 instead of 0.9944 (1,000 image queries; 48: 5,645 and 0.9942).
+const (
+	SeedBeam       = 128
+	TwoHopSeedBeam = 32
+)
+
 // seedEf returns the ef of a seeded search's beam on layer lc (2 or 1)
-// when its layer-0 search runs at ef: 16 on layer 2, ef/2 within [16, 128]
-// on layer 1. Neither depends on the size of the graph. The rule was
+// when its layer-0 search runs at ef: 16 on layer 2, ef/2 within [16,
+// beam] on layer 1, beam being SeedBeam, TwoHopSeedBeam for two-hop
+// searches, or SearchOptions.SeedBeam. Neither depends on the size of the
+// graph. The rule was
 // chosen on 1M CLIP-like vectors (BENCHMARKS.md, "HNSW seeds from the
 // upper layers"): against every node of layer 2 and above scored as a
 // hub seed (about n/256 of them), it raised recall@10 at equal ef for text
 // queries (0.928 → 0.955 at ef 256) and kept it for image queries (0.994
 // at ef 32), while a search scored 5,245 nodes instead of 7,648 (text,
 // ef 256) and 919 instead of 4,429 (image, ef 32).
-func seedEf(ef, lc int) int {
+func seedEf(ef, lc, beam int) int {
 	if lc >= 2 {
 		return 16
 	}
-	return min(max(ef/2, 16), 128)
+	return max(min(ef/2, beam), 16)
 }
 
 // Result is the answer of Search.
@@ -266,7 +283,14 @@ func (ix *Index) search(ctx context.Context, q []float32, k int, so SearchOption
 	var seeds []cand
 	if so.Seeds > 0 {
 		var v int
-		ep, seeds, v = ix.beamSeeds(s, q, ep, top, ef, so.Seeds, locked)
+		beam := SeedBeam
+		switch {
+		case so.SeedBeam > 0:
+			beam = so.SeedBeam
+		case s.twoHop:
+			beam = TwoHopSeedBeam
+		}
+		ep, seeds, v = ix.beamSeeds(s, q, ep, top, ef, so.Seeds, beam, locked)
 		scored += v
 	} else {
 		for lc := top; lc > 0; lc-- {
@@ -359,14 +383,14 @@ func rerankDepth(k int) int { return max(8*k, 64) }
 // layers 2 and 1 (seedEf), each starting from all the results of the one
 // above. It returns the best node found, the k best as seeds (best first,
 // ties by row) and the number of nodes the beams scored.
-func (ix *Index) beamSeeds(s *scratch, q []float32, ep cand, top, ef, k int, locked bool) (cand, []cand, int) {
+func (ix *Index) beamSeeds(s *scratch, q []float32, ep cand, top, ef, k, beam int, locked bool) (cand, []cand, int) {
 	for lc := top; lc > 2; lc-- {
 		ep = ix.greedy(s, q, ep, lc, locked)
 	}
 	s.seeds = append(s.seeds[:0], ep)
 	scored := 0
 	for lc := min(top, 2); lc >= 1; lc-- {
-		v, _ := ix.searchLayer(s, q, s.seeds[0], seedEf(ef, lc), lc, locked, nil, 0, s.seeds[1:]...)
+		v, _ := ix.searchLayer(s, q, s.seeds[0], seedEf(ef, lc, beam), lc, locked, nil, 0, s.seeds[1:]...)
 		scored += v
 		if len(s.res) == 0 {
 			// The start is the row the search skips: nothing was

@@ -37,7 +37,7 @@ func TestBeamSeeds(t *testing.T) {
 				s := ix.getScratch()
 				s.skip, s.hasSkip = uint32(skip), skip >= 0
 				ep := cand{ix.score(s, q, epID), epID}
-				best, seeds, scored := ix.beamSeeds(s, q, ep, top, ef, DefaultSeeds, false)
+				best, seeds, scored := ix.beamSeeds(s, q, ep, top, ef, DefaultSeeds, SeedBeam, false)
 				got := slices.Clone(seeds)
 				if skip == int64(epID) {
 					// Nothing is reachable from a skipped entry point.
@@ -66,7 +66,7 @@ func TestBeamSeeds(t *testing.T) {
 						t.Fatalf("seeds out of order at %d: %v", j, got)
 					}
 				}
-				_, again, _ := ix.beamSeeds(s, q, ep, top, ef, DefaultSeeds, false)
+				_, again, _ := ix.beamSeeds(s, q, ep, top, ef, DefaultSeeds, SeedBeam, false)
 				if !slices.Equal(got, again) {
 					t.Fatalf("ef %d: seeds differ between calls", ef)
 				}
@@ -131,7 +131,7 @@ func BenchmarkSeeding(b *testing.B) {
 							for i := 0; i < 1000; i++ {
 								q := set.q[i*512 : (i+1)*512]
 								ix.q8.Prepare(q, &s.q8)
-								_, _, v := ix.beamSeeds(s, q, cand{ix.score(s, q, epID), epID}, top, ef, DefaultSeeds, false)
+								_, _, v := ix.beamSeeds(s, q, cand{ix.score(s, q, epID), epID}, top, ef, DefaultSeeds, SeedBeam, false)
 								scored += v
 							}
 							runs++
