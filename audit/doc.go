@@ -36,7 +36,10 @@
 //     lacks (removals such as Re-LAION-5B's).
 //   - Duplicates counts exact duplicates by a key (url, url and text, any
 //     columns): groups of rows sharing it, the rows a dedup drops (each
-//     group's rows after its first), the histogram of group sizes.
+//     group's rows after its first), the histogram of group sizes. Over
+//     shards on several machines, WriteDupsPartial writes each shard's
+//     distinct keys (as 128-bit hashes, with counts and first rows) and
+//     MergeDups gives the report of the store of all of them.
 //   - NearDuplicates counts near-duplicate embeddings: rows joined when
 //     their cosine is at least a threshold (clip-retrieval's 0.94 by
 //     default) as the store scores it from either row, grouped as

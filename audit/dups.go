@@ -85,22 +85,14 @@ type Group struct {
 	First uint32 `json:"first_row"`
 }
 
-// DupsOptions configure Duplicates.
-type DupsOptions struct {
-	// Key are the columns that identify a row (default url).
-	Key []string
-	// Selection, when not nil, restricts the count to these rows, and
-	// Where, for the report, says how they were chosen (the predicate
-	// that selected them, say).
-	Selection *vector.Bitset
-	Where     string
-	// KeepRows keeps the rows a dedup drops (DupsReport.Drop).
-	KeepRows bool
+// keyEntry is a key's first row (lowest store position) and count.
+type keyEntry struct {
+	first uint32
+	n     int32
 }
 
-// Duplicates counts the exact duplicates of s by o.Key, among the rows of
-// o.Selection when it is set.
-func Duplicates(ctx context.Context, s engine.Store, o *DupsOptions) (*DupsReport, error) {
+// dupsOptions returns o with its defaults, checked against s.
+func dupsOptions(s engine.Store, o *DupsOptions) (DupsOptions, error) {
 	var opts DupsOptions
 	if o != nil {
 		opts = *o
@@ -110,21 +102,22 @@ func Duplicates(ctx context.Context, s engine.Store, o *DupsOptions) (*DupsRepor
 	}
 	for _, k := range opts.Key {
 		if !slices.ContainsFunc(s.Columns(), func(c table.ColumnInfo) bool { return c.Name == k }) {
-			return nil, fmt.Errorf("dups: the store has no column %q to key on", k)
+			return opts, fmt.Errorf("dups: the store has no column %q to key on", k)
 		}
 	}
-	// Each key's first row (lowest store position) and count.
-	type entry struct {
-		first uint32
-		n     int32
-	}
+	return opts, nil
+}
+
+// countKeys returns each key of opts.Key among the rows of s (of
+// opts.Selection) with its first row and count, and the rows counted.
+func countKeys(ctx context.Context, s engine.Store, opts DupsOptions) (map[string]*keyEntry, int, error) {
 	skip := func(r uint32) bool { return opts.Selection != nil && !opts.Selection.Contains(r) }
 	var mu sync.Mutex
-	keys := map[string]*entry{}
+	keys := map[string]*keyEntry{}
 	rows := 0
 	err := s.Scan(ctx, opts.Key, func(b *table.Batch) error {
 		var buf []byte
-		local := map[string]*entry{}
+		local := map[string]*keyEntry{}
 		n := 0
 		for i := 0; i < b.Len; i++ {
 			r := b.Row(i)
@@ -137,7 +130,7 @@ func Duplicates(ctx context.Context, s engine.Store, o *DupsOptions) (*DupsRepor
 				e.n++
 				e.first = min(e.first, r)
 			} else {
-				local[string(buf)] = &entry{r, 1}
+				local[string(buf)] = &keyEntry{r, 1}
 			}
 		}
 		mu.Lock()
@@ -154,8 +147,37 @@ func Duplicates(ctx context.Context, s engine.Store, o *DupsOptions) (*DupsRepor
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("dups: %w", err)
+		return nil, 0, fmt.Errorf("dups: %w", err)
 	}
+	return keys, rows, nil
+}
+
+// DupsOptions configure Duplicates.
+type DupsOptions struct {
+	// Key are the columns that identify a row (default url).
+	Key []string
+	// Selection, when not nil, restricts the count to these rows, and
+	// Where, for the report, says how they were chosen (the predicate
+	// that selected them, say).
+	Selection *vector.Bitset
+	Where     string
+	// KeepRows keeps the rows a dedup drops (DupsReport.Drop).
+	KeepRows bool
+}
+
+// Duplicates counts the exact duplicates of s by o.Key, among the rows of
+// o.Selection when it is set.
+func Duplicates(ctx context.Context, s engine.Store, o *DupsOptions) (*DupsReport, error) {
+	opts, err := dupsOptions(s, o)
+	if err != nil {
+		return nil, err
+	}
+	keys, rows, err := countKeys(ctx, s, opts)
+	if err != nil {
+		return nil, err
+	}
+	skip := func(r uint32) bool { return opts.Selection != nil && !opts.Selection.Contains(r) }
+	var mu sync.Mutex
 	r := &DupsReport{Key: opts.Key, Fingerprint: s.Fingerprint(), StoreRows: s.NumRows(), Rows: rows, Where: opts.Where, Keys: len(keys)}
 	var groups []Group
 	for _, e := range keys {

@@ -220,7 +220,7 @@ func (p *Plan) partialOK() string {
 	case tn.Target.Kind.Seeds():
 		return "a seed-set target cannot be written as a partial and merged yet"
 	case tn.Target.Kind.Stored():
-		return "a row or id target names a row of one shard; give the target as a vector (vector('q.npy')) so that every shard searches with it"
+		return "a row or id target names a row of one shard; give the target as a vector so that every shard searches with it: laiondb vector --store SHARD... --out q.npy 'row(N)' writes it, then knn(vector('q.npy'), K) (ties then rank by row, not the target's row first)"
 	}
 	return ""
 }
@@ -805,9 +805,9 @@ func sameLexicons(a, b map[string][]string) bool {
 	return true
 }
 
-// unionFingerprint is the fingerprint of the rows of stores with these
+// UnionFingerprint is the fingerprint of the rows of stores with these
 // fingerprints, in this order: a Union's, and a merge's of their partials.
-func unionFingerprint(fps []string) string {
+func UnionFingerprint(fps []string) string {
 	h := sha256.New()
 	for _, fp := range fps {
 		fmt.Fprintf(h, "%s\n", fp)
@@ -895,7 +895,7 @@ var errMergeStore = errors.New("engine: a merge of partial results reads no rows
 
 func (ms *mergeStore) Columns() []table.ColumnInfo { return slices.Clone(ms.cols) }
 func (ms *mergeStore) NumRows() int                { return ms.n }
-func (ms *mergeStore) Fingerprint() string         { return unionFingerprint(ms.fps) }
+func (ms *mergeStore) Fingerprint() string         { return UnionFingerprint(ms.fps) }
 func (ms *mergeStore) Scan(context.Context, []string, func(*table.Batch) error) error {
 	return errMergeStore
 }

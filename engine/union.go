@@ -101,7 +101,7 @@ func (u *Union) Fingerprint() string {
 	for i, p := range u.parts {
 		fps[i] = p.Fingerprint()
 	}
-	return unionFingerprint(fps)
+	return UnionFingerprint(fps)
 }
 
 // complete adds to b, a batch of part i, the columns of cols the part

@@ -983,6 +983,63 @@ func TestQuerySeveralStores(t *testing.T) {
 	if code, _, errs = runCmd(t, "merge", sa, sbad); code != 1 || !strings.Contains(errs, "rows in all, shard 2 among") {
 		t.Errorf("a misplaced shard merged: exit %d: %s", code, errs)
 	}
+	// A row target through its vector: laiondb vector writes row N's
+	// query vector from the shards (the row lies in b) as from the store
+	// of both, and every shard searches with it.
+	rowN := fmt.Sprint(rowsA + 3)
+	va, vw := filepath.Join(tmp, "va.npy"), filepath.Join(tmp, "vw.npy")
+	if code, out, errs := runCmd(t, "vector", "--store", a, "--store", b, "--out", va, "row("+rowN+")"); code != 0 || !strings.Contains(out, "query vector of row("+rowN+")") {
+		t.Fatalf("vector: exit %d: %s%s", code, out, errs)
+	}
+	if code, _, errs := runCmd(t, "vector", "--store", whole, "--out", vw, "row("+rowN+")"); code != 0 {
+		t.Fatalf("vector: exit %d: %s", code, errs)
+	}
+	if x, y := readFile(t, va), readFile(t, vw); x != y || len(x) < 100 {
+		t.Errorf("row %s's vector from the shards differs from the store's", rowN)
+	}
+	vq := "knn(vector('" + va + "'), 20) by nsfw"
+	for _, c := range [][]string{{a, pa, "1/2"}, {b, pb, "2/2"}} {
+		if code, out, errs := runCmd(t, "query", "--store", c[0], "--partial", c[1], "--shard", c[2], "--rows", "3", vq); code != 0 {
+			t.Fatalf("partial of %s: exit %d: %s%s", c[0], code, out, errs)
+		}
+	}
+	_, one, _ = runCmd(t, "query", "--store", whole, "--format", "json", "--rows", "3", vq)
+	_, merged, _ = runCmd(t, "merge", "--format", "json", pa, pb)
+	_, rowRes, _ := runCmd(t, "query", "--store", whole, "--format", "json", "--rows", "3", "knn(row("+rowN+"), 20) by nsfw")
+	if !reflect.DeepEqual(strip(one), strip(merged)) || !strings.Contains(rowRes, `"row": `+rowN) || !strings.Contains(merged, `"row": `+rowN) {
+		t.Errorf("knn through row %s's vector: merged\n%s\nthe store of both\n%s", rowN, merged, one)
+	}
+
+	// Exact duplicates: each shard's distinct keys, merged, count as the
+	// store of both; the table too.
+	for _, args := range [][]string{{"--key", "url"}, {"--key", "url,text", "--where", "nsfw = 'UNLIKELY'"}} {
+		da, db := filepath.Join(tmp, "a.dups"), filepath.Join(tmp, "b.dups")
+		for _, c := range [][]string{{a, da, "1/2"}, {b, db, "2/2"}} {
+			if code, out, errs := runCmd(t, append([]string{"dups", "--store", c[0], "--partial", c[1], "--shard", c[2]}, args...)...); code != 0 || !strings.Contains(out, "wrote the distinct keys of shard") {
+				t.Fatalf("dups partial of %s: exit %d: %s%s", c[0], code, out, errs)
+			}
+		}
+		code, one, errs := runCmd(t, append([]string{"dups", "--store", whole, "--format", "json"}, args...)...)
+		if code != 0 {
+			t.Fatalf("dups: exit %d: %s", code, errs)
+		}
+		code, merged, errs := runCmd(t, "dups", "--merge", "--format", "json", db, da)
+		if code != 0 {
+			t.Fatalf("dups --merge: exit %d: %s", code, errs)
+		}
+		if !reflect.DeepEqual(strip(one), strip(merged)) || !strings.Contains(one, `"duplicates"`) {
+			t.Errorf("dups %v: merged\n%s\nthe store of both\n%s", args, merged, one)
+		}
+		_, oneT, _ := runCmd(t, append([]string{"dups", "--store", whole}, args...)...)
+		_, mergedT, _ := runCmd(t, "dups", "--merge", da, db)
+		cutFP := func(s string) string { return regexp.MustCompile(`fingerprint \S+`).ReplaceAllString(s, "") }
+		if cutFP(oneT) != cutFP(mergedT) || len(oneT) < 100 {
+			t.Errorf("dups %v tables: merged\n%s\nthe store of both\n%s", args, mergedT, oneT)
+		}
+		if code, _, errs := runCmd(t, "dups", "--merge", da); code != 1 || !strings.Contains(errs, "missing: 2") {
+			t.Errorf("dups --merge of one shard: exit %d: %s", code, errs)
+		}
+	}
 	for _, c := range []struct {
 		args []string
 		code int
@@ -997,6 +1054,15 @@ func TestQuerySeveralStores(t *testing.T) {
 		{[]string{"query", "--store", a, "--partial", pa, "--shard", "1/2", sq}, 1, "give the shard's place"},
 		{[]string{"query", "--store", a, "--partial", pa, "--shard", "1/2", "--rows-before", "0", sq}, 2, "give both"},
 		{[]string{"query", "--store", a, "--rows-before", "0", "--rows-total", "9", sq}, 2, "give --partial FILE"},
+		{[]string{"dups", "--store", a, "--partial", pa}, 2, "--partial needs --shard"},
+		{[]string{"dups", "--store", a, "--partial", pa, "--shard", "1/2", "--near"}, 2, "near-duplicates across shards"},
+		{[]string{"dups", "--store", a, "--partial", pa, "--shard", "1/2", "--drop", "x.csv"}, 2, "--drop lists"},
+		{[]string{"dups", "--merge", "--store", a, pa}, 2, "--store does not go with --merge"},
+		{[]string{"dups", "--merge"}, 2, "give the partial files"},
+		{[]string{"vector", "--store", a, "row(1)"}, 2, "give --out"},
+		{[]string{"vector", "--store", a, "--out", filepath.Join(tmp, "x.npy"), "rows(file('x.txt'))"}, 2, "a seed set"},
+		{[]string{"vector", "--store", a, "--out", filepath.Join(tmp, "x.npy"), "row(999999)"}, 1, "999999"},
+		{[]string{"dups", "--merge", pa}, 1, "not a dups partial"},
 		{[]string{"ingest", "--store", a, "--shard", "3/2", dirs[0]}, 2, "--shard 3/2"},
 	} {
 		code, _, errs := runCmd(t, c.args...)
@@ -1077,4 +1143,14 @@ func stripJSON(t *testing.T, b []byte) map[string]any {
 		delete(s, "method")
 	}
 	return v
+}
+
+// readFile returns the content of a file the test needs.
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

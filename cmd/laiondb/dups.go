@@ -15,6 +15,7 @@ import (
 	"github.com/laiondb/laiondb/audit"
 	"github.com/laiondb/laiondb/db"
 	"github.com/laiondb/laiondb/engine"
+	"github.com/laiondb/laiondb/internal/atomicfile"
 	"github.com/laiondb/laiondb/query"
 	"github.com/laiondb/laiondb/vector"
 )
@@ -33,6 +34,9 @@ var dupsFlags struct {
 	ef        int
 	sample    int
 	seed      uint64
+	partial   string
+	shard     string
+	merge     bool
 }
 
 // nearOnly are the flags that only --near uses.
@@ -57,7 +61,11 @@ func init() {
 			"--k nearest rows (the default above that), and measures its recall against exact range\n" +
 			"searches for --sample rows. The output says which, whether the answer is exact, and why.\n\n" +
 			"--where restricts either kind to the rows a predicate of the query language selects\n" +
-			"(the rows of 'all where PREDICATE'; 'laiondb help query').",
+			"(the rows of 'all where PREDICATE'; 'laiondb help query').\n\n" +
+			"Shards on other machines count exact duplicates together: on each,\n" +
+			"  laiondb dups --store SHARD --key url --partial shard-K.dups --shard K/M\n" +
+			"writes the shard's distinct keys (24 bytes a key: a 128-bit hash, its rows, its first row),\n" +
+			"and 'laiondb dups --merge shard-*.dups' prints the report of the store of all the shards.",
 		flags: func(fs *pflag.FlagSet) {
 			f := &dupsFlags
 			f.store.addMany(fs)
@@ -73,6 +81,9 @@ func init() {
 			fs.IntVar(&f.ef, "ef", 0, "with --near --method index: HNSW candidate list size (default: the ef the index build calibrated for recall@100 0.99; near-duplicates, far closer than most neighbours, are found at much less: the recall line says)")
 			fs.IntVar(&f.sample, "sample", audit.DefaultRecallSample, "with --near --method index: rows whose pairs are found exactly to measure the recall (0: none)")
 			fs.Uint64Var(&f.seed, "seed", 0, "with --near --method index: the seed that draws the recall sample")
+			fs.StringVar(&f.partial, "partial", "", "write the store's distinct keys to this file, for dups --merge, instead of printing the report; with --shard")
+			fs.StringVar(&f.shard, "shard", "", "with --partial: which shard of the dataset the store holds, K/M (the K-th of M consecutive groups of its files, from 1)")
+			fs.BoolVar(&f.merge, "merge", false, "merge the partial files given as arguments (every shard's, from dups --partial) and print the report of all their rows")
 		},
 		run: runDups,
 	})
@@ -80,11 +91,30 @@ func init() {
 
 func runDups(e *env, fs *pflag.FlagSet) error {
 	f := &dupsFlags
-	if fs.NArg() != 0 {
-		return usageErrorf("dups takes no arguments, got %q", fs.Args())
-	}
 	if f.format != "table" && f.format != "json" {
 		return usageErrorf("--format %q: want table or json", f.format)
+	}
+	if f.merge {
+		return mergeDups(e, fs)
+	}
+	if fs.NArg() != 0 {
+		return usageErrorf("dups takes no arguments, got %q (give --merge to merge partial files)", fs.Args())
+	}
+	var shard, shards int
+	switch {
+	case f.partial != "" && f.shard == "":
+		return usageErrorf("--partial needs --shard K/M: which of the dataset's shards the store holds")
+	case f.partial == "" && f.shard != "":
+		return usageErrorf("--shard says which shard a --partial file is of: give --partial FILE too")
+	case f.partial != "" && f.near:
+		return usageErrorf("--partial writes keys for exact duplicates; near-duplicates across shards need every shard's embeddings: run dups --near over the shards' stores on one machine (--store A --store B ...)")
+	case f.partial != "" && f.drop != "":
+		return usageErrorf("--drop lists the rows a dedup drops, which depend on every shard's rows: give it where the shards' stores are together (--store A --store B ...)")
+	case f.partial != "":
+		var err error
+		if shard, shards, err = parseShard(f.shard); err != nil {
+			return err
+		}
 	}
 	var near *audit.NearOptions
 	if f.near {
@@ -138,6 +168,19 @@ func runDups(e *env, fs *pflag.FlagSet) error {
 		table = func() error { return nearTable(e.stdout, r, selected) }
 	} else {
 		key = keyColumns(f.key)
+		if f.partial != "" {
+			var p *audit.DupsPartial
+			err := atomicfile.Write(f.partial, func(w io.Writer) error {
+				var err error
+				p, err = audit.WriteDupsPartial(ctx, w, s, &audit.DupsOptions{Key: key, Selection: sel, Where: f.where}, shard, shards)
+				return err
+			})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stdout, "wrote the distinct keys of shard %d of %d (%d keys of %d rows) to %s\n", shard, shards, p.Keys, p.Rows, f.partial)
+			return nil
+		}
 		r, err := audit.Duplicates(ctx, s, &audit.DupsOptions{Key: key, Selection: sel, Where: f.where, KeepRows: f.drop != ""})
 		if err != nil {
 			return err
@@ -154,6 +197,36 @@ func runDups(e *env, fs *pflag.FlagSet) error {
 		return writeJSON(e.stdout, report)
 	}
 	return table()
+}
+
+// mergeDups merges the dups partial files given as arguments.
+func mergeDups(e *env, fs *pflag.FlagSet) error {
+	f := &dupsFlags
+	if fs.NArg() == 0 {
+		return usageErrorf("give the partial files to merge (from dups --partial)")
+	}
+	for _, name := range []string{"store", "key", "where", "near", "drop", "partial", "shard"} {
+		if fs.Changed(name) {
+			return usageErrorf("--%s does not go with --merge: the partial files say what was counted", name)
+		}
+	}
+	var files []audit.DupsFile
+	for _, name := range fs.Args() {
+		fh, err := os.Open(name)
+		if err != nil {
+			return err
+		}
+		defer fh.Close()
+		files = append(files, audit.DupsFile{Name: name, R: fh})
+	}
+	r, err := audit.MergeDups(files)
+	if err != nil {
+		return err
+	}
+	if f.format == "json" {
+		return writeJSON(e.stdout, r)
+	}
+	return dupsTable(e.stdout, r, r.Rows)
 }
 
 // dupsTable prints an exact-duplicates report as a table.

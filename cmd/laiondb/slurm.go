@@ -21,6 +21,7 @@ var slurmFlags struct {
 	noIndex bool
 	audit   string
 	model   string
+	dups    string
 }
 
 func init() {
@@ -33,7 +34,8 @@ func init() {
 			"  shards.sbatch  an array job of M tasks: task K ingests group K into its own store\n" +
 			"                 (laiondb ingest --shard K/M) and writes each query's partial result\n" +
 			"  merge.sbatch   merges every query's partials into DIR/results/qN.json and qN.txt (and\n" +
-			"                 with --audit, the shards' audits into the report DIR/results/audit)\n" +
+			"                 with --audit, the shards' audits into the report DIR/results/audit; with\n" +
+			"                 --dups, the shards' distinct keys into DIR/results/dups.json and dups.txt)\n" +
 			"  submit.sh      submits both, the merge to run once every shard task succeeded\n" +
 			"Each step is tried three times and the tasks are requeued if their node fails; running\n" +
 			"submit.sh again skips the sources and the partial results already done. The merged\n" +
@@ -49,6 +51,7 @@ func init() {
 			fs.BoolVar(&f.noIndex, "no-index", false, "do not build the shards' vector indexes (the queries then scan)")
 			fs.StringVar(&f.audit, "audit", "", "also run laiondb audit with these --terms (a file, or essay2021-terms): each shard writes its partial results, the merge job writes the report to DIR/results/audit")
 			fs.StringVar(&f.model, "model", "", "the CLIP model folder the shard tasks encode text targets and audit terms with (as for query)")
+			fs.StringVar(&f.dups, "dups", "", "also count the exact duplicates by these key columns (e.g. url, or url,text): each shard writes its distinct keys (laiondb dups --partial), the merge job the report")
 		},
 		run: runSlurm,
 	})
@@ -61,8 +64,8 @@ func runSlurm(e *env, fs *pflag.FlagSet) error {
 		return usageErrorf("give --work DIR")
 	case f.shards < 1:
 		return usageErrorf("give --shards M, at least 1")
-	case len(f.queries) == 0 && f.audit == "":
-		return usageErrorf("give at least one --query, or --audit TERMS")
+	case len(f.queries) == 0 && f.audit == "" && f.dups == "":
+		return usageErrorf("give at least one --query, or --audit TERMS, or --dups KEY")
 	case fs.NArg() == 0:
 		return usageErrorf("give the dataset's files or folders")
 	}
@@ -169,6 +172,9 @@ func runSlurm(e *env, fs *pflag.FlagSet) error {
 	if terms != "" {
 		fmt.Fprintf(&sh, "try \"$L\" audit --store \"$STORE\"%s --terms %s --partial %s --shard \"$K/%d\"\n", model, shq(terms), shq(filepath.Join(work, "partials", "audit")), m)
 	}
+	if f.dups != "" {
+		fmt.Fprintf(&sh, "try \"$L\" dups --store \"$STORE\" --key %s --partial %s\"$K\".dups --shard \"$K/%d\"\n", shq(f.dups), shq(filepath.Join(work, "partials", "dups-shard-")), m)
+	}
 	var mg strings.Builder
 	fmt.Fprintf(&mg, "#!/bin/bash\n# Written by laiondb slurm: merges the partial results of %d shards.\n", m)
 	fmt.Fprintf(&mg, "#SBATCH --job-name=laiondb-merge\n#SBATCH --output=%s\nset -euo pipefail\nL=%s\n", filepath.Join(work, "logs", "merge.out"), shq(bin))
@@ -183,6 +189,15 @@ func runSlurm(e *env, fs *pflag.FlagSet) error {
 		fmt.Fprintf(&mg, "\"$L\" merge --format json %s > %s && mv %s %s\n", strings.Join(parts, " "), shq(res+".json.tmp"), shq(res+".json.tmp"), shq(res+".json"))
 		fmt.Fprintf(&mg, "\"$L\" merge %s > %s\n", strings.Join(parts, " "), shq(res+".txt"))
 		fmt.Fprintf(&list, "q%d\t%s\n", i+1, strings.ReplaceAll(q, "\n", " "))
+	}
+	if f.dups != "" {
+		var parts []string
+		for k := 1; k <= m; k++ {
+			parts = append(parts, shq(filepath.Join(work, "partials", fmt.Sprintf("dups-shard-%d.dups", k))))
+		}
+		res := filepath.Join(work, "results", "dups")
+		fmt.Fprintf(&mg, "# exact duplicates by %s\n\"$L\" dups --merge --format json %s > %s && mv %s %s\n\"$L\" dups --merge %s > %s\n", f.dups,
+			strings.Join(parts, " "), shq(res+".json.tmp"), shq(res+".json.tmp"), shq(res+".json"), strings.Join(parts, " "), shq(res+".txt"))
 	}
 	if terms != "" {
 		fmt.Fprintf(&mg, "# the audit of --terms %s\n\"$L\" audit --terms %s --merge %s --shards %d --report %s > %s\n", terms, shq(terms),

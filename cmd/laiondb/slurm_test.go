@@ -115,7 +115,7 @@ func TestSlurm(t *testing.T) {
 		"all sample 500 seed 11 where nsfw = 'UNLIKELY' by file",
 	}
 	work := filepath.Join(tmp, "work")
-	args := []string{"slurm", "--work", work, "--shards", "4", "--laiondb", bin}
+	args := []string{"slurm", "--work", work, "--shards", "4", "--laiondb", bin, "--dups", "url,text"}
 	for _, q := range queries {
 		args = append(args, "--query", q)
 	}
@@ -172,6 +172,18 @@ func TestSlurm(t *testing.T) {
 			if !reflect.DeepEqual(strip(got), strip([]byte(one))) {
 				t.Errorf("%s: merged on SLURM\n%s\none store\n%s", q, got, one)
 			}
+		}
+		got, err := os.ReadFile(filepath.Join(work, "results", "dups.json"))
+		if err != nil {
+			logs, _ := os.ReadFile(filepath.Join(work, "logs", "merge.out"))
+			t.Fatalf("dups: no merged result: %v\n%s", err, logs)
+		}
+		code, one, errs := runCmd(t, "dups", "--store", whole, "--key", "url,text", "--format", "json")
+		if code != 0 {
+			t.Fatalf("dups: exit %d: %s", code, errs)
+		}
+		if !reflect.DeepEqual(strip(got), strip([]byte(one))) {
+			t.Errorf("dups: merged on SLURM\n%s\none store\n%s", got, one)
 		}
 	}
 	check()
