@@ -19,6 +19,7 @@ import (
 	"strings"
 
 	"github.com/laiondb/laiondb/engine"
+	"github.com/laiondb/laiondb/internal/heap"
 	"github.com/laiondb/laiondb/table"
 )
 
@@ -301,35 +302,27 @@ func MergeDups(files []DupsFile) (*DupsReport, error) {
 	if storeRows > 1<<32 {
 		return nil, fmt.Errorf("%w: the shards hold %d rows, more than one store numbers (2^32)", ErrDupsPartial, storeRows)
 	}
-	// The shards whose current record is the smallest key go first; of
-	// equal keys, the lowest shard, whose rows come first.
-	var live []*dupsReader
+	// The shards by their current record's key, and of equal keys the
+	// lowest shard first, whose rows come first: its first row is the
+	// key's.
+	var h heap.Heap[*dupsReader, byKey]
 	for _, d := range rs {
 		ok, err := d.next()
 		if err != nil {
 			return nil, err
 		}
 		if ok {
-			live = append(live, d)
+			h.Push(d)
 		}
 	}
 	var g groupCounter
 	keys := 0
-	for len(live) > 0 {
-		low := live[0].h
-		for _, d := range live[1:] {
-			if bytes.Compare(d.h[:], low[:]) < 0 {
-				low = d.h
-			}
-		}
+	for len(h) > 0 {
+		low := h[0].h
 		var n int64
 		first := int64(-1)
-		kept := live[:0]
-		for _, d := range live {
-			if d.h != low {
-				kept = append(kept, d)
-				continue
-			}
+		for len(h) > 0 && h[0].h == low {
+			d := h[0]
 			n += int64(d.n)
 			if first < 0 {
 				first = d.off + int64(d.first)
@@ -339,10 +332,11 @@ func MergeDups(files []DupsFile) (*DupsReport, error) {
 				return nil, err
 			}
 			if ok {
-				kept = append(kept, d)
+				h.Replace(d)
+			} else {
+				h.Pop()
 			}
 		}
-		live = kept
 		keys++
 		if n > 1 {
 			g.add(Group{Rows: int(n), First: uint32(first)})
@@ -350,6 +344,16 @@ func MergeDups(files []DupsFile) (*DupsReport, error) {
 	}
 	return &DupsReport{Key: first.Key, Fingerprint: engine.UnionFingerprint(fps), StoreRows: int(storeRows), Rows: int(rows),
 		Where: first.Where, Keys: keys, GroupStats: g.stats()}, nil
+}
+
+// byKey orders shards' readers by their current key, then by shard.
+type byKey struct{}
+
+func (byKey) Before(a, b *dupsReader) bool {
+	if c := bytes.Compare(a.h[:], b.h[:]); c != 0 {
+		return c < 0
+	}
+	return a.p.Shard < b.p.Shard
 }
 
 // groupCounter computes GroupStats one group at a time, as summarize does

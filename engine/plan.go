@@ -58,10 +58,11 @@ type Options struct {
 	GroupBytes int64
 	// TempDir is where those files go ("": os.TempDir()).
 	TempDir string
-	// Place, for Plan.RunPartial, is where the shard's rows lie among the
-	// rows of every shard of the dataset. A sample of the whole store is
-	// drawn over all of them, so its partial needs it; any partial records
-	// it, and the merge checks it against the shards' rows.
+	// Place, for Plan.RunPartial (other runs ignore it), is where the
+	// shard's rows lie among the rows of every shard of the dataset. A
+	// sample of the whole store is drawn over all of them, so its partial
+	// needs it; any partial records it, and the merge checks it against
+	// the shards' rows.
 	Place *Place
 }
 
@@ -505,9 +506,6 @@ func (p *Plan) describe(method, how string) string {
 	case *query.AllSource:
 		if sp := p.q.Sample; sp != nil {
 			of := fmt.Sprintf("of the store's %d rows, seed %d (PCG seeded with (%d, 0))", p.numRows, sp.Seed, sp.Seed)
-			if pl := p.opts.Place; pl != nil {
-				of = fmt.Sprintf("of the %d rows of all shards, of which this shard holds rows %d-%d, seed %d (PCG seeded with (%d, 0))", pl.Total, pl.Before, pl.Before+int64(p.numRows)-1, sp.Seed, sp.Seed)
-			}
 			if sp.PerFile {
 				of = fmt.Sprintf("of each of the %d source files (all rows of a file with fewer), seed %d (PCG seeded with (%d, xxhash64 of the file's base name))", len(p.files), sp.Seed, sp.Seed)
 			}
@@ -751,7 +749,11 @@ func (p *Plan) runKeep(ctx context.Context, s Store, pre *searched, pr *partialR
 	var drawn []int // the sample's rows in each file
 	if sp := p.q.Sample; sp != nil {
 		var err error
-		if sample, drawn, err = drawSample(ctx, n, p.files, sp, p.opts.Place); err != nil {
+		var place *Place // a shard's, in a partial run
+		if pr != nil {
+			place = p.opts.Place
+		}
+		if sample, drawn, err = drawSample(ctx, n, p.files, sp, place); err != nil {
 			return nil, err
 		}
 	}
