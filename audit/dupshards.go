@@ -124,13 +124,19 @@ func WriteDupsPartial(ctx context.Context, w io.Writer, s engine.Store, o *DupsO
 		}
 		out = append(out, r)
 	}
-	body := make([]byte, 0, len(out)*dupsRecord)
-	for _, r := range out {
-		body = append(body, r.h[:]...)
-		body = binary.LittleEndian.AppendUint32(body, r.n)
-		body = binary.LittleEndian.AppendUint32(body, r.first)
+	// The records twice: through the digest the header holds, then out.
+	record := func(b []byte, r rec) []byte {
+		b = append(b[:0], r.h[:]...)
+		b = binary.LittleEndian.AppendUint32(b, r.n)
+		return binary.LittleEndian.AppendUint32(b, r.first)
 	}
-	digest := sha256.Sum256(body)
+	sum := sha256.New()
+	var b []byte
+	for _, r := range out {
+		b = record(b, r)
+		sum.Write(b)
+	}
+	digest := sum.Sum(nil)
 	types := make([]table.Type, len(opts.Key))
 	for i, k := range opts.Key {
 		for _, c := range s.Columns() {
@@ -141,7 +147,7 @@ func WriteDupsPartial(ctx context.Context, w io.Writer, s engine.Store, o *DupsO
 	}
 	p := &DupsPartial{Format: DupsPartialFormat, Version: moduleVersion(), Key: opts.Key, KeyTypes: types, Where: opts.Where,
 		Shard: shard, Shards: shards, Fingerprint: s.Fingerprint(), StoreRows: s.NumRows(), Rows: rows, Keys: len(out),
-		Digest: hex.EncodeToString(digest[:])}
+		Digest: hex.EncodeToString(digest)}
 	hdr, err := json.Marshal(p)
 	if err != nil {
 		return nil, err
@@ -150,7 +156,12 @@ func WriteDupsPartial(ctx context.Context, w io.Writer, s engine.Store, o *DupsO
 	bw.WriteString(dupsMagic)
 	bw.Write(hdr)
 	bw.WriteByte('\n')
-	bw.Write(body)
+	for _, r := range out {
+		b = record(b, r)
+		if _, err := bw.Write(b); err != nil {
+			return nil, err
+		}
+	}
 	if err := bw.Flush(); err != nil {
 		return nil, err
 	}
@@ -242,6 +253,25 @@ func (d *dupsReader) next() (bool, error) {
 	d.read++
 	d.rows += int64(d.n)
 	return true, nil
+}
+
+// ReadDupsPartial reads a dups partial file whole, checking its records as
+// MergeDups does, and returns its header: whether a file written before
+// is complete and valid (laiondb dups --skip-done).
+func ReadDupsPartial(name string, r io.Reader) (*DupsPartial, error) {
+	d, err := openDups(name, r)
+	if err != nil {
+		return nil, err
+	}
+	for {
+		ok, err := d.next()
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return &d.p, nil
+		}
+	}
 }
 
 // DupsFile is a dups partial file to merge: its name, for errors, and its

@@ -1036,6 +1036,15 @@ func TestQuerySeveralStores(t *testing.T) {
 		if cutFP(oneT) != cutFP(mergedT) || len(oneT) < 100 {
 			t.Errorf("dups %v tables: merged\n%s\nthe store of both\n%s", args, mergedT, oneT)
 		}
+		// Again with --skip-done: kept; a damaged file is written again.
+		if code, out, _ := runCmd(t, append([]string{"dups", "--store", a, "--partial", da, "--shard", "1/2", "--skip-done"}, args...)...); code != 0 || !strings.Contains(out, "already holds the distinct keys of shard 1 of 2") {
+			t.Errorf("dups --skip-done: exit %d: %s", code, out)
+		}
+		good := readFile(t, da)
+		os.WriteFile(da, []byte(good[:len(good)-3]), 0o644)
+		if code, out, _ := runCmd(t, append([]string{"dups", "--store", a, "--partial", da, "--shard", "1/2", "--skip-done"}, args...)...); code != 0 || !strings.Contains(out, "wrote the distinct keys") || readFile(t, da) != good {
+			t.Errorf("dups --skip-done over a truncated file: exit %d: %s", code, out)
+		}
 		if code, _, errs := runCmd(t, "dups", "--merge", da); code != 1 || !strings.Contains(errs, "missing: 2") {
 			t.Errorf("dups --merge of one shard: exit %d: %s", code, errs)
 		}

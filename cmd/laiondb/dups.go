@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -36,6 +37,7 @@ var dupsFlags struct {
 	seed      uint64
 	partial   string
 	shard     string
+	skipDone  bool
 	merge     bool
 }
 
@@ -83,6 +85,7 @@ func init() {
 			fs.Uint64Var(&f.seed, "seed", 0, "with --near --method index: the seed that draws the recall sample")
 			fs.StringVar(&f.partial, "partial", "", "write the store's distinct keys to this file, for dups --merge, instead of printing the report; with --shard")
 			fs.StringVar(&f.shard, "shard", "", "with --partial: which shard of the dataset the store holds, K/M (the K-th of M consecutive groups of its files, from 1)")
+			fs.BoolVar(&f.skipDone, "skip-done", false, "with --partial: leave FILE as it is when it already holds this shard's keys, complete and valid, counted the same way on this store (a re-run of a batch job)")
 			fs.BoolVar(&f.merge, "merge", false, "merge the partial files given as arguments (every shard's, from dups --partial) and print the report of all their rows")
 		},
 		run: runDups,
@@ -169,6 +172,10 @@ func runDups(e *env, fs *pflag.FlagSet) error {
 	} else {
 		key = keyColumns(f.key)
 		if f.partial != "" {
+			if f.skipDone && dupsDone(f.partial, key, f.where, shard, shards, s.Fingerprint()) {
+				fmt.Fprintf(e.stdout, "%s already holds the distinct keys of shard %d of %d on this store: kept\n", f.partial, shard, shards)
+				return nil
+			}
 			var p *audit.DupsPartial
 			err := atomicfile.Write(f.partial, func(w io.Writer) error {
 				var err error
@@ -199,13 +206,26 @@ func runDups(e *env, fs *pflag.FlagSet) error {
 	return table()
 }
 
+// dupsDone reports whether path holds a complete, valid dups partial of
+// shard k of m counted by key where pred selects, on the store with
+// fingerprint fp.
+func dupsDone(path string, key []string, pred string, k, m int, fp string) bool {
+	fh, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer fh.Close()
+	p, err := audit.ReadDupsPartial(path, fh)
+	return err == nil && slices.Equal(p.Key, key) && p.Where == pred && p.Shard == k && p.Shards == m && p.Fingerprint == fp
+}
+
 // mergeDups merges the dups partial files given as arguments.
 func mergeDups(e *env, fs *pflag.FlagSet) error {
 	f := &dupsFlags
 	if fs.NArg() == 0 {
 		return usageErrorf("give the partial files to merge (from dups --partial)")
 	}
-	for _, name := range []string{"store", "key", "where", "near", "drop", "partial", "shard"} {
+	for _, name := range []string{"store", "key", "where", "near", "drop", "partial", "shard", "skip-done"} {
 		if fs.Changed(name) {
 			return usageErrorf("--%s does not go with --merge: the partial files say what was counted", name)
 		}

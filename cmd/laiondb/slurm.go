@@ -173,7 +173,7 @@ func runSlurm(e *env, fs *pflag.FlagSet) error {
 		fmt.Fprintf(&sh, "try \"$L\" audit --store \"$STORE\"%s --terms %s --partial %s --shard \"$K/%d\"\n", model, shq(terms), shq(filepath.Join(work, "partials", "audit")), m)
 	}
 	if f.dups != "" {
-		fmt.Fprintf(&sh, "try \"$L\" dups --store \"$STORE\" --key %s --partial %s\"$K\".dups --shard \"$K/%d\"\n", shq(f.dups), shq(filepath.Join(work, "partials", "dups-shard-")), m)
+		fmt.Fprintf(&sh, "try \"$L\" dups --store \"$STORE\" --key %s --partial %s\"$K\".dups --shard \"$K/%d\" --skip-done\n", shq(f.dups), shq(filepath.Join(work, "partials", "dups-shard-")), m)
 	}
 	var mg strings.Builder
 	fmt.Fprintf(&mg, "#!/bin/bash\n# Written by laiondb slurm: merges the partial results of %d shards.\n", m)

@@ -190,7 +190,7 @@ func TestSlurm(t *testing.T) {
 	// A second submit finds the sources ingested and the partials done.
 	submit()
 	logs, err := os.ReadFile(filepath.Join(work, "logs", "shard-3.out"))
-	if err != nil || !strings.Contains(string(logs), "already holds the partial result of shard 3 of 4") {
+	if err != nil || !strings.Contains(string(logs), "already holds the partial result of shard 3 of 4") || !strings.Contains(string(logs), "already holds the distinct keys of shard 3 of 4") {
 		t.Errorf("the second run of shard 3 did not keep its partials: %v\n%s", err, logs)
 	}
 	check()
