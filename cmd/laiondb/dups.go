@@ -103,21 +103,15 @@ func runDups(e *env, fs *pflag.FlagSet) error {
 	if fs.NArg() != 0 {
 		return usageErrorf("dups takes no arguments, got %q (give --merge to merge partial files)", fs.Args())
 	}
-	var shard, shards int
+	shard, shards, err := partialShard(f.partial, f.shard)
+	if err != nil {
+		return err
+	}
 	switch {
-	case f.partial != "" && f.shard == "":
-		return usageErrorf("--partial needs --shard K/M: which of the dataset's shards the store holds")
-	case f.partial == "" && f.shard != "":
-		return usageErrorf("--shard says which shard a --partial file is of: give --partial FILE too")
 	case f.partial != "" && f.near:
 		return usageErrorf("--partial writes keys for exact duplicates; near-duplicates across shards need every shard's embeddings: run dups --near over the shards' stores on one machine (--store A --store B ...)")
 	case f.partial != "" && f.drop != "":
 		return usageErrorf("--drop lists the rows a dedup drops, which depend on every shard's rows: give it where the shards' stores are together (--store A --store B ...)")
-	case f.partial != "":
-		var err error
-		if shard, shards, err = parseShard(f.shard); err != nil {
-			return err
-		}
 	}
 	var near *audit.NearOptions
 	if f.near {

@@ -95,26 +95,19 @@ func runQuery(e *env, fs *pflag.FlagSet) error {
 		return err
 	}
 	opts.Rows, opts.Columns = rows, f.columns
-	var shard, shards int
+	shard, shards, err := partialShard(f.partial, f.shard)
+	if err != nil {
+		return err
+	}
 	switch {
-	case f.partial != "" && f.shard == "":
-		return usageErrorf("--partial needs --shard K/M: which of the dataset's shards the store holds")
-	case f.partial == "" && f.shard != "":
-		return usageErrorf("--shard says which shard a --partial result is of: give --partial FILE too")
 	case f.partial != "" && f.explain:
 		return usageErrorf("--explain prints a plan; --partial writes a result: give one")
 	case (f.before >= 0) != (f.total >= 0):
 		return usageErrorf("--rows-before and --rows-total give a shard's place together: give both")
 	case f.total >= 0 && f.partial == "":
 		return usageErrorf("--rows-before and --rows-total place a --partial result's shard: give --partial FILE --shard K/M too")
-	case f.partial != "":
-		var err error
-		if shard, shards, err = parseShard(f.shard); err != nil {
-			return err
-		}
-		if f.total >= 0 {
-			opts.Place = &engine.Place{Before: f.before, Total: f.total}
-		}
+	case f.total >= 0:
+		opts.Place = &engine.Place{Before: f.before, Total: f.total}
 	}
 	d, err := f.store.openQuerier(e, f.search.openOptions(&f.model))
 	if err != nil {
