@@ -10,6 +10,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"unsafe"
+
+	"github.com/laiondb/laiondb/internal/hugemem"
 )
 
 // naive is the reference: score every allowed row, sort, cut.
@@ -164,6 +167,14 @@ func BenchmarkExactAllowed(b *testing.B) {
 	for _, dim := range []int{32, 512} {
 		m := Matrix{Dim: dim, F16: randF16(rand.New(rand.NewPCG(1, 2)), n*dim)}
 		q := m.Row(12345, nil)
+		var huge Matrix
+		if dim >= minPrefetchDim {
+			if p, mapping := hugemem.Alloc(2 * len(m.F16)); p != nil {
+				defer hugemem.Free(mapping)
+				huge = Matrix{Dim: dim, F16: unsafe.Slice((*uint16)(unsafe.Pointer(&p[0])), len(m.F16))}
+				copy(huge.F16, m.F16)
+			}
+		}
 		for _, pct := range []int{1, 10, 50} {
 			r := rand.New(rand.NewPCG(3, uint64(pct)))
 			allow := NewBitset(n)
@@ -173,20 +184,32 @@ func BenchmarkExactAllowed(b *testing.B) {
 				}
 			}
 			rows := allow.Count()
-			b.Run(fmt.Sprintf("allowed=%dpct/n=%d/dim=%d/f16/workers=1", pct, n, dim), func(b *testing.B) {
-				for b.Loop() {
-					if _, _, err := ExactOn(context.Background(), 1, m, q, 10, allow); err != nil {
-						b.Fatal(err)
+			scan := func(m Matrix) func(b *testing.B) {
+				return func(b *testing.B) {
+					for b.Loop() {
+						if _, _, err := ExactOn(context.Background(), 1, m, q, 10, allow); err != nil {
+							b.Fatal(err)
+						}
 					}
+					b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(rows), "ns/row")
 				}
-				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(rows), "ns/row")
-			})
+			}
+			name := fmt.Sprintf("allowed=%dpct/n=%d/dim=%d/f16/workers=1", pct, n, dim)
+			b.Run(name, scan(m))
 			if dim < minPrefetchDim {
 				continue
 			}
 			// The memory's share: the same rows in the same order with the
 			// same prefetching, one load per cache line and no arithmetic.
-			b.Run(fmt.Sprintf("read/allowed=%dpct/n=%d/dim=%d/f16/workers=1", pct, n, dim), func(b *testing.B) { benchRead(b, m, allow, rows) })
+			b.Run("read/"+name, func(b *testing.B) { benchRead(b, m, allow, rows) })
+			// Both again with the rows in 2 MiB pages (db's
+			// Options.HugePages), where the kernel offers them: at 10%
+			// nearly every allowed row lies on a 4 KiB page of its own, and
+			// its page walk is part of the cost above.
+			if huge.F16 != nil {
+				b.Run(name+"/pages=2M", scan(huge))
+				b.Run("read/"+name+"/pages=2M", func(b *testing.B) { benchRead(b, huge, allow, rows) })
+			}
 		}
 		if dim >= minPrefetchDim {
 			// Every row in order: what one thread reads when nothing is
