@@ -112,6 +112,14 @@ func (s *Store) QueryPartial(ctx context.Context, q string, opts *engine.Options
 	return p, Hint(err)
 }
 
+// ResolveTarget resolves a query's row or id target as one shard of a
+// dataset (see db.DB.ResolveTarget) and explains errors a user can act
+// on.
+func (s *Store) ResolveTarget(ctx context.Context, q string, opts *engine.Options, shard, shards int) (*engine.ShardTarget, error) {
+	t, err := s.DB.ResolveTarget(ctx, q, opts, shard, shards)
+	return t, Hint(err)
+}
+
 // QueryBatch runs several queries against one snapshot (see
 // db.DB.QueryBatch) and explains errors a user can act on.
 func (s *Store) QueryBatch(ctx context.Context, qs []string, opts *engine.Options) ([]*engine.Result, error) {
@@ -342,6 +350,13 @@ func (u *Union) Query(ctx context.Context, q string, opts *engine.Options) (*eng
 func (u *Union) QueryPartial(ctx context.Context, q string, opts *engine.Options, shard, shards int) (*engine.Partial, error) {
 	p, err := u.Union.QueryPartial(ctx, q, opts, shard, shards)
 	return p, Hint(err)
+}
+
+// ResolveTarget resolves a query's row or id target over the union as
+// one shard of a larger dataset (see db.Union.ResolveTarget).
+func (u *Union) ResolveTarget(ctx context.Context, q string, opts *engine.Options, shard, shards int) (*engine.ShardTarget, error) {
+	t, err := u.Union.ResolveTarget(ctx, q, opts, shard, shards)
+	return t, Hint(err)
 }
 
 // Describe returns a query's plan over the union as laiondb query

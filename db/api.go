@@ -96,6 +96,18 @@ func (d *DB) QueryPartial(ctx context.Context, q string, opts *engine.Options, s
 	return p.RunPartial(ctx, v, shard, shards)
 }
 
+// ResolveTarget resolves a query's row or id target on the store as shard
+// number shard of shards, placed by opts.Place: the first step of the
+// query's partial run (engine.Plan.ResolveTarget; engine.MergeTargets
+// merges the shards' answers into opts.Target for QueryPartial).
+func (d *DB) ResolveTarget(ctx context.Context, q string, opts *engine.Options, shard, shards int) (*engine.ShardTarget, error) {
+	p, v, err := d.plan(q, opts)
+	if err != nil {
+		return nil, err
+	}
+	return p.ResolveTarget(ctx, v, shard, shards)
+}
+
 // QueryBatch runs several queries against one snapshot of the store and
 // returns their results in order, each equal to Query's. Their knn
 // searches run together (engine.RunBatch): the text targets encoded in one

@@ -101,6 +101,16 @@ func (u *Union) QueryPartial(ctx context.Context, q string, opts *engine.Options
 	return p.RunPartial(ctx, s, shard, shards)
 }
 
+// ResolveTarget resolves a query's row or id target on the union as
+// shard number shard of shards (see DB.ResolveTarget).
+func (u *Union) ResolveTarget(ctx context.Context, q string, opts *engine.Options, shard, shards int) (*engine.ShardTarget, error) {
+	p, s, err := u.plan(q, opts)
+	if err != nil {
+		return nil, err
+	}
+	return p.ResolveTarget(ctx, s, shard, shards)
+}
+
 // Explain returns the plan of a query over the union without running it.
 func (u *Union) Explain(q string, opts *engine.Options) (*engine.Plan, error) {
 	p, _, err := u.plan(q, opts)

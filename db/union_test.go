@@ -13,6 +13,7 @@ import (
 	"github.com/laiondb/laiondb/demodata"
 	"github.com/laiondb/laiondb/engine"
 	"github.com/laiondb/laiondb/internal/npy"
+	"github.com/laiondb/laiondb/vector"
 )
 
 // TestUnionOfShards ingests a generated dataset (17 clip-retrieval parts
@@ -26,6 +27,15 @@ func TestUnionOfShards(t *testing.T) {
 	tmp := t.TempDir()
 	emb, err := demodata.EmbeddingFolder(filepath.Join(tmp, "emb"), demodata.Config{Seed: 5, Parts: 17, Rows: 90, Dim: 16, NearDups: 0.2})
 	if err != nil {
+		t.Fatal(err)
+	}
+	// Row 5 (file 0) holds an exact copy of row 700's embedding (file 7):
+	// a search from row 700 ranks row 700 first among the two, as a row
+	// target's own row, where rows of equal score otherwise rank by row.
+	copy(emb.Image[0][5*16:6*16], emb.Image[700/90][700%90*16:700%90*16+16])
+	f16 := make([]uint16, len(emb.Image[0]))
+	vector.F32ToF16(f16, emb.Image[0])
+	if err := npy.WriteFloat16(filepath.Join(tmp, "emb", "img_emb", "img_emb_0.npy"), f16, 16); err != nil {
 		t.Fatal(err)
 	}
 	// A vector target every shard can search with: row 700's embedding.
@@ -64,6 +74,7 @@ func TestUnionOfShards(t *testing.T) {
 		`within(row(900), 0.7) dedup 0.97`,
 		`knn(row(1000).text, 12) in text`,
 		`knn(row(1000), 12) in text`,
+		`within(row(700), 0.9) by nsfw`,
 		"knn(vector('" + qnpy + "'), 25) by nsfw",
 		"knn(vector('" + qnpy + "'), 30) where width < 500 limit 12 post where nsfw != 'NSFW' by file",
 		"within(vector('" + qnpy + "'), 0.6) by license sweep similarity at (0.3)",
@@ -107,15 +118,38 @@ func TestUnionOfShards(t *testing.T) {
 			}
 		}
 		// Each shard's partial result, merged, gives the same answer too,
-		// where a partial can be written.
+		// where a partial can be written; every shard is given its place,
+		// and a row or id target is resolved on every shard first.
+		places := make([]*engine.Place, shards)
+		var before int64
+		for k, d := range dbs {
+			m, err := d.Manifest()
+			if err != nil {
+				t.Fatal(err)
+			}
+			places[k] = &engine.Place{Before: before, Total: int64(want[0].TotalRows)}
+			before += m.Rows
+		}
 		for i, q := range queries {
+			var target *engine.StoredTarget
+			if strings.Contains(q, "row(") || strings.Contains(q, "id(") {
+				var ts []*engine.ShardTarget
+				for k, d := range dbs {
+					st, err := d.ResolveTarget(ctx, q, &engine.Options{Place: places[k]}, k+1, shards)
+					if err != nil {
+						t.Fatalf("%d shards: %s: target of shard %d: %v", shards, q, k+1, err)
+					}
+					ts = append(ts, st)
+				}
+				if target, err = engine.MergeTargets(ts); err != nil {
+					t.Fatalf("%d shards: %s: targets: %v", shards, q, err)
+				}
+			}
 			var parts []*engine.Partial
 			for k, d := range dbs {
-				p, err := d.QueryPartial(ctx, q, opts, k+1, shards)
-				if errors.Is(err, engine.ErrPartial) && (strings.Contains(q, "row(") || strings.Contains(q, "sample 150 seed")) {
-					parts = nil
-					break // not written as partials yet
-				}
+				o := *opts
+				o.Place, o.Target = places[k], target
+				p, err := d.QueryPartial(ctx, q, &o, k+1, shards)
 				if err != nil && strings.Contains(err.Error(), "unknown column") && shards > 1 {
 					parts = nil
 					break // a shard without the column cannot answer alone

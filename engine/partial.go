@@ -47,12 +47,15 @@ import (
 //     keeps the best K of all shards' hits (each shard's own best K hold
 //     them) and computes the statistics of those. With dedup, the hits
 //     go deeper and carry their embeddings (mergeDedup).
+//   - knn and within from a row or id target: the same, once the target
+//     was resolved over every shard (partial_target.go); the merge ranks
+//     the target's own row first among its ties, as one store does.
 //
 // A partial records the shard's place when it was given, and the merge
 // checks the places against the shards' rows: each shard's rows must
 // follow exactly the rows of the shards before it. A sample of the whole
-// store without a place, row and id targets and seed sets are refused,
-// saying why.
+// store or a row or id target without a place, and seed sets, are
+// refused, saying why.
 
 // PartialFormat is the version of the partial format this package writes
 // and merges; a merge refuses any other.
@@ -98,6 +101,9 @@ type Partial struct {
 	// numbered in the shard, best first) and the columns of the hit rows
 	// the merge's statistics and printed rows read.
 	Search *PartialHits `json:"search,omitempty"`
+	// Target, for a search from a row or id target, is the target's
+	// resolution over every shard (Options.Target).
+	Target *PartialTarget `json:"target,omitempty"`
 	// First, for an all query with a limit, are the shard's first
 	// 'limit' selected rows (scores 0) with the columns the merge reads:
 	// the merged limit takes the first of them in shard order.
@@ -205,8 +211,10 @@ type PartialStat struct {
 // of partials that cannot be merged.
 var ErrPartial = errors.New("partial results")
 
-// partialOK reports why the plan cannot give a partial result, or "".
-func (p *Plan) partialOK() string {
+// partialOK reports why the plan cannot give a partial result, or "";
+// resolved says that its row or id target, if it has one, was resolved
+// over every shard (Options.Target; Partial.Target).
+func (p *Plan) partialOK(resolved bool) string {
 	var tn *query.TargetNode
 	switch src := p.q.Source.(type) {
 	case *query.AllSource:
@@ -219,8 +227,8 @@ func (p *Plan) partialOK() string {
 	switch {
 	case tn.Target.Kind.Seeds():
 		return "a seed-set target cannot be written as a partial and merged yet"
-	case tn.Target.Kind.Stored():
-		return "a row or id target names a row of one shard; give the target as a vector so that every shard searches with it: laiondb vector --store SHARD... --out q.npy 'row(N)' writes it, then knn(vector('q.npy'), K) (ties then rank by row, not the target's row first)"
+	case tn.Target.Kind.Stored() && !resolved:
+		return "a row or id target names a row of one shard, whose embedding every shard searches with: resolve it on every shard first (laiondb query --target-out FILE --rows-before N --rows-total N; then --target FILE... with --partial; laiondb slurm does both)"
 	}
 	return ""
 }
@@ -246,26 +254,28 @@ func (p *Plan) hitCols() []string {
 // RunPartial runs the plan on s, shard number shard of shards (counted
 // from 1, in file order), and returns its partial result.
 func (p *Plan) RunPartial(ctx context.Context, s Store, shard, shards int) (*Partial, error) {
-	if why := p.partialOK(); why != "" {
+	tn := p.storedTarget()
+	if why := p.partialOK(tn != nil && p.opts.Target != nil); why != "" {
 		return nil, fmt.Errorf("%w: %s", ErrPartial, why)
 	}
-	if shards < 1 || shard < 1 || shard > shards {
-		return nil, fmt.Errorf("%w: shard %d of %d: want 1 <= shard <= shards", ErrPartial, shard, shards)
-	}
 	pl := p.opts.Place
-	switch n := int64(s.NumRows()); {
+	if err := checkPlace(pl, int64(s.NumRows()), shard, shards); err != nil {
+		return nil, err
+	}
+	switch {
 	case pl == nil && p.q.Sample != nil && !p.q.Sample.PerFile:
 		return nil, fmt.Errorf("%w: a sample of the whole store is drawn over every shard's rows in order: give the shard's place among them (laiondb query --rows-before N --rows-total N; laiondb slurm does), or draw 'sample N per file', file by file", ErrPartial)
-	case pl != nil && (pl.Before < 0 || pl.Before+n > pl.Total):
-		return nil, fmt.Errorf("%w: shard %d of %d holds %d rows, which cannot lie after %d rows of %d in all", ErrPartial, shard, shards, n, pl.Before, pl.Total)
-	case pl != nil && shard == 1 && pl.Before != 0:
-		return nil, fmt.Errorf("%w: shard 1 of %d lies after %d rows: the first shard's rows come first", ErrPartial, shards, pl.Before)
-	case pl != nil && shard == shards && pl.Before+n != pl.Total:
-		return nil, fmt.Errorf("%w: shard %d of %d, the last, holds rows %d-%d of %d: the last shard's rows end the dataset's", ErrPartial, shard, shards, pl.Before, pl.Before+n-1, pl.Total)
+	case pl == nil && tn != nil:
+		return nil, fmt.Errorf("%w: a row or id target's row is numbered among every shard's rows: give the shard's place among them (laiondb query --rows-before N --rows-total N; laiondb slurm does)", ErrPartial)
+	case tn != nil && len(p.opts.Target.Vec) == 0:
+		return nil, fmt.Errorf("%w: the resolved target %s has no embedding", ErrPartial, tn)
 	}
 	out := &Partial{Format: PartialFormat, Version: buildVersion(), Query: p.q.String(), Shard: shard, Shards: shards, Place: pl,
 		Fingerprint: s.Fingerprint(), Columns: s.Columns(), Lexicons: p.opts.Lexicons, Rows: p.opts.Rows, RowCols: p.opts.Columns, Groups: groupLimit(&p.opts),
 		TotalRows: s.NumRows(), Files: []PartialFile{}, Stats: []PartialStat{}}
+	if tn != nil {
+		out.Target = &PartialTarget{Row: p.opts.Target.Row, Digest: p.opts.Target.Digest()}
+	}
 	for _, f := range sourceFiles(s) {
 		_, first := s.Source(f.lo)
 		out.Files = append(out.Files, PartialFile{Name: f.name, First: first, Rows: int(f.hi - f.lo)})
@@ -328,7 +338,7 @@ func (p *Plan) searchPartial(ctx context.Context, s Store, out *Partial) error {
 	var sel *selected
 	var err error
 	if has.Count() > 0 {
-		req, sel, err = p.searchRequest(ctx, s, st)
+		req, sel, err = p.partialRequest(ctx, s, st)
 	} else if p.where != nil {
 		sel, err = p.selectCached(ctx, s)
 	}
@@ -377,6 +387,30 @@ func (p *Plan) searchPartial(ctx context.Context, s Store, out *Partial) error {
 	}
 	out.Search = ps
 	return nil
+}
+
+// partialRequest is searchRequest for a shard's partial. A row or id
+// target comes resolved over every shard (Options.Target): the shard
+// holding its row searches from the row, as one store does (ranking it
+// first among its ties), after checking that the row's embedding is the
+// resolution's; the other shards search with the resolution's embedding.
+func (p *Plan) partialRequest(ctx context.Context, s Store, st *SearchStats) (SearchRequest, *selected, error) {
+	tn := p.storedTarget()
+	if tn == nil {
+		return p.searchRequest(ctx, s, st)
+	}
+	rt, pl := p.opts.Target, p.opts.Place
+	vec := rt.Vec
+	if local := rt.Row - pl.Before; local >= 0 && local < int64(s.NumRows()) {
+		var err error
+		if vec, err = s.Vector(ctx, query.Target{Kind: query.TargetRow, Row: uint32(local), Space: tn.Target.Space}); err != nil {
+			return SearchRequest{}, nil, &query.Error{Query: p.q.Text, Off: tn.Offset, Msg: fmt.Sprintf("target %s: %v", tn, err), Err: err}
+		}
+		if !slices.EqualFunc(vec, rt.Vec, func(a, b float32) bool { return math.Float32bits(a) == math.Float32bits(b) }) {
+			return SearchRequest{}, nil, fmt.Errorf("%w: target %s: row %d of this shard is not the embedding the target was resolved to (resolved on other stores?)", ErrPartial, tn, local)
+		}
+	}
+	return p.request(ctx, s, slices.Clone(vec), nil)
 }
 
 // dedupDepth returns a knn search with dedup as a shard answers it for a
@@ -540,8 +574,18 @@ func MergePartials(parts []*Partial, opts *Options) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrPartial, err)
 	}
-	if why := plan.partialOK(); why != "" {
+	for _, p := range ps {
+		if (p.Target == nil) != (first.Target == nil) || p.Target != nil && *p.Target != *first.Target {
+			return nil, fmt.Errorf("%w: shards %d and %d searched from different resolutions of the target", ErrPartial, first.Shard, p.Shard)
+		}
+	}
+	if why := plan.partialOK(first.Target != nil); why != "" {
 		return nil, fmt.Errorf("%w: %s", ErrPartial, why)
+	}
+	if tn := plan.storedTarget(); tn == nil && first.Target != nil {
+		return nil, fmt.Errorf("%w: the partials record a resolved target, and their query %s has no row or id target", ErrPartial, first.Query)
+	} else if tn != nil && first.Place == nil {
+		return nil, fmt.Errorf("%w: a row or id target's partials give each shard's place among all the rows", ErrPartial)
 	}
 	res := &Result{Notes: plan.notes, RowColumns: plan.rowCols, Query: plan.q.String(), Fingerprint: ms.Fingerprint(),
 		Exact: true, TotalRows: ms.n}
@@ -681,6 +725,9 @@ func mergeSearches(ps []*Partial, plan *Plan, ms *mergeStore, res *Result) (*Res
 	}
 	ms.parts = ps
 	slices.SortFunc(hits, bestFirst)
+	if tn := plan.storedTarget(); tn != nil && tn.Target.Space == searchSpace(plan.q.Source) {
+		selfFirst(hits, ps[0].Target.Row)
+	}
 	if st.Dedup = dedupSpec(plan.q.Source); st.Dedup > 0 {
 		var err error
 		if hits, st.Deduped, res.VectorsScanned, err = mergeDedup(ps, plan, ms, st, hits); err != nil {
@@ -709,6 +756,25 @@ func mergeSearches(ps []*Partial, plan *Plan, ms *mergeStore, res *Result) (*Res
 	res.Search = st
 	res.Plan = fmt.Sprintf("merged from the partial results of %d shards\n", len(ps)) + plan.describe(st.Method, "")
 	return res, nil
+}
+
+// selfFirst moves a row target's own row first among the hits of its
+// score, as one store ranks it (hits are sorted best first, ties by row).
+// The shard holding the row sent it when its score reaches that shard's
+// K-th, which is at most the K-th of all: so it is among hits when one
+// store would return it.
+func selfFirst(hits []Hit, self int64) {
+	i := slices.IndexFunc(hits, func(h Hit) bool { return int64(h.Row) == self })
+	if i < 0 {
+		return
+	}
+	h := hits[i]
+	j := i
+	for j > 0 && hits[j-1].Score == h.Score {
+		j--
+	}
+	copy(hits[j+1:i+1], hits[j:i])
+	hits[j] = h
 }
 
 // mergeDedup applies a search's dedup to the shards' hits, merged best

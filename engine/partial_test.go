@@ -45,6 +45,11 @@ var partialQueries = []string{
 	`knn('beautiful', 20) dedup 0.5`,
 	`knn('beautiful', 30) dedup 0.8 where nsfw = 'UNLIKELY' by nsfw`,
 	`within('beautiful', 0.25) dedup 0.6`,
+	`knn(row(1234), 10)`,
+	`knn(row(2999), 10) where width > 500 by nsfw`,
+	`within(row(17), 0.3) where text contains 'a' by license`,
+	`knn(id(4000), 15) by license`,
+	`knn(row(40), 20) dedup 0.5`,
 }
 
 // TestPartialsMerge runs each query on 1, 2, 5 and 17 shards of a
@@ -88,6 +93,9 @@ func TestPartialsMerge(t *testing.T) {
 	for i, to := range []int{3050, 20, 1700, 2600} {
 		vecs[to] = vecs[best.Hits[i].Row]
 	}
+	// A second row with sample_id 4000 (row 1000's), in a later shard:
+	// id(4000) is the first.
+	whole.Column("sample_id").Int[2500] = 4000
 	queries := append(slices.Clone(partialQueries),
 		fmt.Sprintf(`within('beautiful', %s) by nsfw`, strconv.FormatFloat(float64(best.Hits[25].Score), 'g', -1, 32)))
 	for _, q := range queries {
@@ -113,6 +121,33 @@ func TestPartialsMerge(t *testing.T) {
 				}
 				cut[shards] = n
 			}
+			// A row or id target is first resolved on every shard.
+			var target *engine.StoredTarget
+			if strings.Contains(q, "row(") || strings.Contains(q, "id(") {
+				var ts []*engine.ShardTarget
+				for i := range shards {
+					shard := whole.Rows(cut[i], cut[i+1])
+					plan, err := engine.NewPlan(parsed, shard, &engine.Options{Place: &engine.Place{Before: int64(cut[i]), Total: n}})
+					if err != nil {
+						t.Fatal(err)
+					}
+					st, err := plan.ResolveTarget(ctx, shard, i+1, shards)
+					if err != nil {
+						t.Fatalf("%s: shard %d of %d: %v", q, i+1, shards, err)
+					}
+					var buf bytes.Buffer
+					if err := json.NewEncoder(&buf).Encode(st); err != nil {
+						t.Fatal(err)
+					}
+					if st, err = engine.ReadShardTarget(&buf); err != nil {
+						t.Fatal(err)
+					}
+					ts = append([]*engine.ShardTarget{st}, ts...) // any order
+				}
+				if target, err = engine.MergeTargets(ts); err != nil {
+					t.Fatalf("%s: %d shards: %v", q, shards, err)
+				}
+			}
 			var parts []*engine.Partial
 			var stores []engine.Store
 			for i := range shards {
@@ -122,6 +157,7 @@ func TestPartialsMerge(t *testing.T) {
 				// needs it; the merge checks it for every query).
 				o := *opts
 				o.Place = &engine.Place{Before: int64(cut[i]), Total: n}
+				o.Target = target
 				plan, err := engine.NewPlan(parsed, shard, &o)
 				if err != nil {
 					t.Fatal(err)
@@ -247,7 +283,7 @@ func TestPartialsRefused(t *testing.T) {
 		}
 	}
 	for q, want := range map[string]string{
-		"knn(row(3), 10)":                  "give the target as a vector",
+		"knn(row(3), 10)":                  "resolve it on every shard first",
 		"within(rows(file('x.txt')), 0.5)": "seed-set",
 	} {
 		plan, err := engine.NewPlan(query.MustParse(q), whole, nil)
@@ -375,4 +411,87 @@ func shardPartial(t *testing.T, whole *enginetest.Store, q string, k, m int, opt
 		t.Fatal(err)
 	}
 	return p
+}
+
+// TestTargetsRefused: a row or id target's resolution refuses shards of
+// other queries, a shard missing or given twice, places that do not
+// follow the shards' rows, and a target no shard holds; a partial refuses
+// a resolution its own row contradicts, and the merge partials of
+// different resolutions.
+func TestTargetsRefused(t *testing.T) {
+	whole := enginetest.Generate(900, 8, 13)
+	ctx := context.Background()
+	resolve := func(q string, k int, before int64) *engine.ShardTarget {
+		t.Helper()
+		s := whole.Rows((k-1)*300, k*300)
+		plan, err := engine.NewPlan(query.MustParse(q), s, &engine.Options{Place: &engine.Place{Before: before, Total: 900}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := plan.ResolveTarget(ctx, s, k, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	q := "knn(row(450), 10)"
+	r1, r2, r3 := resolve(q, 1, 0), resolve(q, 2, 300), resolve(q, 3, 600)
+	if r1.Found != nil || r2.Found == nil || r2.Found.Row != 450 || r3.Found != nil {
+		t.Fatalf("row 450 found in shards %v %v %v", r1.Found != nil, r2.Found != nil, r3.Found != nil)
+	}
+	rt, err := engine.MergeTargets([]*engine.ShardTarget{r3, r1, r2})
+	if err != nil || rt.Row != 450 {
+		t.Fatalf("merge: %v, %+v", err, rt)
+	}
+	for _, tc := range []struct {
+		ts   []*engine.ShardTarget
+		want string
+	}{
+		{[]*engine.ShardTarget{r1, r2}, "shard 3 is missing"},
+		{[]*engine.ShardTarget{r1, r3}, "shard 2 is missing"},
+		{[]*engine.ShardTarget{r1, r2, r2, r3}, "given twice"},
+		{[]*engine.ShardTarget{r1, r2, resolve("knn(row(451), 10)", 3, 600)}, "different queries"},
+		{[]*engine.ShardTarget{r1, resolve(q, 2, 250), r3}, "lies after 250 rows"},
+		{[]*engine.ShardTarget{resolve("knn(row(5000), 3)", 1, 0), resolve("knn(row(5000), 3)", 2, 300), resolve("knn(row(5000), 3)", 3, 600)}, "row 5000 (the shards hold 900 rows)"},
+		{[]*engine.ShardTarget{resolve("knn(id(7), 3)", 1, 0), resolve("knn(id(7), 3)", 2, 300), resolve("knn(id(7), 3)", 3, 600)}, "no row has sample_id 7"},
+		{nil, "no shard's target"},
+	} {
+		if _, err := engine.MergeTargets(tc.ts); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("want an error with %q, got %v", tc.want, err)
+		}
+	}
+	if _, err := engine.ReadShardTarget(strings.NewReader(`{"format": 2}`)); !errors.Is(err, engine.ErrPartial) || !strings.Contains(err.Error(), "format 2") {
+		t.Errorf("format 2: %v", err)
+	}
+	// The shard holding the row checks it against the resolution; the
+	// merge refuses partials searched from different resolutions.
+	run := func(k int, target *engine.StoredTarget) (*engine.Partial, error) {
+		s := whole.Rows((k-1)*300, k*300)
+		plan, err := engine.NewPlan(query.MustParse(q), s, &engine.Options{Place: &engine.Place{Before: int64(k-1) * 300, Total: 900}, Target: target})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return plan.RunPartial(ctx, s, k, 3)
+	}
+	other := &engine.StoredTarget{Row: 450, Vec: slices.Clone(rt.Vec)}
+	other.Vec[0] += 0.25
+	if _, err := run(2, other); !errors.Is(err, engine.ErrPartial) || !strings.Contains(err.Error(), "not the embedding the target was resolved to") {
+		t.Errorf("a resolution the row contradicts: %v", err)
+	}
+	p1, _ := run(1, rt)
+	p2, _ := run(2, rt)
+	p3, err := run(3, other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := engine.MergePartials([]*engine.Partial{p1, p2, p3}, nil); !errors.Is(err, engine.ErrPartial) || !strings.Contains(err.Error(), "different resolutions") {
+		t.Errorf("different resolutions: %v", err)
+	}
+	plan, err := engine.NewPlan(query.MustParse(q), whole, &engine.Options{Target: rt})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := plan.RunPartial(ctx, whole, 1, 1); !errors.Is(err, engine.ErrPartial) || !strings.Contains(err.Error(), "give the shard's place") {
+		t.Errorf("no place: %v", err)
+	}
 }

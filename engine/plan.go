@@ -64,6 +64,10 @@ type Options struct {
 	// needs it; any partial records it, and the merge checks it against
 	// the shards' rows.
 	Place *Place
+	// Target, for Plan.RunPartial of a query whose search target is a row
+	// or id (other runs ignore it), is that target resolved over every
+	// shard (MergeTargets), with which every shard searches.
+	Target *StoredTarget
 }
 
 // Place is where a shard's rows lie among all the shards' rows: after

@@ -94,6 +94,7 @@ type querier interface {
 	Query(ctx context.Context, q string, opts *engine.Options) (*engine.Result, error)
 	Describe(ctx context.Context, q string, opts *engine.Options) (string, error)
 	QueryPartial(ctx context.Context, q string, opts *engine.Options, shard, shards int) (*engine.Partial, error)
+	ResolveTarget(ctx context.Context, q string, opts *engine.Options, shard, shards int) (*engine.ShardTarget, error)
 	Fingerprint() string
 	Close() error
 }
