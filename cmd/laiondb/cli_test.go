@@ -1009,6 +1009,27 @@ func TestQuerySeveralStores(t *testing.T) {
 	if !reflect.DeepEqual(strip(one), strip(merged)) || !strings.Contains(rowRes, `"row": `+rowN) || !strings.Contains(merged, `"row": `+rowN) {
 		t.Errorf("knn through row %s's vector: merged\n%s\nthe store of both\n%s", rowN, merged, one)
 	}
+	// The row target itself, in two steps: each shard writes what it
+	// holds of it, then each searches from every shard's resolution.
+	rq := "knn(row(" + rowN + "), 20) by nsfw"
+	for _, c := range [][]string{{a, "1/2", "0", "holds no row of the target"}, {b, "2/2", fmt.Sprint(rowsA), "holds the target: row " + rowN}} {
+		tf := filepath.Join(tmp, "t-"+c[1][:1]+".json")
+		if code, out, errs := runCmd(t, "query", "--store", c[0], "--target-out", tf, "--shard", c[1], "--rows-before", c[2], "--rows-total", total, rq); code != 0 || !strings.Contains(out, c[3]) {
+			t.Fatalf("--target-out of %s: exit %d: %s%s", c[0], code, out, errs)
+		}
+	}
+	for _, c := range [][]string{{a, pa, "1/2", "0"}, {b, pb, "2/2", fmt.Sprint(rowsA)}} {
+		if code, out, errs := runCmd(t, "query", "--store", c[0], "--partial", c[1], "--shard", c[2], "--rows-before", c[3], "--rows-total", total, "--target", filepath.Join(tmp, "t-*.json"), "--rows", "3", rq); code != 0 {
+			t.Fatalf("partial of %s from the resolved row: exit %d: %s%s", c[0], code, out, errs)
+		}
+	}
+	_, merged, _ = runCmd(t, "merge", "--format", "json", pa, pb)
+	if !reflect.DeepEqual(strip(rowRes), strip(merged)) {
+		t.Errorf("knn(row(%s)) from its resolution: merged\n%s\nthe store of both\n%s", rowN, merged, rowRes)
+	}
+	if code, _, errs := runCmd(t, "query", "--store", a, "--partial", pa, "--shard", "1/2", "--rows-before", "0", "--rows-total", total, "--target", filepath.Join(tmp, "t-1.json"), rq); code != 1 || !strings.Contains(errs, "shard 2 is missing") {
+		t.Errorf("--target without every shard's: exit %d: %s", code, errs)
+	}
 
 	// Exact duplicates: each shard's distinct keys, merged, count as the
 	// store of both; the table too.
@@ -1059,7 +1080,10 @@ func TestQuerySeveralStores(t *testing.T) {
 		{[]string{"merge", filepath.Join(tmp, "whole", "MANIFEST.json")}, 1, "not a partial result"},
 		{[]string{"query", "--store", a, "--partial", pa, q}, 2, "--partial needs --shard"},
 		{[]string{"query", "--store", a, "--partial", pa, "--shard", "3/2", q}, 2, "--shard 3/2"},
-		{[]string{"query", "--store", a, "--partial", pa, "--shard", "1/2", "knn(row(3), 5)"}, 1, "give the target as a vector"},
+		{[]string{"query", "--store", a, "--partial", pa, "--shard", "1/2", "knn(row(3), 5)"}, 1, "resolve it on every shard first"},
+		{[]string{"query", "--store", a, "--target-out", pa, "--shard", "1/2", "knn(row(3), 5)"}, 2, "give --rows-before N --rows-total N"},
+		{[]string{"query", "--store", a, "--target-out", pa, "--rows-before", "0", "--rows-total", "9", "knn(row(3), 5)"}, 2, "--target-out needs --shard"},
+		{[]string{"query", "--store", a, "--target", pa, "knn(row(3), 5)"}, 2, "give --partial FILE"},
 		{[]string{"query", "--store", a, "--partial", pa, "--shard", "1/2", sq}, 1, "give the shard's place"},
 		{[]string{"query", "--store", a, "--partial", pa, "--shard", "1/2", "--rows-before", "0", sq}, 2, "give both"},
 		{[]string{"query", "--store", a, "--rows-before", "0", "--rows-total", "9", sq}, 2, "give --partial FILE"},

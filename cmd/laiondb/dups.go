@@ -103,7 +103,7 @@ func runDups(e *env, fs *pflag.FlagSet) error {
 	if fs.NArg() != 0 {
 		return usageErrorf("dups takes no arguments, got %q (give --merge to merge partial files)", fs.Args())
 	}
-	shard, shards, err := partialShard(f.partial, f.shard)
+	shard, shards, err := partialShard("--partial", f.partial, f.shard)
 	if err != nil {
 		return err
 	}

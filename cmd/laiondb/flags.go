@@ -175,14 +175,15 @@ func parseShard(s string) (k, m int, err error) {
 	return k, m, nil
 }
 
-// partialShard checks that --partial and --shard come together and parses
-// the shard: 0, 0 when neither is given.
-func partialShard(partial, shard string) (k, m int, err error) {
+// partialShard checks that a shard's output file (flag: --partial,
+// --target-out) and --shard come together and parses the shard: 0, 0
+// when neither is given.
+func partialShard(flag, partial, shard string) (k, m int, err error) {
 	switch {
 	case partial != "" && shard == "":
-		return 0, 0, usageErrorf("--partial needs --shard K/M: which of the dataset's shards the store holds")
+		return 0, 0, usageErrorf("%s needs --shard K/M: which of the dataset's shards the store holds", flag)
 	case partial == "" && shard != "":
-		return 0, 0, usageErrorf("--shard says which shard a --partial file is of: give --partial FILE too")
+		return 0, 0, usageErrorf("--shard says which shard a %s file is of: give %s FILE too", flag, flag)
 	case partial == "":
 		return 0, 0, nil
 	}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -33,9 +34,11 @@ var queryFlags struct {
 	partial  string
 	shard    string
 	skipDone bool
-	before   int64
-	total    int64
-	search   searchFlags
+	before    int64
+	total     int64
+	targetOut string
+	targets   []string
+	search    searchFlags
 }
 
 func init() {
@@ -60,6 +63,8 @@ func init() {
 			fs.BoolVar(&f.skipDone, "skip-done", false, "with --partial: leave FILE as it is when it already holds this shard's partial result of this query on this store (a re-run of a batch job)")
 			fs.Int64Var(&f.before, "rows-before", -1, "with --partial and --rows-total: the rows of the shards before this one; a sample of the whole store needs the shard's place, and laiondb merge checks it against the shards' rows (laiondb slurm gives both)")
 			fs.Int64Var(&f.total, "rows-total", -1, "with --partial and --rows-before: the rows of all the shards")
+			fs.StringVar(&f.targetOut, "target-out", "", "the first step of a partial run from a row or id target: write to this file what this shard holds of the target (with --shard, --rows-before and --rows-total); then give every shard's file to --target")
+			fs.StringSliceVar(&f.targets, "target", nil, "with --partial: every shard's --target-out file of this query (paths or quoted patterns such as 'targets/q1-*.json', comma-separated or the flag repeated): each shard then searches from the row they resolve")
 			f.search.add(fs)
 		},
 		run: runQuery,
@@ -95,19 +100,36 @@ func runQuery(e *env, fs *pflag.FlagSet) error {
 		return err
 	}
 	opts.Rows, opts.Columns = rows, f.columns
-	shard, shards, err := partialShard(f.partial, f.shard)
+	out, outFlag := f.partial, "--partial"
+	switch {
+	case f.targetOut != "" && f.partial != "":
+		return usageErrorf("--target-out resolves a row or id target, the step before --partial: give one")
+	case f.targetOut != "":
+		out, outFlag = f.targetOut, "--target-out"
+		if f.total < 0 {
+			return usageErrorf("--target-out numbers the target's row among every shard's rows: give --rows-before N --rows-total N")
+		}
+	case len(f.targets) > 0 && f.partial == "":
+		return usageErrorf("--target resolves the target of a --partial run: give --partial FILE --shard K/M too")
+	}
+	shard, shards, err := partialShard(outFlag, out, f.shard)
 	if err != nil {
 		return err
 	}
 	switch {
-	case f.partial != "" && f.explain:
-		return usageErrorf("--explain prints a plan; --partial writes a result: give one")
+	case out != "" && f.explain:
+		return usageErrorf("--explain prints a plan; --partial and --target-out write results: give one")
 	case (f.before >= 0) != (f.total >= 0):
 		return usageErrorf("--rows-before and --rows-total give a shard's place together: give both")
-	case f.total >= 0 && f.partial == "":
+	case f.total >= 0 && out == "":
 		return usageErrorf("--rows-before and --rows-total place a --partial result's shard: give --partial FILE --shard K/M too")
 	case f.total >= 0:
 		opts.Place = &engine.Place{Before: f.before, Total: f.total}
+	}
+	if len(f.targets) > 0 {
+		if opts.Target, err = readTargets(f.targets); err != nil {
+			return err
+		}
 	}
 	d, err := f.store.openQuerier(e, f.search.openOptions(&f.model))
 	if err != nil {
@@ -124,8 +146,23 @@ func runQuery(e *env, fs *pflag.FlagSet) error {
 		}
 		return writePlan(e.stdout, f.format, p)
 	}
+	if f.targetOut != "" {
+		t, err := d.ResolveTarget(ctx, q, opts, shard, shards)
+		if err != nil {
+			return err
+		}
+		if err := atomicfile.Write(f.targetOut, func(w io.Writer) error { return json.NewEncoder(w).Encode(t) }); err != nil {
+			return err
+		}
+		where := "holds no row of the target"
+		if t.Found != nil {
+			where = fmt.Sprintf("holds the target: row %d", t.Found.Row)
+		}
+		fmt.Fprintf(e.stdout, "shard %d of %d %s; wrote %s\n", shard, shards, where, f.targetOut)
+		return nil
+	}
 	if f.partial != "" {
-		if f.skipDone && partialDone(f.partial, q, shard, shards, d.Fingerprint(), opts.Place) {
+		if f.skipDone && partialDone(f.partial, q, shard, shards, d.Fingerprint(), opts.Place, opts.Target) {
 			fmt.Fprintf(e.stdout, "%s already holds the partial result of shard %d of %d of this query on this store: kept\n", f.partial, shard, shards)
 			return nil
 		}
@@ -161,9 +198,39 @@ func writeResult(w io.Writer, format string, res *engine.Result) error {
 	return output.WriteTable(w, res)
 }
 
+// readTargets reads every shard's resolution of a row or id target from
+// the files (or glob patterns) given, and merges them.
+func readTargets(paths []string) (*engine.StoredTarget, error) {
+	var ts []*engine.ShardTarget
+	for _, p := range paths {
+		names := []string{p}
+		if strings.ContainsAny(p, "*?[") {
+			m, err := filepath.Glob(p)
+			if err != nil || len(m) == 0 {
+				return nil, usageErrorf("--target %s: no file matches", p)
+			}
+			names = m
+		}
+		for _, name := range names {
+			fh, err := os.Open(name)
+			if err != nil {
+				return nil, err
+			}
+			t, err := engine.ReadShardTarget(fh)
+			fh.Close()
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", name, err)
+			}
+			ts = append(ts, t)
+		}
+	}
+	return engine.MergeTargets(ts)
+}
+
 // partialDone reports whether path holds a valid partial result of query
-// q, shard k of m at place pl, on the store with fingerprint fp.
-func partialDone(path, q string, k, m int, fp string, pl *engine.Place) bool {
+// q, shard k of m at place pl, from target rt, on the store with
+// fingerprint fp.
+func partialDone(path, q string, k, m int, fp string, pl *engine.Place, rt *engine.StoredTarget) bool {
 	parsed, err := query.Parse(q)
 	if err != nil {
 		return false
@@ -175,6 +242,9 @@ func partialDone(path, q string, k, m int, fp string, pl *engine.Place) bool {
 	defer fh.Close()
 	p, err := engine.ReadPartial(fh)
 	if err != nil || (p.Place == nil) != (pl == nil) || pl != nil && *p.Place != *pl {
+		return false
+	}
+	if (p.Target == nil) != (rt == nil) || rt != nil && (p.Target.Row != rt.Row || p.Target.Digest != rt.Digest()) {
 		return false
 	}
 	return p.Query == parsed.String() && p.Shard == k && p.Shards == m && p.Fingerprint == fp

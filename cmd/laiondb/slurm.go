@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/laiondb/laiondb/db"
+	"github.com/laiondb/laiondb/query"
 )
 
 var slurmFlags struct {
@@ -36,7 +37,11 @@ func init() {
 			"  merge.sbatch   merges every query's partials into DIR/results/qN.json and qN.txt (and\n" +
 			"                 with --audit, the shards' audits into the report DIR/results/audit; with\n" +
 			"                 --dups, the shards' distinct keys into DIR/results/dups.json and dups.txt)\n" +
-			"  submit.sh      submits both, the merge to run once every shard task succeeded\n" +
+			"  stored.sbatch  (for queries from a row or id target) an array job of M tasks after those:\n" +
+			"                 task K searches its store from the target's row, which the first job's\n" +
+			"                 tasks found (laiondb query --target-out, then --target); it reopens the\n" +
+			"                 stores, so they must lie where every node sees them\n" +
+			"  submit.sh      submits them, the merge to run once every shard task succeeded\n" +
 			"Each step is tried three times and the tasks are requeued if their node fails; running\n" +
 			"submit.sh again skips the sources and the partial results already done. The merged\n" +
 			"answers are those of one store of all the sources.",
@@ -68,6 +73,13 @@ func runSlurm(e *env, fs *pflag.FlagSet) error {
 		return usageErrorf("give at least one --query, or --audit TERMS, or --dups KEY")
 	case fs.NArg() == 0:
 		return usageErrorf("give the dataset's files or folders")
+	}
+	stored := make([]bool, len(f.queries))
+	for i, q := range f.queries {
+		var err error
+		if stored[i], err = storedTargetQuery(q); err != nil {
+			return err
+		}
 	}
 	for _, o := range f.sbatch {
 		if !strings.HasPrefix(o, "-") || strings.ContainsAny(o, "\n\r") {
@@ -159,8 +171,18 @@ func runSlurm(e *env, fs *pflag.FlagSet) error {
 		}
 		model = " --model " + shq(abs)
 	}
+	// A query from a row or id target takes two steps: here each shard
+	// writes what it holds of the target; stored.sbatch, once every shard
+	// has, searches from it.
+	var st strings.Builder
 	for i, q := range f.queries {
 		part := filepath.Join(work, "partials", fmt.Sprintf("q%d-shard-", i+1))
+		if stored[i] {
+			tgt := filepath.Join(work, "partials", fmt.Sprintf("q%d-target-", i+1))
+			fmt.Fprintf(&sh, "try \"$L\" query --store \"$STORE\" --target-out %s\"$K\".json --shard \"$K/%d\" --rows-before \"${BEFORE[$K]}\" --rows-total \"$TOTAL\" %s\n", shq(tgt), m, shq(q))
+			fmt.Fprintf(&st, "try \"$L\" query --store \"$STORE\"%s --partial %s\"$K\".json --shard \"$K/%d\" --rows-before \"${BEFORE[$K]}\" --rows-total \"$TOTAL\" --target %s --skip-done %s\n", model, shq(part), m, shq(tgt+"*.json"), shq(q))
+			continue
+		}
 		fmt.Fprintf(&sh, "try \"$L\" query --store \"$STORE\"%s --partial %s\"$K\".json --shard \"$K/%d\" --rows-before \"${BEFORE[$K]}\" --rows-total \"$TOTAL\" --skip-done %s\n", model, shq(part), m, shq(q))
 	}
 	terms := f.audit
@@ -204,9 +226,21 @@ func runSlurm(e *env, fs *pflag.FlagSet) error {
 			shq(filepath.Join(work, "partials", "audit")), m, shq(filepath.Join(work, "results", "audit")), shq(filepath.Join(work, "results", "audit.txt")))
 	}
 	sub := fmt.Sprintf("#!/bin/bash\n# Written by laiondb slurm: submits the shard tasks, then the merge once they all succeeded.\nset -euo pipefail\ncd %s\n"+
-		"jid=$(sbatch --parsable shards.sbatch)\njid=${jid%%%%;*}\nmid=$(sbatch --parsable --dependency=afterok:$jid merge.sbatch)\nmid=${mid%%%%;*}\n"+
-		"echo \"shard tasks: job $jid (array of %d); merge: job $mid; results in %s\"\n", shq(work), m, filepath.Join(work, "results"))
-	for name, body := range map[string]string{"shards.sbatch": sh.String(), "merge.sbatch": mg.String(), "submit.sh": sub, "queries.txt": list.String()} {
+		"jid=$(sbatch --parsable shards.sbatch)\njid=${jid%%%%;*}\nafter=$jid\n", shq(work))
+	files := map[string]string{"shards.sbatch": sh.String(), "merge.sbatch": mg.String(), "queries.txt": list.String()}
+	if st.Len() > 0 {
+		// The same preamble as shards.sbatch, up to its ingest.
+		pre := sh.String()
+		pre = pre[:strings.Index(pre, "try \"$L\" ingest")]
+		pre = strings.Replace(pre, "#SBATCH --job-name=laiondb-shards", "#SBATCH --job-name=laiondb-stored", 1)
+		pre = strings.Replace(pre, filepath.Join(work, "logs", "shard-%a.out"), filepath.Join(work, "logs", "stored-%a.out"), 1)
+		files["stored.sbatch"] = pre + st.String()
+		sub += "sid=$(sbatch --parsable --dependency=afterok:$jid stored.sbatch)\nsid=${sid%%;*}\nafter=$jid:$sid\necho \"searches from row and id targets: job $sid (array of " + fmt.Sprint(m) + ")\"\n"
+	}
+	sub += fmt.Sprintf("mid=$(sbatch --parsable --dependency=afterok:$after merge.sbatch)\nmid=${mid%%%%;*}\n"+
+		"echo \"shard tasks: job $jid (array of %d); merge: job $mid; results in %s\"\n", m, filepath.Join(work, "results"))
+	files["submit.sh"] = sub
+	for name, body := range files {
 		mode := os.FileMode(0o755)
 		if name == "queries.txt" {
 			mode = 0o644
@@ -219,6 +253,30 @@ func runSlurm(e *env, fs *pflag.FlagSet) error {
 	fmt.Fprintf(e.stdout, "wrote %s, %s and %s\nsubmit with: %s\n", filepath.Join(work, "shards.sbatch"), filepath.Join(work, "merge.sbatch"),
 		filepath.Join(work, "submit.sh"), filepath.Join(work, "submit.sh"))
 	return nil
+}
+
+// storedTargetQuery reports whether query q searches from a row or id
+// target, which a shard resolves before its partial; a seed set cannot be
+// run as shards yet.
+func storedTargetQuery(q string) (bool, error) {
+	parsed, err := query.Parse(q)
+	if err != nil {
+		return false, usageErrorf("--query %s: %v", q, err)
+	}
+	var tn *query.TargetNode
+	switch src := parsed.Source.(type) {
+	case *query.KNNSource:
+		tn = src.Target
+	case *query.WithinSource:
+		tn = src.Target
+	}
+	switch {
+	case tn == nil || !tn.Target.Kind.Stored():
+		return false, nil
+	case tn.Target.Kind.Seeds():
+		return false, usageErrorf("--query %s: a seed-set target cannot be run as shards and merged yet", q)
+	}
+	return true, nil
 }
 
 // shq quotes s for a POSIX shell.

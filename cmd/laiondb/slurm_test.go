@@ -50,10 +50,32 @@ func TestSlurmScripts(t *testing.T) {
 		!strings.Contains(string(mg2), "audit --terms 'essay2021-terms' --merge '"+filepath.Join(work2, "partials", "audit")+"' --shards 2 --report") {
 		t.Errorf("--audit scripts:\n%s\n%s", sh2, mg2)
 	}
+	if _, err := os.Stat(filepath.Join(work, "stored.sbatch")); err == nil {
+		t.Error("stored.sbatch written without a row or id target")
+	}
+	// A query from a row target: its shards resolve the target in the
+	// first job, and search from it in the second, before the merge.
+	work3 := filepath.Join(tmp, "work3")
+	if code, out, errs := runCmd(t, "slurm", "--work", work3, "--shards", "3", "--query", "all", "--query", "knn(id(7), 5)", data); code != 0 {
+		t.Fatalf("row target: exit %d: %s%s", code, out, errs)
+	}
+	sh3, _ := os.ReadFile(filepath.Join(work3, "shards.sbatch"))
+	st3, _ := os.ReadFile(filepath.Join(work3, "stored.sbatch"))
+	sub3, _ := os.ReadFile(filepath.Join(work3, "submit.sh"))
+	tgt := filepath.Join(work3, "partials", "q2-target-")
+	if !strings.Contains(string(sh3), `query --store "$STORE" --target-out '`+tgt+`'"$K".json --shard "$K/3"`) || strings.Contains(string(sh3), "q2-shard-") ||
+		!strings.Contains(string(st3), "#SBATCH --array=1-3\n") || !strings.Contains(string(st3), "BEFORE=(- 0 50 100)") ||
+		!strings.Contains(string(st3), `--partial '`+filepath.Join(work3, "partials", "q2-shard-")+`'"$K".json`) || !strings.Contains(string(st3), `--target '`+tgt+`*.json'`) ||
+		strings.Contains(string(st3), " ingest ") || strings.Contains(string(st3), "'all'") ||
+		!strings.Contains(string(sub3), "--dependency=afterok:$jid stored.sbatch") || !strings.Contains(string(sub3), "--dependency=afterok:$after merge.sbatch") {
+		t.Errorf("row target scripts:\n%s\n%s\n%s", sh3, st3, sub3)
+	}
 	for _, c := range []struct {
 		args []string
 		want string
 	}{
+		{[]string{"slurm", "--work", work, "--shards", "2", "--query", "knn(rows(file('s.txt')), 5)", data}, "seed-set"},
+		{[]string{"slurm", "--work", work, "--shards", "2", "--query", "knn(", data}, "--query knn("},
 		{[]string{"slurm", "--work", work, "--shards", "4", "--query", "all", data}, "4 shards of 3 sources"},
 		{[]string{"slurm", "--work", work, "--shards", "2", data}, "--query, or --audit"},
 		{[]string{"slurm", "--work", work, "--shards", "2", "--query", "all", "--sbatch", "mem=4G", data}, "--sbatch"},
@@ -113,6 +135,8 @@ func TestSlurm(t *testing.T) {
 		"knn(vector('" + qnpy + "'), 30) where nsfw = 'UNLIKELY' by file",
 		"within(vector('" + qnpy + "'), 0.5) sweep similarity at (0.3)",
 		"all sample 500 seed 11 where nsfw = 'UNLIKELY' by file",
+		"knn(row(450), 20) by nsfw",
+		"within(row(900), 0.6) where nsfw = 'UNLIKELY'",
 	}
 	work := filepath.Join(tmp, "work")
 	args := []string{"slurm", "--work", work, "--shards", "4", "--laiondb", bin, "--dups", "url,text"}
