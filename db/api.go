@@ -99,7 +99,7 @@ func (d *DB) QueryPartial(ctx context.Context, q string, opts *engine.Options, s
 // ResolveTarget resolves a query's row or id target on the store as shard
 // number shard of shards, placed by opts.Place: the first step of the
 // query's partial run (engine.Plan.ResolveTarget; engine.MergeTargets
-// merges the shards' answers into opts.Target for QueryPartial).
+// merges the shards' answers into opts.Targets for QueryPartial).
 func (d *DB) ResolveTarget(ctx context.Context, q string, opts *engine.Options, shard, shards int) (*engine.ShardTarget, error) {
 	p, v, err := d.plan(q, opts)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -36,6 +37,11 @@ func TestUnionOfShards(t *testing.T) {
 	f16 := make([]uint16, len(emb.Image[0]))
 	vector.F32ToF16(f16, emb.Image[0])
 	if err := npy.WriteFloat16(filepath.Join(tmp, "emb", "img_emb", "img_emb_0.npy"), f16, 16); err != nil {
+		t.Fatal(err)
+	}
+	// Seeds in several shards.
+	seeds := filepath.Join(tmp, "seeds.txt")
+	if err := os.WriteFile(seeds, []byte("1100\n33\n700\n1500\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	// A vector target every shard can search with: row 700's embedding.
@@ -75,6 +81,8 @@ func TestUnionOfShards(t *testing.T) {
 		`knn(row(1000).text, 12) in text`,
 		`knn(row(1000), 12) in text`,
 		`within(row(700), 0.9) by nsfw`,
+		"knn(rows(file('" + seeds + "')), 8) by nsfw",
+		"within(rows(file('" + seeds + "')), 0.9) where nsfw = 'UNLIKELY'",
 		"knn(vector('" + qnpy + "'), 25) by nsfw",
 		"knn(vector('" + qnpy + "'), 30) where width < 500 limit 12 post where nsfw != 'NSFW' by file",
 		"within(vector('" + qnpy + "'), 0.6) by license sweep similarity at (0.3)",
@@ -131,8 +139,8 @@ func TestUnionOfShards(t *testing.T) {
 			before += m.Rows
 		}
 		for i, q := range queries {
-			var target *engine.StoredTarget
-			if strings.Contains(q, "row(") || strings.Contains(q, "id(") {
+			var target []engine.StoredTarget
+			if strings.Contains(q, "row(") || strings.Contains(q, "id(") || strings.Contains(q, "file(") {
 				var ts []*engine.ShardTarget
 				for k, d := range dbs {
 					st, err := d.ResolveTarget(ctx, q, &engine.Options{Place: places[k]}, k+1, shards)
@@ -148,7 +156,7 @@ func TestUnionOfShards(t *testing.T) {
 			var parts []*engine.Partial
 			for k, d := range dbs {
 				o := *opts
-				o.Place, o.Target = places[k], target
+				o.Place, o.Targets = places[k], target
 				p, err := d.QueryPartial(ctx, q, &o, k+1, shards)
 				if err != nil && strings.Contains(err.Error(), "unknown column") && shards > 1 {
 					parts = nil

@@ -101,8 +101,8 @@ type Partial struct {
 	// numbered in the shard, best first) and the columns of the hit rows
 	// the merge's statistics and printed rows read.
 	Search *PartialHits `json:"search,omitempty"`
-	// Target, for a search from a row or id target, is the target's
-	// resolution over every shard (Options.Target).
+	// Target, for a search from a row or id target or a seed set, is the
+	// target's resolution over every shard (Options.Targets).
 	Target *PartialTarget `json:"target,omitempty"`
 	// First, for an all query with a limit, are the shard's first
 	// 'limit' selected rows (scores 0) with the columns the merge reads:
@@ -125,6 +125,10 @@ type PartialHits struct {
 	Vectors    [][]float32 `json:"vectors,omitempty"`
 	Candidates int         `json:"candidates,omitempty"`
 	Complete   bool        `json:"complete,omitempty"`
+	// SeedHits, for a seed set, are each seed's own hits among the
+	// shard's rows (numbered in the shard, best first), in the order of
+	// the resolved seeds; Hits then holds every row among them once.
+	SeedHits [][]Hit `json:"seed_hits,omitempty"`
 }
 
 // PartialColumn is a column of values as stored: strings as bytes (base64
@@ -213,7 +217,7 @@ var ErrPartial = errors.New("partial results")
 
 // partialOK reports why the plan cannot give a partial result, or "";
 // resolved says that its row or id target, if it has one, was resolved
-// over every shard (Options.Target; Partial.Target).
+// over every shard (Options.Targets; Partial.Target).
 func (p *Plan) partialOK(resolved bool) string {
 	var tn *query.TargetNode
 	switch src := p.q.Source.(type) {
@@ -225,8 +229,8 @@ func (p *Plan) partialOK(resolved bool) string {
 		tn = src.Target
 	}
 	switch {
-	case tn.Target.Kind.Seeds():
-		return "a seed-set target cannot be written as a partial and merged yet"
+	case tn.Target.Kind.Seeds() && !resolved:
+		return "a seed set names rows of any shard, whose embeddings every shard searches with: resolve them on every shard first (laiondb query --target-out FILE --rows-before N --rows-total N; then --target FILE... with --partial; laiondb slurm does both)"
 	case tn.Target.Kind.Stored() && !resolved:
 		return "a row or id target names a row of one shard, whose embedding every shard searches with: resolve it on every shard first (laiondb query --target-out FILE --rows-before N --rows-total N; then --target FILE... with --partial; laiondb slurm does both)"
 	}
@@ -254,8 +258,8 @@ func (p *Plan) hitCols() []string {
 // RunPartial runs the plan on s, shard number shard of shards (counted
 // from 1, in file order), and returns its partial result.
 func (p *Plan) RunPartial(ctx context.Context, s Store, shard, shards int) (*Partial, error) {
-	tn := p.storedTarget()
-	if why := p.partialOK(tn != nil && p.opts.Target != nil); why != "" {
+	tn := p.resolvedTarget()
+	if why := p.partialOK(tn != nil && len(p.opts.Targets) > 0); why != "" {
 		return nil, fmt.Errorf("%w: %s", ErrPartial, why)
 	}
 	pl := p.opts.Place
@@ -266,15 +270,20 @@ func (p *Plan) RunPartial(ctx context.Context, s Store, shard, shards int) (*Par
 	case pl == nil && p.q.Sample != nil && !p.q.Sample.PerFile:
 		return nil, fmt.Errorf("%w: a sample of the whole store is drawn over every shard's rows in order: give the shard's place among them (laiondb query --rows-before N --rows-total N; laiondb slurm does), or draw 'sample N per file', file by file", ErrPartial)
 	case pl == nil && tn != nil:
-		return nil, fmt.Errorf("%w: a row or id target's row is numbered among every shard's rows: give the shard's place among them (laiondb query --rows-before N --rows-total N; laiondb slurm does)", ErrPartial)
-	case tn != nil && len(p.opts.Target.Vec) == 0:
-		return nil, fmt.Errorf("%w: the resolved target %s has no embedding", ErrPartial, tn)
+		return nil, fmt.Errorf("%w: a row or id target's or a seed set's rows are numbered among every shard's rows: give the shard's place among them (laiondb query --rows-before N --rows-total N; laiondb slurm does)", ErrPartial)
+	case tn != nil && !tn.Target.Kind.Seeds() && len(p.opts.Targets) != 1:
+		return nil, fmt.Errorf("%w: %d rows resolved for the target %s, which names one", ErrPartial, len(p.opts.Targets), tn)
+	}
+	for _, t := range p.opts.Targets {
+		if len(t.Vec) == 0 {
+			return nil, fmt.Errorf("%w: the resolved target row %d has no embedding", ErrPartial, t.Row)
+		}
 	}
 	out := &Partial{Format: PartialFormat, Version: buildVersion(), Query: p.q.String(), Shard: shard, Shards: shards, Place: pl,
 		Fingerprint: s.Fingerprint(), Columns: s.Columns(), Lexicons: p.opts.Lexicons, Rows: p.opts.Rows, RowCols: p.opts.Columns, Groups: groupLimit(&p.opts),
 		TotalRows: s.NumRows(), Files: []PartialFile{}, Stats: []PartialStat{}}
 	if tn != nil {
-		out.Target = &PartialTarget{Row: p.opts.Target.Row, Digest: p.opts.Target.Digest()}
+		out.Target = ResolvedTarget(p.opts.Targets)
 	}
 	for _, f := range sourceFiles(s) {
 		_, first := s.Source(f.lo)
@@ -329,7 +338,9 @@ func (p *Plan) RunPartial(ctx context.Context, s Store, shard, shards int) (*Par
 // its hits, with the columns of the hit rows the merge reads, into out.
 func (p *Plan) searchPartial(ctx context.Context, s Store, out *Partial) error {
 	st := &SearchStats{}
-	p.searchStats(st)
+	if tn := p.searchStats(st); tn.Target.Kind.Seeds() {
+		return p.seedPartial(ctx, s, out, tn, st.Kind)
+	}
 	// A shard without an embedding among the allowed rows has no hit:
 	// one store of all the rows would not ask it, nor resolve the target
 	// on it; where is evaluated all the same (its rows count).
@@ -399,18 +410,30 @@ func (p *Plan) partialRequest(ctx context.Context, s Store, st *SearchStats) (Se
 	if tn == nil {
 		return p.searchRequest(ctx, s, st)
 	}
-	rt, pl := p.opts.Target, p.opts.Place
-	vec := rt.Vec
-	if local := rt.Row - pl.Before; local >= 0 && local < int64(s.NumRows()) {
-		var err error
-		if vec, err = s.Vector(ctx, query.Target{Kind: query.TargetRow, Row: uint32(local), Space: tn.Target.Space}); err != nil {
-			return SearchRequest{}, nil, &query.Error{Query: p.q.Text, Off: tn.Offset, Msg: fmt.Sprintf("target %s: %v", tn, err), Err: err}
-		}
-		if !slices.EqualFunc(vec, rt.Vec, func(a, b float32) bool { return math.Float32bits(a) == math.Float32bits(b) }) {
-			return SearchRequest{}, nil, fmt.Errorf("%w: target %s: row %d of this shard is not the embedding the target was resolved to (resolved on other stores?)", ErrPartial, tn, local)
-		}
+	vec, err := p.targetVector(ctx, s, tn, p.opts.Targets[0])
+	if err != nil {
+		return SearchRequest{}, nil, err
 	}
-	return p.request(ctx, s, slices.Clone(vec), nil)
+	return p.request(ctx, s, vec, nil)
+}
+
+// targetVector returns the vector a shard searches from for a resolved
+// target row: its embedding as resolved, or, in the shard holding the
+// row, the row itself (so that a row target's view knows its own row),
+// checked to be the embedding the other shards were given.
+func (p *Plan) targetVector(ctx context.Context, s Store, tn *query.TargetNode, rt StoredTarget) ([]float32, error) {
+	local := rt.Row - p.opts.Place.Before
+	if local < 0 || local >= int64(s.NumRows()) {
+		return slices.Clone(rt.Vec), nil
+	}
+	vec, err := s.Vector(ctx, query.Target{Kind: query.TargetRow, Row: uint32(local), Space: tn.Target.Space})
+	if err != nil {
+		return nil, &query.Error{Query: p.q.Text, Off: tn.Offset, Msg: fmt.Sprintf("target %s: %v", tn, err), Err: err}
+	}
+	if !slices.EqualFunc(vec, rt.Vec, func(a, b float32) bool { return math.Float32bits(a) == math.Float32bits(b) }) {
+		return nil, fmt.Errorf("%w: target %s: row %d of this shard is not the embedding the target was resolved to (resolved on other stores?)", ErrPartial, tn, local)
+	}
+	return vec, nil
 }
 
 // dedupDepth returns a knn search with dedup as a shard answers it for a
@@ -575,17 +598,19 @@ func MergePartials(parts []*Partial, opts *Options) (*Result, error) {
 		return nil, fmt.Errorf("%w: %v", ErrPartial, err)
 	}
 	for _, p := range ps {
-		if (p.Target == nil) != (first.Target == nil) || p.Target != nil && *p.Target != *first.Target {
+		if !p.Target.Equal(first.Target) {
 			return nil, fmt.Errorf("%w: shards %d and %d searched from different resolutions of the target", ErrPartial, first.Shard, p.Shard)
 		}
 	}
 	if why := plan.partialOK(first.Target != nil); why != "" {
 		return nil, fmt.Errorf("%w: %s", ErrPartial, why)
 	}
-	if tn := plan.storedTarget(); tn == nil && first.Target != nil {
-		return nil, fmt.Errorf("%w: the partials record a resolved target, and their query %s has no row or id target", ErrPartial, first.Query)
+	if tn := plan.resolvedTarget(); tn == nil && first.Target != nil {
+		return nil, fmt.Errorf("%w: the partials record a resolved target, and their query %s has no row or id target or seed set", ErrPartial, first.Query)
 	} else if tn != nil && first.Place == nil {
-		return nil, fmt.Errorf("%w: a row or id target's partials give each shard's place among all the rows", ErrPartial)
+		return nil, fmt.Errorf("%w: a row or id target's or a seed set's partials give each shard's place among all the rows", ErrPartial)
+	} else if tn != nil && (len(first.Target.Rows) == 0 || !tn.Target.Kind.Seeds() && len(first.Target.Rows) != 1) {
+		return nil, fmt.Errorf("%w: the partials record %d target rows for %s", ErrPartial, len(first.Target.Rows), tn)
 	}
 	res := &Result{Notes: plan.notes, RowColumns: plan.rowCols, Query: plan.q.String(), Fingerprint: ms.Fingerprint(),
 		Exact: true, TotalRows: ms.n}
@@ -726,9 +751,16 @@ func mergeSearches(ps []*Partial, plan *Plan, ms *mergeStore, res *Result) (*Res
 	ms.parts = ps
 	slices.SortFunc(hits, bestFirst)
 	if tn := plan.storedTarget(); tn != nil && tn.Target.Space == searchSpace(plan.q.Source) {
-		selfFirst(hits, ps[0].Target.Row)
+		selfFirst(hits, ps[0].Target.Rows[0])
 	}
-	if st.Dedup = dedupSpec(plan.q.Source); st.Dedup > 0 {
+	var seeds map[uint32][]uint32 // a seed set's: the seeds that reached each row
+	if tn := plan.resolvedTarget(); tn != nil && tn.Target.Kind.Seeds() {
+		var err error
+		if hits, seeds, err = mergeSeeds(ps, ms, st); err != nil {
+			return nil, err
+		}
+		st.Seeds = len(ps[0].Target.Rows)
+	} else if st.Dedup = dedupSpec(plan.q.Source); st.Dedup > 0 {
 		var err error
 		if hits, st.Deduped, res.VectorsScanned, err = mergeDedup(ps, plan, ms, st, hits); err != nil {
 			return nil, err
@@ -751,6 +783,9 @@ func mergeSearches(ps []*Partial, plan *Plan, ms *mergeStore, res *Result) (*Res
 	}
 	if err := plan.finish(context.Background(), ms, res, rows, scores); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrPartial, err)
+	}
+	if seeds != nil {
+		res.setSeeds(seeds)
 	}
 	st.scoreRange(res.Hits)
 	res.Search = st

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -96,7 +98,16 @@ func TestPartialsMerge(t *testing.T) {
 	// A second row with sample_id 4000 (row 1000's), in a later shard:
 	// id(4000) is the first.
 	whole.Column("sample_id").Int[2500] = 4000
+	// Seed sets with seeds in several shards: rows, a row twice, and
+	// SAMPLE_IDs, one of them on two rows.
+	dir := t.TempDir()
+	rowsFile, idsFile := filepath.Join(dir, "rows.txt"), filepath.Join(dir, "ids.txt")
+	os.WriteFile(rowsFile, []byte("3000\n5\n700\n1800\n700\n"), 0o644)
+	os.WriteFile(idsFile, []byte("4000\n7000\n1009\n"), 0o644)
 	queries := append(slices.Clone(partialQueries),
+		"knn(rows(file('"+rowsFile+"')), 12) by nsfw",
+		"knn(ids(file('"+idsFile+"')), 9) where width > 300 limit 15",
+		"within(rows(file('"+rowsFile+"')), 0.3) where nsfw = 'UNLIKELY' by license",
 		fmt.Sprintf(`within('beautiful', %s) by nsfw`, strconv.FormatFloat(float64(best.Hits[25].Score), 'g', -1, 32)))
 	for _, q := range queries {
 		parsed := query.MustParse(q)
@@ -122,8 +133,8 @@ func TestPartialsMerge(t *testing.T) {
 				cut[shards] = n
 			}
 			// A row or id target is first resolved on every shard.
-			var target *engine.StoredTarget
-			if strings.Contains(q, "row(") || strings.Contains(q, "id(") {
+			var target []engine.StoredTarget
+			if strings.Contains(q, "row(") || strings.Contains(q, "id(") || strings.Contains(q, "file(") {
 				var ts []*engine.ShardTarget
 				for i := range shards {
 					shard := whole.Rows(cut[i], cut[i+1])
@@ -157,7 +168,7 @@ func TestPartialsMerge(t *testing.T) {
 				// needs it; the merge checks it for every query).
 				o := *opts
 				o.Place = &engine.Place{Before: int64(cut[i]), Total: n}
-				o.Target = target
+				o.Targets = target
 				plan, err := engine.NewPlan(parsed, shard, &o)
 				if err != nil {
 					t.Fatal(err)
@@ -284,7 +295,7 @@ func TestPartialsRefused(t *testing.T) {
 	}
 	for q, want := range map[string]string{
 		"knn(row(3), 10)":                  "resolve it on every shard first",
-		"within(rows(file('x.txt')), 0.5)": "seed-set",
+		"within(rows(file('x.txt')), 0.5)": "a seed set names rows of any shard",
 	} {
 		plan, err := engine.NewPlan(query.MustParse(q), whole, nil)
 		if err != nil {
@@ -434,15 +445,21 @@ func TestTargetsRefused(t *testing.T) {
 		}
 		return st
 	}
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "rows.txt"), []byte("3\n5000\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "ids.txt"), []byte("1003\n999999\n"), 0o644)
+	rowsQ := "knn(rows(file('" + filepath.Join(dir, "rows.txt") + "')), 3)"
+	idsQ := "knn(ids(file('" + filepath.Join(dir, "ids.txt") + "')), 3)"
 	q := "knn(row(450), 10)"
 	r1, r2, r3 := resolve(q, 1, 0), resolve(q, 2, 300), resolve(q, 3, 600)
-	if r1.Found != nil || r2.Found == nil || r2.Found.Row != 450 || r3.Found != nil {
-		t.Fatalf("row 450 found in shards %v %v %v", r1.Found != nil, r2.Found != nil, r3.Found != nil)
+	if len(r1.Found) != 0 || len(r2.Found) != 1 || r2.Found[0].Row != 450 || len(r3.Found) != 0 {
+		t.Fatalf("row 450 found in shards %d %d %d", len(r1.Found), len(r2.Found), len(r3.Found))
 	}
-	rt, err := engine.MergeTargets([]*engine.ShardTarget{r3, r1, r2})
-	if err != nil || rt.Row != 450 {
-		t.Fatalf("merge: %v, %+v", err, rt)
+	rts, err := engine.MergeTargets([]*engine.ShardTarget{r3, r1, r2})
+	if err != nil || len(rts) != 1 || rts[0].Row != 450 {
+		t.Fatalf("merge: %v, %+v", err, rts)
 	}
+	rt := rts[0]
 	for _, tc := range []struct {
 		ts   []*engine.ShardTarget
 		want string
@@ -454,6 +471,8 @@ func TestTargetsRefused(t *testing.T) {
 		{[]*engine.ShardTarget{r1, resolve(q, 2, 250), r3}, "lies after 250 rows"},
 		{[]*engine.ShardTarget{resolve("knn(row(5000), 3)", 1, 0), resolve("knn(row(5000), 3)", 2, 300), resolve("knn(row(5000), 3)", 3, 600)}, "row 5000 (the shards hold 900 rows)"},
 		{[]*engine.ShardTarget{resolve("knn(id(7), 3)", 1, 0), resolve("knn(id(7), 3)", 2, 300), resolve("knn(id(7), 3)", 3, 600)}, "no row has sample_id 7"},
+		{[]*engine.ShardTarget{resolve(rowsQ, 1, 0), resolve(rowsQ, 2, 300), resolve(rowsQ, 3, 600)}, "rows.txt, line 2: row 5000 is past the store's 900 rows"},
+		{[]*engine.ShardTarget{resolve(idsQ, 1, 0), resolve(idsQ, 2, 300), resolve(idsQ, 3, 600)}, "ids.txt, line 2: no row has SAMPLE_ID 999999 (1 of the 2 seeds match no row)"},
 		{nil, "no shard's target"},
 	} {
 		if _, err := engine.MergeTargets(tc.ts); err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -465,15 +484,15 @@ func TestTargetsRefused(t *testing.T) {
 	}
 	// The shard holding the row checks it against the resolution; the
 	// merge refuses partials searched from different resolutions.
-	run := func(k int, target *engine.StoredTarget) (*engine.Partial, error) {
+	run := func(k int, target engine.StoredTarget) (*engine.Partial, error) {
 		s := whole.Rows((k-1)*300, k*300)
-		plan, err := engine.NewPlan(query.MustParse(q), s, &engine.Options{Place: &engine.Place{Before: int64(k-1) * 300, Total: 900}, Target: target})
+		plan, err := engine.NewPlan(query.MustParse(q), s, &engine.Options{Place: &engine.Place{Before: int64(k-1) * 300, Total: 900}, Targets: []engine.StoredTarget{target}})
 		if err != nil {
 			t.Fatal(err)
 		}
 		return plan.RunPartial(ctx, s, k, 3)
 	}
-	other := &engine.StoredTarget{Row: 450, Vec: slices.Clone(rt.Vec)}
+	other := engine.StoredTarget{Row: 450, Vec: slices.Clone(rt.Vec)}
 	other.Vec[0] += 0.25
 	if _, err := run(2, other); !errors.Is(err, engine.ErrPartial) || !strings.Contains(err.Error(), "not the embedding the target was resolved to") {
 		t.Errorf("a resolution the row contradicts: %v", err)
@@ -487,7 +506,7 @@ func TestTargetsRefused(t *testing.T) {
 	if _, err := engine.MergePartials([]*engine.Partial{p1, p2, p3}, nil); !errors.Is(err, engine.ErrPartial) || !strings.Contains(err.Error(), "different resolutions") {
 		t.Errorf("different resolutions: %v", err)
 	}
-	plan, err := engine.NewPlan(query.MustParse(q), whole, &engine.Options{Target: rt})
+	plan, err := engine.NewPlan(query.MustParse(q), whole, &engine.Options{Targets: rts})
 	if err != nil {
 		t.Fatal(err)
 	}

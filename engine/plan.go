@@ -64,10 +64,11 @@ type Options struct {
 	// needs it; any partial records it, and the merge checks it against
 	// the shards' rows.
 	Place *Place
-	// Target, for Plan.RunPartial of a query whose search target is a row
-	// or id (other runs ignore it), is that target resolved over every
-	// shard (MergeTargets), with which every shard searches.
-	Target *StoredTarget
+	// Targets, for Plan.RunPartial of a query whose search target is a
+	// row, an id or a seed set (other runs ignore it), are the target's
+	// rows resolved over every shard (MergeTargets), from which every
+	// shard searches.
+	Targets []StoredTarget
 }
 
 // Place is where a shard's rows lie among all the shards' rows: after
@@ -918,19 +919,25 @@ func (p *Plan) runKeep(ctx context.Context, s Store, pre *searched, pr *partialR
 			return nil, err
 		}
 		if seeds != nil {
-			res.Seeds = make([][]uint32, len(res.Hits))
-			for i, h := range res.Hits {
-				res.Seeds[i] = seeds[h.Row]
-			}
-			for i := range res.Rows {
-				res.Rows[i].Seeds = seeds[res.Rows[i].Row]
-			}
+			res.setSeeds(seeds)
 		}
 		st.scoreRange(res.Hits)
 		res.Search = st
 	}
 	res.Plan = p.describe(method, how)
 	return res, nil
+}
+
+// setSeeds gives each hit and printed row of a seed set's answer the
+// seeds that reached it.
+func (res *Result) setSeeds(seeds map[uint32][]uint32) {
+	res.Seeds = make([][]uint32, len(res.Hits))
+	for i, h := range res.Hits {
+		res.Seeds[i] = seeds[h.Row]
+	}
+	for i := range res.Rows {
+		res.Rows[i].Seeds = seeds[res.Rows[i].Row]
+	}
 }
 
 // scoreRange sets the score range of the selected rows, hits.

@@ -19,20 +19,22 @@ import (
 // the rows other than the seeds, and the union of the answers, each
 // candidate with the seeds that reached it and its best score.
 
-// seedRows reads the seeds a rows(file(...)) or ids(file(...)) target
-// lists and returns their store rows, ascending and distinct. A line that
-// is not an integer, a position past the store, a SAMPLE_ID no row holds,
-// and a file with no seeds are errors naming the file (and line).
-func seedRows(ctx context.Context, s Store, t query.Target) ([]uint32, error) {
+// seedLine is a seed a seed file lists, and its line.
+type seedLine struct {
+	v    int64
+	line int
+}
+
+// readSeeds reads the seeds a rows(file(...)) or ids(file(...)) target
+// lists, in file order. A line that is not an integer (a negative row
+// position) and a file with no seeds are errors naming the file (and
+// line).
+func readSeeds(t query.Target) ([]seedLine, error) {
 	b, err := os.ReadFile(t.Path)
 	if err != nil {
 		return nil, err
 	}
-	type seed struct {
-		v    int64
-		line int
-	}
-	var seeds []seed
+	var seeds []seedLine
 	what := "a row position"
 	if t.Kind == query.TargetIDs {
 		what = "a SAMPLE_ID"
@@ -42,7 +44,7 @@ func seedRows(ctx context.Context, s Store, t query.Target) ([]uint32, error) {
 		if err != nil || (t.Kind == query.TargetRows && v < 0) {
 			return fmt.Errorf("%s, line %d: %q is not %s", t.Path, n, b[lo:hi], what)
 		}
-		seeds = append(seeds, seed{v, n})
+		seeds = append(seeds, seedLine{v, n})
 		return nil
 	})
 	if err != nil {
@@ -51,44 +53,85 @@ func seedRows(ctx context.Context, s Store, t query.Target) ([]uint32, error) {
 	if len(seeds) == 0 {
 		return nil, fmt.Errorf("%s holds no seeds (one %s a line)", t.Path, strings.TrimPrefix(what, "a "))
 	}
-	var rows []uint32
+	return seeds, nil
+}
+
+// checkSeeds checks the seeds of t against a store of n rows: a row
+// position past them is an error, and so is a SAMPLE_ID outside found
+// (the SAMPLE_IDs of the rows found), naming the file and line.
+func checkSeeds(t query.Target, seeds []seedLine, n int64, found map[int64]bool) error {
 	if t.Kind == query.TargetRows {
 		for _, sd := range seeds {
-			if sd.v >= int64(s.NumRows()) {
-				return nil, fmt.Errorf("%s, line %d: row %d is past the store's %d rows", t.Path, sd.line, sd.v, s.NumRows())
+			if sd.v >= n {
+				return fmt.Errorf("%s, line %d: row %d is past the store's %d rows", t.Path, sd.line, sd.v, n)
 			}
-			rows = append(rows, uint32(sd.v))
 		}
-	} else {
-		ids := make([]int64, len(seeds))
-		for i, sd := range seeds {
-			ids[i] = sd.v
+		return nil
+	}
+	var missing []seedLine
+	for _, sd := range seeds {
+		if !found[sd.v] {
+			missing = append(missing, sd)
 		}
-		slices.Sort(ids)
-		ids = slices.Compact(ids)
-		if rows, err = rowsWithIDs(ctx, s, ids, t.Path); err != nil {
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("%s, line %d: no row has SAMPLE_ID %d (%d of the %d seeds match no row)", t.Path, missing[0].line, missing[0].v, len(missing), len(seeds))
+	}
+	return nil
+}
+
+// seedRows reads the seeds a rows(file(...)) or ids(file(...)) target
+// lists and returns their store rows, ascending and distinct: for ids,
+// every row holding one of the SAMPLE_IDs. A line that is not an integer,
+// a position past the store, a SAMPLE_ID no row holds, and a file with no
+// seeds are errors naming the file (and line).
+func seedRows(ctx context.Context, s Store, t query.Target) ([]uint32, error) {
+	seeds, err := readSeeds(t)
+	if err != nil {
+		return nil, err
+	}
+	if t.Kind == query.TargetRows {
+		if err := checkSeeds(t, seeds, int64(s.NumRows()), nil); err != nil {
 			return nil, err
 		}
-		found := map[int64]bool{}
+		rows := make([]uint32, len(seeds))
+		for i, sd := range seeds {
+			rows[i] = uint32(sd.v)
+		}
+		slices.Sort(rows)
+		return slices.Compact(rows), nil
+	}
+	rows, found, err := idRows(ctx, s, t, seeds)
+	if err != nil {
+		return nil, err
+	}
+	return rows, checkSeeds(t, seeds, int64(s.NumRows()), found)
+}
+
+// idRows returns the rows of s whose SAMPLE_ID an ids(file(...)) seed
+// lists, ascending, and the SAMPLE_IDs found.
+func idRows(ctx context.Context, s Store, t query.Target, seeds []seedLine) ([]uint32, map[int64]bool, error) {
+	ids := make([]int64, len(seeds))
+	for i, sd := range seeds {
+		ids[i] = sd.v
+	}
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	rows, err := rowsWithIDs(ctx, s, ids, t.Path)
+	if err != nil {
+		return nil, nil, err
+	}
+	found := map[int64]bool{}
+	if len(rows) > 0 {
 		b, err := s.Fetch(ctx, rows, []string{"sample_id"})
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		for i := range rows {
 			found[b.Cols["sample_id"].Int[i]] = true
 		}
-		var missing []seed
-		for _, sd := range seeds {
-			if !found[sd.v] {
-				missing = append(missing, sd)
-			}
-		}
-		if len(missing) > 0 {
-			return nil, fmt.Errorf("%s, line %d: no row has SAMPLE_ID %d (%d of the %d seeds match no row)", t.Path, missing[0].line, missing[0].v, len(missing), len(seeds))
-		}
 	}
-	slices.Sort(rows)
-	return slices.Compact(rows), nil
+	return rows, found, nil
 }
 
 // rowsWithIDs returns the rows whose sample_id is in ids (sorted), in

@@ -25,15 +25,15 @@ import (
 )
 
 var queryFlags struct {
-	store    storeFlags
-	model    modelFlags
-	format   string
-	rows     string
-	columns  []string
-	explain  bool
-	partial  string
-	shard    string
-	skipDone bool
+	store     storeFlags
+	model     modelFlags
+	format    string
+	rows      string
+	columns   []string
+	explain   bool
+	partial   string
+	shard     string
+	skipDone  bool
 	before    int64
 	total     int64
 	targetOut string
@@ -127,7 +127,7 @@ func runQuery(e *env, fs *pflag.FlagSet) error {
 		opts.Place = &engine.Place{Before: f.before, Total: f.total}
 	}
 	if len(f.targets) > 0 {
-		if opts.Target, err = readTargets(f.targets); err != nil {
+		if opts.Targets, err = readTargets(f.targets); err != nil {
 			return err
 		}
 	}
@@ -155,14 +155,17 @@ func runQuery(e *env, fs *pflag.FlagSet) error {
 			return err
 		}
 		where := "holds no row of the target"
-		if t.Found != nil {
-			where = fmt.Sprintf("holds the target: row %d", t.Found.Row)
+		switch {
+		case len(t.Found) == 1:
+			where = fmt.Sprintf("holds the target: row %d", t.Found[0].Row)
+		case len(t.Found) > 1:
+			where = fmt.Sprintf("holds %d of the target's rows", len(t.Found))
 		}
 		fmt.Fprintf(e.stdout, "shard %d of %d %s; wrote %s\n", shard, shards, where, f.targetOut)
 		return nil
 	}
 	if f.partial != "" {
-		if f.skipDone && partialDone(f.partial, q, shard, shards, d.Fingerprint(), opts.Place, opts.Target) {
+		if f.skipDone && partialDone(f.partial, q, shard, shards, d.Fingerprint(), opts.Place, opts.Targets) {
 			fmt.Fprintf(e.stdout, "%s already holds the partial result of shard %d of %d of this query on this store: kept\n", f.partial, shard, shards)
 			return nil
 		}
@@ -200,7 +203,7 @@ func writeResult(w io.Writer, format string, res *engine.Result) error {
 
 // readTargets reads every shard's resolution of a row or id target from
 // the files (or glob patterns) given, and merges them.
-func readTargets(paths []string) (*engine.StoredTarget, error) {
+func readTargets(paths []string) ([]engine.StoredTarget, error) {
 	var ts []*engine.ShardTarget
 	for _, p := range paths {
 		names := []string{p}
@@ -228,9 +231,9 @@ func readTargets(paths []string) (*engine.StoredTarget, error) {
 }
 
 // partialDone reports whether path holds a valid partial result of query
-// q, shard k of m at place pl, from target rt, on the store with
-// fingerprint fp.
-func partialDone(path, q string, k, m int, fp string, pl *engine.Place, rt *engine.StoredTarget) bool {
+// q, shard k of m at place pl, from the resolved targets rt, on the store
+// with fingerprint fp.
+func partialDone(path, q string, k, m int, fp string, pl *engine.Place, rt []engine.StoredTarget) bool {
 	parsed, err := query.Parse(q)
 	if err != nil {
 		return false
@@ -244,7 +247,7 @@ func partialDone(path, q string, k, m int, fp string, pl *engine.Place, rt *engi
 	if err != nil || (p.Place == nil) != (pl == nil) || pl != nil && *p.Place != *pl {
 		return false
 	}
-	if (p.Target == nil) != (rt == nil) || rt != nil && (p.Target.Row != rt.Row || p.Target.Digest != rt.Digest()) {
+	if !p.Target.Equal(engine.ResolvedTarget(rt)) {
 		return false
 	}
 	return p.Query == parsed.String() && p.Shard == k && p.Shards == m && p.Fingerprint == fp

@@ -37,10 +37,11 @@ func init() {
 			"  merge.sbatch   merges every query's partials into DIR/results/qN.json and qN.txt (and\n" +
 			"                 with --audit, the shards' audits into the report DIR/results/audit; with\n" +
 			"                 --dups, the shards' distinct keys into DIR/results/dups.json and dups.txt)\n" +
-			"  stored.sbatch  (for queries from a row or id target) an array job of M tasks after those:\n" +
-			"                 task K searches its store from the target's row, which the first job's\n" +
-			"                 tasks found (laiondb query --target-out, then --target); it reopens the\n" +
-			"                 stores, so they must lie where every node sees them\n" +
+			"  stored.sbatch  (for queries from a row or id target or a seed set) an array job of M\n" +
+			"                 tasks after those: task K searches its store from the target's rows,\n" +
+			"                 which the first job's tasks found (laiondb query --target-out, then\n" +
+			"                 --target); it reopens the stores, so they must lie where every node\n" +
+			"                 sees them, as must a seed set's file\n" +
 			"  submit.sh      submits them, the merge to run once every shard task succeeded\n" +
 			"Each step is tried three times and the tasks are requeued if their node fails; running\n" +
 			"submit.sh again skips the sources and the partial results already done. The merged\n" +
@@ -256,8 +257,7 @@ func runSlurm(e *env, fs *pflag.FlagSet) error {
 }
 
 // storedTargetQuery reports whether query q searches from a row or id
-// target, which a shard resolves before its partial; a seed set cannot be
-// run as shards yet.
+// target or a seed set, which the shards resolve before their partials.
 func storedTargetQuery(q string) (bool, error) {
 	parsed, err := query.Parse(q)
 	if err != nil {
@@ -270,13 +270,7 @@ func storedTargetQuery(q string) (bool, error) {
 	case *query.WithinSource:
 		tn = src.Target
 	}
-	switch {
-	case tn == nil || !tn.Target.Kind.Stored():
-		return false, nil
-	case tn.Target.Kind.Seeds():
-		return false, usageErrorf("--query %s: a seed-set target cannot be run as shards and merged yet", q)
-	}
-	return true, nil
+	return tn != nil && tn.Target.Kind.Stored(), nil
 }
 
 // shq quotes s for a POSIX shell.

@@ -56,7 +56,7 @@ func TestSlurmScripts(t *testing.T) {
 	// A query from a row target: its shards resolve the target in the
 	// first job, and search from it in the second, before the merge.
 	work3 := filepath.Join(tmp, "work3")
-	if code, out, errs := runCmd(t, "slurm", "--work", work3, "--shards", "3", "--query", "all", "--query", "knn(id(7), 5)", data); code != 0 {
+	if code, out, errs := runCmd(t, "slurm", "--work", work3, "--shards", "3", "--query", "all", "--query", "knn(id(7), 5)", "--query", "knn(rows(file('/s.txt')), 5)", data); code != 0 {
 		t.Fatalf("row target: exit %d: %s%s", code, out, errs)
 	}
 	sh3, _ := os.ReadFile(filepath.Join(work3, "shards.sbatch"))
@@ -66,7 +66,7 @@ func TestSlurmScripts(t *testing.T) {
 	if !strings.Contains(string(sh3), `query --store "$STORE" --target-out '`+tgt+`'"$K".json --shard "$K/3"`) || strings.Contains(string(sh3), "q2-shard-") ||
 		!strings.Contains(string(st3), "#SBATCH --array=1-3\n") || !strings.Contains(string(st3), "BEFORE=(- 0 50 100)") ||
 		!strings.Contains(string(st3), `--partial '`+filepath.Join(work3, "partials", "q2-shard-")+`'"$K".json`) || !strings.Contains(string(st3), `--target '`+tgt+`*.json'`) ||
-		strings.Contains(string(st3), " ingest ") || strings.Contains(string(st3), "'all'") ||
+		strings.Contains(string(st3), " ingest ") || strings.Contains(string(st3), "'all'") || !strings.Contains(string(st3), "q3-target-") ||
 		!strings.Contains(string(sub3), "--dependency=afterok:$jid stored.sbatch") || !strings.Contains(string(sub3), "--dependency=afterok:$after merge.sbatch") {
 		t.Errorf("row target scripts:\n%s\n%s\n%s", sh3, st3, sub3)
 	}
@@ -74,7 +74,6 @@ func TestSlurmScripts(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"slurm", "--work", work, "--shards", "2", "--query", "knn(rows(file('s.txt')), 5)", data}, "seed-set"},
 		{[]string{"slurm", "--work", work, "--shards", "2", "--query", "knn(", data}, "--query knn("},
 		{[]string{"slurm", "--work", work, "--shards", "4", "--query", "all", data}, "4 shards of 3 sources"},
 		{[]string{"slurm", "--work", work, "--shards", "2", data}, "--query, or --audit"},
@@ -129,6 +128,10 @@ func TestSlurm(t *testing.T) {
 	if err := npy.WriteFloat32(qnpy, emb.Image[2][7*16:8*16], 16); err != nil {
 		t.Fatal(err)
 	}
+	seeds := filepath.Join(tmp, "seeds.txt")
+	if err := os.WriteFile(seeds, []byte("950\n12\n430\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	paths := []string{emb.Dir, filepath.Join(tmp, "meta")}
 	queries := []string{
 		"all where any lexicon essay2021 by nsfw, license",
@@ -137,6 +140,7 @@ func TestSlurm(t *testing.T) {
 		"all sample 500 seed 11 where nsfw = 'UNLIKELY' by file",
 		"knn(row(450), 20) by nsfw",
 		"within(row(900), 0.6) where nsfw = 'UNLIKELY'",
+		"knn(rows(file('" + seeds + "')), 10) by nsfw",
 	}
 	work := filepath.Join(tmp, "work")
 	args := []string{"slurm", "--work", work, "--shards", "4", "--laiondb", bin, "--dups", "url,text"}
