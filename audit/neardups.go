@@ -345,9 +345,11 @@ func (p *nearPass) within(ctx context.Context, qs [][]float32, min float32, allo
 // allow (nil: every row with an embedding) whose cosine is at least the
 // threshold from either side. With upper, b is instead any row considered
 // above a (the searches run over the rows from their block's first on),
-// so that each pair comes once; without, a pair may come twice. It
-// returns, with upper, the number of pairs whose score from the lower row
-// lies within engine.ScoreTolerance of the threshold.
+// so that each pair comes once; without, a pair may come twice (not when
+// every row of qs lies below every row of allow: a task of two shards,
+// WriteNearPartial). It returns the number of hits whose score lies within
+// engine.ScoreTolerance of the threshold: with upper, or with qs below
+// allow, the pairs whose score from the lower row does.
 func (p *nearPass) pairs(ctx context.Context, qs []uint32, allow *vector.Bitset, upper bool, pair func(a, b uint32)) (int64, error) {
 	var band int64
 	type rescore struct{ from, to uint32 }
@@ -373,7 +375,7 @@ func (p *nearPass) pairs(ctx context.Context, qs []uint32, allow *vector.Bitset,
 				if b == a || upper && b < a {
 					continue
 				}
-				if upper && p.near(h.Score) {
+				if p.near(h.Score) {
 					band++
 				}
 				if h.Score >= p.t {

@@ -7,6 +7,7 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/laiondb/laiondb/query"
@@ -351,6 +352,69 @@ func (u *Union) gather(ctx context.Context, req SearchRequest, ask func(Store, c
 			out.Method += "; "
 		}
 		out.Method += m
+	}
+	return out, nil
+}
+
+// WithinBatch implements WithinBatcher: each part answers the requests
+// its allowed rows concern at once (in one pass over its rows when it is
+// a WithinBatcher itself), and each request's hits are merged best first,
+// ties by row. A request no part concerns is asked of the last, which
+// says why it has no hit.
+func (u *Union) WithinBatch(ctx context.Context, reqs []SearchRequest) ([]SearchResult, error) {
+	out := make([]SearchResult, len(reqs))
+	asked := make([]bool, len(reqs))
+	methods := make([][]string, len(reqs))
+	for i := range out {
+		out[i].Exact = true
+	}
+	for i, p := range u.parts {
+		var local []SearchRequest
+		var which []int
+		for j, req := range reqs {
+			l := req
+			if req.Allow != nil {
+				l.Allow = req.Allow.Slice(u.off[i], u.off[i+1])
+			}
+			if u.searchable(i, l) || !asked[j] && i == len(u.parts)-1 {
+				local, which = append(local, l), append(which, j)
+				asked[j] = true
+			}
+		}
+		if len(local) == 0 {
+			continue
+		}
+		var res []SearchResult
+		if wb, ok := p.(WithinBatcher); ok {
+			var err error
+			if res, err = wb.WithinBatch(ctx, local); err != nil {
+				return nil, u.fail(i, err)
+			}
+		} else {
+			res = make([]SearchResult, len(local))
+			for x, l := range local {
+				var err error
+				if res[x], err = p.Within(ctx, l); err != nil {
+					return nil, u.fail(i, err)
+				}
+			}
+		}
+		for x, r := range res {
+			o := &out[which[x]]
+			for _, h := range r.Hits {
+				o.Hits = append(o.Hits, Hit{Row: h.Row + uint32(u.off[i]), Score: h.Score})
+			}
+			o.Exact = o.Exact && r.Exact
+			o.Scanned += r.Scanned
+			o.NearThreshold += r.NearThreshold
+			if r.Method != "" && !slices.Contains(methods[which[x]], r.Method) {
+				methods[which[x]] = append(methods[which[x]], r.Method)
+			}
+		}
+	}
+	for j := range out {
+		slices.SortFunc(out[j].Hits, bestFirst)
+		out[j].Method = fmt.Sprintf("%d stores: %s", len(u.parts), strings.Join(methods[j], "; "))
 	}
 	return out, nil
 }

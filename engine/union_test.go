@@ -12,6 +12,7 @@ import (
 	"github.com/laiondb/laiondb/engine"
 	"github.com/laiondb/laiondb/engine/enginetest"
 	"github.com/laiondb/laiondb/query"
+	"github.com/laiondb/laiondb/vector"
 	"github.com/laiondb/laiondb/table"
 )
 
@@ -218,6 +219,9 @@ func (failing) Fetch(context.Context, []uint32, []string) (*table.Batch, error) 
 func (failing) Search(context.Context, engine.SearchRequest) (engine.SearchResult, error) {
 	return engine.SearchResult{}, errLost
 }
+func (failing) Within(context.Context, engine.SearchRequest) (engine.SearchResult, error) {
+	return engine.SearchResult{}, errLost
+}
 
 // TestUnionFailedPart: a query over a union with a failing part fails,
 // naming the part; it never answers from the other parts alone.
@@ -232,5 +236,55 @@ func TestUnionFailedPart(t *testing.T) {
 		if !errors.Is(err, errLost) || !strings.Contains(err.Error(), "store 2 of 3") {
 			t.Errorf("%s: %v, %v; want the second store's error", q, res, err)
 		}
+	}
+}
+
+// TestUnionWithinBatch: a union's range searches in one batch answer as
+// each alone does (a part without allowed rows, an allow-list for none,
+// a threshold no row reaches), and a failing part fails the batch.
+func TestUnionWithinBatch(t *testing.T) {
+	whole := enginetest.Generate(900, 8, 16)
+	u, err := engine.NewUnion(whole.Rows(0, 300), whole.Rows(300, 300), whole.Rows(300, 900))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	vecs := whole.Vectors()
+	late := vector.NewBitset(900)
+	for r := 650; r < 900; r += 3 {
+		late.Set(uint32(r))
+	}
+	var reqs []engine.SearchRequest
+	for i, r := range []int{5, 301, 899, 450} {
+		req := engine.SearchRequest{Vec: vecs[r], MinScore: 0.2, Exact: true, Image: true}
+		switch i {
+		case 1:
+			req.Allow = late
+		case 2:
+			req.Allow = vector.NewBitset(900)
+		case 3:
+			req.MinScore = 2
+		}
+		reqs = append(reqs, req)
+	}
+	got, err := u.WithinBatch(ctx, reqs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, req := range reqs {
+		want, err := u.Within(ctx, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(got[i].Hits, want.Hits) || got[i].Scanned != want.Scanned || got[i].Exact != want.Exact {
+			t.Errorf("request %d: batch %d hits (%d scanned), alone %d (%d)", i, len(got[i].Hits), got[i].Scanned, len(want.Hits), want.Scanned)
+		}
+	}
+	if len(got[0].Hits) < 2 || len(got[1].Hits) == 0 {
+		t.Fatalf("%d and %d hits: a poor test", len(got[0].Hits), len(got[1].Hits))
+	}
+	bad, _ := engine.NewUnion(whole.Rows(0, 300), failing{whole.Rows(300, 900)})
+	if _, err := bad.WithinBatch(ctx, reqs); !errors.Is(err, errLost) || !strings.Contains(err.Error(), "store 2 of 2") {
+		t.Errorf("a failing part: %v", err)
 	}
 }
