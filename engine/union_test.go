@@ -12,8 +12,8 @@ import (
 	"github.com/laiondb/laiondb/engine"
 	"github.com/laiondb/laiondb/engine/enginetest"
 	"github.com/laiondb/laiondb/query"
-	"github.com/laiondb/laiondb/vector"
 	"github.com/laiondb/laiondb/table"
+	"github.com/laiondb/laiondb/vector"
 )
 
 // unionQueries are the kinds of query a sharded store must answer as one
