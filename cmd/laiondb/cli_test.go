@@ -1070,12 +1070,45 @@ func TestQuerySeveralStores(t *testing.T) {
 			t.Errorf("dups --merge of one shard: exit %d: %s", code, errs)
 		}
 	}
+	// Near-duplicates: the task within each shard and the task between
+	// them, merged, report as the store of both.
+	for _, args := range [][]string{{"--threshold", "0.9"}, {"--threshold", "0.92", "--space", "text", "--where", "nsfw = 'UNLIKELY'"}} {
+		n11, n22, n12 := filepath.Join(tmp, "n11.near"), filepath.Join(tmp, "n22.near"), filepath.Join(tmp, "n12.near")
+		for _, c := range [][]string{{"--store", a, "--partial", n11, "--shard", "1/2"}, {"--store", b, "--partial", n22, "--shard", "2/2"},
+			{"--store", a, "--store", b, "--with", "2", "--partial", n12, "--shard", "1/2"}} {
+			if code, out, errs := runCmd(t, append(append([]string{"dups", "--near"}, c...), args...)...); code != 0 || !strings.Contains(out, "near-duplicate pairs of shards") {
+				t.Fatalf("dups --near %v: exit %d: %s%s", c, code, out, errs)
+			}
+		}
+		code, one, errs := runCmd(t, append([]string{"dups", "--near", "--method", "exact", "--store", whole, "--format", "json"}, args...)...)
+		if code != 0 {
+			t.Fatalf("dups --near: exit %d: %s", code, errs)
+		}
+		code, merged, errs := runCmd(t, "dups", "--merge", "--format", "json", n22, n12, n11)
+		if code != 0 {
+			t.Fatalf("dups --merge of near pairs: exit %d: %s", code, errs)
+		}
+		cut := func(s string) map[string]any { m := strip(s); delete(m, "scored"); return m }
+		if !reflect.DeepEqual(cut(one), cut(merged)) || strings.Contains(one, `"groups": 0,`) {
+			t.Errorf("dups --near %v: merged\n%s\nthe store of both\n%s", args, merged, one)
+		}
+		if code, out, _ := runCmd(t, append([]string{"dups", "--near", "--store", a, "--store", b, "--with", "2", "--partial", n12, "--shard", "1/2", "--skip-done"}, args...)...); code != 0 || !strings.Contains(out, "already holds the near-duplicate pairs of shards 1 and 2") {
+			t.Errorf("dups --near --skip-done: exit %d: %s", code, out)
+		}
+		if code, _, errs := runCmd(t, "dups", "--merge", n11, n22); code != 1 || !strings.Contains(errs, "missing: shards 1 and 2") {
+			t.Errorf("a missing task: exit %d: %s", code, errs)
+		}
+	}
 	for _, c := range []struct {
 		args []string
 		code int
 		want string
 	}{
 		{[]string{"merge", pa}, 1, "missing: 2"},
+		{[]string{"dups", "--near", "--store", a, "--partial", pa, "--shard", "1/2", "--with", "2"}, 2, "a near-duplicates task reads one shard's store"},
+		{[]string{"dups", "--near", "--store", a, "--store", b, "--partial", pa, "--shard", "2/2", "--with", "1"}, 2, "--with 1: want the other shard J"},
+		{[]string{"dups", "--near", "--store", a, "--partial", pa, "--shard", "1/2", "--method", "index"}, 2, "found exactly"},
+		{[]string{"dups", "--store", a, "--with", "2"}, 2, "--with names the other shard"},
 		{[]string{"merge", pa, pa, pb}, 1, "given twice"},
 		{[]string{"merge", filepath.Join(tmp, "whole", "MANIFEST.json")}, 1, "not a partial result"},
 		{[]string{"query", "--store", a, "--partial", pa, q}, 2, "--partial needs --shard"},
@@ -1088,7 +1121,6 @@ func TestQuerySeveralStores(t *testing.T) {
 		{[]string{"query", "--store", a, "--partial", pa, "--shard", "1/2", "--rows-before", "0", sq}, 2, "give both"},
 		{[]string{"query", "--store", a, "--rows-before", "0", "--rows-total", "9", sq}, 2, "give --partial FILE"},
 		{[]string{"dups", "--store", a, "--partial", pa}, 2, "--partial needs --shard"},
-		{[]string{"dups", "--store", a, "--partial", pa, "--shard", "1/2", "--near"}, 2, "near-duplicates across shards"},
 		{[]string{"dups", "--store", a, "--partial", pa, "--shard", "1/2", "--drop", "x.csv"}, 2, "--drop lists"},
 		{[]string{"dups", "--merge", "--store", a, pa}, 2, "--store does not go with --merge"},
 		{[]string{"dups", "--merge"}, 2, "give the partial files"},

@@ -39,6 +39,7 @@ var dupsFlags struct {
 	shard     string
 	skipDone  bool
 	merge     bool
+	with      int
 }
 
 // nearOnly are the flags that only --near uses.
@@ -67,7 +68,13 @@ func init() {
 			"Shards on other machines count exact duplicates together: on each,\n" +
 			"  laiondb dups --store SHARD --key url --partial shard-K.dups --shard K/M\n" +
 			"writes the shard's distinct keys (24 bytes a key: a 128-bit hash, its rows, its first row),\n" +
-			"and 'laiondb dups --merge shard-*.dups' prints the report of the store of all the shards.",
+			"and 'laiondb dups --merge shard-*.dups' prints the report of the store of all the shards.\n" +
+			"Near-duplicates take a task for each shard K and each pair of shards K < J, M(M+1)/2 in all:\n" +
+			"  laiondb dups --near --store SHARD_K --partial near-K-K.near --shard K/M\n" +
+			"  laiondb dups --near --store SHARD_K --store SHARD_J --with J --partial near-K-J.near --shard K/M\n" +
+			"write the pairs within shard K, and between shards K and J (found from K's rows, the lower of\n" +
+			"each pair, as one store finds them); 'laiondb dups --merge near-*.near' joins them into the exact\n" +
+			"report of the store of all the shards.",
 		flags: func(fs *pflag.FlagSet) {
 			f := &dupsFlags
 			f.store.addMany(fs)
@@ -87,6 +94,7 @@ func init() {
 			fs.StringVar(&f.shard, "shard", "", "with --partial: which shard of the dataset the store holds, K/M (the K-th of M consecutive groups of its files, from 1)")
 			fs.BoolVar(&f.skipDone, "skip-done", false, "with --partial: leave FILE as it is when it already holds this shard's keys, complete and valid, counted the same way on this store (a re-run of a batch job)")
 			fs.BoolVar(&f.merge, "merge", false, "merge the partial files given as arguments (every shard's, from dups --partial) and print the report of all their rows")
+			fs.IntVar(&f.with, "with", 0, "with --near --partial: the task between shard K (the first --store) and shard J > K (the second --store); without it, the task within shard K")
 		},
 		run: runDups,
 	})
@@ -108,8 +116,14 @@ func runDups(e *env, fs *pflag.FlagSet) error {
 		return err
 	}
 	switch {
-	case f.partial != "" && f.near:
-		return usageErrorf("--partial writes keys for exact duplicates; near-duplicates across shards need every shard's embeddings: run dups --near over the shards' stores on one machine (--store A --store B ...)")
+	case f.with != 0 && (!f.near || f.partial == ""):
+		return usageErrorf("--with names the other shard of a near-duplicates task: give --near --partial FILE --shard K/M too")
+	case f.with != 0 && (f.with <= shard || f.with > shards):
+		return usageErrorf("--with %d: want the other shard J, %d < J <= %d (the task within shard %d takes no --with)", f.with, shard, shards, shard)
+	case f.partial != "" && f.near && f.method == audit.NearIndex:
+		return usageErrorf("--method index: near-duplicates across shards are found exactly, each store's index would answer otherwise than one store's")
+	case f.partial != "" && f.near && (f.with != 0) != (len(f.store.more) == 1) || len(f.store.more) > 1 && f.partial != "" && f.near:
+		return usageErrorf("a near-duplicates task reads one shard's store (--store SHARD_K), or two with --with J (--store SHARD_K --store SHARD_J)")
 	case f.partial != "" && f.drop != "":
 		return usageErrorf("--drop lists the rows a dedup drops, which depend on every shard's rows: give it where the shards' stores are together (--store A --store B ...)")
 	}
@@ -125,6 +139,9 @@ func runDups(e *env, fs *pflag.FlagSet) error {
 				return usageErrorf("--%s is for near-duplicates: give --near too", name)
 			}
 		}
+	}
+	if near != nil && f.partial != "" {
+		return nearPartial(e, near, shard, shards)
 	}
 	// With --near, k-NN searches use the index whenever the store has one
 	// (the index method exists because an exact scan for every row is too
@@ -200,6 +217,76 @@ func runDups(e *env, fs *pflag.FlagSet) error {
 	return table()
 }
 
+// nearPartial writes the pairs of one near-duplicates task (--near
+// --partial): within shard K, or with --with J between shards K and J, whose
+// stores are opened here one by one so that the task knows each one's
+// rows and fingerprint.
+func nearPartial(e *env, near *audit.NearOptions, shard, shards int) error {
+	f := &dupsFlags
+	with := max(f.with, shard)
+	dirs := append([]string{f.store.dir}, f.store.more...)
+	var snaps []engine.Store
+	for _, dir := range dirs {
+		st, err := laiondb.Open(dir, f.store.options(e, &laiondb.Options{ReadOnly: true}))
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		s, err := st.Snapshot()
+		if err != nil {
+			return err
+		}
+		snaps = append(snaps, s)
+	}
+	task, split := snaps[0], snaps[0].NumRows()
+	fp, withFP := snaps[0].Fingerprint(), snaps[0].Fingerprint()
+	if len(snaps) == 2 {
+		u, err := engine.NewUnion(snaps...)
+		if err != nil {
+			return err
+		}
+		task, withFP = u, snaps[1].Fingerprint()
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	near.Method, near.Where = audit.NearExact, f.where
+	if f.where != "" {
+		var err error
+		if near.Selection, _, err = whereRows(ctx, task, f.where); err != nil {
+			return err
+		}
+	}
+	if f.skipDone && nearDone(f.partial, near, shard, with, shards, fp, withFP) {
+		fmt.Fprintf(e.stdout, "%s already holds the near-duplicate pairs of shards %d and %d of %d on these stores: kept\n", f.partial, shard, with, shards)
+		return nil
+	}
+	var p *audit.NearPartial
+	err := atomicfile.Write(f.partial, func(w io.Writer) error {
+		var err error
+		p, err = audit.WriteNearPartial(ctx, w, task, near, shard, with, shards, split, fp, withFP)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "wrote the %d near-duplicate pairs of shards %d and %d of %d to %s\n", p.Pairs, shard, with, shards, f.partial)
+	return nil
+}
+
+// nearDone reports whether path holds a complete, valid near partial of
+// the task of shards k and j of m, found as o says on the stores with
+// fingerprints fp and withFP.
+func nearDone(path string, o *audit.NearOptions, k, j, m int, fp, withFP string) bool {
+	fh, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer fh.Close()
+	p, err := audit.ReadNearPartial(path, fh)
+	return err == nil && p.Shard == k && p.With == j && p.Shards == m && p.Fingerprint == fp && p.WithFingerprint == withFP &&
+		p.Threshold == o.Threshold && p.Space == o.Space.String() && p.Where == o.Where
+}
+
 // dupsDone reports whether path holds a complete, valid dups partial of
 // shard k of m counted by key where pred selects, on the store with
 // fingerprint fp.
@@ -219,7 +306,7 @@ func mergeDups(e *env, fs *pflag.FlagSet) error {
 	if fs.NArg() == 0 {
 		return usageErrorf("give the partial files to merge (from dups --partial)")
 	}
-	for _, name := range []string{"store", "key", "where", "near", "drop", "partial", "shard", "skip-done"} {
+	for _, name := range append([]string{"store", "key", "where", "near", "drop", "partial", "shard", "skip-done", "with"}, nearOnly...) {
 		if fs.Changed(name) {
 			return usageErrorf("--%s does not go with --merge: the partial files say what was counted", name)
 		}
@@ -232,6 +319,23 @@ func mergeDups(e *env, fs *pflag.FlagSet) error {
 		}
 		defer fh.Close()
 		files = append(files, audit.DupsFile{Name: name, R: fh})
+	}
+	// Near-duplicate pairs or exact duplicates' keys, as the first file's
+	// first line says.
+	head := make([]byte, 32)
+	n, _ := io.ReadFull(files[0].R.(*os.File), head)
+	if _, err := files[0].R.(*os.File).Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	if audit.IsNearPartial(head[:n]) {
+		r, err := audit.MergeNear(files, false)
+		if err != nil {
+			return err
+		}
+		if f.format == "json" {
+			return writeJSON(e.stdout, r)
+		}
+		return nearTable(e.stdout, r, r.Rows)
 	}
 	r, err := audit.MergeDups(files)
 	if err != nil {
