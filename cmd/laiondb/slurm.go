@@ -23,6 +23,7 @@ var slurmFlags struct {
 	audit   string
 	model   string
 	dups    string
+	near    float64
 }
 
 func init() {
@@ -58,6 +59,7 @@ func init() {
 			fs.StringVar(&f.audit, "audit", "", "also run laiondb audit with these --terms (a file, or essay2021-terms): each shard writes its partial results, the merge job writes the report to DIR/results/audit")
 			fs.StringVar(&f.model, "model", "", "the CLIP model folder the shard tasks encode text targets and audit terms with (as for query)")
 			fs.StringVar(&f.dups, "dups", "", "also count the exact duplicates by these key columns (e.g. url, or url,text): each shard writes its distinct keys (laiondb dups --partial), the merge job the report")
+			fs.Float64Var(&f.near, "near", 0, "also find the near-duplicate images at this cosine or above (e.g. 0.94), exactly: an array job of M(M+1)/2 tasks (near.sbatch, after the shards' ingest) finds the pairs within each shard and between each two, the merge job the report; it reopens the stores, which must lie where every node sees them")
 		},
 		run: runSlurm,
 	})
@@ -70,8 +72,10 @@ func runSlurm(e *env, fs *pflag.FlagSet) error {
 		return usageErrorf("give --work DIR")
 	case f.shards < 1:
 		return usageErrorf("give --shards M, at least 1")
-	case len(f.queries) == 0 && f.audit == "" && f.dups == "":
-		return usageErrorf("give at least one --query, or --audit TERMS, or --dups KEY")
+	case len(f.queries) == 0 && f.audit == "" && f.dups == "" && f.near == 0:
+		return usageErrorf("give at least one --query, or --audit TERMS, or --dups KEY, or --near COSINE")
+	case f.near != 0 && !(f.near > 0 && f.near <= 1):
+		return usageErrorf("--near %v: want a cosine above 0 and at most 1", f.near)
 	case fs.NArg() == 0:
 		return usageErrorf("give the dataset's files or folders")
 	}
@@ -222,6 +226,12 @@ func runSlurm(e *env, fs *pflag.FlagSet) error {
 		fmt.Fprintf(&mg, "# exact duplicates by %s\n\"$L\" dups --merge --format json %s > %s && mv %s %s\n\"$L\" dups --merge %s > %s\n", f.dups,
 			strings.Join(parts, " "), shq(res+".json.tmp"), shq(res+".json.tmp"), shq(res+".json"), strings.Join(parts, " "), shq(res+".txt"))
 	}
+	if f.near != 0 {
+		res := filepath.Join(work, "results", "near")
+		nears := shq(filepath.Join(work, "partials", "near-")) + "*.near"
+		fmt.Fprintf(&mg, "# near-duplicate images at cosine >= %v\n\"$L\" dups --merge --format json %s > %s && mv %s %s\n\"$L\" dups --merge %s > %s\n", f.near,
+			nears, shq(res+".json.tmp"), shq(res+".json.tmp"), shq(res+".json"), nears, shq(res+".txt"))
+	}
 	if terms != "" {
 		fmt.Fprintf(&mg, "# the audit of --terms %s\n\"$L\" audit --terms %s --merge %s --shards %d --report %s > %s\n", terms, shq(terms),
 			shq(filepath.Join(work, "partials", "audit")), m, shq(filepath.Join(work, "results", "audit")), shq(filepath.Join(work, "results", "audit.txt")))
@@ -237,6 +247,28 @@ func runSlurm(e *env, fs *pflag.FlagSet) error {
 		pre = strings.Replace(pre, filepath.Join(work, "logs", "shard-%a.out"), filepath.Join(work, "logs", "stored-%a.out"), 1)
 		files["stored.sbatch"] = pre + st.String()
 		sub += "sid=$(sbatch --parsable --dependency=afterok:$jid stored.sbatch)\nsid=${sid%%;*}\nafter=$jid:$sid\necho \"searches from row and id targets: job $sid (array of " + fmt.Sprint(m) + ")\"\n"
+	}
+	if f.near != 0 {
+		// One task for each shard K and each pair K < J.
+		var ks, js []string
+		for k := 1; k <= m; k++ {
+			for j := k; j <= m; j++ {
+				ks, js = append(ks, fmt.Sprint(k)), append(js, fmt.Sprint(j))
+			}
+		}
+		var nb strings.Builder
+		fmt.Fprintf(&nb, "#!/bin/bash\n# Written by laiondb slurm: the near-duplicate pairs within each of %d shards and between each two.\n", m)
+		fmt.Fprintf(&nb, "#SBATCH --job-name=laiondb-near\n#SBATCH --array=1-%d\n#SBATCH --output=%s\n#SBATCH --requeue\n", len(ks), filepath.Join(work, "logs", "near-%a.out"))
+		for _, o := range f.sbatch {
+			fmt.Fprintf(&nb, "#SBATCH %s\n", o)
+		}
+		fmt.Fprintf(&nb, "set -euo pipefail\nL=%s\nKS=(- %s)\nJS=(- %s)\nK=${KS[$SLURM_ARRAY_TASK_ID]}\nJ=${JS[$SLURM_ARRAY_TASK_ID]}\n", shq(bin), strings.Join(ks, " "), strings.Join(js, " "))
+		nb.WriteString("try() { for i in 1 2 3; do \"$@\" && return 0; echo \"laiondb slurm: attempt $i failed: $*\" >&2; sleep $((i * 10)); done; return 1; }\n")
+		part := shq(filepath.Join(work, "partials", "near-")) + `"$K-$J".near`
+		fmt.Fprintf(&nb, "if [ \"$K\" = \"$J\" ]; then\n  try \"$L\" dups --near --threshold %v --store %s/shard-\"$K\" --partial %s --shard \"$K/%d\" --skip-done\n", f.near, shq(stores), part, m)
+		fmt.Fprintf(&nb, "else\n  try \"$L\" dups --near --threshold %v --store %s/shard-\"$K\" --store %s/shard-\"$J\" --with \"$J\" --partial %s --shard \"$K/%d\" --skip-done\nfi\n", f.near, shq(stores), shq(stores), part, m)
+		files["near.sbatch"] = nb.String()
+		sub += "nid=$(sbatch --parsable --dependency=afterok:$jid near.sbatch)\nnid=${nid%%;*}\nafter=$after:$nid\necho \"near-duplicate pairs: job $nid (array of " + fmt.Sprint(len(ks)) + ")\"\n"
 	}
 	sub += fmt.Sprintf("mid=$(sbatch --parsable --dependency=afterok:$after merge.sbatch)\nmid=${mid%%%%;*}\n"+
 		"echo \"shard tasks: job $jid (array of %d); merge: job $mid; results in %s\"\n", m, filepath.Join(work, "results"))

@@ -50,13 +50,15 @@ func TestSlurmScripts(t *testing.T) {
 		!strings.Contains(string(mg2), "audit --terms 'essay2021-terms' --merge '"+filepath.Join(work2, "partials", "audit")+"' --shards 2 --report") {
 		t.Errorf("--audit scripts:\n%s\n%s", sh2, mg2)
 	}
-	if _, err := os.Stat(filepath.Join(work, "stored.sbatch")); err == nil {
-		t.Error("stored.sbatch written without a row or id target")
+	for _, name := range []string{"stored.sbatch", "near.sbatch"} {
+		if _, err := os.Stat(filepath.Join(work, name)); err == nil {
+			t.Errorf("%s written unasked", name)
+		}
 	}
 	// A query from a row target: its shards resolve the target in the
 	// first job, and search from it in the second, before the merge.
 	work3 := filepath.Join(tmp, "work3")
-	if code, out, errs := runCmd(t, "slurm", "--work", work3, "--shards", "3", "--query", "all", "--query", "knn(id(7), 5)", "--query", "knn(rows(file('/s.txt')), 5)", data); code != 0 {
+	if code, out, errs := runCmd(t, "slurm", "--work", work3, "--shards", "3", "--query", "all", "--query", "knn(id(7), 5)", "--query", "knn(rows(file('/s.txt')), 5)", "--near", "0.95", data); code != 0 {
 		t.Fatalf("row target: exit %d: %s%s", code, out, errs)
 	}
 	sh3, _ := os.ReadFile(filepath.Join(work3, "shards.sbatch"))
@@ -70,11 +72,17 @@ func TestSlurmScripts(t *testing.T) {
 		!strings.Contains(string(sub3), "--dependency=afterok:$jid stored.sbatch") || !strings.Contains(string(sub3), "--dependency=afterok:$after merge.sbatch") {
 		t.Errorf("row target scripts:\n%s\n%s\n%s", sh3, st3, sub3)
 	}
+	near3, _ := os.ReadFile(filepath.Join(work3, "near.sbatch"))
+	if !strings.Contains(string(near3), "#SBATCH --array=1-6\n") || !strings.Contains(string(near3), "KS=(- 1 1 1 2 2 3)\nJS=(- 1 2 3 2 3 3)") ||
+		!strings.Contains(string(near3), `--with "$J"`) || !strings.Contains(string(sub3), "--dependency=afterok:$jid near.sbatch") || !strings.Contains(string(sub3), "after=$after:$nid") {
+		t.Errorf("--near scripts:\n%s\n%s", near3, sub3)
+	}
 	for _, c := range []struct {
 		args []string
 		want string
 	}{
 		{[]string{"slurm", "--work", work, "--shards", "2", "--query", "knn(", data}, "--query knn("},
+		{[]string{"slurm", "--work", work, "--shards", "2", "--near", "2", data}, "--near 2"},
 		{[]string{"slurm", "--work", work, "--shards", "4", "--query", "all", data}, "4 shards of 3 sources"},
 		{[]string{"slurm", "--work", work, "--shards", "2", data}, "--query, or --audit"},
 		{[]string{"slurm", "--work", work, "--shards", "2", "--query", "all", "--sbatch", "mem=4G", data}, "--sbatch"},
@@ -143,7 +151,7 @@ func TestSlurm(t *testing.T) {
 		"knn(rows(file('" + seeds + "')), 10) by nsfw",
 	}
 	work := filepath.Join(tmp, "work")
-	args := []string{"slurm", "--work", work, "--shards", "4", "--laiondb", bin, "--dups", "url,text"}
+	args := []string{"slurm", "--work", work, "--shards", "4", "--laiondb", bin, "--dups", "url,text", "--near", "0.9"}
 	for _, q := range queries {
 		args = append(args, "--query", q)
 	}
@@ -212,6 +220,21 @@ func TestSlurm(t *testing.T) {
 		}
 		if !reflect.DeepEqual(strip(got), strip([]byte(one))) {
 			t.Errorf("dups: merged on SLURM\n%s\none store\n%s", got, one)
+		}
+		got, err = os.ReadFile(filepath.Join(work, "results", "near.json"))
+		if err != nil {
+			logs, _ := os.ReadFile(filepath.Join(work, "logs", "merge.out"))
+			t.Fatalf("near: no merged result: %v\n%s", err, logs)
+		}
+		code, one, errs = runCmd(t, "dups", "--near", "--method", "exact", "--threshold", "0.9", "--store", whole, "--format", "json")
+		if code != 0 {
+			t.Fatalf("dups --near: exit %d: %s", code, errs)
+		}
+		g, w := strip(got), strip([]byte(one))
+		delete(g, "scored")
+		delete(w, "scored")
+		if !reflect.DeepEqual(g, w) || strings.Contains(one, `"groups": 0,`) {
+			t.Errorf("near: merged on SLURM\n%s\none store\n%s", got, one)
 		}
 	}
 	check()
