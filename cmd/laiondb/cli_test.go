@@ -1219,3 +1219,21 @@ func readFile(t *testing.T, path string) string {
 	}
 	return string(b)
 }
+
+// TestLazyFile: a lazy file opens at its first read and is closed once
+// read to its end; a missing file fails at its first read.
+func TestLazyFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "f")
+	os.WriteFile(path, []byte("hello"), 0o644)
+	l := &lazyFile{name: path}
+	if l.f != nil {
+		t.Fatal("opened before a read")
+	}
+	b, err := io.ReadAll(l)
+	if err != nil || string(b) != "hello" || l.f != nil {
+		t.Fatalf("%q, %v, still open %v", b, err, l.f != nil)
+	}
+	if _, err := (&lazyFile{name: path + "x"}).Read(make([]byte, 4)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a missing file: %v", err)
+	}
+}

@@ -311,23 +311,24 @@ func mergeDups(e *env, fs *pflag.FlagSet) error {
 			return usageErrorf("--%s does not go with --merge: the partial files say what was counted", name)
 		}
 	}
-	var files []audit.DupsFile
-	for _, name := range fs.Args() {
-		fh, err := os.Open(name)
-		if err != nil {
-			return err
-		}
-		defer fh.Close()
-		files = append(files, audit.DupsFile{Name: name, R: fh})
-	}
 	// Near-duplicate pairs or exact duplicates' keys, as the first file's
 	// first line says.
-	head := make([]byte, 32)
-	n, _ := io.ReadFull(files[0].R.(*os.File), head)
-	if _, err := files[0].R.(*os.File).Seek(0, io.SeekStart); err != nil {
+	fh, err := os.Open(fs.Arg(0))
+	if err != nil {
 		return err
 	}
+	head := make([]byte, 32)
+	n, _ := io.ReadFull(fh, head)
+	fh.Close()
+	var files []audit.DupsFile
 	if audit.IsNearPartial(head[:n]) {
+		// The tasks' files are read one after another, each opened in
+		// turn: M shards make M(M+1)/2 of them.
+		for _, name := range fs.Args() {
+			l := &lazyFile{name: name}
+			defer l.close()
+			files = append(files, audit.DupsFile{Name: name, R: l})
+		}
 		r, err := audit.MergeNear(files, false)
 		if err != nil {
 			return err
@@ -337,6 +338,14 @@ func mergeDups(e *env, fs *pflag.FlagSet) error {
 		}
 		return nearTable(e.stdout, r, r.Rows)
 	}
+	for _, name := range fs.Args() {
+		fh, err := os.Open(name)
+		if err != nil {
+			return err
+		}
+		defer fh.Close()
+		files = append(files, audit.DupsFile{Name: name, R: fh})
+	}
 	r, err := audit.MergeDups(files)
 	if err != nil {
 		return err
@@ -345,6 +354,42 @@ func mergeDups(e *env, fs *pflag.FlagSet) error {
 		return writeJSON(e.stdout, r)
 	}
 	return dupsTable(e.stdout, r, r.Rows)
+}
+
+// lazyFile opens a file at its first read and closes it once a read
+// fails (at its end), so that a merge reading its files one after another
+// holds one open at a time.
+type lazyFile struct {
+	name string
+	f    *os.File
+	done bool
+}
+
+func (l *lazyFile) Read(p []byte) (int, error) {
+	if l.done {
+		return 0, io.EOF
+	}
+	if l.f == nil {
+		f, err := os.Open(l.name)
+		if err != nil {
+			l.done = true
+			return 0, err
+		}
+		l.f = f
+	}
+	n, err := l.f.Read(p)
+	if err != nil {
+		l.close()
+		l.done = true
+	}
+	return n, err
+}
+
+func (l *lazyFile) close() {
+	if l.f != nil {
+		l.f.Close()
+		l.f = nil
+	}
 }
 
 // dupsTable prints an exact-duplicates report as a table.
