@@ -576,9 +576,16 @@ func sampleRows(rows []uint32, n int, seed uint64) []uint32 {
 
 // groups fills r's groups from the union-find.
 func (p *nearPass) groups(r *NearReport, rows []uint32, keep bool) {
+	r.setGroups(rows, p.uf.find, keep)
+}
+
+// setGroups fills r's groups from find, which gives each row's group
+// representative (its lowest row), over rows (ascending; rows outside
+// every group may be left out); with keep, the rows a dedup drops too.
+func (r *NearReport) setGroups(rows []uint32, find func(uint32) uint32, keep bool) {
 	size := map[uint32]int{}
 	for _, x := range rows {
-		if root := p.uf.find(x); root != x {
+		if root := find(x); root != x {
 			size[root]++
 			if keep {
 				r.Drop, r.Kept = append(r.Drop, x), append(r.Kept, root)

@@ -15,6 +15,7 @@ import (
 	"slices"
 
 	"github.com/laiondb/laiondb/engine"
+	"github.com/laiondb/laiondb/query"
 	"github.com/laiondb/laiondb/vector"
 )
 
@@ -352,27 +353,18 @@ func MergeNear(files []DupsFile, keepRows bool) (*NearReport, error) {
 			}
 		}
 	}
-	size := map[uint32]int{}
-	var members []uint32
+	var members []uint32 // the rows of some pair
 	for x := range parent {
 		members = append(members, x)
 	}
 	slices.Sort(members)
-	for _, x := range members {
-		if root := find(x); root != x {
-			size[root]++
-			if keepRows {
-				r.Drop, r.Kept = append(r.Drop, x), append(r.Kept, root)
-			}
-		}
+	r.setGroups(members, find, keepRows)
+	sp := query.SpaceImage
+	if first.Space == query.SpaceText.String() {
+		sp = query.SpaceText
 	}
-	groups := make([]Group, 0, len(size))
-	for root, n := range size {
-		groups = append(groups, Group{Rows: n + 1, First: root})
-	}
-	r.GroupStats = summarize(groups)
 	r.Plan = []string{
-		fmt.Sprintf("rows: %d rows with %s %s embedding, of %d in %d shards", r.Rows, articleOf(first.Space), first.Space, r.StoreRows, m),
+		fmt.Sprintf("rows: %d rows with %s %s embedding, of %d in %d shards", r.Rows, article(sp), first.Space, r.StoreRows, m),
 		fmt.Sprintf("method: exact, merged from the pairs of %d tasks: within each shard, and between each two shards from the lower shard's rows (scored: the scores the tasks computed)", len(fs)),
 		"pairs: two rows are joined when either row's range search returns the other",
 		"groups: the connected components of the pairs; each group's representative, the row a dedup keeps, is its lowest store row",
@@ -389,11 +381,4 @@ func fs0(fs []*nearFile, f *nearFile) *nearFile {
 		return fs[0]
 	}
 	return f
-}
-
-func articleOf(space string) string {
-	if space == "image" {
-		return "an"
-	}
-	return "a"
 }
