@@ -148,14 +148,10 @@ func WriteDupsPartial(ctx context.Context, w io.Writer, s engine.Store, o *DupsO
 	p := &DupsPartial{Format: DupsPartialFormat, Version: moduleVersion(), Key: opts.Key, KeyTypes: types, Where: opts.Where,
 		Shard: shard, Shards: shards, Fingerprint: s.Fingerprint(), StoreRows: s.NumRows(), Rows: rows, Keys: len(out),
 		Digest: hex.EncodeToString(digest)}
-	hdr, err := json.Marshal(p)
-	if err != nil {
+	bw := bufio.NewWriter(w)
+	if err := writeHeader(bw, dupsMagic, p); err != nil {
 		return nil, err
 	}
-	bw := bufio.NewWriter(w)
-	bw.WriteString(dupsMagic)
-	bw.Write(hdr)
-	bw.WriteByte('\n')
 	for _, r := range out {
 		b = record(b, r)
 		if _, err := bw.Write(b); err != nil {
@@ -166,6 +162,38 @@ func WriteDupsPartial(ctx context.Context, w io.Writer, s engine.Store, o *DupsO
 		return nil, err
 	}
 	return p, nil
+}
+
+// writeHeader writes the start of a partial file: its magic line, then its
+// header as a line of JSON.
+func writeHeader(bw *bufio.Writer, magic string, hdr any) error {
+	b, err := json.Marshal(hdr)
+	if err != nil {
+		return err
+	}
+	bw.WriteString(magic)
+	bw.Write(b)
+	return bw.WriteByte('\n')
+}
+
+// readHeader reads the start of a partial file written by writeHeader into
+// hdr, refusing another magic line (the file is not what) and unknown
+// fields; name names the file in errors.
+func readHeader(br *bufio.Reader, name, magic, what string, hdr any) error {
+	m := make([]byte, len(magic))
+	if _, err := io.ReadFull(br, m); err != nil || string(m) != magic {
+		return fmt.Errorf("%w: %s: not %s", ErrDupsPartial, name, what)
+	}
+	line, err := br.ReadBytes('\n')
+	if err != nil {
+		return fmt.Errorf("%w: %s: its header: %v", ErrDupsPartial, name, err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(line))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(hdr); err != nil {
+		return fmt.Errorf("%w: %s: its header: %v", ErrDupsPartial, name, err)
+	}
+	return nil
 }
 
 // moduleVersion is the laiondb module version of this build.
@@ -196,19 +224,9 @@ type dupsReader struct {
 // errors).
 func openDups(name string, r io.Reader) (*dupsReader, error) {
 	br := bufio.NewReaderSize(r, 1<<16)
-	magic := make([]byte, len(dupsMagic))
-	if _, err := io.ReadFull(br, magic); err != nil || string(magic) != dupsMagic {
-		return nil, fmt.Errorf("%w: %s: not a dups partial result (laiondb dups --partial writes them)", ErrDupsPartial, name)
-	}
-	line, err := br.ReadBytes('\n')
-	if err != nil {
-		return nil, fmt.Errorf("%w: %s: its header: %v", ErrDupsPartial, name, err)
-	}
 	d := &dupsReader{name: name, r: br, sum: sha256.New()}
-	dec := json.NewDecoder(bytes.NewReader(line))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&d.p); err != nil {
-		return nil, fmt.Errorf("%w: %s: its header: %v", ErrDupsPartial, name, err)
+	if err := readHeader(br, name, dupsMagic, "a dups partial result (laiondb dups --partial writes them)", &d.p); err != nil {
+		return nil, err
 	}
 	p := &d.p
 	switch {

@@ -8,7 +8,6 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -156,14 +155,10 @@ func WriteNearPartial(ctx context.Context, w io.Writer, s engine.Store, o *NearO
 		sum.Write(record(pr))
 	}
 	p.Pairs, p.Digest = int64(len(pairs)), hex.EncodeToString(sum.Sum(nil))
-	hdr, err := json.Marshal(p)
-	if err != nil {
+	bw := bufio.NewWriter(w)
+	if err := writeHeader(bw, nearMagic, p); err != nil {
 		return nil, err
 	}
-	bw := bufio.NewWriter(w)
-	bw.WriteString(nearMagic)
-	bw.Write(hdr)
-	bw.WriteByte('\n')
 	for _, pr := range pairs {
 		if _, err := bw.Write(record(pr)); err != nil {
 			return nil, err
@@ -189,19 +184,9 @@ type nearFile struct {
 // (ascending, within the shards' rows) and their digest.
 func readNear(name string, r io.Reader) (*nearFile, error) {
 	br := bufio.NewReaderSize(r, 1<<16)
-	magic := make([]byte, len(nearMagic))
-	if _, err := io.ReadFull(br, magic); err != nil || string(magic) != nearMagic {
-		return nil, fmt.Errorf("%w: %s: not a near-duplicate partial result (laiondb dups --near --partial writes them)", ErrDupsPartial, name)
-	}
-	line, err := br.ReadBytes('\n')
-	if err != nil {
-		return nil, fmt.Errorf("%w: %s: its header: %v", ErrDupsPartial, name, err)
-	}
 	f := &nearFile{}
-	dec := json.NewDecoder(bytes.NewReader(line))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&f.p); err != nil {
-		return nil, fmt.Errorf("%w: %s: its header: %v", ErrDupsPartial, name, err)
+	if err := readHeader(br, name, nearMagic, "a near-duplicate partial result (laiondb dups --near --partial writes them)", &f.p); err != nil {
+		return nil, err
 	}
 	p := &f.p
 	switch {
