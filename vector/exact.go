@@ -376,8 +376,13 @@ const prefetchAhead = 4
 // dots sets out[j] to m.Dot(q, ids[j]), bit for bit, for the ids of one
 // block. Rows that are not consecutive (a filtered scan's) are prefetched
 // a few ahead: reading a scattered row from memory takes longer than
-// scoring it. Consecutive rows are read in order, which the processor
-// prefetches by itself.
+// scoring it. The prefetches go to the L2 cache (PREFETCHT1): each row is
+// 16 lines at 512 dimensions, and four rows ahead asked into L1 fill its
+// few miss buffers, so that the core waits on them; asked into L2 they
+// queue in its larger miss queue, more of them arrive at once, and the
+// loads then find them a few cycles away (BenchmarkExactAllowed at 10% of
+// 1M rows: 97–113 ns a row against 134–157 into L1). Consecutive rows are
+// read in order, which the processor prefetches by itself.
 func (m Matrix) dots(q []float32, ids []uint32, out []float32) {
 	out = out[:len(ids)]
 	d := m.Dim
@@ -386,13 +391,13 @@ func (m Matrix) dots(q []float32, ids []uint32, out []float32) {
 		ahead := m.Dim >= minPrefetchDim && len(ids) > 1 && int(ids[len(ids)-1]-ids[0]) != len(ids)-1
 		if ahead {
 			for _, id := range ids[:min(prefetchAhead, len(ids))] {
-				prefetchAVX2(m.F16[int(id)*d : int(id)*d+d])
+				prefetchL2AVX2(m.F16[int(id)*d : int(id)*d+d])
 			}
 		}
 		for j, id := range ids {
 			if ahead && j+prefetchAhead < len(ids) {
 				p := int(ids[j+prefetchAhead]) * d
-				prefetchAVX2(m.F16[p : p+d])
+				prefetchL2AVX2(m.F16[p : p+d])
 			}
 			o := int(id) * d
 			out[j] = dotF16AVX2(q, m.F16[o:o+d])

@@ -240,14 +240,14 @@ func touchRows(m Matrix, ids []uint32) uint32 {
 	ahead := len(ids) > 1 && int(ids[len(ids)-1]-ids[0]) != len(ids)-1
 	if ahead {
 		for _, id := range ids[:min(prefetchAhead, len(ids))] {
-			prefetchAVX2(m.F16[int(id)*d : int(id)*d+d])
+			prefetchL2AVX2(m.F16[int(id)*d : int(id)*d+d])
 		}
 	}
 	var s uint32
 	for j, id := range ids {
 		if ahead && j+prefetchAhead < len(ids) {
 			p := int(ids[j+prefetchAhead]) * d
-			prefetchAVX2(m.F16[p : p+d])
+			prefetchL2AVX2(m.F16[p : p+d])
 		}
 		row := m.F16[int(id)*d : int(id)*d+d]
 		for i := 0; i < d; i += 32 {

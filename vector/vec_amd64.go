@@ -39,6 +39,9 @@ func f16ToF32AVX2(dst []float32, src []uint16)
 func prefetchAVX2(p []uint16)
 
 //go:noescape
+func prefetchL2AVX2(p []uint16)
+
+//go:noescape
 func dotQ16AVX2(q []int16, c []uint8) int32
 
 //go:noescape

@@ -177,6 +177,26 @@ pf:
 pdone:
 	RET
 
+// func prefetchL2AVX2(p []uint16)
+// Touches every 64-byte line of p with PREFETCHT1: into the L2 cache, not
+// L1, so the requests wait in L2's miss queue, which holds more of them
+// than L1's (see Matrix.dots).
+TEXT ·prefetchL2AVX2(SB), NOSPLIT, $0-24
+	MOVQ p_base+0(FP), AX
+	MOVQ p_len+8(FP), CX
+	SHLQ $1, CX
+
+pf2:
+	CMPQ CX, $0
+	JLE  pdone2
+	PREFETCHT1 (AX)
+	ADDQ $64, AX
+	SUBQ $64, CX
+	JMP  pf2
+
+pdone2:
+	RET
+
 // func dotQ16AVX2(q []int16, c []uint8) int32
 //
 // Σ q[j]·c[j] in int32: 16 codes widened to int16 (VPMOVZXBW), multiplied

@@ -43,4 +43,6 @@ func dotQ16AVX2(q []int16, c []uint8) int32 { return dotQ16Generic(q, c) }
 
 func prefetchAVX2(p []uint16) {}
 
+func prefetchL2AVX2(p []uint16) {}
+
 func axpyAVX2(a float32, x, y []float32) { axpyGeneric(a, x, y) }
