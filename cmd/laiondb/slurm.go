@@ -43,6 +43,9 @@ func init() {
 			"                 which the first job's tasks found (laiondb query --target-out, then\n" +
 			"                 --target); it reopens the stores, so they must lie where every node\n" +
 			"                 sees them, as must a seed set's file\n" +
+			"  near.sbatch    (with --near) an array job of M(M+1)/2 tasks after the ingest: the\n" +
+			"                 near-duplicate pairs within each shard and between each two (laiondb dups\n" +
+			"                 --near --partial), which the merge joins into DIR/results/near.json\n" +
 			"  submit.sh      submits them, the merge to run once every shard task succeeded\n" +
 			"Each step is tried three times and the tasks are requeued if their node fails; running\n" +
 			"submit.sh again skips the sources and the partial results already done. The merged\n" +
