@@ -1092,6 +1092,12 @@ func TestQuerySeveralStores(t *testing.T) {
 		if !reflect.DeepEqual(cut(one), cut(merged)) || strings.Contains(one, `"groups": 0,`) {
 			t.Errorf("dups --near %v: merged\n%s\nthe store of both\n%s", args, merged, one)
 		}
+		// And over both shards' stores on one machine (a union, whose
+		// range searches run in batches part by part).
+		code, both, errs := runCmd(t, append([]string{"dups", "--near", "--method", "exact", "--store", a, "--store", b, "--format", "json"}, args...)...)
+		if code != 0 || !reflect.DeepEqual(cut(one), cut(both)) {
+			t.Errorf("dups --near %v over two stores: exit %d: %s\n%s\nthe store of both\n%s", args, code, errs, both, one)
+		}
 		if code, out, _ := runCmd(t, append([]string{"dups", "--near", "--store", a, "--store", b, "--with", "2", "--partial", n12, "--shard", "1/2", "--skip-done"}, args...)...); code != 0 || !strings.Contains(out, "already holds the near-duplicate pairs of shards 1 and 2") {
 			t.Errorf("dups --near --skip-done: exit %d: %s", code, out)
 		}
