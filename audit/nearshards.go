@@ -252,7 +252,8 @@ func MergeNear(files []DupsFile, keepRows bool) (*NearReport, error) {
 		if err != nil {
 			return nil, err
 		}
-		p, q := &f.p, &fs0(fs, f).p
+		fs = append(fs, f)
+		p, q := &f.p, &fs[0].p
 		switch {
 		case p.Shards != q.Shards:
 			return nil, fmt.Errorf("%w: %s is a task of %d shards, %s of %d", ErrDupsPartial, df.Name, p.Shards, files[0].Name, q.Shards)
@@ -264,7 +265,6 @@ func MergeNear(files []DupsFile, keepRows bool) (*NearReport, error) {
 			return nil, fmt.Errorf("%w: the task of shards %d and %d given twice (%s and %s)", ErrDupsPartial, p.Shard, p.With, prev, df.Name)
 		}
 		names[task] = df.Name
-		fs = append(fs, f)
 	}
 	m := fs[0].p.Shards
 	if len(fs) != m*(m+1)/2 {
@@ -358,12 +358,4 @@ func MergeNear(files []DupsFile, keepRows bool) (*NearReport, error) {
 		r.Plan = append(r.Plan[:1], "no row to compare")
 	}
 	return r, nil
-}
-
-// fs0 is the first file read, or f when none was before it.
-func fs0(fs []*nearFile, f *nearFile) *nearFile {
-	if len(fs) > 0 {
-		return fs[0]
-	}
-	return f
 }

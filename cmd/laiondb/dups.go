@@ -122,7 +122,7 @@ func runDups(e *env, fs *pflag.FlagSet) error {
 		return usageErrorf("--with %d: want the other shard J, %d < J <= %d (the task within shard %d takes no --with)", f.with, shard, shards, shard)
 	case f.partial != "" && f.near && f.method == audit.NearIndex:
 		return usageErrorf("--method index: near-duplicates across shards are found exactly, each store's index would answer otherwise than one store's")
-	case f.partial != "" && f.near && (f.with != 0) != (len(f.store.more) == 1) || len(f.store.more) > 1 && f.partial != "" && f.near:
+	case f.partial != "" && f.near && len(f.store.more) != min(f.with, 1):
 		return usageErrorf("a near-duplicates task reads one shard's store (--store SHARD_K), or two with --with J (--store SHARD_K --store SHARD_J)")
 	case f.partial != "" && f.drop != "":
 		return usageErrorf("--drop lists the rows a dedup drops, which depend on every shard's rows: give it where the shards' stores are together (--store A --store B ...)")
